@@ -1,0 +1,106 @@
+"""The edge: verify, parse, enqueue, answer. No GitLab call happens here."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from redis import Redis
+from redis.exceptions import RedisError
+
+from . import logs
+from .config import Settings
+from .queue import EventQueue, Outcome
+from .rules import RuleSet, load_rules
+from .webhook import Accepted, Rejected, classify, verify
+
+log = logging.getLogger("incident_bot.web")
+
+
+def _answer(code: int, **body: Any) -> tuple[Response, int]:
+    return jsonify(body), code
+
+
+def connect(url: str) -> Redis:
+    """A Redis client that fails fast and reconnects by itself when Redis comes back."""
+    return Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1, health_check_interval=15)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    connection: Redis | None = None,
+    rules: RuleSet | None = None,
+) -> Flask:
+    """The Flask application; settings come from the environment unless given."""
+    settings = settings or Settings.from_env()
+    rules = rules or load_rules(settings.rules_dir)
+    connection = connection or connect(settings.redis_url or "redis://127.0.0.1:6379/0")
+    queue = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl)
+    app = Flask("incident_bot")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["incident_bot"] = {"settings": settings, "rules": rules, "queue": queue}
+
+    @app.post("/webhook")
+    def webhook() -> tuple[Response, int]:
+        length = request.content_length
+        if length is not None and length > settings.max_body_bytes:
+            return _answer(413, error=f"body over {settings.max_body_bytes} bytes")
+        body = request.stream.read(settings.max_body_bytes + 1)
+        if len(body) > settings.max_body_bytes:
+            return _answer(413, error=f"body over {settings.max_body_bytes} bytes")
+        headers = request.headers
+        try:
+            verify(headers, body, settings.webhook_secret, settings.signature_window)
+            decision = classify(headers, body, incident_label=rules.incident_label)
+        except Rejected as exc:
+            log.info("rejected %s: %s", exc.status, exc.reason)
+            return _answer(exc.status, error=exc.reason)
+        if not isinstance(decision, Accepted):
+            return _answer(200, status="ignored", reason=decision.reason)
+        event = decision.event
+        meta = {
+            "delivery_id": decision.delivery_id,
+            "event_uuid": event.event_uuid,
+            "event": decision.event_name or event.kind.value,
+            "received_at": time.time(),
+        }
+        try:
+            result = queue.enqueue(
+                body,
+                meta,
+                delivery_id=decision.delivery_id,
+                issue_key=event.issue_key,
+                actor=event.actor.username,
+            )
+        except RedisError as exc:
+            log.warning("queue unavailable: %s", exc)
+            return _answer(503, error="queue unavailable, retry later")
+        blog = logs.bind(log, delivery=decision.delivery_id, project=event.project_id, iid=event.iid)
+        if result.outcome is Outcome.DUPLICATE:
+            blog.info("duplicate delivery")
+            return _answer(200, status="duplicate", job_id=result.job_id)
+        if result.outcome is Outcome.SELF:
+            return _answer(200, status="ignored", reason="the bot's own change")
+        blog.info("queued %s", result.outcome.value)
+        return _answer(202, status="queued", job_id=result.job_id, after=result.after)
+
+    @app.get("/healthz")
+    def healthz() -> tuple[Response, int]:
+        return _answer(200, status="ok")
+
+    @app.get("/readyz")
+    def readyz() -> tuple[Response, int]:
+        try:
+            connection.ping()
+        except RedisError as exc:
+            return _answer(503, status="unavailable", redis=f"error: {exc}", rules=len(rules.rules))
+        return _answer(200, status="ready", redis="ok", rules=len(rules.rules))
+
+    @app.errorhandler(413)
+    def too_large(_: Exception) -> tuple[Response, int]:
+        return _answer(413, error=f"body over {settings.max_body_bytes} bytes")
+
+    return app

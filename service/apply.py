@@ -1,0 +1,155 @@
+"""Turn a plan into the fewest GitLab calls; or, in dry-run, into log lines only.
+
+Per delivery: at most one issue `PUT` (labels, assignees and state together),
+the GraphQL severity sync, on resolution the review issue and its link, and one
+note write (a new comment, or the bot's latest comment edited in place when
+only its memory changed). The note goes last: it carries the memory record, so
+a worker killed before it re-plans from GitLab and repeats only what is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .events import Event
+from .gitlab import GitLabClient
+from .incident import IncidentState, strip_memory, with_delivery, write_memory
+from .plan import (
+    AddLabels,
+    Assign,
+    CloseIssue,
+    Notify,
+    OpenReview,
+    Plan,
+    PostNote,
+    Remember,
+    RemoveLabels,
+    ReopenIssue,
+    ScheduleReminder,
+    SetNativeSeverity,
+)
+
+log = logging.getLogger("incident_bot.apply")
+
+REVIEW_PLACEHOLDER = "{review_url}"
+
+
+@dataclass
+class Outcome:
+    """What the executor did, for logs and tests."""
+
+    writes: list[str] = field(default_factory=list)
+    review: tuple[int, str] | None = None
+    note_id: int | None = None
+
+
+@dataclass(frozen=True)
+class LabelChange:
+    add: tuple[str, ...]
+    remove: tuple[str, ...]
+
+
+def label_change(plan: Plan, current: frozenset[str]) -> LabelChange:
+    """The net label edit: only labels that actually change."""
+    add: set[str] = set()
+    remove: set[str] = set()
+    for action in plan.actions:
+        if isinstance(action, AddLabels):
+            add.update(action.labels)
+            remove.difference_update(action.labels)
+        elif isinstance(action, RemoveLabels):
+            remove.update(action.labels)
+            add.difference_update(action.labels)
+    return LabelChange(add=tuple(sorted(add - current)), remove=tuple(sorted(remove & current)))
+
+
+def new_memory(plan: Plan, state: IncidentState, event: Event) -> dict[str, Any]:
+    """The memory after this plan: Remember actions applied in order, the delivery recorded."""
+    memory = dict(state.memory)
+    for action in plan.of(Remember):
+        memory[action.key] = action.value
+    return with_delivery(memory, event.delivery_id)
+
+
+def note_body(plan: Plan) -> str:
+    """The sections of this delivery's comment, joined."""
+    return "\n\n".join(section.body.strip() for section in plan.of(PostNote) if section.body.strip())
+
+
+def apply_plan(
+    plan: Plan,
+    state: IncidentState,
+    event: Event,
+    client: GitLabClient,
+    *,
+    after_commit: Callable[[Plan], None] | None = None,
+) -> Outcome:
+    """Execute the plan against GitLab with the fewest calls."""
+    outcome = Outcome()
+    if plan.empty:
+        return outcome
+    pid, iid = event.project_id, event.iid
+    labels = label_change(plan, state.labels)
+    wanted = [u for a in plan.of(Assign) for u in a.usernames]
+    missing = [u for u in dict.fromkeys(wanted) if u not in state.issue.assignees]
+    assignee_ids: list[int] | None = None
+    if missing:
+        ids = [client.user_id(u) for u in missing]
+        found = [i for i in ids if i is not None]
+        if found:
+            assignee_ids = list(dict.fromkeys([*state.issue.assignee_ids, *found]))
+    state_event = None
+    if plan.of(CloseIssue) and state.issue.state != "closed":
+        state_event = "close"
+    elif plan.of(ReopenIssue) and state.issue.state == "closed":
+        state_event = "reopen"
+    if labels.add or labels.remove or assignee_ids is not None or state_event:
+        client.update_issue(
+            pid,
+            iid,
+            add_labels=labels.add,
+            remove_labels=labels.remove,
+            assignee_ids=assignee_ids,
+            state_event=state_event,
+        )
+        outcome.writes.append("update_issue")
+    for severity in plan.of(SetNativeSeverity)[-1:]:
+        client.set_native_severity(event.project_path or str(pid), iid, severity.severity)
+        outcome.writes.append("set_native_severity")
+    body = note_body(plan)
+    memory = new_memory(plan, state, event)
+    for review in plan.of(OpenReview)[:1]:
+        existing = state.memory.get("review")
+        if existing:
+            outcome.review = (int(existing["iid"]), str(existing.get("url", "")))
+        else:
+            review_iid, review_url = client.create_issue(pid, review.title, review.description, review.labels)
+            client.link_issues(pid, iid, pid, review_iid)
+            outcome.writes += ["create_issue", "link_issues"]
+            outcome.review = (review_iid, review_url)
+            memory["review"] = {"iid": review_iid, "url": review_url}
+        body = body.replace(REVIEW_PLACEHOLDER, outcome.review[1] or f"#{outcome.review[0]}")
+    if body:
+        outcome.note_id = client.create_note(pid, iid, write_memory(body, memory))
+        outcome.writes.append("create_note")
+    elif memory != state.memory and state.memory_note_id is not None:
+        client.edit_note(pid, iid, state.memory_note_id, write_memory(strip_memory(state.memory_note_body), memory))
+        outcome.writes.append("edit_note")
+    elif memory != state.memory:
+        outcome.note_id = client.create_note(pid, iid, write_memory("_incident-bot is tracking this incident._", memory))
+        outcome.writes.append("create_note")
+    if after_commit and (plan.of(Notify) or plan.of(ScheduleReminder)):
+        after_commit(plan)
+    return outcome
+
+
+def log_plan(plan: Plan, event: Event, logger: logging.Logger = log) -> None:
+    """Dry-run: say what would be done, write nothing."""
+    if plan.empty:
+        logger.info("dry-run: nothing to do for %s#%s", event.project_id, event.iid)
+        return
+    for line in plan.describe():
+        logger.info("dry-run: would %s", line)

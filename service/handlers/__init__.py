@@ -1,0 +1,16 @@
+"""The planning steps, composed explicitly and run in this order for every delivery."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..planner import Draft
+from .builtin import exclusive_scopes, native_severity, record
+from .rules import run_rules
+
+HANDLERS: list[Callable[[Draft], None]] = [
+    exclusive_scopes,
+    native_severity,
+    run_rules,
+    record,
+]

@@ -1,0 +1,52 @@
+"""Built-in steps every process needs: one label per exclusive scope, and the bot's bookkeeping."""
+
+from __future__ import annotations
+
+from ..planner import NATIVE_TO_NAME, Draft
+
+
+def _winner(present: list[str], added: frozenset[str], order: list[str]) -> str:
+    """The label that stays: the one a person just added, else the first in `order`."""
+    just_added = [label for label in order if label in present and label in added]
+    return (just_added or [label for label in order if label in present])[0]
+
+
+def exclusive_scopes(d: Draft) -> None:
+    """Exactly one severity, phase and category label: GitLab Free does not enforce scoped labels."""
+    severities = [s.label for s in sorted(d.rules.severities.values(), key=lambda s: s.level)]
+    phases = [p.label for p in reversed(d.rules.phases)]
+    categories = [c.label for c in d.rules.categories.values()]
+    for what, order in (("severity", severities), ("phase", phases), ("category", categories)):
+        present = [label for label in order if label in d.labels]
+        if len(present) > 1:
+            keep = _winner(present, d.event.labels_added, order)
+            d.set_exclusive(keep, set(order), f"exclusive-{what}", what)
+
+
+def native_severity(d: Draft) -> None:
+    """A person changed GitLab's own severity field: the severity label follows it."""
+    e = d.event
+    scope = {s.label for s in d.rules.severities.values()}
+    if not e.severity_changed or not e.severity or (e.labels_added | e.labels_removed) & scope:
+        return  # a label edit in the same event wins over the native field
+    native = NATIVE_TO_NAME.get(e.severity.lower())
+    match = next((s for s in d.rules.severities.values() if s.native == native), None)
+    if match is not None:
+        d.set_exclusive(match.label, scope, "native-severity", "severity")
+
+
+def record(d: Draft) -> None:
+    """Remember what was handled: declared, severity, phase, category, and the timeline of changes."""
+    level, phase, category = d.severity(), d.phase(), d.category()
+    actor = f" by @{d.event.actor.username}" if d.event.actor.username else ""
+    if not d.before("declared"):
+        d.timeline(f"incident declared{actor}: severity {level}, phase {phase}, category {category}", first=True)
+    else:
+        if category != d.before("category"):
+            d.timeline(f"category {d.before('category')} → {category}{actor}", first=True)
+        if phase != d.before("phase"):
+            d.timeline(f"phase {d.before('phase')} → {phase}{actor}", first=True)
+        if level != d.before("severity"):
+            d.timeline(f"severity {d.before('severity')} → {level}{actor}", first=True)
+    for key, value in (("declared", True), ("severity", level), ("phase", phase), ("category", category)):
+        d.remember(key, value)

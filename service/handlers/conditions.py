@@ -1,0 +1,135 @@
+"""The closed set of rule conditions (`when`): compiled at load, evaluated against a Draft."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..planner import Draft
+    from ..rules import RuleSet
+
+Compiled = tuple[tuple[str, Any], ...]
+
+
+def _as_set(value: Any) -> frozenset[Any]:
+    return frozenset(value) if isinstance(value, list) else frozenset([value])
+
+
+def _level_is(arg: Any, level: int | None) -> bool:
+    if arg == "none":
+        return level is None
+    if arg == "any":
+        return level is not None
+    return level in _as_set(arg)
+
+
+def _name_is(arg: Any, name: str | None) -> bool:
+    if arg == "none":
+        return name is None
+    return name in _as_set(arg)
+
+
+def _entered(arg: Any, d: Draft) -> bool:
+    phase = d.phase()
+    if phase is None or phase == d.before("phase"):
+        return False
+    return arg == "any" or phase in _as_set(arg)
+
+
+def _severity_delta(d: Draft) -> int:
+    """Negative when more severe than the severity last handled (escalation), positive when less."""
+    before, now = d.before("severity"), d.severity()
+    if not d.before("declared") or before is None or now is None:
+        return 0
+    return now - before
+
+
+CHECKS: dict[str, Callable[[Any, Draft], bool]] = {
+    "kind": lambda arg, d: d.event.kind.value == arg,
+    "action": lambda arg, d: d.event.action in _as_set(arg),
+    "new_incident": lambda arg, d: (not d.before("declared")) == arg,
+    "severity": lambda arg, d: _level_is(arg, d.severity()),
+    "severity_changed": lambda arg, d: (_severity_delta(d) != 0) == arg,
+    "escalated": lambda arg, d: (_severity_delta(d) < 0) == arg,
+    "deescalated": lambda arg, d: (_severity_delta(d) > 0) == arg,
+    "phase": lambda arg, d: _name_is(arg, d.phase()),
+    "phase_entered": lambda arg, d: _entered(arg, d),
+    "category": lambda arg, d: _name_is(arg, d.category()),
+    "category_changed": lambda arg, d: (bool(d.before("declared")) and d.category() != d.before("category")) == arg,
+    "state": lambda arg, d: d.issue_state() == arg,
+    "has_label": lambda arg, d: _as_set(arg) <= d.labels,
+    "lacks_label": lambda arg, d: not (_as_set(arg) & d.labels),
+    "label_added": lambda arg, d: bool(_as_set(arg) & d.event.labels_added),
+    "label_removed": lambda arg, d: bool(_as_set(arg) & d.event.labels_removed),
+    "title_matches": lambda arg, d: bool(arg.search(d.issue.title)),
+    "description_matches": lambda arg, d: bool(arg.search(d.issue.description)),
+    "text_matches": lambda arg, d: bool(arg.search(d.issue.title) or arg.search(d.issue.description)),
+    "actor": lambda arg, d: d.event.actor.username in _as_set(arg),
+    "confidential": lambda arg, d: d.issue.confidential == arg,
+    "role_staffed": lambda arg, d: all(r in d.memory.get("staffed", {}) for r in _as_set(arg)),
+}
+REGEX_KEYS = frozenset({"title_matches", "description_matches", "text_matches"})
+
+
+def matches(when: Compiled, draft: Draft) -> bool:
+    """True when every condition holds (`any`: one of the nested maps; `not`: the nested map fails)."""
+    for op, arg in when:
+        if op == "any":
+            if not any(matches(sub, draft) for sub in arg):
+                return False
+        elif op == "not":
+            if matches(arg, draft):
+                return False
+        elif not CHECKS[op](arg, draft):
+            return False
+    return True
+
+
+def compile_when(raw: dict[str, Any], rules: RuleSet) -> tuple[Compiled, list[tuple[str, tuple[Any, ...]]]]:
+    """Compile a `when` map (regexes, references checked); returns (compiled, [(problem, subpath)])."""
+    problems: list[tuple[str, tuple[Any, ...]]] = []
+    out: list[tuple[str, Any]] = []
+    for op, arg in raw.items():
+        if op == "any":
+            subs = []
+            for i, item in enumerate(arg):
+                compiled, found = compile_when(item, rules)
+                subs.append(compiled)
+                problems += [(m, ("any", i, *p)) for m, p in found]
+            out.append((op, tuple(subs)))
+        elif op == "not":
+            compiled, found = compile_when(arg, rules)
+            problems += [(m, ("not", *p)) for m, p in found]
+            out.append((op, compiled))
+        elif op in REGEX_KEYS:
+            try:
+                out.append((op, re.compile(arg, re.IGNORECASE)))
+            except re.error as exc:
+                problems.append((f"{op}: invalid regular expression {arg!r}: {exc}", (op,)))
+        else:
+            problem = _reference(op, arg, rules)
+            if problem:
+                problems.append((problem, (op,)))
+            out.append((op, arg))
+    return tuple(out), problems
+
+
+def _reference(op: str, arg: Any, rules: RuleSet) -> str | None:
+    values = [v for v in _as_set(arg) if v not in ("none", "any")]
+    if op == "severity":
+        unknown = [v for v in values if v not in rules.severities]
+        kind = "severity"
+    elif op in ("phase", "phase_entered"):
+        unknown = [v for v in values if rules.phase(v) is None]
+        kind = "phase"
+    elif op == "category":
+        unknown = [v for v in values if v not in rules.categories]
+        kind = "category"
+    elif op == "role_staffed":
+        unknown = [v for v in values if v not in rules.roles]
+        kind = "role"
+    else:
+        return None
+    return f"{op}: unknown {kind} {', '.join(map(repr, unknown))}" if unknown else None

@@ -1,0 +1,117 @@
+"""What an incident is now, read from GitLab, and the bot's memory kept in its own notes.
+
+GitLab is the source of truth. The bot's memory (what it has announced, staffed
+and posted) is a small JSON record in a hidden HTML comment at the end of its
+latest note, so a flushed Redis loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+MARKER = "incident-bot:memory"
+_MARKER_RE = re.compile(r"<!-- incident-bot:memory (?P<json>\{.*?\}) -->", re.DOTALL)
+MAX_DELIVERIES = 100  # remembered delivery ids: enough to recognise any realistic redelivery
+
+
+@dataclass(frozen=True)
+class Note:
+    """A comment on the issue."""
+
+    id: int
+    body: str
+    author: str
+    created_at: str = ""
+    system: bool = False
+
+
+@dataclass(frozen=True)
+class Issue:
+    """The issue as GitLab reports it now."""
+
+    project_id: int
+    iid: int
+    title: str = ""
+    description: str = ""
+    state: str = "opened"
+    labels: frozenset[str] = frozenset()
+    assignees: tuple[str, ...] = ()
+    assignee_ids: tuple[int, ...] = ()
+    confidential: bool = False
+    web_url: str = ""
+    issue_type: str = "issue"
+    severity: str | None = None
+
+
+@dataclass(frozen=True)
+class IncidentState:
+    """The issue plus the bot's memory of it."""
+
+    issue: Issue
+    memory: dict[str, Any] = field(default_factory=dict)
+    memory_note_id: int | None = None
+    memory_note_body: str = ""
+    notes: tuple[Note, ...] = ()
+
+    @property
+    def labels(self) -> frozenset[str]:
+        return self.issue.labels
+
+    def remembers(self, delivery_id: str) -> bool:
+        """True when this delivery was already applied."""
+        return bool(delivery_id) and delivery_id in self.memory.get("deliveries", [])
+
+    def note(self, note_id: int | None) -> Note | None:
+        for note in self.notes:
+            if note.id == note_id:
+                return note
+        return None
+
+
+def read_memory(body: str) -> dict[str, Any] | None:
+    """The memory record in a note body, or None."""
+    match = _MARKER_RE.search(body)
+    if not match:
+        return None
+    try:
+        value = json.loads(match.group("json"))
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def strip_memory(body: str) -> str:
+    """The note body without its memory marker."""
+    return _MARKER_RE.sub("", body).rstrip()
+
+
+def write_memory(body: str, memory: dict[str, Any]) -> str:
+    """The note body with its memory marker replaced by `memory`."""
+    encoded = json.dumps(memory, separators=(",", ":"), sort_keys=True)
+    # "-->" cannot occur in JSON output except inside strings; escape it so the comment stays closed.
+    encoded = encoded.replace("-->", "--\\u003e")
+    return f"{strip_memory(body)}\n\n<!-- {MARKER} {encoded} -->"
+
+
+def find_memory(notes: list[Note], bot_username: str) -> tuple[dict[str, Any], Note | None]:
+    """The newest memory record in the bot's own notes (notes given newest first)."""
+    for note in notes:
+        if note.author != bot_username:
+            continue
+        memory = read_memory(note.body)
+        if memory is not None:
+            return memory, note
+    return {}, None
+
+
+def with_delivery(memory: dict[str, Any], delivery_id: str) -> dict[str, Any]:
+    """A copy of memory that records one more applied delivery (bounded)."""
+    updated = dict(memory)
+    seen = [d for d in memory.get("deliveries", []) if d != delivery_id]
+    if delivery_id:
+        seen.append(delivery_id)
+    updated["deliveries"] = seen[-MAX_DELIVERIES:]
+    return updated

@@ -1,0 +1,119 @@
+"""What the bot decided to do for one delivery: inert, frozen actions, each naming its rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Action:
+    """Base of every planned action; `rule` names the rule that produced it."""
+
+    rule: str
+
+
+@dataclass(frozen=True)
+class AddLabels(Action):
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RemoveLabels(Action):
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Assign(Action):
+    """Add these people to the issue's assignees (never removes anyone)."""
+
+    usernames: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PostNote(Action):
+    """A section of the bot's single comment for this delivery."""
+
+    body: str
+
+
+@dataclass(frozen=True)
+class Remember(Action):
+    """Update the bot's memory of the incident (kept in GitLab, in its own notes)."""
+
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class SetNativeSeverity(Action):
+    """Make GitLab's own severity field follow the label (GraphQL issueSetSeverity)."""
+
+    severity: str  # CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN
+
+
+@dataclass(frozen=True)
+class CloseIssue(Action):
+    pass
+
+
+@dataclass(frozen=True)
+class ReopenIssue(Action):
+    pass
+
+
+@dataclass(frozen=True)
+class OpenReview(Action):
+    """Open a linked post-incident review issue."""
+
+    title: str
+    description: str
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Notify(Action):
+    """Tell a channel about the incident; delivered by its own RQ job."""
+
+    channel: str
+    message: str  # message kind, e.g. declared, escalated, resolved
+    change: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class ScheduleReminder(Action):
+    """Remind the owner of status updates after `minutes`, unless something resets it."""
+
+    minutes: float
+    role: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One consolidated plan for one delivery."""
+
+    actions: tuple[Action, ...] = ()
+    reasons: tuple[str, ...] = field(default=())
+
+    def of(self, kind: type[Action]) -> list[Any]:
+        """The actions of one type, in order."""
+        return [a for a in self.actions if isinstance(a, kind)]
+
+    @property
+    def empty(self) -> bool:
+        return not self.actions
+
+    def describe(self) -> list[str]:
+        """One human line per action, for dry-run logs and `simulate`."""
+        lines = []
+        for action in self.actions:
+            fields = {k: v for k, v in vars(action).items() if k != "rule"}
+            shown = ", ".join(f"{k}={_short(v)}" for k, v in fields.items())
+            lines.append(f"{type(action).__name__}({shown})  [rule: {action.rule}]")
+        return lines
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."

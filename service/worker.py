@@ -1,0 +1,202 @@
+"""The RQ side: the job that plans and applies one delivery, and the tuned worker."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from redis import Redis
+from rq import Queue, Worker, get_current_job
+from rq.job import Job
+
+from . import logs
+from .apply import apply_plan, log_plan
+from .config import Settings
+from .events import Event, PayloadError, parse_event
+from .gitlab import GitLabClient, PermanentGitLabError, PythonGitLabClient
+from .incident import IncidentState, Issue, find_memory
+from .plan import Plan
+from .planner import plan_event
+from .queue import remember_bot_username
+from .rules import RuleSet
+
+log = logging.getLogger("incident_bot.worker")
+BOT_CACHE_SECONDS = 3600
+
+
+@dataclass
+class Runtime:
+    """What every job of a worker process shares: settings, rules, Redis, the GitLab client."""
+
+    settings: Settings
+    rules: RuleSet
+    connection: Redis
+    client_factory: Callable[[], GitLabClient] | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    side_jobs: Callable[[Plan, Event, IncidentState], None] | None = None
+    _client: GitLabClient | None = None
+
+    @property
+    def dry_run(self) -> bool:
+        return self.settings.dry_run and self.client_factory is None
+
+    def client(self) -> GitLabClient:
+        if self._client is None:
+            if self.client_factory is not None:
+                self._client = self.client_factory()
+            else:
+                self._client = PythonGitLabClient(
+                    self.settings.gitlab_url, self.settings.gitlab_token, timeout=self.settings.gitlab_timeout
+                )
+        return self._client
+
+    def bot_username(self) -> str:
+        """The bot's own GitLab username, asked once an hour (`GET /user`) and shared through Redis."""
+        if self.dry_run:
+            return self.settings.bot_username
+        key = "incident-bot:bot-user-checked"
+        cached = self.connection.get("incident-bot:bot-username")
+        if cached and self.connection.exists(key):
+            return cached.decode()
+        username = self.client().current_user().username
+        remember_bot_username(self.connection, username)
+        self.connection.set(key, "1", ex=BOT_CACHE_SECONDS)
+        return username
+
+
+_runtime: Runtime | None = None
+
+
+def install(runtime: Runtime) -> None:
+    """Make `runtime` the one the jobs of this process use."""
+    global _runtime
+    _runtime = runtime
+
+
+def current() -> Runtime:
+    if _runtime is None:
+        raise RuntimeError("incident-bot worker runtime not installed; start it with `incident-bot worker`")
+    return _runtime
+
+
+def _no_retry() -> None:
+    """Retrying cannot help (a malformed delivery, a 4xx from GitLab): fail the job now."""
+    job = get_current_job()
+    if job is not None:
+        job.retries_left = 0
+
+
+def load_state(client: GitLabClient, event: Event, bot: str) -> IncidentState:
+    """What the incident is now, from GitLab: the issue and the bot's memory in its notes."""
+    issue = client.get_issue(event.project_id, event.iid)
+    notes = client.list_notes(event.project_id, event.iid)
+    memory, note = find_memory(notes, bot)
+    return IncidentState(
+        issue=issue,
+        memory=memory,
+        memory_note_id=note.id if note else None,
+        memory_note_body=note.body if note else "",
+        notes=tuple(notes),
+    )
+
+
+def state_from_event(event: Event) -> IncidentState:
+    """Dry-run has no GitLab to read: the delivery's own view of the issue stands in."""
+    issue = Issue(
+        project_id=event.project_id,
+        iid=event.iid,
+        title=event.title,
+        description=event.description,
+        state=event.state,
+        labels=event.labels,
+        assignees=event.assignees,
+        confidential=event.confidential,
+        web_url=event.url,
+        issue_type="incident" if event.is_incident else "issue",
+        severity=event.severity,
+    )
+    return IncidentState(issue=issue)
+
+
+def process_delivery(body: bytes, meta: dict[str, Any]) -> str:
+    """The RQ job: parse, load state, plan, apply. Returns a one-line summary."""
+    runtime = current()
+    try:
+        event = parse_event(
+            json.loads(body),
+            delivery_id=meta.get("delivery_id", ""),
+            event_uuid=meta.get("event_uuid"),
+            incident_label=runtime.rules.incident_label,
+        )
+    except (ValueError, PayloadError) as exc:
+        _no_retry()
+        raise PayloadError(f"delivery {meta.get('delivery_id')}: {exc}") from exc
+    blog = logs.bind(log, delivery=event.delivery_id, project=event.project_id, iid=event.iid)
+    try:
+        return _process(runtime, event, blog)
+    except PermanentGitLabError:
+        _no_retry()
+        raise
+
+
+def _process(runtime: Runtime, event: Event, blog: logs.Bound) -> str:
+    bot = runtime.bot_username()
+    if event.actor.username == bot:
+        blog.info("ignored: the bot's own change")
+        return "ignored: own change"
+    if runtime.dry_run:
+        state = state_from_event(event)
+        plan = plan_event(event, state, runtime.rules, runtime.clock())
+        log_plan(plan, event, blog)  # type: ignore[arg-type]
+        return f"dry-run: {len(plan.actions)} actions"
+    client = runtime.client()
+    if isinstance(client, PythonGitLabClient):
+        client.for_delivery(event.event_uuid)
+    state = load_state(client, event, bot)
+    if state.remembers(event.delivery_id):
+        blog.info("skipped: delivery already applied")
+        return "already applied"
+    plan = plan_event(event, state, runtime.rules, runtime.clock())
+    for line in plan.describe():
+        blog.info("plan: %s", line)
+
+    def after_commit(done: Plan) -> None:
+        if runtime.side_jobs is not None:
+            runtime.side_jobs(done, event, state)
+
+    outcome = apply_plan(plan, state, event, client, after_commit=after_commit)
+    blog.info("applied: %s", ", ".join(outcome.writes) or "nothing to write")
+    return "applied: " + (", ".join(outcome.writes) or "nothing")
+
+
+class IncidentWorker(Worker):
+    """RQ's forking worker with a short heartbeat slack, so a killed worker's job is retried in seconds.
+
+    RQ adds a fixed 60 s to every heartbeat TTL; with the default 10-minute
+    maintenance interval an event held by a killed worker waits ~11 minutes.
+    """
+
+    heartbeat_slack = 10
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        interval = self.job_monitoring_interval
+        if job.timeout and job.timeout > 0:
+            interval = int(min(job.timeout - working_time, interval))
+        return max(int(interval), 1) + self.heartbeat_slack
+
+
+def make_worker(settings: Settings, connection: Redis, queues: list[str] | None = None) -> IncidentWorker:
+    """An IncidentWorker tuned from settings, listening on the deliveries and notifications queues."""
+    names = queues or [settings.queue_name, f"{settings.queue_name}-notify"]
+    worker = IncidentWorker(
+        [Queue(name, connection=connection) for name in names],
+        connection=connection,
+        job_monitoring_interval=settings.job_monitoring_interval,
+        maintenance_interval=settings.maintenance_interval,
+    )
+    worker.heartbeat_slack = settings.heartbeat_slack
+    return worker

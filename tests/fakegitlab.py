@@ -1,0 +1,239 @@
+"""A small fake of the GitLab REST API the bot uses: one model, served by `responses` or a real HTTP server."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+BOT = {"id": 99, "username": "incident-bot", "name": "Incident Bot"}
+
+
+@dataclass
+class Call:
+    """One request the fake received."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+    @property
+    def is_write(self) -> bool:
+        return self.method != "GET"
+
+    def __repr__(self) -> str:
+        return f"{self.method} {self.path} {self.body if self.body else ''}"
+
+
+@dataclass
+class FakeGitLab:
+    """Issues, notes, users and members of a pretend GitLab, and every call made to it."""
+
+    users: dict[str, int] = field(default_factory=lambda: {
+        "alice": 7, "bob": 8, "mallory": 13, "im-alice": 21, "im-bob": 22, "eoc-carol": 23, "eoc-dave": 24,
+        "cmoc-erin": 25, "sirt-frank": 26, "sirt-grace": 27, "db-heidi": 28, BOT["username"]: BOT["id"],
+    })
+    members: dict[int, int] = field(default_factory=lambda: {7: 40, 8: 30, 21: 40, 23: 30})
+    issues: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    notes: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    failures: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path regex, status), used once
+    delay: dict[tuple[str, str], float] = field(default_factory=dict)  # (method, path regex) -> seconds
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _next_note: int = 1000
+    _next_iid: int = 500
+
+    # Test set-up.
+    def add_issue(self, project_id: int = 1, iid: int = 23, *, labels: list[str] | None = None,
+                  title: str = "Checkout returns 500 errors", state: str = "opened",
+                  confidential: bool = False, description: str = "") -> dict[str, Any]:
+        issue = {
+            "id": 10_000 + iid, "iid": iid, "project_id": project_id, "title": title, "description": description,
+            "state": state, "labels": list(labels or []), "assignees": [], "confidential": confidential,
+            "issue_type": "incident", "severity": "UNKNOWN",
+            "web_url": f"http://gitlab.test/group/project/-/issues/{iid}",
+        }
+        self.issues[(project_id, iid)] = issue
+        self.notes.setdefault((project_id, iid), [])
+        return issue
+
+    def fail(self, method: str, path_regex: str, status: int, times: int = 1) -> None:
+        """The next `times` matching requests answer `status`."""
+        self.failures += [(method, path_regex, status)] * times
+
+    # What tests assert on.
+    def writes(self) -> list[Call]:
+        return [c for c in self.calls if c.is_write]
+
+    def bot_notes(self, project_id: int = 1, iid: int = 23) -> list[dict[str, Any]]:
+        return [n for n in self.notes.get((project_id, iid), []) if n["author"]["username"] == BOT["username"]]
+
+    def labels(self, project_id: int = 1, iid: int = 23) -> set[str]:
+        return set(self.issues[(project_id, iid)]["labels"])
+
+    # The API.
+    def handle(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> tuple[int, Any]:
+        parts = urlsplit(url)
+        path = re.sub(r"^/api/v4", "", parts.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        data: dict[str, Any] = {}
+        if body:
+            try:
+                data = json.loads(body)
+            except ValueError:
+                data = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
+        with self.lock:
+            self.calls.append(Call(method, path, query, data, dict(headers)))
+            for i, (m, rx, status) in enumerate(self.failures):
+                if m == method and re.fullmatch(rx, path):
+                    del self.failures[i]
+                    return status, {"message": f"injected {status}"}
+            wait = next((s for (m, rx), s in self.delay.items() if m == method and re.fullmatch(rx, path)), 0)
+        if wait:
+            time.sleep(wait)
+        with self.lock:
+            return self._route(method, path, query, data)
+
+    def _route(self, method: str, path: str, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        if path == "/user" and method == "GET":
+            return 200, BOT
+        if path == "/users" and method == "GET":
+            uid = self.users.get(query.get("username", ""))
+            return 200, ([{"id": uid, "username": query["username"]}] if uid else [])
+        if path == "/graphql" or path.endswith("/api/graphql"):
+            return 200, {"data": {"issueSetSeverity": {"errors": []}}}
+        m = re.fullmatch(r"/projects/(\d+)/members/all/(\d+)", path)
+        if m and method == "GET":
+            level = self.members.get(int(m.group(2)))
+            return (200, {"id": int(m.group(2)), "access_level": level}) if level else (404, {"message": "404"})
+        m = re.fullmatch(r"/projects/(\d+)/issues", path)
+        if m and method == "POST":
+            pid = int(m.group(1))
+            self._next_iid += 1
+            issue = self.add_issue(pid, self._next_iid, title=data.get("title", ""),
+                                   labels=[x for x in str(data.get("labels", "")).split(",") if x],
+                                   description=data.get("description", ""))
+            return 201, issue
+        m = re.fullmatch(r"/projects/(\d+)/issues/(\d+)(/.*)?", path)
+        if not m:
+            return 404, {"message": "404 Not found"}
+        key = (int(m.group(1)), int(m.group(2)))
+        rest = m.group(3) or ""
+        issue = self.issues.get(key)
+        if issue is None:
+            return 404, {"message": "404 Issue Not Found"}
+        if rest == "" and method == "GET":
+            return 200, issue
+        if rest == "" and method == "PUT":
+            return 200, self._update(issue, data)
+        if rest == "/notes" and method == "GET":
+            notes = sorted(self.notes[key], key=lambda n: n["id"], reverse=query.get("sort") != "asc")
+            per, page = int(query.get("per_page", 20)), int(query.get("page", 1))
+            return 200, notes[(page - 1) * per: page * per]
+        if rest == "/notes" and method == "POST":
+            return 201, self.add_note(key, data["body"], BOT["username"])
+        m2 = re.fullmatch(r"/notes/(\d+)", rest)
+        if m2 and method == "PUT":
+            for note in self.notes[key]:
+                if note["id"] == int(m2.group(1)):
+                    note["body"] = data["body"]
+                    return 200, note
+            return 404, {"message": "404 Note Not Found"}
+        if rest == "/links" and method == "POST":
+            return 201, {"source_issue": issue, "target_issue": {"iid": data.get("target_issue_iid")}}
+        return 404, {"message": "404 Not found"}
+
+    def add_note(self, key: tuple[int, int], body: str, author: str) -> dict[str, Any]:
+        self._next_note += 1
+        note = {"id": self._next_note, "body": body, "author": {"username": author, "id": self.users.get(author)},
+                "system": False, "created_at": "2026-11-27T10:00:00Z"}
+        self.notes.setdefault(key, []).append(note)
+        return note
+
+    def _update(self, issue: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        labels = list(issue["labels"])
+        for label in _split(data.get("remove_labels")):
+            if label in labels:
+                labels.remove(label)
+        for label in _split(data.get("add_labels")):
+            if label not in labels:
+                labels.append(label)
+        issue["labels"] = labels
+        if "assignee_ids" in data:
+            ids = data["assignee_ids"] if isinstance(data["assignee_ids"], list) else [data["assignee_ids"]]
+            names = {v: k for k, v in self.users.items()}
+            issue["assignees"] = [{"id": int(i), "username": names.get(int(i), str(i))} for i in ids]
+        if data.get("state_event") == "close":
+            issue["state"] = "closed"
+        elif data.get("state_event") == "reopen":
+            issue["state"] = "opened"
+        return issue
+
+
+def _split(value: Any) -> list[str]:
+    if not value:
+        return []
+    return [v for v in (value if isinstance(value, list) else str(value).split(",")) if v]
+
+
+def install_responses(rsps: Any, fake: FakeGitLab, base: str = "http://gitlab.test") -> None:
+    """Route every request to `base` through the fake (the `responses` library, in process)."""
+
+    def callback(request: Any) -> tuple[int, dict[str, str], str]:
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        status, payload = fake.handle(request.method, request.url, body, dict(request.headers))
+        return status, {"Content-Type": "application/json"}, json.dumps(payload)
+
+    pattern = re.compile(re.escape(base) + r"/.*")
+    for method in ("GET", "POST", "PUT", "DELETE"):
+        rsps.add_callback(method, pattern, callback=callback)
+
+
+class FakeGitLabServer:
+    """The fake behind a real HTTP server on 127.0.0.1, for tests that run the real processes."""
+
+    def __init__(self, fake: FakeGitLab | None = None):
+        self.fake = fake or FakeGitLab()
+        model = self.fake
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                status, payload = model.handle(self.command, self.path, body, dict(self.headers))
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self) -> FakeGitLabServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
