@@ -1,0 +1,94 @@
+"""Shared fixtures: real Redis, the shipped rules, the fake GitLab at the HTTP boundary, payload files."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+from redis import Redis
+
+from service.config import Settings
+from service.rules import RuleSet, load_rules
+from service.worker import Runtime, install
+from tests.fakegitlab import FakeGitLab, install_responses
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+GITLAB = "http://gitlab.test"
+SECRET = "s3cret-token"
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+
+def test_redis_url() -> str:
+    """Tests use their own Redis database (flushed around each test), never db 0."""
+    return os.environ.get("INCIDENT_BOT_TEST_REDIS", "redis://127.0.0.1:6379/9")
+
+
+def payload(name: str) -> dict[str, Any]:
+    """A copy of `tests/fixtures/<name>.json`."""
+    return copy.deepcopy(json.loads((FIXTURES / f"{name}.json").read_text()))
+
+
+def body(name: str, **attrs: Any) -> bytes:
+    """A fixture as bytes, with `object_attributes` fields overridden."""
+    data = payload(name)
+    data["object_attributes"].update(attrs)
+    return json.dumps(data).encode()
+
+
+def hook_headers(event: str = "Issue Hook", key: str | None = None, **extra: str) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "X-Gitlab-Event": event, "X-Gitlab-Token": SECRET}
+    if key:
+        headers["Idempotency-Key"] = key
+    headers.update(extra)
+    return headers
+
+
+@pytest.fixture(scope="session")
+def rules() -> RuleSet:
+    return load_rules(ROOT / "rules")
+
+
+@pytest.fixture()
+def redis_conn() -> Iterator[Redis]:
+    conn = Redis.from_url(test_redis_url())
+    conn.flushdb()
+    yield conn
+    conn.flushdb()
+    conn.close()
+
+
+@pytest.fixture()
+def settings() -> Settings:
+    return Settings(
+        gitlab_url=GITLAB,
+        gitlab_token="test-token",
+        webhook_secret=SECRET,
+        redis_url=test_redis_url(),
+        rules_dir=ROOT / "rules",
+    )
+
+
+@pytest.fixture()
+def fake() -> Iterator[FakeGitLab]:
+    """The fake GitLab behind `responses`: python-gitlab makes real HTTP requests that land here."""
+    model = FakeGitLab()
+    model.add_issue(1, 23)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        install_responses(rsps, model, GITLAB)
+        yield model
+
+
+@pytest.fixture()
+def runtime(settings: Settings, rules: RuleSet, redis_conn: Redis) -> Iterator[Runtime]:
+    """The worker runtime the jobs of this process use, with a fixed clock."""
+    rt = Runtime(settings=settings, rules=rules, connection=redis_conn, clock=lambda: NOW)
+    install(rt)
+    yield rt
