@@ -97,8 +97,17 @@ def job_id_for(delivery_id: str) -> str:
 class EventQueue:
     """The deliveries queue: a plain RQ queue, written to by one Lua script."""
 
-    def __init__(self, connection: Redis, name: str = "incident-bot", dedupe_ttl: int = 7 * 24 * 3600):
+    def __init__(
+        self,
+        connection: Redis,
+        name: str = "incident-bot",
+        dedupe_ttl: int = 7 * 24 * 3600,
+        func: str = PROCESS_FUNC,
+        retry_intervals: tuple[int, ...] = RETRY_INTERVALS,
+    ):
         self.connection = connection
+        self.func = func
+        self.retry_intervals = retry_intervals
         self.queue = Queue(name, connection=connection)
         self.dedupe_ttl = dedupe_ttl
         self._script = connection.register_script(ENQUEUE_LUA)
@@ -107,13 +116,15 @@ class EventQueue:
 
     def _template_fields(self) -> dict[str, Any]:
         template = Job.create(
-            PROCESS_FUNC,
+            self.func,
             args=(b"", {}),
             connection=self.connection,
             origin=self.queue.name,
             timeout=JOB_TIMEOUT,
             result_ttl=RESULT_TTL,
-            retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
+            retry=Retry(max=len(self.retry_intervals), interval=list(self.retry_intervals))
+            if self.retry_intervals
+            else None,
         )
         fields = template.to_dict()
         for dynamic in ("data", "created_at", "enqueued_at", "description"):
@@ -122,10 +133,10 @@ class EventQueue:
         return {k: v for k, v in fields.items() if v != ""}
 
     def enqueue(self, body: bytes, meta: dict[str, Any], *, delivery_id: str, issue_key: str, actor: str) -> Enqueued:
-        """Enqueue one delivery for `process_delivery(body, meta)`; one Redis round trip."""
+        """Enqueue one delivery for `func(body, meta)` (`process_delivery`); one Redis round trip."""
         job_id = job_id_for(delivery_id)
         stamp = utcformat(now())
-        data = zlib.compress(pickle.dumps((PROCESS_FUNC, None, (body, meta), {}), protocol=pickle.HIGHEST_PROTOCOL))
+        data = zlib.compress(pickle.dumps((self.func, None, (body, meta), {}), protocol=pickle.HIGHEST_PROTOCOL))
         fields = dict(self._static)
         fields.update(
             data=data,

@@ -31,6 +31,9 @@ def test_redis_url() -> str:
     return os.environ.get("INCIDENT_BOT_TEST_REDIS", "redis://127.0.0.1:6379/9")
 
 
+test_redis_url.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
 def payload(name: str) -> dict[str, Any]:
     """A copy of `tests/fixtures/<name>.json`."""
     return copy.deepcopy(json.loads((FIXTURES / f"{name}.json").read_text()))

@@ -1,0 +1,24 @@
+"""Job functions for queue tests: they record when they ran, in Redis, so order can be checked."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from rq import get_current_job
+
+
+def record(body: bytes, meta: dict[str, Any]) -> str:
+    """Append (delivery, start, end) to a Redis list after holding the job for `hold` seconds."""
+    job = get_current_job()
+    assert job is not None
+    data = json.loads(body)
+    start = time.time()
+    time.sleep(float(data.get("hold", 0)))
+    if data.get("fail_once") and job.connection.getdel("test:fail-once"):
+        raise RuntimeError(f"failing once: {meta['delivery_id']}")
+    if data.get("fail"):
+        raise RuntimeError(f"asked to fail: {meta['delivery_id']}")
+    job.connection.rpush("test:ran", json.dumps({"id": meta["delivery_id"], "start": start, "end": time.time()}))
+    return "ok"

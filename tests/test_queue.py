@@ -1,0 +1,150 @@
+"""The queue against the real Redis: dedupe, per-issue order with concurrent workers, retries, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+from redis import Redis
+from rq import Queue, SimpleWorker
+from rq.job import Job, JobStatus, validate_job_id
+from rq.registry import FailedJobRegistry
+
+from service.queue import EventQueue, Outcome, job_id_for
+from tests.conftest import ROOT, test_redis_url
+
+RECORD = "tests.jobs.record"
+
+
+def enqueue(q: EventQueue, delivery: str, issue: str = "1:23", **data: object) -> Outcome:
+    meta = {"delivery_id": delivery, "event": "Issue Hook"}
+    return q.enqueue(json.dumps(data).encode(), meta, delivery_id=delivery, issue_key=issue, actor="alice").outcome
+
+
+def ran(conn: Redis) -> list[dict[str, float | str]]:
+    return [json.loads(x) for x in conn.lrange("test:ran", 0, -1)]
+
+
+def drain(conn: Redis, name: str, deadline: float = 20.0) -> None:
+    """Run burst workers (with the scheduler, for retries) until nothing is queued, scheduled or deferred."""
+    queue = Queue(name, connection=conn)
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        SimpleWorker([queue], connection=conn).work(burst=True, with_scheduler=True)
+        if not queue.count and not queue.scheduled_job_registry.count and not queue.deferred_job_registry.count:
+            return
+        time.sleep(0.2)
+    raise AssertionError("queue did not drain")
+
+
+@pytest.fixture()
+def workers(redis_conn: Redis) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Two real forking RQ worker processes on the test queue."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "rq.cli", "worker", "-u", test_redis_url(), "--with-scheduler",
+             "-w", "service.worker.IncidentWorker", "ordered"],
+            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        for _ in range(2)
+    ]
+    yield procs
+    for proc in procs:
+        os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        proc.wait(timeout=20)
+
+
+def wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_redelivery_is_dropped(redis_conn: Redis) -> None:
+    """The same delivery id twice: one job, the second answered duplicate."""
+    q = EventQueue(redis_conn, "dedupe", func=RECORD)
+    assert enqueue(q, "d-1") is Outcome.QUEUED
+    assert enqueue(q, "d-1") is Outcome.DUPLICATE
+    assert Queue("dedupe", connection=redis_conn).job_ids == ["d-1"]
+
+
+def test_redelivery_after_run_is_still_dropped(redis_conn: Redis) -> None:
+    """A resend after the job finished (and even after its result expired) changes nothing."""
+    q = EventQueue(redis_conn, "dedupe2", func=RECORD)
+    enqueue(q, "d-2")
+    drain(redis_conn, "dedupe2")
+    Job.fetch("d-2", connection=redis_conn).delete()
+    assert enqueue(q, "d-2") is Outcome.DUPLICATE
+    drain(redis_conn, "dedupe2")
+    assert [r["id"] for r in ran(redis_conn)] == ["d-2"]
+
+
+def test_job_ids_are_valid_for_rq() -> None:
+    """Any Idempotency-Key becomes a valid RQ job id; GitLab's UUIDs are kept as they are."""
+    assert job_id_for("3a427872-00df-429c-9bc9-a9475de2efe4") == "3a427872-00df-429c-9bc9-a9475de2efe4"
+    odd = job_id_for("a key/with:odd chars")
+    assert odd.startswith("key-")
+    validate_job_id(odd)
+
+
+def test_same_issue_runs_in_order_on_concurrent_workers(redis_conn: Redis, workers) -> None:  # type: ignore[no-untyped-def]
+    """Two back-to-back events of one issue with two workers free: the second starts after the first ends."""
+    q = EventQueue(redis_conn, "ordered", func=RECORD)
+    assert enqueue(q, "first", hold=0.6) is Outcome.QUEUED
+    assert enqueue(q, "second") is Outcome.DEFERRED
+    wait_for(lambda: len(ran(redis_conn)) == 2)
+    first, second = ran(redis_conn)
+    assert (first["id"], second["id"]) == ("first", "second")
+    assert second["start"] >= first["end"]
+
+
+def test_different_issues_run_in_parallel(redis_conn: Redis, workers) -> None:  # type: ignore[no-untyped-def]
+    """Events of two issues overlap in time on two workers."""
+    q = EventQueue(redis_conn, "ordered", func=RECORD)
+    enqueue(q, "a", issue="1:1", hold=1.0)
+    enqueue(q, "b", issue="1:2", hold=1.0)
+    wait_for(lambda: len(ran(redis_conn)) == 2)
+    a, b = sorted(ran(redis_conn), key=lambda r: r["id"])
+    assert b["start"] < a["end"] and a["start"] < b["end"]
+
+
+def test_failed_predecessor_does_not_block_the_issue(redis_conn: Redis) -> None:
+    """When an earlier event finally fails, the later one still runs, after it."""
+    q = EventQueue(redis_conn, "chain", func=RECORD, retry_intervals=())
+    enqueue(q, "bad", fail=True)
+    assert enqueue(q, "good") is Outcome.DEFERRED
+    drain(redis_conn, "chain")
+    assert [r["id"] for r in ran(redis_conn)] == ["good"]
+    assert Job.fetch("bad", connection=redis_conn).get_status() == JobStatus.FAILED
+
+
+def test_retry_keeps_order(redis_conn: Redis) -> None:
+    """An event being retried holds back the issue's next event until it succeeds."""
+    q = EventQueue(redis_conn, "retry", func=RECORD, retry_intervals=(1,))
+    redis_conn.set("test:fail-once", "1")
+    enqueue(q, "flaky", fail_once=True)
+    enqueue(q, "next")
+    drain(redis_conn, "retry")
+    assert [r["id"] for r in ran(redis_conn)] == ["flaky", "next"]
+
+
+def test_failing_job_lands_in_failed_registry_with_reason(redis_conn: Redis) -> None:
+    """A job that keeps failing is kept, with its reason, in RQ's failed registry."""
+    q = EventQueue(redis_conn, "fails", func=RECORD, retry_intervals=(0, 0))
+    enqueue(q, "doomed", fail=True)
+    drain(redis_conn, "fails")
+    registry = FailedJobRegistry("fails", connection=redis_conn)
+    assert registry.get_job_ids() == ["doomed"]
+    job = Job.fetch("doomed", connection=redis_conn)
+    assert "asked to fail: doomed" in (job.latest_result().exc_string or "")  # type: ignore[union-attr]

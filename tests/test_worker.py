@@ -1,0 +1,139 @@
+"""The job itself: real python-gitlab against the fake GitLab at the HTTP boundary (`responses`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from rq import Queue, SimpleWorker
+from rq.job import Job, JobStatus
+
+from service.gitlab import PermanentGitLabError
+from service.incident import read_memory
+from service.queue import EventQueue
+from service.worker import process_delivery
+from tests.conftest import body, payload
+
+
+def run(name: str, key: str, uuid: str | None = "uuid-1", **attrs: object) -> str:
+    return process_delivery(body(name, **attrs), {"delivery_id": key, "event_uuid": uuid})
+
+
+def test_new_incident_gets_severity_and_phase_in_one_put(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+    """The first behaviour: default severity and phase, in the same single PUT, then one note."""
+    run("issue.open.incident", "k1")
+    puts = [c for c in fake.writes() if c.method == "PUT"]
+    assert len(puts) == 1
+    added = set(puts[0].body["add_labels"].split(","))
+    assert {"severity::3", "incident::identification"} <= added
+    assert [c.method for c in fake.writes()] == ["PUT", "POST", "POST"]  # issue, GraphQL severity, note
+    assert fake.writes()[-1].path == "/projects/1/issues/23/notes"
+    assert {"severity::3", "incident::identification"} <= fake.labels()
+
+
+def test_writes_forward_the_event_uuid(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+    """Every write carries X-Gitlab-Event-UUID, so GitLab does not fire the same hook again."""
+    run("issue.open.incident", "k1", uuid="evt-42")
+    assert fake.writes() and all(c.headers.get("X-Gitlab-Event-UUID") == "evt-42" for c in fake.writes())
+
+
+def test_existing_labels_are_kept(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+    """An incident opened with a severity keeps it; only the missing phase is added."""
+    fake.issues[(1, 23)]["labels"] = ["incident", "severity::2"]
+    run("issue.open.incident", "k1")
+    put = next(c for c in fake.writes() if c.method == "PUT")
+    assert "severity" not in put.body["add_labels"] and "incident::identification" in put.body["add_labels"]
+    assert "remove_labels" not in put.body
+
+
+def test_replayed_delivery_writes_nothing(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+    """A delivery already applied (recorded in the bot's memory note) is skipped, even with Redis flushed."""
+    run("issue.open.incident", "k1")
+    writes = len(fake.writes())
+    assert run("issue.open.incident", "k1") == "already applied"
+    assert len(fake.writes()) == writes
+
+
+def test_irrelevant_update_writes_nothing(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+    """A title edit on a handled incident changes nothing."""
+    run("issue.open.incident", "k1")
+    writes = len(fake.writes())
+    run("issue.update.title", "k2")
+    assert len(fake.writes()) == writes
+
+
+def test_memory_lives_in_the_bots_note(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+    """The bot's note carries a hidden record of what it handled."""
+    run("issue.open.incident", "k1")
+    (note,) = fake.bot_notes()
+    memory = read_memory(note["body"])
+    assert memory is not None
+    assert memory["severity"] == 3 and memory["phase"] == "identification" and memory["deliveries"] == ["k1"]
+
+
+def test_bots_own_events_are_ignored(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+    """An event whose actor is the bot (asked once via GET /user) is not acted on."""
+    data = payload("issue.open.incident")
+    data["user"]["username"] = "incident-bot"
+    result = process_delivery(json.dumps(data).encode(), {"delivery_id": "self-1"})
+    assert result == "ignored: own change"
+    assert fake.writes() == []
+
+
+def test_bot_user_is_asked_once(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+    """GET /user happens once and is shared through Redis."""
+    run("issue.open.incident", "k1")
+    run("issue.update.title", "k2")
+    assert [c.path for c in fake.calls].count("/user") == 1
+
+
+def test_dry_run_writes_nothing_and_logs_the_plan(settings, rules, redis_conn, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Without a token the bot plans and logs what it would do, and makes no GitLab call at all."""
+    from service.config import Settings
+    from service.worker import Runtime, install
+
+    install(Runtime(settings=Settings(**{**settings.__dict__, "gitlab_token": ""}), rules=rules,
+                    connection=redis_conn))
+    with caplog.at_level(logging.INFO, logger="incident_bot"):
+        result = run("issue.open.incident", "k1")
+    assert result.startswith("dry-run")
+    assert "would AddLabels" in caplog.text and "severity::3" in caplog.text
+
+
+def test_permanent_error_fails_without_retry(fake, runtime, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """A 403 from GitLab will not get better: the job fails at once, with the reason, in the failed registry."""
+    fake.fail("PUT", r"/projects/1/issues/23", 403)
+    queue = EventQueue(redis_conn, "perm")
+    queue.enqueue(body("issue.open.incident"), {"delivery_id": "p1"}, delivery_id="p1", issue_key="1:23", actor="alice")
+    SimpleWorker([Queue("perm", connection=redis_conn)], connection=redis_conn).work(burst=True)
+    job = Job.fetch("p1", connection=redis_conn)
+    assert job.get_status() == JobStatus.FAILED
+    assert "403" in (job.latest_result().exc_string or "")  # type: ignore[union-attr]
+
+
+def test_transient_error_is_retried_by_rq(fake, runtime, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """GitLab answering 502 more often than python-gitlab retries: RQ retries the job and it applies once."""
+    fake.fail("PUT", r"/projects/1/issues/23", 502, times=4)
+    queue = EventQueue(redis_conn, "transient", retry_intervals=(0, 0))
+    queue.enqueue(body("issue.open.incident"), {"delivery_id": "t1"}, delivery_id="t1", issue_key="1:23", actor="alice")
+    SimpleWorker([Queue("transient", connection=redis_conn)], connection=redis_conn).work(burst=True)
+    assert Job.fetch("t1", connection=redis_conn).get_status() == JobStatus.FINISHED
+    assert len(fake.bot_notes()) == 1
+    assert {"severity::3", "incident::identification"} <= fake.labels()
+
+
+def test_malformed_job_payload_fails_clearly(runtime) -> None:  # type: ignore[no-untyped-def]
+    """A payload that cannot be parsed fails with a PayloadError naming the delivery."""
+    from service.events import PayloadError
+
+    with pytest.raises(PayloadError, match="bad-1"):
+        process_delivery(b"{}", {"delivery_id": "bad-1"})
+
+
+def test_permanent_error_class(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+    """A 404 issue is a PermanentGitLabError (the job will not retry)."""
+    data = payload("issue.open.incident")
+    data["object_attributes"]["iid"] = 999
+    with pytest.raises(PermanentGitLabError):
+        process_delivery(json.dumps(data).encode(), {"delivery_id": "nf"})
