@@ -70,7 +70,7 @@ def _embedded_redis() -> tuple[object, str]:
                          "(pip install 'incident-bot[embedded]')") from None
     folder = Path(tempfile.mkdtemp(prefix="incident-bot-"))
     server = LiteRedis(str(folder / "redis.db"), serverconfig={"save": [], "appendonly": "no"})
-    return server, f"unix://{server.socketfile}"
+    return server, f"unix://{server.socket_file}"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 DEFAULT_MAX_BODY = 1024 * 1024  # GitLab issue bodies with long descriptions stay far below 1 MiB.
@@ -14,10 +13,11 @@ DEFAULT_SIGNATURE_WINDOW = 300  # seconds either side of now, as the Standard We
 
 def shipped_rules_dir() -> Path:
     """The rules directory shipped with the package (or the checkout's `rules/`)."""
-    checkout = Path(__file__).resolve().parent.parent / "rules"
-    if checkout.is_dir():
-        return checkout
-    return Path(str(resources.files("service.rules_data")))
+    here = Path(__file__).resolve().parent
+    installed = here / "rules_data"  # where `pip install .` puts the shipped rules
+    if installed.is_dir():
+        return installed
+    return here.parent / "rules"
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

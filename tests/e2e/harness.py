@@ -1,0 +1,222 @@
+"""Start, watch and kill the real incident-bot processes; post deliveries; wait on outcomes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+from redis import Redis
+from rq import Queue, Worker
+from rq.job import Job
+
+from tests.conftest import ROOT, SECRET, hook_headers
+from tests.fakegitlab import Call, FakeGitLab
+
+T = TypeVar("T")
+READY_TIMEOUT = 20.0  # a cold gunicorn + rules load takes about a second; CI machines can be slow
+OUTCOME_TIMEOUT = 15.0
+STOP_TIMEOUT = 10.0
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], T], *, timeout: float = OUTCOME_TIMEOUT, what: str = "condition",
+               describe: Callable[[], str] | None = None) -> T:
+    """Poll `predicate` until it returns something truthy; fail with `what` (and `describe()`) at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            extra = f"\n{describe()}" if describe else ""
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{extra}")
+        time.sleep(0.02)
+
+
+def calls(fake: FakeGitLab) -> list[Call]:
+    """A snapshot of the fake's calls, taken under its lock (server threads append concurrently)."""
+    with fake.lock:
+        return list(fake.calls)
+
+
+def header(call: Call, name: str) -> str | None:
+    """A request header of a recorded call, looked up without regard to case."""
+    wanted = name.lower()
+    return next((v for k, v in call.headers.items() if k.lower() == wanted), None)
+
+
+@dataclass
+class Proc:
+    """One started process group and the file its output goes to."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def kill_group(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole group: gunicorn's workers, RQ's work horse and scheduler die with their parent."""
+        try:
+            os.killpg(self.popen.pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+class Stack:
+    """The web and worker processes of one test, sharing one Redis database, queue and fake GitLab."""
+
+    def __init__(self, tmp_path: Path, gitlab_url: str, redis_url: str, **env: str):
+        self.tmp_path = tmp_path
+        self.redis_url = redis_url
+        self.queue_name = f"e2e-{uuid.uuid4().hex[:10]}"
+        self.connection = Redis.from_url(redis_url)
+        self.procs: list[Proc] = []
+        self.port: int | None = None
+        base = {k: v for k, v in os.environ.items()
+                if not k.startswith(("INCIDENT_BOT_", "GITLAB_", "REDIS_URL"))}
+        self.env = {
+            **base,
+            "PYTHONUNBUFFERED": "1",
+            "GITLAB_URL": gitlab_url,
+            "GITLAB_TOKEN": "test-token",
+            "GITLAB_WEBHOOK_SECRET": SECRET,
+            "REDIS_URL": redis_url,
+            "INCIDENT_BOT_QUEUE": self.queue_name,
+            # Fast recovery: a killed worker's job is retried after seconds, not minutes.
+            "INCIDENT_BOT_JOB_MONITORING_INTERVAL": "1",
+            "INCIDENT_BOT_HEARTBEAT_SLACK": "2",
+            "INCIDENT_BOT_MAINTENANCE_INTERVAL": "2",
+            **env,
+        }
+
+    # Processes.
+    def _spawn(self, name: str, *args: str) -> Proc:
+        log = self.tmp_path / f"{name}.log"
+        handle = log.open("wb")
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", *args],
+            cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        handle.close()
+        proc = Proc(name, popen, log)
+        self.procs.append(proc)
+        return proc
+
+    def start_web(self, workers: int = 2) -> Proc:
+        """Start gunicorn and wait until /readyz answers 200."""
+        self.port = free_port()
+        proc = self._spawn("web", "web", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers))
+
+        def ready() -> bool:
+            if proc.popen.poll() is not None:
+                raise AssertionError(f"web exited with {proc.popen.returncode}:\n{proc.output()}")
+            try:
+                return requests.get(f"{self.url}/readyz", timeout=1).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_until(ready, timeout=READY_TIMEOUT, what="web /readyz = 200", describe=proc.output)
+        return proc
+
+    def start_worker(self, name: str = "worker") -> Proc:
+        """Start an RQ worker and wait until it has registered on the deliveries queue."""
+        before = {w.name for w in self.workers()}
+        proc = self._spawn(name, "worker")
+
+        def registered() -> bool:
+            if proc.popen.poll() is not None:
+                raise AssertionError(f"{name} exited with {proc.popen.returncode}:\n{proc.output()}")
+            return any(w.name not in before for w in self.workers())
+
+        wait_until(registered, timeout=READY_TIMEOUT, what=f"{name} registered", describe=proc.output)
+        return proc
+
+    def workers(self) -> list[Worker]:
+        return Worker.all(queue=Queue(self.queue_name, connection=self.connection))
+
+    def kill(self, proc: Proc) -> None:
+        """SIGKILL a process group and reap its leader."""
+        proc.kill_group(signal.SIGKILL)
+        proc.popen.wait(timeout=STOP_TIMEOUT)
+
+    def stop(self) -> None:
+        """Stop every process: SIGTERM, then SIGKILL what is left of each group."""
+        for proc in self.procs:
+            if proc.popen.poll() is None:
+                proc.kill_group(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for proc in self.procs:
+            try:
+                proc.popen.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                pass
+            # A work horse or scheduler may outlive its parent; nothing of the test may survive it.
+            proc.kill_group(signal.SIGKILL)
+            if proc.popen.poll() is None:
+                proc.popen.wait(timeout=STOP_TIMEOUT)
+        self.connection.close()
+
+    def output(self) -> str:
+        return "\n".join(f"----- {p.name} (pid {p.popen.pid}) -----\n{p.output()}" for p in self.procs)
+
+    # Deliveries.
+    @property
+    def url(self) -> str:
+        assert self.port is not None, "start_web() first"
+        return f"http://127.0.0.1:{self.port}"
+
+    def post(self, data: bytes, *, key: str | None = None, event_uuid: str | None = None,
+             event: str = "Issue Hook") -> requests.Response:
+        """POST one delivery to /webhook as GitLab would."""
+        extra = {"X-Gitlab-Event-UUID": event_uuid} if event_uuid else {}
+        return requests.post(f"{self.url}/webhook", data=data, headers=hook_headers(event, key=key, **extra),
+                             timeout=10)
+
+    def job(self, job_id: str) -> Job:
+        return Job.fetch(job_id, connection=self.connection)
+
+    def wait_finished(self, job_id: str, timeout: float = OUTCOME_TIMEOUT) -> Job:
+        """Wait until RQ reports the job finished; fail at once, with its traceback, if it failed for good."""
+
+        def finished() -> Job | None:
+            job = self.job(job_id)
+            status = job.get_status()
+            if status == "failed":
+                result = job.latest_result()
+                raise AssertionError(f"job {job_id} failed:\n{result.exc_string if result else '?'}")
+            return job if status == "finished" else None
+
+        return wait_until(finished, timeout=timeout, what=f"job {job_id} finished",
+                          describe=lambda: f"status: {self.job(job_id).get_status()}")
+
+    def idle(self) -> bool:
+        """Nothing queued, deferred, scheduled or running for this stack's queue."""
+        queue = Queue(self.queue_name, connection=self.connection)
+        return (queue.count == 0 and queue.started_job_registry.count == 0
+                and queue.deferred_job_registry.count == 0 and queue.scheduled_job_registry.count == 0)
+
+
+def accepted(response: requests.Response) -> str:
+    """The job id of a delivery the web answered 202 queued."""
+    assert response.status_code == 202, f"{response.status_code} {response.text}"
+    data: dict[str, Any] = response.json()
+    assert data["status"] == "queued", data
+    return str(data["job_id"])
