@@ -30,6 +30,7 @@ from .plan import (
     ReopenIssue,
     ScheduleReminder,
     SetNativeSeverity,
+    Unassign,
 )
 
 log = logging.getLogger("incident_bot.apply")
@@ -93,14 +94,7 @@ def apply_plan(
         return outcome
     pid, iid = event.project_id, event.iid
     labels = label_change(plan, state.labels)
-    wanted = [u for a in plan.of(Assign) for u in a.usernames]
-    missing = [u for u in dict.fromkeys(wanted) if u not in state.issue.assignees]
-    assignee_ids: list[int] | None = None
-    if missing:
-        ids = [client.user_id(u) for u in missing]
-        found = [i for i in ids if i is not None]
-        if found:
-            assignee_ids = list(dict.fromkeys([*state.issue.assignee_ids, *found]))
+    assignee_ids = _assignees(plan, state, client)
     state_event = None
     if plan.of(CloseIssue) and state.issue.state != "closed":
         state_event = "close"
@@ -120,6 +114,7 @@ def apply_plan(
         client.set_native_severity(event.project_path or str(pid), iid, severity.severity)
         outcome.writes.append("set_native_severity")
     body = note_body(plan)
+    remembered = bool(plan.of(Remember))
     memory = new_memory(plan, state, event)
     for review in plan.of(OpenReview)[:1]:
         existing = state.memory.get("review")
@@ -135,15 +130,30 @@ def apply_plan(
     if body:
         outcome.note_id = client.create_note(pid, iid, write_memory(body, memory))
         outcome.writes.append("create_note")
-    elif memory != state.memory and state.memory_note_id is not None:
+    elif remembered and state.memory_note_id is not None:
         client.edit_note(pid, iid, state.memory_note_id, write_memory(strip_memory(state.memory_note_body), memory))
         outcome.writes.append("edit_note")
-    elif memory != state.memory:
+    elif remembered:
         outcome.note_id = client.create_note(pid, iid, write_memory("_incident-bot is tracking this incident._", memory))
         outcome.writes.append("create_note")
     if after_commit and (plan.of(Notify) or plan.of(ScheduleReminder)):
         after_commit(plan)
     return outcome
+
+
+def _assignees(plan: Plan, state: IncidentState, client: GitLabClient) -> list[int] | None:
+    """The full assignee list after this plan (GitLab replaces it), or None when it does not change."""
+    current = dict(zip(state.issue.assignees, state.issue.assignee_ids, strict=False))
+    wanted = [u for a in plan.of(Assign) for u in a.usernames if u not in current]
+    leaving = {u for a in plan.of(Unassign) for u in a.usernames if u in current}
+    if not wanted and not leaving:
+        return None
+    ids = [uid for name, uid in current.items() if name not in leaving]
+    for username in dict.fromkeys(wanted):
+        uid = client.user_id(username)
+        if uid is not None and uid not in ids:
+            ids.append(uid)
+    return None if ids == list(current.values()) else ids
 
 
 def log_plan(plan: Plan, event: Event, logger: logging.Logger = log) -> None:

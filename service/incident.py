@@ -55,6 +55,8 @@ class IncidentState:
     memory_note_id: int | None = None
     memory_note_body: str = ""
     notes: tuple[Note, ...] = ()
+    bot_username: str = "incident-bot"
+    actor_access: int | None = None  # the note author's access level, read only when they address the bot
 
     @property
     def labels(self) -> frozenset[str]:

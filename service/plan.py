@@ -31,6 +31,13 @@ class Assign(Action):
 
 
 @dataclass(frozen=True)
+class Unassign(Action):
+    """Remove these people from the issue's assignees (a hand-off)."""
+
+    usernames: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class PostNote(Action):
     """A section of the bot's single comment for this delivery."""
 
@@ -73,20 +80,27 @@ class OpenReview(Action):
 
 @dataclass(frozen=True)
 class Notify(Action):
-    """Tell a channel about the incident; delivered by its own RQ job."""
+    """Tell a channel about the incident; delivered by its own RQ job.
+
+    The planner fills in the incident as the plan leaves it (severity, phase,
+    roles, what changed), so the message needs no GitLab read to be complete.
+    """
 
     channel: str
-    message: str  # message kind, e.g. declared, escalated, resolved
+    message: str  # message kind: declared, escalated, deescalated, phase, handoff, status_update, resolved, page
     change: str = ""
     text: str = ""
+    severity: int | None = None
+    phase: str | None = None
+    roles: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class ScheduleReminder(Action):
-    """Remind the owner of status updates after `minutes`, unless something resets it."""
+    """Remind the owner of status updates every `minutes`; a newer reminder replaces older ones."""
 
     minutes: float
-    role: str
+    roles: tuple[str, ...]  # the first of these that is staffed owns the updates
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,19 @@ from typing import Any
 
 from .events import Event
 from .incident import IncidentState, Issue
-from .plan import Action, AddLabels, Assign, OpenReview, Plan, PostNote, Remember, RemoveLabels, SetNativeSeverity
+from .plan import (
+    Action,
+    AddLabels,
+    Assign,
+    Notify,
+    OpenReview,
+    Plan,
+    PostNote,
+    Remember,
+    RemoveLabels,
+    SetNativeSeverity,
+    Unassign,
+)
 from .rules import RuleSet
 from .text import render
 
@@ -54,6 +66,8 @@ class Draft:
         self.closing = event.action == "close" or state.issue.state == "closed"
         self.version = 0
         self.extra: dict[str, Any] = {}
+        self.changes: list[str] = []  # this delivery's timeline entries: the "what changed" of messages
+        self.notifications: list[tuple[str, str, str, str]] = []  # (channel, message, rule, text)
 
     # What the incident is now.
     def before(self, key: str) -> Any:
@@ -110,6 +124,16 @@ class Draft:
             self.sections.append(Section(order, rule, body.strip()))
             self.version += 1
 
+    def notify(self, channel: str, message: str, rule: str, text: str = "") -> None:
+        """Tell a channel, once per delivery; the message is completed when the plan is."""
+        if not any(c == channel and m == message for c, m, _, _ in self.notifications):
+            self.notifications.append((channel, message, rule, text))
+            self.version += 1
+
+    def unassign(self, username: str, rule: str) -> None:
+        self.actions.append(Unassign(rule, (username,)))
+        self.version += 1
+
     def post_template(self, order: int, template: Any, rule: str) -> None:
         """Post a template rendered against the finished draft, so it shows the final severity and roles."""
         self.sections.append(Section(order, rule, template=template))
@@ -124,6 +148,7 @@ class Draft:
         """Add to the incident's timeline; `first` puts it before this delivery's other entries."""
         entries = list(self.memory.get("timeline", []))
         entry = {"at": self.now.strftime("%Y-%m-%d %H:%M UTC"), "what": what}
+        self.changes.insert(0, what) if first else self.changes.append(what)
         if first:
             entries.insert(len(self.state.memory.get("timeline", [])), entry)
         else:
@@ -148,7 +173,7 @@ def plan_event(event: Event, state: IncidentState, rules: RuleSet, now: datetime
 def finish(draft: Draft) -> Plan:
     """Turn the draft into a Plan: summary, sections in order, memory, native severity."""
     rules, memory_before = draft.rules, draft.state.memory
-    if not draft.actions and not draft.sections and draft.memory == memory_before:
+    if not draft.actions and not draft.sections and not draft.notifications and draft.memory == memory_before:
         return Plan()
     level = draft.severity()
     if rules.settings.get("native_severity_sync", True) and level is not None:
@@ -165,6 +190,12 @@ def finish(draft: Draft) -> Plan:
         replace(a, description=render(review, draft)) if isinstance(a, OpenReview) and review is not None else a
         for a in draft.actions
     ]
+    staffed = draft.memory.get("staffed", {})
+    roles = tuple((rules.roles[r].title, u) for r, u in staffed.items() if r in rules.roles)
+    phase = rules.phase(draft.phase())
+    for channel, message, rule, text in draft.notifications:
+        actions.append(Notify(rule, channel, message, change="; ".join(draft.changes), text=text,
+                              severity=level, phase=phase.title if phase else None, roles=roles))
     for section in sorted(draft.sections, key=lambda s: s.order):
         body = render(section.template, draft) if section.template is not None else section.body
         if body:

@@ -65,7 +65,8 @@ ACTIONS: dict[str, Any] = {
                 "type": "object",
                 "additionalProperties": False,
                 "required": ["channel"],
-                "properties": {"channel": _NAME, "message": _NAME},
+                "properties": {"channel": _NAME, "message": {"enum": [
+                    "declared", "escalated", "deescalated", "phase", "handoff", "status_update", "resolved", "page"]}},
             },
         ],
         "description": "Tell a channel (its own job, retried).",
@@ -74,7 +75,7 @@ ACTIONS: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["role"],
-        "properties": {"role": _NAME, "every_minutes": {"type": "number", "exclusiveMinimum": 0}},
+        "properties": {"role": _NAMES, "every_minutes": {"type": "number", "exclusiveMinimum": 0}},
         "description": "Schedule status-update reminders on the severity's cadence.",
     },
     "open_review": {
@@ -112,6 +113,7 @@ RULES_SCHEMA: dict[str, Any] = {
                 "review_labels": {"type": "array", "items": {"type": "string"}},
                 "reminder_limit": {"type": "integer", "minimum": 1},
                 "command_min_access": {"type": "integer", "minimum": 0},
+                "broadcast_channels": {"type": "array", "items": _NAME},
             },
         },
         "severities": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +26,8 @@ from .rules import RuleSet
 
 log = logging.getLogger("incident_bot.worker")
 BOT_CACHE_SECONDS = 3600
+ACCESS_CACHE_SECONDS = 300
+DRY_RUN_ACCESS = 30  # dry-run cannot ask GitLab; it shows what a Developer's command would do
 
 
 @dataclass
@@ -90,7 +92,7 @@ def _no_retry() -> None:
         job.retries_left = 0
 
 
-def load_state(client: GitLabClient, event: Event, bot: str) -> IncidentState:
+def load_state(client: GitLabClient, event: Event, bot: str, actor_access: int | None = None) -> IncidentState:
     """What the incident is now, from GitLab: the issue and the bot's memory in its notes."""
     issue = client.get_issue(event.project_id, event.iid)
     notes = client.list_notes(event.project_id, event.iid)
@@ -101,7 +103,29 @@ def load_state(client: GitLabClient, event: Event, bot: str) -> IncidentState:
         memory_note_id=note.id if note else None,
         memory_note_body=note.body if note else "",
         notes=tuple(notes),
+        bot_username=bot,
+        actor_access=actor_access,
     )
+
+
+def addresses_bot(event: Event, bot: str) -> bool:
+    """A new comment with a line starting `@bot`: its author's access level will be needed."""
+    from .handlers.commands import parse
+
+    return event.is_note and event.action == "create" and parse(event.note or "", bot) is not None
+
+
+def access_level(runtime: Runtime, event: Event) -> int:
+    """The author's access level in the project, cached for five minutes (commands need Developer)."""
+    if event.actor.id is None:
+        return 0
+    key = f"incident-bot:access:{event.project_id}:{event.actor.id}"
+    cached = runtime.connection.get(key)
+    if cached is not None:
+        return int(cached)
+    level = runtime.client().access_level(event.project_id, event.actor.id)
+    runtime.connection.set(key, level, ex=ACCESS_CACHE_SECONDS)
+    return level
 
 
 def state_from_event(event: Event) -> IncidentState:
@@ -149,14 +173,15 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound) -> str:
         blog.info("ignored: the bot's own change")
         return "ignored: own change"
     if runtime.dry_run:
-        state = state_from_event(event)
+        state = replace(state_from_event(event), bot_username=bot, actor_access=DRY_RUN_ACCESS)
         plan = plan_event(event, state, runtime.rules, runtime.clock())
         log_plan(plan, event, blog)  # type: ignore[arg-type]
         return f"dry-run: {len(plan.actions)} actions"
     client = runtime.client()
     if isinstance(client, PythonGitLabClient):
         client.for_delivery(event.event_uuid)
-    state = load_state(client, event, bot)
+    access = access_level(runtime, event) if addresses_bot(event, bot) else None
+    state = load_state(client, event, bot, access)
     if state.remembers(event.delivery_id):
         blog.info("skipped: delivery already applied")
         return "already applied"

@@ -103,8 +103,8 @@ def _unticked(d: Draft, phase: str) -> list[str]:
 
 
 def _notify(arg: Any, d: Draft, rule: str) -> None:
-    channel, message = (arg, "update") if isinstance(arg, str) else (arg["channel"], arg.get("message", "update"))
-    d.actions.append(Notify(rule, channel, message, change=d.extra.get("change", "")))
+    channel, message = (arg, "status_update") if isinstance(arg, str) else (arg["channel"], arg.get("message", "status_update"))
+    d.notify(channel, message, rule)
 
 
 def _remind(arg: dict[str, Any], d: Draft, rule: str) -> None:
@@ -113,7 +113,8 @@ def _remind(arg: dict[str, Any], d: Draft, rule: str) -> None:
     if minutes is None and level is not None:
         minutes = d.rules.severities[level].update_every_minutes
     if minutes:
-        d.actions.append(ScheduleReminder(rule, float(minutes), arg["role"]))
+        roles = tuple(arg["role"]) if isinstance(arg["role"], list) else (arg["role"],)
+        d.actions.append(ScheduleReminder(rule, float(minutes), roles))
 
 
 def _open_review(arg: Any, d: Draft, rule: str) -> None:
@@ -176,8 +177,10 @@ def check_action(op: str, arg: Any, rules: RuleSet) -> str | None:
         channel = arg if isinstance(arg, str) else arg["channel"]
         if channel not in rules.channels:
             return f"notify: unknown channel {channel!r} (known: {sorted(rules.channels)})"
-    if op == "remind" and arg["role"] not in rules.roles:
-        return f"remind: unknown role {arg['role']!r}"
+    if op == "remind":
+        unknown = [r for r in (arg["role"] if isinstance(arg["role"], list) else [arg["role"]]) if r not in rules.roles]
+        if unknown:
+            return f"remind: unknown role(s) {unknown}"
     if op == "open_review" and isinstance(arg, dict) and arg.get("template") and arg["template"] not in rules.templates:
         return f"open_review: unknown template {arg['template']!r}"
     return None

@@ -28,6 +28,52 @@ OUTCOME_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 
 
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (which may hold spaces and parentheses)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def start_time(pid: int) -> str | None:
+    """The kernel's start time of `pid`: with the pid, it names one process even if pids are reused."""
+    fields = _stat(pid)
+    return fields[19] if fields else None
+
+
+def descendants(pid: int) -> list[tuple[int, str]]:
+    """Every live descendant of `pid` as (pid, start time), read from /proc (Linux)."""
+    parents: dict[int, list[tuple[int, str]]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields:  # None: it exited while we looked
+                parents.setdefault(int(fields[1]), []).append((int(entry.name), fields[19]))
+    found: list[tuple[int, str]] = []
+    todo = [pid]
+    while todo:
+        children = parents.get(todo.pop(0), [])
+        found += children
+        todo += [child for child, _ in children]
+    return found
+
+
+def kill_exact(pid: int, started: str) -> None:
+    """SIGKILL `pid` only if it is still the process we saw (a recycled pid belongs to someone else)."""
+    if start_time(pid) == started:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie."""
+    fields = _stat(pid)
+    return bool(fields) and fields[0] != "Z"
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now (the OS picks it)."""
     with socket.socket() as sock:
@@ -73,11 +119,19 @@ class Proc:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def kill_group(self, sig: int = signal.SIGKILL) -> None:
-        """Signal the whole group: gunicorn's workers, RQ's work horse and scheduler die with their parent."""
+        """Signal the leader's process group: gunicorn's workers and RQ's scheduler are in it."""
         try:
             os.killpg(self.popen.pid, sig)
         except ProcessLookupError:
             pass
+
+    def kill_tree(self) -> list[int]:
+        """SIGKILL the group and every descendant: RQ's work horse calls setpgrp(), so it has a group of its own."""
+        tree = descendants(self.popen.pid)
+        self.kill_group(signal.SIGKILL)
+        for pid, started in tree:
+            kill_exact(pid, started)
+        return [self.popen.pid, *(pid for pid, _ in tree)]
 
 
 class Stack:
@@ -153,12 +207,14 @@ class Stack:
         return Worker.all(queue=Queue(self.queue_name, connection=self.connection))
 
     def kill(self, proc: Proc) -> None:
-        """SIGKILL a process group and reap its leader."""
-        proc.kill_group(signal.SIGKILL)
+        """SIGKILL a process, its group and all its descendants (as a lost machine would); wait until all are gone."""
+        pids = proc.kill_tree()
         proc.popen.wait(timeout=STOP_TIMEOUT)
+        wait_until(lambda: not any(alive(pid) for pid in pids), timeout=STOP_TIMEOUT, what=f"{proc.name} gone")
 
     def stop(self) -> None:
         """Stop every process: SIGTERM, then SIGKILL what is left of each group."""
+        trees = {proc.name: descendants(proc.popen.pid) for proc in self.procs}
         for proc in self.procs:
             if proc.popen.poll() is None:
                 proc.kill_group(signal.SIGTERM)
@@ -168,8 +224,10 @@ class Stack:
                 proc.popen.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
                 pass
-            # A work horse or scheduler may outlive its parent; nothing of the test may survive it.
+            # A work horse (own process group) may outlive its parent; nothing of the test may survive it.
             proc.kill_group(signal.SIGKILL)
+            for pid, started in trees[proc.name]:
+                kill_exact(pid, started)
             if proc.popen.poll() is None:
                 proc.popen.wait(timeout=STOP_TIMEOUT)
         self.connection.close()

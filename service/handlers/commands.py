@@ -1,0 +1,156 @@
+"""Comment commands addressed to the bot: help, handoff, update, page, phase, severity."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from ..planner import REPLY, Draft
+from ..text import neutralise
+
+HELP = """**incident-bot commands** (start a comment with `@{bot}`):
+
+| command | what it does |
+| --- | --- |
+| `@{bot} help` | this list |
+| `@{bot} severity <n>` | set the severity ({levels}) |
+| `@{bot} phase <name>` | move to a phase ({phases}) |
+| `@{bot} handoff <role> @user` | hand a role over ({roles}) |
+| `@{bot} update <text>` | broadcast a status update and record it here |
+| `@{bot} page <team>` | engage a team's on-call ({teams}) |
+
+Only project members with at least Developer access can command the bot."""
+REFUSED = (
+    "Sorry @{actor}, only project members with at least Developer access can command the bot. "
+    "Ask the Incident Manager or the Engineer On Call to do it for you."
+)
+_USERNAME = re.compile(r"^@?([A-Za-z0-9_][A-Za-z0-9_.-]*)$")
+_MASS = frozenset({"all", "here", "channel", "everyone", "group", "project"})
+RULE = "command:{}"
+
+
+def parse(note: str, bot: str) -> tuple[str, str] | None:
+    """The first line addressed to the bot, as (command, rest); None when the bot is not addressed."""
+    pattern = re.compile(rf"^\s*@{re.escape(bot)}\b[:,]?\s*(?P<cmd>[\w-]*)\s*(?P<rest>.*)$", re.IGNORECASE)
+    for line in note.splitlines():
+        match = pattern.match(line)
+        if match:
+            return match.group("cmd").lower(), match.group("rest").strip()
+    return None
+
+
+def help_text(d: Draft) -> str:
+    rules = d.rules
+    return HELP.format(
+        bot=d.state.bot_username,
+        levels=", ".join(str(level) for level in sorted(rules.severities)),
+        phases=", ".join(p.name for p in rules.phases),
+        roles=", ".join(rules.roles),
+        teams=", ".join(rules.teams) or "none configured",
+    )
+
+
+def _broadcast(d: Draft) -> list[str]:
+    names = d.rules.settings.get("broadcast_channels", ["responders"])
+    return [n for n in names if n in d.rules.channels]
+
+
+def _severity(d: Draft, rest: str) -> str:
+    try:
+        level = int(rest.split()[0].removeprefix("S").removeprefix("s"))
+    except (IndexError, ValueError):
+        level = 0
+    if level not in d.rules.severities:
+        return f"`severity` takes one of {', '.join(map(str, sorted(d.rules.severities)))}."
+    scope = {s.label for s in d.rules.severities.values()}
+    d.set_exclusive(d.rules.severities[level].label, scope, RULE.format("severity"), "severity")
+    return f"Severity set to {level} ({d.rules.severities[level].name}) by @{d.event.actor.username}."
+
+
+def _phase(d: Draft, rest: str) -> str:
+    name = rest.split()[0].lower() if rest.split() else ""
+    phase = d.rules.phase(name)
+    if phase is None:
+        return f"`phase` takes one of {', '.join(p.name for p in d.rules.phases)}."
+    d.set_exclusive(phase.label, {p.label for p in d.rules.phases}, RULE.format("phase"), "phase")
+    return f"Moved to **{phase.title}** by @{d.event.actor.username}."
+
+
+def _handoff(d: Draft, rest: str) -> str:
+    parts = rest.split()
+    usage = f"Usage: `@{d.state.bot_username} handoff <role> @user` with a role among {', '.join(d.rules.roles)}."
+    if len(parts) != 2 or parts[0] not in d.rules.roles:
+        return usage
+    match = _USERNAME.match(parts[1])
+    if not match or match.group(1).lower() in _MASS:
+        return usage
+    user, role = match.group(1), d.rules.roles[parts[0]]
+    staffed = dict(d.memory.get("staffed", {}))
+    previous = staffed.get(role.name)
+    if previous == user:
+        return f"@{user} already holds **{role.title}**."
+    staffed[role.name] = user
+    d.remember("staffed", staffed)
+    d.assign(user, RULE.format("handoff"))
+    if previous:
+        d.unassign(previous, RULE.format("handoff"))
+    d.timeline(f"{role.title} handed off from @{previous or 'nobody'} to @{user} by @{d.event.actor.username}")
+    for channel in _broadcast(d):
+        d.notify(channel, "handoff", RULE.format("handoff"))
+    return f"**{role.title}** handed off from @{previous or 'nobody'} to @{user}."
+
+
+def _update(d: Draft, rest: str) -> str:
+    if not rest:
+        return f"Usage: `@{d.state.bot_username} update <text>`."
+    channels = _broadcast(d)
+    for channel in channels:
+        d.notify(channel, "status_update", RULE.format("update"), text=rest)
+    d.timeline(f"status update by @{d.event.actor.username}")
+    quoted = "\n".join(f"> {line}" for line in neutralise(rest).splitlines())
+    told = ", ".join(f"`{c}`" for c in channels) or "no channel (none configured)"
+    return f"Status update recorded and sent to {told}:\n\n{quoted}"
+
+
+def _page(d: Draft, rest: str) -> str:
+    name = rest.split()[0].lower() if rest.split() else ""
+    team = d.rules.teams.get(name)
+    if team is None:
+        return f"`page` takes one of {', '.join(d.rules.teams) or 'no teams (none configured)'}."
+    user = d.rules.rotations[team.rotation].on_call(d.now)
+    if user is None:
+        return f"Nobody is on call for **{team.title}** (rotation `{team.rotation}`); reach them another way."
+    d.timeline(f"{team.title} paged: @{user} by @{d.event.actor.username}")
+    for channel in [team.channel] if team.channel else _broadcast(d):
+        d.notify(channel, "page", RULE.format("page"), text=f"{team.title} paged: {user}")
+    return f"Paging **{team.title}**: @{user}, you are needed on this incident."
+
+
+COMMANDS: dict[str, Callable[[Draft, str], str]] = {
+    "severity": _severity,
+    "phase": _phase,
+    "handoff": _handoff,
+    "update": _update,
+    "page": _page,
+}
+
+
+def run_commands(d: Draft) -> None:
+    """Carry out a command in a new comment, or explain why not; the reply joins the delivery's one note."""
+    e = d.event
+    if not e.is_note or e.action != "create" or not e.note:
+        return
+    parsed = parse(e.note, d.state.bot_username)
+    if parsed is None:
+        return
+    command, rest = parsed
+    minimum = int(d.rules.settings.get("command_min_access", 30))
+    if (d.state.actor_access or 0) < minimum:
+        d.post(REPLY, REFUSED.format(actor=e.actor.username), RULE.format("refused"))
+        return
+    handler = COMMANDS.get(command)
+    if handler is None:
+        prefix = f"I don't know `{command}`.\n\n" if command not in ("", "help") else ""
+        d.post(REPLY, prefix + help_text(d), RULE.format("help"))
+        return
+    d.post(REPLY, handler(d, rest), RULE.format(command))

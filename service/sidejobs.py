@@ -1,0 +1,99 @@
+"""After a plan is applied: one RQ job per notification, and the status-update reminder schedule."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from redis import Redis
+from rq import Queue
+from rq.exceptions import DuplicateJobError
+
+from .channels import Channel
+from .events import Event
+from .incident import IncidentState
+from .notify import Message, enqueue_notification
+from .plan import Notify, Plan, ScheduleReminder
+from .rules import RuleSet
+
+log = logging.getLogger("incident_bot.sidejobs")
+REMINDER_FUNC = "service.reminders.fire"
+
+
+def reminder_key(project_id: int, iid: int) -> str:
+    return f"incident-bot:reminder:{project_id}:{iid}"
+
+
+def reminder_job_id(project_id: int, iid: int, token: str, count: int) -> str:
+    digest = hashlib.sha256(f"{project_id}:{iid}:{token}".encode()).hexdigest()[:24]
+    return f"remind-{project_id}-{iid}-{digest}-{count}"
+
+
+def schedule_reminder(
+    queue: Queue, project_id: int, iid: int, token: str, minutes: float, roles: tuple[str, ...], count: int
+) -> bool:
+    """Schedule reminder number `count` of the series `token`; False when it was already scheduled."""
+    try:
+        queue.enqueue_in(
+            timedelta(minutes=minutes),
+            REMINDER_FUNC,
+            project_id,
+            iid,
+            token,
+            count,
+            job_id=reminder_job_id(project_id, iid, token, count),
+            unique=True,
+            description=f"status-update reminder {count} for {project_id}:{iid}",
+        )
+    except DuplicateJobError:
+        return False
+    return True
+
+
+@dataclass
+class SideJobs:
+    """Enqueues what a plan asks of people and time, after its GitLab writes are done."""
+
+    connection: Redis
+    rules: RuleSet
+    queue: Queue
+    targets: Mapping[str, Channel]  # channels that have a target; the rest were logged once at start
+    retry_intervals: tuple[int, ...] = (2, 10, 30, 120)
+
+    def __call__(self, plan: Plan, event: Event, state: IncidentState) -> None:
+        for action in plan.of(Notify):
+            self.notify(action, event, state)
+        for reminder in plan.of(ScheduleReminder)[-1:]:
+            self.remind(reminder, event)
+
+    def notify(self, action: Notify, event: Event, state: IncidentState) -> None:
+        channel = self.targets.get(action.channel)
+        if channel is None:
+            return
+        message = Message(
+            kind=action.message,
+            title=state.issue.title or event.title,
+            project=event.project_path or str(event.project_id),
+            iid=event.iid,
+            url=state.issue.web_url or event.url,
+            severity=action.severity,
+            phase=action.phase,
+            roles=action.roles,
+            change=action.change,
+            text=action.text or None,
+            confidential=state.issue.confidential or event.confidential,
+        )
+        # A redelivered event or a retried job finds this key taken: nobody is told twice.
+        key = f"{event.delivery_id}:{action.message}"
+        enqueue_notification(self.queue, channel, message, key, retry_intervals=self.retry_intervals)
+
+    def remind(self, reminder: ScheduleReminder, event: Event) -> None:
+        """Start a new reminder series; older series see a different token when they fire and stop."""
+        token = event.delivery_id
+        record = {"token": token, "roles": list(reminder.roles), "minutes": reminder.minutes}
+        self.connection.set(reminder_key(event.project_id, event.iid), json.dumps(record))
+        schedule_reminder(self.queue, event.project_id, event.iid, token, reminder.minutes, reminder.roles, 1)

@@ -1,0 +1,152 @@
+"""Failures the bot must survive: a killed worker, a flaky GitLab, Redis going away and coming back."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from redis import Redis
+
+from service.incident import MARKER, read_memory
+from service.queue import RETRY_INTERVALS
+from tests.conftest import body
+from tests.e2e.harness import Stack, accepted, calls, free_port, wait_until
+from tests.fakegitlab import FakeGitLab, FakeGitLabServer
+
+pytestmark = pytest.mark.e2e
+
+ISSUE = "/projects/1/issues/23"
+RECOVERY_TIMEOUT = 30.0  # job monitoring 1 s + heartbeat slack 2 s + maintenance 2 s + retry interval, with margin
+OPEN_LABELS = {"incident", "incident-category::availability", "incident::identification", "severity::3"}
+
+
+def assert_applied_once(gitlab: FakeGitLab, delivery: str) -> None:
+    """The opened incident carries its labels and assignee, and the bot commented exactly once."""
+    assert {label for label in gitlab.labels() if label != "incident"} == OPEN_LABELS - {"incident"}
+    assert len(gitlab.issues[(1, 23)]["assignees"]) == 1
+    notes = gitlab.bot_notes()
+    assert len(notes) == 1, [n["body"][:80] for n in notes]
+    assert f"<!-- {MARKER} " in notes[0]["body"]
+    assert (read_memory(notes[0]["body"]) or {})["deliveries"] == [delivery]
+
+
+def test_event_held_by_a_killed_worker_is_applied_exactly_once(stack: Stack, gitlab: FakeGitLab) -> None:
+    """SIGKILL of the worker (and its work horse) mid-PUT: a new worker finishes the event, one note only."""
+    stack.start_web()
+    doomed = stack.start_worker("worker-killed")
+    gitlab.delay[("PUT", ISSUE)] = 3.0
+    job_id = accepted(stack.post(body("issue.open.incident"), key="open-1", event_uuid="uuid-open"))
+    wait_until(lambda: any(c.method == "PUT" and c.path == ISSUE for c in calls(gitlab)), what="PUT at the fake")
+    stack.kill(doomed)
+    stack.start_worker("worker-new")
+
+    stack.wait_finished(job_id, timeout=RECOVERY_TIMEOUT)
+    assert_applied_once(gitlab, "open-1")
+    job = stack.job(job_id)
+    assert job.get_status() == "finished"
+    # The kill really interrupted the job: it finished on a retry, not in the killed horse.
+    assert job.retries_left == len(RETRY_INTERVALS) - 1
+
+
+@pytest.mark.parametrize(
+    "failures",
+    [
+        pytest.param(2, id="python-gitlab-retries"),
+        # 4 attempts per call (max_retries=3) all fail: the job fails and RQ retries it a second later.
+        pytest.param(5, id="rq-retries-the-job"),
+    ],
+)
+def test_transient_gitlab_errors_are_retried_and_applied_once(
+    stack: Stack, gitlab: FakeGitLab, failures: int
+) -> None:
+    """GitLab answering 502 to the issue PUT a few times still ends with the event applied exactly once."""
+    stack.start_web()
+    stack.start_worker()
+    gitlab.fail("PUT", ISSUE, 502, times=failures)
+    job_id = accepted(stack.post(body("issue.open.incident"), key="open-1", event_uuid="uuid-open"))
+    stack.wait_finished(job_id, timeout=RECOVERY_TIMEOUT)
+    assert_applied_once(gitlab, "open-1")
+    assert sum(1 for c in calls(gitlab) if c.method == "PUT" and c.path == ISSUE) == failures + 1
+    assert not gitlab.failures
+
+
+class RedisServer:
+    """A private redis-server on a fixed port that can be stopped and started again."""
+
+    def __init__(self, directory: Path):
+        self.port = free_port()
+        self.directory = directory
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server not on PATH"
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        client = Redis.from_url(self.url, socket_connect_timeout=0.5)
+
+        def answers() -> bool:
+            try:
+                return bool(client.ping())
+            except Exception:
+                return False
+
+        wait_until(answers, timeout=10, what=f"redis-server on {self.port}")
+        client.close()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+
+@pytest.fixture()
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test alone: stopping the shared one would break every other test."""
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_redis_outage_answers_503_and_recovers_without_restart(
+    tmp_path: Path, fake_server: FakeGitLabServer, own_redis: RedisServer
+) -> None:
+    """While Redis is down the edge answers 503 with a JSON error; when it is back, 202 again, same processes."""
+    stack = Stack(tmp_path, fake_server.url, own_redis.url)
+    try:
+        stack.start_web(workers=2)
+        web = stack.procs[0]
+        assert accepted(stack.post(body("issue.open.incident"), key="before"))
+        own_redis.stop()
+        # Both gunicorn workers must answer 503: post more than once so each is likely hit.
+        for n in range(4):
+            down = stack.post(body("issue.open.incident"), key=f"down-{n}")
+            assert down.status_code == 503, down.text
+            assert down.headers["Content-Type"] == "application/json"
+            assert down.json() == {"error": "queue unavailable, retry later"}
+        assert requests.get(f"{stack.url}/readyz", timeout=5).status_code == 503
+        own_redis.start()
+        for n in range(4):
+            assert accepted(stack.post(body("issue.open.incident"), key=f"after-{n}"))
+        assert requests.get(f"{stack.url}/readyz", timeout=5).status_code == 200
+        assert web.popen.poll() is None
+        # The deliveries refused with 503 were never recorded: GitLab's retry of them is not a duplicate.
+        assert accepted(stack.post(body("issue.open.incident"), key="down-0"))
+    finally:
+        stack.stop()
+        print(stack.output())

@@ -1,0 +1,181 @@
+"""The three stories through the real processes: gunicorn web, RQ worker, fake GitLab over HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from service.incident import MARKER, read_memory
+from service.rules import RuleSet
+from tests.conftest import body
+from tests.e2e.harness import Stack, accepted, calls, header
+from tests.fakegitlab import Call, FakeGitLab
+
+pytestmark = pytest.mark.e2e
+
+ISSUE = "/projects/1/issues/23"
+NOTES = f"{ISSUE}/notes"
+GRAPHQL = "/api/graphql"
+OPEN_LABELS = "incident-category::availability,incident::identification,severity::3"  # "500 errors": availability
+TICKED = "Confirm the severity against the table of levels"
+
+
+def on_call(rules: RuleSet, rotation: str) -> str:
+    """Who the shipped rotation has on call right now (the worker uses the real clock)."""
+    user = rules.rotations[rotation].on_call(datetime.now(UTC))
+    assert user is not None
+    return user
+
+
+def shape(found: list[Call]) -> list[tuple[str, str]]:
+    return [(c.method, c.path) for c in found]
+
+
+def writes_since(gitlab: FakeGitLab, mark: int) -> list[Call]:
+    return [c for c in calls(gitlab)[mark:] if c.is_write]
+
+
+def settle(stack: Stack, data: bytes, key: str, event_uuid: str) -> None:
+    """Post a delivery and wait until its job has finished."""
+    stack.wait_finished(accepted(stack.post(data, key=key, event_uuid=event_uuid)))
+
+
+def declare(stack: Stack) -> None:
+    """Story 1 as a precondition: the incident is opened and handled."""
+    settle(stack, body("issue.open.incident"), "open-1", "uuid-open")
+
+
+def escalate(stack: Stack, gitlab: FakeGitLab) -> None:
+    """Story 2 as a precondition: a person sets severity::1 and the bot handles it."""
+    with gitlab.lock:
+        gitlab.issues[(1, 23)]["labels"].append("severity::1")
+    settle(stack, body("issue.update.severity"), "severity-1", "uuid-severity")
+
+
+def test_open_incident_is_handled_with_the_fewest_calls_and_redeliveries_write_nothing(
+    stack: Stack, gitlab: FakeGitLab, rules: RuleSet
+) -> None:
+    """Story 1: exact GitLab calls for an opened incident; a redelivery is a duplicate; an unrelated edit writes nothing."""
+    stack.start_web()
+    stack.start_worker()
+    on_call_before = on_call(rules, "engineers-on-call")
+    data = body("issue.open.incident")
+    job_id = accepted(stack.post(data, key="open-1", event_uuid="uuid-open"))
+    stack.wait_finished(job_id)
+
+    got = calls(gitlab)
+    assert shape(got) == [
+        ("GET", "/user"),
+        ("GET", ISSUE),
+        ("GET", NOTES),
+        ("GET", "/users"),
+        ("PUT", ISSUE),
+        ("POST", GRAPHQL),
+        ("POST", NOTES),
+    ], got
+    eoc = got[3].query["username"]
+    # The rotation hands over daily; the delivery may straddle a hand-over.
+    assert eoc in {on_call_before, on_call(rules, "engineers-on-call")}
+    assert got[4].body == {"add_labels": OPEN_LABELS, "assignee_ids": [gitlab.users[eoc]]}
+    assert got[5].body["variables"] == {"projectPath": "gitlabhq/gitlab-test", "iid": "23", "severity": "MEDIUM"}
+    assert [header(c, "X-Gitlab-Event-UUID") for c in got if c.is_write] == ["uuid-open"] * 3
+    (note,) = gitlab.bot_notes()
+    assert f"<!-- {MARKER} " in note["body"]
+    assert (read_memory(note["body"]) or {})["deliveries"] == ["open-1"]
+    assert f"@{eoc}" in note["body"] and "## Incident declared: severity 3 (medium)" in note["body"]
+
+    # GitLab retries and manual resends carry the same Idempotency-Key: nothing is queued, nothing called.
+    seen = len(got)
+    again = stack.post(data, key="open-1", event_uuid="uuid-open")
+    assert again.status_code == 200 and again.json()["status"] == "duplicate", again.text
+    assert stack.idle()
+    assert len(calls(gitlab)) == seen
+
+    # An edit the process does not react to (the title) is read, planned as empty, and writes nothing.
+    settle(stack, body("issue.update.title"), "title-1", "uuid-title")
+    assert writes_since(gitlab, seen) == []
+    assert len(gitlab.bot_notes()) == 1
+
+
+def test_raised_severity_staffs_the_roles_it_needs_once(stack: Stack, gitlab: FakeGitLab, rules: RuleSet) -> None:
+    """Story 2: severity 3 → 1 removes severity::3, assigns IM and CMOC, syncs CRITICAL, notes it; a repeat writes nothing."""
+    stack.start_web()
+    stack.start_worker()
+    declare(stack)
+    eoc_ids = [a["id"] for a in gitlab.issues[(1, 23)]["assignees"]]
+    im, cmoc = on_call(rules, "incident-managers"), on_call(rules, "communications")
+    with gitlab.lock:
+        gitlab.issues[(1, 23)]["labels"].append("severity::1")  # what the person did in GitLab
+    mark = len(calls(gitlab))
+    settle(stack, body("issue.update.severity"), "severity-1", "uuid-severity")
+
+    writes = writes_since(gitlab, mark)
+    assert shape(writes) == [("PUT", ISSUE), ("POST", GRAPHQL), ("POST", NOTES)], writes
+    put, graphql, note = writes
+    assert set(put.body) == {"remove_labels", "assignee_ids"}
+    assert put.body["remove_labels"] == "severity::3"
+    assert set(put.body["assignee_ids"]) == {*eoc_ids, gitlab.users[im], gitlab.users[cmoc]}
+    assert graphql.body["variables"]["severity"] == "CRITICAL"
+    assert "## Escalated: severity 3 → 1 (critical)" in note.body["body"]
+    assert f"@{im}" in note.body["body"] and f"@{cmoc}" in note.body["body"]
+    assert all(header(c, "X-Gitlab-Event-UUID") == "uuid-severity" for c in writes)
+    assert {"severity::1"} == {label for label in gitlab.labels() if label.startswith("severity::")}
+
+    # The same label event delivered again under a new key: the bot's memory says it is handled.
+    mark = len(calls(gitlab))
+    settle(stack, body("issue.update.severity"), "severity-2", "uuid-severity-2")
+    assert writes_since(gitlab, mark) == []
+    assert len(gitlab.bot_notes()) == 2
+
+
+def test_phase_change_and_close_post_guidance_and_open_the_review(
+    stack: Stack, gitlab: FakeGitLab, rules: RuleSet
+) -> None:
+    """Story 3: mitigation names what identification left open; closing a severity 1 opens and links a review."""
+    stack.start_web()
+    stack.start_worker()
+    declare(stack)
+    escalate(stack, gitlab)
+    with gitlab.lock:
+        # A responder ticks one item of the identification checklist, then moves the incident on.
+        declared = next(n for n in gitlab.bot_notes() if "incident-bot:checklist identification" in n["body"])
+        declared["body"] = declared["body"].replace(f"- [ ] {TICKED}", f"- [x] {TICKED}")
+        gitlab.issues[(1, 23)]["labels"].append("incident::mitigation")
+    mark = len(calls(gitlab))
+    settle(stack, body("issue.update.phase"), "phase-1", "uuid-phase")
+
+    writes = writes_since(gitlab, mark)
+    assert shape(writes) == [("PUT", ISSUE), ("POST", NOTES)], writes
+    assert writes[0].body == {"remove_labels": "incident::identification"}
+    text = writes[1].body["body"]
+    assert "### Mitigation" in text
+    still_open = text.split("Still open from **Identification**:", 1)[1].split("\n\n", 1)[0]
+    identification = rules.phase("identification")
+    assert identification is not None
+    assert [line.removeprefix("- ") for line in still_open.strip().splitlines()] == [
+        item for item in identification.checklist if item != TICKED
+    ]
+
+    with gitlab.lock:
+        gitlab.issues[(1, 23)]["state"] = "closed"  # the person closed the issue
+    mark = len(calls(gitlab))
+    settle(stack, body("issue.close.incident"), "close-1", "uuid-close")
+
+    writes = writes_since(gitlab, mark)
+    assert shape(writes) == [
+        ("PUT", ISSUE),
+        ("POST", "/projects/1/issues"),
+        ("POST", f"{ISSUE}/links"),
+        ("POST", NOTES),
+    ], writes
+    assert writes[0].body == {"add_labels": "incident::post-incident", "remove_labels": "incident::mitigation"}
+    review = gitlab.issues[(1, 501)]
+    assert review["title"] == "Post-incident review: Checkout returns 500 errors"
+    assert review["labels"] == ["post-incident-review"]
+    assert writes[2].body == {"target_project_id": 1, "target_issue_iid": 501}
+    text = writes[3].body["body"]
+    assert "## Resolved" in text and "### Post-incident" in text
+    assert f"Post-incident review opened: {review['web_url']}" in text
+    assert (read_memory(text) or {})["review"] == {"iid": 501, "url": review["web_url"]}
+    assert "incident::post-incident" in gitlab.labels()
