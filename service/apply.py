@@ -1,8 +1,8 @@
 """Turn a plan into the fewest GitLab calls; or, in dry-run, into log lines only.
 
 Per delivery: at most one issue `PUT` (labels, assignees and state together),
-the GraphQL severity sync, on resolution the review issue and its link, and one
-note write (a new comment, or the bot's latest comment edited in place when
+the GraphQL severity sync, on resolution the review issue and its link, the
+notification and reminder jobs, and one note write (a new comment, or the bot's latest comment edited in place when
 only its memory changed). The note goes last: it carries the memory record, so
 a worker killed before it re-plans from GitLab and repeats only what is missing.
 """
@@ -86,7 +86,7 @@ def apply_plan(
     event: Event,
     client: GitLabClient,
     *,
-    after_commit: Callable[[Plan], None] | None = None,
+    side_jobs: Callable[[Plan], None] | None = None,
 ) -> Outcome:
     """Execute the plan against GitLab with the fewest calls."""
     outcome = Outcome()
@@ -127,6 +127,10 @@ def apply_plan(
             outcome.review = (review_iid, review_url)
             memory["review"] = {"iid": review_iid, "url": review_url}
         body = body.replace(REVIEW_PLACEHOLDER, outcome.review[1] or f"#{outcome.review[0]}")
+    if side_jobs and (plan.of(Notify) or plan.of(ScheduleReminder)):
+        # Before the note, which records the delivery as applied: a worker killed in between
+        # enqueues them again on retry, and their own keys keep anyone from being told twice.
+        side_jobs(plan)
     if body:
         outcome.note_id = client.create_note(pid, iid, write_memory(body, memory))
         outcome.writes.append("create_note")
@@ -136,8 +140,6 @@ def apply_plan(
     elif remembered:
         outcome.note_id = client.create_note(pid, iid, write_memory("_incident-bot is tracking this incident._", memory))
         outcome.writes.append("create_note")
-    if after_commit and (plan.of(Notify) or plan.of(ScheduleReminder)):
-        after_commit(plan)
     return outcome
 
 

@@ -189,11 +189,11 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound) -> str:
     for line in plan.describe():
         blog.info("plan: %s", line)
 
-    def after_commit(done: Plan) -> None:
+    def side_jobs(done: Plan) -> None:
         if runtime.side_jobs is not None:
             runtime.side_jobs(done, event, state)
 
-    outcome = apply_plan(plan, state, event, client, after_commit=after_commit)
+    outcome = apply_plan(plan, state, event, client, side_jobs=side_jobs)
     blog.info("applied: %s", ", ".join(outcome.writes) or "nothing to write")
     return "applied: " + (", ".join(outcome.writes) or "nothing")
 

@@ -20,7 +20,10 @@ def exclusive_scopes(d: Draft) -> None:
         present = [label for label in order if label in d.labels]
         if len(present) > 1:
             keep = _winner(present, d.event.labels_added, order)
-            d.set_exclusive(keep, set(order), f"exclusive-{what}", what)
+            others = set(present) - {keep}
+            d.remove_labels(others, f"exclusive-{what}")
+            d.did[-1] = (f"kept `{keep}` and removed {', '.join(f'`{x}`' for x in sorted(others))}: "
+                         f"an incident has one {what} at a time", f"exclusive-{what}")
 
 
 def native_severity(d: Draft) -> None:
@@ -39,14 +42,19 @@ def record(d: Draft) -> None:
     """Remember what was handled: declared, severity, phase, category, and the timeline of changes."""
     level, phase, category = d.severity(), d.phase(), d.category()
     actor = f" by @{d.event.actor.username}" if d.event.actor.username else ""
+    level_before, phase_before, category_before = (_shown(d.before(k)) for k in ("severity", "phase", "category"))
     if not d.before("declared"):
-        d.timeline(f"incident declared{actor}: severity {level}, phase {phase}, category {category}", first=True)
+        d.timeline(f"incident declared{actor}: severity {_shown(level)}, phase {_shown(phase)}, category {_shown(category)}", first=True)
     else:
         if category != d.before("category"):
-            d.timeline(f"category {d.before('category')} → {category}{actor}", first=True)
+            d.timeline(f"category {category_before} → {_shown(category)}{actor}", first=True)
         if phase != d.before("phase"):
-            d.timeline(f"phase {d.before('phase')} → {phase}{actor}", first=True)
+            d.timeline(f"phase {phase_before} → {_shown(phase)}{actor}", first=True)
         if level != d.before("severity"):
-            d.timeline(f"severity {d.before('severity')} → {level}{actor}", first=True)
+            d.timeline(f"severity {level_before} → {_shown(level)}{actor}", first=True)
     for key, value in (("declared", True), ("severity", level), ("phase", phase), ("category", category)):
         d.remember(key, value)
+
+
+def _shown(value: object) -> str:
+    return "none" if value is None else str(value)
