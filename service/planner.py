@@ -53,8 +53,8 @@ class Draft:
     """The incident as this plan would leave it; the only mutable thing during planning."""
 
     def __init__(self, event: Event, state: IncidentState, rules: RuleSet, now: datetime):
-        self.event = event
-        self.state = state
+        self.event: Event = event
+        self.state: IncidentState = state
         self.issue: Issue = state.issue
         self.rules = rules
         self.now = now
@@ -194,8 +194,18 @@ def finish(draft: Draft) -> Plan:
     roles = tuple((rules.roles[r].title, u) for r, u in staffed.items() if r in rules.roles)
     phase = rules.phase(draft.phase())
     for channel, message, rule, text in draft.notifications:
-        actions.append(Notify(rule, channel, message, change="; ".join(draft.changes), text=text,
-                              severity=level, phase=phase.title if phase else None, roles=roles))
+        actions.append(
+            Notify(
+                rule,
+                channel,
+                message,
+                change="; ".join(draft.changes),
+                text=text,
+                severity=level,
+                phase=phase.title if phase else None,
+                roles=roles,
+            )
+        )
     for section in sorted(draft.sections, key=lambda s: s.order):
         body = render(section.template, draft) if section.template is not None else section.body
         if body:

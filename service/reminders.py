@@ -35,8 +35,15 @@ def fire(project_id: int, iid: int, token: str, count: int) -> str:
     rules = runtime.rules
     bot = runtime.bot_username()
     client = runtime.client()
-    event = Event(kind=Kind.ISSUE, action="reminder", project_id=project_id, project_path="", iid=iid,
-                  actor=Actor(None, bot), is_incident=True)
+    event = Event(
+        kind=Kind.ISSUE,
+        action="reminder",
+        project_id=project_id,
+        project_path="",
+        iid=iid,
+        actor=Actor(None, bot),
+        is_incident=True,
+    )
     state = load_state(client, event, bot)
     labels = state.issue.labels
     last_phase = rules.phases[-1].label if rules.phases else None
@@ -59,8 +66,15 @@ def fire(project_id: int, iid: int, token: str, count: int) -> str:
         queue = job.origin if job else runtime.settings.queue_name + "-notify"
         from rq import Queue
 
-        schedule_reminder(Queue(queue, connection=runtime.connection), project_id, iid, token, minutes,
-                          tuple(record.get("roles", [])), count + 1)
+        schedule_reminder(
+            Queue(queue, connection=runtime.connection),
+            project_id,
+            iid,
+            token,
+            minutes,
+            tuple(record.get("roles", [])),
+            count + 1,
+        )
     return f"reminded ({count})"
 
 

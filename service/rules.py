@@ -232,8 +232,13 @@ class _Builder:
                 if self._claim(doc, "section", "phases", ("phases",)):
                     for raw in data["phases"]:
                         self.phases.append(
-                            Phase(raw["name"], raw["label"], raw.get("title", raw["name"].replace("-", " ").title()),
-                                  raw.get("guidance", ""), tuple(raw.get("checklist", ())))
+                            Phase(
+                                raw["name"],
+                                raw["label"],
+                                raw.get("title", raw["name"].replace("-", " ").title()),
+                                raw.get("guidance", ""),
+                                tuple(raw.get("checklist", ())),
+                            )
                         )
                 continue
             for key, value in data[section].items():
@@ -245,9 +250,17 @@ class _Builder:
 
     def build(self) -> RuleSet:
         s = self.sections
-        severities = {int(k): Severity(int(k), v["label"], v["name"], v.get("native", "UNKNOWN"),
-                                       v.get("description", ""), v.get("update_every_minutes"))
-                      for k, (_, v) in s["severities"].items()}
+        severities = {
+            int(k): Severity(
+                int(k),
+                v["label"],
+                v["name"],
+                v.get("native", "UNKNOWN"),
+                v.get("description", ""),
+                v.get("update_every_minutes"),
+            )
+            for k, (_, v) in s["severities"].items()
+        }
         categories = {k: Category(k, v["label"], v.get("description", "")) for k, (_, v) in s["categories"].items()}
         rotations = {k: self._rotation(doc, k, v) for k, (doc, v) in s["rotations"].items()}
         roles = {}
@@ -255,8 +268,9 @@ class _Builder:
             roles[k] = Role(k, v["title"], v["rotation"], tuple(v.get("duties", ())))
             if v["rotation"] not in rotations:
                 self._ref(doc, ("roles", k, "rotation"), f"role {k!r} uses unknown rotation {v['rotation']!r}")
-        channels = {k: ChannelSpec(k, v["kind"], v["target_env"], v.get("secret_env"))
-                    for k, (_, v) in s["channels"].items()}
+        channels = {
+            k: ChannelSpec(k, v["kind"], v["target_env"], v.get("secret_env")) for k, (_, v) in s["channels"].items()
+        }
         teams = {}
         for k, (doc, v) in s["teams"].items():
             teams[k] = Team(k, v["rotation"], v.get("channel"), v.get("title", k))
@@ -283,8 +297,8 @@ class _Builder:
             settings=MappingProxyType(settings),
             files=tuple(self.files),
         )
-        from .handlers.conditions import compile_when
         from .handlers.actions import check_action
+        from .handlers.conditions import compile_when
 
         rules = []
         for doc, index, raw in self.rule_docs:
@@ -296,9 +310,9 @@ class _Builder:
             then = []
             for i, item in enumerate(raw["then"]):
                 ((op, arg),) = item.items()
-                message = check_action(op, arg, ruleset)
-                if message:
-                    self.problems.append(Problem(doc.file, doc.line((*path, "then", i)), message, name))
+                problem = check_action(op, arg, ruleset)
+                if problem:
+                    self.problems.append(Problem(doc.file, doc.line((*path, "then", i)), problem, name))
                 then.append((op, arg))
             rules.append(Rule(name, doc.file, doc.line(path), when, tuple(then), raw.get("description", "")))
         if self.problems:
@@ -320,10 +334,14 @@ class _Builder:
             try:
                 overrides.append(Override(o["user"], _when(o["from"]), _when(o["until"])))
             except ValueError:
-                self._ref(doc, ("rotations", name, "overrides", i),
-                          f"rotation {name!r}: override times must be ISO 8601, e.g. 2026-12-24T09:00Z")
-        return Rotation(name, tuple(raw["members"]), start, time(hh, mm), int(raw.get("period_days", 7)),
-                        tuple(overrides))
+                self._ref(
+                    doc,
+                    ("rotations", name, "overrides", i),
+                    f"rotation {name!r}: override times must be ISO 8601, e.g. 2026-12-24T09:00Z",
+                )
+        return Rotation(
+            name, tuple(raw["members"]), start, time(hh, mm), int(raw.get("period_days", 7)), tuple(overrides)
+        )
 
 
 def _when(text: str) -> datetime:

@@ -8,7 +8,7 @@ import os
 from redis import Redis
 from rq import Queue
 
-from .channels import Channel, ChannelConfigError, configured_channels
+from .channels import Channel, ChannelConfigError, ChannelKind, configured_channels
 from .config import Settings
 from .rules import RuleSet
 from .sidejobs import SideJobs
@@ -23,7 +23,7 @@ def notify_queue_name(settings: Settings) -> str:
 
 def build_runtime(settings: Settings, rules: RuleSet, connection: Redis) -> Runtime:
     """The Runtime `incident-bot worker` installs: GitLab client, notifications and reminders."""
-    channels = [Channel(c.name, c.kind, c.target_env, c.secret_env) for c in rules.channels.values()]
+    channels = [Channel(c.name, ChannelKind(c.kind), c.target_env, c.secret_env) for c in rules.channels.values()]
     try:
         targets = configured_channels(channels, os.environ, log)
     except ChannelConfigError as exc:

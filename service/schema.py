@@ -65,8 +65,21 @@ ACTIONS: dict[str, Any] = {
                 "type": "object",
                 "additionalProperties": False,
                 "required": ["channel"],
-                "properties": {"channel": _NAME, "message": {"enum": [
-                    "declared", "escalated", "deescalated", "phase", "handoff", "status_update", "resolved", "page"]}},
+                "properties": {
+                    "channel": _NAME,
+                    "message": {
+                        "enum": [
+                            "declared",
+                            "escalated",
+                            "deescalated",
+                            "phase",
+                            "handoff",
+                            "status_update",
+                            "resolved",
+                            "page",
+                        ]
+                    },
+                },
             },
         ],
         "description": "Tell a channel (its own job, retried).",
@@ -79,8 +92,14 @@ ACTIONS: dict[str, Any] = {
         "description": "Schedule status-update reminders on the severity's cadence.",
     },
     "open_review": {
-        "anyOf": [{"const": True}, {"type": "object", "additionalProperties": False,
-                                    "properties": {"template": _NAME, "labels": {"type": "array"}}}],
+        "anyOf": [
+            {"const": True},
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"template": _NAME, "labels": {"type": "array"}},
+            },
+        ],
         "description": "Open a linked post-incident review issue (once).",
     },
     "close_issue": {"const": True},

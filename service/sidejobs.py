@@ -16,7 +16,7 @@ from rq.exceptions import DuplicateJobError
 from .channels import Channel
 from .events import Event
 from .incident import IncidentState
-from .notify import Message, enqueue_notification
+from .notify import Message, MessageKind, enqueue_notification
 from .plan import Notify, Plan, ScheduleReminder
 from .rules import RuleSet
 
@@ -75,7 +75,7 @@ class SideJobs:
         if channel is None:
             return
         message = Message(
-            kind=action.message,
+            kind=MessageKind(action.message),
             title=state.issue.title or event.title,
             project=event.project_path or str(event.project_id),
             iid=event.iid,

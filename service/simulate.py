@@ -38,8 +38,10 @@ def load_state_file(path: Path, base: IncidentState) -> IncidentState:
         state=data.get("state", base.issue.state),
         severity=data.get("severity", base.issue.severity),
     )
-    notes = tuple(Note(id=i, body=b, author=data.get("bot_username", "incident-bot"))
-                  for i, b in enumerate(data.get("bot_notes", []), 1))
+    notes = tuple(
+        Note(id=i, body=b, author=data.get("bot_username", "incident-bot"))
+        for i, b in enumerate(data.get("bot_notes", []), 1)
+    )
     return replace(
         base,
         issue=issue,
@@ -50,8 +52,14 @@ def load_state_file(path: Path, base: IncidentState) -> IncidentState:
     )
 
 
-def simulate(payload_path: Path, rules: RuleSet, *, state_file: Path | None = None, as_json: bool = False,
-             now: datetime | None = None) -> int:
+def simulate(
+    payload_path: Path,
+    rules: RuleSet,
+    *,
+    state_file: Path | None = None,
+    as_json: bool = False,
+    now: datetime | None = None,
+) -> int:
     """Print the plan for one delivery; exit code 0, or 2 when an input cannot be read."""
     try:
         payload: Any = json.loads(payload_path.read_text())
@@ -59,9 +67,18 @@ def simulate(payload_path: Path, rules: RuleSet, *, state_file: Path | None = No
     except (OSError, ValueError, PayloadError) as exc:
         return _fail(f"{payload_path}: {exc}")
     base = IncidentState(
-        issue=Issue(project_id=event.project_id, iid=event.iid, title=event.title, description=event.description,
-                    state=event.state, labels=event.labels, assignees=event.assignees,
-                    confidential=event.confidential, web_url=event.url, severity=event.severity),
+        issue=Issue(
+            project_id=event.project_id,
+            iid=event.iid,
+            title=event.title,
+            description=event.description,
+            state=event.state,
+            labels=event.labels,
+            assignees=event.assignees,
+            confidential=event.confidential,
+            web_url=event.url,
+            severity=event.severity,
+        ),
         actor_access=30,
     )
     try:
@@ -75,16 +92,21 @@ def simulate(payload_path: Path, rules: RuleSet, *, state_file: Path | None = No
     if as_json:
         print(json.dumps([{"action": type(a).__name__, **asdict(a)} for a in plan.actions], indent=2, default=str))
         return 0
-    print(f"{event.kind.value} {event.action} on {event.project_path or event.project_id}#{event.iid} "
-          f"by @{event.actor.username}: {len(plan.actions)} actions")
+    print(
+        f"{event.kind.value} {event.action} on {event.project_path or event.project_id}#{event.iid} "
+        f"by @{event.actor.username}: {len(plan.actions)} actions"
+    )
     if plan.empty:
         print("  nothing to do")
         return 0
     for line in plan.describe():
         print(f"  {line}")
     change = label_change(plan, state.labels)
-    print(f"\nGitLab writes: one PUT (+{list(change.add)} -{list(change.remove)}) and one note"
-          if change.add or change.remove else "\nGitLab writes: one note")
+    print(
+        f"\nGitLab writes: one PUT (+{list(change.add)} -{list(change.remove)}) and one note"
+        if change.add or change.remove
+        else "\nGitLab writes: one note"
+    )
     body = note_body(plan)
     if body:
         print("\n--- the comment ---\n" + body)

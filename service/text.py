@@ -25,7 +25,7 @@ def neutralise(text: str) -> str:
 
 def checklist_items(body: str, *, ticked: bool) -> list[str]:
     """The task-list items right after a checklist marker: ticked or unticked ones."""
-    items = []
+    items: list[str] = []
     for line in body.splitlines():
         if not line.strip():
             if items:

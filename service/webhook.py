@@ -11,11 +11,25 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Mapping
+from typing import Protocol
 from dataclasses import dataclass
 from typing import Any
 
-from .events import ACCEPTED_HOOKS, INCIDENT_LABEL, NOTE_HOOKS, Event, PayloadError, noteable_type, parse_event
+from .events import (
+    ACCEPTED_HOOKS,
+    INCIDENT_LABEL,
+    NOTE_HOOKS,
+    Event,
+    PayloadError,
+    noteable_type,
+    parse_event,
+)
+
+
+class Headers(Protocol):
+    """What the edge reads from request headers (a dict, or Flask's case-insensitive Headers)."""
+
+    def get(self, key: str, /) -> str | None: ...
 
 
 class Rejected(Exception):
@@ -43,11 +57,11 @@ class Ignored:
     reason: str
 
 
-def _header(headers: Mapping[str, str], name: str) -> str:
+def _header(headers: Headers, name: str) -> str:
     return headers.get(name) or ""
 
 
-def verify(headers: Mapping[str, str], body: bytes, secret: str, window: int, now: float | None = None) -> None:
+def verify(headers: Headers, body: bytes, secret: str, window: int, now: float | None = None) -> None:
     """Accept `X-Gitlab-Token` or a Standard-Webhooks signature; raise Rejected(401) otherwise.
 
     With no secret configured every delivery is accepted (documented: only for local trials).
@@ -91,7 +105,7 @@ def sign(secret: str, webhook_id: str, timestamp: str, body: bytes) -> str:
     return base64.b64encode(mac.digest()).decode()
 
 
-def delivery_id(headers: Mapping[str, str], body: bytes) -> str:
+def delivery_id(headers: Headers, body: bytes) -> str:
     """`Idempotency-Key` (stable across retries and resends), else a hash of the body."""
     key = _header(headers, "Idempotency-Key").strip()
     if key:
@@ -100,7 +114,7 @@ def delivery_id(headers: Mapping[str, str], body: bytes) -> str:
 
 
 def classify(
-    headers: Mapping[str, str],
+    headers: Headers,
     body: bytes,
     *,
     incident_label: str = INCIDENT_LABEL,

@@ -63,7 +63,7 @@ class Runtime:
         key = "incident-bot:bot-user-checked"
         cached = self.connection.get("incident-bot:bot-username")
         if cached and self.connection.exists(key):
-            return cached.decode()
+            return cached.decode() if isinstance(cached, bytes) else str(cached)
         username = self.client().current_user().username
         remember_bot_username(self.connection, username)
         self.connection.set(key, "1", ex=BOT_CACHE_SECONDS)

@@ -53,9 +53,7 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, out: Located, 
                 problems.append(Problem(out.file, key_node.start_mark.line + 1, "mapping keys must be plain values"))
                 continue
             if key in result:
-                problems.append(
-                    Problem(out.file, key_node.start_mark.line + 1, f"duplicate key {key!r}")
-                )
+                problems.append(Problem(out.file, key_node.start_mark.line + 1, f"duplicate key {key!r}"))
                 continue
             child = key if isinstance(key, str | int) else str(key)
             result[key] = _build(loader, value_node, (*path, child), out, problems)

@@ -36,10 +36,22 @@ class Call:
 class FakeGitLab:
     """Issues, notes, users and members of a pretend GitLab, and every call made to it."""
 
-    users: dict[str, int] = field(default_factory=lambda: {
-        "alice": 7, "bob": 8, "mallory": 13, "im-alice": 21, "im-bob": 22, "eoc-carol": 23, "eoc-dave": 24,
-        "cmoc-erin": 25, "sirt-frank": 26, "sirt-grace": 27, "db-heidi": 28, BOT["username"]: BOT["id"],
-    })
+    users: dict[str, int] = field(
+        default_factory=lambda: {
+            "alice": 7,
+            "bob": 8,
+            "mallory": 13,
+            "im-alice": 21,
+            "im-bob": 22,
+            "eoc-carol": 23,
+            "eoc-dave": 24,
+            "cmoc-erin": 25,
+            "sirt-frank": 26,
+            "sirt-grace": 27,
+            "db-heidi": 28,
+            BOT["username"]: BOT["id"],
+        }
+    )
     members: dict[int, int] = field(default_factory=lambda: {7: 40, 8: 30, 21: 40, 23: 30})
     issues: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     notes: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
@@ -51,13 +63,29 @@ class FakeGitLab:
     _next_iid: int = 500
 
     # Test set-up.
-    def add_issue(self, project_id: int = 1, iid: int = 23, *, labels: list[str] | None = None,
-                  title: str = "Checkout returns 500 errors", state: str = "opened",
-                  confidential: bool = False, description: str = "") -> dict[str, Any]:
+    def add_issue(
+        self,
+        project_id: int = 1,
+        iid: int = 23,
+        *,
+        labels: list[str] | None = None,
+        title: str = "Checkout returns 500 errors",
+        state: str = "opened",
+        confidential: bool = False,
+        description: str = "",
+    ) -> dict[str, Any]:
         issue = {
-            "id": 10_000 + iid, "iid": iid, "project_id": project_id, "title": title, "description": description,
-            "state": state, "labels": list(labels or []), "assignees": [], "confidential": confidential,
-            "issue_type": "incident", "severity": "UNKNOWN",
+            "id": 10_000 + iid,
+            "iid": iid,
+            "project_id": project_id,
+            "title": title,
+            "description": description,
+            "state": state,
+            "labels": list(labels or []),
+            "assignees": [],
+            "confidential": confidential,
+            "issue_type": "incident",
+            "severity": "UNKNOWN",
             "web_url": f"http://gitlab.test/group/project/-/issues/{iid}",
         }
         self.issues[(project_id, iid)] = issue
@@ -117,9 +145,13 @@ class FakeGitLab:
         if m and method == "POST":
             pid = int(m.group(1))
             self._next_iid += 1
-            issue = self.add_issue(pid, self._next_iid, title=data.get("title", ""),
-                                   labels=[x for x in str(data.get("labels", "")).split(",") if x],
-                                   description=data.get("description", ""))
+            issue = self.add_issue(
+                pid,
+                self._next_iid,
+                title=data.get("title", ""),
+                labels=[x for x in str(data.get("labels", "")).split(",") if x],
+                description=data.get("description", ""),
+            )
             return 201, issue
         m = re.fullmatch(r"/projects/(\d+)/issues/(\d+)(/.*)?", path)
         if not m:
@@ -136,7 +168,7 @@ class FakeGitLab:
         if rest == "/notes" and method == "GET":
             notes = sorted(self.notes[key], key=lambda n: n["id"], reverse=query.get("sort") != "asc")
             per, page = int(query.get("per_page", 20)), int(query.get("page", 1))
-            return 200, notes[(page - 1) * per: page * per]
+            return 200, notes[(page - 1) * per : page * per]
         if rest == "/notes" and method == "POST":
             return 201, self.add_note(key, data["body"], BOT["username"])
         m2 = re.fullmatch(r"/notes/(\d+)", rest)
@@ -152,8 +184,13 @@ class FakeGitLab:
 
     def add_note(self, key: tuple[int, int], body: str, author: str) -> dict[str, Any]:
         self._next_note += 1
-        note = {"id": self._next_note, "body": body, "author": {"username": author, "id": self.users.get(author)},
-                "system": False, "created_at": "2026-11-27T10:00:00Z"}
+        note = {
+            "id": self._next_note,
+            "body": body,
+            "author": {"username": author, "id": self.users.get(author)},
+            "system": False,
+            "created_at": "2026-11-27T10:00:00Z",
+        }
         self.notes.setdefault(key, []).append(note)
         return note
 

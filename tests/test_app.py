@@ -135,12 +135,18 @@ def test_note_on_non_incident_is_ignored(client) -> None:  # type: ignore[no-unt
 
 def test_confidential_hooks_are_accepted(client) -> None:  # type: ignore[no-untyped-def]
     """Confidential Issue Hook and Confidential Note Hook are handled like their public twins."""
-    assert client.post(
-        "/webhook", data=body("issue.open.confidential"), headers=hook_headers("Confidential Issue Hook", key="c1")
-    ).status_code == 202
-    assert client.post(
-        "/webhook", data=body("note.create.incident"), headers=hook_headers("Confidential Note Hook", key="c2")
-    ).status_code == 202
+    assert (
+        client.post(
+            "/webhook", data=body("issue.open.confidential"), headers=hook_headers("Confidential Issue Hook", key="c1")
+        ).status_code
+        == 202
+    )
+    assert (
+        client.post(
+            "/webhook", data=body("note.create.incident"), headers=hook_headers("Confidential Note Hook", key="c2")
+        ).status_code
+        == 202
+    )
 
 
 def test_redelivery_is_duplicate(client, redis_conn) -> None:  # type: ignore[no-untyped-def]

@@ -68,7 +68,11 @@ def test_severity_command_escalates(incident) -> None:  # type: ignore[no-untype
     command(f"@{BOT} severity 1", "c6")
     new = incident.writes()[writes:]
     puts = [c for c in new if c.method == "PUT"]
-    assert len(puts) == 1 and puts[0].body["add_labels"] == "severity::1" and puts[0].body["remove_labels"] == "severity::3"
+    assert (
+        len(puts) == 1
+        and puts[0].body["add_labels"] == "severity::1"
+        and puts[0].body["remove_labels"] == "severity::3"
+    )
     assert {"severity::1"} <= incident.labels() and "severity::3" not in incident.labels()
     assert "Severity set to 1 (critical) by @alice." in reply(incident) and "Escalated" in reply(incident)
     assert len([c for c in new if c.path.endswith("/notes") and c.method == "POST"]) == 1

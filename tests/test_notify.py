@@ -77,9 +77,7 @@ def smtp() -> Iterator[SmtpReceiver]:
 
 def target_for(kind: str, address: str, **env: str) -> Target:
     """Resolve a channel of `kind` whose env var holds `address`."""
-    channel = Channel(
-        f"{kind}-test", ChannelKind(kind), "TEST_TARGET", "TEST_SECRET" if "TEST_SECRET" in env else None
-    )
+    channel = Channel(f"{kind}-test", ChannelKind(kind), "TEST_TARGET", "TEST_SECRET" if "TEST_SECRET" in env else None)
     target = resolve(channel, {"TEST_TARGET": address, **env})
     assert target is not None
     return target
@@ -109,10 +107,7 @@ def test_teams_body_is_an_adaptive_card_with_the_facts(http: HttpReceiver) -> No
     assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
     card = attachment["content"]
     facts = {
-        fact["title"]: fact["value"]
-        for item in card["body"]
-        if item["type"] == "FactSet"
-        for fact in item["facts"]
+        fact["title"]: fact["value"] for item in card["body"] if item["type"] == "FactSet" for fact in item["facts"]
     }
     assert TITLE in card["body"][0]["text"]
     assert facts["Severity"] == "S1 critical" and facts["Phase"] == "mitigation"
@@ -153,9 +148,7 @@ def test_email_arrives_with_subject_and_body(smtp: SmtpReceiver) -> None:
 
 
 @pytest.mark.parametrize("kind", ["slack", "teams", "webhook", "email"])
-def test_confidential_incident_is_redacted_everywhere(
-    kind: str, http: HttpReceiver, smtp: SmtpReceiver
-) -> None:
+def test_confidential_incident_is_redacted_everywhere(kind: str, http: HttpReceiver, smtp: SmtpReceiver) -> None:
     """A confidential incident's title, text and people stay in GitLab; link, severity, phase, change go."""
     message = incident(confidential=True)
     if kind == "email":
@@ -179,9 +172,7 @@ def test_confidential_job_payload_is_redacted_before_it_is_stored() -> None:
 
 def test_slack_mass_mentions_from_user_text_are_neutralised(http: HttpReceiver) -> None:
     """Title, change and text cannot ping a whole Slack channel or a user, whatever they contain."""
-    hostile = (
-        "<!channel> <!here|here> <@U024BE7LH> <!subteam^SAZ94GDB8> &lt;!everyone&gt; @here @channel @Everyone"
-    )
+    hostile = "<!channel> <!here|here> <@U024BE7LH> <!subteam^SAZ94GDB8> &lt;!everyone&gt; @here @channel @Everyone"
     deliver(target_for("slack", http.url), incident(title=hostile, change=hostile, text=hostile))
     body = http.requests[0].json()
     rendered = body["text"] + str(body["blocks"])
@@ -395,9 +386,7 @@ def test_same_dedupe_key_enqueued_twice_delivers_once(
     """A second enqueue with the same key is refused while the job exists; after that the marker holds."""
     monkeypatch.setenv("OPS_URL", http.url)
     channel = Channel("ops", ChannelKind.SLACK, "OPS_URL")
-    first = enqueue_notification(
-        queue, channel, incident(), f"{token}-declared", retry_intervals=FAST_RETRIES
-    )
+    first = enqueue_notification(queue, channel, incident(), f"{token}-declared", retry_intervals=FAST_RETRIES)
     assert first is not None
     assert enqueue_notification(queue, channel, incident(), f"{token}-declared") is None
     run_worker(queue)
@@ -447,9 +436,7 @@ def test_channel_without_target_at_run_time_is_skipped(
 ) -> None:
     """A worker without the channel's variable finishes the job as skipped instead of retrying it."""
     monkeypatch.delenv("NOWHERE_URL", raising=False)
-    job = enqueue_notification(
-        queue, Channel("nowhere", ChannelKind.SLACK, "NOWHERE_URL"), incident(), f"{token}-n"
-    )
+    job = enqueue_notification(queue, Channel("nowhere", ChannelKind.SLACK, "NOWHERE_URL"), incident(), f"{token}-n")
     assert job is not None
     run_worker(queue)
     assert job.get_status() == JobStatus.FINISHED and job.return_value() == "skipped: no target"

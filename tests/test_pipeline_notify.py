@@ -74,7 +74,9 @@ def kinds(receiver: HttpReceiver) -> list[str]:
 
 def test_opened_incident_notifies_responders_only(pipeline, receivers, redis_conn) -> None:  # type: ignore[no-untyped-def]
     """A severity 3 incident is announced to responders and not to executives."""
-    assert pipeline.post("/webhook", data=body("issue.open.incident"), headers=hook_headers(key="o1")).status_code == 202
+    assert (
+        pipeline.post("/webhook", data=body("issue.open.incident"), headers=hook_headers(key="o1")).status_code == 202
+    )
     settle(redis_conn)
     (message,) = receivers["responders"].delivered
     text = str(message.json())

@@ -49,9 +49,23 @@ def workers(redis_conn: Redis) -> Iterator[list[subprocess.Popen[bytes]]]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "rq.cli", "worker", "-u", test_redis_url(), "--with-scheduler",
-             "-w", "service.worker.IncidentWorker", "ordered"],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "rq.cli",
+                "worker",
+                "-u",
+                test_redis_url(),
+                "--with-scheduler",
+                "-w",
+                "service.worker.IncidentWorker",
+                "ordered",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         for _ in range(2)
     ]

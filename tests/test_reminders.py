@@ -84,8 +84,10 @@ def test_human_comment_restarts_the_cadence(reminding, fake, redis_conn) -> None
     process_delivery(body("note.create.incident"), {"delivery_id": "note-1"})
     assert redis_conn.get(reminder_key(1, 23)) is not None
     new = reminder_job_id(1, 23, "note-1", 1)
-    run_scheduler(redis_conn, lambda: Job.fetch(new, connection=redis_conn).is_finished
-                  and Job.fetch(old, connection=redis_conn).is_finished)
+    run_scheduler(
+        redis_conn,
+        lambda: Job.fetch(new, connection=redis_conn).is_finished and Job.fetch(old, connection=redis_conn).is_finished,
+    )
     assert Job.fetch(old, connection=redis_conn).return_value().startswith("superseded")
     assert Job.fetch(new, connection=redis_conn).return_value() == "reminded (1)"
 

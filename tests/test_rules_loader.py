@@ -58,7 +58,9 @@ def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
 
 def test_duplicate_key_is_refused(tmp_path: Path) -> None:
     """A key written twice is a mistake, not a silent override."""
-    found = problems(tmp_path, "rules:\n  - name: x\n    when: {}\n    when: {severity: 3}\n    then: [{set_severity: 3}]\n")
+    found = problems(
+        tmp_path, "rules:\n  - name: x\n    when: {}\n    when: {severity: 3}\n    then: [{set_severity: 3}]\n"
+    )
     assert f"{tmp_path}/rules.yml:4: duplicate key 'when'" in found
 
 
@@ -127,8 +129,12 @@ def test_unknown_rotation_for_role(tmp_path: Path) -> None:
 
 def test_invalid_rule_set_is_refused_as_a_whole(tmp_path: Path) -> None:
     """One bad rule means no rules at all, not the good ones."""
-    write(tmp_path, base=MINIMAL, good="rules:\n  - name: ok\n    then: [{set_severity: 3}]\n",
-          bad="rules:\n  - name: bad\n    then: [{set_severity: 8}]\n")
+    write(
+        tmp_path,
+        base=MINIMAL,
+        good="rules:\n  - name: ok\n    then: [{set_severity: 3}]\n",
+        bad="rules:\n  - name: bad\n    then: [{set_severity: 8}]\n",
+    )
     with pytest.raises(RulesError):
         load_rules(tmp_path)
 
@@ -141,13 +147,21 @@ def test_missing_directory(tmp_path: Path) -> None:
 
 def test_check_rules_command(tmp_path: Path) -> None:
     """`incident-bot check-rules`: exit 0 with a one-line summary, exit 1 listing every error."""
-    ok = subprocess.run([sys.executable, "-m", "service.cli", "check-rules", str(ROOT / "rules")],
-                        capture_output=True, text=True, cwd=ROOT)
+    ok = subprocess.run(
+        [sys.executable, "-m", "service.cli", "check-rules", str(ROOT / "rules")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert ok.returncode == 0 and ok.stdout.startswith("rules OK: ") and ok.stdout.count("\n") == 1
     shutil.copytree(ROOT / "rules", tmp_path / "rules")
     (tmp_path / "rules" / "broken.yml").write_text("rules:\n  - name: x\n    then: [{set_phase: nope}]\n")
-    bad = subprocess.run([sys.executable, "-m", "service.cli", "check-rules", str(tmp_path / "rules")],
-                         capture_output=True, text=True, cwd=ROOT)
+    bad = subprocess.run(
+        [sys.executable, "-m", "service.cli", "check-rules", str(tmp_path / "rules")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert bad.returncode == 1
     assert "invalid rules: 1 error" in bad.stderr and "broken.yml:3: rule 'x'" in bad.stderr
     assert "Traceback" not in bad.stderr
@@ -168,6 +182,12 @@ def test_service_refuses_to_start_with_invalid_rules(tmp_path: Path) -> None:
     """`incident-bot web` with an invalid rules directory exits 1 with the report, never a traceback."""
     write(tmp_path, bad="rules:\n  - name: x\n    then: [{set_severity: 3}]\n")
     env = {"INCIDENT_BOT_RULES": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-m", "service.cli", "web", "--bind", "127.0.0.1:1"],
-                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "service.cli", "web", "--bind", "127.0.0.1:1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 1 and "invalid rules" in proc.stderr and "Traceback" not in proc.stderr

@@ -14,14 +14,27 @@ from service.planner import plan_event
 from service.rules import RuleSet
 from tests.conftest import NOW, payload
 
-DECLARED = {"declared": True, "severity": 3, "phase": "identification", "category": "availability",
-            "staffed": {"eoc": "eoc-carol"}}
+DECLARED = {
+    "declared": True,
+    "severity": 3,
+    "phase": "identification",
+    "category": "availability",
+    "staffed": {"eoc": "eoc-carol"},
+}
 BASE = ["incident", "severity::3", "incident::identification", "incident-category::availability"]
 
 
-def plan_for(rules: RuleSet, fixture: str, *, labels: list[str] | None = None, memory: dict[str, Any] | None = None,
-             state: str | None = None, notes: tuple[Note, ...] = (), access: int | None = None,
-             **attrs: Any) -> Plan:
+def plan_for(
+    rules: RuleSet,
+    fixture: str,
+    *,
+    labels: list[str] | None = None,
+    memory: dict[str, Any] | None = None,
+    state: str | None = None,
+    notes: tuple[Note, ...] = (),
+    access: int | None = None,
+    **attrs: Any,
+) -> Plan:
     data = payload(fixture)
     target = data["object_attributes"] if "issue" not in data else data["issue"]
     if "note" in attrs:
@@ -29,8 +42,15 @@ def plan_for(rules: RuleSet, fixture: str, *, labels: list[str] | None = None, m
     target.update(attrs)
     event = parse_event(data, delivery_id="d")
     current = frozenset(labels if labels is not None else event.labels)
-    issue = Issue(project_id=1, iid=23, title=event.title, description=event.description,
-                  state=state or event.state, labels=current, web_url="http://gitlab.test/g/p/-/issues/23")
+    issue = Issue(
+        project_id=1,
+        iid=23,
+        title=event.title,
+        description=event.description,
+        state=state or event.state,
+        labels=current,
+        web_url="http://gitlab.test/g/p/-/issues/23",
+    )
     st = IncidentState(issue=issue, memory=memory or {}, notes=notes, actor_access=access)
     return plan_event(event, st, rules, NOW)
 
@@ -44,6 +64,7 @@ def added(plan: Plan, labels: frozenset[str] = frozenset()) -> set[str]:
 
 
 # Story 1: incident opened.
+
 
 def test_default_severity(rules) -> None:  # type: ignore[no-untyped-def]
     """default-severity: no severity label means severity 3."""
@@ -109,8 +130,9 @@ def test_category_inference(rules, title, category) -> None:  # type: ignore[no-
 
 def test_security_incident_staffs_sirt(rules) -> None:  # type: ignore[no-untyped-def]
     """staff-sirt: a security incident gets SIRT on call, at any severity."""
-    plan = plan_for(rules, "issue.open.incident", title="Leaked token in public repo", description="",
-                    labels=["severity::4"])
+    plan = plan_for(
+        rules, "issue.open.incident", title="Leaked token in public repo", description="", labels=["severity::4"]
+    )
     assert "sirt-frank" in {u for a in plan.of(Assign) for u in a.usernames}
 
 
@@ -156,6 +178,7 @@ def test_medium_incident_has_no_reminders(rules) -> None:  # type: ignore[no-unt
 
 # Story 2: severity changed.
 
+
 def test_escalation(rules) -> None:  # type: ignore[no-untyped-def]
     """exclusive-severity, announce-escalation, notify-*-escalated: the added label wins, roles staffed, told."""
     plan = plan_for(rules, "issue.update.severity", memory=DECLARED)
@@ -163,7 +186,10 @@ def test_escalation(rules) -> None:  # type: ignore[no-untyped-def]
     assert change.remove == ("severity::3",) and change.add == ()
     assert {u for a in plan.of(Assign) for u in a.usernames} == {"im-alice", "cmoc-erin"}
     assert "Escalated: severity 3 → 1 (critical)" in note_body(plan)
-    assert {(n.channel, n.message) for n in plan.of(Notify)} == {("responders", "escalated"), ("executives", "escalated")}
+    assert {(n.channel, n.message) for n in plan.of(Notify)} == {
+        ("responders", "escalated"),
+        ("executives", "escalated"),
+    }
     assert [a.severity for a in plan.of(SetNativeSeverity)] == ["CRITICAL"]
     assert (reminder := plan.of(ScheduleReminder)) and reminder[0].minutes == 30
 
@@ -171,8 +197,12 @@ def test_escalation(rules) -> None:  # type: ignore[no-untyped-def]
 def test_deescalation_keeps_people(rules) -> None:  # type: ignore[no-untyped-def]
     """announce-deescalation, notify-responders-deescalated: nobody is unassigned; responders told."""
     memory = {**DECLARED, "severity": 1, "staffed": {"eoc": "eoc-carol", "incident-manager": "im-alice"}}
-    plan = plan_for(rules, "issue.update.severity", memory=memory,
-                    labels=["incident", "severity::4", "incident::identification", "incident-category::availability"])
+    plan = plan_for(
+        rules,
+        "issue.update.severity",
+        memory=memory,
+        labels=["incident", "severity::4", "incident::identification", "incident-category::availability"],
+    )
     assert plan.of(Unassign) == [] and plan.of(Assign) == []
     assert "De-escalated: severity 1 → 4 (low)" in note_body(plan)
     assert [(n.channel, n.message) for n in plan.of(Notify)] == [("responders", "deescalated")]
@@ -196,8 +226,11 @@ def test_native_severity_change_moves_the_label(rules) -> None:  # type: ignore[
 
 def test_repeated_label_event_changes_nothing(rules) -> None:  # type: ignore[no-untyped-def]
     """Rules react to differences from what the bot handled, so a repeat plans nothing."""
-    memory = {**DECLARED, "severity": 1, "staffed": {"eoc": "eoc-carol", "incident-manager": "im-alice",
-                                                      "cmoc": "cmoc-erin"}}
+    memory = {
+        **DECLARED,
+        "severity": 1,
+        "staffed": {"eoc": "eoc-carol", "incident-manager": "im-alice", "cmoc": "cmoc-erin"},
+    }
     labels = ["incident", "severity::1", "incident::identification", "incident-category::availability"]
     assert plan_for(rules, "issue.update.severity", memory=memory, labels=labels).empty
 
@@ -208,14 +241,19 @@ CHECKLIST_NOTE = Note(
     id=5,
     author="incident-bot",
     body="### Identification\n<!-- incident-bot:checklist identification -->\n"
-         "- [x] Confirm the impact and scope\n- [ ] Set the category label\n- [ ] Start the timeline",
+    "- [x] Confirm the impact and scope\n- [ ] Set the category label\n- [ ] Start the timeline",
 )
 
 
 def test_phase_guidance_names_unticked_items(rules) -> None:  # type: ignore[no-untyped-def]
     """phase-guidance, exclusive-phase, notify-responders-phase: one phase label, checklist, leftovers named."""
-    labels = ["incident", "severity::3", "incident::mitigation", "incident::identification",
-              "incident-category::availability"]
+    labels = [
+        "incident",
+        "severity::3",
+        "incident::mitigation",
+        "incident::identification",
+        "incident-category::availability",
+    ]
     plan = plan_for(rules, "issue.update.phase", memory=DECLARED, labels=labels, notes=(CHECKLIST_NOTE,))
     assert label_change(plan, frozenset(labels)).remove == ("incident::identification",)
     body = note_body(plan)
@@ -263,8 +301,11 @@ def test_reopen_returns_to_mitigation(rules) -> None:  # type: ignore[no-untyped
 
 def test_human_comment_resets_reminders(rules) -> None:  # type: ignore[no-untyped-def]
     """status-update-reminders: any human comment on a severity 1 incident restarts the cadence."""
-    memory = {**DECLARED, "severity": 1,
-              "staffed": {"eoc": "eoc-carol", "incident-manager": "im-alice", "cmoc": "cmoc-erin"}}
+    memory = {
+        **DECLARED,
+        "severity": 1,
+        "staffed": {"eoc": "eoc-carol", "incident-manager": "im-alice", "cmoc": "cmoc-erin"},
+    }
     labels = ["incident", "severity::1", "incident::mitigation", "incident-category::availability"]
     plan = plan_for(rules, "note.create.incident", memory={**memory, "phase": "mitigation"}, labels=labels)
     assert [type(a).__name__ for a in plan.actions] == ["ScheduleReminder"]
@@ -281,11 +322,19 @@ def test_every_shipped_rule_is_exercised(rules) -> None:  # type: ignore[no-unty
         ("issue.update.severity", {"memory": DECLARED}),
         ("issue.update.severity", {"memory": {**DECLARED, "severity": 1}, "labels": BASE}),
         ("issue.update.phase", {"memory": DECLARED}),
-        ("issue.close.incident", {"memory": {**DECLARED, "severity": 2},
-                                  "labels": ["incident", "severity::2", "incident::identification"]}),
-        ("issue.close.incident", {"memory": {**DECLARED, "phase": "post-incident"},
-                                  "labels": ["incident", "incident::post-incident"], "action": "reopen",
-                                  "state": "opened"}),
+        (
+            "issue.close.incident",
+            {"memory": {**DECLARED, "severity": 2}, "labels": ["incident", "severity::2", "incident::identification"]},
+        ),
+        (
+            "issue.close.incident",
+            {
+                "memory": {**DECLARED, "phase": "post-incident"},
+                "labels": ["incident", "incident::post-incident"],
+                "action": "reopen",
+                "state": "opened",
+            },
+        ),
     ]:
         fired |= rules_of(plan_for(rules, fixture, **kwargs))
     missing = {rule.name for rule in rules.rules} - fired

@@ -93,8 +93,7 @@ def test_dry_run_writes_nothing_and_logs_the_plan(settings, rules, redis_conn, c
     from service.config import Settings
     from service.worker import Runtime, install
 
-    install(Runtime(settings=Settings(**{**settings.__dict__, "gitlab_token": ""}), rules=rules,
-                    connection=redis_conn))
+    install(Runtime(settings=Settings(**{**settings.__dict__, "gitlab_token": ""}), rules=rules, connection=redis_conn))
     with caplog.at_level(logging.INFO, logger="incident_bot"):
         result = run("issue.open.incident", "k1")
     assert result.startswith("dry-run")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..plan import CloseIssue, Notify, OpenReview, ScheduleReminder
+from ..plan import CloseIssue, OpenReview, ScheduleReminder
 from ..planner import CHECKLIST, POST, ROLES
 from ..text import checklist_items, neutralise
 
@@ -40,8 +40,11 @@ def _staff(arg: Any, d: Draft, rule: str) -> None:
         role = d.rules.roles[name]
         user = d.rules.rotations[role.rotation].on_call(d.now)
         if user is None:
-            d.post(ROLES, f"**{role.title}**: nobody is on call in rotation `{role.rotation}`; "
-                          "please staff this role by hand.", rule)
+            d.post(
+                ROLES,
+                f"**{role.title}**: nobody is on call in rotation `{role.rotation}`; please staff this role by hand.",
+                rule,
+            )
             continue
         staffed[name] = user
         d.assign(user, rule)
@@ -88,7 +91,7 @@ def _checklist(arg: str, d: Draft, rule: str) -> None:
             title = d.rules.phase(previous).title  # type: ignore[union-attr]
             parts.append(f"Still open from **{title}**:\n" + "\n".join(f"- {neutralise(i)}" for i in left))
         start, end = names.index(previous), names.index(current)
-        for skipped in names[start + 1:end]:
+        for skipped in names[start + 1 : end]:
             parts.append(checklist_section(d, skipped, " (skipped phase: its guidance still applies)"))
     parts.append(checklist_section(d, current))
     d.post(CHECKLIST, "\n\n".join(parts), rule)
@@ -103,7 +106,9 @@ def _unticked(d: Draft, phase: str) -> list[str]:
 
 
 def _notify(arg: Any, d: Draft, rule: str) -> None:
-    channel, message = (arg, "status_update") if isinstance(arg, str) else (arg["channel"], arg.get("message", "status_update"))
+    channel, message = (
+        (arg, "status_update") if isinstance(arg, str) else (arg["channel"], arg.get("message", "status_update"))
+    )
     d.notify(channel, message, rule)
 
 
@@ -166,8 +171,9 @@ def check_action(op: str, arg: Any, rules: RuleSet) -> str | None:
     if op == "post" and arg not in rules.templates:
         return f"post: unknown template {arg!r} (known: {sorted(rules.templates)})"
     if op == "comment":
-        from ..rules import TEMPLATES
         import jinja2
+
+        from ..rules import TEMPLATES
 
         try:
             TEMPLATES.from_string(arg)

@@ -22,8 +22,11 @@ def exclusive_scopes(d: Draft) -> None:
             keep = _winner(present, d.event.labels_added, order)
             others = set(present) - {keep}
             d.remove_labels(others, f"exclusive-{what}")
-            d.did[-1] = (f"kept `{keep}` and removed {', '.join(f'`{x}`' for x in sorted(others))}: "
-                         f"an incident has one {what} at a time", f"exclusive-{what}")
+            d.did[-1] = (
+                f"kept `{keep}` and removed {', '.join(f'`{x}`' for x in sorted(others))}: "
+                f"an incident has one {what} at a time",
+                f"exclusive-{what}",
+            )
 
 
 def native_severity(d: Draft) -> None:
@@ -44,7 +47,10 @@ def record(d: Draft) -> None:
     actor = f" by @{d.event.actor.username}" if d.event.actor.username else ""
     level_before, phase_before, category_before = (_shown(d.before(k)) for k in ("severity", "phase", "category"))
     if not d.before("declared"):
-        d.timeline(f"incident declared{actor}: severity {_shown(level)}, phase {_shown(phase)}, category {_shown(category)}", first=True)
+        d.timeline(
+            f"incident declared{actor}: severity {_shown(level)}, phase {_shown(phase)}, category {_shown(category)}",
+            first=True,
+        )
     else:
         if category != d.before("category"):
             d.timeline(f"category {category_before} → {_shown(category)}{actor}", first=True)
