@@ -171,9 +171,11 @@ def post_json(target: Target, body: bytes, *, timeout: float) -> None:
     """POST a JSON body to an http target, signed when it is a webhook with a secret."""
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
     if target.channel.kind == ChannelKind.WEBHOOK and target.secret:
-        digest = hmac.new(target.secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+        # The timestamp is signed with the body, so a receiver can refuse replays of old messages.
+        stamp = str(int(time.time()))
+        digest = hmac.new(target.secret.encode("utf-8"), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
         headers[SIGNATURE_HEADER] = f"sha256={digest}"
-        headers[TIMESTAMP_HEADER] = str(int(time.time()))
+        headers[TIMESTAMP_HEADER] = stamp
     name, host = target.channel.name, target.host
     # `from None` everywhere: requests' messages and the chained traceback RQ stores
     # would carry the URL, which for Slack and Teams is the credential.

@@ -122,9 +122,11 @@ def test_webhook_body_is_the_message_as_json_and_signed(http: HttpReceiver) -> N
     assert body["title"] == TITLE and body["severity"] == 1 and body["severity_label"] == "S1 critical"
     assert body["phase"] == "mitigation" and body["url"] == URL and body["kind"] == "escalated"
     assert body["roles"][0] == {"role": "Incident Manager", "username": "alice"}
-    expected = "sha256=" + hmac.new(SECRET.encode(), request.body, hashlib.sha256).hexdigest()
+    stamp = request.headers[TIMESTAMP_HEADER.lower()]
+    assert stamp.isdigit()
+    signed = stamp.encode() + b"." + request.body
+    expected = "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(request.headers[SIGNATURE_HEADER.lower()], expected)
-    assert request.headers[TIMESTAMP_HEADER.lower()].isdigit()
 
 
 def test_webhook_without_secret_is_not_signed(http: HttpReceiver) -> None:
