@@ -121,9 +121,14 @@ def apply_plan(
         if existing:
             outcome.review = (int(existing["iid"]), str(existing.get("url", "")))
         else:
-            review_iid, review_url = client.create_issue(pid, review.title, review.description, review.labels)
-            client.link_issues(pid, iid, pid, review_iid)
-            outcome.writes += ["create_issue", "link_issues"]
+            # A worker killed after opening the review but before the note retries: find it, don't open another.
+            found = [(i, url) for i, title, url in client.linked_issues(pid, iid) if title == review.title]
+            if found:
+                review_iid, review_url = found[0]
+            else:
+                review_iid, review_url = client.create_issue(pid, review.title, review.description, review.labels)
+                client.link_issues(pid, iid, pid, review_iid)
+                outcome.writes += ["create_issue", "link_issues"]
             outcome.review = (review_iid, review_url)
             memory["review"] = {"iid": review_iid, "url": review_url}
         body = body.replace(REVIEW_PLACEHOLDER, outcome.review[1] or f"#{outcome.review[0]}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -11,6 +10,7 @@ from typing import Any, Protocol
 import gitlab
 import requests
 from gitlab.exceptions import GitlabError, GitlabHttpError
+from redis import Redis
 
 from .incident import Issue, Note
 
@@ -21,6 +21,7 @@ mutation($projectPath: ID!, $iid: String!, $severity: IssuableSeverity!) {
   issueSetSeverity(input: {projectPath: $projectPath, iid: $iid, severity: $severity}) { errors }
 }
 """
+USER_CACHE_SECONDS = 3600
 NOTES_PAGE = 100
 NOTES_PAGES = 5  # newest 500 notes: the bot's latest note is always among them in practice
 
@@ -71,6 +72,8 @@ class GitLabClient(Protocol):
 
     def link_issues(self, project_id: int, iid: int, target_project_id: int, target_iid: int) -> None: ...
 
+    def linked_issues(self, project_id: int, iid: int) -> list[tuple[int, str, str]]: ...
+
     def access_level(self, project_id: int, user_id: int) -> int: ...
 
 
@@ -104,10 +107,11 @@ def _issue(project_id: int, data: dict[str, Any]) -> Issue:
 class PythonGitLabClient:
     """GitLabClient over python-gitlab: timeouts, transient retries, the delivery's event UUID on writes."""
 
-    def __init__(self, url: str, token: str, *, timeout: float = 10.0, event_uuid: str | None = None):
+    def __init__(self, url: str, token: str, *, timeout: float = 10.0, cache: Redis | None = None):
         self.gl = gitlab.Gitlab(url, private_token=token, timeout=timeout, retry_transient_errors=True)
-        self.event_uuid = event_uuid
-        self._user_ids: dict[str, tuple[float, int | None]] = {}
+        self.event_uuid: str | None = None
+        # Jobs run in forked work horses, so a cache that should outlive one job lives in Redis.
+        self.cache = cache
 
     def for_delivery(self, event_uuid: str | None) -> PythonGitLabClient:
         """The same client, forwarding this delivery's `X-Gitlab-Event-UUID` on writes."""
@@ -187,12 +191,14 @@ class PythonGitLabClient:
         self._call("put", f"/projects/{project_id}/issues/{iid}/notes/{note_id}", post_data={"body": body})
 
     def user_id(self, username: str) -> int | None:
-        cached = self._user_ids.get(username)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
+        key = f"incident-bot:user-id:{username}"
+        cached = self.cache.get(key) if self.cache is not None else None
+        if cached is not None:
+            return int(cached) or None
         found = self._call("get", "/users", query_data={"username": username})
         uid = int(found[0]["id"]) if found else None
-        self._user_ids[username] = (time.monotonic() + 3600, uid)
+        if self.cache is not None:
+            self.cache.set(key, uid or 0, ex=USER_CACHE_SECONDS)
         return uid
 
     def set_native_severity(self, project_path: str, iid: int, severity: str) -> None:
@@ -225,6 +231,10 @@ class PythonGitLabClient:
             f"/projects/{project_id}/issues/{iid}/links",
             post_data={"target_project_id": target_project_id, "target_issue_iid": target_iid},
         )
+
+    def linked_issues(self, project_id: int, iid: int) -> list[tuple[int, str, str]]:
+        links = self._call("get", f"/projects/{project_id}/issues/{iid}/links")
+        return [(int(i["iid"]), str(i.get("title") or ""), str(i.get("web_url") or "")) for i in links]
 
     def access_level(self, project_id: int, user_id: int) -> int:
         try:

@@ -351,6 +351,16 @@ def _when(text: str) -> datetime:
     return value
 
 
+def fingerprint(directory: Path | str) -> tuple[tuple[str, int, int], ...]:
+    """What changes when a rules file is added, removed or edited (names, sizes, modification times)."""
+    folder = Path(directory)
+    try:
+        files = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
+        return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    except OSError:
+        return ()
+
+
 def compile_regex(pattern: str) -> re.Pattern[str]:
     """Rules' regexes are case-insensitive."""
     return re.compile(pattern, re.IGNORECASE)

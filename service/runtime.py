@@ -30,7 +30,6 @@ def build_runtime(settings: Settings, rules: RuleSet, connection: Redis) -> Runt
         raise SystemExit(f"incident-bot: {exc}") from None
     side_jobs = SideJobs(
         connection=connection,
-        rules=rules,
         queue=Queue(notify_queue_name(settings), connection=connection),
         targets={t.channel.name: t.channel for t in targets},
     )

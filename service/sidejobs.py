@@ -18,7 +18,6 @@ from .events import Event
 from .incident import IncidentState
 from .notify import Message, MessageKind, enqueue_notification
 from .plan import Notify, Plan, ScheduleReminder
-from .rules import RuleSet
 
 log = logging.getLogger("incident_bot.sidejobs")
 REMINDER_FUNC = "service.reminders.fire"
@@ -59,7 +58,6 @@ class SideJobs:
     """Enqueues what a plan asks of people and time, after its GitLab writes are done."""
 
     connection: Redis
-    rules: RuleSet
     queue: Queue
     targets: Mapping[str, Channel]  # channels that have a target; the rest were logged once at start
     retry_intervals: tuple[int, ...] = (2, 10, 30, 120)

@@ -22,7 +22,7 @@ from .incident import IncidentState, Issue, find_memory
 from .plan import Plan
 from .planner import plan_event
 from .queue import remember_bot_username
-from .rules import RuleSet
+from .rules import RuleSet, RulesError, fingerprint, load_rules
 
 log = logging.getLogger("incident_bot.worker")
 BOT_CACHE_SECONDS = 3600
@@ -41,6 +41,25 @@ class Runtime:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     side_jobs: Callable[[Plan, Event, IncidentState], None] | None = None
     _client: GitLabClient | None = None
+    _rules_seen: tuple[tuple[str, int, int], ...] | None = None
+
+    def refresh_rules(self) -> bool:
+        """Pick up edited rules between jobs; an invalid edit is logged and the last good rules stay."""
+        seen = fingerprint(self.settings.rules_dir)
+        if self._rules_seen is None:
+            self._rules_seen = seen
+            return False
+        if seen == self._rules_seen:
+            return False
+        self._rules_seen = seen
+        try:
+            rules = load_rules(self.settings.rules_dir)
+        except RulesError as exc:
+            log.error("rules not reloaded, keeping the last good ones: %s", exc.report())
+            return False
+        self.rules = rules
+        log.info("rules reloaded: %s", rules.summary())
+        return True
 
     @property
     def dry_run(self) -> bool:
@@ -52,7 +71,10 @@ class Runtime:
                 self._client = self.client_factory()
             else:
                 self._client = PythonGitLabClient(
-                    self.settings.gitlab_url, self.settings.gitlab_token, timeout=self.settings.gitlab_timeout
+                    self.settings.gitlab_url,
+                    self.settings.gitlab_token,
+                    timeout=self.settings.gitlab_timeout,
+                    cache=self.connection,
                 )
         return self._client
 
@@ -206,6 +228,12 @@ class IncidentWorker(Worker):
     """
 
     heartbeat_slack = 10
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        # In the parent, before the fork, so every later horse inherits reloaded rules.
+        if _runtime is not None:
+            _runtime.refresh_rules()
+        super().execute_job(job, queue)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         interval = self.job_monitoring_interval

@@ -55,6 +55,7 @@ class FakeGitLab:
     members: dict[int, int] = field(default_factory=lambda: {7: 40, 8: 30, 21: 40, 23: 30})
     issues: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     notes: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
+    links: dict[tuple[int, int], list[tuple[int, int]]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     failures: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path regex, status), used once
     delay: dict[tuple[str, str], float] = field(default_factory=dict)  # (method, path regex) -> seconds
@@ -179,7 +180,11 @@ class FakeGitLab:
                     return 200, note
             return 404, {"message": "404 Note Not Found"}
         if rest == "/links" and method == "POST":
-            return 201, {"source_issue": issue, "target_issue": {"iid": data.get("target_issue_iid")}}
+            target = (int(data.get("target_project_id", key[0])), int(data["target_issue_iid"]))
+            self.links.setdefault(key, []).append(target)
+            return 201, {"source_issue": issue, "target_issue": self.issues.get(target, {"iid": target[1]})}
+        if rest == "/links" and method == "GET":
+            return 200, [self.issues[t] for t in self.links.get(key, []) if t in self.issues]
         return 404, {"message": "404 Not found"}
 
     def add_note(self, key: tuple[int, int], body: str, author: str) -> dict[str, Any]:

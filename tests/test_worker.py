@@ -136,3 +136,60 @@ def test_permanent_error_class(fake, runtime) -> None:  # type: ignore[no-untype
     data["object_attributes"]["iid"] = 999
     with pytest.raises(PermanentGitLabError):
         process_delivery(json.dumps(data).encode(), {"delivery_id": "nf"})
+
+
+def test_username_lookups_are_cached_across_jobs(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+    """Staffing the same person on two incidents asks GitLab for their id once (cache in Redis, shared by horses)."""
+    fake.add_issue(1, 24)
+    run("issue.open.incident", "k1")
+    run("issue.open.incident", "k2", iid=24)
+    lookups = [c for c in fake.calls if c.path == "/users"]
+    assert len(lookups) == 1 and lookups[0].query == {"username": "eoc-carol"}
+
+
+def test_closing_a_critical_incident_opens_one_linked_review(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+    """Story 3's end: a linked review issue pre-filled with the timeline; a replay after a crash opens no second one."""
+    fake.issues[(1, 23)]["labels"] = ["incident", "severity::1"]
+    run("issue.open.incident", "k1")
+    fake.issues[(1, 23)]["state"] = "closed"
+    run("issue.close.incident", "k2")
+    (review,) = [i for k, i in fake.issues.items() if k != (1, 23)]
+    assert review["title"] == "Post-incident review: Checkout returns 500 errors"
+    assert "incident declared by @alice" in review["description"] and "post-incident" in review["description"]
+    assert fake.links[(1, 23)] == [(1, review["iid"])]
+    assert f"Post-incident review opened: {review['web_url']}" in fake.bot_notes()[-1]["body"]
+    # The worker died after linking but before its note: the retry reuses the review.
+    fake.notes[(1, 23)].pop()
+    run("issue.close.incident", "k2")
+    assert len([i for k, i in fake.issues.items() if k != (1, 23)]) == 1
+    assert f"Post-incident review opened: {review['web_url']}" in fake.bot_notes()[-1]["body"]
+
+
+def test_edited_rules_are_picked_up_and_bad_edits_refused(fake, settings, redis_conn, tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A worker reloads changed rules between jobs; an invalid edit is logged and the last good rules stay."""
+    import os
+    import shutil
+
+    from service.config import Settings
+    from service.rules import load_rules
+    from service.worker import Runtime, install
+    from tests.conftest import ROOT
+
+    folder = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", folder)
+    rt = Runtime(
+        settings=Settings(**{**settings.__dict__, "rules_dir": folder}), rules=load_rules(folder), connection=redis_conn
+    )
+    install(rt)
+    assert rt.refresh_rules() is False  # first look: nothing to reload
+    severity = folder / "severity.yml"
+    severity.write_text(severity.read_text().replace("- set_severity: 3", "- set_severity: 4"))
+    os.utime(severity, ns=(1, 2))
+    assert rt.refresh_rules() is True
+    run("issue.open.incident", "k1")
+    assert "severity::4" in fake.labels()
+    (folder / "broken.yml").write_text("rules:\n  - name: x\n    then: [{set_phase: nowhere}]\n")
+    with caplog.at_level(logging.ERROR, logger="incident_bot"):
+        assert rt.refresh_rules() is False
+    assert "keeping the last good ones" in caplog.text and "broken.yml:3" in caplog.text
+    assert any(r.name == "default-severity" for r in rt.rules.rules)
