@@ -11,9 +11,8 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Protocol
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .events import (
     ACCEPTED_HOOKS,

@@ -22,7 +22,7 @@ from .incident import IncidentState, Issue, find_memory
 from .plan import Plan
 from .planner import plan_event
 from .queue import remember_bot_username
-from .rules import RuleSet, RulesError, fingerprint, load_rules
+from .rules import RulesError, RuleSet, fingerprint, load_rules
 
 log = logging.getLogger("incident_bot.worker")
 BOT_CACHE_SECONDS = 3600
