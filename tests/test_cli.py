@@ -1,0 +1,104 @@
+"""The CLI in process: simulate, schema, check-rules; settings from the environment; rotations."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+import pytest
+
+from service.cli import main
+from service.config import Settings, shipped_rules_dir
+from service.rotation import Override, Rotation
+from tests.conftest import FIXTURES, ROOT
+
+DOCS = ROOT.parent / "shared" / "payloads" / "issue_hook.docs-example.json"
+
+
+def test_simulate_documented_payload_is_ignored(capsys) -> None:  # type: ignore[no-untyped-def]
+    """GitLab's documented example (type Issue) is not an incident: simulate says so and exits 0."""
+    assert main(["simulate", str(FIXTURES / "issue.open.docs.json")]) == 0
+    assert capsys.readouterr().out.startswith("not an incident")
+
+
+def test_simulate_incident_prints_plan_and_comment(capsys) -> None:  # type: ignore[no-untyped-def]
+    """Each action with its rule, the writes it would make, and the comment."""
+    assert main(["simulate", str(FIXTURES / "issue.open.incident.json")]) == 0
+    out = capsys.readouterr().out
+    assert "AddLabels(labels=('severity::3',))  [rule: default-severity]" in out
+    assert "GitLab writes: one PUT" in out and "--- the comment ---" in out
+
+
+def test_simulate_with_state_and_json(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`--state` says what GitLab holds now; `--json` is machine-readable."""
+    state = tmp_path / "state.json"
+    state.write_text(
+        json.dumps(
+            {
+                "memory": {
+                    "declared": True,
+                    "severity": 3,
+                    "phase": "identification",
+                    "category": "availability",
+                    "staffed": {"eoc": "eoc-carol"},
+                }
+            }
+        )
+    )
+    assert main(["simulate", str(FIXTURES / "issue.update.severity.json"), "--state", str(state), "--json"]) == 0
+    actions = json.loads(capsys.readouterr().out)
+    assert {"action": "RemoveLabels", "rule": "exclusive-severity", "labels": ["severity::3"]} in actions
+
+
+def test_simulate_bad_inputs_are_explained(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A missing or malformed file is a one-line error and exit 2, never a traceback."""
+    assert main(["simulate", str(tmp_path / "absent.json")]) == 2
+    (tmp_path / "bad.json").write_text('{"object_kind": "issue"}')
+    assert main(["simulate", str(tmp_path / "bad.json")]) == 2
+    err = capsys.readouterr().err
+    assert "absent.json" in err and "missing field object_attributes" in err
+
+
+@pytest.mark.skipif(not DOCS.exists(), reason="shared/ payloads not beside the checkout")
+def test_simulate_on_shared_payloads(capsys) -> None:  # type: ignore[no-untyped-def]
+    """The README's example: the documented payload from ../shared/payloads."""
+    assert main(["simulate", str(DOCS)]) == 0
+
+
+def test_schema_and_check_rules(capsys) -> None:  # type: ignore[no-untyped-def]
+    """`schema` prints JSON; `check-rules` summarises the shipped rules."""
+    assert main(["schema"]) == 0 and json.loads(capsys.readouterr().out)["title"] == "incident-bot rules file"
+    assert main(["check-rules"]) == 0 and capsys.readouterr().out.startswith("rules OK: ")
+
+
+def test_settings_from_environment() -> None:
+    """The documented variables; no token means dry-run; the shipped rules by default."""
+    settings = Settings.from_env({"GITLAB_URL": "https://gitlab.example.com/", "REDIS_URL": "redis://r:6379/1"})
+    assert settings.gitlab_url == "https://gitlab.example.com" and settings.dry_run
+    assert settings.rules_dir == shipped_rules_dir() and (settings.rules_dir / "severity.yml").exists()
+    assert Settings.from_env({"GITLAB_TOKEN": "t", "INCIDENT_BOT_RULES": "/x"}).rules_dir == Path("/x")
+    assert settings.recovery_seconds == 25
+
+
+def test_bad_number_in_environment_is_a_clear_exit() -> None:
+    """A typo in a numeric variable stops the process with the variable named."""
+    with pytest.raises(SystemExit, match="INCIDENT_BOT_MAX_BODY_BYTES must be a whole number"):
+        Settings.from_env({"INCIDENT_BOT_MAX_BODY_BYTES": "1MB"})
+
+
+def test_rotation_turns_and_overrides() -> None:
+    """Members take turns at the hand-over time; an override wins while it lasts."""
+    rotation = Rotation(
+        "eoc",
+        ("carol", "dave"),
+        date(2026, 1, 5),
+        time(9, 0),
+        period_days=1,
+        overrides=(Override("erin", datetime(2026, 12, 24, 9, tzinfo=UTC), datetime(2026, 12, 27, 9, tzinfo=UTC)),),
+    )
+    assert rotation.on_call(datetime(2026, 1, 5, 9, 0, tzinfo=UTC)) == "carol"
+    assert rotation.on_call(datetime(2026, 1, 6, 8, 59, tzinfo=UTC)) == "carol"
+    assert rotation.on_call(datetime(2026, 1, 6, 9, 0, tzinfo=UTC)) == "dave"
+    assert rotation.on_call(datetime(2026, 12, 25, 12, 0, tzinfo=UTC)) == "erin"
+    assert Rotation("empty", (), date(2026, 1, 5), time(9, 0)).on_call(datetime.now(UTC)) is None
