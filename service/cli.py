@@ -92,9 +92,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env(env)
     _load_rules_or_exit(settings.rules_dir)
     exe = [sys.executable, "-m", "service.cli"]
-    children = [
-        subprocess.Popen([*exe, "web", "--bind", args.bind, "--workers", str(args.workers)], env=env),
-        subprocess.Popen([*exe, "worker", "--log-level", args.log_level], env=env),
+    children = [subprocess.Popen([*exe, "web", "--bind", args.bind, "--workers", str(args.workers)], env=env)]
+    # Several job workers so one issue's slow GitLab call does not hold up the others' events.
+    children += [
+        subprocess.Popen([*exe, "worker", "--log-level", args.log_level], env=env) for _ in range(args.job_workers)
     ]
     token = '-H "X-Gitlab-Token: $GITLAB_WEBHOOK_SECRET" ' if settings.webhook_secret else ""
     print(
@@ -176,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--bind", default=os.environ.get("INCIDENT_BOT_BIND", "127.0.0.1:8080"), help="HOST:PORT")
         p.add_argument("--workers", type=int, default=int(os.environ.get("INCIDENT_BOT_WEB_WORKERS", "2")))
         p.add_argument("--log-level", default="INFO")
+        if name == "serve":
+            p.add_argument("--job-workers", type=int, default=int(os.environ.get("INCIDENT_BOT_JOB_WORKERS", "2")))
         p.set_defaults(func=func)
     p = sub.add_parser("worker", help="an RQ worker for deliveries, notifications and reminders")
     p.add_argument("--log-level", default="INFO")
