@@ -33,7 +33,10 @@ from rq.registry import DeferredJobRegistry
 from rq.utils import now, utcformat
 
 PROCESS_FUNC = "service.worker.process_delivery"
-RETRY_INTERVALS = (1, 5, 15, 60, 300)  # about 6.5 minutes of GitLab trouble before a job is failed
+# About 6.5 minutes of GitLab trouble before a job is failed. The first retry is immediate
+# (python-gitlab has already backed off inside the job) and needs no scheduler: a worker
+# killed together with its scheduler leaves the scheduler lock held for another ~60 s.
+RETRY_INTERVALS = (0, 5, 15, 60, 300)
 JOB_TIMEOUT = 120
 RESULT_TTL = 24 * 3600
 BOT_USERNAME_KEY = "incident-bot:bot-username"

@@ -250,6 +250,9 @@ def make_worker(settings: Settings, connection: Redis, queues: list[str] | None 
         connection=connection,
         job_monitoring_interval=settings.job_monitoring_interval,
         maintenance_interval=settings.maintenance_interval,
+        # An idle worker blocks in dequeue for worker_ttl - 15 s and only then runs maintenance;
+        # RQ's default (405 s) would leave a killed worker's event unnoticed for minutes.
+        worker_ttl=settings.maintenance_interval + 15,
     )
     worker.heartbeat_slack = settings.heartbeat_slack
     return worker
