@@ -44,10 +44,6 @@ def notifying(tmp_path: Path, fake_server: FakeGitLabServer, e2e_redis: Redis, r
         print(stack.output())
 
 
-def headlines(receiver: HttpReceiver) -> list[str]:
-    return [r.json()["text"] for r in receiver.delivered]
-
-
 def test_people_hear_about_the_incident_once(notifying: Stack, receivers, gitlab: FakeGitLab) -> None:  # type: ignore[no-untyped-def]
     """Opened: responders only; escalated to 1: executives too; a redelivery tells nobody again."""
     accepted(notifying.post(body("issue.open.incident"), key="n-open"))
