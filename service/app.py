@@ -84,7 +84,7 @@ def create_app(
             return _answer(200, status="duplicate", job_id=result.job_id)
         if result.outcome is Outcome.SELF:
             return _answer(200, status="ignored", reason="the bot's own change")
-        blog.info("enqueued: %s", result.outcome.value)
+        blog.debug("enqueued: %s", result.outcome.value)  # the worker logs every delivery it applies
         return _answer(202, status="queued", job_id=result.job_id, after=result.after)
 
     @app.get("/healthz")

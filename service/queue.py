@@ -47,15 +47,18 @@ _PENDING = ("queued", "started", "scheduled", "deferred", "ready_to_enqueue", "c
 
 ENQUEUE_LUA = """
 -- KEYS: 1 dedupe, 2 issue's last job, 3 job hash, 4 queue list, 5 rq:queues, 6 bot username,
---       7 deferred registry, 8 job's dependencies set
--- ARGV: 1 job id, 2 ttl, 3 actor username, 4 job key prefix, 5 now, 6 queue key, 7.. hash fields
+--       7 deferred registry, 8 job's dependencies set, 9 job template hash
+-- ARGV: 1 job id, 2 ttl, 3 actor username, 4 job key prefix, 5 now, 6 queue key, 7.. per-job hash fields
 if ARGV[3] ~= '' then
   local bot = redis.call('GET', KEYS[6])
   if bot and bot == ARGV[3] then return {'self'} end
 end
+local template = redis.call('HGETALL', KEYS[9])
+if #template == 0 then return {'notemplate'} end
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return {'duplicate'} end
 local prev = redis.call('SET', KEYS[2], ARGV[1], 'GET', 'EX', ARGV[2])
 redis.call('DEL', KEYS[3])
+redis.call('HSET', KEYS[3], unpack(template))
 redis.call('HSET', KEYS[3], unpack(ARGV, 7))
 redis.call('SADD', KEYS[5], ARGV[6])
 if prev then
@@ -115,7 +118,10 @@ class EventQueue:
         self.dedupe_ttl = dedupe_ttl
         self._script = connection.register_script(ENQUEUE_LUA)
         self._deferred_key = DeferredJobRegistry(name, connection=connection).key
+        # The job fields that never change live in Redis once, so each delivery sends only its own.
         self._static = self._template_fields()
+        digest = hashlib.sha256(repr(sorted(self._static.items())).encode()).hexdigest()[:16]
+        self._template_key = f"incident-bot:job-template:{digest}"
 
     def _template_fields(self) -> dict[str, Any]:
         template = Job.create(
@@ -138,33 +144,30 @@ class EventQueue:
     def enqueue(self, body: bytes, meta: dict[str, Any], *, delivery_id: str, issue_key: str, actor: str) -> Enqueued:
         """Enqueue one delivery for `func(body, meta)` (`process_delivery`); one Redis round trip."""
         job_id = job_id_for(delivery_id)
-        stamp = utcformat(now())
-        data = zlib.compress(pickle.dumps((self.func, None, (body, meta), {}), protocol=pickle.HIGHEST_PROTOCOL))
-        fields = dict(self._static)
-        fields.update(
-            data=data,
-            created_at=stamp,
-            enqueued_at=stamp,
-            description=f"{meta.get('event', 'delivery')} for {issue_key}",
-        )
-        flat: list[Any] = []
-        for key, value in fields.items():
-            flat.extend((key, value))
+        moment = now()
+        stamp = utcformat(moment)
+        # Level 1: a delivery is a few kB of JSON; stronger compression costs more than it saves.
+        data = zlib.compress(pickle.dumps((self.func, None, (body, meta), {}), protocol=pickle.HIGHEST_PROTOCOL), 1)
         job_key = Job.key_for(job_id)
-        result = self._script(
-            keys=[
-                f"incident-bot:seen:{delivery_id}",
-                f"incident-bot:last:{issue_key}",
-                job_key,
-                self.queue.key,
-                Queue.redis_queues_keys,
-                BOT_USERNAME_KEY,
-                self._deferred_key,
-                f"{job_key}:dependencies",
-            ],
-            args=[job_id, self.dedupe_ttl, actor, Job.redis_job_namespace_prefix, now().timestamp(), self.queue.key]
-            + flat,
-        )
+        keys = [
+            f"incident-bot:seen:{delivery_id}",
+            f"incident-bot:last:{issue_key}",
+            job_key,
+            self.queue.key,
+            Queue.redis_queues_keys,
+            BOT_USERNAME_KEY,
+            self._deferred_key,
+            f"{job_key}:dependencies",
+            self._template_key,
+        ]
+        args = [job_id, self.dedupe_ttl, actor, Job.redis_job_namespace_prefix, moment.timestamp(), self.queue.key,
+                "data", data, "created_at", stamp, "enqueued_at", stamp,
+                "description", f"{meta.get('event', 'delivery')} for {issue_key}"]
+        result = self._script(keys=keys, args=args)
+        if result[0] in (b"notemplate", "notemplate"):
+            # Redis was flushed or replaced since start: store the template again, once.
+            self.connection.hset(self._template_key, mapping=self._static)
+            result = self._script(keys=keys, args=args)
         outcome = Outcome(result[0].decode() if isinstance(result[0], bytes) else result[0])
         after = result[1].decode() if len(result) > 1 and isinstance(result[1], bytes) else None
         return Enqueued(outcome=outcome, job_id=job_id, after=after)

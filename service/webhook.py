@@ -112,6 +112,19 @@ def delivery_id(headers: Headers, body: bytes) -> str:
     return "sha256-" + hashlib.sha256(body).hexdigest()
 
 
+def _may_be_incident(payload: dict[str, Any], kind: str, incident_label: str) -> bool:
+    """The cheap look at type and labels that `events.is_incident` makes, without building an Event."""
+    issue = payload.get("issue") if kind == "note" else payload.get("object_attributes")
+    if not isinstance(issue, dict):
+        return True  # malformed: let the parser name what is missing
+    if issue.get("type") == "Incident":
+        return True
+    labels = (issue.get("labels") if kind == "note" else payload.get("labels", issue.get("labels"))) or []
+    if not isinstance(labels, list):
+        return True
+    return any((label.get("title") if isinstance(label, dict) else label) == incident_label for label in labels)
+
+
 def classify(
     headers: Headers,
     body: bytes,
@@ -139,6 +152,8 @@ def classify(
             if target is None and kind == "note":
                 raise Rejected(400, "missing field object_attributes.noteable_type")
             return Ignored(f"comment on {target}, not on an issue")
+    if not _may_be_incident(payload, kind, incident_label):
+        return Ignored("not an incident")  # decided before building an Event: most deliveries end here
     did = delivery_id(headers, body)
     try:
         event = parse_event(
