@@ -166,7 +166,7 @@ class EventQueue:
         result = self._script(keys=keys, args=args)
         if result[0] in (b"notemplate", "notemplate"):
             # Redis was flushed or replaced since start: store the template again, once.
-            self.connection.hset(self._template_key, mapping=self._static)
+            self.connection.hset(self._template_key, mapping=self._static)  # type: ignore[arg-type]
             result = self._script(keys=keys, args=args)
         outcome = Outcome(result[0].decode() if isinstance(result[0], bytes) else result[0])
         after = result[1].decode() if len(result) > 1 and isinstance(result[1], bytes) else None

@@ -18,9 +18,10 @@ import requests
 from redis import Redis
 from rq import Queue, Worker
 from rq.job import Job
+from rq.worker import BaseWorker
 
 from tests.conftest import ROOT, SECRET, hook_headers
-from tests.fakegitlab import Call, FakeGitLab
+from tests.fakegitlab import Call, FakeGitLab, FakeGitLabServer
 
 T = TypeVar("T")
 READY_TIMEOUT = 20.0  # a cold gunicorn + rules load takes about a second; CI machines can be slow
@@ -71,7 +72,7 @@ def kill_exact(pid: int, started: str) -> None:
 def alive(pid: int) -> bool:
     """True while `pid` exists and is not a zombie."""
     fields = _stat(pid)
-    return bool(fields) and fields[0] != "Z"
+    return fields is not None and fields[0] != "Z"
 
 
 def free_port() -> int:
@@ -83,7 +84,7 @@ def free_port() -> int:
 
 def wait_until(predicate: Callable[[], T], *, timeout: float = OUTCOME_TIMEOUT, what: str = "condition",
                describe: Callable[[], str] | None = None) -> T:
-    """Poll `predicate` until it returns something truthy; fail with `what` (and `describe()`) at the deadline."""
+    """Poll `predicate` until it returns something truthy; fail naming `what` at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -95,10 +96,26 @@ def wait_until(predicate: Callable[[], T], *, timeout: float = OUTCOME_TIMEOUT, 
         time.sleep(0.02)
 
 
+def fake_gitlab_server(fake: FakeGitLab | None = None) -> FakeGitLabServer:
+    """The fake GitLab server with TCP_NODELAY on its connections.
+
+    Its handler writes the headers and the body separately; with Nagle's algorithm on, the body
+    waits for the client's delayed ACK: about 40 ms per GitLab call that a real GitLab does not add.
+    """
+    server = FakeGitLabServer(fake)
+    server.httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
+    return server
+
+
 def calls(fake: FakeGitLab) -> list[Call]:
     """A snapshot of the fake's calls, taken under its lock (server threads append concurrently)."""
     with fake.lock:
         return list(fake.calls)
+
+
+def summary(found: list[Call]) -> list[str]:
+    """One short line per call (method, path, event UUID) for assertion messages."""
+    return [f"{c.method} {c.path} {header(c, 'X-Gitlab-Event-UUID') or ''}".rstrip() for c in found]
 
 
 def header(call: Call, name: str) -> str | None:
@@ -116,6 +133,7 @@ class Proc:
     log: Path
 
     def output(self) -> str:
+        """The process's captured output so far."""
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def kill_group(self, sig: int = signal.SIGKILL) -> None:
@@ -126,7 +144,7 @@ class Proc:
             pass
 
     def kill_tree(self) -> list[int]:
-        """SIGKILL the group and every descendant: RQ's work horse calls setpgrp(), so it has a group of its own."""
+        """SIGKILL the group and every descendant: RQ's work horse calls setpgrp(), so has its own group."""
         tree = descendants(self.popen.pid)
         self.kill_group(signal.SIGKILL)
         for pid, started in tree:
@@ -163,6 +181,7 @@ class Stack:
 
     # Processes.
     def _spawn(self, name: str, *args: str) -> Proc:
+        """Start `python -m service.cli ARGS` in its own session, output to a log file."""
         log = self.tmp_path / f"{name}.log"
         handle = log.open("wb")
         popen = subprocess.Popen(
@@ -180,6 +199,7 @@ class Stack:
         proc = self._spawn("web", "web", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers))
 
         def ready() -> bool:
+            """True once /readyz answers 200; fails fast if the process died."""
             if proc.popen.poll() is not None:
                 raise AssertionError(f"web exited with {proc.popen.returncode}:\n{proc.output()}")
             try:
@@ -196,6 +216,7 @@ class Stack:
         proc = self._spawn(name, "worker")
 
         def registered() -> bool:
+            """True once a new worker has registered; fails fast if it died."""
             if proc.popen.poll() is not None:
                 raise AssertionError(f"{name} exited with {proc.popen.returncode}:\n{proc.output()}")
             return any(w.name not in before for w in self.workers())
@@ -203,14 +224,16 @@ class Stack:
         wait_until(registered, timeout=READY_TIMEOUT, what=f"{name} registered", describe=proc.output)
         return proc
 
-    def workers(self) -> list[Worker]:
+    def workers(self) -> list[BaseWorker]:
+        """The RQ workers registered on this stack's deliveries queue."""
         return Worker.all(queue=Queue(self.queue_name, connection=self.connection))
 
     def kill(self, proc: Proc) -> None:
-        """SIGKILL a process, its group and all its descendants (as a lost machine would); wait until all are gone."""
+        """SIGKILL a process, its group and its descendants (as a lost machine would); wait until gone."""
         pids = proc.kill_tree()
         proc.popen.wait(timeout=STOP_TIMEOUT)
-        wait_until(lambda: not any(alive(pid) for pid in pids), timeout=STOP_TIMEOUT, what=f"{proc.name} gone")
+        wait_until(lambda: not any(alive(pid) for pid in pids), timeout=STOP_TIMEOUT,
+                   what=f"{proc.name} gone")
 
     def stop(self) -> None:
         """Stop every process: SIGTERM, then SIGKILL what is left of each group."""
@@ -233,11 +256,13 @@ class Stack:
         self.connection.close()
 
     def output(self) -> str:
+        """Every process's captured output, one section each."""
         return "\n".join(f"----- {p.name} (pid {p.popen.pid}) -----\n{p.output()}" for p in self.procs)
 
     # Deliveries.
     @property
     def url(self) -> str:
+        """The web process's base URL."""
         assert self.port is not None, "start_web() first"
         return f"http://127.0.0.1:{self.port}"
 
@@ -249,12 +274,14 @@ class Stack:
                              timeout=10)
 
     def job(self, job_id: str) -> Job:
+        """The RQ job of a delivery, fetched now."""
         return Job.fetch(job_id, connection=self.connection)
 
     def wait_finished(self, job_id: str, timeout: float = OUTCOME_TIMEOUT) -> Job:
         """Wait until RQ reports the job finished; fail at once, with its traceback, if it failed for good."""
 
         def finished() -> Job | None:
+            """The job when finished, None while pending; raises if it failed."""
             job = self.job(job_id)
             status = job.get_status()
             if status == "failed":
@@ -262,8 +289,10 @@ class Stack:
                 raise AssertionError(f"job {job_id} failed:\n{result.exc_string if result else '?'}")
             return job if status == "finished" else None
 
-        return wait_until(finished, timeout=timeout, what=f"job {job_id} finished",
-                          describe=lambda: f"status: {self.job(job_id).get_status()}")
+        job = wait_until(finished, timeout=timeout, what=f"job {job_id} finished",
+                         describe=lambda: f"status: {self.job(job_id).get_status()}")
+        assert job is not None
+        return job
 
     def idle(self) -> bool:
         """Nothing queued, deferred, scheduled or running for this stack's queue."""

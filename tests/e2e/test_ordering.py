@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.conftest import body, payload
-from tests.e2e.harness import Stack, accepted, calls, header, wait_until
+from tests.e2e.harness import Stack, accepted, calls, header, summary, wait_until
 from tests.fakegitlab import FakeGitLab
 
 pytestmark = pytest.mark.e2e
@@ -24,7 +24,7 @@ def native_severity_change() -> bytes:
 
 
 def test_second_delivery_for_an_issue_waits_for_the_first(stack: Stack, gitlab: FakeGitLab) -> None:
-    """With two workers free and the first delivery slowed down, the second's calls all follow the first's last write."""
+    """Two free workers, the first delivery slowed: the second's calls all follow the first's last write."""
     stack.start_web()
     stack.start_worker("worker-1")
     stack.start_worker("worker-2")
@@ -41,14 +41,14 @@ def test_second_delivery_for_an_issue_waits_for_the_first(stack: Stack, gitlab: 
     got = calls(gitlab)
     by = {uuid: [i for i, c in enumerate(got) if c.is_write and header(c, "X-Gitlab-Event-UUID") == uuid]
           for uuid in ("uuid-first", "uuid-second")}
-    assert by["uuid-first"] and by["uuid-second"], got
+    assert by["uuid-first"] and by["uuid-second"], summary(got)
     last_first_write = max(by["uuid-first"])
     # Reads carry no event UUID: the second delivery's calls start with its own read of the issue.
     issue_reads = [i for i, c in enumerate(got) if c.method == "GET" and c.path == ISSUE]
-    assert len(issue_reads) == 2, got
-    assert issue_reads[1] > last_first_write, got
-    assert min(by["uuid-second"]) > last_first_write, got
-    assert all(i < issue_reads[1] for i in by["uuid-first"]), got
+    assert len(issue_reads) == 2, summary(got)
+    assert issue_reads[1] > last_first_write, summary(got)
+    assert min(by["uuid-second"]) > last_first_write, summary(got)
+    assert all(i < issue_reads[1] for i in by["uuid-first"]), summary(got)
     # Applied in order: declared at severity 3, then raised to 1 by the person's severity field.
     severities = [c.body["variables"]["severity"] for c in got if c.path == "/api/graphql"]
     assert severities == ["MEDIUM", "CRITICAL"]

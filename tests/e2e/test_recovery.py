@@ -20,13 +20,14 @@ from tests.fakegitlab import FakeGitLab, FakeGitLabServer
 pytestmark = pytest.mark.e2e
 
 ISSUE = "/projects/1/issues/23"
-RECOVERY_TIMEOUT = 30.0  # job monitoring 1 s + heartbeat slack 2 s + maintenance 2 s + retry interval, with margin
-OPEN_LABELS = {"incident", "incident-category::availability", "incident::identification", "severity::3"}
+# Job monitoring 1 s + heartbeat slack 2 s + maintenance 2 s + retry interval, with a wide margin.
+RECOVERY_TIMEOUT = 30.0
+OPEN_LABELS = {"incident-category::availability", "incident::identification", "severity::3"}
 
 
 def assert_applied_once(gitlab: FakeGitLab, delivery: str) -> None:
     """The opened incident carries its labels and assignee, and the bot commented exactly once."""
-    assert {label for label in gitlab.labels() if label != "incident"} == OPEN_LABELS - {"incident"}
+    assert gitlab.labels() == OPEN_LABELS
     assert len(gitlab.issues[(1, 23)]["assignees"]) == 1
     notes = gitlab.bot_notes()
     assert len(notes) == 1, [n["body"][:80] for n in notes]
@@ -40,7 +41,8 @@ def test_event_held_by_a_killed_worker_is_applied_exactly_once(stack: Stack, git
     doomed = stack.start_worker("worker-killed")
     gitlab.delay[("PUT", ISSUE)] = 3.0
     job_id = accepted(stack.post(body("issue.open.incident"), key="open-1", event_uuid="uuid-open"))
-    wait_until(lambda: any(c.method == "PUT" and c.path == ISSUE for c in calls(gitlab)), what="PUT at the fake")
+    wait_until(lambda: any(c.method == "PUT" and c.path == ISSUE for c in calls(gitlab)),
+               what="the PUT at the fake")
     stack.kill(doomed)
     stack.start_worker("worker-new")
 
@@ -53,15 +55,15 @@ def test_event_held_by_a_killed_worker_is_applied_exactly_once(stack: Stack, git
 
 
 @pytest.mark.parametrize(
-    "failures",
+    ("failures", "job_retries"),
     [
-        pytest.param(2, id="python-gitlab-retries"),
-        # 4 attempts per call (max_retries=3) all fail: the job fails and RQ retries it a second later.
-        pytest.param(5, id="rq-retries-the-job"),
+        pytest.param(2, 0, id="python-gitlab-retries"),
+        # 4 attempts per call (max_retries=3) all fail: the job fails and RQ runs it again.
+        pytest.param(5, 1, id="rq-retries-the-job"),
     ],
 )
 def test_transient_gitlab_errors_are_retried_and_applied_once(
-    stack: Stack, gitlab: FakeGitLab, failures: int
+    stack: Stack, gitlab: FakeGitLab, failures: int, job_retries: int
 ) -> None:
     """GitLab answering 502 to the issue PUT a few times still ends with the event applied exactly once."""
     stack.start_web()
@@ -72,6 +74,7 @@ def test_transient_gitlab_errors_are_retried_and_applied_once(
     assert_applied_once(gitlab, "open-1")
     assert sum(1 for c in calls(gitlab) if c.method == "PUT" and c.path == ISSUE) == failures + 1
     assert not gitlab.failures
+    assert stack.job(job_id).retries_left == len(RETRY_INTERVALS) - job_retries
 
 
 class RedisServer:
@@ -84,9 +87,11 @@ class RedisServer:
 
     @property
     def url(self) -> str:
+        """The URL of database 0 of this server."""
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        """Start redis-server and wait until it answers PING."""
         binary = shutil.which("redis-server")
         assert binary, "redis-server not on PATH"
         self.proc = subprocess.Popen(
@@ -97,6 +102,7 @@ class RedisServer:
         client = Redis.from_url(self.url, socket_connect_timeout=0.5)
 
         def answers() -> bool:
+            """True once the server answers PING."""
             try:
                 return bool(client.ping())
             except Exception:
@@ -106,6 +112,7 @@ class RedisServer:
         client.close()
 
     def stop(self) -> None:
+        """Stop redis-server (SIGTERM, no save) and wait for it."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
@@ -126,7 +133,7 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
 def test_redis_outage_answers_503_and_recovers_without_restart(
     tmp_path: Path, fake_server: FakeGitLabServer, own_redis: RedisServer
 ) -> None:
-    """While Redis is down the edge answers 503 with a JSON error; when it is back, 202 again, same processes."""
+    """Redis down: the edge answers 503 with a JSON error; Redis back: 202 again, same web processes."""
     stack = Stack(tmp_path, fake_server.url, own_redis.url)
     try:
         stack.start_web(workers=2)
@@ -138,7 +145,7 @@ def test_redis_outage_answers_503_and_recovers_without_restart(
             down = stack.post(body("issue.open.incident"), key=f"down-{n}")
             assert down.status_code == 503, down.text
             assert down.headers["Content-Type"] == "application/json"
-            assert down.json() == {"error": "queue unavailable, retry later"}
+            assert set(down.json()) == {"error"}, down.text
         assert requests.get(f"{stack.url}/readyz", timeout=5).status_code == 503
         own_redis.start()
         for n in range(4):

@@ -9,7 +9,7 @@ import pytest
 from service.incident import MARKER, read_memory
 from service.rules import RuleSet
 from tests.conftest import body
-from tests.e2e.harness import Stack, accepted, calls, header
+from tests.e2e.harness import Stack, accepted, calls, header, summary
 from tests.fakegitlab import Call, FakeGitLab
 
 pytestmark = pytest.mark.e2e
@@ -17,7 +17,8 @@ pytestmark = pytest.mark.e2e
 ISSUE = "/projects/1/issues/23"
 NOTES = f"{ISSUE}/notes"
 GRAPHQL = "/api/graphql"
-OPEN_LABELS = "incident-category::availability,incident::identification,severity::3"  # "500 errors": availability
+# The title says "500 errors": the shipped rules infer the availability category.
+OPEN_LABELS = "incident-category::availability,incident::identification,severity::3"
 TICKED = "Confirm the severity against the table of levels"
 
 
@@ -29,10 +30,12 @@ def on_call(rules: RuleSet, rotation: str) -> str:
 
 
 def shape(found: list[Call]) -> list[tuple[str, str]]:
+    """(method, path) of each call, for exact sequence assertions."""
     return [(c.method, c.path) for c in found]
 
 
 def writes_since(gitlab: FakeGitLab, mark: int) -> list[Call]:
+    """The writes the fake received after the first `mark` calls."""
     return [c for c in calls(gitlab)[mark:] if c.is_write]
 
 
@@ -56,7 +59,7 @@ def escalate(stack: Stack, gitlab: FakeGitLab) -> None:
 def test_open_incident_is_handled_with_the_fewest_calls_and_redeliveries_write_nothing(
     stack: Stack, gitlab: FakeGitLab, rules: RuleSet
 ) -> None:
-    """Story 1: exact GitLab calls for an opened incident; a redelivery is a duplicate; an unrelated edit writes nothing."""
+    """Story 1: exact GitLab calls for a new incident; a redelivery is a duplicate; a title edit writes nothing."""
     stack.start_web()
     stack.start_worker()
     on_call_before = on_call(rules, "engineers-on-call")
@@ -73,12 +76,13 @@ def test_open_incident_is_handled_with_the_fewest_calls_and_redeliveries_write_n
         ("PUT", ISSUE),
         ("POST", GRAPHQL),
         ("POST", NOTES),
-    ], got
+    ], summary(got)
     eoc = got[3].query["username"]
     # The rotation hands over daily; the delivery may straddle a hand-over.
     assert eoc in {on_call_before, on_call(rules, "engineers-on-call")}
     assert got[4].body == {"add_labels": OPEN_LABELS, "assignee_ids": [gitlab.users[eoc]]}
-    assert got[5].body["variables"] == {"projectPath": "gitlabhq/gitlab-test", "iid": "23", "severity": "MEDIUM"}
+    assert got[5].body["variables"] == {"projectPath": "gitlabhq/gitlab-test", "iid": "23",
+                                        "severity": "MEDIUM"}
     assert [header(c, "X-Gitlab-Event-UUID") for c in got if c.is_write] == ["uuid-open"] * 3
     (note,) = gitlab.bot_notes()
     assert f"<!-- {MARKER} " in note["body"]
@@ -98,8 +102,10 @@ def test_open_incident_is_handled_with_the_fewest_calls_and_redeliveries_write_n
     assert len(gitlab.bot_notes()) == 1
 
 
-def test_raised_severity_staffs_the_roles_it_needs_once(stack: Stack, gitlab: FakeGitLab, rules: RuleSet) -> None:
-    """Story 2: severity 3 → 1 removes severity::3, assigns IM and CMOC, syncs CRITICAL, notes it; a repeat writes nothing."""
+def test_raised_severity_staffs_the_roles_it_needs_once(
+    stack: Stack, gitlab: FakeGitLab, rules: RuleSet
+) -> None:
+    """Story 2: severity 3 → 1 drops severity::3, assigns IM and CMOC, syncs CRITICAL, notes it; once only."""
     stack.start_web()
     stack.start_worker()
     declare(stack)
@@ -111,7 +117,7 @@ def test_raised_severity_staffs_the_roles_it_needs_once(stack: Stack, gitlab: Fa
     settle(stack, body("issue.update.severity"), "severity-1", "uuid-severity")
 
     writes = writes_since(gitlab, mark)
-    assert shape(writes) == [("PUT", ISSUE), ("POST", GRAPHQL), ("POST", NOTES)], writes
+    assert shape(writes) == [("PUT", ISSUE), ("POST", GRAPHQL), ("POST", NOTES)], summary(writes)
     put, graphql, note = writes
     assert set(put.body) == {"remove_labels", "assignee_ids"}
     assert put.body["remove_labels"] == "severity::3"
@@ -132,7 +138,7 @@ def test_raised_severity_staffs_the_roles_it_needs_once(stack: Stack, gitlab: Fa
 def test_phase_change_and_close_post_guidance_and_open_the_review(
     stack: Stack, gitlab: FakeGitLab, rules: RuleSet
 ) -> None:
-    """Story 3: mitigation names what identification left open; closing a severity 1 opens and links a review."""
+    """Story 3: mitigation names what identification left open; closing a severity 1 opens a linked review."""
     stack.start_web()
     stack.start_worker()
     declare(stack)
@@ -146,7 +152,7 @@ def test_phase_change_and_close_post_guidance_and_open_the_review(
     settle(stack, body("issue.update.phase"), "phase-1", "uuid-phase")
 
     writes = writes_since(gitlab, mark)
-    assert shape(writes) == [("PUT", ISSUE), ("POST", NOTES)], writes
+    assert shape(writes) == [("PUT", ISSUE), ("POST", NOTES)], summary(writes)
     assert writes[0].body == {"remove_labels": "incident::identification"}
     text = writes[1].body["body"]
     assert "### Mitigation" in text
@@ -168,8 +174,9 @@ def test_phase_change_and_close_post_guidance_and_open_the_review(
         ("POST", "/projects/1/issues"),
         ("POST", f"{ISSUE}/links"),
         ("POST", NOTES),
-    ], writes
-    assert writes[0].body == {"add_labels": "incident::post-incident", "remove_labels": "incident::mitigation"}
+    ], summary(writes)
+    assert writes[0].body == {"add_labels": "incident::post-incident",
+                              "remove_labels": "incident::mitigation"}
     review = gitlab.issues[(1, 501)]
     assert review["title"] == "Post-incident review: Checkout returns 500 errors"
     assert review["labels"] == ["post-incident-review"]
