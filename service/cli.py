@@ -55,7 +55,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings()
     rules = _load_rules_or_exit(settings.rules_dir)
     connection = connect(settings.redis_url or "redis://127.0.0.1:6379/0")
-    install(build_runtime(settings, rules, connection))
+    runtime = build_runtime(settings, rules, connection)
+    install(runtime)
+    # Imported and made here, in the parent, so every forked work horse inherits them instead
+    # of paying for them on each job (python-gitlab's first client alone costs ~30 ms).
+    from . import handlers, reminders  # noqa: F401
+
+    if not settings.dry_run:
+        runtime.client()
     mode = (
         "dry-run (no GITLAB_TOKEN: plans are logged, nothing is written)" if settings.dry_run else settings.gitlab_url
     )

@@ -9,14 +9,14 @@ import pytest
 from redis import Redis
 
 from tests.conftest import test_redis_url
-from tests.e2e.harness import Stack, fake_gitlab_server
+from tests.e2e.harness import Stack
 from tests.fakegitlab import FakeGitLab, FakeGitLabServer
 
 
 @pytest.fixture()
 def fake_server() -> Iterator[FakeGitLabServer]:
     """The fake GitLab on a real port of 127.0.0.1, with incident issue 1#23."""
-    with fake_gitlab_server() as server:
+    with FakeGitLabServer() as server:
         server.fake.add_issue(1, 23)
         yield server
 

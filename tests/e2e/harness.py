@@ -96,17 +96,6 @@ def wait_until(predicate: Callable[[], T], *, timeout: float = OUTCOME_TIMEOUT, 
         time.sleep(0.02)
 
 
-def fake_gitlab_server(fake: FakeGitLab | None = None) -> FakeGitLabServer:
-    """The fake GitLab server with TCP_NODELAY on its connections.
-
-    Its handler writes the headers and the body separately; with Nagle's algorithm on, the body
-    waits for the client's delayed ACK: about 40 ms per GitLab call that a real GitLab does not add.
-    """
-    server = FakeGitLabServer(fake)
-    server.httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
-    return server
-
-
 def calls(fake: FakeGitLab) -> list[Call]:
     """A snapshot of the fake's calls, taken under its lock (server threads append concurrently)."""
     with fake.lock:

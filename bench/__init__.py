@@ -1,0 +1,1 @@
+"""The benchmark: receiver throughput, delivery latency, memory, planning cost, GitLab calls per delivery."""
