@@ -21,7 +21,7 @@ from rq.job import Job
 from rq.worker import BaseWorker
 
 from tests.conftest import ROOT, SECRET, hook_headers
-from tests.fakegitlab import Call, FakeGitLab, FakeGitLabServer
+from tests.fakegitlab import Call, FakeGitLab
 
 T = TypeVar("T")
 READY_TIMEOUT = 20.0  # a cold gunicorn + rules load takes about a second; CI machines can be slow
