@@ -57,8 +57,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     connection = connect(settings.redis_url or "redis://127.0.0.1:6379/0")
     runtime = build_runtime(settings, rules, connection)
     install(runtime)
-    # Imported and made here, in the parent, so every forked work horse inherits them instead
-    # of paying for them on each job (python-gitlab's first client alone costs ~30 ms).
+    # Imported and made before the first job, which would otherwise pay for them
+    # (python-gitlab's first client alone costs ~30 ms).
     from . import handlers, reminders  # noqa: F401
 
     if not settings.dry_run:

@@ -110,7 +110,7 @@ class PythonGitLabClient:
     def __init__(self, url: str, token: str, *, timeout: float = 10.0, cache: Redis | None = None):
         self.gl = gitlab.Gitlab(url, private_token=token, timeout=timeout, retry_transient_errors=True)
         self.event_uuid: str | None = None
-        # Jobs run in forked work horses, so a cache that should outlive one job lives in Redis.
+        # In Redis rather than in memory: every worker process shares it, and it survives restarts.
         self.cache = cache
 
     def for_delivery(self, event_uuid: str | None) -> PythonGitLabClient:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
-from rq import Queue, Worker, get_current_job
+from redis.exceptions import RedisError
+from rq import Queue, SimpleWorker, get_current_job
+from rq.executions import Execution
 from rq.job import Job
+from rq.worker import WorkerStatus
 
 from . import logs
 from .apply import apply_plan, log_plan
@@ -220,26 +224,43 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound) -> str:
     return "applied: " + (", ".join(outcome.writes) or "nothing")
 
 
-class IncidentWorker(Worker):
-    """RQ's forking worker with a short heartbeat slack, so a killed worker's job is retried in seconds.
+class IncidentWorker(SimpleWorker):
+    """An RQ worker that runs jobs in its own process, heartbeating from a thread while they run.
 
-    RQ adds a fixed 60 s to every heartbeat TTL; with the default 10-minute
-    maintenance interval an event held by a killed worker waits ~11 minutes.
+    RQ's forking worker pays ~15 ms a job for the fork and opens new connections
+    to GitLab in every work horse (a TLS handshake per event against a real GitLab);
+    its SimpleWorker keeps them, but sends no heartbeat while a job runs, so its
+    heartbeats must outlast the job timeout and a killed worker's event waits for
+    minutes. Here a thread keeps heartbeating during the job, so the heartbeat TTL
+    stays short (monitoring interval + slack) and a killed worker's event is retried
+    within seconds. Job timeouts are still enforced (SIGALRM in the main thread).
     """
 
     heartbeat_slack = 10
 
     def execute_job(self, job: Job, queue: Queue) -> None:
-        # In the parent, before the fork, so every later horse inherits reloaded rules.
         if _runtime is not None:
             _runtime.refresh_rules()
-        super().execute_job(job, queue)
+        execution = self.prepare_execution(job)
+        stop = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(job, execution, stop), name="heartbeat", daemon=True)
+        beat.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            stop.set()
+            beat.join()
+        self.set_state(WorkerStatus.IDLE)
+
+    def _beat(self, job: Job, execution: Execution, stop: threading.Event) -> None:
+        while not stop.wait(self.job_monitoring_interval):
+            try:
+                self.maintain_heartbeats(job, execution)
+            except RedisError as exc:
+                log.warning("heartbeat for job %s failed: %s", job.id, exc)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
-        interval = self.job_monitoring_interval
-        if job.timeout and job.timeout > 0:
-            interval = int(min(job.timeout - working_time, interval))
-        return max(int(interval), 1) + self.heartbeat_slack
+        return max(int(self.job_monitoring_interval), 1) + self.heartbeat_slack
 
 
 def make_worker(settings: Settings, connection: Redis, queues: list[str] | None = None) -> IncidentWorker:

@@ -22,3 +22,22 @@ def record(body: bytes, meta: dict[str, Any]) -> str:
         raise RuntimeError(f"asked to fail: {meta['delivery_id']}")
     job.connection.rpush("test:ran", json.dumps({"id": meta["delivery_id"], "start": start, "end": time.time()}))
     return "ok"
+
+
+def main() -> None:
+    """`python -m tests.jobs QUEUE MONITORING SLACK MAINTENANCE`: an IncidentWorker with those intervals."""
+    import sys
+
+    from redis import Redis
+
+    from service.config import Settings
+    from service.worker import make_worker
+    from tests.conftest import test_redis_url
+
+    queue, monitoring, slack, maintenance = sys.argv[1], *map(int, sys.argv[2:5])
+    settings = Settings(job_monitoring_interval=monitoring, heartbeat_slack=slack, maintenance_interval=maintenance)
+    make_worker(settings, Redis.from_url(test_redis_url()), [queue]).work(with_scheduler=True)
+
+
+if __name__ == "__main__":
+    main()

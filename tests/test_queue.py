@@ -133,6 +133,30 @@ def test_different_issues_run_in_parallel(redis_conn: Redis, workers) -> None:  
     assert b["start"] < a["end"] and a["start"] < b["end"]
 
 
+def test_long_job_is_not_taken_for_abandoned(redis_conn: Redis) -> None:
+    """A job running well past the heartbeat TTL keeps heartbeating: another worker never runs it again."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "tests.jobs", "long", "1", "1", "1"], env=env, cwd=ROOT,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        for _ in range(2)
+    ]
+    try:
+        q = EventQueue(redis_conn, "long", func=RECORD)
+        enqueue(q, "slow", hold=5)  # the TTL is 2 s; maintenance runs every second in both workers
+        queue = Queue("long", connection=redis_conn)
+        wait_for(lambda: Job.fetch("slow", connection=redis_conn).get_status() == JobStatus.FINISHED, timeout=30)
+        time.sleep(3)  # long enough for a wrongly started second run to be seen
+        wait_for(lambda: queue.count == 0 and queue.started_job_registry.count == 0, timeout=30)
+        assert [r["id"] for r in ran(redis_conn)] == ["slow"]
+        assert Job.fetch("slow", connection=redis_conn).retries_left == 5  # never retried as abandoned
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            proc.wait(timeout=20)
+
+
 def test_failed_predecessor_does_not_block_the_issue(redis_conn: Redis) -> None:
     """When an earlier event finally fails, the later one still runs, after it."""
     q = EventQueue(redis_conn, "chain", func=RECORD, retry_intervals=())
