@@ -160,9 +160,22 @@ class EventQueue:
             f"{job_key}:dependencies",
             self._template_key,
         ]
-        args = [job_id, self.dedupe_ttl, actor, Job.redis_job_namespace_prefix, moment.timestamp(), self.queue.key,
-                "data", data, "created_at", stamp, "enqueued_at", stamp,
-                "description", f"{meta.get('event', 'delivery')} for {issue_key}"]
+        args = [
+            job_id,
+            self.dedupe_ttl,
+            actor,
+            Job.redis_job_namespace_prefix,
+            moment.timestamp(),
+            self.queue.key,
+            "data",
+            data,
+            "created_at",
+            stamp,
+            "enqueued_at",
+            stamp,
+            "description",
+            f"{meta.get('event', 'delivery')} for {issue_key}",
+        ]
         result = self._script(keys=keys, args=args)
         if result[0] in (b"notemplate", "notemplate"):
             # Redis was flushed or replaced since start: store the template again, once.

@@ -137,8 +137,14 @@ def test_long_job_is_not_taken_for_abandoned(redis_conn: Redis) -> None:
     """A job running well past the heartbeat TTL keeps heartbeating: another worker never runs it again."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
-        subprocess.Popen([sys.executable, "-m", "tests.jobs", "long", "1", "1", "1"], env=env, cwd=ROOT,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.jobs", "long", "1", "1", "1"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         for _ in range(2)
     ]
     try:
