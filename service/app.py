@@ -60,31 +60,26 @@ def create_app(
             return _answer(exc.status, error=exc.reason)
         if not isinstance(decision, Accepted):
             return _answer(200, status="ignored", reason=decision.reason)
-        event = decision.event
+        ref = decision.ref
         meta = {
             "delivery_id": decision.delivery_id,
-            "event_uuid": event.event_uuid,
-            "event": decision.event_name or event.kind.value,
+            "event_uuid": decision.event_uuid,
+            "event": decision.event_name or ref.kind.value,
             "received_at": time.time(),
         }
         try:
             result = queue.enqueue(
-                body,
-                meta,
-                delivery_id=decision.delivery_id,
-                issue_key=event.issue_key,
-                actor=event.actor.username,
+                body, meta, delivery_id=decision.delivery_id, issue_key=ref.issue_key, actor=ref.actor
             )
         except RedisError as exc:
             log.warning("queue unavailable: %s", exc)
             return _answer(503, error="queue unavailable, retry later")
-        blog = logs.bind(log, delivery=decision.delivery_id, project=event.project_id, iid=event.iid)
         if result.outcome is Outcome.DUPLICATE:
-            blog.info("duplicate delivery")
+            logs.bind(log, delivery=decision.delivery_id, project=ref.project_id, iid=ref.iid).info("duplicate")
             return _answer(200, status="duplicate", job_id=result.job_id)
         if result.outcome is Outcome.SELF:
             return _answer(200, status="ignored", reason="the bot's own change")
-        blog.debug("enqueued: %s", result.outcome.value)  # the worker logs every delivery it applies
+        # No log line here: the worker logs every delivery it applies, and this path is the hot one.
         return _answer(202, status="queued", job_id=result.job_id, after=result.after)
 
     @app.get("/healthz")

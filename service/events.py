@@ -75,6 +75,36 @@ class Event:
         return self.kind is Kind.NOTE
 
 
+@dataclass(frozen=True)
+class Reference:
+    """Which issue a delivery concerns and who caused it: all the edge needs to queue it."""
+
+    kind: Kind
+    project_id: int
+    iid: int
+    actor: str
+
+    @property
+    def issue_key(self) -> str:
+        return f"{self.project_id}:{self.iid}"
+
+
+def reference(payload: dict[str, Any]) -> Reference:
+    """The required fields of an Issue or Note Hook, checked without building the whole Event."""
+    attrs = _require(payload, "object_attributes", "")
+    if not isinstance(attrs, dict):
+        raise PayloadError("field object_attributes must be an object")
+    if payload.get("object_kind") == "note":
+        issue = _require(payload, "issue", "")
+        if not isinstance(issue, dict):
+            raise PayloadError("field issue must be an object")
+        kind, iid = Kind.NOTE, _int(_require(issue, "iid", "issue"), "issue.iid")
+    else:
+        kind, iid = Kind.ISSUE, _int(_require(attrs, "iid", "object_attributes"), "object_attributes.iid")
+    project_id, _ = _project(payload, attrs)
+    return Reference(kind, project_id, iid, _actor(payload).username)
+
+
 def _label_titles(raw: Any) -> frozenset[str]:
     if not isinstance(raw, list):
         return frozenset()

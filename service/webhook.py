@@ -18,10 +18,11 @@ from .events import (
     ACCEPTED_HOOKS,
     INCIDENT_LABEL,
     NOTE_HOOKS,
-    Event,
+    Kind,
     PayloadError,
+    Reference,
     noteable_type,
-    parse_event,
+    reference,
 )
 
 
@@ -42,11 +43,12 @@ class Rejected(Exception):
 
 @dataclass(frozen=True)
 class Accepted:
-    """A delivery worth a worker's time."""
+    """A delivery worth a worker's time; the worker parses it into an Event."""
 
-    event: Event
+    ref: Reference
     delivery_id: str
     event_name: str
+    event_uuid: str | None
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def delivery_id(headers: Headers, body: bytes) -> str:
 
 
 def _may_be_incident(payload: dict[str, Any], kind: str, incident_label: str) -> bool:
-    """The cheap look at type and labels that `events.is_incident` makes, without building an Event."""
+    """What `events.is_incident` decides, read straight from the payload (the edge builds no Event)."""
     issue = payload.get("issue") if kind == "note" else payload.get("object_attributes")
     if not isinstance(issue, dict):
         return True  # malformed: let the parser name what is missing
@@ -153,19 +155,12 @@ def classify(
                 raise Rejected(400, "missing field object_attributes.noteable_type")
             return Ignored(f"comment on {target}, not on an issue")
     if not _may_be_incident(payload, kind, incident_label):
-        return Ignored("not an incident")  # decided before building an Event: most deliveries end here
-    did = delivery_id(headers, body)
+        return Ignored("not an incident")
     try:
-        event = parse_event(
-            payload,
-            delivery_id=did,
-            event_uuid=_header(headers, "X-Gitlab-Event-UUID") or None,
-            incident_label=incident_label,
-        )
+        ref = reference(payload)
     except PayloadError as exc:
         raise Rejected(400, str(exc)) from None
-    if not event.is_incident:
-        return Ignored("not an incident")
-    if event.is_note and isinstance(payload["object_attributes"], dict) and payload["object_attributes"].get("system"):
+    if ref.kind is Kind.NOTE and payload["object_attributes"].get("system"):
         return Ignored("system note")
-    return Accepted(event=event, delivery_id=did, event_name=event_name)
+    uuid = _header(headers, "X-Gitlab-Event-UUID") or None
+    return Accepted(ref=ref, delivery_id=delivery_id(headers, body), event_name=event_name, event_uuid=uuid)
