@@ -102,3 +102,17 @@ def test_event_is_frozen() -> None:
     event = parse_event(json.loads(json.dumps(payload("issue.open.incident"))))
     with pytest.raises(AttributeError):
         event.iid = 1  # type: ignore[misc]
+
+
+def test_reference_is_what_the_edge_needs() -> None:
+    """The edge's light parse: issue key and actor, for an issue hook and a note hook."""
+    from service.events import reference
+
+    issue = reference(payload("issue.open.incident"))
+    note = reference(payload("note.create.incident"))
+    assert (issue.kind, issue.issue_key, issue.actor) == (Kind.ISSUE, "1:23", "alice")
+    assert (note.kind, note.issue_key, note.actor) == (Kind.NOTE, "1:23", "alice")
+    broken = payload("note.create.incident")
+    del broken["issue"]["iid"]
+    with pytest.raises(PayloadError, match="issue.iid"):
+        reference(broken)
