@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify, request
-from gunicorn.app.base import BaseApplication
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.server import gunicorn_options  # noqa: E402
+from service.server import Gunicorn, gunicorn_options  # noqa: E402
 
 
 def create_bare_app() -> Flask:
@@ -36,30 +35,13 @@ def create_bare_app() -> Flask:
     return app
 
 
-class BareGunicorn(BaseApplication):
-    """gunicorn configured from `service.server.gunicorn_options`, serving the bare app."""
-
-    def __init__(self, options: dict[str, Any]):
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        """Apply the options as gunicorn settings."""
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Flask:
-        """The WSGI app each worker serves."""
-        return create_bare_app()
-
-
 def main() -> None:
     """Serve the bare app until stopped."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bind", required=True)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    BareGunicorn(gunicorn_options(args.bind, args.workers)).run()
+    Gunicorn(gunicorn_options(args.bind, args.workers), create_bare_app).run()
 
 
 if __name__ == "__main__":

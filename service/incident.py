@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .events import Event
 
 MARKER = "incident-bot:memory"
 _MARKER_RE = re.compile(r"<!-- incident-bot:memory (?P<json>\{.*?\}) -->", re.DOTALL)
@@ -71,6 +74,24 @@ class IncidentState:
             if note.id == note_id:
                 return note
         return None
+
+
+def state_from_event(event: Event) -> IncidentState:
+    """The delivery's own view of the issue, standing in for GitLab (dry-run, simulate)."""
+    issue = Issue(
+        project_id=event.project_id,
+        iid=event.iid,
+        title=event.title,
+        description=event.description,
+        state=event.state,
+        labels=event.labels,
+        assignees=event.assignees,
+        confidential=event.confidential,
+        web_url=event.url,
+        issue_type="incident" if event.is_incident else "issue",
+        severity=event.severity,
+    )
+    return IncidentState(issue=issue)
 
 
 def read_memory(body: str) -> dict[str, Any] | None:

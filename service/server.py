@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 
-class _Gunicorn(BaseApplication):
-    def __init__(self, options: dict[str, Any]):
+class Gunicorn(BaseApplication):
+    """gunicorn serving the app that `factory` makes, with `options` as its settings."""
+
+    def __init__(self, options: dict[str, Any], factory: Callable[[], Any]):
         self.options = options
+        self.factory = factory
         super().__init__()
 
     def load_config(self) -> None:
@@ -17,9 +21,7 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from .app import create_app
-
-        return create_app()
+        return self.factory()
 
 
 def gunicorn_options(bind: str, workers: int) -> dict[str, Any]:
@@ -39,4 +41,6 @@ def gunicorn_options(bind: str, workers: int) -> dict[str, Any]:
 
 def run_gunicorn(bind: str, workers: int = 2) -> None:
     """Serve `create_app()` (settings from the environment) until stopped."""
-    _Gunicorn(gunicorn_options(bind, workers)).run()
+    from .app import create_app
+
+    Gunicorn(gunicorn_options(bind, workers), create_app).run()

@@ -11,7 +11,7 @@ from typing import Any
 
 from .apply import label_change, note_body
 from .events import PayloadError, parse_event
-from .incident import IncidentState, Issue, Note
+from .incident import IncidentState, Note, state_from_event
 from .planner import plan_event
 from .rules import RuleSet
 
@@ -66,21 +66,7 @@ def simulate(
         event = parse_event(payload, delivery_id="simulated", incident_label=rules.incident_label)
     except (OSError, ValueError, PayloadError) as exc:
         return _fail(f"{payload_path}: {exc}")
-    base = IncidentState(
-        issue=Issue(
-            project_id=event.project_id,
-            iid=event.iid,
-            title=event.title,
-            description=event.description,
-            state=event.state,
-            labels=event.labels,
-            assignees=event.assignees,
-            confidential=event.confidential,
-            web_url=event.url,
-            severity=event.severity,
-        ),
-        actor_access=30,
-    )
+    base = replace(state_from_event(event), actor_access=30)
     try:
         state = load_state_file(state_file, base) if state_file else base
     except (OSError, ValueError) as exc:

@@ -22,7 +22,7 @@ from .apply import apply_plan, log_plan
 from .config import Settings
 from .events import Event, PayloadError, parse_event
 from .gitlab import GitLabClient, PermanentGitLabError, PythonGitLabClient
-from .incident import IncidentState, Issue, find_memory
+from .incident import IncidentState, find_memory, state_from_event
 from .plan import Plan
 from .planner import plan_event
 from .queue import remember_bot_username
@@ -152,24 +152,6 @@ def access_level(runtime: Runtime, event: Event) -> int:
     level = runtime.client().access_level(event.project_id, event.actor.id)
     runtime.connection.set(key, level, ex=ACCESS_CACHE_SECONDS)
     return level
-
-
-def state_from_event(event: Event) -> IncidentState:
-    """Dry-run has no GitLab to read: the delivery's own view of the issue stands in."""
-    issue = Issue(
-        project_id=event.project_id,
-        iid=event.iid,
-        title=event.title,
-        description=event.description,
-        state=event.state,
-        labels=event.labels,
-        assignees=event.assignees,
-        confidential=event.confidential,
-        web_url=event.url,
-        issue_type="incident" if event.is_incident else "issue",
-        severity=event.severity,
-    )
-    return IncidentState(issue=issue)
 
 
 def process_delivery(body: bytes, meta: dict[str, Any]) -> str:

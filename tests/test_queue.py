@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from redis import Redis
@@ -17,7 +18,7 @@ from rq.job import Job, JobStatus, validate_job_id
 from rq.registry import FailedJobRegistry
 
 from service.queue import EventQueue, Outcome, job_id_for
-from tests.conftest import ROOT, test_redis_url
+from tests.conftest import ROOT
 
 RECORD = "tests.jobs.record"
 
@@ -43,37 +44,31 @@ def drain(conn: Redis, name: str, deadline: float = 20.0) -> None:
     raise AssertionError("queue did not drain")
 
 
-@pytest.fixture()
-def workers(redis_conn: Redis) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Two real forking RQ worker processes on the test queue."""
+@contextmanager
+def worker_processes(queue: str, monitoring: int = 5, slack: int = 10, maintenance: int = 10) -> Iterator[None]:
+    """Two real IncidentWorker processes on `queue` (started by tests.jobs), stopped afterwards."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = [sys.executable, "-m", "tests.jobs", queue, str(monitoring), str(slack), str(maintenance)]
     procs = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rq.cli",
-                "worker",
-                "-u",
-                test_redis_url(),
-                "--with-scheduler",
-                "-w",
-                "service.worker.IncidentWorker",
-                "ordered",
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+            args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
         for _ in range(2)
     ]
-    yield procs
-    for proc in procs:
-        os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs:
-        proc.wait(timeout=20)
+    try:
+        yield
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            proc.wait(timeout=20)
+
+
+@pytest.fixture()
+def workers(redis_conn: Redis) -> Iterator[None]:
+    """Two real worker processes on the `ordered` queue."""
+    with worker_processes("ordered"):
+        yield
 
 
 def wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
@@ -135,19 +130,7 @@ def test_different_issues_run_in_parallel(redis_conn: Redis, workers) -> None:  
 
 def test_long_job_is_not_taken_for_abandoned(redis_conn: Redis) -> None:
     """A job running well past the heartbeat TTL keeps heartbeating: another worker never runs it again."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.jobs", "long", "1", "1", "1"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        for _ in range(2)
-    ]
-    try:
+    with worker_processes("long", monitoring=1, slack=1, maintenance=1):
         q = EventQueue(redis_conn, "long", func=RECORD)
         enqueue(q, "slow", hold=5)  # the TTL is 2 s; maintenance runs every second in both workers
         queue = Queue("long", connection=redis_conn)
@@ -156,11 +139,6 @@ def test_long_job_is_not_taken_for_abandoned(redis_conn: Redis) -> None:
         wait_for(lambda: queue.count == 0 and queue.started_job_registry.count == 0, timeout=30)
         assert [r["id"] for r in ran(redis_conn)] == ["slow"]
         assert Job.fetch("slow", connection=redis_conn).retries_left == 5  # never retried as abandoned
-    finally:
-        for proc in procs:
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            proc.wait(timeout=20)
 
 
 def test_failed_predecessor_does_not_block_the_issue(redis_conn: Redis) -> None:

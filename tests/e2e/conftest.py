@@ -28,17 +28,7 @@ def gitlab(fake_server: FakeGitLabServer) -> FakeGitLab:
 
 
 @pytest.fixture()
-def e2e_redis() -> Iterator[Redis]:
-    """The test Redis database, flushed before and after (the processes get its URL)."""
-    conn = Redis.from_url(test_redis_url())
-    conn.flushdb()
-    yield conn
-    conn.flushdb()
-    conn.close()
-
-
-@pytest.fixture()
-def stack(tmp_path: Path, fake_server: FakeGitLabServer, e2e_redis: Redis) -> Iterator[Stack]:
+def stack(tmp_path: Path, fake_server: FakeGitLabServer, redis_conn: Redis) -> Iterator[Stack]:
     """Processes are started by the test; all are stopped afterwards and their output printed.
 
     pytest shows captured output only for failing tests, so passing runs stay quiet.

@@ -26,7 +26,7 @@ def receivers() -> Iterator[dict[str, HttpReceiver]]:
 
 
 @pytest.fixture()
-def notifying(tmp_path: Path, fake_server: FakeGitLabServer, e2e_redis: Redis, receivers) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
+def notifying(tmp_path: Path, fake_server: FakeGitLabServer, redis_conn: Redis, receivers) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
     """Web and one worker whose channels point at the local receivers."""
     stack = Stack(
         tmp_path,
