@@ -91,7 +91,7 @@ class Server:
     url: str = ""
 
     def stop(self) -> None:
-        """SIGTERM the group, then SIGKILL what is left, RQ's work horses (own groups) included."""
+        """SIGTERM the group, then SIGKILL what is left of the process tree."""
         tree = descendants(self.popen.pid)
         if self.popen.poll() is None:
             os.killpg(self.popen.pid, signal.SIGTERM)
@@ -171,7 +171,7 @@ def tree_pids(root: int) -> list[int]:
 
 
 class PeakSampler:
-    """Polls the peak RSS of a process tree in a thread, so short-lived work horses are seen too."""
+    """Polls the peak RSS of a process tree in a thread, so short-lived children are seen too."""
 
     def __init__(self, root: int, interval: float = 0.01):
         self.root = root
@@ -360,16 +360,14 @@ def bench_latency(profile: Profile, redis_url: str, logs: Path) -> tuple[dict[st
         "edge_answer_p99_ms": round(percentile(answer_ms, 99), 1),
         "worker_deliveries_per_s": round(drain, 1) if drain else None,
     }
-    horses = [kib for pid, kib in sampler.peaks.items() if pid != worker.popen.pid and pid not in scheduler_pids]
+    # IncidentWorker runs jobs in its own process: the tree is the worker and RQ's scheduler.
     main_kib = sampler.peaks.get(worker.popen.pid, 0)
     scheduler_kib = sorted(sampler.peaks.get(pid, 0) for pid in scheduler_pids)
     memory = {
         "worker_kib": main_kib,
         "scheduler_kib": scheduler_kib,
-        "horse_max_kib": max(horses, default=0),
-        "horses_seen": len(horses),
-        "horses_sent": len(memory_iids),
-        "sum_kib": main_kib + sum(scheduler_kib) + max(horses, default=0),
+        "jobs_during_sampling": len(memory_iids),
+        "sum_kib": main_kib + sum(scheduler_kib),
     }
     return figures, memory
 
@@ -541,9 +539,8 @@ def report(results: dict[str, Any]) -> str:
     lines.append(f"    web: master {mib(web['master_kib'])}, workers "
                  f"{' + '.join(mib(k) for k in web['workers_kib'])}, sum {mib(web['sum_kib'])}")
     lines.append(f"    worker: main {mib(wk['worker_kib'])}, scheduler "
-                 f"{' + '.join(mib(k) for k in wk['scheduler_kib']) or '-'}, work horse max "
-                 f"{mib(wk['horse_max_kib'])} ({wk['horses_seen']} of {wk['horses_sent']} horses caught), "
-                 f"sum {mib(wk['sum_kib'])}")
+                 f"{' + '.join(mib(k) for k in wk['scheduler_kib']) or '-'}, sum {mib(wk['sum_kib'])} "
+                 f"(after {wk['jobs_during_sampling']} jobs)")
     lines.append("")
     plan = results["planning"]
     lines.append(f"(d) planning cost per delivery, µs per plan_event (shipped: {plan['shipped_rules']} rules; "

@@ -133,7 +133,7 @@ class Proc:
             pass
 
     def kill_tree(self) -> list[int]:
-        """SIGKILL the group and every descendant: RQ's work horse calls setpgrp(), so has its own group."""
+        """SIGKILL the group and every descendant (a child in a group of its own too)."""
         tree = descendants(self.popen.pid)
         self.kill_group(signal.SIGKILL)
         for pid, started in tree:
@@ -236,7 +236,7 @@ class Stack:
                 proc.popen.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
                 pass
-            # A work horse (own process group) may outlive its parent; nothing of the test may survive it.
+            # A child in its own process group may outlive its parent; nothing of the test may survive it.
             proc.kill_group(signal.SIGKILL)
             for pid, started in trees[proc.name]:
                 kill_exact(pid, started)

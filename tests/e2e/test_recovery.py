@@ -36,7 +36,7 @@ def assert_applied_once(gitlab: FakeGitLab, delivery: str) -> None:
 
 
 def test_event_held_by_a_killed_worker_is_applied_exactly_once(stack: Stack, gitlab: FakeGitLab) -> None:
-    """SIGKILL of the worker (and its work horse) mid-PUT: a new worker finishes the event, one note only."""
+    """SIGKILL of the worker mid-PUT: a new worker finishes the event, one note only."""
     stack.start_web()
     doomed = stack.start_worker("worker-killed")
     gitlab.delay[("PUT", ISSUE)] = 3.0
@@ -50,7 +50,7 @@ def test_event_held_by_a_killed_worker_is_applied_exactly_once(stack: Stack, git
     assert_applied_once(gitlab, "open-1")
     job = stack.job(job_id)
     assert job.get_status() == "finished"
-    # The kill really interrupted the job: it finished on a retry, not in the killed horse.
+    # The kill really interrupted the job: it finished on a retry, not in the killed worker.
     assert job.retries_left == len(RETRY_INTERVALS) - 1
 
 
