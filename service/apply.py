@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .events import Event
-from .gitlab import GitLabClient
+from .gitlab import GitLabClient, PermanentGitLabError
 from .incident import IncidentState, strip_memory, with_delivery, write_memory
 from .plan import (
     AddLabels,
@@ -43,7 +43,7 @@ class Outcome:
     """What the executor did, for logs and tests."""
 
     writes: list[str] = field(default_factory=list)
-    review: tuple[int, str] | None = None
+    review: tuple[int, str, bool] | None = None
     note_id: int | None = None
 
 
@@ -111,26 +111,29 @@ def apply_plan(
         )
         outcome.writes.append("update_issue")
     for severity in plan.of(SetNativeSeverity)[-1:]:
-        client.set_native_severity(event.project_path or str(pid), iid, severity.severity)
-        outcome.writes.append("set_native_severity")
+        try:
+            client.set_native_severity(event.project_path or str(pid), iid, severity.severity)
+            outcome.writes.append("set_native_severity")
+        except PermanentGitLabError as exc:
+            # A courtesy: a refusal (no permission, no native severity on this tier) must not stop the rest.
+            log.warning("native severity not set for %s#%s: %s", pid, iid, exc)
     body = note_body(plan)
     remembered = bool(plan.of(Remember))
     memory = new_memory(plan, state, event)
     for review in plan.of(OpenReview)[:1]:
         existing = state.memory.get("review")
         if existing:
-            outcome.review = (int(existing["iid"]), str(existing.get("url", "")))
+            outcome.review = (int(existing["iid"]), str(existing.get("url", "")), False)
         else:
             # A worker killed after opening the review but before the note retries: find it, don't open another.
-            found = [(i, url) for i, title, url in client.linked_issues(pid, iid) if title == review.title]
-            if found:
-                review_iid, review_url = found[0]
-            else:
-                review_iid, review_url = client.create_issue(pid, review.title, review.description, review.labels)
-                client.link_issues(pid, iid, pid, review_iid)
-                outcome.writes += ["create_issue", "link_issues"]
-            outcome.review = (review_iid, review_url)
-            memory["review"] = {"iid": review_iid, "url": review_url}
+            try:
+                outcome.review = _open_review(client, pid, iid, review)
+            except PermanentGitLabError as exc:
+                log.warning("review issue not opened for %s#%s: %s", pid, iid, exc)
+                body = body.replace(REVIEW_PLACEHOLDER, f"not possible ({exc}); please open one by hand")
+                continue
+            outcome.writes += ["create_issue", "link_issues"] if outcome.review[2] else []
+            memory["review"] = {"iid": outcome.review[0], "url": outcome.review[1]}
         body = body.replace(REVIEW_PLACEHOLDER, outcome.review[1] or f"#{outcome.review[0]}")
     if side_jobs and (plan.of(Notify) or plan.of(ScheduleReminder)):
         # Before the note, which records the delivery as applied: a worker killed in between
@@ -148,6 +151,16 @@ def apply_plan(
         )
         outcome.writes.append("create_note")
     return outcome
+
+
+def _open_review(client: GitLabClient, pid: int, iid: int, review: OpenReview) -> tuple[int, str, bool]:
+    """The review issue (iid, url, opened now): a worker killed after opening it finds it on retry."""
+    for found_iid, title, url in client.linked_issues(pid, iid):
+        if title == review.title:
+            return found_iid, url, False
+    review_iid, review_url = client.create_issue(pid, review.title, review.description, review.labels)
+    client.link_issues(pid, iid, pid, review_iid)
+    return review_iid, review_url, True
 
 
 def _assignees(plan: Plan, state: IncidentState, client: GitLabClient) -> list[int] | None:

@@ -49,9 +49,10 @@ def fire(project_id: int, iid: int, token: str, count: int) -> str:
     last_phase = rules.phases[-1].label if rules.phases else None
     level = next((s.level for s in sorted(rules.severities.values(), key=lambda s: s.level) if s.label in labels), None)
     minutes = rules.severities[level].update_every_minutes if level is not None else None
-    if state.issue.state == "closed" or (last_phase and last_phase in labels) or not minutes:
+    still_incident = rules.incident_label in labels or state.issue.issue_type == "incident"
+    if state.issue.state == "closed" or (last_phase and last_phase in labels) or not minutes or not still_incident:
         runtime.connection.delete(reminder_key(project_id, iid))
-        blog.info("reminders stopped: incident resolved or its severity needs no updates")
+        blog.info("reminders stopped: resolved, no longer an incident, or its severity needs no updates")
         return "stopped"
     staffed = state.memory.get("staffed", {})
     owner = next((staffed[r] for r in record.get("roles", []) if r in staffed), None)

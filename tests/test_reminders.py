@@ -107,3 +107,14 @@ def test_no_reminders_for_low_severity(reminding, fake, redis_conn) -> None:  # 
     fake.issues[(1, 23)]["labels"] = ["incident"]
     process_delivery(body("issue.open.incident"), {"delivery_id": "open-3"})
     assert Queue("incident-bot-notify", connection=redis_conn).scheduled_job_registry.count == 0
+
+
+def test_reminders_stop_when_no_longer_an_incident(reminding, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """Someone removes the incident label (and it is not of type Incident): the next reminder ends the series."""
+    process_delivery(body("issue.open.incident"), {"delivery_id": "open-1"})
+    fake.issues[(1, 23)]["labels"] = ["severity::1"]
+    fake.issues[(1, 23)]["issue_type"] = "issue"
+    first = reminder_job_id(1, 23, "open-1", 1)
+    run_scheduler(redis_conn, lambda: Job.fetch(first, connection=redis_conn).is_finished)
+    assert Job.fetch(first, connection=redis_conn).return_value() == "stopped"
+    assert reminders(fake) == []

@@ -193,3 +193,21 @@ def test_edited_rules_are_picked_up_and_bad_edits_refused(fake, settings, redis_
         assert rt.refresh_rules() is False
     assert "keeping the last good ones" in caplog.text and "broken.yml:3" in caplog.text
     assert any(r.name == "default-severity" for r in rt.rules.rules)
+
+
+def test_native_severity_refused_does_not_stop_the_rest(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+    """GitLab refusing the GraphQL severity (no permission, Free tier) is logged; labels and note still land."""
+    fake.fail("POST", r"/api/graphql", 403)
+    assert run("issue.open.incident", "k1").startswith("applied")
+    assert len(fake.bot_notes()) == 1 and "severity::3" in fake.labels()
+
+
+def test_review_refused_is_said_in_the_note(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+    """If GitLab refuses to open the review issue, the comment says so instead of failing the event."""
+    fake.issues[(1, 23)]["labels"] = ["incident", "severity::2"]
+    run("issue.open.incident", "k1")
+    fake.issues[(1, 23)]["state"] = "closed"
+    fake.fail("POST", r"/projects/1/issues", 403)
+    assert run("issue.close.incident", "k2").startswith("applied")
+    assert "Post-incident review opened: not possible" in fake.bot_notes()[-1]["body"]
+    assert "incident::post-incident" in fake.labels()
