@@ -94,7 +94,7 @@ def apply_plan(
         return outcome
     pid, iid = event.project_id, event.iid
     labels = label_change(plan, state.labels)
-    assignee_ids = _assignees(plan, state, client)
+    assignee_ids, unknown = _assignees(plan, state, client)
     state_event = None
     if plan.of(CloseIssue) and state.issue.state != "closed":
         state_event = "close"
@@ -118,6 +118,10 @@ def apply_plan(
             # A courtesy: a refusal (no permission, no native severity on this tier) must not stop the rest.
             log.warning("native severity not set for %s#%s: %s", pid, iid, exc)
     body = note_body(plan)
+    if unknown:
+        # A rotation naming someone GitLab does not know: say so where responders will read it.
+        names = ", ".join(f"`{u}`" for u in unknown)
+        body += f"\n\n**Not assigned**: {names} is not a GitLab user; check the rotation in `rules/`."
     remembered = bool(plan.of(Remember))
     memory = new_memory(plan, state, event)
     for review in plan.of(OpenReview)[:1]:
@@ -163,19 +167,22 @@ def _open_review(client: GitLabClient, pid: int, iid: int, review: OpenReview) -
     return review_iid, review_url, True
 
 
-def _assignees(plan: Plan, state: IncidentState, client: GitLabClient) -> list[int] | None:
-    """The full assignee list after this plan (GitLab replaces it), or None when it does not change."""
+def _assignees(plan: Plan, state: IncidentState, client: GitLabClient) -> tuple[list[int] | None, list[str]]:
+    """The full assignee list after this plan (GitLab replaces it; None: unchanged), and unknown usernames."""
     current = dict(zip(state.issue.assignees, state.issue.assignee_ids, strict=False))
     wanted = [u for a in plan.of(Assign) for u in a.usernames if u not in current]
     leaving = {u for a in plan.of(Unassign) for u in a.usernames if u in current}
     if not wanted and not leaving:
-        return None
+        return None, []
     ids = [uid for name, uid in current.items() if name not in leaving]
+    unknown = []
     for username in dict.fromkeys(wanted):
         uid = client.user_id(username)
-        if uid is not None and uid not in ids:
+        if uid is None:
+            unknown.append(username)
+        elif uid not in ids:
             ids.append(uid)
-    return None if ids == list(current.values()) else ids
+    return (None if ids == list(current.values()) else ids), unknown
 
 
 def log_plan(plan: Plan, event: Event, logger: logging.Logger = log) -> None:

@@ -211,3 +211,11 @@ def test_review_refused_is_said_in_the_note(fake, runtime) -> None:  # type: ign
     assert run("issue.close.incident", "k2").startswith("applied")
     assert "Post-incident review opened: not possible" in fake.bot_notes()[-1]["body"]
     assert "incident::post-incident" in fake.labels()
+
+
+def test_unknown_rotation_member_is_reported_not_assigned(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+    """A rotation naming a user GitLab does not know: nobody is assigned and the comment says why."""
+    del fake.users["eoc-carol"]
+    run("issue.open.incident", "k1")
+    assert fake.issues[(1, 23)]["assignees"] == []
+    assert "**Not assigned**: `eoc-carol` is not a GitLab user" in fake.bot_notes()[-1]["body"]
