@@ -103,8 +103,17 @@ def _lua_string(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def run_wrk(url: str, body: bytes, headers: dict[str, str], *, unique_key: bool, seconds: float,
-            connections: int, threads: int, prefix: str) -> LoadResult:
+def run_wrk(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    unique_key: bool,
+    seconds: float,
+    connections: int,
+    threads: int,
+    prefix: str,
+) -> LoadResult:
     """One wrk run against `url`; statuses counted by the script (wrk's own count lumps all 2xx)."""
     binary = wrk_path()
     assert binary
@@ -113,12 +122,18 @@ def run_wrk(url: str, body: bytes, headers: dict[str, str], *, unique_key: bool,
         body_path.write_bytes(body)
         lines = "\n".join(f'wrk.headers["{_lua_string(k)}"] = "{_lua_string(v)}"' for k, v in headers.items())
         script = Path(tmp) / "post.lua"
-        script.write_text(WRK_SCRIPT.format(body_path=body_path, unique="true" if unique_key else "false",
-                                            prefix=_lua_string(prefix), headers=lines))
+        script.write_text(
+            WRK_SCRIPT.format(
+                body_path=body_path, unique="true" if unique_key else "false", prefix=_lua_string(prefix), headers=lines
+            )
+        )
         duration = max(int(round(seconds)), 1)
         out = subprocess.run(
             [binary, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "-s", str(script), url],
-            capture_output=True, text=True, timeout=duration + 30, check=True,
+            capture_output=True,
+            text=True,
+            timeout=duration + 30,
+            check=True,
         ).stdout
     statuses = {int(m[1]): int(m[2]) for m in re.finditer(r"^STATUS (\d+) (\d+)$", out, re.M)}
     summary = re.search(r"^SUMMARY (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$", out, re.M)
@@ -128,8 +143,16 @@ def run_wrk(url: str, body: bytes, headers: dict[str, str], *, unique_key: bool,
     return LoadResult("wrk", micros / 1e6, requests, statuses, socket_errors)
 
 
-def _client(url: str, body: bytes, headers: dict[str, str], unique_key: bool, seconds: float, max_requests: int,
-            prefix: str, start_at: float) -> dict[str, object]:
+def _client(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    unique_key: bool,
+    seconds: float,
+    max_requests: int,
+    prefix: str,
+    start_at: float,
+) -> dict[str, object]:
     """One client: POST in a loop over a reused connection until time or count runs out."""
     parts = urlsplit(url)
     statuses: Counter[int] = Counter()
@@ -164,40 +187,98 @@ def _client(url: str, body: bytes, headers: dict[str, str], unique_key: bool, se
     return {"requests": done, "statuses": dict(statuses), "errors": errors, "seconds": time.perf_counter() - begin}
 
 
-def run_python(url: str, body: bytes, headers: dict[str, str], *, unique_key: bool, seconds: float,
-               connections: int, prefix: str, max_requests: int = 200_000) -> LoadResult:
+def run_python(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    unique_key: bool,
+    seconds: float,
+    connections: int,
+    prefix: str,
+    max_requests: int = 200_000,
+) -> LoadResult:
     """`connections` client processes (this file run with --client), started together, one connection each."""
     start_at = time.time() + 1.0  # after every process has started and is waiting
     with tempfile.TemporaryDirectory(prefix="bench-py-") as tmp:
         spec = Path(tmp) / "spec.json"
-        spec.write_text(json.dumps({"url": url, "body": body.decode(), "headers": headers, "unique_key": unique_key,
-                                    "seconds": seconds, "max_requests": max_requests, "start_at": start_at}))
-        procs = [subprocess.Popen([sys.executable, __file__, "--client", str(spec), f"{prefix}-{i}"],
-                                  stdout=subprocess.PIPE, text=True) for i in range(connections)]
+        spec.write_text(
+            json.dumps(
+                {
+                    "url": url,
+                    "body": body.decode(),
+                    "headers": headers,
+                    "unique_key": unique_key,
+                    "seconds": seconds,
+                    "max_requests": max_requests,
+                    "start_at": start_at,
+                }
+            )
+        )
+        procs = [
+            subprocess.Popen(
+                [sys.executable, __file__, "--client", str(spec), f"{prefix}-{i}"], stdout=subprocess.PIPE, text=True
+            )
+            for i in range(connections)
+        ]
         results = [json.loads(proc.communicate(timeout=seconds + 60)[0]) for proc in procs]
     statuses: Counter[int] = Counter()
     for result in results:
         statuses.update({int(k): v for k, v in result["statuses"].items()})
     elapsed = max(float(r["seconds"]) for r in results)
-    return LoadResult("python", elapsed, sum(int(r["requests"]) for r in results), dict(statuses),
-                      sum(int(r["errors"]) for r in results))
+    return LoadResult(
+        "python",
+        elapsed,
+        sum(int(r["requests"]) for r in results),
+        dict(statuses),
+        sum(int(r["errors"]) for r in results),
+    )
 
 
-def run_load(url: str, body: bytes, headers: dict[str, str], *, unique_key: bool, seconds: float,
-             connections: int = 4, prefix: str = "bench") -> LoadResult:
+def run_load(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    unique_key: bool,
+    seconds: float,
+    connections: int = 4,
+    prefix: str = "bench",
+) -> LoadResult:
     """wrk if installed (one thread: the machine's cores belong to the server), else Python clients."""
     if wrk_path():
-        return run_wrk(url, body, headers, unique_key=unique_key, seconds=seconds, connections=connections,
-                       threads=1, prefix=prefix)
-    return run_python(url, body, headers, unique_key=unique_key, seconds=seconds, connections=connections,
-                      prefix=prefix)
+        return run_wrk(
+            url,
+            body,
+            headers,
+            unique_key=unique_key,
+            seconds=seconds,
+            connections=connections,
+            threads=1,
+            prefix=prefix,
+        )
+    return run_python(
+        url, body, headers, unique_key=unique_key, seconds=seconds, connections=connections, prefix=prefix
+    )
 
 
 if __name__ == "__main__":
     # A client process of run_python: `load.py --client SPEC PREFIX`, prints its counts as JSON.
     if len(sys.argv) == 4 and sys.argv[1] == "--client":
         job = json.loads(Path(sys.argv[2]).read_text())
-        print(json.dumps(_client(job["url"], job["body"].encode(), job["headers"], job["unique_key"], job["seconds"],
-                                 job["max_requests"], sys.argv[3], job["start_at"])))
+        print(
+            json.dumps(
+                _client(
+                    job["url"],
+                    job["body"].encode(),
+                    job["headers"],
+                    job["unique_key"],
+                    job["seconds"],
+                    job["max_requests"],
+                    sys.argv[3],
+                    job["start_at"],
+                )
+            )
+        )
     else:
         raise SystemExit("usage: load.py --client SPEC PREFIX (used by bench/run.py)")

@@ -34,8 +34,11 @@ def generated_rule(i: int) -> dict[str, Any]:
         when = {"not": {"has_label": f"triaged-{i}"}, "severity": [4], "state": "opened"}
         then = [{"add_labels": [f"triage-{i}"]}]
     elif kind == 5:
-        when = {"phase": ["mitigation", "remediation"], "lacks_label": f"runbook-{i}",
-                "text_matches": rf"runbook {i}\b"}
+        when = {
+            "phase": ["mitigation", "remediation"],
+            "lacks_label": f"runbook-{i}",
+            "text_matches": rf"runbook {i}\b",
+        }
         then = [{"add_labels": [f"runbook-{i}"]}]
     elif kind == 6:
         when = {"label_added": f"escalate::{i}"}

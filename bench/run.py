@@ -59,8 +59,14 @@ LATENCY_RATE = 20.0  # deliveries per second
 NAIVE_CALL_ACTIONS = (AddLabels, RemoveLabels, Assign, PostNote, SetNativeSeverity, OpenReview)
 GITLAB = "http://gitlab.test"
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
-TARGETS = {"non_incident_ratio": 0.85, "incident_ratio": 0.5, "p50_ms": 25.0, "p99_ms": 100.0,
-           "plan_shipped_us": 1000.0, "plan_500_us": 10000.0}
+TARGETS = {
+    "non_incident_ratio": 0.85,
+    "incident_ratio": 0.5,
+    "p50_ms": 25.0,
+    "p99_ms": 100.0,
+    "plan_shipped_us": 1000.0,
+    "plan_500_us": 10000.0,
+}
 
 
 @dataclass
@@ -113,8 +119,9 @@ def spawn(name: str, args: list[str], env: dict[str, str], logs: Path) -> Server
     """Start `python ARGS` in its own session, output to a log file."""
     log = logs / f"{name}.log"
     with log.open("wb") as handle:
-        popen = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=handle,
-                                 stderr=subprocess.STDOUT, start_new_session=True)
+        popen = subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
     return Server(name, popen, log)
 
 
@@ -150,8 +157,15 @@ def running(*servers: Server) -> Iterator[None]:
 def service_env(redis_url: str, queue: str, gitlab_url: str = "http://127.0.0.1:9") -> dict[str, str]:
     """The environment of the incident-bot processes: this Redis, this queue, this GitLab."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("INCIDENT_BOT_", "GITLAB_", "REDIS_URL"))}
-    return {**base, "PYTHONUNBUFFERED": "1", "GITLAB_URL": gitlab_url, "GITLAB_TOKEN": "bench-token",
-            "GITLAB_WEBHOOK_SECRET": SECRET, "REDIS_URL": redis_url, "INCIDENT_BOT_QUEUE": queue}
+    return {
+        **base,
+        "PYTHONUNBUFFERED": "1",
+        "GITLAB_URL": gitlab_url,
+        "GITLAB_TOKEN": "bench-token",
+        "GITLAB_WEBHOOK_SECRET": SECRET,
+        "REDIS_URL": redis_url,
+        "INCIDENT_BOT_QUEUE": queue,
+    }
 
 
 # Memory.
@@ -209,8 +223,13 @@ class PeakSampler:
 # (a) Receiver throughput.
 def load_figures(result: LoadResult) -> dict[str, Any]:
     """One load run as JSON-ready figures."""
-    return {"rps": round(result.rps, 1), "requests": result.requests, "seconds": round(result.seconds, 2),
-            "statuses": {str(k): v for k, v in sorted(result.statuses.items())}, "socket_errors": result.socket_errors}
+    return {
+        "rps": round(result.rps, 1),
+        "requests": result.requests,
+        "seconds": round(result.seconds, 2),
+        "statuses": {str(k): v for k, v in sorted(result.statuses.items())},
+        "socket_errors": result.socket_errors,
+    }
 
 
 def combine(results: list[LoadResult]) -> LoadResult:
@@ -219,8 +238,13 @@ def combine(results: list[LoadResult]) -> LoadResult:
     for result in results:
         for code, n in result.statuses.items():
             statuses[code] = statuses.get(code, 0) + n
-    return LoadResult(results[0].tool, sum(r.seconds for r in results), sum(r.requests for r in results), statuses,
-                      sum(r.socket_errors for r in results))
+    return LoadResult(
+        results[0].tool,
+        sum(r.seconds for r in results),
+        sum(r.requests for r in results),
+        statuses,
+        sum(r.socket_errors for r in results),
+    )
 
 
 def bench_receiver(profile: Profile, redis_url: str, logs: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -234,37 +258,76 @@ def bench_receiver(profile: Profile, redis_url: str, logs: Path) -> tuple[dict[s
     run_id = uuid.uuid4().hex[:8]
     env = service_env(redis_url, f"bench-{run_id}")
     bare = start_http("bare", [str(ROOT / "bench" / "bare.py")], env, logs)
+    ping = start_http("ping", [str(ROOT / "bench" / "bare.py"), "--mode", "ping"], env, logs)
+    naive = start_http("rq", [str(ROOT / "bench" / "bare.py"), "--mode", "rq"], env, logs)
     web = start_http("web", ["-m", "service.cli", "web"], env, logs)
     series: dict[str, list[LoadResult]] = {}
-    plan = [("bare_docs", bare, docs, False), ("receiver_non_incident", web, docs, False),
-            ("bare_incident", bare, incident, True), ("receiver_incident", web, incident, True)]
-    with running(bare, web):
-        for server, data, unique in ((bare, docs, False), (web, docs, False), (web, incident, True)):
-            run_load(f"{server.url}/webhook", data, headers, unique_key=unique, seconds=profile.warmup,
-                     connections=CONNECTIONS, prefix=f"warm-{run_id}")
+    plan = [
+        ("bare_docs", bare, docs, False),
+        ("receiver_non_incident", web, docs, False),
+        ("bare_incident", bare, incident, True),
+        ("receiver_incident", web, incident, True),
+        ("bare_ping_incident", ping, incident, True),
+        ("rq_enqueue_incident", naive, incident, True),
+    ]
+    with running(bare, ping, naive, web):
+        for server, data, unique in (
+            (bare, docs, False),
+            (web, docs, False),
+            (web, incident, True),
+            (ping, incident, True),
+            (naive, incident, True),
+        ):
+            run_load(
+                f"{server.url}/webhook",
+                data,
+                headers,
+                unique_key=unique,
+                seconds=profile.warmup,
+                connections=CONNECTIONS,
+                prefix=f"warm-{run_id}",
+            )
         for n in range(profile.rounds):
             for name, server, data, unique in plan:
                 series.setdefault(name, []).append(
-                    run_load(f"{server.url}/webhook", data, headers, unique_key=unique, seconds=profile.measure,
-                             connections=CONNECTIONS, prefix=f"{name}-{n}-{run_id}"))
+                    run_load(
+                        f"{server.url}/webhook",
+                        data,
+                        headers,
+                        unique_key=unique,
+                        seconds=profile.measure,
+                        connections=CONNECTIONS,
+                        prefix=f"{name}-{n}-{run_id}",
+                    )
+                )
         # gunicorn's processes live as long as the server: their VmHWM now is their peak under load.
         peaks = {pid: status_kib(pid, "VmHWM") or 0 for pid in [web.popen.pid, *tree_pids(web.popen.pid)]}
     runs = {name: combine(results) for name, results in series.items()}
     figures: dict[str, Any] = {
-        "tool": runs["bare_docs"].tool, "connections": CONNECTIONS, "seconds": profile.measure,
-        "rounds": profile.rounds, "warmup": profile.warmup,
+        "tool": runs["bare_docs"].tool,
+        "connections": CONNECTIONS,
+        "seconds": profile.measure,
+        "rounds": profile.rounds,
+        "warmup": profile.warmup,
         "gunicorn": {k: v for k, v in gunicorn_options("127.0.0.1:0", WEB_WORKERS).items() if k != "bind"},
         **{name: load_figures(run) for name, run in runs.items()},
         "per_round_rps": {name: [round(r.rps) for r in results] for name, results in series.items()},
     }
-    for ratio, web_run, bare_run in (("non_incident_ratio", "receiver_non_incident", "bare_docs"),
-                                     ("incident_ratio", "receiver_incident", "bare_incident")):
+    for ratio, web_run, bare_run in (
+        ("non_incident_ratio", "receiver_non_incident", "bare_docs"),
+        ("incident_ratio", "receiver_incident", "bare_incident"),
+        ("ping_ratio", "bare_ping_incident", "bare_incident"),
+        ("rq_enqueue_ratio", "rq_enqueue_incident", "bare_incident"),
+    ):
         figures[ratio] = round(runs[web_run].rps / runs[bare_run].rps, 3) if runs[bare_run].rps else None
     figures["non_incident_all_200_ignored"] = runs["receiver_non_incident"].statuses.keys() == {200}
     figures["incident_all_202_queued"] = runs["receiver_incident"].statuses.keys() == {202}
     workers = sorted(kib for pid, kib in peaks.items() if pid != web.popen.pid)
-    memory = {"master_kib": peaks[web.popen.pid], "workers_kib": workers,
-              "sum_kib": peaks[web.popen.pid] + sum(workers)}
+    memory = {
+        "master_kib": peaks[web.popen.pid],
+        "workers_kib": workers,
+        "sum_kib": peaks[web.popen.pid] + sum(workers),
+    }
     return figures, memory
 
 
@@ -312,8 +375,9 @@ def bench_latency(profile: Profile, redis_url: str, logs: Path) -> tuple[dict[st
         worker = spawn("worker", ["-m", "service.cli", "worker"], env, logs)
         with running(web, worker):
             connection = Redis.from_url(redis_url)
-            wait_until(lambda: Worker.all(queue=Queue(queue, connection=connection)), timeout=30,
-                       what="worker registered")
+            wait_until(
+                lambda: Worker.all(queue=Queue(queue, connection=connection)), timeout=30, what="worker registered"
+            )
             # Before any job, the worker's only child is its scheduler process.
             scheduler_pids = set(wait_until(lambda: tree_pids(worker.popen.pid), timeout=30, what="scheduler"))
             # Warm-up: the bot's username and the on-call users get cached, imports are done.
@@ -341,15 +405,18 @@ def bench_latency(profile: Profile, redis_url: str, logs: Path) -> tuple[dict[st
                     post(web.url, iid, f"mem-{run_id}-{iid}")
                     time.sleep(1 / LATENCY_RATE)
                 idle = Queue(queue, connection=connection)
-                wait_until(lambda: idle.count == 0 and idle.started_job_registry.count == 0, timeout=60,
-                           what="queue drained")
+                wait_until(
+                    lambda: idle.count == 0 and idle.started_job_registry.count == 0, timeout=60, what="queue drained"
+                )
             connection.close()
     latencies = [(fake.first_write[i] - sent[i]) * 1000 for i in sent if i in fake.first_write]
     writes = sorted(fake.first_write[i] for i in sent if i in fake.first_write)
     # Below the send rate, the worker falls behind and latency grows with the length of the run.
     drain = (len(writes) - 1) / (writes[-1] - writes[0]) if len(writes) > 1 and writes[-1] > writes[0] else None
     figures = {
-        "deliveries": count, "rate_per_s": LATENCY_RATE, "achieved_rate_per_s": round(count / send_seconds, 1),
+        "deliveries": count,
+        "rate_per_s": LATENCY_RATE,
+        "achieved_rate_per_s": round(count / send_seconds, 1),
         "answers": {str(k): v for k, v in sorted(statuses.items())},
         "missing_writes": count - len(latencies),
         "p50_ms": round(percentile(latencies, 50), 1) if latencies else None,
@@ -374,8 +441,9 @@ def bench_latency(profile: Profile, redis_url: str, logs: Path) -> tuple[dict[st
 
 def post(url: str, iid: int, key: str) -> int:
     """POST one incident delivery for issue `iid`; returns the HTTP status."""
-    response = requests.post(f"{url}/webhook", data=body("issue.open.incident", iid=iid),
-                             headers=hook_headers(key=key), timeout=10)
+    response = requests.post(
+        f"{url}/webhook", data=body("issue.open.incident", iid=iid), headers=hook_headers(key=key), timeout=10
+    )
     return response.status_code
 
 
@@ -399,8 +467,13 @@ def bench_calls(redis_url: str, rules: RuleSet) -> tuple[list[dict[str, Any]], l
     """The three stories through process_delivery in this process, GitLab faked behind `responses`."""
     model = FakeGitLab()
     model.add_issue(1, 23)
-    settings = Settings(gitlab_url=GITLAB, gitlab_token="bench-token", webhook_secret=SECRET,
-                        redis_url=redis_url, rules_dir=shipped_rules_dir())
+    settings = Settings(
+        gitlab_url=GITLAB,
+        gitlab_token="bench-token",
+        webhook_secret=SECRET,
+        redis_url=redis_url,
+        rules_dir=shipped_rules_dir(),
+    )
     connection = Redis.from_url(redis_url)
     connection.flushdb()
     install(Runtime(settings=settings, rules=rules, connection=connection, clock=lambda: NOW))
@@ -434,19 +507,22 @@ def bench_calls(redis_url: str, rules: RuleSet) -> tuple[list[dict[str, Any]], l
                 if change:
                     change()
                 mark = len(model.calls)
-                process_delivery(body(fixture), {"delivery_id": f"bench-{n}", "event_uuid": f"uuid-{n}",
-                                                 "event": "Issue Hook"})
+                process_delivery(
+                    body(fixture), {"delivery_id": f"bench-{n}", "event_uuid": f"uuid-{n}", "event": "Issue Hook"}
+                )
                 made = model.calls[mark:]
                 plan = planned[-1].plan if planned and planned[-1].story == story else Plan()
-                rows.append({
-                    "story": story,
-                    "reads": sum(1 for c in made if not c.is_write),
-                    "writes": sum(1 for c in made if c.is_write),
-                    "write_calls": [f"{c.method} {c.path}" for c in made if c.is_write],
-                    "read_calls": [f"{c.method} {c.path}" for c in made if not c.is_write],
-                    "actions": len(plan.actions),
-                    "naive_writes": naive_calls(plan),
-                })
+                rows.append(
+                    {
+                        "story": story,
+                        "reads": sum(1 for c in made if not c.is_write),
+                        "writes": sum(1 for c in made if c.is_write),
+                        "write_calls": [f"{c.method} {c.path}" for c in made if c.is_write],
+                        "read_calls": [f"{c.method} {c.path}" for c in made if not c.is_write],
+                        "actions": len(plan.actions),
+                        "naive_writes": naive_calls(plan),
+                    }
+                )
     finally:
         worker_module.plan_event = original
         connection.flushdb()
@@ -478,13 +554,15 @@ def bench_planning(planned: list[Planned], shipped: RuleSet, big: RuleSet, batch
     rows = []
     for item in planned:
         if item.story in wanted:
-            rows.append({
-                "payload": wanted[item.story],
-                "shipped_us": round(time_plans(item, shipped, batch), 1),
-                "generated_us": round(time_plans(item, big, batch), 1),
-                "generated_actions": len(plan_event(item.event, item.state, big, NOW).actions),
-                "shipped_actions": len(item.plan.actions),
-            })
+            rows.append(
+                {
+                    "payload": wanted[item.story],
+                    "shipped_us": round(time_plans(item, shipped, batch), 1),
+                    "generated_us": round(time_plans(item, big, batch), 1),
+                    "generated_actions": len(plan_event(item.event, item.state, big, NOW).actions),
+                    "shipped_actions": len(item.plan.actions),
+                }
+            )
     return rows
 
 
@@ -507,57 +585,80 @@ def report(results: dict[str, Any]) -> str:
     r, lat, mem = results["receiver"], results["latency"], results["memory"]
     lines = [f"incident-bot benchmark{' (--quick)' if results['quick'] else ''}: {results['machine']}"]
     lines.append("")
-    lines.append(f"(a) receiver alone (no worker), {r['tool']} {r['connections']} connections, {r['rounds']} round(s) "
-                 f"of {r['seconds']:.0f} s per endpoint after a {r['warmup']:.0f} s warm-up, gunicorn "
-                 f"{r['gunicorn']['workers']} {r['gunicorn']['worker_class']} workers")
+    lines.append(
+        f"(a) receiver alone (no worker), {r['tool']} {r['connections']} connections, {r['rounds']} round(s) "
+        f"of {r['seconds']:.0f} s per endpoint after a {r['warmup']:.0f} s warm-up, gunicorn "
+        f"{r['gunicorn']['workers']} {r['gunicorn']['worker_class']} workers"
+    )
     lines.append(f"    {'endpoint':<40}{'req/s':>9}  {'answers':<20}{'× bare':>8}  target")
     for label, key, ratio_key, target_key in (
         ("bare Flask, docs body", "bare_docs", None, None),
         ("bare Flask, incident body", "bare_incident", None, None),
         ("receiver, non-incident (ignored)", "receiver_non_incident", "non_incident_ratio", "non_incident_ratio"),
         ("receiver, incident (queued)", "receiver_incident", "incident_ratio", "incident_ratio"),
+        ("  reference: bare + one Redis PING", "bare_ping_incident", "ping_ratio", None),
+        ("  reference: receiver, RQ's own enqueue", "rq_enqueue_incident", "rq_enqueue_ratio", None),
     ):
         row = r[key]
         answers = ", ".join(f"{n}×{code}" for code, n in row["statuses"].items())
         if row["socket_errors"]:
             answers += f", {row['socket_errors']} socket errors"
         ratio = f"{r[ratio_key]:.2f}" if ratio_key else "1.00"
-        target = (f"≥ {TARGETS[target_key]:.2f}× {verdict(r[ratio_key], TARGETS[target_key], True)}"
-                  if target_key else "")
+        target = (
+            f"≥ {TARGETS[target_key]:.2f}× {verdict(r[ratio_key], TARGETS[target_key], True)}" if target_key else ""
+        )
         lines.append(f"    {label:<40}{row['rps']:>9.0f}  {answers:<20}{ratio:>8}  {target}")
     lines.append("")
-    lines.append(f"(b) delivery → first GitLab write, {lat['deliveries']} deliveries at {lat['rate_per_s']:.0f}/s "
-                 f"(achieved {lat['achieved_rate_per_s']}/s), each its own issue, web + 1 worker")
-    lines.append(f"    p50 {lat['p50_ms']} ms ({verdict(lat['p50_ms'], TARGETS['p50_ms'], False)}, target ≤ 25), "
-                 f"p99 {lat['p99_ms']} ms ({verdict(lat['p99_ms'], TARGETS['p99_ms'], False)}, target ≤ 100), "
-                 f"max {lat['max_ms']} ms, mean {lat['mean_ms']} ms; missing writes: {lat['missing_writes']}")
-    lines.append(f"    edge answer p50 {lat['edge_answer_p50_ms']} ms, p99 {lat['edge_answer_p99_ms']} ms; "
-                 f"answers {lat['answers']}; the worker got through {lat['worker_deliveries_per_s']} deliveries/s")
+    lines.append(
+        f"(b) delivery → first GitLab write, {lat['deliveries']} deliveries at {lat['rate_per_s']:.0f}/s "
+        f"(achieved {lat['achieved_rate_per_s']}/s), each its own issue, web + 1 worker"
+    )
+    lines.append(
+        f"    p50 {lat['p50_ms']} ms ({verdict(lat['p50_ms'], TARGETS['p50_ms'], False)}, target ≤ 25), "
+        f"p99 {lat['p99_ms']} ms ({verdict(lat['p99_ms'], TARGETS['p99_ms'], False)}, target ≤ 100), "
+        f"max {lat['max_ms']} ms, mean {lat['mean_ms']} ms; missing writes: {lat['missing_writes']}"
+    )
+    lines.append(
+        f"    edge answer p50 {lat['edge_answer_p50_ms']} ms, p99 {lat['edge_answer_p99_ms']} ms; "
+        f"answers {lat['answers']}; the worker got through {lat['worker_deliveries_per_s']} deliveries/s"
+    )
     lines.append("")
     web, wk = mem["web"], mem["worker"]
     lines.append("(c) peak RSS (VmHWM, MiB; forked processes share pages, so sums overstate)")
-    lines.append(f"    web: master {mib(web['master_kib'])}, workers "
-                 f"{' + '.join(mib(k) for k in web['workers_kib'])}, sum {mib(web['sum_kib'])}")
-    lines.append(f"    worker: main {mib(wk['worker_kib'])}, scheduler "
-                 f"{' + '.join(mib(k) for k in wk['scheduler_kib']) or '-'}, sum {mib(wk['sum_kib'])} "
-                 f"(after {wk['jobs_during_sampling']} jobs)")
+    lines.append(
+        f"    web: master {mib(web['master_kib'])}, workers "
+        f"{' + '.join(mib(k) for k in web['workers_kib'])}, sum {mib(web['sum_kib'])}"
+    )
+    lines.append(
+        f"    worker: main {mib(wk['worker_kib'])}, scheduler "
+        f"{' + '.join(mib(k) for k in wk['scheduler_kib']) or '-'}, sum {mib(wk['sum_kib'])} "
+        f"(after {wk['jobs_during_sampling']} jobs)"
+    )
     lines.append("")
     plan = results["planning"]
-    lines.append(f"(d) planning cost per delivery, µs per plan_event (shipped: {plan['shipped_rules']} rules; "
-                 f"generated: {plan['generated_rules']} rules)")
-    lines.append(f"    {'payload':<12}{'shipped':>10}  {'target ≤ 1000':<16}{'generated':>10}  {'target ≤ 10000':<16}"
-                 "actions (shipped/generated)")
+    lines.append(
+        f"(d) planning cost per delivery, µs per plan_event (shipped: {plan['shipped_rules']} rules; "
+        f"generated: {plan['generated_rules']} rules)"
+    )
+    lines.append(
+        f"    {'payload':<12}{'shipped':>10}  {'target ≤ 1000':<16}{'generated':>10}  {'target ≤ 10000':<16}"
+        "actions (shipped/generated)"
+    )
     for row in plan["rows"]:
-        lines.append(f"    {row['payload']:<12}{row['shipped_us']:>10.0f}  "
-                     f"{verdict(row['shipped_us'], TARGETS['plan_shipped_us'], False):<16}"
-                     f"{row['generated_us']:>10.0f}  {verdict(row['generated_us'], TARGETS['plan_500_us'], False):<16}"
-                     f"{row['shipped_actions']}/{row['generated_actions']}")
+        lines.append(
+            f"    {row['payload']:<12}{row['shipped_us']:>10.0f}  "
+            f"{verdict(row['shipped_us'], TARGETS['plan_shipped_us'], False):<16}"
+            f"{row['generated_us']:>10.0f}  {verdict(row['generated_us'], TARGETS['plan_500_us'], False):<16}"
+            f"{row['shipped_actions']}/{row['generated_actions']}"
+        )
     lines.append("")
     lines.append("(e) GitLab calls per delivery (python-gitlab against the fake via `responses`)")
     lines.append(f"    {'story':<28}{'reads':>6}{'writes':>8}{'naive':>7}  writes made")
     for row in results["calls"]:
-        lines.append(f"    {row['story']:<28}{row['reads']:>6}{row['writes']:>8}{row['naive_writes']:>7}  "
-                     f"{', '.join(row['write_calls']) or '-'}")
+        lines.append(
+            f"    {row['story']:<28}{row['reads']:>6}{row['writes']:>8}{row['naive_writes']:>7}  "
+            f"{', '.join(row['write_calls']) or '-'}"
+        )
     lines.append("    naive = one call per AddLabels/RemoveLabels/Assign/PostNote/SetNativeSeverity/OpenReview action")
     lines.append("")
     lines.append(f"took {results['took_s']:.0f} s; figures also in {results['json']}")
@@ -567,8 +668,10 @@ def report(results: dict[str, Any]) -> str:
 def machine() -> str:
     """What the figures were measured on."""
     tool = "wrk" if wrk_path() else "python clients"
-    return (f"{os.cpu_count()} cores, Python {platform.python_version()}, load by {tool}, "
-            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    return (
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, load by {tool}, "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,33 +46,39 @@ _PENDING = ("queued", "started", "scheduled", "deferred", "ready_to_enqueue", "c
 
 ENQUEUE_LUA = """
 -- KEYS: 1 dedupe, 2 issue's last job, 3 job hash, 4 queue list, 5 bot username,
---       6 deferred registry, 7 job's dependencies set, 8 job template hash
+--       6 deferred registry, 7 job's dependencies set
 -- ARGV: 1 job id, 2 ttl, 3 actor username, 4 job key prefix, 5 now, 6.. per-job hash fields
 if ARGV[3] ~= '' then
   local bot = redis.call('GET', KEYS[5])
   if bot and bot == ARGV[3] then return {'self'} end
 end
-local template = redis.call('HGETALL', KEYS[8])
-if #template == 0 then return {'notemplate'} end
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return {'duplicate'} end
 local prev = redis.call('SET', KEYS[2], ARGV[1], 'GET', 'EX', ARGV[2])
-redis.call('DEL', KEYS[3])
-redis.call('HSET', KEYS[3], unpack(template))
-redis.call('HSET', KEYS[3], unpack(ARGV, 6))
+local pending = false
 if prev then
   local st = redis.call('HGET', ARGV[4] .. prev, 'status')
-  local pending = {PENDING}
-  if st and pending[st] then
-    redis.call('HSET', KEYS[3], 'status', 'deferred', 'dependency_id', prev, 'allow_dependency_failures', '1')
-    redis.call('SADD', KEYS[7], prev)
-    redis.call('SADD', ARGV[4] .. prev .. ':dependents', ARGV[1])
-    redis.call('ZADD', KEYS[6], ARGV[5], ARGV[1])
-    return {'deferred', prev}
-  end
+  pending = st and ({PENDING})[st]
+end
+redis.call('DEL', KEYS[3])
+redis.call('HSET', KEYS[3], {TEMPLATE}, 'status', pending and 'deferred' or 'queued', unpack(ARGV, 6))
+if pending then
+  redis.call('HSET', KEYS[3], 'dependency_id', prev, 'allow_dependency_failures', '1')
+  redis.call('SADD', KEYS[7], prev)
+  redis.call('SADD', ARGV[4] .. prev .. ':dependents', ARGV[1])
+  redis.call('ZADD', KEYS[6], ARGV[5], ARGV[1])
+  return {'deferred', prev}
 end
 redis.call('RPUSH', KEYS[4], ARGV[1])
 return {'queued'}
 """.replace("{PENDING}", "{" + ", ".join(f"['{s}'] = true" for s in _PENDING) + "}")
+
+
+def _lua_string(value: Any) -> str:
+    """A Lua long-bracket string literal: no escaping needed for RQ's field values."""
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    if "]==]" in text:
+        raise ValueError(f"job template value not representable in Lua: {text!r}")
+    return f"[==[{text}]==]"
 
 
 class Outcome(StrEnum):
@@ -114,19 +120,13 @@ class EventQueue:
         self.retry_intervals = retry_intervals
         self.queue = Queue(name, connection=connection)
         self.dedupe_ttl = dedupe_ttl
-        self._script = connection.register_script(ENQUEUE_LUA)
         self._deferred_key = DeferredJobRegistry(name, connection=connection).key
-        # The job fields that never change live in Redis once, so each delivery sends only its own.
-        self._static = self._template_fields()
-        digest = hashlib.sha256(repr(sorted(self._static.items())).encode()).hexdigest()[:16]
-        self._template_key = f"incident-bot:job-template:{digest}"
-
-    def _register(self) -> None:
-        """Store the job template and list the queue in `rq:queues` (for RQ's dashboards); once per Redis."""
-        with self.connection.pipeline() as pipe:
-            pipe.hset(self._template_key, mapping=self._static)  # type: ignore[arg-type]
-            pipe.sadd(Queue.redis_queues_keys, self.queue.key)
-            pipe.execute()
+        # The job fields that never change are written into the script itself, so each delivery
+        # sends only its own four and Redis reads no template.
+        static = self._template_fields()
+        template = ", ".join(f"{_lua_string(k)}, {_lua_string(v)}" for k, v in static.items())
+        self._script = connection.register_script(ENQUEUE_LUA.replace("{TEMPLATE}", template))
+        self._registered = False
 
     def _template_fields(self) -> dict[str, Any]:
         template = Job.create(
@@ -143,7 +143,7 @@ class EventQueue:
         fields = template.to_dict()
         for dynamic in ("data", "created_at", "enqueued_at", "description"):
             fields.pop(dynamic, None)
-        fields["status"] = "queued"
+        fields.pop("status", None)  # set by the script: queued, or deferred behind the issue's last event
         return {k: v for k, v in fields.items() if v != ""}
 
     def enqueue(self, body: bytes, meta: dict[str, Any], *, delivery_id: str, issue_key: str, actor: str) -> Enqueued:
@@ -162,7 +162,6 @@ class EventQueue:
             BOT_USERNAME_KEY,
             self._deferred_key,
             f"{job_key}:dependencies",
-            self._template_key,
         ]
         args: list[Any] = [
             job_id,
@@ -179,11 +178,11 @@ class EventQueue:
             "description",
             f"{meta.get('event', 'delivery')} for {issue_key}",
         ]
+        if not self._registered:
+            # Only RQ's dashboards read `rq:queues`; once per process is plenty.
+            self.connection.sadd(Queue.redis_queues_keys, self.queue.key)
+            self._registered = True
         result = self._script(keys=keys, args=args)
-        if result[0] in (b"notemplate", "notemplate"):
-            # Redis was flushed or replaced since start: store the template again, once.
-            self._register()
-            result = self._script(keys=keys, args=args)
         outcome = Outcome(result[0].decode() if isinstance(result[0], bytes) else result[0])
         after = result[1].decode() if len(result) > 1 and isinstance(result[1], bytes) else None
         return Enqueued(outcome=outcome, job_id=job_id, after=after)
