@@ -27,7 +27,6 @@ from .plan import (
     PostNote,
     Remember,
     RemoveLabels,
-    ReopenIssue,
     ScheduleReminder,
     SetNativeSeverity,
     Unassign,
@@ -98,8 +97,6 @@ def apply_plan(
     state_event = None
     if plan.of(CloseIssue) and state.issue.state != "closed":
         state_event = "close"
-    elif plan.of(ReopenIssue) and state.issue.state == "closed":
-        state_event = "reopen"
     if labels.add or labels.remove or assignee_ids is not None or state_event:
         client.update_issue(
             pid,

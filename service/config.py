@@ -59,7 +59,6 @@ class Settings:
     heartbeat_slack: int = 10
     maintenance_interval: int = 10
     dedupe_ttl: int = 7 * 24 * 3600
-    order_wait: float = 0.0
 
     @property
     def dry_run(self) -> bool:

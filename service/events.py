@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -63,7 +63,6 @@ class Event:
     note_author_id: int | None = None
     delivery_id: str = ""
     event_uuid: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def issue_key(self) -> str:

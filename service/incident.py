@@ -69,12 +69,6 @@ class IncidentState:
         """True when this delivery was already applied."""
         return bool(delivery_id) and delivery_id in self.memory.get("deliveries", [])
 
-    def note(self, note_id: int | None) -> Note | None:
-        for note in self.notes:
-            if note.id == note_id:
-                return note
-        return None
-
 
 def state_from_event(event: Event) -> IncidentState:
     """The delivery's own view of the issue, standing in for GitLab (dry-run, simulate)."""

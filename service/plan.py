@@ -65,11 +65,6 @@ class CloseIssue(Action):
 
 
 @dataclass(frozen=True)
-class ReopenIssue(Action):
-    pass
-
-
-@dataclass(frozen=True)
 class OpenReview(Action):
     """Open a linked post-incident review issue."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -359,8 +358,3 @@ def fingerprint(directory: Path | str) -> tuple[tuple[str, int, int], ...]:
         return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files)
     except OSError:
         return ()
-
-
-def compile_regex(pattern: str) -> re.Pattern[str]:
-    """Rules' regexes are case-insensitive."""
-    return re.compile(pattern, re.IGNORECASE)

@@ -23,4 +23,3 @@ def run_rules(d: Draft) -> None:
                 apply_action(op, arg, d, rule.name)
             if d.version != before:
                 changed = True
-    d.extra["fired"] = fired
