@@ -46,14 +46,14 @@ from service.incident import IncidentState  # noqa: E402
 from service.plan import AddLabels, Assign, OpenReview, Plan, PostNote, RemoveLabels, SetNativeSeverity  # noqa: E402
 from service.planner import plan_event  # noqa: E402
 from service.rules import RuleSet, load_rules  # noqa: E402
-from service.server import gunicorn_options  # noqa: E402
+from service.server import default_workers, gunicorn_options  # noqa: E402
 from service.worker import Runtime, install, process_delivery  # noqa: E402
 from tests.conftest import SECRET, body, hook_headers  # noqa: E402
 from tests.e2e.harness import descendants, free_port, kill_exact, wait_until  # noqa: E402
 from tests.fakegitlab import FakeGitLab, FakeGitLabServer, install_responses  # noqa: E402
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
-WEB_WORKERS = 2
+WEB_WORKERS = default_workers()  # what `incident-bot web` runs with by default
 CONNECTIONS = 4  # enough to keep both sync workers busy without starving them of CPU
 LATENCY_RATE = 20.0  # deliveries per second
 NAIVE_CALL_ACTIONS = (AddLabels, RemoveLabels, Assign, PostNote, SetNativeSeverity, OpenReview)

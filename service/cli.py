@@ -38,11 +38,11 @@ def _load_rules_or_exit(directory: Path) -> RuleSet:
 
 def cmd_web(args: argparse.Namespace) -> int:
     """Run the receiver under gunicorn."""
-    from .server import run_gunicorn
+    from .server import default_workers, run_gunicorn
 
     settings = _settings()
     _load_rules_or_exit(settings.rules_dir)
-    run_gunicorn(args.bind, workers=args.workers)
+    run_gunicorn(args.bind, workers=args.workers or default_workers())
     return 0
 
 
@@ -99,7 +99,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env(env)
     _load_rules_or_exit(settings.rules_dir)
     exe = [sys.executable, "-m", "service.cli"]
-    children = [subprocess.Popen([*exe, "web", "--bind", args.bind, "--workers", str(args.workers)], env=env)]
+    workers = ["--workers", str(args.workers)] if args.workers else []
+    children = [subprocess.Popen([*exe, "web", "--bind", args.bind, *workers], env=env)]
     # Several job workers so one issue's slow GitLab call does not hold up the others' events.
     children += [
         subprocess.Popen([*exe, "worker", "--log-level", args.log_level], env=env) for _ in range(args.job_workers)
@@ -182,7 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--bind", default=os.environ.get("INCIDENT_BOT_BIND", "127.0.0.1:8080"), help="HOST:PORT")
-        p.add_argument("--workers", type=int, default=int(os.environ.get("INCIDENT_BOT_WEB_WORKERS", "2")))
+        p.add_argument(
+            "--workers",
+            type=int,
+            default=int(os.environ.get("INCIDENT_BOT_WEB_WORKERS", "0")) or None,
+            help="gunicorn workers (default: one per core, at least two)",
+        )
         p.add_argument("--log-level", default="INFO")
         if name == "serve":
             p.add_argument("--job-workers", type=int, default=int(os.environ.get("INCIDENT_BOT_JOB_WORKERS", "2")))
