@@ -24,6 +24,15 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GITLAB = "http://gitlab.test"
 SECRET = "s3cret-token"
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+# The bot's memory of, and the labels on, a severity 3 incident it has already declared.
+DECLARED = {
+    "declared": True,
+    "severity": 3,
+    "phase": "identification",
+    "category": "availability",
+    "staffed": {"eoc": "eoc-carol"},
+}
+DECLARED_LABELS = ["incident", "severity::3", "incident::identification", "incident-category::availability"]
 
 
 def test_redis_url() -> str:

@@ -16,16 +16,9 @@ from service.incident import IncidentState, Issue
 from service.plan import CloseIssue, Notify, OpenReview, ScheduleReminder
 from service.planner import plan_event
 from service.rules import RuleSet, load_rules
-from tests.conftest import NOW, ROOT, payload
+from tests.conftest import DECLARED, DECLARED_LABELS, NOW, ROOT, payload
 
-DECLARED = {
-    "declared": True,
-    "severity": 3,
-    "phase": "identification",
-    "category": "availability",
-    "staffed": {"eoc": "eoc-carol"},
-}
-LABELS = ["incident", "severity::3", "incident::identification", "incident-category::availability"]
+LABELS = DECLARED_LABELS
 
 
 def ruleset(tmp_path: Path, rules: list[dict[str, Any]]) -> RuleSet:

@@ -12,16 +12,9 @@ from service.incident import IncidentState, Issue, Note
 from service.plan import Assign, Notify, OpenReview, Plan, ScheduleReminder, SetNativeSeverity, Unassign
 from service.planner import plan_event
 from service.rules import RuleSet
-from tests.conftest import NOW, payload
+from tests.conftest import DECLARED, DECLARED_LABELS, NOW, payload
 
-DECLARED = {
-    "declared": True,
-    "severity": 3,
-    "phase": "identification",
-    "category": "availability",
-    "staffed": {"eoc": "eoc-carol"},
-}
-BASE = ["incident", "severity::3", "incident::identification", "incident-category::availability"]
+BASE = DECLARED_LABELS
 
 
 def plan_for(
