@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -87,32 +88,31 @@ class Reference:
     def issue_key(self) -> str:
         return f"{self.project_id}:{self.iid}"
 
+    @classmethod
+    def of(cls, event: Event) -> Reference:
+        """The reference of a parsed event."""
+        return cls(event.kind, event.project_id, event.iid, event.actor.username)
+
 
 def reference(payload: dict[str, Any]) -> Reference:
-    """The required fields of an Issue or Note Hook, checked without building the whole Event."""
-    attrs = _require(payload, "object_attributes", "")
-    if not isinstance(attrs, dict):
-        raise PayloadError("field object_attributes must be an object")
-    if payload.get("object_kind") == "note":
-        issue = _require(payload, "issue", "")
-        if not isinstance(issue, dict):
-            raise PayloadError("field issue must be an object")
-        kind, iid = Kind.NOTE, _int(_require(issue, "iid", "issue"), "issue.iid")
-    else:
-        kind, iid = Kind.ISSUE, _int(_require(attrs, "iid", "object_attributes"), "object_attributes.iid")
-    project_id, _ = _project(payload, attrs)
-    return Reference(kind, project_id, iid, _actor(payload).username)
+    """Which issue a delivery concerns, by the worker's own parse (so the edge accepts only what it can parse)."""
+    return Reference.of(parse_event(payload))
 
 
-def _label_titles(raw: Any) -> frozenset[str]:
+# GitLab ids are bigint columns: anything outside 1..2^63-1 is not a GitLab id.
+MAX_ID = 2**63 - 1
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def _label_titles(raw: Any, name: str) -> frozenset[str]:
     if not isinstance(raw, list):
-        return frozenset()
+        return frozenset()  # tolerated: a missing or odd label list means no labels
     titles = set()
     for item in raw:
-        if isinstance(item, dict) and isinstance(item.get("title"), str):
-            titles.add(item["title"])
-        elif isinstance(item, str):
-            titles.add(item)
+        if isinstance(item, dict):
+            item = item.get("title")
+        if isinstance(item, str):
+            titles.add(_checked_text(item, name))
     return frozenset(titles)
 
 
@@ -123,34 +123,77 @@ def _require(mapping: Any, key: str, where: str) -> Any:
 
 
 def _int(value: Any, name: str) -> int:
-    if isinstance(value, bool):
+    """A GitLab id: a positive integer (or its decimal digits); floats, booleans and huge numbers are refused."""
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
         raise PayloadError(f"field {name} must be an integer")
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise PayloadError(f"field {name} must be an integer") from None
+    if not 0 < value <= MAX_ID:
+        raise PayloadError(f"field {name} must be a positive integer")
+    return value
+
+
+def _optional_id(value: Any) -> int | None:
+    """An id the bot can do without: kept when it is a valid id, else None."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        return None
+    return value
+
+
+def _checked_text(value: str, name: str) -> str:
+    # A lone surrogate (from a \ud800 escape) cannot be encoded: Redis, logs and GitLab would all fail on it later.
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise PayloadError(f"field {name} must be valid text") from None
+    return value
+
+
+def _text(mapping: dict[str, Any], key: str, name: str, default: str = "") -> str:
+    """A string field: missing, null or empty gives `default`; another type is a PayloadError naming it."""
+    value = mapping.get(key)
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str):
+        raise PayloadError(f"field {name} must be a string")
+    return _checked_text(value, name)
+
+
+def _str_or_none(value: Any, name: str) -> str | None:
+    """An optional string (severities): kept when a string, else None."""
+    return _checked_text(value, name) if isinstance(value, str) else None
 
 
 def _actor(payload: dict[str, Any]) -> Actor:
     user = _require(payload, "user", "")
     if not isinstance(user, dict):
         raise PayloadError("field user must be an object")
-    uid = user.get("id")
     return Actor(
-        id=uid if isinstance(uid, int) else None,
-        username=str(user.get("username") or ""),
-        name=str(user.get("name") or ""),
+        id=_optional_id(user.get("id")),
+        username=_text(user, "username", "user.username"),
+        name=_text(user, "name", "user.name"),
     )
 
 
 def _project(payload: dict[str, Any], attrs: dict[str, Any]) -> tuple[int, str]:
     project = payload.get("project")
     if isinstance(project, dict) and project.get("id") is not None:
-        return _int(project["id"], "project.id"), str(project.get("path_with_namespace") or "")
+        return _int(project["id"], "project.id"), _text(project, "path_with_namespace", "project.path_with_namespace")
     for source in (payload, attrs):
         if source.get("project_id") is not None:
             return _int(source["project_id"], "project_id"), ""
     raise PayloadError("missing field project.id")
+
+
+def _assignees(payload: dict[str, Any]) -> tuple[str, ...]:
+    raw = payload.get("assignees")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise PayloadError("field assignees must be a list")
+    names = (a.get("username") for a in raw if isinstance(a, dict))
+    return tuple(_checked_text(n, "assignees.username") for n in names if isinstance(n, str) and n)
 
 
 def is_incident(issue_type: Any, labels: frozenset[str], incident_label: str = INCIDENT_LABEL) -> bool:
@@ -165,41 +208,41 @@ def parse_issue(payload: dict[str, Any], incident_label: str = INCIDENT_LABEL) -
         raise PayloadError("field object_attributes must be an object")
     iid = _int(_require(attrs, "iid", "object_attributes"), "object_attributes.iid")
     project_id, project_path = _project(payload, attrs)
-    labels = _label_titles(payload.get("labels", attrs.get("labels")))
+    labels = _label_titles(payload.get("labels", attrs.get("labels")), "labels.title")
     raw_changes = payload.get("changes")
     changes: dict[str, Any] = raw_changes if isinstance(raw_changes, dict) else {}
     added: frozenset[str] = frozenset()
     removed: frozenset[str] = frozenset()
     label_change = changes.get("labels")
+    action = _text(attrs, "action", "object_attributes.action", "update")
     if isinstance(label_change, dict):
-        before = _label_titles(label_change.get("previous"))
-        after = _label_titles(label_change.get("current"))
+        before = _label_titles(label_change.get("previous"), "changes.labels.previous.title")
+        after = _label_titles(label_change.get("current"), "changes.labels.current.title")
         added, removed = after - before, before - after
-    elif attrs.get("action") == "open":
+    elif action == "open":
         added = labels
     severity_change = changes.get("severity")
-    assignees = tuple(
-        str(a.get("username")) for a in payload.get("assignees") or [] if isinstance(a, dict) and a.get("username")
-    )
     return Event(
         kind=Kind.ISSUE,
-        action=str(attrs.get("action") or "update"),
+        action=action,
         project_id=project_id,
         project_path=project_path,
         iid=iid,
         actor=_actor(payload),
         is_incident=is_incident(attrs.get("type"), labels, incident_label),
-        title=str(attrs.get("title") or ""),
-        description=str(attrs.get("description") or ""),
-        url=str(attrs.get("url") or ""),
-        state=str(attrs.get("state") or "opened"),
+        title=_text(attrs, "title", "object_attributes.title"),
+        description=_text(attrs, "description", "object_attributes.description"),
+        url=_text(attrs, "url", "object_attributes.url"),
+        state=_text(attrs, "state", "object_attributes.state", "opened"),
         confidential=bool(attrs.get("confidential")),
         labels=labels,
         labels_added=added,
         labels_removed=removed,
-        assignees=assignees,
-        severity=attrs.get("severity") if isinstance(attrs.get("severity"), str) else None,
-        severity_previous=severity_change.get("previous") if isinstance(severity_change, dict) else None,
+        assignees=_assignees(payload),
+        severity=_str_or_none(attrs.get("severity"), "object_attributes.severity"),
+        severity_previous=_str_or_none(severity_change.get("previous"), "changes.severity.previous")
+        if isinstance(severity_change, dict)
+        else None,
         severity_changed=isinstance(severity_change, dict),
     )
 
@@ -214,25 +257,26 @@ def parse_note(payload: dict[str, Any], incident_label: str = INCIDENT_LABEL) ->
         raise PayloadError("field issue must be an object")
     iid = _int(_require(issue, "iid", "issue"), "issue.iid")
     project_id, project_path = _project(payload, attrs)
-    labels = _label_titles(issue.get("labels"))
+    labels = _label_titles(issue.get("labels"), "issue.labels.title")
+    url = _text(issue, "url", "issue.url") or _text(attrs, "url", "object_attributes.url")
     return Event(
         kind=Kind.NOTE,
-        action=str(attrs.get("action") or "create"),
+        action=_text(attrs, "action", "object_attributes.action", "create"),
         project_id=project_id,
         project_path=project_path,
         iid=iid,
         actor=_actor(payload),
         is_incident=is_incident(issue.get("type"), labels, incident_label),
-        title=str(issue.get("title") or ""),
-        description=str(issue.get("description") or ""),
-        url=str(issue.get("url") or attrs.get("url") or "").split("#", 1)[0],
-        state=str(issue.get("state") or "opened"),
+        title=_text(issue, "title", "issue.title"),
+        description=_text(issue, "description", "issue.description"),
+        url=url.split("#", 1)[0],
+        state=_text(issue, "state", "issue.state", "opened"),
         confidential=bool(issue.get("confidential")) or bool(attrs.get("internal")),
         labels=labels,
-        severity=issue.get("severity") if isinstance(issue.get("severity"), str) else None,
-        note=str(attrs.get("note") or ""),
-        note_id=attrs.get("id") if isinstance(attrs.get("id"), int) else None,
-        note_author_id=attrs.get("author_id") if isinstance(attrs.get("author_id"), int) else None,
+        severity=_str_or_none(issue.get("severity"), "issue.severity"),
+        note=_text(attrs, "note", "object_attributes.note"),
+        note_id=_optional_id(attrs.get("id")),
+        note_author_id=_optional_id(attrs.get("author_id")),
     )
 
 

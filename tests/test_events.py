@@ -116,3 +116,81 @@ def test_reference_is_what_the_edge_needs() -> None:
     del broken["issue"]["iid"]
     with pytest.raises(PayloadError, match="issue.iid"):
         reference(broken)
+
+
+# Totality: parse_event answers every JSON value with an Event or a PayloadError naming the field.
+WRONG_VALUES = [5, True, -1, 0, 1.5, float("inf"), float("nan"), 10**40, "", "x", "\ud800", [], [1], {}, {"a": 1}, None]
+
+
+def _paths(value: object, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every key path of a JSON document (lists by index), containers included."""
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*prefix, index))
+    return found
+
+
+def _replaced(document: object, path: tuple[str | int, ...], value: object) -> object:
+    """A copy of `document` with the value at `path` replaced."""
+    copy = json.loads(json.dumps(document))
+    target = copy
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return copy
+
+
+FIXTURE_NAMES = ["issue.open.incident", "issue.update.severity", "issue.open.docs", "note.create.incident"]
+
+
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_every_field_with_every_wrong_type_is_an_event_or_a_named_error(name: str) -> None:
+    """Any value in any field: an Event or a PayloadError, never TypeError/AttributeError/OverflowError."""
+    document = payload(name)
+    for path in _paths(document):
+        for value in WRONG_VALUES:
+            try:
+                parse_event(_replaced(document, path, value))
+            except PayloadError as exc:
+                assert "field" in str(exc) or "object_kind" in str(exc), (path, value, exc)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("assignees", 5, "field assignees must be a list"),
+        ("assignees", True, "field assignees must be a list"),
+        ("assignees", {"username": "x"}, "field assignees must be a list"),
+        ("iid", float("inf"), "object_attributes.iid must be an integer"),
+        ("iid", 1e400, "object_attributes.iid must be an integer"),
+        ("iid", 0, "object_attributes.iid must be a positive integer"),
+        ("iid", -3, "object_attributes.iid must be a positive integer"),
+        ("iid", 2**64, "object_attributes.iid must be a positive integer"),
+        ("project_id", -1, "project.id must be a positive integer"),
+        ("title", ["x"], "object_attributes.title must be a string"),
+        ("title", "bad \ud800 text", "object_attributes.title must be valid text"),
+    ],
+)
+def test_wrong_types_are_named(field: str, value: object, message: str) -> None:
+    """The fields the worker needs, with the wrong type or range: PayloadError naming the field."""
+    data = payload("issue.open.incident")
+    if field == "assignees":
+        data["assignees"] = value
+    elif field == "project_id":
+        data["project"]["id"] = value
+    else:
+        data["object_attributes"][field] = value
+    with pytest.raises(PayloadError, match=message.replace(".", r"\.")):
+        parse_event(data)
+
+
+def test_user_with_surrogate_username_is_named() -> None:
+    """A username that cannot be encoded (lone surrogate) is a PayloadError, not a crash later."""
+    data = payload("note.create.incident")
+    data["user"]["username"] = "\udcff"
+    with pytest.raises(PayloadError, match=r"user\.username"):
+        parse_event(data)
