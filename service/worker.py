@@ -119,10 +119,37 @@ def _no_retry() -> None:
 
 
 def load_state(client: GitLabClient, event: Event, bot: str, actor_access: int | None = None) -> IncidentState:
-    """What the incident is now, from GitLab: the issue and the bot's memory in its notes."""
-    issue = client.get_issue(event.project_id, event.iid)
-    notes = client.list_notes(event.project_id, event.iid)
-    memory, note = find_memory(notes, bot)
+    """What the incident is now, from GitLab: the issue, the bot's memory and the checklist notes it names.
+
+    The memory note is read by the id Redis remembers, so a delivery costs the same
+    however many comments the issue has; every page of notes is read only when that
+    pointer is missing or stale (Redis flushed, note deleted, or not the bot's).
+    """
+    from .incident import Note, checklist_notes, memory_in, resolve_checklists
+
+    pid, iid = event.project_id, event.iid
+    issue = client.get_issue(pid, iid)
+    pointer = client.memory_note(pid, iid)
+    note = client.get_note(pid, iid, pointer) if pointer is not None else None
+    memory = memory_in(note, bot)
+    notes: list[Note] = []
+    if memory is None:
+        memory, note = find_memory(client.iter_notes(pid, iid), bot)
+        if memory.get("declared") and "checklists" not in memory:
+            # Memory from before checklist note ids were kept in it: find them; the next note written keeps them
+            # (until then no pointer is set, so they are looked for again rather than forgotten).
+            memory = {**memory, "checklists": checklist_notes(client.iter_notes(pid, iid), bot)}
+        elif note is not None:
+            client.remember_memory_note(pid, iid, note.id)
+    memory = resolve_checklists(memory, note.id if note else None)
+    checklists = memory.get("checklists")
+    wanted = checklists.get(memory.get("phase") or "") if isinstance(checklists, dict) else None
+    if isinstance(wanted, int) and note is not None and wanted == note.id:
+        notes.append(note)
+    elif isinstance(wanted, int):
+        found = client.get_note(pid, iid, wanted)
+        if found is not None and found.author == bot:
+            notes.append(found)
     return IncidentState(
         issue=issue,
         memory=memory,
