@@ -141,17 +141,29 @@ def apply_plan(
         # enqueues them again on retry, and their own keys keep anyone from being told twice.
         side_jobs(plan)
     if body:
-        outcome.note_id = client.create_note(pid, iid, write_memory(body, memory))
+        outcome.note_id = _new_memory_note(client, pid, iid, write_memory(body, memory))
         outcome.writes.append("create_note")
     elif remembered and state.memory_note_id is not None:
         client.edit_note(pid, iid, state.memory_note_id, write_memory(strip_memory(state.memory_note_body), memory))
         outcome.writes.append("edit_note")
     elif remembered:
-        outcome.note_id = client.create_note(
-            pid, iid, write_memory("_incident-bot is tracking this incident._", memory)
+        outcome.note_id = _new_memory_note(
+            client, pid, iid, write_memory("_incident-bot is tracking this incident._", memory)
         )
         outcome.writes.append("create_note")
     return outcome
+
+
+def _new_memory_note(client: GitLabClient, pid: int, iid: int, body: str) -> int:
+    """Post the note carrying the memory and point at it.
+
+    The old pointer goes first: a worker killed between posting and pointing leaves
+    no pointer (the next delivery scans every note) rather than one to an older memory.
+    """
+    client.remember_memory_note(pid, iid, None)
+    note_id = client.create_note(pid, iid, body)
+    client.remember_memory_note(pid, iid, note_id)
+    return note_id
 
 
 def _open_review(client: GitLabClient, pid: int, iid: int, review: OpenReview) -> tuple[int, str, bool]:

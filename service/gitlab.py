@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,7 +23,7 @@ mutation($projectPath: ID!, $iid: String!, $severity: IssuableSeverity!) {
 """
 USER_CACHE_SECONDS = 3600
 NOTES_PAGE = 100
-NOTES_PAGES = 5  # newest 500 notes: the bot's latest note is always among them in practice
+MEMORY_POINTER_SECONDS = 90 * 24 * 3600  # longer than any incident stays open; a lost pointer costs one full scan
 
 
 class TransientGitLabError(Exception):
@@ -47,7 +47,13 @@ class GitLabClient(Protocol):
 
     def get_issue(self, project_id: int, iid: int) -> Issue: ...
 
-    def list_notes(self, project_id: int, iid: int) -> list[Note]: ...
+    def iter_notes(self, project_id: int, iid: int) -> Iterator[Note]: ...
+
+    def get_note(self, project_id: int, iid: int, note_id: int) -> Note | None: ...
+
+    def memory_note(self, project_id: int, iid: int) -> int | None: ...
+
+    def remember_memory_note(self, project_id: int, iid: int, note_id: int | None) -> None: ...
 
     def update_issue(
         self,
@@ -104,6 +110,20 @@ def _issue(project_id: int, data: dict[str, Any]) -> Issue:
     )
 
 
+def _note(item: dict[str, Any]) -> Note:
+    return Note(
+        id=int(item["id"]),
+        body=str(item.get("body") or ""),
+        author=str((item.get("author") or {}).get("username") or ""),
+        created_at=str(item.get("created_at") or ""),
+        system=bool(item.get("system")),
+    )
+
+
+def _pointer_key(project_id: int, iid: int) -> str:
+    return f"incident-bot:memory-note:{project_id}:{iid}"
+
+
 class PythonGitLabClient:
     """GitLabClient over python-gitlab: timeouts, transient retries, the delivery's event UUID on writes."""
 
@@ -139,27 +159,43 @@ class PythonGitLabClient:
     def get_issue(self, project_id: int, iid: int) -> Issue:
         return _issue(project_id, self._call("get", f"/projects/{project_id}/issues/{iid}"))
 
-    def list_notes(self, project_id: int, iid: int) -> list[Note]:
-        notes: list[Note] = []
-        for page in range(1, NOTES_PAGES + 1):
+    def iter_notes(self, project_id: int, iid: int) -> Iterator[Note]:
+        """Every note of the issue, newest first, one page at a time (stop iterating to stop reading)."""
+        page = 1
+        while True:
             batch = self._call(
                 "get",
                 f"/projects/{project_id}/issues/{iid}/notes",
                 query_data={"sort": "desc", "order_by": "created_at", "per_page": NOTES_PAGE, "page": page},
             )
-            for item in batch:
-                notes.append(
-                    Note(
-                        id=int(item["id"]),
-                        body=str(item.get("body") or ""),
-                        author=str((item.get("author") or {}).get("username") or ""),
-                        created_at=str(item.get("created_at") or ""),
-                        system=bool(item.get("system")),
-                    )
-                )
+            yield from (_note(item) for item in batch)
             if len(batch) < NOTES_PAGE:
-                break
-        return notes
+                return
+            page += 1
+
+    def get_note(self, project_id: int, iid: int, note_id: int) -> Note | None:
+        """One note by id; None when it is gone (deleted) or not on this issue."""
+        try:
+            return _note(self._call("get", f"/projects/{project_id}/issues/{iid}/notes/{note_id}"))
+        except PermanentGitLabError:
+            return None
+
+    def memory_note(self, project_id: int, iid: int) -> int | None:
+        """Where the bot's memory of this issue was last written, if Redis remembers it."""
+        raw = self.cache.get(_pointer_key(project_id, iid)) if self.cache is not None else None
+        try:
+            return int(raw) if raw is not None else None
+        except ValueError:
+            return None
+
+    def remember_memory_note(self, project_id: int, iid: int, note_id: int | None) -> None:
+        """Point at the note holding the memory; None forgets the pointer (a note is about to supersede it)."""
+        if self.cache is None:
+            return
+        if note_id is None:
+            self.cache.delete(_pointer_key(project_id, iid))
+        else:
+            self.cache.set(_pointer_key(project_id, iid), note_id, ex=MEMORY_POINTER_SECONDS)
 
     def update_issue(
         self,

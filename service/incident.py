@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,9 @@ if TYPE_CHECKING:
     from .events import Event
 
 MARKER = "incident-bot:memory"
+CHECKLIST_PREFIX = "<!-- incident-bot:checklist"
 _MARKER_RE = re.compile(r"<!-- incident-bot:memory (?P<json>\{.*?\}) -->", re.DOTALL)
+_CHECKLIST_RE = re.compile(r"<!-- incident-bot:checklist (\S+) -->")
 MAX_DELIVERIES = 100  # remembered delivery ids: enough to recognise any realistic redelivery
 
 
@@ -113,15 +116,42 @@ def write_memory(body: str, memory: dict[str, Any]) -> str:
     return f"{strip_memory(body)}\n\n<!-- {MARKER} {encoded} -->"
 
 
-def find_memory(notes: list[Note], bot_username: str) -> tuple[dict[str, Any], Note | None]:
-    """The newest memory record in the bot's own notes (notes given newest first)."""
+def memory_in(note: Note | None, bot_username: str) -> dict[str, Any] | None:
+    """The memory record of a note, only when the bot wrote that note (a user can type the marker too)."""
+    if note is None or note.author != bot_username:
+        return None
+    return read_memory(note.body)
+
+
+def find_memory(notes: Iterable[Note], bot_username: str) -> tuple[dict[str, Any], Note | None]:
+    """The newest memory record in the bot's own notes (notes given newest first; stops reading at it)."""
     for note in notes:
-        if note.author != bot_username:
-            continue
-        memory = read_memory(note.body)
+        memory = memory_in(note, bot_username)
         if memory is not None:
             return memory, note
     return {}, None
+
+
+def checklist_notes(notes: Iterable[Note], bot_username: str) -> dict[str, int]:
+    """Phase -> id of the bot's newest note holding that phase's checklist (notes given newest first)."""
+    found: dict[str, int] = {}
+    for note in notes:
+        if note.author == bot_username:
+            for phase in _CHECKLIST_RE.findall(note.body):
+                found.setdefault(phase, note.id)
+    return found
+
+
+def resolve_checklists(memory: dict[str, Any], note_id: int | None) -> dict[str, Any]:
+    """Memory whose checklist note ids are all known.
+
+    A checklist is posted in the same note that carries the memory, whose id GitLab
+    gives only once the note exists: the memory says `null` there, meaning "this note".
+    """
+    checklists = memory.get("checklists")
+    if not isinstance(checklists, dict) or note_id is None:
+        return memory
+    return {**memory, "checklists": {k: note_id if v is None else v for k, v in checklists.items()}}
 
 
 def with_delivery(memory: dict[str, Any], delivery_id: str) -> dict[str, Any]:

@@ -173,6 +173,9 @@ class FakeGitLab:
         if rest == "/notes" and method == "POST":
             return 201, self.add_note(key, data["body"], BOT["username"])
         m2 = re.fullmatch(r"/notes/(\d+)", rest)
+        if m2 and method == "GET":
+            found = next((n for n in self.notes[key] if n["id"] == int(m2.group(1))), None)
+            return (200, found) if found else (404, {"message": "404 Note Not Found"})
         if m2 and method == "PUT":
             for note in self.notes[key]:
                 if note["id"] == int(m2.group(1)):

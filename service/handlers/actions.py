@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..incident import CHECKLIST_PREFIX
 from ..plan import CloseIssue, OpenReview, ScheduleReminder
 from ..planner import CHECKLIST, POST, ROLES
 from ..text import checklist_items, neutralise
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
     from ..planner import Draft
     from ..rules import RuleSet
 
-CHECKLIST_MARKER = "<!-- incident-bot:checklist {phase} -->"
+CHECKLIST_MARKER = CHECKLIST_PREFIX + " {phase} -->"
 
 
 def _severity(level: int, d: Draft, rule: str) -> None:
@@ -72,6 +73,8 @@ def checklist_section(d: Draft, phase_name: str, note: str = "") -> str:
         lines.append(phase.guidance.strip())
     if phase.checklist:
         lines.append(CHECKLIST_MARKER.format(phase=phase.name))
+        # Where to read it back: null means "the note carrying this memory" (its id is not known yet).
+        d.remember("checklists", {**d.memory.get("checklists", {}), phase.name: None})
         lines += [f"- [ ] {item}" for item in phase.checklist]
     return "\n".join(lines)
 
@@ -100,7 +103,8 @@ def _checklist(arg: str, d: Draft, rule: str) -> None:
 def _unticked(d: Draft, phase: str) -> list[str]:
     marker = CHECKLIST_MARKER.format(phase=phase)
     for note in d.state.notes:  # newest first
-        if marker in note.body:
+        # Only the bot's own notes: anyone can type the marker and task items into a comment.
+        if note.author == d.state.bot_username and marker in note.body:
             return checklist_items(note.body.split(marker, 1)[1], ticked=False)
     return []
 
