@@ -17,7 +17,9 @@ from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus, validate_job_id
 from rq.registry import FailedJobRegistry
 
+from service.config import Settings
 from service.queue import EventQueue, Outcome, job_id_for
+from service.worker import IncidentWorker, make_worker
 from tests.conftest import ROOT
 
 RECORD = "tests.jobs.record"
@@ -170,3 +172,55 @@ def test_failing_job_lands_in_failed_registry_with_reason(redis_conn: Redis) -> 
     assert registry.get_job_ids() == ["doomed"]
     job = Job.fetch("doomed", connection=redis_conn)
     assert "asked to fail: doomed" in (job.latest_result().exc_string or "")  # type: ignore[union-attr]
+
+
+def two_queue_worker(conn: Redis, name: str) -> IncidentWorker:
+    """The production worker shape: the deliveries queue and its notifications queue."""
+    settings = Settings(job_monitoring_interval=1, heartbeat_slack=1, maintenance_interval=1)
+    return make_worker(settings, conn, [name, f"{name}-notify"])
+
+
+def take(worker: IncidentWorker) -> Job:
+    """Dequeue one job the way the work loop does, and go no further (the process stops right here)."""
+    worker.register_birth()
+    found = worker.dequeue_job_and_maintain_ttl(timeout=1)
+    assert found is not None
+    return found[0]
+
+
+def test_job_taken_just_before_a_warm_stop_is_run_by_the_next_worker(redis_conn: Redis) -> None:
+    """SIGTERM between dequeue and start: the job and the issue's next event still run, in order."""
+    q = EventQueue(redis_conn, "warm", func=RECORD)
+    enqueue(q, "first")
+    assert enqueue(q, "second") is Outcome.DEFERRED
+    stopping = two_queue_worker(redis_conn, "warm")
+    assert take(stopping).id == "first"
+    stopping.teardown()  # what the warm shutdown runs on its way out
+    two_queue_worker(redis_conn, "warm").work(burst=True)
+    assert [r["id"] for r in ran(redis_conn)] == ["first", "second"]
+    assert Queue("warm", connection=redis_conn).deferred_job_registry.count == 0
+
+
+def test_job_taken_by_a_killed_worker_is_swept_back(redis_conn: Redis) -> None:
+    """SIGKILL between dequeue and start: once the dead worker's heartbeat lapses, another worker runs it."""
+    q = EventQueue(redis_conn, "swept", func=RECORD)
+    enqueue(q, "first")
+    enqueue(q, "second")
+    killed = two_queue_worker(redis_conn, "swept")
+    assert take(killed).id == "first"
+    redis_conn.delete(f"incident-bot:alive:{killed.name}")  # its short heartbeat TTL ran out
+    two_queue_worker(redis_conn, "swept").work(burst=True)
+    assert [r["id"] for r in ran(redis_conn)] == ["first", "second"]
+
+
+def test_a_claim_handed_back_is_never_run_twice(redis_conn: Redis) -> None:
+    """A worker presumed dead but alive (a long stall) does not run the job a sweep gave to another."""
+    q = EventQueue(redis_conn, "stall", func=RECORD)
+    enqueue(q, "only")
+    stalled = two_queue_worker(redis_conn, "stall")
+    job = take(stalled)
+    redis_conn.delete(f"incident-bot:alive:{stalled.name}")
+    two_queue_worker(redis_conn, "stall").work(burst=True)
+    stalled.execute_job(job, Queue("stall", connection=redis_conn))
+    assert [r["id"] for r in ran(redis_conn)] == ["only"]
+    assert Job.fetch("only", connection=redis_conn).get_status() == JobStatus.FINISHED
