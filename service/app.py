@@ -14,7 +14,7 @@ from . import logs
 from .config import Settings
 from .queue import EventQueue, Outcome
 from .rules import RuleSet, load_rules
-from .webhook import Accepted, Rejected, classify, verify
+from .webhook import Accepted, Rejected, classify, signing_key, verify
 
 log = logging.getLogger("incident_bot.web")
 
@@ -36,6 +36,7 @@ def create_app(
 ) -> Flask:
     """The Flask application; settings come from the environment unless given."""
     settings = settings or Settings.from_env()
+    key = signing_key(settings.webhook_secret)  # a bad whsec_ secret stops the start, not every delivery
     rules = rules or load_rules(settings.rules_dir)
     connection = connection or connect(settings.redis_url or "redis://127.0.0.1:6379/0")
     queue = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl)
@@ -53,8 +54,8 @@ def create_app(
             return _answer(413, error=f"body over {settings.max_body_bytes} bytes")
         headers = request.headers
         try:
-            verify(headers, body, settings.webhook_secret, settings.signature_window)
-            decision = classify(headers, body, incident_label=rules.incident_label)
+            signed_id = verify(headers, body, settings.webhook_secret, settings.signature_window, key=key)
+            decision = classify(headers, body, incident_label=rules.incident_label, signed_id=signed_id)
         except Rejected as exc:
             log.info("rejected %s: %s", exc.status, exc.reason)
             return _answer(exc.status, error=exc.reason)

@@ -7,8 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .webhook import signing_key
+
 DEFAULT_MAX_BODY = 1024 * 1024  # GitLab issue bodies with long descriptions stay far below 1 MiB.
 DEFAULT_SIGNATURE_WINDOW = 300  # seconds either side of now, as the Standard Webhooks spec suggests.
+# GitLab sends a whole delivery at once; a client still sending after this long is stalling a receiver thread.
+DEFAULT_READ_TIMEOUT = 10.0
+TRUE = frozenset({"1", "true", "yes", "on"})
 
 
 def shipped_rules_dir() -> Path:
@@ -59,6 +64,10 @@ class Settings:
     heartbeat_slack: int = 10
     maintenance_interval: int = 10
     dedupe_ttl: int = 7 * 24 * 3600
+    # Seconds a request may take to arrive (headers and body) before the receiver hangs up.
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    # Explicitly allowed to run `web`/`worker` without GITLAB_WEBHOOK_SECRET (INCIDENT_BOT_LOCAL_TRIAL=1).
+    local_trial: bool = False
 
     @property
     def dry_run(self) -> bool:
@@ -75,10 +84,20 @@ class Settings:
         """Read the documented environment variables."""
         env = os.environ if env is None else env
         rules = env.get("INCIDENT_BOT_RULES", "").strip()
+        secret = env.get("GITLAB_WEBHOOK_SECRET", "")
+        try:
+            signing_key(secret)
+        except ValueError as exc:
+            raise SystemExit(f"incident-bot: {exc}") from None
+        read_timeout = _float(env, "INCIDENT_BOT_READ_TIMEOUT", DEFAULT_READ_TIMEOUT)
+        if not 0 < read_timeout <= 3600:
+            raise SystemExit(
+                f"incident-bot: INCIDENT_BOT_READ_TIMEOUT must be between 0 and 3600 s, got {read_timeout}"
+            )
         return cls(
             gitlab_url=env.get("GITLAB_URL", "").strip().rstrip("/") or "https://gitlab.com",
             gitlab_token=env.get("GITLAB_TOKEN", "").strip(),
-            webhook_secret=env.get("GITLAB_WEBHOOK_SECRET", ""),
+            webhook_secret=secret,
             redis_url=env.get("REDIS_URL", "").strip(),
             rules_dir=Path(rules) if rules else shipped_rules_dir(),
             queue_name=env.get("INCIDENT_BOT_QUEUE", "").strip() or "incident-bot",
@@ -89,4 +108,6 @@ class Settings:
             job_monitoring_interval=_int(env, "INCIDENT_BOT_JOB_MONITORING_INTERVAL", 5),
             heartbeat_slack=_int(env, "INCIDENT_BOT_HEARTBEAT_SLACK", 10),
             maintenance_interval=_int(env, "INCIDENT_BOT_MAINTENANCE_INTERVAL", 10),
+            read_timeout=read_timeout,
+            local_trial=env.get("INCIDENT_BOT_LOCAL_TRIAL", "").strip().lower() in TRUE,
         )

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -22,8 +23,14 @@ from .events import (
     PayloadError,
     Reference,
     noteable_type,
-    reference,
+    parse_event,
 )
+
+# GitLab's payloads nest about five deep. The worker parses the same body again, deeper in its stack: a bound far
+# below Python's recursion limit means nothing the edge accepts can fail there with a RecursionError.
+MAX_DEPTH = 64
+# Seconds since the epoch, as Standard Webhooks sends them; anything longer is not a timestamp.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 class Headers(Protocol):
@@ -62,17 +69,39 @@ def _header(headers: Headers, name: str) -> str:
     return headers.get(name) or ""
 
 
-def verify(headers: Headers, body: bytes, secret: str, window: int, now: float | None = None) -> None:
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a secret: a `whsec_` secret is base64 (Standard Webhooks), any other is used as is."""
+    if not secret.startswith("whsec_"):
+        return secret.encode()
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except ValueError:
+        raise ValueError("GITLAB_WEBHOOK_SECRET starts with whsec_ but the rest is not valid base64") from None
+    if not key:
+        raise ValueError("GITLAB_WEBHOOK_SECRET is whsec_ with no key after it")
+    return key
+
+
+def verify(
+    headers: Headers,
+    body: bytes,
+    secret: str,
+    window: int,
+    now: float | None = None,
+    *,
+    key: bytes | None = None,
+) -> str | None:
     """Accept `X-Gitlab-Token` or a Standard-Webhooks signature; raise Rejected(401) otherwise.
 
-    With no secret configured every delivery is accepted (documented: only for local trials).
+    Returns the `webhook-id` of a verified signature (the delivery's identity, covered by the signature),
+    None when the token was used. With no secret configured every delivery is accepted (local trials only).
     """
     if not secret:
-        return
+        return None
     token = _header(headers, "X-Gitlab-Token")
     if token:
         if hmac.compare_digest(token.encode(), secret.encode()):
-            return
+            return None
         raise Rejected(401, "invalid X-Gitlab-Token")
     signature = _header(headers, "webhook-signature")
     if not signature:
@@ -81,33 +110,39 @@ def verify(headers: Headers, body: bytes, secret: str, window: int, now: float |
     timestamp = _header(headers, "webhook-timestamp")
     if not webhook_id or not timestamp:
         raise Rejected(401, "signed delivery without webhook-id or webhook-timestamp")
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
-        raise Rejected(401, "webhook-timestamp is not a number") from None
+    if not _TIMESTAMP.fullmatch(timestamp):
+        raise Rejected(401, "webhook-timestamp is not a number of seconds")
     current = time.time() if now is None else now
-    if abs(current - sent_at) > window:
+    if abs(current - int(timestamp)) > window:
         raise Rejected(401, "webhook-timestamp outside the accepted window")
-    expected = sign(secret, webhook_id, timestamp, body)
+    expected = _mac(signing_key(secret) if key is None else key, webhook_id, timestamp, body)
     # The header may carry several space-separated signatures (key rotation).
     for candidate in signature.split():
         version, _, value = candidate.partition(",")
         if version == "v1" and hmac.compare_digest(value.encode(), expected.encode()):
-            return
+            return webhook_id
     raise Rejected(401, "webhook-signature does not match")
 
 
 def sign(secret: str, webhook_id: str, timestamp: str, body: bytes) -> str:
     """The base64 HMAC-SHA256 of `id.timestamp.body` (Standard Webhooks v1)."""
-    key = secret.encode()
-    if secret.startswith("whsec_"):
-        key = base64.b64decode(secret.removeprefix("whsec_"))
-    mac = hmac.new(key, f"{webhook_id}.{timestamp}.".encode() + body, hashlib.sha256)
+    return _mac(signing_key(secret), webhook_id, timestamp, body)
+
+
+def _mac(key: bytes, webhook_id: str, timestamp: str, body: bytes) -> str:
+    # Headers arrive decoded as latin-1; encoding them back as such gives the bytes that were signed.
+    prefix = f"{webhook_id}.{timestamp}.".encode("latin-1", "replace")
+    mac = hmac.new(key, prefix + body, hashlib.sha256)
     return base64.b64encode(mac.digest()).decode()
 
 
-def delivery_id(headers: Headers, body: bytes) -> str:
-    """`Idempotency-Key` (stable across retries and resends), else a hash of the body."""
+def delivery_id(headers: Headers, body: bytes, signed_id: str | None = None) -> str:
+    """A signed delivery's `webhook-id`, else `Idempotency-Key` (stable across resends), else the body's hash.
+
+    The signature does not cover `Idempotency-Key`: a signed delivery replayed with a new one is still a replay.
+    """
+    if signed_id:
+        return "webhook-id-" + signed_id[:200]
     key = _header(headers, "Idempotency-Key").strip()
     if key:
         return key[:200]
@@ -127,18 +162,36 @@ def _may_be_incident(payload: dict[str, Any], kind: str, incident_label: str) ->
     return any((label.get("title") if isinstance(label, dict) else label) == incident_label for label in labels)
 
 
+def _too_deep(payload: Any, limit: int) -> bool:
+    """True if containers nest deeper than `limit`; iterative, so any depth json.loads built is safe to walk."""
+    todo: list[tuple[Any, int]] = [(payload, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        todo.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
 def classify(
     headers: Headers,
     body: bytes,
     *,
     incident_label: str = INCIDENT_LABEL,
+    signed_id: str | None = None,
 ) -> Accepted | Ignored:
-    """Parse the body once and decide whether a worker should see it; raise Rejected(400) if malformed."""
+    """Decide whether a worker should see the delivery; raise Rejected(400) if it is malformed.
+
+    What is accepted has passed the worker's own `parse_event`, so it cannot fail parsing there.
+    """
     event_name = _header(headers, "X-Gitlab-Event")
     try:
         payload: Any = json.loads(body)
     except (UnicodeDecodeError, ValueError):
         raise Rejected(400, "body is not valid JSON") from None
+    except RecursionError:
+        raise Rejected(400, f"body nests too deeply (limit {MAX_DEPTH})") from None
     if not isinstance(payload, dict):
         raise Rejected(400, "body must be a JSON object")
     if event_name and event_name not in ACCEPTED_HOOKS:
@@ -157,10 +210,18 @@ def classify(
     if not _may_be_incident(payload, kind, incident_label):
         return Ignored("not an incident")
     try:
-        ref = reference(payload)
+        event = parse_event(payload, incident_label=incident_label)
     except PayloadError as exc:
         raise Rejected(400, str(exc)) from None
-    if ref.kind is Kind.NOTE and payload["object_attributes"].get("system"):
+    # Counting brackets (in C) bounds the depth; only a body with many of them is walked.
+    if body.count(b"[") + body.count(b"{") > MAX_DEPTH and _too_deep(payload, MAX_DEPTH):
+        raise Rejected(400, f"body nests too deeply (limit {MAX_DEPTH})")
+    if event.kind is Kind.NOTE and payload["object_attributes"].get("system"):
         return Ignored("system note")
     uuid = _header(headers, "X-Gitlab-Event-UUID") or None
-    return Accepted(ref=ref, delivery_id=delivery_id(headers, body), event_name=event_name, event_uuid=uuid)
+    return Accepted(
+        ref=Reference.of(event),
+        delivery_id=delivery_id(headers, body, signed_id),
+        event_name=event_name,
+        event_uuid=uuid,
+    )

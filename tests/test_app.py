@@ -202,3 +202,98 @@ def test_readiness_fails_without_redis(settings, rules) -> None:  # type: ignore
     dead = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
     client = create_app(settings, connection=dead, rules=rules).test_client()
     assert client.get("/readyz").status_code == 503
+
+
+# Hostile input (issue 7, items 3, 6 and 8): a clear 4xx naming the problem, and nothing accepted that the worker
+# cannot parse.
+def _incident_with(**changes: object) -> bytes:
+    """The incident fixture as raw JSON text, with top-level or object_attributes fields replaced verbatim."""
+    data = payload("issue.open.incident")
+    for key in changes:
+        target = data if key in data and key != "object_attributes" else data["object_attributes"]
+        target[key] = "@@" + key + "@@"
+    text = json.dumps(data)
+    for key, raw in changes.items():
+        text = text.replace(f'"@@{key}@@"', str(raw))
+    return text.encode()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"assignees": "5"}, "assignees"),
+        ({"assignees": "true"}, "assignees"),
+        ({"iid": "Infinity"}, "iid"),
+        ({"iid": "NaN"}, "iid"),
+        ({"iid": "1e400"}, "iid"),
+        ({"iid": "-5"}, "iid"),
+        ({"iid": "0"}, "iid"),
+        ({"iid": "1" * 4400}, "JSON"),
+        ({"iid": "12.5"}, "iid"),
+        ({"title": '"\\ud800"'}, "title"),
+        ({"user": '{"username": "\\udcff", "id": 1}'}, "user.username"),
+    ],
+)
+def test_what_the_worker_cannot_parse_is_400_naming_the_field(client, redis_conn, changes, field) -> None:  # type: ignore[no-untyped-def]
+    """Wrong types, non-finite, huge or non-positive numbers and unencodable text: 400 naming it; nothing queued."""
+    resp = client.post("/webhook", data=_incident_with(**changes), headers=hook_headers(key="bad"))
+    assert resp.status_code == 400 and field in resp.json["error"], resp.json
+    assert queued(redis_conn) == []
+
+
+def test_negative_project_id_is_400(client) -> None:  # type: ignore[no-untyped-def]
+    """A project id must be a positive integer."""
+    data = payload("issue.open.incident")
+    data["project"]["id"] = -1
+    resp = client.post("/webhook", data=json.dumps(data), headers=hook_headers())
+    assert resp.status_code == 400 and "project.id" in resp.json["error"]
+
+
+@pytest.mark.parametrize("depth", [100, 999, 1000, 5000, 100_000])
+def test_deeply_nested_json_is_400(client, redis_conn, depth) -> None:  # type: ignore[no-untyped-def]
+    """Nesting far beyond any GitLab payload (in any field) is refused, never a RecursionError or a 500."""
+    data = payload("issue.open.incident")
+    data["object_attributes"]["extra"] = "@@deep@@"
+    text = json.dumps(data).replace('"@@deep@@"', "[" * depth + "]" * depth)
+    resp = client.post("/webhook", data=text, headers=hook_headers(key="deep"))
+    assert resp.status_code == 400 and "nest" in resp.json["error"], resp.json
+    assert queued(redis_conn) == []
+
+
+def test_huge_signed_timestamp_is_401(client) -> None:  # type: ignore[no-untyped-def]
+    """A webhook-timestamp of 400 nines is not a timestamp: 401, never an OverflowError."""
+    data = body("issue.open.incident")
+    headers = _signed(data)
+    headers["webhook-timestamp"] = "9" * 400
+    resp = client.post("/webhook", data=data, headers=headers)
+    assert resp.status_code == 401 and "webhook-timestamp" in resp.json["error"]
+
+
+def test_signed_replay_with_new_idempotency_key_is_duplicate(client, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """The signature does not cover Idempotency-Key: a signed delivery is deduplicated on its webhook-id."""
+    data = body("issue.open.incident")
+    headers = _signed(data)
+    first = client.post("/webhook", data=data, headers={**headers, "Idempotency-Key": "one"})
+    again = client.post("/webhook", data=data, headers={**headers, "Idempotency-Key": "two"})
+    assert first.status_code == 202
+    assert again.status_code == 200 and again.json["status"] == "duplicate"
+    assert len(queued(redis_conn)) == 1
+
+
+def test_whsec_secret_that_is_not_base64_is_a_start_up_error(settings, rules, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """A `whsec_` secret that cannot be decoded stops the app at start, instead of a 500 per signed delivery."""
+    bad = Settings(**{**settings.__dict__, "webhook_secret": "whsec_not*base64!"})
+    with pytest.raises(ValueError, match="GITLAB_WEBHOOK_SECRET"):
+        create_app(bad, connection=redis_conn, rules=rules)
+    with pytest.raises(SystemExit, match="GITLAB_WEBHOOK_SECRET"):
+        Settings.from_env({"GITLAB_WEBHOOK_SECRET": "whsec_not*base64!"})
+
+
+def test_whsec_secret_signs_and_verifies(settings, rules, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """A valid `whsec_` secret: deliveries signed with its decoded key are accepted."""
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    client = create_app(
+        Settings(**{**settings.__dict__, "webhook_secret": secret}), connection=redis_conn, rules=rules
+    ).test_client()
+    data = body("issue.open.incident")
+    assert client.post("/webhook", data=data, headers=_signed(data, secret=secret)).status_code == 202
