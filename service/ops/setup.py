@@ -1,0 +1,251 @@
+"""`incident-bot setup`: the labels the rules use, the webhook, and the bot's access, made right once.
+
+Idempotent: each thing is read first and written only when it differs, so a second run writes nothing.
+`--dry-run` reads and reports what it would do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..rules import RuleSet
+from .api import Namespace, OpsError, OpsGitLab
+from .labels import WantedLabel, wanted_labels
+from .table import Row, Status
+
+DEVELOPER = 30
+ACCESS_NAMES = {0: "no access", 5: "Minimal", 10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer"}
+HOOK_NAME = "incident-bot"
+HOOK_DESCRIPTION = "incident-bot: runs the incident process (managed by `incident-bot setup`)"
+# The four triggers the bot reads; every other trigger is switched off (GitLab turns push events on by default).
+HOOK_TRIGGERS = ("issues_events", "confidential_issues_events", "note_events", "confidential_note_events")
+OFF_TRIGGERS = (
+    "push_events",
+    "tag_push_events",
+    "merge_requests_events",
+    "job_events",
+    "pipeline_events",
+    "wiki_page_events",
+    "deployment_events",
+    "releases_events",
+    "feature_flag_events",
+)
+GROUP_ONLY_OFF = ("subgroup_events", "member_events", "project_events")
+DISABLED_STATES = frozenset({"temporarily_disabled", "disabled"})
+FREE_TIER = "group webhooks need GitLab Premium or Ultimate (GitLab answered {status})"
+
+
+@dataclass(frozen=True)
+class SetupOptions:
+    """What `incident-bot setup` was asked to do."""
+
+    url: str
+    secret: str
+    project: str | None = None
+    group: str | None = None
+    dry_run: bool = False
+    reset_token: bool = False
+
+
+def access_name(level: int) -> str:
+    """GitLab's name for an access level (`Developer (30)`)."""
+    names = {**ACCESS_NAMES, 40: "Maintainer", 50: "Owner"}
+    return f"{names.get(level, 'level')} ({level})"
+
+
+def hook_fields(url: str, kind: str) -> dict[str, Any]:
+    """The webhook as setup wants it (without the token, which GitLab never shows back)."""
+    off = OFF_TRIGGERS + (GROUP_ONLY_OFF if kind == "groups" else ())
+    return {
+        "url": url,
+        "name": HOOK_NAME,
+        "description": HOOK_DESCRIPTION,
+        **{t: True for t in HOOK_TRIGGERS},
+        **{t: False for t in off},
+        "enable_ssl_verification": True,
+    }
+
+
+def hook_differences(hook: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
+    """The fields of an existing hook that differ from `wanted`; fields an older GitLab does not report are skipped."""
+    return sorted(k for k, v in wanted.items() if k in hook and hook[k] != v)
+
+
+def find_hook(hooks: list[dict[str, Any]], url: str) -> dict[str, Any] | None:
+    """The bot's hook: the one to this URL, else the one setup named (the bot moved to a new URL)."""
+    for hook in hooks:
+        if hook.get("url") == url:
+            return hook
+    return next((h for h in hooks if h.get("name") == HOOK_NAME), None)
+
+
+def hook_disabled(hook: dict[str, Any]) -> str | None:
+    """Why GitLab does not deliver to this hook now, or None when it does."""
+    status = hook.get("alert_status")
+    if status == "disabled":
+        return "GitLab disabled it for good after repeated failed deliveries"
+    if status == "temporarily_disabled" or hook.get("disabled_until"):
+        until = hook.get("disabled_until")
+        return "GitLab paused it after failed deliveries" + (f" until {until}" if until else "")
+    return None
+
+
+class Setup:
+    """One run of setup: reads, compares, writes what differs (unless dry-run), and records a row for each thing."""
+
+    def __init__(self, api: OpsGitLab, rules: RuleSet, options: SetupOptions):
+        self.api = api
+        self.rules = rules
+        self.options = options
+        self.rows: list[Row] = []
+
+    def run(self) -> list[Row]:
+        """Everything setup does, in order: where, who, labels, webhook."""
+        project = self._namespace("projects", self.options.project) if self.options.project else None
+        group = self._namespace("groups", self.options.group) if self.options.group else None
+        home = group or project
+        if home is None:
+            return self.rows
+        self.check_access(project or home)
+        self.labels(home)
+        hooked = self.hook(group) if group else False
+        if not hooked and project is not None:
+            self.hook(project)
+        return self.rows
+
+    def _namespace(self, kind: str, path: str) -> Namespace | None:
+        noun = "project" if kind == "projects" else "group"
+        try:
+            return self.api.namespace(kind, path)
+        except OpsError as exc:
+            fix = "check the path and that the bot user can see it" if exc.status == 404 else exc.detail
+            self.rows.append(Row(noun, path, Status.FAILED, f"{exc.detail}; {fix}" if exc.status == 404 else fix))
+            return None
+
+    def check_access(self, ns: Namespace) -> None:
+        """The bot user needs Developer: it labels, assigns, comments and reads membership."""
+        try:
+            user = self.api.current_user()
+            level = 50 if user.get("is_admin") else self.api.access_level(ns, int(user["id"]))
+        except OpsError as exc:
+            self.rows.append(Row("access", ns.path, Status.FAILED, exc.detail))
+            return
+        name = f"@{user.get('username')}"
+        if level >= DEVELOPER:
+            self.rows.append(Row("access", name, Status.RIGHT, f"{access_name(level)} in {ns.path}"))
+        else:
+            self.rows.append(
+                Row(
+                    "access",
+                    name,
+                    Status.FAILED,
+                    f"has {access_name(level)} in {ns.path}; give it Developer (Manage → Members)",
+                )
+            )
+
+    def labels(self, ns: Namespace) -> None:
+        """Create the missing labels, correct colour and description of the bot's own ones."""
+        try:
+            existing = {str(label.get("name")): label for label in self.api.labels(ns)}
+        except OpsError as exc:
+            self.rows.append(Row("labels", ns.path, Status.FAILED, exc.detail))
+            return
+        for wanted in wanted_labels(self.rules):
+            self.rows.append(self._label(ns, wanted, existing.get(wanted.name)))
+
+    def _label(self, ns: Namespace, wanted: WantedLabel, found: dict[str, Any] | None) -> Row:
+        dry = self.options.dry_run
+        if found is None:
+            if not dry:
+                try:
+                    self.api.create_label(ns, wanted.name, wanted.color, wanted.description)
+                except OpsError as exc:
+                    return Row("label", wanted.name, Status.FAILED, exc.detail)
+            return Row("label", wanted.name, Status.WOULD_CREATE if dry else Status.CREATED, wanted.color)
+        if ns.kind == "projects" and found.get("is_project_label") is False:
+            # An inherited group label is shared with other projects: leave it to the group's owners.
+            return Row("label", wanted.name, Status.RIGHT, "inherited from the group; left as it is")
+        differs = []
+        if str(found.get("color") or "").lower() != wanted.color.lower():
+            differs.append(f"colour {found.get('color')} → {wanted.color}")
+        if (found.get("description") or "") != wanted.description:
+            differs.append("description")
+        if not differs:
+            return Row("label", wanted.name, Status.RIGHT)
+        if not dry:
+            try:
+                self.api.update_label(ns, int(found["id"]), wanted.name, wanted.color, wanted.description)
+            except OpsError as exc:
+                return Row("label", wanted.name, Status.FAILED, exc.detail)
+        return Row("label", wanted.name, Status.WOULD_UPDATE if dry else Status.UPDATED, ", ".join(differs))
+
+    def hook(self, ns: Namespace) -> bool:
+        """Create or correct the webhook; False when this kind of hook is unavailable (group hooks on Free)."""
+        name = f"{ns.kind[:-1]} {ns.path}"
+        dry, secret = self.options.dry_run, self.options.secret
+        try:
+            hooks = self.api.hooks(ns)
+        except OpsError as exc:
+            if ns.kind == "groups" and exc.status in (403, 404):
+                fallback = "; the project hook is set instead" if self.options.project else "; use --project"
+                self.rows.append(Row("webhook", name, Status.FAILED, FREE_TIER.format(status=exc.status) + fallback))
+                return False
+            self.rows.append(Row("webhook", name, Status.FAILED, exc.detail))
+            return True
+        wanted = hook_fields(self.options.url, ns.kind)
+        found = find_hook(hooks, self.options.url)
+        if not secret:
+            self.rows.append(
+                Row(
+                    "webhook",
+                    name,
+                    Status.FAILED,
+                    "GITLAB_WEBHOOK_SECRET is unset: set it (the bot checks it on every delivery) and run setup again",
+                )
+            )
+            return True
+        try:
+            if found is None:
+                if not dry:
+                    self.api.create_hook(ns, {**wanted, "token": secret})
+                status = Status.WOULD_CREATE if dry else Status.CREATED
+                self.rows.append(Row("webhook", name, status, f"{self.options.url}: issues, comments (and confidential)"))
+                return True
+            differs = hook_differences(found, wanted)
+            if self.options.reset_token:
+                differs.append("token")
+            if differs:
+                if not dry:
+                    self.api.update_hook(ns, int(found["id"]), {**wanted, "token": secret})
+                status = Status.WOULD_UPDATE if dry else Status.UPDATED
+                self.rows.append(Row("webhook", name, status, "changed: " + ", ".join(differs)))
+            else:
+                self.rows.append(
+                    Row(
+                        "webhook",
+                        name,
+                        Status.RIGHT,
+                        "GitLab never shows the secret token: --reset-token sends GITLAB_WEBHOOK_SECRET again",
+                    )
+                )
+        except OpsError as exc:
+            self.rows.append(Row("webhook", name, Status.FAILED, exc.detail))
+            return True
+        disabled = hook_disabled(found) if found else None
+        if disabled:
+            self.rows.append(
+                Row(
+                    "webhook",
+                    name,
+                    Status.FAILED,
+                    f"{disabled}: make sure the bot answers at {self.options.url}, then in GitLab "
+                    "Settings → Webhooks → Test → Issue events (a delivery that succeeds re-enables it)",
+                )
+            )
+        return True
+
+
+def run_setup(api: OpsGitLab, rules: RuleSet, options: SetupOptions) -> list[Row]:
+    """Make labels, webhook and access right; one row per thing."""
+    return Setup(api, rules, options).run()

@@ -1,0 +1,139 @@
+"""`incident-bot setup` against the fake GitLab over HTTP, python-gitlab real."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from service.ops.api import OpsGitLab
+from service.ops.labels import wanted_labels
+from service.ops.setup import HOOK_TRIGGERS, SetupOptions, run_setup
+from service.ops.table import Status, has_problem, render
+from service.rules import RuleSet
+from tests.fakegitlab import FakeGitLabServer
+from tests.fakeops import FakeOps
+
+URL = "https://bot.example.com/webhook"
+SECRET = "hook-s3cret"
+
+
+@pytest.fixture()
+def server() -> Iterator[FakeGitLabServer]:
+    with FakeGitLabServer(FakeOps()) as srv:
+        yield srv
+
+
+@pytest.fixture()
+def fake(server: FakeGitLabServer) -> FakeOps:
+    assert isinstance(server.fake, FakeOps)
+    return server.fake
+
+
+@pytest.fixture()
+def api(server: FakeGitLabServer) -> OpsGitLab:
+    return OpsGitLab(server.url, "test-token", timeout=5)
+
+
+def setup(api: OpsGitLab, rules: RuleSet, **options):  # type: ignore[no-untyped-def]
+    opts = {"url": URL, "secret": SECRET, "project": "group/project", **options}
+    return run_setup(api, rules, SetupOptions(**opts))
+
+
+def test_setup_creates_every_label_once_with_the_rules_colours(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+    """Every label the rules use is created in the project, once, with the colour and description setup chose."""
+    rows = setup(api, rules)
+    wanted = {w.name: w for w in wanted_labels(rules)}
+    created = {label["name"]: label for label in fake.project_labels[1]}
+    assert set(created) == set(wanted)
+    assert len(fake.project_labels[1]) == len(wanted)
+    for name, label in created.items():
+        assert label["color"] == wanted[name].color
+        assert label["description"] == wanted[name].description
+    assert {"incident", "severity::1", "incident::post-incident", "incident-category::security"} <= set(created)
+    assert "post-incident-review" in created
+    assert [r.status for r in rows if r.what == "label"] == [Status.CREATED] * len(wanted)
+    assert not has_problem(rows), render(rows)
+
+
+def test_setup_creates_the_hook_with_exactly_the_four_triggers_and_the_token(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+    """One project hook: issues, confidential issues, comments, confidential comments; the secret; SSL verified."""
+    setup(api, rules)
+    (hook,) = fake.hooks[("projects", 1)]
+    assert hook["url"] == URL
+    on = {k for k, v in hook.items() if k.endswith("_events") and v is True}
+    assert on == set(HOOK_TRIGGERS)
+    assert hook["push_events"] is False
+    assert hook["enable_ssl_verification"] is True
+    assert fake.hook_tokens[hook["id"]] == SECRET
+
+
+def test_second_run_writes_nothing(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+    """Run twice: the second run makes no write and reports everything already right."""
+    setup(api, rules)
+    writes = len(fake.writes())
+    rows = setup(api, rules)
+    assert len(fake.writes()) == writes
+    assert {r.status for r in rows} == {Status.RIGHT}, render(rows)
+
+
+def test_dry_run_writes_nothing_and_says_what_it_would_do(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+    """--dry-run reads only, and its table says what a real run would create."""
+    rows = setup(api, rules, dry_run=True)
+    assert fake.writes() == []
+    assert {r.status for r in rows if r.what in ("label", "webhook")} == {Status.WOULD_CREATE}
+    assert "would create" in render(rows)
+
+
+def test_setup_corrects_a_hand_made_hook_and_a_wrong_label(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+    """A hook to the same URL with push events on is corrected in place; a label with another colour is updated."""
+    hand = fake.add_hook("projects", 1, url=URL, issues_events=True)
+    fake.project_labels[1] = [{"id": 1, "name": "severity::1", "color": "#000000", "description": None}]
+    rows = setup(api, rules)
+    assert [h["id"] for h in fake.all_hooks()] == [hand["id"]]
+    assert hand["push_events"] is False and hand["note_events"] is True
+    assert fake.hook_tokens[hand["id"]] == SECRET
+    assert fake.project_labels[1][0]["color"] != "#000000"
+    updated = {r.name for r in rows if r.status is Status.UPDATED}
+    assert "severity::1" in updated and "project group/project" in updated
+
+
+def test_free_tier_group_hook_is_reported_and_the_project_hook_set(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+    """On GitLab Free a group hook answers 404: setup says so and sets the project hook instead."""
+    rows = setup(api, rules, group="group")
+    (failed,) = [r for r in rows if r.status is Status.FAILED]
+    assert "Premium" in failed.detail and "project hook is set instead" in failed.detail
+    assert len(fake.hooks[("projects", 1)]) == 1
+    assert {label["name"] for label in fake.group_labels[5]} == {w.name for w in wanted_labels(rules)}
+
+
+def test_premium_group_hook_replaces_the_project_hook(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+    """With group hooks available, the group gets the hook and the project none (no double deliveries)."""
+    fake.premium = True
+    rows = setup(api, rules, group="group")
+    assert len(fake.hooks[("groups", 5)]) == 1
+    assert fake.hooks.get(("projects", 1), []) == []
+    assert not has_problem(rows), render(rows)
+
+
+def test_bot_without_developer_access_is_reported(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+    """A bot user with Reporter access gets a row saying to give it Developer."""
+    fake.members[99] = 20
+    rows = setup(api, rules)
+    (row,) = [r for r in rows if r.what == "access"]
+    assert row.status is Status.FAILED
+    assert "Reporter (20)" in row.detail and "Developer" in row.detail
+
+
+def test_unknown_project_is_one_clear_row(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+    """A project GitLab does not know yields one row naming it, and no write."""
+    rows = setup(api, rules, project="nobody/nothing")
+    assert [(r.what, r.name, r.status) for r in rows] == [("project", "nobody/nothing", Status.FAILED)]
+    assert fake.writes() == []
+
+
+def test_missing_secret_refuses_to_make_an_unprotected_hook(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+    """Without GITLAB_WEBHOOK_SECRET no hook is created, and the row says what to set."""
+    rows = setup(api, rules, secret="")
+    assert fake.all_hooks() == []
+    assert any("GITLAB_WEBHOOK_SECRET" in r.detail for r in rows if r.status is Status.FAILED)
