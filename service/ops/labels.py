@@ -105,7 +105,9 @@ def wanted_labels(rules: RuleSet) -> list[WantedLabel]:
         text = f"Incident category {cat.name}" + (f": {cat.description}" if cat.description else "")
         want(cat.label, _color(cat, CATEGORY_COLOR), text, f"categories.{cat.name}")
     for name in _names(list(settings.get("review_labels") or ())):
-        want(name, REVIEW_COLOR, "Post-incident review of an incident (opened by incident-bot).", "settings.review_labels")
+        want(
+            name, REVIEW_COLOR, "Post-incident review of an incident, opened by incident-bot.", "settings.review_labels"
+        )
     for rule in rules.rules:
         for name in [*_when_labels(rule.when), *_then_labels(rule.then)]:
             want(name, OTHER_COLOR, f"Used by incident-bot rule {rule.name}.", f"rule {rule.name}")

@@ -210,7 +210,8 @@ class Setup:
                 if not dry:
                     self.api.create_hook(ns, {**wanted, "token": secret})
                 status = Status.WOULD_CREATE if dry else Status.CREATED
-                self.rows.append(Row("webhook", name, status, f"{self.options.url}: issues, comments (and confidential)"))
+                triggers = "issues, comments (and confidential ones)"
+                self.rows.append(Row("webhook", name, status, f"{self.options.url}: {triggers}"))
                 return True
             differs = hook_differences(found, wanted)
             if self.options.reset_token:
