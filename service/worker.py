@@ -35,7 +35,8 @@ from .rules import RulesError, RuleSet, fingerprint, load_rules
 
 log = logging.getLogger("incident_bot.worker")
 BOT_CACHE_SECONDS = 3600
-ACCESS_CACHE_SECONDS = 300
+ACCESS_CACHE_SECONDS = 30  # only for commands that change nothing (help); the others always ask
+CHANGING_COMMANDS = frozenset({"severity", "phase", "handoff", "update", "page"})
 DRY_RUN_ACCESS = 30  # dry-run cannot ask GitLab; it shows what a Developer's command would do
 
 
@@ -173,12 +174,24 @@ def addresses_bot(event: Event, bot: str) -> bool:
     return event.is_note and event.action == "create" and parse(event.note or "", bot) is not None
 
 
-def access_level(runtime: Runtime, event: Event) -> int:
-    """The author's access level in the project, cached for five minutes (commands need Developer)."""
+def changes_something(event: Event, bot: str) -> bool:
+    """A command that changes the incident or tells people (severity, phase, handoff, update, page)."""
+    from .handlers.commands import parse
+
+    found = parse(event.note or "", bot)
+    return found is not None and found[0] in CHANGING_COMMANDS
+
+
+def access_level(runtime: Runtime, event: Event, fresh: bool = False) -> int:
+    """The author's access level in the project (commands need Developer).
+
+    Asked of GitLab for every command that changes something, so a removed member loses
+    that power at once; `help` and other answers reuse a level asked seconds ago.
+    """
     if event.actor.id is None:
         return 0
     key = f"incident-bot:access:{event.project_id}:{event.actor.id}"
-    cached = runtime.connection.get(key)
+    cached = None if fresh else runtime.connection.get(key)
     if cached is not None:
         return int(cached)
     level = runtime.client().access_level(event.project_id, event.actor.id)
@@ -196,15 +209,29 @@ def process_delivery(body: bytes, meta: dict[str, Any]) -> str:
             event_uuid=meta.get("event_uuid"),
             incident_label=runtime.rules.incident_label,
         )
-    except (ValueError, PayloadError) as exc:
+    except Exception as exc:
+        # Parsing is pure: whatever it raises (a TypeError from `"assignees": 5` as much as a
+        # PayloadError), a retry raises it again while the issue's later events wait.
         _no_retry()
-        raise PayloadError(f"delivery {meta.get('delivery_id')}: {exc}") from exc
+        raise PayloadError(f"delivery {meta.get('delivery_id')}: {type(exc).__name__}: {exc}") from exc
     blog = logs.bind(log, delivery=event.delivery_id, project=event.project_id, iid=event.iid)
     try:
         return _process(runtime, event, blog)
     except PermanentGitLabError:
         _no_retry()
         raise
+
+
+class PlanningError(Exception):
+    """Planning raised (a rule template failing at render time): pure, so retrying cannot help."""
+
+
+def _plan(event: Event, state: IncidentState, runtime: Runtime) -> Plan:
+    try:
+        return plan_event(event, state, runtime.rules, runtime.clock())
+    except Exception as exc:
+        _no_retry()
+        raise PlanningError(f"delivery {event.delivery_id}: planning failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _process(runtime: Runtime, event: Event, blog: logs.Bound) -> str:
@@ -214,18 +241,18 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound) -> str:
         return "ignored: own change"
     if runtime.dry_run:
         state = replace(state_from_event(event), bot_username=bot, actor_access=DRY_RUN_ACCESS)
-        plan = plan_event(event, state, runtime.rules, runtime.clock())
+        plan = _plan(event, state, runtime)
         log_plan(plan, event, blog)  # type: ignore[arg-type]
         return f"dry-run: {len(plan.actions)} actions"
     client = runtime.client()
     if isinstance(client, PythonGitLabClient):
         client.for_delivery(event.event_uuid)
-    access = access_level(runtime, event) if addresses_bot(event, bot) else None
+    access = access_level(runtime, event, fresh=changes_something(event, bot)) if addresses_bot(event, bot) else None
     state = load_state(client, event, bot, access)
     if state.remembers(event.delivery_id):
         blog.info("skipped: delivery already applied")
         return "already applied"
-    plan = plan_event(event, state, runtime.rules, runtime.clock())
+    plan = _plan(event, state, runtime)
     for line in plan.describe():
         blog.info("plan: %s", line)
 

@@ -8,6 +8,7 @@ import logging
 import pytest
 from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
+from rq.registry import FailedJobRegistry
 
 from service.gitlab import PermanentGitLabError
 from service.incident import read_memory
@@ -219,3 +220,82 @@ def test_unknown_rotation_member_is_reported_not_assigned(fake, runtime) -> None
     run("issue.open.incident", "k1")
     assert fake.issues[(1, 23)]["assignees"] == []
     assert "**Not assigned**: `eoc-carol` is not a GitLab user" in fake.bot_notes()[-1]["body"]
+
+
+def run_queued(redis_conn, name: str, deliveries: list[tuple[str, bytes]]) -> list[Job]:  # type: ignore[no-untyped-def]
+    """Enqueue deliveries of issue 1#23 as the edge does and run them with the production worker, burst."""
+    from service.config import Settings
+    from service.worker import make_worker
+
+    queue = EventQueue(redis_conn, name)
+    for key, data in deliveries:
+        queue.enqueue(data, {"delivery_id": key}, delivery_id=key, issue_key="1:23", actor="alice")
+    make_worker(Settings(), redis_conn, [name]).work(burst=True)
+    return [Job.fetch(key, connection=redis_conn) for key, _ in deliveries]
+
+
+@pytest.mark.parametrize("assignees", [5, True, "alice"])
+def test_malformed_field_fails_at_once_and_the_issue_moves_on(fake, runtime, redis_conn, monkeypatch, assignees) -> None:  # type: ignore[no-untyped-def]
+    """A payload the parser chokes on (whatever it raises) fails without retries; the issue's next event is applied."""
+    import service.worker
+
+    real = service.worker.parse_event
+
+    def parse(data, **kwargs):  # type: ignore[no-untyped-def]
+        if kwargs["delivery_id"] == "bad":  # the parser as it was: `"assignees": 5` raised a TypeError
+            raise TypeError(f"{type(data['assignees']).__name__!r} object is not iterable")
+        return real(data, **kwargs)
+
+    monkeypatch.setattr(service.worker, "parse_event", parse)
+    bad = payload("issue.open.incident")
+    bad["assignees"] = assignees
+    bad_job, good_job = run_queued(
+        redis_conn, "malformed", [("bad", json.dumps(bad).encode()), ("good", body("issue.open.incident"))]
+    )
+    assert bad_job.get_status() == JobStatus.FAILED
+    assert len(bad_job.results()) == 1  # run once, never retried
+    assert "object is not iterable" in (bad_job.latest_result().exc_string or "")  # type: ignore[union-attr]
+    assert bad_job.id in FailedJobRegistry("malformed", connection=redis_conn)
+    assert good_job.get_status() == JobStatus.FINISHED
+    assert {"severity::3", "incident::identification"} <= fake.labels()
+
+
+def test_planning_error_fails_at_once_with_its_reason(fake, runtime, redis_conn, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A rule template failing at render time cannot get better by retrying: failed now, next event runs."""
+    import service.worker
+
+    real = service.worker.plan_event
+
+    def plan(event, *args):  # type: ignore[no-untyped-def]
+        if event.delivery_id == "bad":
+            raise NameError("'titel' is undefined")  # what an undefined name in a template raises
+        return real(event, *args)
+
+    monkeypatch.setattr(service.worker, "plan_event", plan)
+    bad_job, good_job = run_queued(
+        redis_conn, "unplannable", [("bad", body("issue.open.incident")), ("good", body("issue.open.incident"))]
+    )
+    assert bad_job.get_status() == JobStatus.FAILED and len(bad_job.results()) == 1
+    assert "'titel' is undefined" in (bad_job.latest_result().exc_string or "")  # type: ignore[union-attr]
+    assert good_job.get_status() == JobStatus.FINISHED and len(fake.bot_notes()) == 1
+
+
+def command(text: str, key: str, uid: int = 7) -> str:
+    """A comment by alice (user `uid`) on the incident."""
+    data = payload("note.create.incident")
+    data["object_attributes"].update(note=text, action="create")
+    data["user"].update(username="alice", id=uid)
+    return process_delivery(json.dumps(data).encode(), {"delivery_id": key})
+
+
+@pytest.mark.parametrize("change", ["severity 1", "phase mitigation", "handoff eoc @bob", "update all good",
+                                    "page database"])
+def test_removed_member_cannot_change_anything_right_after(fake, runtime, change) -> None:  # type: ignore[no-untyped-def]
+    """Access is asked again for every command that changes something: removal takes effect at once."""
+    run("issue.open.incident", "k1")
+    command("@incident-bot help", "c1")  # alice is a Developer: answered
+    del fake.members[7]  # removed from the project
+    labels = fake.labels()
+    command(f"@incident-bot {change}", "c2")
+    assert "only project members with at least Developer access" in fake.bot_notes()[-1]["body"]
+    assert fake.labels() == labels
