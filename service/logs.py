@@ -26,3 +26,29 @@ def bind(logger: logging.Logger, **fields: Any) -> Bound:
 def setup(level: str = "INFO") -> None:
     """Configure the root logger once for a process."""
     logging.basicConfig(level=level.upper(), format=FORMAT, stream=sys.stderr, force=True)
+    quiet_rq()
+
+
+# RQ's lines that say something about the process (start, stop); everything else it says at INFO
+# (registries cleaned every few seconds, three lines per job) is kept for DEBUG: one line per
+# delivery, the bot's own "applied", is what an operator reads.
+RQ_KEEP = ("started with PID", "warm shut down", "cold shut down", "stopping on request", "Scheduler for")
+RQ_LOGGERS = ("rq.worker", "rq.job", "rq.queue", "rq.scheduler")
+
+
+class QuietRQ(logging.Filter):
+    """Demote RQ's routine INFO lines to DEBUG (shown only when the logger is at DEBUG)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or any(k in str(record.msg) for k in RQ_KEEP):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def quiet_rq() -> None:
+    """Install QuietRQ on RQ's loggers (idempotent)."""
+    for name in RQ_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, QuietRQ) for f in logger.filters):
+            logger.addFilter(QuietRQ())

@@ -235,7 +235,9 @@ def run_queued(redis_conn, name: str, deliveries: list[tuple[str, bytes]]) -> li
 
 
 @pytest.mark.parametrize("assignees", [5, True, "alice"])
-def test_malformed_field_fails_at_once_and_the_issue_moves_on(fake, runtime, redis_conn, monkeypatch, assignees) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_field_fails_at_once_and_the_issue_moves_on(  # type: ignore[no-untyped-def]
+    fake, runtime, redis_conn, monkeypatch, assignees
+) -> None:
     """A payload the parser chokes on (whatever it raises) fails without retries; the issue's next event is applied."""
     import service.worker
 
@@ -288,8 +290,9 @@ def command(text: str, key: str, uid: int = 7) -> str:
     return process_delivery(json.dumps(data).encode(), {"delivery_id": key})
 
 
-@pytest.mark.parametrize("change", ["severity 1", "phase mitigation", "handoff eoc @bob", "update all good",
-                                    "page database"])
+@pytest.mark.parametrize(
+    "change", ["severity 1", "phase mitigation", "handoff eoc @bob", "update all good", "page database"]
+)
 def test_removed_member_cannot_change_anything_right_after(fake, runtime, change) -> None:  # type: ignore[no-untyped-def]
     """Access is asked again for every command that changes something: removal takes effect at once."""
     run("issue.open.incident", "k1")
@@ -299,3 +302,15 @@ def test_removed_member_cannot_change_anything_right_after(fake, runtime, change
     command(f"@incident-bot {change}", "c2")
     assert "only project members with at least Developer access" in fake.bot_notes()[-1]["body"]
     assert fake.labels() == labels
+
+
+def test_worker_log_has_one_line_per_delivery_not_rq_chatter(fake, runtime, redis_conn, caplog) -> None:  # type: ignore[no-untyped-def]
+    """At INFO the worker says "applied" once per delivery; RQ's registry cleaning and job lines are DEBUG."""
+    from service.logs import quiet_rq
+
+    quiet_rq()
+    with caplog.at_level(logging.INFO):
+        run_queued(redis_conn, "quiet", [("k1", body("issue.open.incident")), ("k2", body("issue.update.title"))])
+    shown = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert not [m for m in shown if "cleaning registries" in m or "Job OK" in m or "Successfully completed" in m]
+    assert len([m for m in shown if m.startswith("applied:")]) == 2, shown
