@@ -1,0 +1,297 @@
+"""`incident-bot doctor`: would the bot work right now? One line per check (ok/warn/fail) with the fix."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+from rq.registry import FailedJobRegistry
+
+from ..config import Settings
+from ..rules import RulesError, RuleSet, load_rules
+from .api import Namespace, OpsError, OpsGitLab
+from .labels import wanted_labels
+from .setup import DEVELOPER, HOOK_NAME, HOOK_TRIGGERS, access_name, hook_disabled
+from .table import Row, Status
+
+EXPIRY_WARNING = timedelta(days=14)
+RECENT_DELIVERIES = 20  # the newest deliveries looked at for failures
+QUEUE_BACKLOG = 100  # waiting jobs past which the workers are probably not keeping up
+NEEDED_SCOPE = "api"
+REENABLE = (
+    "make the bot answer at {url}, then in GitLab Settings → Webhooks → Test → Issue events (a delivery that "
+    "succeeds re-enables the hook); `incident-bot reconcile` then heals what was missed"
+)
+
+
+@dataclass(frozen=True)
+class DoctorOptions:
+    """What to look at: the project (or group) and the URL the hook should point to."""
+
+    project: str | None = None
+    group: str | None = None
+    url: str | None = None
+
+
+def _ok(what: str, name: str, detail: str = "") -> Row:
+    return Row(what, name, Status.OK, detail)
+
+
+def _warn(what: str, name: str, detail: str) -> Row:
+    return Row(what, name, Status.WARN, detail)
+
+
+def _fail(what: str, name: str, detail: str) -> Row:
+    return Row(what, name, Status.FAIL, detail)
+
+
+def check_token(api: OpsGitLab, settings: Settings, today: date) -> tuple[list[Row], dict[str, Any] | None]:
+    """GitLab reachable, the token valid, its scopes and expiry; returns the bot user when known."""
+    where = settings.gitlab_url
+    if not settings.gitlab_token:
+        fix = "GITLAB_TOKEN is unset, so the bot runs in dry-run and writes nothing: set the bot user's token"
+        return [_fail("gitlab", where, fix)], None
+    try:
+        user = api.current_user()
+    except OpsError as exc:
+        if exc.unreachable:
+            return [_fail("gitlab", where, f"{exc.detail}; check GITLAB_URL and the network")], None
+        if exc.status == 401:
+            return [_fail("token", where, "GitLab refused the token (401): create a new one (api scope), set it")], None
+        return [_fail("gitlab", where, exc.detail)], None
+    rows = [_ok("gitlab", where, f"reachable, token of @{user.get('username')}")]
+    try:
+        token = api.token_self()
+    except OpsError as exc:
+        rows.append(_warn("token", "scopes", f"cannot read the token's scopes and expiry ({exc.detail})"))
+        return rows, user
+    scopes = [str(s) for s in token.get("scopes") or []]
+    if token.get("revoked") or token.get("active") is False:
+        rows.append(_fail("token", "state", "the token is revoked or inactive: create a new one, set GITLAB_TOKEN"))
+    elif NEEDED_SCOPE not in scopes:
+        rows.append(_fail("token", "scopes", f"has {', '.join(scopes) or 'none'}; the bot needs `api`: new token"))
+    else:
+        rows.append(_ok("token", "scopes", ", ".join(scopes)))
+    expires = token.get("expires_at")
+    if expires:
+        try:
+            left = date.fromisoformat(str(expires)[:10]) - today
+        except ValueError:
+            left = None
+        if left is not None and left < timedelta(0):
+            rows.append(_fail("token", "expiry", f"expired on {expires}: rotate the token, set GITLAB_TOKEN"))
+        elif left is not None and left <= EXPIRY_WARNING:
+            rows.append(_warn("token", "expiry", f"expires on {expires} ({left.days} days): rotate it soon"))
+        else:
+            rows.append(_ok("token", "expiry", f"expires on {expires}"))
+    else:
+        rows.append(_ok("token", "expiry", "never expires"))
+    return rows, user
+
+
+def check_access(api: OpsGitLab, ns: Namespace, user: dict[str, Any]) -> Row:
+    """The bot user's access level where it works."""
+    try:
+        level = 50 if user.get("is_admin") else api.access_level(ns, int(user["id"]))
+    except OpsError as exc:
+        return _fail("access", ns.path, exc.detail)
+    name = f"@{user.get('username')}"
+    if level >= DEVELOPER:
+        return _ok("access", name, f"{access_name(level)} in {ns.path}")
+    return _fail("access", name, f"has {access_name(level)} in {ns.path}: give it Developer (Manage → Members)")
+
+
+def bot_hook(hooks: list[dict[str, Any]], url: str | None) -> dict[str, Any] | None:
+    """The bot's hook: the one to `url`, else the one setup named, else one sending issue events."""
+    if url:
+        exact = next((h for h in hooks if h.get("url") == url), None)
+        if exact is not None:
+            return exact
+    named = next((h for h in hooks if h.get("name") == HOOK_NAME), None)
+    if named is not None:
+        return named
+    # A hook made by hand before setup existed: the one that sends issue events.
+    return next((h for h in hooks if h.get("issues_events")), None)
+
+
+def check_hook(api: OpsGitLab, ns: Namespace, url: str | None, *, needed: bool = True) -> tuple[list[Row], bool]:
+    """The webhook: present, pointing here, the four triggers on, enabled, recent deliveries succeeding.
+
+    Returns the rows and whether a hook was found; `needed=False` when a group hook already delivers.
+    """
+    name = f"{ns.kind[:-1]} {ns.path}"
+    try:
+        hook = bot_hook(api.hooks(ns), url)
+    except OpsError as exc:
+        if ns.kind == "groups" and exc.status in (403, 404):
+            detail = f"group webhooks unavailable (GitLab Free?): use --project ({exc.detail})"
+            return [_warn("webhook", name, detail)], False
+        return [_fail("webhook", name, exc.detail)], False
+    if hook is None:
+        if not needed:
+            return [_ok("webhook", name, "none here; the group's webhook delivers")], False
+        return [_fail("webhook", name, "no webhook sends issue events to the bot: run `incident-bot setup`")], False
+    rows = []
+    if not url:
+        rows.append(_warn("webhook", "url", f"points to {hook.get('url')}; set INCIDENT_BOT_PUBLIC_URL to check it"))
+    elif hook.get("url") != url:
+        rows.append(_fail("webhook", "url", f"points to {hook.get('url')}, not {url}: run `incident-bot setup`"))
+    else:
+        rows.append(_ok("webhook", "url", str(url)))
+    missing = [t for t in HOOK_TRIGGERS if hook.get(t) is False]
+    if missing:
+        rows.append(_fail("webhook", "triggers", f"{', '.join(missing)} off: run `incident-bot setup`"))
+    disabled = hook_disabled(hook)
+    if disabled:
+        rows.append(_fail("webhook", "enabled", f"{disabled}: {REENABLE.format(url=hook.get('url'))}"))
+    else:
+        rows.append(_ok("webhook", "enabled", str(hook.get("alert_status") or "executable")))
+    rows.append(_deliveries(api, ns, hook))
+    return rows, True
+
+
+def _deliveries(api: OpsGitLab, ns: Namespace, hook: dict[str, Any]) -> Row:
+    try:
+        events = api.hook_events(ns, int(hook["id"]))
+    except OpsError as exc:
+        if exc.status in (403, 404):
+            return _ok("webhook", "deliveries", "this GitLab does not list a hook's deliveries; not checked")
+        return _warn("webhook", "deliveries", exc.detail)
+    recent = sorted(events, key=lambda e: str(e.get("created_at") or ""), reverse=True)[:RECENT_DELIVERIES]
+    failed = [e for e in recent if not 200 <= int(e.get("response_status") or 0) < 300]
+    if not failed:
+        return _ok("webhook", "deliveries", f"the last {len(recent)} succeeded" if recent else "none yet")
+    latest = failed[0]
+    status = latest.get("response_status")
+    hint = (
+        ": GITLAB_WEBHOOK_SECRET differs from the hook's token: `incident-bot setup --reset-token`"
+        if str(status) == "401"
+        else ": see the bot's web logs"
+    )
+    return _warn(
+        "webhook",
+        "deliveries",
+        f"{len(failed)} of the last {len(recent)} failed (latest: {status} at {latest.get('created_at')}){hint}",
+    )
+
+
+def check_labels(api: OpsGitLab, ns: Namespace, rules: RuleSet) -> Row:
+    """Every label the rules use exists (GitLab would create a missing one without colour or description)."""
+    try:
+        present = {str(label.get("name")) for label in api.labels(ns)}
+    except OpsError as exc:
+        return _fail("labels", ns.path, exc.detail)
+    wanted = wanted_labels(rules)
+    missing = [w.name for w in wanted if w.name not in present]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        return _warn("labels", ns.path, f"{len(missing)} missing ({shown}): run `incident-bot setup`")
+    return _ok("labels", ns.path, f"all {len(wanted)} present")
+
+
+def check_redis(connection: Redis, settings: Settings) -> list[Row]:
+    """Redis answers; the queues' depths and failed registries."""
+    try:
+        connection.ping()
+    except RedisError as exc:
+        return [_fail("redis", "ping", f"{exc}: check REDIS_URL and that Redis runs")]
+    rows = [_ok("redis", "ping", "answers")]
+    for name in (settings.queue_name, f"{settings.queue_name}-notify"):
+        try:
+            waiting = Queue(name, connection=connection).count
+            failed = FailedJobRegistry(name, connection=connection).count
+        except RedisError as exc:
+            rows.append(_fail("queue", name, str(exc)))
+            continue
+        if waiting > QUEUE_BACKLOG:
+            rows.append(_warn("queue", name, f"{waiting} waiting: start more workers (`incident-bot worker`)"))
+        else:
+            rows.append(_ok("queue", name, f"{waiting} waiting"))
+        if failed:
+            rows.append(
+                _warn(
+                    "failed jobs",
+                    name,
+                    f"{failed} failed: read why with `rq info -u $REDIS_URL {name}`; requeue them with "
+                    f"`rq requeue -u $REDIS_URL --queue {name} --all`",
+                )
+            )
+        else:
+            rows.append(_ok("failed jobs", name, "none"))
+    return rows
+
+
+def check_rules(directory: Path) -> tuple[Row, RuleSet | None]:
+    """The rules load and validate."""
+    try:
+        rules = load_rules(directory)
+    except RulesError as exc:
+        first = exc.problems[0] if exc.problems else ""
+        fix = f"{len(exc.problems)} error(s), first: {first}; run `incident-bot check-rules {directory}`"
+        return _fail("rules", str(directory), fix), None
+    return _ok("rules", str(directory), rules.summary()), rules
+
+
+def check_channels(rules: RuleSet, env: Mapping[str, str]) -> list[Row]:
+    """Each notification channel's target variable is set (an unset one means its notifications are skipped)."""
+    rows = []
+    for channel in rules.channels.values():
+        value = env.get(channel.target_env, "").strip()
+        if not value:
+            rows.append(_warn("channel", channel.name, f"{channel.target_env} is unset: its notifications are skipped"))
+            continue
+        wants_mail = channel.kind == "email"
+        if wants_mail != value.lower().startswith("mailto:") or (
+            not wants_mail and not value.lower().startswith(("http://", "https://"))
+        ):
+            kind = "a mailto: address list" if wants_mail else "an http(s) URL"
+            rows.append(_fail("channel", channel.name, f"{channel.target_env} must be {kind} for a {channel.kind}"))
+            continue
+        rows.append(_ok("channel", channel.name, f"{channel.kind} target set ({channel.target_env})"))
+    return rows
+
+
+def run_doctor(
+    api: OpsGitLab,
+    settings: Settings,
+    connection: Redis,
+    options: DoctorOptions,
+    *,
+    env: Mapping[str, str] | None = None,
+    today: Callable[[], date] = lambda: datetime.now(UTC).date(),
+) -> list[Row]:
+    """Every check, in the order a person would fix them."""
+    env = os.environ if env is None else env
+    rules_row, rules = check_rules(settings.rules_dir)
+    rows, user = check_token(api, settings, today())
+    targets = []
+    for kind, path in (("projects", options.project), ("groups", options.group)):
+        if not path or user is None:
+            continue
+        try:
+            targets.append(api.namespace(kind, path))
+        except OpsError as exc:
+            rows.append(_fail(kind[:-1], path, exc.detail))
+    if not options.project and not options.group:
+        rows.append(_warn("project", "-", "no --project given (or INCIDENT_BOT_PROJECTS): GitLab side not checked"))
+    group_hooked = False
+    for ns in reversed(targets):  # the group first: its hook, when there is one, serves the project too
+        assert user is not None
+        rows.append(check_access(api, ns, user))
+        found, hooked = check_hook(api, ns, options.url, needed=not group_hooked)
+        group_hooked = group_hooked or (ns.kind == "groups" and hooked)
+        rows += found
+        if rules is not None:
+            rows.append(check_labels(api, ns, rules))
+    rows += check_redis(connection, settings)
+    rows.append(rules_row)
+    if rules is not None:
+        rows += check_channels(rules, env)
+    return rows
