@@ -1,0 +1,252 @@
+"""`incident-bot reconcile`: heal what GitLab never delivered.
+
+GitLab does not redeliver a failed webhook, and a paused or disabled hook delivers nothing. This pass
+lists the incidents updated since the last pass, compares each with the bot's memory of it (the hidden
+record in its latest note), and for each that differs enqueues a synthetic Issue Hook delivery built
+from the issue as GitLab has it now, through the same EventQueue as real deliveries: the same
+per-issue order, and a deterministic delivery id (`reconcile-<project>-<iid>-<updated_at>`) so a
+second pass, another worker, or a real delivery racing it cannot make it apply twice. The normal
+planner then brings the incident up to date exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from redis import Redis
+
+from ..events import INCIDENT_TYPE
+from ..gitlab import GitLabClient
+from ..incident import find_memory, memory_in
+from ..queue import EventQueue
+from ..rules import RuleSet
+from .api import Namespace, OpsGitLab
+
+log = logging.getLogger("incident_bot.ops")
+
+LAST_RUN_KEY = "incident-bot:ops:reconcile:last:{kind}:{id}"
+LOCK_KEY = "incident-bot:ops:reconcile:lock"
+THROTTLE_KEY = "incident-bot:ops:reconcile:ran"
+DEFAULT_PERIOD = timedelta(minutes=10)
+FIRST_RUN_SINCE = timedelta(days=1)  # no previous pass recorded: look back a day
+OVERLAP = timedelta(minutes=2)  # GitLab's clock and ours may differ; the delivery id makes overlap harmless
+SOURCE = "reconcile"
+_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90s`, `10m`, `2h`, `1d`, `1h30m`, `2w` as a timedelta; ValueError naming the accepted form."""
+    cleaned = text.strip().lower()
+    parts = _DURATION.findall(cleaned)
+    if not parts or _DURATION.sub("", cleaned).strip():
+        raise ValueError(f"{text!r} is not a duration: use e.g. 30m, 2h, 1d or 1h30m")
+    return sum((timedelta(**{_UNITS[unit]: int(n)}) for n, unit in parts), timedelta())
+
+
+@dataclass(frozen=True)
+class Repair:
+    """One incident reconcile found out of date, and what it did about it."""
+
+    reference: str  # group/project#iid
+    why: str
+    action: str  # the synthetic delivery's action: open, update, close, reopen
+    delivery_id: str
+    outcome: str  # queued, deferred (behind the issue's pending event), duplicate (already queued)
+
+
+def _levels(rules: RuleSet, labels: set[str]) -> tuple[int | None, str | None, str | None]:
+    """Severity, phase and category as the planner reads them from labels."""
+    severities = [s.level for s in rules.severities.values() if s.label in labels]
+    phases = [p.name for p in rules.phases if p.label in labels]
+    category = next((c.name for c in rules.categories.values() if c.label in labels), None)
+    return (min(severities) if severities else None), (phases[-1] if phases else None), category
+
+
+def difference(issue: dict[str, Any], memory: dict[str, Any], rules: RuleSet) -> tuple[str, str] | None:
+    """Why GitLab's state differs from what the bot last handled, and the action to replay; None when it does not."""
+    labels = {str(label) for label in issue.get("labels") or []}
+    closed = issue.get("state") == "closed"
+    # The last phase is where closing leads (the shipped `close-resolves` rule); reopening leaves it.
+    resolved = rules.phases[-1].name if rules.phases else None
+    if not memory.get("declared"):
+        return "never handled by the bot", "close" if closed else "open"
+    if closed and memory.get("phase") != resolved:
+        return "closed since the bot last handled it", "close"
+    if not closed and resolved is not None and memory.get("phase") == resolved:
+        return "reopened since the bot last handled it", "reopen"
+    severity, phase, category = _levels(rules, labels)
+    for what, now, before in (
+        ("severity", severity, memory.get("severity")),
+        ("phase", phase, memory.get("phase")),
+        ("category", category, memory.get("category")),
+    ):
+        if now != before:
+            return f"{what} is {now or 'none'} in GitLab, {before or 'none'} when the bot last handled it", "update"
+    return None
+
+
+def delivery_id(project_id: int, iid: int, updated_at: str) -> str:
+    """Deterministic per issue version: every pass and every worker names the same repair the same way."""
+    return f"{SOURCE}-{project_id}-{iid}-{re.sub(r'[^0-9]', '', updated_at)[:17]}"
+
+
+def synthetic_payload(issue: dict[str, Any], project_path: str, action: str) -> dict[str, Any]:
+    """An Issue Hook body built from the issue as GitLab has it now (what GitLab would have sent)."""
+    labels = [{"title": str(name)} for name in issue.get("labels") or []]
+    is_incident = str(issue.get("issue_type") or "").lower() == "incident" or str(issue.get("type")) == "INCIDENT"
+    assignees = [
+        {"id": a.get("id"), "username": a.get("username"), "name": a.get("name", "")}
+        for a in issue.get("assignees") or []
+        if isinstance(a, dict)
+    ]
+    attributes = {
+        "id": issue.get("id"),
+        "iid": int(issue["iid"]),
+        "title": issue.get("title") or "",
+        "description": issue.get("description") or "",
+        "url": issue.get("web_url") or "",
+        "state": issue.get("state") or "opened",
+        "action": action,
+        "confidential": bool(issue.get("confidential")),
+        "type": INCIDENT_TYPE if is_incident else "Issue",
+        "severity": str(issue.get("severity") or "unknown").lower(),
+        "created_at": issue.get("created_at"),
+        "updated_at": issue.get("updated_at"),
+        "labels": labels,
+        "project_id": int(issue["project_id"]),
+    }
+    return {
+        "object_kind": "issue",
+        "event_type": "issue",
+        # No user: the bot's own events are dropped, and no person caused this delivery.
+        "user": {"id": None, "username": "", "name": "incident-bot reconcile"},
+        "project": {"id": int(issue["project_id"]), "path_with_namespace": project_path},
+        "object_attributes": attributes,
+        "labels": labels,
+        "assignees": assignees,
+        "changes": {},
+    }
+
+
+def bot_memory(client: GitLabClient, project_id: int, iid: int, bot: str) -> dict[str, Any]:
+    """The bot's memory of an issue, found as the delivery job finds it: by the note Redis points at, else by reading
+    the notes newest first. Read only: the job, not reconcile, keeps the pointer."""
+    pointer = client.memory_note(project_id, iid)
+    memory = memory_in(client.get_note(project_id, iid, pointer), bot) if pointer is not None else None
+    if memory is None:
+        memory, _ = find_memory(client.iter_notes(project_id, iid), bot)
+    return memory
+
+
+def _project_path(issue: dict[str, Any], ns: Namespace) -> str:
+    full = str((issue.get("references") or {}).get("full") or "")
+    return full.split("#", 1)[0] if "#" in full else ns.path
+
+
+class Reconciler:
+    """One reconcile pass over projects or groups."""
+
+    def __init__(
+        self,
+        api: OpsGitLab,
+        client: GitLabClient,
+        queue: EventQueue,
+        rules: RuleSet,
+        connection: Redis,
+        *,
+        bot_username: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
+        self.api = api
+        self.client = client
+        self.queue = queue
+        self.rules = rules
+        self.connection = connection
+        self.bot_username = bot_username
+        self.clock = clock
+
+    def since(self, ns: Namespace) -> datetime:
+        """Where this pass starts: the last pass (a little before), else a day ago."""
+        raw = self.connection.get(LAST_RUN_KEY.format(kind=ns.kind, id=ns.id))
+        if raw:
+            return datetime.fromisoformat(raw.decode() if isinstance(raw, bytes) else str(raw)) - OVERLAP
+        return self.clock() - FIRST_RUN_SINCE
+
+    def incidents(self, ns: Namespace, since: datetime) -> list[dict[str, Any]]:
+        """Incidents (labelled, or of type Incident) updated since `since`, open or closed."""
+        after = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        common = {"updated_after": after, "state": "all", "scope": "all", "order_by": "updated_at", "sort": "asc"}
+        found: dict[tuple[int, int], dict[str, Any]] = {}
+        for extra in ({"labels": self.rules.incident_label}, {"issue_type": "incident"}):
+            for issue in self.api.issues(ns, {**common, **extra}):
+                found[(int(issue["project_id"]), int(issue["iid"]))] = issue
+        return sorted(found.values(), key=lambda i: (str(i.get("updated_at")), int(i["iid"])))
+
+    def run(self, ns: Namespace, since: datetime | None = None) -> list[Repair]:
+        """Compare every recently updated incident with the bot's memory; enqueue a delivery for each that differs."""
+        started = self.clock()
+        since = since or self.since(ns)
+        bot = self.bot_username or str(self.api.current_user().get("username") or "")
+        repairs = []
+        for issue in self.incidents(ns, since):
+            project_id, iid = int(issue["project_id"]), int(issue["iid"])
+            found = difference(issue, bot_memory(self.client, project_id, iid, bot), self.rules)
+            if found is None:
+                continue
+            why, action = found
+            repairs.append(self._enqueue(issue, _project_path(issue, ns), why, action))
+        self.connection.set(LAST_RUN_KEY.format(kind=ns.kind, id=ns.id), started.isoformat())
+        return repairs
+
+    def _enqueue(self, issue: dict[str, Any], path: str, why: str, action: str) -> Repair:
+        project_id, iid = int(issue["project_id"]), int(issue["iid"])
+        ident = delivery_id(project_id, iid, str(issue.get("updated_at") or ""))
+        body = json.dumps(synthetic_payload(issue, path, action)).encode()
+        meta = {"delivery_id": ident, "event_uuid": None, "event": "Issue Hook", "received_at": time.time()}
+        result = self.queue.enqueue(body, meta, delivery_id=ident, issue_key=f"{project_id}:{iid}", actor="")
+        repair = Repair(f"{path}#{iid}", why, action, ident, str(result.outcome))
+        if result.outcome != "duplicate":
+            log.info("reconcile: %s %s: %s; queued %s as %s", path, iid, why, action, ident)
+        return repair
+
+
+def reconcile_periodically(
+    reconciler: Reconciler,
+    namespaces: Iterable[Namespace],
+    *,
+    period: timedelta = DEFAULT_PERIOD,
+) -> list[Repair] | None:
+    """The scheduled pass: at most one per period and one at a time across every worker; None when skipped."""
+    connection = reconciler.connection
+    seconds = max(int(period.total_seconds()), 1)
+    # Every worker's scheduler may fire; the first to claim this period runs, the others skip.
+    if not connection.set(THROTTLE_KEY, "1", nx=True, ex=max(seconds - 5, 1)):
+        return None
+    lock = connection.lock(LOCK_KEY, timeout=seconds * 3, blocking=False)
+    if not lock.acquire():
+        return None
+    try:
+        repairs: list[Repair] = []
+        for ns in namespaces:
+            repairs += reconciler.run(ns)
+        return repairs
+    finally:
+        lock.release()
+
+
+def describe(repairs: Sequence[Repair]) -> str:
+    """What a pass repaired, one line each (for the command and the logs)."""
+    done = [r for r in repairs if r.outcome != "duplicate"]
+    if not done:
+        return "reconcile: every incident is as the bot last handled it; nothing queued"
+    lines = [f"reconcile: {len(done)} incident(s) queued for the normal planner"]
+    lines += [f"  {r.reference}: {r.why} → {r.action} ({r.outcome}, {r.delivery_id})" for r in done]
+    return "\n".join(lines)

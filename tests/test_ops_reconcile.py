@@ -1,0 +1,253 @@
+"""`incident-bot reconcile`: incidents GitLab never delivered are brought up to date through the normal queue.
+
+The fake GitLab runs over HTTP (python-gitlab real), the queue is the real EventQueue on the real Redis,
+and the synthetic deliveries are applied by the real delivery job in an RQ worker.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from redis import Redis
+from rq import Queue, SimpleWorker
+
+from service.config import Settings
+from service.gitlab import PythonGitLabClient
+from service.incident import Note, find_memory, read_memory
+from service.ops.api import OpsGitLab
+from service.ops.reconcile import (
+    Reconciler,
+    delivery_id,
+    describe,
+    difference,
+    parse_duration,
+    reconcile_periodically,
+)
+from service.queue import EventQueue
+from service.rules import RuleSet
+from tests.conftest import ROOT, SECRET, payload, test_redis_url
+from tests.fakegitlab import BOT, FakeGitLabServer
+from tests.fakeops import FakeOps
+
+QUEUE = "incident-bot"
+CLOCK = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture()
+def server() -> Iterator[FakeGitLabServer]:
+    with FakeGitLabServer(FakeOps()) as srv:
+        yield srv
+
+
+@pytest.fixture()
+def fake(server: FakeGitLabServer) -> FakeOps:
+    assert isinstance(server.fake, FakeOps)
+    return server.fake
+
+
+@pytest.fixture()
+def settings(server: FakeGitLabServer) -> Settings:
+    """The worker's settings point at the fake GitLab's HTTP server (overrides conftest's)."""
+    return Settings(
+        gitlab_url=server.url,
+        gitlab_token="test-token",
+        webhook_secret=SECRET,
+        redis_url=test_redis_url(),
+        rules_dir=ROOT / "rules",
+    )
+
+
+@pytest.fixture()
+def reconciler(server: FakeGitLabServer, rules: RuleSet, redis_conn: Redis, runtime) -> Reconciler:  # type: ignore[no-untyped-def]
+    """A reconciler on the real queue; `runtime` installs the worker side the job uses."""
+    return Reconciler(
+        OpsGitLab(server.url, "test-token", timeout=5),
+        PythonGitLabClient(server.url, "test-token", timeout=5, cache=redis_conn),
+        EventQueue(redis_conn, QUEUE),
+        rules,
+        redis_conn,
+        clock=lambda: CLOCK,
+    )
+
+
+def work(conn: Redis) -> None:
+    """Run every queued delivery with the real job, in an RQ worker in this process."""
+    SimpleWorker([Queue(QUEUE, connection=conn)], connection=conn).work(burst=True, logging_level="WARNING")
+
+
+def project(reconciler: Reconciler):  # type: ignore[no-untyped-def]
+    return reconciler.api.namespace("projects", "group/project")
+
+
+def memory(fake: FakeOps, iid: int) -> dict:
+    notes = [Note(n["id"], n["body"], n["author"]["username"]) for n in reversed(fake.notes[(1, iid)])]
+    return find_memory(notes, BOT["username"])[0]
+
+
+def test_incident_that_exists_only_in_gitlab_is_declared(reconciler, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """An incident opened while the hook was down: reconcile queues it, the worker declares and staffs it."""
+    fake.add_issue(1, 40, labels=["incident"], title="Checkout is down")
+    repairs = reconciler.run(project(reconciler))
+    assert [(r.reference, r.action, r.outcome) for r in repairs] == [("group/project#40", "open", "queued")]
+    assert "never handled" in describe(repairs)
+    work(redis_conn)
+    labels = fake.labels(1, 40)
+    assert {"severity::3", "incident::identification"} <= labels
+    assert [a["username"] for a in fake.issues[(1, 40)]["assignees"]] == ["eoc-carol"]
+    (note,) = fake.bot_notes(1, 40)
+    assert "made these changes" in note["body"]
+    assert memory(fake, 40)["declared"] is True
+
+
+def test_second_reconcile_writes_nothing(reconciler, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """Once the incident is up to date, another pass queues nothing and GitLab sees no write."""
+    fake.add_issue(1, 40, labels=["incident"])
+    reconciler.run(project(reconciler))
+    work(redis_conn)
+    writes = len(fake.writes())
+    again = reconciler.run(project(reconciler), since=CLOCK - timedelta(days=1))
+    assert again == []
+    work(redis_conn)
+    assert len(fake.writes()) == writes
+    assert "nothing queued" in describe(again)
+
+
+def test_reconcile_skips_what_the_bot_already_handled_and_non_incidents(reconciler, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """A declared incident matching its memory and a plain issue produce no repair."""
+    fake.add_issue(1, 41, labels=["incident"])
+    reconciler.run(project(reconciler))
+    work(redis_conn)
+    fake.add_issue(1, 42, labels=["bug"], issue_type="issue")
+    assert reconciler.run(project(reconciler), since=CLOCK - timedelta(days=1)) == []
+
+
+def test_a_close_missed_while_the_hook_was_down_is_replayed(reconciler, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """Closed in GitLab after the bot declared it: reconcile replays a close and the phase moves to post-incident."""
+    fake.add_issue(1, 43, labels=["incident"])
+    reconciler.run(project(reconciler))
+    work(redis_conn)
+    fake.issues[(1, 43)]["state"] = "closed"
+    fake.issues[(1, 43)]["updated_at"] = fake.tick()
+    (repair,) = reconciler.run(project(reconciler), since=CLOCK - timedelta(days=1))
+    assert (repair.action, repair.why) == ("close", "closed since the bot last handled it")
+    work(redis_conn)
+    assert "incident::post-incident" in fake.labels(1, 43)
+    assert memory(fake, 43)["phase"] == "post-incident"
+
+
+def test_a_severity_label_changed_while_down_is_replayed(reconciler, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """Someone set severity::1 while the hook was down: the escalation is handled (incident manager staffed)."""
+    fake.add_issue(1, 44, labels=["incident"])
+    reconciler.run(project(reconciler))
+    work(redis_conn)
+    labels = fake.issues[(1, 44)]["labels"]
+    labels.remove("severity::3")
+    labels.append("severity::1")
+    fake.issues[(1, 44)]["updated_at"] = fake.tick()
+    (repair,) = reconciler.run(project(reconciler), since=CLOCK - timedelta(days=1))
+    assert repair.action == "update" and "severity is 1" in repair.why
+    work(redis_conn)
+    assert memory(fake, 44)["severity"] == 1
+    assert "incident-manager" in memory(fake, 44)["staffed"]
+
+
+def test_reconcile_racing_a_real_delivery_applies_once(reconciler, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """The real Issue Hook and reconcile's synthetic one for the same issue: one declaration, one issue update."""
+    fake.add_issue(1, 45, labels=["incident"])
+    real = payload("issue.open.incident")
+    real["project"]["id"] = 1
+    real["object_attributes"].update(iid=45, labels=[{"title": "incident"}])
+    real["labels"] = [{"title": "incident"}]
+    queue = reconciler.queue
+    queue.enqueue(
+        json.dumps(real).encode(),
+        {"delivery_id": "real-45", "event": "Issue Hook"},
+        delivery_id="real-45",
+        issue_key="1:45",
+        actor="alice",
+    )
+    (repair,) = reconciler.run(project(reconciler))
+    assert repair.outcome == "deferred"  # behind the real delivery: the same per-issue order
+    work(redis_conn)
+    assert len(fake.bot_notes(1, 45)) == 1
+    puts = [c for c in fake.writes() if c.method == "PUT" and c.path == "/projects/1/issues/45"]
+    assert len(puts) == 1
+
+
+def test_the_same_repair_is_queued_once(reconciler, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """Two passes before any worker runs (or two workers' passes) queue the repair once: a deterministic id."""
+    issue = fake.add_issue(1, 46, labels=["incident"])
+    first = reconciler.run(project(reconciler))
+    second = reconciler.run(project(reconciler), since=CLOCK - timedelta(days=1))
+    assert [r.outcome for r in first] == ["queued"] and [r.outcome for r in second] == ["duplicate"]
+    assert first[0].delivery_id == delivery_id(1, 46, issue["updated_at"])
+    assert Queue(QUEUE, connection=redis_conn).count == 1
+
+
+def test_listing_follows_pages_and_the_since_window(reconciler, fake, redis_conn, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Every page of the listing is read; an incident not updated since the window is left out."""
+    monkeypatch.setattr("service.ops.api.PAGE", 2)
+    for iid in range(50, 55):
+        fake.add_issue(1, iid, labels=["incident"])
+    old = fake.issues[(1, 50)]
+    old["updated_at"] = "2026-11-20T00:00:00.000Z"
+    repairs = reconciler.run(project(reconciler), since=datetime(2026, 11, 26, tzinfo=UTC))
+    assert sorted(r.reference for r in repairs) == [f"group/project#{i}" for i in range(51, 55)]
+    assert any(c.query.get("page") == "3" for c in fake.calls)
+
+
+def test_incident_by_type_without_the_label_is_found(reconciler, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """An issue of type Incident without the `incident` label is an incident too."""
+    fake.add_issue(1, 47, labels=[])
+    (repair,) = reconciler.run(project(reconciler))
+    work(redis_conn)
+    assert repair.reference == "group/project#47"
+    assert read_memory(fake.bot_notes(1, 47)[0]["body"])["declared"] is True
+
+
+def test_periodic_pass_runs_once_per_period_across_workers(reconciler, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """Two schedulers firing in the same period: one pass runs, the other skips; the lock is released after."""
+    fake.add_issue(1, 48, labels=["incident"])
+    ns = project(reconciler)
+    first = reconcile_periodically(reconciler, [ns])
+    assert first is not None and [r.reference for r in first] == ["group/project#48"]
+    assert reconcile_periodically(reconciler, [ns]) is None
+    assert not redis_conn.exists("incident-bot:ops:reconcile:lock")
+
+
+def test_the_pass_starts_where_the_last_one_ended(reconciler, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """The next pass asks GitLab for issues updated since the previous pass (less a small overlap)."""
+    reconciler.run(project(reconciler))
+    since = reconciler.since(project(reconciler))
+    assert CLOCK - timedelta(minutes=5) < since < CLOCK
+    reconciler.run(project(reconciler))
+    listing = [c for c in fake.calls if c.path == "/projects/1/issues"][-1]
+    assert listing.query["updated_after"] == since.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_difference_names_what_changed(rules) -> None:  # type: ignore[no-untyped-def]
+    """Pure comparison of an issue with the bot's memory."""
+    handled = {"declared": True, "severity": 3, "phase": "identification", "category": None}
+    issue = {"labels": ["incident", "severity::3", "incident::identification"], "state": "opened"}
+    assert difference(issue, handled, rules) is None
+    assert difference(issue, {}, rules) == ("never handled by the bot", "open")
+    assert difference({**issue, "state": "closed"}, handled, rules)[1] == "close"  # type: ignore[index]
+    resolved = {**handled, "phase": "post-incident"}
+    reopened = {"labels": ["incident", "severity::3", "incident::post-incident"], "state": "opened"}
+    assert difference(reopened, resolved, rules) == ("reopened since the bot last handled it", "reopen")
+
+
+@pytest.mark.parametrize(("text", "expected"), [("10m", 600), ("2h", 7200), ("1d", 86400), ("1h30m", 5400)])
+def test_parse_duration(text: str, expected: int) -> None:
+    """--since takes s/m/h/d/w and combinations."""
+    assert parse_duration(text).total_seconds() == expected
+
+
+@pytest.mark.parametrize("text", ["", "10", "ten minutes", "5x", "-1h"])
+def test_parse_duration_refuses_nonsense(text: str) -> None:
+    """Anything else is a ValueError showing the accepted form."""
+    with pytest.raises(ValueError, match="e.g. 30m"):
+        parse_duration(text)
