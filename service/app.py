@@ -7,8 +7,10 @@ import time
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from gunicorn.http.errors import ParseException
 from redis import Redis
 from redis.exceptions import RedisError
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from . import logs
 from .config import Settings
@@ -17,10 +19,42 @@ from .rules import RuleSet, load_rules
 from .webhook import Accepted, Rejected, classify, signing_key, verify
 
 log = logging.getLogger("incident_bot.web")
+SLOW = "request body not received in time"
 
 
 def _answer(code: int, **body: Any) -> tuple[Response, int]:
     return jsonify(body), code
+
+
+def _timed_out() -> bool:
+    """Whether the client socket's read deadline ended the body (server.DeadlineSocket; absent in tests)."""
+    return bool(getattr(request.environ.get("gunicorn.socket"), "timed_out", False))
+
+
+def _read_body(limit: int) -> bytes | tuple[Response, int]:
+    """The whole request body, or the 4xx answer when it cannot be read.
+
+    A chunked body is decoded by gunicorn while it is read: a bad chunk size or a missing terminator
+    surfaces here, as does a client that stops sending (server.DeadlineSocket ends its reads).
+    """
+    try:
+        body = request.stream.read(limit + 1)
+        if len(body) == limit and request.content_length is None:
+            # A chunked body is capped at `limit` by werkzeug; one more byte tells whether there was more.
+            body += request.stream.read(1)
+    except RequestEntityTooLarge:
+        return _answer(413, error=f"body over {limit} bytes")
+    except (ClientDisconnected, OSError, ValueError, ParseException) as exc:
+        if _timed_out():
+            return _answer(408, error=SLOW)
+        log.info("unreadable body: %s", exc.__class__.__name__)
+        return _answer(400, error="request body incomplete or malformed")
+    if len(body) > limit:
+        return _answer(413, error=f"body over {limit} bytes")
+    length = request.content_length
+    if length is not None and len(body) < length:
+        return _answer(408, error=SLOW) if _timed_out() else _answer(400, error="body shorter than Content-Length")
+    return body
 
 
 def connect(url: str) -> Redis:
@@ -49,9 +83,9 @@ def create_app(
         length = request.content_length
         if length is not None and length > settings.max_body_bytes:
             return _answer(413, error=f"body over {settings.max_body_bytes} bytes")
-        body = request.stream.read(settings.max_body_bytes + 1)
-        if len(body) > settings.max_body_bytes:
-            return _answer(413, error=f"body over {settings.max_body_bytes} bytes")
+        body = _read_body(settings.max_body_bytes)
+        if not isinstance(body, bytes):
+            return body
         headers = request.headers
         try:
             signed_id = verify(headers, body, settings.webhook_secret, settings.signature_window, key=key)
