@@ -1,0 +1,97 @@
+"""Where the index lives and how it is opened: SQLite under the data directory, or PostgreSQL; migrated on open.
+
+- `INCIDENT_BOT_DATABASE_URL` (e.g. `postgresql://user@host/db`): use that database;
+  several machines share it. `postgresql://` URLs are driven by psycopg 3.
+- otherwise `$INCIDENT_BOT_DATA_DIR/incidents.sqlite3` (default directory `./data`),
+  created on first open, in WAL mode so the web process reads while a worker writes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+DEFAULT_DATA_DIR = "data"
+SQLITE_FILE = "incidents.sqlite3"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Any constant works; it only has to be the same in every process that migrates.
+PG_MIGRATION_LOCK = 0x1BC1DE27
+
+
+def database_url(env: Mapping[str, str] | None = None) -> str:
+    """The index's SQLAlchemy URL from the environment (see the module docstring)."""
+    env = os.environ if env is None else env
+    url = env.get("INCIDENT_BOT_DATABASE_URL", "").strip()
+    if url:
+        return normalise_url(url)
+    data_dir = Path(env.get("INCIDENT_BOT_DATA_DIR", "").strip() or DEFAULT_DATA_DIR)
+    return f"sqlite:///{data_dir / SQLITE_FILE}"
+
+
+def normalise_url(url: str) -> str:
+    """`postgres://` and `postgresql://` mean psycopg 3 (SQLAlchemy would pick psycopg2 otherwise)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for the index; a SQLite file's directory is created and every connection set to WAL."""
+    url = normalise_url(url)
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, **kwargs)
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL: readers never wait for the writer. NORMAL: durable across process crashes, which is
+        # all a derived index needs (a power cut loses at most the last commits; reindex heals).
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    return engine
+
+
+def alembic_config() -> Config:
+    """Alembic's configuration for the migrations shipped inside this package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head() -> str | None:
+    """The newest migration revision shipped."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None: never migrated)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def migrate(engine: Engine) -> None:
+    """`alembic upgrade head`, safe when several processes start at once."""
+    if current_revision(engine) == head():
+        return
+    config = alembic_config()
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")

@@ -1,0 +1,102 @@
+"""What the index stores: timeline events and the Observation the worker and reindex hand to the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class EventKind(StrEnum):
+    """The closed set of timeline event kinds (the `kind` column)."""
+
+    INCIDENT = "incident"  # the incident label added or removed (to: added|removed)
+    SEVERITY = "severity"  # severity level changed (from/to: "1".."4" or "")
+    PHASE = "phase"  # phase changed (from/to: phase name or "")
+    CATEGORY = "category"  # category changed
+    STATE = "state"  # the issue was closed or reopened (to: closed|reopened)
+    COMMENT = "comment"  # a non-system comment by someone other than the bot
+    STATUS_UPDATE = "status_update"  # a comment that is an `@bot update ...` status update
+    ROLE = "role"  # a role staffed or handed off (name: role; from/to: usernames)
+    REVIEW = "review"  # the post-incident review issue was opened (to: its URL)
+
+
+class Source(StrEnum):
+    """Where a timeline event was learned (the `source` column)."""
+
+    DELIVERY = "delivery"
+    REINDEX = "reindex"
+
+
+@dataclass(frozen=True, order=True)
+class TimelineEvent:
+    """One dated fact about an incident; (at, kind, name, from, to, actor) is its natural key."""
+
+    at: datetime
+    kind: EventKind
+    name: str = ""
+    value_from: str = ""
+    value_to: str = ""
+    actor: str = ""
+    actor_id: int | None = field(default=None, compare=False)
+    by_bot: bool = field(default=False, compare=False)
+
+    def key(self) -> tuple[datetime, str, str, str, str, str]:
+        """The natural key: a replayed delivery or a second reindex produces the same one."""
+        return (self.at, str(self.kind), self.name, self.value_from, self.value_to, self.actor)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """An incident's facts as one delivery (or a reindex) leaves them, and the timeline events it saw.
+
+    `None` in author, author_id, created_at, review_url or review_state means "not known
+    from this source": the store keeps what it knew. Everything else is the state now.
+    """
+
+    project_id: int
+    project_path: str
+    iid: int
+    title: str = ""
+    description: str = ""
+    url: str = ""
+    confidential: bool = False
+    drill: bool = False
+    issue_type: str = "issue"
+    category: str | None = None
+    area: str | None = None
+    severity: int | None = None
+    phase: str | None = None
+    state: str = "opened"
+    author: str | None = None
+    author_id: int | None = None
+    created_at: datetime | None = None
+    roles: dict[str, str] = field(default_factory=dict)
+    review_url: str | None = None
+    review_state: str | None = None
+    observed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    events: tuple[TimelineEvent, ...] = ()
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """An aware UTC datetime (SQLite hands back naive ones; they are UTC by construction here)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """GitLab's timestamps: ISO 8601 (`2026-01-05T09:00:00.000Z`) or the hooks' `2026-01-05 09:00:00 UTC`."""
+    if isinstance(value, datetime):
+        return utc(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().replace(" UTC", "+00:00").replace("Z", "+00:00")
+    if " " in text and "T" not in text:
+        date, _, rest = text.partition(" ")
+        text = f"{date}T{rest.replace(' ', '')}"
+    try:
+        return utc(datetime.fromisoformat(text))
+    except ValueError:
+        return None

@@ -1,0 +1,159 @@
+"""The worker side of the index: build an Observation from one applied delivery (pure, no I/O).
+
+This is the ONE module of the index that imports the worker's objects (Event,
+IncidentState, Plan, RuleSet, the memory marker reader); when they move, only these
+imports change. `read_memory` is re-exported for `history`.
+
+The worker calls, after `apply_plan` succeeded, in the same job:
+
+    obs = observe(event, state, plan, vocab, now=clock(), payload=payload, review_url=review_url)
+    if obs is not None:
+        store.record(obs)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from service.incident import read_memory
+from service.plan import AddLabels, CloseIssue, Plan, Remember, RemoveLabels
+
+from .model import EventKind, Observation, TimelineEvent, parse_time
+from .timeline import label_events
+from .vocabulary import Vocabulary
+
+if TYPE_CHECKING:
+    from service.events import Event
+    from service.incident import IncidentState
+    from service.rules import RuleSet
+
+
+__all__ = ["observe", "read_memory", "vocabulary"]
+
+
+def vocabulary(rules: RuleSet, bot_username: str) -> Vocabulary:
+    """The labels of each scope as the rules define them, and the bot's username."""
+    return Vocabulary(
+        severities={s.label: s.level for s in rules.severities.values()},
+        phases=tuple((p.label, p.name) for p in rules.phases),
+        categories=tuple((c.label, c.name) for c in rules.categories.values()),
+        incident_label=rules.incident_label,
+        drill_label=str(rules.settings.get("drill_label", "drill")),
+        bot_username=bot_username,
+    )
+
+
+def observe(
+    event: Event,
+    state: IncidentState,
+    plan: Plan,
+    vocab: Vocabulary,
+    *,
+    now: datetime,
+    payload: Mapping[str, Any] | None = None,
+    review_url: str | None = None,
+) -> Observation | None:
+    """What this delivery tells the index: the incident as the plan left it, and the events of the delivery.
+
+    `now` is the worker's clock; the delivery's own timestamp (`updated_at` of an issue,
+    `created_at` of a note) is used instead when `payload` (the delivery's JSON) has it.
+    `review_url` is the review issue the executor opened for this plan, if any.
+    None when the delivery does not concern an incident.
+    """
+    incident = vocab.incident_label
+    if not event.is_incident and incident not in event.labels_removed:
+        return None
+    times = _payload_times(payload or {}, event.is_note)
+    at = times["at"] or now
+    actor, actor_id = event.actor.username, event.actor.id
+    events: list[TimelineEvent] = []
+    # The person's step: labels before and after their edit.
+    if not event.is_note:
+        before = (set(event.labels) - event.labels_added) | event.labels_removed
+        events += label_events(before, event.labels, at, vocab, actor=actor, actor_id=actor_id)
+        if event.action in ("close", "reopen"):
+            to = "closed" if event.action == "close" else "reopened"
+            events.append(TimelineEvent(at, EventKind.STATE, "", "", to, actor, actor_id, actor == vocab.bot_username))
+    elif event.action == "create" and actor != vocab.bot_username:
+        kind = EventKind.STATUS_UPDATE if vocab.is_status_update(event.note or "") else EventKind.COMMENT
+        events.append(TimelineEvent(at, kind, "", "", "", actor, actor_id, False))
+    # The bot's step: what the plan changed.
+    bot = vocab.bot_username
+    labels_after = _labels_after(plan, state.labels)
+    events += label_events(state.labels, labels_after, at, vocab, actor=bot, actor_id=None)
+    closing = bool(plan.of(CloseIssue)) and state.issue.state != "closed"
+    if closing:
+        events.append(TimelineEvent(at, EventKind.STATE, "", "", "closed", bot, None, True))
+    staffed_before = dict(state.memory.get("staffed") or {})
+    staffed = _remembered(plan, "staffed", staffed_before)
+    for role in sorted(set(staffed_before) | set(staffed)):
+        if staffed_before.get(role) != staffed.get(role):
+            was, now_user = staffed_before.get(role) or "", staffed.get(role) or ""
+            events.append(TimelineEvent(at, EventKind.ROLE, role, was, now_user, bot, None, True))
+    review = state.memory.get("review")
+    known_review = review.get("url") if isinstance(review, dict) else None
+    if review_url and not known_review:
+        events.append(TimelineEvent(at, EventKind.REVIEW, "", "", review_url, bot, None, True))
+    author_id = times["author_id"]
+    if event.action == "open" and not event.is_note:
+        author_id = actor_id if author_id is None else author_id
+    issue = state.issue
+    return Observation(
+        project_id=event.project_id,
+        project_path=event.project_path,
+        iid=event.iid,
+        title=issue.title or event.title,
+        description=issue.description or event.description,
+        url=issue.web_url or event.url,
+        confidential=issue.confidential or event.confidential,
+        drill=vocab.drill_label in labels_after,
+        issue_type=(issue.issue_type or "issue").lower(),
+        category=vocab.category(labels_after),
+        severity=vocab.severity(labels_after),
+        phase=vocab.phase(labels_after),
+        state="closed" if closing else issue.state,
+        author=actor if author_id is not None and author_id == actor_id else None,
+        author_id=author_id,
+        created_at=times["created_at"] or (at if event.action == "open" and not event.is_note else None),
+        roles=staffed,
+        review_url=review_url or known_review,
+        review_state="opened" if review_url and not known_review else None,
+        observed_at=at,
+        events=tuple(events),
+    )
+
+
+def _labels_after(plan: Plan, labels: frozenset[str]) -> frozenset[str]:
+    """The labels once the plan's AddLabels/RemoveLabels are applied in order (as the executor nets them)."""
+    after = set(labels)
+    for action in plan.actions:
+        if isinstance(action, AddLabels):
+            after.update(action.labels)
+        elif isinstance(action, RemoveLabels):
+            after.difference_update(action.labels)
+    return frozenset(after)
+
+
+def _remembered(plan: Plan, key: str, default: dict[str, str]) -> dict[str, str]:
+    """The memory value the plan leaves for `key` (the last Remember wins)."""
+    value: Any = default
+    for action in plan.actions:
+        if isinstance(action, Remember) and action.key == key:
+            value = action.value
+    return {str(k): str(v) for k, v in (value or {}).items()} if isinstance(value, dict) else dict(default)
+
+
+def _payload_times(payload: Mapping[str, Any], is_note: bool) -> dict[str, Any]:
+    """The delivery's time, the issue's created_at and author id, from the hook body (absent: None)."""
+    attrs = payload.get("object_attributes")
+    attrs = attrs if isinstance(attrs, dict) else {}
+    issue = payload.get("issue") if is_note else attrs
+    issue = issue if isinstance(issue, dict) else {}
+    author_id = issue.get("author_id")
+    return {
+        "at": parse_time(attrs.get("created_at") if is_note else attrs.get("updated_at")),
+        "created_at": parse_time(issue.get("created_at")),
+        "author_id": author_id if isinstance(author_id, int) and not isinstance(author_id, bool) else None,
+    }

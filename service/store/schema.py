@@ -1,0 +1,70 @@
+"""The index's tables (SQLAlchemy Core); the migrations in `migrations/versions/` create exactly these.
+
+A test compares this metadata with the migrated database, so a column added here
+without a migration (or the reverse) fails the suite.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# Aware timestamps in PostgreSQL; SQLite stores the UTC wall time (the store writes UTC only).
+Time = sa.DateTime(timezone=True)
+
+incidents = sa.Table(
+    "incidents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.BigInteger, nullable=False),
+    sa.Column("project_path", sa.String(255), nullable=False, server_default=""),
+    sa.Column("iid", sa.Integer, nullable=False),
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),  # full-text search (board issue)
+    sa.Column("url", sa.Text, nullable=False, server_default=""),
+    sa.Column("confidential", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("drill", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("issue_type", sa.String(32), nullable=False, server_default="issue"),
+    sa.Column("category", sa.String(64)),
+    sa.Column("area", sa.String(64)),
+    sa.Column("severity", sa.Integer),  # now
+    sa.Column("highest_severity", sa.Integer),  # the most severe level reached (1 is highest)
+    sa.Column("phase", sa.String(64)),
+    sa.Column("state", sa.String(16), nullable=False, server_default="opened"),
+    sa.Column("author", sa.String(255)),
+    sa.Column("author_id", sa.BigInteger),
+    sa.Column("roles", sa.JSON, nullable=False),  # {role: username} now
+    sa.Column("created_at", Time),  # the issue's
+    sa.Column("started_at", Time),
+    sa.Column("acknowledged_at", Time),
+    sa.Column("mitigated_at", Time),
+    sa.Column("resolved_at", Time),
+    sa.Column("review_url", sa.Text),
+    sa.Column("review_state", sa.String(16)),
+    sa.Column("last_status_update_at", Time),
+    sa.Column("updated_at", Time, nullable=False),  # when the index last learned something about it
+    sa.UniqueConstraint("project_id", "iid", name="uq_incidents_project_iid"),
+)
+sa.Index("ix_incidents_started_at", incidents.c.started_at)
+sa.Index("ix_incidents_project_path", incidents.c.project_path)
+
+timeline_events = sa.Table(
+    "timeline_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("at", Time, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False, server_default=""),
+    sa.Column("value_from", sa.String(255), nullable=False, server_default=""),
+    sa.Column("value_to", sa.String(1024), nullable=False, server_default=""),
+    sa.Column("actor", sa.String(255), nullable=False, server_default=""),
+    sa.Column("actor_id", sa.BigInteger),
+    sa.Column("by_bot", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("source", sa.String(16), nullable=False),  # delivery | reindex
+    # The natural key: replayed deliveries and repeated reindexes add nothing.
+    sa.UniqueConstraint(
+        "incident_id", "at", "kind", "name", "value_from", "value_to", "actor", name="uq_timeline_events_natural"
+    ),
+)

@@ -1,0 +1,267 @@
+"""The incident index: record observations, rebuild an incident, and read incidents back for reports and pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from .model import EventKind, Observation, Source, TimelineEvent, utc
+from .schema import incidents, timeline_events
+from .timeline import derive
+from .vocabulary import POST_INCIDENT, Vocabulary
+
+# Facts an observation may leave unknown (None): the index keeps what it already knew.
+KEEP_WHEN_UNKNOWN = ("author", "author_id", "created_at", "review_url", "review_state")
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    """One incident as the index has it."""
+
+    id: int
+    project_id: int
+    project_path: str
+    iid: int
+    title: str
+    description: str
+    url: str
+    confidential: bool
+    drill: bool
+    issue_type: str
+    category: str | None
+    area: str | None
+    severity: int | None
+    highest_severity: int | None
+    phase: str | None
+    state: str
+    author: str | None
+    author_id: int | None
+    roles: dict[str, str]
+    created_at: datetime | None
+    started_at: datetime | None
+    acknowledged_at: datetime | None
+    mitigated_at: datetime | None
+    resolved_at: datetime | None
+    review_url: str | None
+    review_state: str | None
+    last_status_update_at: datetime | None
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> IncidentRow:
+        """From a database row; timestamps made aware UTC."""
+        data = dict(row._mapping)
+        for name in ("created_at", "started_at", "acknowledged_at", "mitigated_at", "resolved_at"):
+            data[name] = utc(data[name])
+        data["last_status_update_at"] = utc(data["last_status_update_at"])
+        data["updated_at"] = utc(data["updated_at"])
+        data["roles"] = dict(data["roles"] or {})
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which incidents a query covers: a project (id or path), a group (path prefix), a start window."""
+
+    project: str | None = None
+    group: str | None = None
+    started_from: datetime | None = None
+    started_to: datetime | None = None
+    include_drills: bool = True
+
+
+class Store:
+    """The incident index over one SQLAlchemy engine (already migrated: see `open_store`)."""
+
+    def __init__(self, engine: Engine, vocab: Vocabulary | None = None):
+        self.engine = engine
+        self.vocab = vocab or Vocabulary()
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    # Writing.
+    def record(self, obs: Observation, source: Source = Source.DELIVERY) -> None:
+        """Add what one delivery observed: facts now, new timeline events (replays add nothing), times re-derived."""
+        with self.engine.begin() as conn:
+            incident_id = self._upsert(conn, obs)
+            self._add_events(conn, incident_id, obs.events, source)
+            self._derive(conn, incident_id)
+
+    def rebuild(self, obs: Observation, source: Source = Source.REINDEX) -> None:
+        """Replace an incident's facts and whole timeline with `obs` (reindex: GitLab's full history)."""
+        with self.engine.begin() as conn:
+            incident_id = self._upsert(conn, obs)
+            conn.execute(timeline_events.delete().where(timeline_events.c.incident_id == incident_id))
+            self._add_events(conn, incident_id, obs.events, source)
+            self._derive(conn, incident_id)
+
+    def _upsert(self, conn: Connection, obs: Observation) -> int:
+        values = {
+            "project_id": obs.project_id,
+            "project_path": obs.project_path,
+            "iid": obs.iid,
+            "title": obs.title,
+            "description": obs.description,
+            "url": obs.url,
+            "confidential": obs.confidential,
+            "drill": obs.drill,
+            "issue_type": obs.issue_type,
+            "category": obs.category,
+            "area": obs.area,
+            "severity": obs.severity,
+            "phase": obs.phase,
+            "state": obs.state,
+            "author": obs.author,
+            "author_id": obs.author_id,
+            "roles": dict(obs.roles),
+            "created_at": utc(obs.created_at),
+            "review_url": obs.review_url,
+            "review_state": obs.review_state,
+            "updated_at": utc(obs.observed_at),
+        }
+        stmt = self._insert(incidents).values(**values)
+        update: dict[str, Any] = {k: stmt.excluded[k] for k in values if k not in ("project_id", "iid")}
+        for name in KEEP_WHEN_UNKNOWN:
+            update[name] = sa.func.coalesce(stmt.excluded[name], incidents.c[name])
+        if not obs.project_path:
+            update["project_path"] = incidents.c.project_path  # note hooks may omit the path
+        stmt = stmt.on_conflict_do_update(index_elements=["project_id", "iid"], set_=update)
+        return int(conn.execute(stmt.returning(incidents.c.id)).scalar_one())
+
+    def _add_events(self, conn: Connection, incident_id: int, events: Iterable[TimelineEvent], source: Source) -> None:
+        rows = [
+            {
+                "incident_id": incident_id,
+                "at": utc(e.at),
+                "kind": str(e.kind),
+                "name": e.name,
+                "value_from": e.value_from,
+                "value_to": e.value_to[:1024],
+                "actor": e.actor,
+                "actor_id": e.actor_id,
+                "by_bot": e.by_bot,
+                "source": str(source),
+            }
+            for e in events
+        ]
+        if rows:
+            conn.execute(self._insert(timeline_events).on_conflict_do_nothing(), rows)
+
+    def _derive(self, conn: Connection, incident_id: int) -> None:
+        row = conn.execute(sa.select(incidents).where(incidents.c.id == incident_id)).one()
+        events = [_event(r) for r in conn.execute(_events_query(incident_id))]
+        m = derive(
+            events,
+            self.vocab,
+            created_at=utc(row.created_at),
+            issue_type=row.issue_type,
+            author_id=row.author_id,
+            author=row.author,
+            severity_now=row.severity,
+            open_now=row.state == "opened" and row.phase != POST_INCIDENT,
+        )
+        conn.execute(
+            incidents.update()
+            .where(incidents.c.id == incident_id)
+            .values(
+                started_at=m.start,
+                acknowledged_at=m.acknowledged,
+                mitigated_at=m.mitigated,
+                resolved_at=m.resolved,
+                highest_severity=m.highest_severity,
+                last_status_update_at=m.last_status_update,
+            )
+        )
+
+    def set_review_state(self, project_id: int, iid: int, state: str) -> None:
+        """Record the review issue's state (opened|closed), learned outside a delivery of the incident."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                incidents.update()
+                .where(incidents.c.project_id == project_id, incidents.c.iid == iid)
+                .values(review_state=state)
+            )
+
+    # Reading.
+    def incident(self, project_id: int, iid: int) -> IncidentRow | None:
+        """One incident, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(incidents).where(incidents.c.project_id == project_id, incidents.c.iid == iid)
+            ).one_or_none()
+        return IncidentRow.from_row(row) if row is not None else None
+
+    def timeline(self, project_id: int, iid: int) -> list[TimelineEvent]:
+        """An incident's timeline events, oldest first."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(incidents.c.id).where(incidents.c.project_id == project_id, incidents.c.iid == iid)
+            ).scalar_one_or_none()
+            if found is None:
+                return []
+            return [_event(r) for r in conn.execute(_events_query(found))]
+
+    def incidents(self, scope: Scope | None = None) -> list[IncidentRow]:
+        """The incidents in scope, oldest start first."""
+        return list(self.iter_incidents(scope))
+
+    def iter_incidents(self, scope: Scope | None = None) -> Iterator[IncidentRow]:
+        """The incidents in scope, oldest start first, streamed."""
+        query = sa.select(incidents).where(*_conditions(scope or Scope()))
+        query = query.order_by(incidents.c.started_at, incidents.c.project_id, incidents.c.iid)
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                yield IncidentRow.from_row(row)
+
+    def count(self) -> int:
+        """How many incidents the index holds (drills included)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(incidents)).scalar_one())
+
+
+def _conditions(scope: Scope) -> Sequence[Any]:
+    conditions: list[Any] = []
+    if scope.project:
+        if scope.project.isdigit():
+            conditions.append(incidents.c.project_id == int(scope.project))
+        else:
+            conditions.append(incidents.c.project_path == scope.project.strip("/"))
+    if scope.group:
+        prefix = scope.group.strip("/")
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(incidents.c.project_path.like(f"{escaped}/%", escape="\\"))
+    if scope.started_from is not None:
+        conditions.append(incidents.c.started_at >= utc(scope.started_from))
+    if scope.started_to is not None:
+        conditions.append(incidents.c.started_at < utc(scope.started_to))
+    if not scope.include_drills:
+        conditions.append(incidents.c.drill == sa.false())
+    return conditions
+
+
+def _events_query(incident_id: int) -> Any:
+    return (
+        sa.select(timeline_events)
+        .where(timeline_events.c.incident_id == incident_id)
+        .order_by(timeline_events.c.at, timeline_events.c.id)
+    )
+
+
+def _event(row: Any) -> TimelineEvent:
+    at = utc(row.at)
+    assert at is not None
+    return TimelineEvent(
+        at=at,
+        kind=EventKind(row.kind),
+        name=row.name,
+        value_from=row.value_from,
+        value_to=row.value_to,
+        actor=row.actor,
+        actor_id=row.actor_id,
+        by_bot=bool(row.by_bot),
+    )

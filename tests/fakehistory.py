@@ -1,0 +1,394 @@
+"""A fake GitLab that keeps an issue's history (label, state events, notes) and serves it over real HTTP.
+
+`FakeHistory` is the model: people open, label, close, reopen and comment at given
+times, and each action returns the webhook body GitLab would deliver. `FakeBot`
+plays the worker on those deliveries with the real planner and rules and records
+what it observes into an index; its writes land in the same history, so `reindex`
+over HTTP (`HistoryServer`) sees exactly what the deliveries saw. Pages are capped
+at `max_per_page` so a few events already span several pages.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from service.events import parse_event
+from service.incident import IncidentState, Issue, Note, find_memory, with_delivery, write_memory
+from service.plan import AddLabels, CloseIssue, OpenReview, PostNote, Remember, RemoveLabels
+from service.planner import plan_event  # the planner driver; moves to service/handlers/ with the layout issue
+from service.rules import RuleSet
+from service.store import Store
+from service.store.observe import observe, vocabulary
+
+BOT = {"id": 99, "username": "incident-bot", "name": "Incident Bot"}
+USERS = {"alice": 7, "bob": 8, "carol": 9, "dave": 10, "erin": 11, "incident-bot": 99}
+
+
+def iso(at: datetime) -> str:
+    """GitLab's REST timestamp format."""
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def _user(name: str) -> dict[str, Any]:
+    return {"id": USERS[name], "username": name, "name": name.title()}
+
+
+@dataclass
+class FakeHistory:
+    """Issues with their resource label events, resource state events and notes."""
+
+    max_per_page: int = 100
+    base_url: str = "http://gitlab.test"
+    issues: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    label_events: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
+    state_events: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
+    notes: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
+    calls: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _next_id: int = 1
+
+    def _id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    # People's actions; each returns the hook body GitLab would deliver.
+    def open(
+        self,
+        key: tuple[int, int],
+        at: datetime,
+        author: str,
+        labels: list[str],
+        *,
+        title: str = "Checkout returns 500 errors",
+        description: str = "",
+        confidential: bool = False,
+        issue_type: str = "issue",
+        path: str = "shop/checkout",
+    ) -> dict[str, Any]:
+        """A person opens an issue with these labels."""
+        pid, iid = key
+        self.issues[key] = {
+            "id": pid * 100_000 + iid,
+            "iid": iid,
+            "project_id": pid,
+            "title": title,
+            "description": description,
+            "state": "opened",
+            "labels": [],
+            "assignees": [],
+            "author": _user(author),
+            "confidential": confidential,
+            "issue_type": issue_type,
+            "created_at": iso(at),
+            "updated_at": iso(at),
+            "web_url": f"{self.base_url}/{path}/-/issues/{iid}",
+            "references": {"full": f"{path}#{iid}"},
+        }
+        self.label_events[key], self.state_events[key], self.notes[key] = [], [], []
+        self._labels(key, at, author, add=labels)
+        return self._issue_hook(key, author, "open", previous=[])
+
+    def label(
+        self, key: tuple[int, int], at: datetime, user: str, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """A person edits the labels (one edit: GitLab records each label as its own event, same time)."""
+        previous = list(self.issues[key]["labels"])
+        self._labels(key, at, user, add=list(add), remove=list(remove))
+        return self._issue_hook(key, user, "update", previous=previous)
+
+    def close(self, key: tuple[int, int], at: datetime, user: str) -> dict[str, Any]:
+        """A person closes the issue."""
+        self._state(key, at, user, "closed")
+        return self._issue_hook(key, user, "close")
+
+    def reopen(self, key: tuple[int, int], at: datetime, user: str) -> dict[str, Any]:
+        """A person reopens the issue."""
+        self._state(key, at, user, "reopened")
+        return self._issue_hook(key, user, "reopen")
+
+    def comment(self, key: tuple[int, int], at: datetime, user: str, body: str) -> dict[str, Any]:
+        """A person comments."""
+        note = self._note(key, at, user, body)
+        issue = self.issues[key]
+        return {
+            "object_kind": "note",
+            "event_type": "note",
+            "user": _user(user),
+            "project": {"id": key[0], "path_with_namespace": issue["references"]["full"].split("#")[0]},
+            "object_attributes": {
+                "id": note["id"],
+                "note": body,
+                "noteable_type": "Issue",
+                "action": "create",
+                "author_id": USERS[user],
+                "created_at": iso(at).replace("T", " ").split(".")[0] + " UTC",
+                "url": issue["web_url"] + f"#note_{note['id']}",
+            },
+            "issue": {
+                "iid": key[1],
+                "title": issue["title"],
+                "description": issue["description"],
+                "labels": [{"title": label} for label in issue["labels"]],
+                "state": issue["state"],
+                "author_id": issue["author"]["id"],
+                "created_at": issue["created_at"],
+                "url": issue["web_url"],
+                "confidential": issue["confidential"],
+                "type": "Incident" if issue["issue_type"] == "incident" else "Issue",
+            },
+        }
+
+    def system_note(self, key: tuple[int, int], at: datetime, user: str, body: str) -> None:
+        """GitLab's own note (no hook is delivered for it)."""
+        self._note(key, at, user, body, system=True)
+
+    # Recording.
+    def _labels(
+        self, key: tuple[int, int], at: datetime, user: str, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> None:
+        issue = self.issues[key]
+        for name, action in [(n, "remove") for n in remove if n in issue["labels"]] + [
+            (n, "add") for n in add if n not in issue["labels"]
+        ]:
+            self.label_events[key].append(
+                {
+                    "id": self._id(),
+                    "user": _user(user),
+                    "created_at": iso(at),
+                    "resource_type": "Issue",
+                    "resource_id": issue["id"],
+                    "label": {"id": abs(hash(name)) % 10_000, "name": name},
+                    "action": action,
+                }
+            )
+            if action == "add":
+                issue["labels"].append(name)
+            else:
+                issue["labels"].remove(name)
+        issue["updated_at"] = iso(at)
+
+    def _state(self, key: tuple[int, int], at: datetime, user: str, state: str) -> None:
+        issue = self.issues[key]
+        issue["state"] = "closed" if state == "closed" else "opened"
+        issue["updated_at"] = iso(at)
+        self.state_events[key].append(
+            {"id": self._id(), "user": _user(user), "created_at": iso(at), "resource_type": "Issue", "state": state}
+        )
+
+    def _note(self, key: tuple[int, int], at: datetime, user: str, body: str, system: bool = False) -> dict[str, Any]:
+        note = {"id": self._id(), "body": body, "author": _user(user), "created_at": iso(at), "system": system}
+        self.notes[key].append(note)
+        self.issues[key]["updated_at"] = iso(at)
+        return note
+
+    def _issue_hook(
+        self, key: tuple[int, int], user: str, action: str, previous: list[str] | None = None
+    ) -> dict[str, Any]:
+        issue = self.issues[key]
+        attrs = {
+            "iid": key[1],
+            "title": issue["title"],
+            "description": issue["description"],
+            "url": issue["web_url"],
+            "state": issue["state"],
+            "action": action,
+            "confidential": issue["confidential"],
+            "author_id": issue["author"]["id"],
+            "created_at": issue["created_at"],
+            "updated_at": issue["updated_at"],
+            "type": "Incident" if issue["issue_type"] == "incident" else "Issue",
+        }
+        payload: dict[str, Any] = {
+            "object_kind": "issue",
+            "event_type": "issue",
+            "user": _user(user),
+            "project": {"id": key[0], "path_with_namespace": issue["references"]["full"].split("#")[0]},
+            "object_attributes": attrs,
+            "labels": [{"title": label} for label in issue["labels"]],
+            "assignees": [],
+        }
+        if previous is not None and action != "open":
+            payload["changes"] = {
+                "labels": {
+                    "previous": [{"title": label} for label in previous],
+                    "current": [{"title": label} for label in issue["labels"]],
+                }
+            }
+        return payload
+
+    # The REST API.
+    def handle(self, method: str, target: str) -> tuple[int, Any, dict[str, str]]:
+        """Answer one request: (status, JSON body, extra headers)."""
+        parts = urlsplit(target)
+        path = unquote(re.sub(r"^/api/v4", "", parts.path))
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        with self.lock:
+            self.calls.append((method, path, query))
+            if method != "GET":
+                return 405, {"message": "read-only fake"}, {}
+            if path == "/user":
+                return 200, BOT, {}
+            match = re.fullmatch(r"/projects/(\d+)/issues/(\d+)(?:/(\w+))?", path)
+            if match:
+                key = (int(match.group(1)), int(match.group(2)))
+                if key not in self.issues:
+                    return 404, {"message": "404 Issue Not Found"}, {}
+                what = match.group(3)
+                if what is None:
+                    return 200, self.issues[key], {}
+                source = {
+                    "resource_label_events": self.label_events,
+                    "resource_state_events": self.state_events,
+                    "notes": self.notes,
+                }.get(what)
+                if source is None:
+                    return 404, {"message": "404 Not Found"}, {}
+                return self._page(list(source[key]), query)
+            listing = re.fullmatch(r"/(?:projects/([^/]+)|groups/([^/]+))?/?issues", path)
+            if listing:
+                return self._page(self._issues(listing.group(1), listing.group(2), query), query)
+            return 404, {"message": "404 Not Found"}, {}
+
+    def _issues(self, project: str | None, group: str | None, query: dict[str, str]) -> list[dict[str, Any]]:
+        found = []
+        for (pid, _), issue in sorted(self.issues.items(), key=lambda kv: (kv[1]["created_at"], kv[0])):
+            path = issue["references"]["full"].split("#")[0]
+            if project and project not in (str(pid), path):
+                continue
+            if group and not path.startswith(group.rstrip("/") + "/"):
+                continue
+            if "labels" in query and not set(query["labels"].split(",")) <= set(issue["labels"]):
+                continue
+            if "issue_type" in query and issue["issue_type"] != query["issue_type"]:
+                continue
+            if "updated_after" in query and issue["updated_at"] < query["updated_after"].replace("+00:00", "Z"):
+                continue
+            found.append(issue)
+        return found
+
+    def _page(self, items: list[Any], query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        per_page = min(int(query.get("per_page", 20)), self.max_per_page)
+        page = int(query.get("page", 1))
+        chunk = items[(page - 1) * per_page : page * per_page]
+        more = page * per_page < len(items)
+        return 200, chunk, {"X-Next-Page": str(page + 1) if more else "", "X-Page": str(page)}
+
+
+class HistoryServer:
+    """FakeHistory behind a real HTTP/1.1 server on 127.0.0.1."""
+
+    def __init__(self, model: FakeHistory):
+        self.model = model
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body in two writes: don't wait for a delayed ACK
+
+            def do_GET(self) -> None:
+                status, payload, headers = model.handle(self.command, self.path)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_POST = do_PUT = do_DELETE = do_GET
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self) -> HistoryServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class FakeBot:
+    """The worker on FakeHistory deliveries: real planner and rules, writes into the history, observes into a store."""
+
+    def __init__(self, history: FakeHistory, rules: RuleSet, store: Store | None):
+        self.history, self.rules, self.store = history, rules, store
+        self.vocab = vocabulary(rules, BOT["username"])
+        self.deliveries = 0
+
+    def state(self, key: tuple[int, int]) -> IncidentState:
+        """What the worker loads from GitLab: the issue and the bot's memory (notes newest first)."""
+        raw = self.history.issues[key]
+        issue = Issue(
+            project_id=key[0],
+            iid=key[1],
+            title=raw["title"],
+            description=raw["description"],
+            state=raw["state"],
+            labels=frozenset(raw["labels"]),
+            confidential=raw["confidential"],
+            web_url=raw["web_url"],
+            issue_type=raw["issue_type"],
+        )
+        notes = [
+            Note(n["id"], n["body"], n["author"]["username"], n["created_at"], n["system"])
+            for n in reversed(self.history.notes[key])
+        ]
+        memory, note = find_memory(notes, BOT["username"])
+        return IncidentState(issue=issue, memory=memory, memory_note_id=note.id if note else None, notes=tuple(notes))
+
+    def deliver(self, payload: dict[str, Any], at: datetime) -> None:
+        """Plan the delivery, apply the plan to the history as the bot (at `at`), and record the observation."""
+        self.deliveries += 1
+        event = parse_event(payload, delivery_id=f"d{self.deliveries}", incident_label=self.vocab.incident_label)
+        if not event.is_incident:
+            return
+        key = (event.project_id, event.iid)
+        state = self.state(key)
+        plan = plan_event(event, state, self.rules, at)
+        history, bot = self.history, BOT["username"]
+        before = set(history.issues[key]["labels"])
+        after = set(before)
+        for action in plan.actions:
+            if isinstance(action, AddLabels):
+                after.update(action.labels)
+            elif isinstance(action, RemoveLabels):
+                after.difference_update(action.labels)
+        history._labels(key, at, bot, add=sorted(after - before), remove=sorted(before - after))
+        if plan.of(CloseIssue) and history.issues[key]["state"] != "closed":
+            history._state(key, at, bot, "closed")
+        memory = dict(state.memory)
+        for remember in plan.of(Remember):
+            memory[remember.key] = remember.value
+        review_url = None
+        for review in plan.of(OpenReview)[:1]:
+            if not memory.get("review"):
+                iid = max(i for p, i in history.issues if p == key[0]) + 1
+                history.open((key[0], iid), at, bot, list(review.labels), title=review.title)
+                review_url = history.issues[(key[0], iid)]["web_url"]
+                memory["review"] = {"iid": iid, "url": review_url}
+        memory = with_delivery(memory, event.delivery_id)
+        body = "\n\n".join(p.body for p in plan.of(PostNote)) or "_incident-bot is tracking this incident._"
+        if plan.actions:
+            history._note(key, at, bot, write_memory(body, memory))
+        if self.store is not None:
+            obs = observe(event, state, plan, self.vocab, now=at, payload=payload, review_url=review_url)
+            if obs is not None:
+                self.store.record(obs)

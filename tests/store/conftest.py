@@ -1,0 +1,78 @@
+"""Store fixtures: every store test runs against SQLite and against the real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from service.config import shipped_rules_dir
+from service.rules import RuleSet, load_rules
+from service.store import Store, make_engine, migrate
+from service.store.observe import vocabulary
+from service.store.schema import metadata
+
+# Trust auth on the local server (as CI's service); override to point elsewhere.
+POSTGRES_ADMIN = os.environ.get("INCIDENT_BOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+TEST_DATABASE = "incident_bot_test"
+
+
+def _postgres_url() -> str:
+    """Create the test database once (if absent) and return its URL; skip with the reason when none answers."""
+    admin = make_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": TEST_DATABASE}).first()
+            if not exists:
+                conn.execute(sa.text(f'CREATE DATABASE "{TEST_DATABASE}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.skip(f"PostgreSQL at {POSTGRES_ADMIN} does not answer: {str(exc).splitlines()[0]}")
+    finally:
+        admin.dispose()
+    url = sa.make_url(make_engine(POSTGRES_ADMIN).url).set(database=TEST_DATABASE)
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The PostgreSQL test database's URL."""
+    return _postgres_url()
+
+
+def empty_database(url: str) -> None:
+    """Drop the index's tables and Alembic's version table, so the next open migrates from nothing."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def rules() -> RuleSet:
+    """The shipped rules."""
+    return load_rules(shipped_rules_dir())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind (SQLite file in tmp; the PostgreSQL test database emptied)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'incidents.sqlite3'}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    empty_database(url)
+    yield url
+    empty_database(url)
+
+
+@pytest.fixture
+def store(database_url: str, rules: RuleSet) -> Iterator[Store]:
+    """A migrated, empty index on each backend."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield Store(engine, vocabulary(rules, "incident-bot"))
+    engine.dispose()
