@@ -1,0 +1,145 @@
+"""`incident-bot setup | doctor | reconcile`: argument parsers and commands (wired in by `service.cli`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from redis import Redis
+
+from ..config import Settings
+from ..gitlab import PythonGitLabClient
+from ..queue import EventQueue
+from ..rules import RulesError, RuleSet, load_rules
+from .api import Namespace, OpsError, OpsGitLab
+from .config import OpsSettings
+from .doctor import DoctorOptions, run_doctor
+from .reconcile import Reconciler, describe, parse_duration
+from .setup import SetupOptions, run_setup
+from .table import Status, has_problem, render
+
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+
+
+def _api(settings: Settings) -> OpsGitLab:
+    return OpsGitLab(settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout)
+
+
+def _redis(settings: Settings) -> Redis:
+    # Fail fast: a person is waiting for the answer.
+    return Redis.from_url(settings.redis_url or DEFAULT_REDIS, socket_timeout=2, socket_connect_timeout=1)
+
+
+def _rules(settings: Settings) -> RuleSet:
+    try:
+        return load_rules(settings.rules_dir)
+    except RulesError as exc:
+        print(exc.report(), file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _need_token(settings: Settings, command: str) -> None:
+    if not settings.gitlab_token:
+        print(f"incident-bot {command}: GITLAB_TOKEN is unset; set the bot user's token (api scope)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    """Create the labels and the webhook, check the bot's access; print what was done."""
+    settings, ops = Settings.from_env(), OpsSettings.from_env()
+    _need_token(settings, "setup")
+    project = args.project or (ops.projects[0] if ops.projects and not args.group else None)
+    url = args.url or ops.public_url
+    if not project and not args.group:
+        print("incident-bot setup: say where: --project GROUP/PROJECT (or --group GROUP)", file=sys.stderr)
+        return 2
+    if not url:
+        print("incident-bot setup: say where GitLab should send events: --url https://HOST/webhook", file=sys.stderr)
+        return 2
+    options = SetupOptions(
+        url=url,
+        secret=settings.webhook_secret,
+        project=project,
+        group=args.group,
+        dry_run=args.dry_run,
+        reset_token=args.reset_token,
+    )
+    rows = run_setup(_api(settings), _rules(settings), options)
+    print(render(rows))
+    counts = {status: sum(1 for r in rows if r.status is status) for status in Status}
+    shown = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    print(f"\n{shown}" + (" (dry run: nothing written)" if args.dry_run else ""))
+    return 1 if has_problem(rows) else 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check everything the bot needs; exit 1 when anything fails."""
+    settings, ops = Settings.from_env(), OpsSettings.from_env()
+    project = args.project or (ops.projects[0] if ops.projects else None)
+    group = args.group or (ops.groups[0] if ops.groups else None)
+    options = DoctorOptions(project=project, group=group, url=args.url or ops.public_url or None)
+    rows = run_doctor(_api(settings), settings, _redis(settings), options)
+    print(render(rows))
+    failed = sum(1 for r in rows if r.status is Status.FAIL)
+    warned = sum(1 for r in rows if r.status is Status.WARN)
+    print(f"\n{failed} failed, {warned} warnings" + ("" if failed else ": the bot would work right now"))
+    return 1 if failed else 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """One reconcile pass now: queue a delivery for every incident the bot is behind on."""
+    settings, ops = Settings.from_env(), OpsSettings.from_env()
+    _need_token(settings, "reconcile")
+    try:
+        since = parse_duration(args.since) if args.since else None
+    except ValueError as exc:
+        print(f"incident-bot reconcile: --since {exc}", file=sys.stderr)
+        return 2
+    projects = args.project or list(ops.projects)
+    groups = args.group or list(ops.groups)
+    if not projects and not groups:
+        print("incident-bot reconcile: say where: --project GROUP/PROJECT (or INCIDENT_BOT_PROJECTS)", file=sys.stderr)
+        return 2
+    api, connection = _api(settings), _redis(settings)
+    reconciler = Reconciler(
+        api,
+        PythonGitLabClient(
+            settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout, cache=connection
+        ),
+        EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl),
+        _rules(settings),
+        connection,
+    )
+    code = 0
+    for kind, paths in (("projects", projects), ("groups", groups)):
+        for path in paths:
+            try:
+                ns: Namespace = api.namespace(kind, path)
+                start = reconciler.clock() - since if since else None
+                print(describe(reconciler.run(ns, start)).replace("reconcile:", f"reconcile {ns.path}:", 1))
+            except OpsError as exc:
+                print(f"incident-bot reconcile {path}: {exc}", file=sys.stderr)
+                code = 1
+    return code
+
+
+def add_parsers(sub: Any) -> None:
+    """Add `setup`, `doctor` and `reconcile` to the `incident-bot` subcommands."""
+    p = sub.add_parser("setup", help="create the labels and the webhook in GitLab, check the bot's access")
+    p.add_argument("--project", help="GROUP/PROJECT (default: the first of INCIDENT_BOT_PROJECTS)")
+    p.add_argument("--group", help="GROUP: group labels and a group webhook (Premium; Free falls back to the project)")
+    p.add_argument("--url", help="where GitLab sends events (default: INCIDENT_BOT_PUBLIC_URL)")
+    p.add_argument("--dry-run", action="store_true", help="print what would be done, write nothing")
+    p.add_argument("--reset-token", action="store_true", help="send GITLAB_WEBHOOK_SECRET to an existing hook again")
+    p.set_defaults(func=cmd_setup)
+    p = sub.add_parser("doctor", help="check whether the bot would work right now (exit 1 on any fail)")
+    p.add_argument("--project", help="GROUP/PROJECT (default: the first of INCIDENT_BOT_PROJECTS)")
+    p.add_argument("--group", help="GROUP whose webhook delivers (default: the first of INCIDENT_BOT_GROUPS)")
+    p.add_argument("--url", help="where the webhook should point (default: INCIDENT_BOT_PUBLIC_URL)")
+    p.set_defaults(func=cmd_doctor)
+    p = sub.add_parser("reconcile", help="queue deliveries for incidents the bot is behind on (missed webhooks)")
+    p.add_argument("--project", action="append", help="GROUP/PROJECT, repeatable (default: INCIDENT_BOT_PROJECTS)")
+    p.add_argument("--group", action="append", help="GROUP, repeatable (default: INCIDENT_BOT_GROUPS)")
+    p.add_argument("--since", help="look back this far (30m, 2h, 1d; default: since the last pass, else 1d)")
+    p.set_defaults(func=cmd_reconcile)

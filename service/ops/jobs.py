@@ -1,0 +1,81 @@
+"""The scheduled operations jobs a worker runs: the reconcile pass and the webhook check.
+
+Both read their settings from the worker's environment when they run (RQ stores a job by dotted
+path and arguments, so a scheduled job needs nothing from the process that scheduled it), and use
+the job's own Redis connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+
+from redis import Redis
+from rq import get_current_job
+
+from ..config import Settings
+from ..gitlab import PythonGitLabClient
+from ..queue import EventQueue
+from ..rules import load_rules
+from .api import Namespace, OpsError, OpsGitLab
+from .config import OpsSettings
+from .reconcile import Reconciler, describe, reconcile_periodically
+from .watch import check_webhook
+
+log = logging.getLogger("incident_bot.ops")
+RECONCILE_FUNC = "service.ops.jobs.reconcile_job"
+WEBHOOK_CHECK_FUNC = "service.ops.jobs.webhook_check_job"
+
+
+def _connection() -> Redis:
+    job = get_current_job()
+    if job is None:
+        raise RuntimeError("an incident-bot scheduled job runs inside an RQ worker")
+    return job.connection
+
+
+def _namespaces(api: OpsGitLab, ops: OpsSettings) -> Iterator[Namespace]:
+    """The configured projects and groups, resolved one by one (lazily: a skipped pass asks GitLab nothing)."""
+    for kind, paths in (("groups", ops.groups), ("projects", ops.projects)):
+        for path in paths:
+            try:
+                yield api.namespace(kind, path)
+            except OpsError as exc:
+                log.error("%s %s skipped: %s", kind[:-1], path, exc)
+
+
+def reconcile_job() -> str:
+    """RQ job, scheduled every `INCIDENT_BOT_RECONCILE_EVERY`: one reconcile pass across all workers per period."""
+    connection = _connection()
+    settings, ops = Settings.from_env(), OpsSettings.from_env()
+    if settings.dry_run:
+        return "skipped: dry-run (no GITLAB_TOKEN)"
+    if not ops.projects and not ops.groups:
+        return "skipped: INCIDENT_BOT_PROJECTS and INCIDENT_BOT_GROUPS are unset"
+    api = OpsGitLab(settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout)
+    client = PythonGitLabClient(
+        settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout, cache=connection
+    )
+    queue = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl)
+    reconciler = Reconciler(api, client, queue, load_rules(settings.rules_dir), connection)
+    repairs = reconcile_periodically(reconciler, _namespaces(api, ops), period=ops.reconcile_every)
+    if repairs is None:
+        return "skipped: another worker ran this period's pass"
+    summary = describe(repairs)
+    log.info("%s", summary)
+    return summary
+
+
+def webhook_check_job(alert: Callable[[str], None]) -> str:
+    """RQ job, scheduled every few minutes: `alert` (a module-level function: RQ pickles it by name) is called
+    once each time a configured hook stops or starts delivering."""
+    connection = _connection()
+    settings, ops = Settings.from_env(), OpsSettings.from_env()
+    if settings.dry_run:
+        return "skipped: dry-run (no GITLAB_TOKEN)"
+    api = OpsGitLab(settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout)
+    states = []
+    for ns in _namespaces(api, ops):
+        health = check_webhook(api, ns, ops.public_url or None, connection, alert)
+        states.append(f"{ns.path}: {health.state if health else 'unknown'}")
+    return "; ".join(states) or "skipped: INCIDENT_BOT_PROJECTS and INCIDENT_BOT_GROUPS are unset"

@@ -1,0 +1,161 @@
+"""The `setup`, `doctor` and `reconcile` commands and the scheduled jobs, as a person and a worker run them."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator
+
+import pytest
+import requests
+from rq import Queue, SimpleWorker
+
+from service.config import Settings
+from service.ops.commands import add_parsers
+from service.ops.jobs import RECONCILE_FUNC, WEBHOOK_CHECK_FUNC
+from tests.conftest import ROOT, test_redis_url
+from tests.fakegitlab import FakeGitLabServer
+from tests.fakeops import FakeOps
+from tests.receivers import HttpReceiver
+
+URL = "https://bot.example.com/webhook"
+OPS_QUEUE = "incident-bot-ops"
+
+
+@pytest.fixture()
+def server() -> Iterator[FakeGitLabServer]:
+    with FakeGitLabServer(FakeOps()) as srv:
+        yield srv
+
+
+@pytest.fixture()
+def fake(server: FakeGitLabServer) -> FakeOps:
+    assert isinstance(server.fake, FakeOps)
+    return server.fake
+
+
+@pytest.fixture()
+def settings(server: FakeGitLabServer) -> Settings:
+    """The in-process worker's settings point at the fake GitLab's HTTP server (overrides conftest's)."""
+    return Settings(
+        gitlab_url=server.url, gitlab_token="test-token", redis_url=test_redis_url(), rules_dir=ROOT / "rules"
+    )
+
+
+@pytest.fixture()
+def env(server: FakeGitLabServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment of a bot pointed at the fake GitLab and the test Redis."""
+    for name, value in {
+        "GITLAB_URL": server.url,
+        "GITLAB_TOKEN": "test-token",
+        "GITLAB_WEBHOOK_SECRET": "hook-s3cret",
+        "REDIS_URL": test_redis_url(),
+        "INCIDENT_BOT_RULES": str(ROOT / "rules"),
+        "INCIDENT_BOT_PROJECTS": "group/project",
+        "INCIDENT_BOT_PUBLIC_URL": URL,
+        "INCIDENT_BOT_CHANNEL_RESPONDERS": "https://hooks.example.com/r",
+        "INCIDENT_BOT_CHANNEL_EXECUTIVES": "https://hooks.example.com/e",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+def run(*argv: str) -> int:
+    """Parse and run one command as `incident-bot` would."""
+    parser = argparse.ArgumentParser(prog="incident-bot")
+    add_parsers(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(list(argv))
+    return int(args.func(args))
+
+
+def test_setup_then_doctor_then_setup_again(env, fake, redis_conn, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The adoption path: setup creates, doctor is happy (exit 0), a second setup writes nothing."""
+    assert run("setup", "--project", "group/project", "--url", URL) == 0
+    out = capsys.readouterr().out
+    assert "created" in out and "label" in out and "webhook" in out
+    assert run("doctor") == 0
+    assert "the bot would work right now" in capsys.readouterr().out
+    writes = len(fake.writes())
+    assert run("setup") == 0  # project and URL from INCIDENT_BOT_PROJECTS and INCIDENT_BOT_PUBLIC_URL
+    assert len(fake.writes()) == writes
+    assert "already right" in capsys.readouterr().out
+
+
+def test_setup_dry_run_prints_and_writes_nothing(env, fake, capsys) -> None:  # type: ignore[no-untyped-def]
+    """--dry-run: the table of what would be done, no write, and it says so."""
+    assert run("setup", "--dry-run") == 0
+    assert fake.writes() == []
+    assert "would create" in capsys.readouterr().out
+
+
+def test_doctor_exits_non_zero_on_a_disabled_hook(env, fake, redis_conn, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A disabled hook: doctor prints the fail line with the fix and exits 1."""
+    run("setup")
+    capsys.readouterr()
+    fake.disable_hook(fake.all_hooks()[0], permanently=True)
+    assert run("doctor") == 1
+    out = capsys.readouterr().out
+    assert "fail" in out and "Test → Issue events" in out
+
+
+def test_setup_without_a_token_says_what_to_set(env, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """No GITLAB_TOKEN: a one-line error naming it, exit 2, no traceback."""
+    monkeypatch.delenv("GITLAB_TOKEN")
+    with pytest.raises(SystemExit) as exited:
+        run("setup")
+    assert exited.value.code == 2
+    assert "GITLAB_TOKEN is unset" in capsys.readouterr().err
+
+
+def test_reconcile_command_queues_and_reports(env, fake, redis_conn, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`reconcile --since 2h` prints what it queued; run again it queues nothing."""
+    fake.add_issue(1, 60, labels=["incident"])
+    assert run("reconcile", "--since", "2h") == 0
+    out = capsys.readouterr().out
+    assert "group/project#60: never handled by the bot → open (queued" in out
+    assert Queue("incident-bot", connection=redis_conn).count == 1
+    assert run("reconcile", "--since", "2h") == 0
+    assert "nothing queued" in capsys.readouterr().out
+
+
+def test_reconcile_refuses_a_bad_duration(env, capsys) -> None:  # type: ignore[no-untyped-def]
+    """--since with nonsense: exit 2 and the accepted form."""
+    assert run("reconcile", "--since", "soon") == 2
+    assert "e.g. 30m" in capsys.readouterr().err
+
+
+def test_periodic_reconcile_declares_an_incident_gitlab_never_delivered(env, fake, redis_conn, runtime) -> None:  # type: ignore[no-untyped-def]
+    """The scheduled job, run by a real RQ worker, queues the repair and the same worker applies it."""
+    fake.add_issue(1, 61, labels=["incident"])
+    Queue(OPS_QUEUE, connection=redis_conn).enqueue(RECONCILE_FUNC)
+    Queue(OPS_QUEUE, connection=redis_conn).enqueue(RECONCILE_FUNC)  # a second scheduler firing: skipped
+    queues = [Queue(name, connection=redis_conn) for name in (OPS_QUEUE, "incident-bot")]
+    SimpleWorker(queues, connection=redis_conn).work(burst=True, logging_level="WARNING")
+    assert {"severity::3", "incident::identification"} <= fake.labels(1, 61)
+    assert len(fake.bot_notes(1, 61)) == 1
+
+
+@pytest.fixture()
+def responders(monkeypatch: pytest.MonkeyPatch) -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver()
+    monkeypatch.setenv("TEST_ALERT_URL", receiver.url)
+    yield receiver
+    receiver.close()
+
+
+def alert(text: str) -> None:
+    """A module-level alert (RQ pickles job arguments by name) posting to the test's receiver."""
+    requests.post(os.environ["TEST_ALERT_URL"], json={"text": text}, timeout=5).raise_for_status()
+
+
+def test_scheduled_webhook_check_alerts_once(env, fake, redis_conn, responders) -> None:  # type: ignore[no-untyped-def]
+    """The webhook check job, run three times by a real worker while the hook is disabled, alerts once."""
+    run("setup")
+    queue = Queue(OPS_QUEUE, connection=redis_conn)
+    queue.enqueue(WEBHOOK_CHECK_FUNC, alert)
+    SimpleWorker([queue], connection=redis_conn).work(burst=True, logging_level="WARNING")
+    fake.disable_hook(fake.all_hooks()[0])
+    for _ in range(3):
+        queue.enqueue(WEBHOOK_CHECK_FUNC, alert)
+    SimpleWorker([queue], connection=redis_conn).work(burst=True, logging_level="WARNING")
+    (sent,) = responders.delivered
+    assert "not receiving GitLab events for group/project" in sent.json()["text"]
