@@ -11,10 +11,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from redis import Redis
 from rq import Queue, SimpleWorker
 
 from service.config import Settings
+from service.events import parse_event, reference
 from service.gitlab import PythonGitLabClient
 from service.incident import Note, find_memory, read_memory
 from service.ops.api import OpsGitLab
@@ -25,8 +29,9 @@ from service.ops.reconcile import (
     difference,
     parse_duration,
     reconcile_periodically,
+    synthetic_payload,
 )
-from service.queue import EventQueue
+from service.queue import EventQueue, job_id_for
 from service.rules import RuleSet
 from tests.conftest import ROOT, SECRET, payload, test_redis_url
 from tests.fakegitlab import BOT, FakeGitLabServer
@@ -251,3 +256,56 @@ def test_parse_duration_refuses_nonsense(text: str) -> None:
     """Anything else is a ValueError showing the accepted form."""
     with pytest.raises(ValueError, match="e.g. 30m"):
         parse_duration(text)
+
+
+LABEL = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40)
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+
+
+@examples(max_examples=200, deadline=None)
+@given(
+    iid=st.integers(min_value=1, max_value=2**31 - 1),
+    project_id=st.integers(min_value=1, max_value=2**31 - 1),
+    labels=st.lists(LABEL, max_size=8, unique=True),
+    title=TEXT,
+    description=TEXT,
+    state=st.sampled_from(["opened", "closed"]),
+    issue_type=st.sampled_from(["incident", "issue", "task"]),
+    severity=st.sampled_from(["UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL", None]),
+    action=st.sampled_from(["open", "update", "close", "reopen"]),
+)
+def test_synthetic_delivery_is_what_the_worker_reads(  # type: ignore[no-untyped-def]
+    iid, project_id, labels, title, description, state, issue_type, severity, action
+) -> None:
+    """Whatever GitLab says about an issue, the synthetic Issue Hook parses to an Event of that same issue."""
+    issue = {
+        "id": 7,
+        "iid": iid,
+        "project_id": project_id,
+        "title": title,
+        "description": description,
+        "state": state,
+        "labels": labels,
+        "issue_type": issue_type,
+        "severity": severity,
+        "confidential": False,
+        "web_url": "https://gitlab.example.com/g/p/-/issues/1",
+        "updated_at": "2026-11-27T10:00:00.000Z",
+    }
+    body = json.dumps(synthetic_payload(issue, "g/p", action)).encode()
+    ref = reference(json.loads(body))
+    event = parse_event(json.loads(body), delivery_id=delivery_id(project_id, iid, issue["updated_at"]))
+    assert (ref.project_id, ref.iid, ref.actor) == (project_id, iid, "")
+    assert (event.project_id, event.iid, event.action, event.state) == (project_id, iid, action, state)
+    assert event.labels == frozenset(labels) and event.title == title
+    assert event.is_incident == (issue_type == "incident" or "incident" in labels)
+    assert job_id_for(event.delivery_id) == event.delivery_id  # readable, not hashed
+
+
+@given(st.text(max_size=30))
+def test_parse_duration_never_fails_another_way(text: str) -> None:
+    """Any text is a duration or a ValueError naming the accepted form, never another exception."""
+    try:
+        assert parse_duration(text).total_seconds() >= 0
+    except ValueError as exc:
+        assert "e.g. 30m" in str(exc)
