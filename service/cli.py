@@ -22,6 +22,9 @@ SAMPLE = (
 )
 
 
+TRIAL_HELP = "run without GITLAB_WEBHOOK_SECRET, accepting every delivery unverified (local trials only)"
+
+
 def _settings() -> Settings:
     return Settings.from_env()
 
@@ -36,13 +39,35 @@ def _load_rules_or_exit(directory: Path) -> RuleSet:
         raise SystemExit(1) from None
 
 
+REFUSAL = (
+    "incident-bot {command}: GITLAB_WEBHOOK_SECRET is not set, so anyone who can reach the receiver could "
+    "declare and change incidents.\nSet it to the webhook's secret token, or, for a local trial only, pass "
+    "--insecure-local-trial (or set INCIDENT_BOT_LOCAL_TRIAL=1)."
+)
+TRIAL_WARNING = (
+    "incident-bot: LOCAL TRIAL: GITLAB_WEBHOOK_SECRET is not set, every delivery is accepted unverified. "
+    "Never expose this receiver."
+)
+
+
+def _secret_or_trial(args: argparse.Namespace, settings: Settings) -> bool:
+    """`web` and `worker` need a secret unless explicitly run as a local trial; False means refuse."""
+    if settings.webhook_secret:
+        return True
+    if getattr(args, "insecure_local_trial", False) or settings.local_trial:
+        print(TRIAL_WARNING, file=sys.stderr, flush=True)
+        return True
+    print(REFUSAL.format(command=args.command), file=sys.stderr)
+    return False
+
+
 def cmd_web(args: argparse.Namespace) -> int:
     """Run the receiver under gunicorn."""
-    from .server import default_workers, run_gunicorn
+    from . import server
 
     settings = _settings()
     _load_rules_or_exit(settings.rules_dir)
-    run_gunicorn(args.bind, workers=args.workers or default_workers())
+    server.run_gunicorn(args.bind, args.workers or server.default_workers(), settings.read_timeout)
     return 0
 
 
@@ -98,6 +123,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"incident-bot: embedded Redis at {env['REDIS_URL']} (set REDIS_URL to use your own)", flush=True)
     settings = Settings.from_env(env)
     _load_rules_or_exit(settings.rules_dir)
+    if not settings.webhook_secret:
+        # serve is the local-trial command: its web and worker may run without a secret, loudly.
+        env["INCIDENT_BOT_LOCAL_TRIAL"] = "1"
+        print(TRIAL_WARNING, file=sys.stderr, flush=True)
     exe = [sys.executable, "-m", "service.cli"]
     workers = ["--workers", str(args.workers)] if args.workers else []
     children = [subprocess.Popen([*exe, "web", "--bind", args.bind, *workers], env=env)]
@@ -190,11 +219,14 @@ def build_parser() -> argparse.ArgumentParser:
             help="gunicorn workers (default: one per core, at least two)",
         )
         p.add_argument("--log-level", default="INFO")
+        if name == "web":
+            p.add_argument("--insecure-local-trial", action="store_true", help=TRIAL_HELP)
         if name == "serve":
             p.add_argument("--job-workers", type=int, default=int(os.environ.get("INCIDENT_BOT_JOB_WORKERS", "2")))
         p.set_defaults(func=func)
     p = sub.add_parser("worker", help="an RQ worker for deliveries, notifications and reminders")
     p.add_argument("--log-level", default="INFO")
+    p.add_argument("--insecure-local-trial", action="store_true", help=TRIAL_HELP)
     p.set_defaults(func=cmd_worker)
     p = sub.add_parser("check-rules", help="validate a rules directory")
     p.add_argument("dir", nargs="?")
@@ -214,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `incident-bot` command."""
     args = build_parser().parse_args(argv)
     logs.setup(getattr(args, "log_level", "INFO"))
+    if args.command in ("web", "worker") and not _secret_or_trial(args, _settings()):
+        return 2
     return int(args.func(args) or 0)
 
 
