@@ -102,3 +102,53 @@ def test_rotation_turns_and_overrides() -> None:
     assert rotation.on_call(datetime(2026, 1, 6, 9, 0, tzinfo=UTC)) == "dave"
     assert rotation.on_call(datetime(2026, 12, 25, 12, 0, tzinfo=UTC)) == "erin"
     assert Rotation("empty", (), date(2026, 1, 5), time(9, 0)).on_call(datetime.now(UTC)) is None
+
+
+@pytest.mark.parametrize("command", ["web", "worker"])
+def test_web_and_worker_refuse_to_start_without_a_secret(command, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """No GITLAB_WEBHOOK_SECRET and no local-trial flag: exit 2 naming the variable and the way out."""
+    monkeypatch.delenv("GITLAB_WEBHOOK_SECRET", raising=False)
+    monkeypatch.delenv("INCIDENT_BOT_LOCAL_TRIAL", raising=False)
+    assert main([command]) == 2
+    err = capsys.readouterr().err
+    assert "GITLAB_WEBHOOK_SECRET" in err and "--insecure-local-trial" in err and "INCIDENT_BOT_LOCAL_TRIAL" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "env"),
+    [(["web", "--insecure-local-trial"], {}), (["web"], {"INCIDENT_BOT_LOCAL_TRIAL": "1"})],
+)
+def test_web_starts_without_a_secret_only_as_an_explicit_local_trial(argv, env, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The flag or INCIDENT_BOT_LOCAL_TRIAL=1 lets `web` start without a secret, with a loud warning."""
+    import service.server
+
+    started: list[tuple[str, float]] = []
+    monkeypatch.setattr(
+        service.server, "run_gunicorn", lambda bind, workers, read_timeout: started.append((bind, read_timeout))
+    )
+    monkeypatch.delenv("GITLAB_WEBHOOK_SECRET", raising=False)
+    monkeypatch.delenv("INCIDENT_BOT_LOCAL_TRIAL", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("INCIDENT_BOT_READ_TIMEOUT", "3")
+    assert main(argv) == 0
+    assert started == [("127.0.0.1:8080", 3.0)]
+    assert "every delivery is accepted unverified" in capsys.readouterr().err
+
+
+def test_web_with_a_secret_starts_quietly(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """With a secret, `web` starts and says nothing about trials."""
+    import service.server
+
+    started: list[str] = []
+    monkeypatch.setattr(service.server, "run_gunicorn", lambda bind, workers, read_timeout: started.append(bind))
+    monkeypatch.setenv("GITLAB_WEBHOOK_SECRET", "s3cret")
+    assert main(["web", "--bind", "127.0.0.1:9999"]) == 0
+    assert started == ["127.0.0.1:9999"] and "unverified" not in capsys.readouterr().err
+
+
+def test_bad_whsec_secret_stops_web_with_a_clear_message(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A `whsec_` secret that is not base64 is a start-up error naming the variable."""
+    monkeypatch.setenv("GITLAB_WEBHOOK_SECRET", "whsec_@@@")
+    with pytest.raises(SystemExit, match="GITLAB_WEBHOOK_SECRET starts with whsec_"):
+        main(["web"])
