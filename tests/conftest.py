@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 import shutil
 import socket
@@ -151,6 +152,23 @@ def hook_headers(event: str = "Issue Hook", key: str | None = None, **extra: str
         headers["Idempotency-Key"] = key
     headers.update(extra)
     return headers
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_log_handler() -> Iterator[None]:
+    """Undo a test's logging.basicConfig (every in-process `main()` calls it).
+
+    Its handler writes to the sys.stderr of that test (capsys's stream, closed when the test ends); left on the
+    root logger, it turns every later log line, such as aiosmtpd's "connection lost" at a receiver's teardown,
+    into "--- Logging error --- I/O operation on closed file".
+    """
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if type(handler) is logging.StreamHandler and handler not in before:  # pytest's own are subclasses
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
