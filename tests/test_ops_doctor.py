@@ -202,3 +202,10 @@ def test_periodic_check_tries_again_when_the_alert_failed(ready, fake, redis_con
     check_webhook(ready, project, URL, redis_conn, alert)
     check_webhook(ready, project, URL, redis_conn, alert)
     assert len(responders.delivered) == 1
+
+
+def test_token_that_cannot_read_hooks_warns(ready, fake, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """The bot's own Developer token cannot read webhooks (403): a warning saying whose token can."""
+    fake.fail("GET", r"/projects/1/hooks", 403)
+    hook = row(doctor(ready, settings, redis_conn), "webhook", "project group/project")
+    assert hook.status is Status.WARN and "maintainer's token" in hook.detail

@@ -137,3 +137,24 @@ def test_missing_secret_refuses_to_make_an_unprotected_hook(api, fake, rules) ->
     rows = setup(api, rules, secret="")
     assert fake.all_hooks() == []
     assert any("GITLAB_WEBHOOK_SECRET" in r.detail for r in rows if r.status is Status.FAILED)
+
+
+def test_token_without_maintainer_rights_gets_a_clear_hook_row(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+    """Webhooks need Maintainer: a 403 says to run setup once with a maintainer's token and --bot-user."""
+    fake.fail("GET", r"/projects/1/hooks", 403)
+    rows = setup(api, rules)
+    (row,) = [r for r in rows if r.what == "webhook"]
+    assert row.status is Status.FAILED and "Maintainer" in row.detail and "--bot-user" in row.detail
+    assert fake.all_hooks() == []
+
+
+def test_bot_user_names_whose_access_is_checked(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+    """Run with a maintainer's token, --bot-user checks the bot's own access (here: none)."""
+    rows = setup(api, rules, bot_user="alice")
+    assert [r for r in rows if r.what == "access"][0].detail.startswith("Maintainer (40)")
+    rows = setup(api, rules, bot_user="mallory")
+    (row,) = [r for r in rows if r.what == "access"]
+    assert (row.name, row.status) == ("@mallory", Status.FAILED)
+    assert "no access (0)" in row.detail
+    rows = setup(api, rules, bot_user="nobody")
+    assert [r.detail for r in rows if r.what == "access"] == ["GitLab knows no such user"]

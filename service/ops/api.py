@@ -88,6 +88,11 @@ class OpsGitLab:
         """`GET /user`: the token's user."""
         return dict(self._call("read the bot user", "get", "/user"))
 
+    def user(self, username: str) -> dict[str, Any] | None:
+        """`GET /users?username=`: the user, or None when GitLab knows no such user."""
+        found = self._call(f"find user {username}", "get", "/users", query_data={"username": username})
+        return dict(found[0]) if isinstance(found, list) and found else None
+
     def token_self(self) -> dict[str, Any]:
         """`GET /personal_access_tokens/self`: the token's scopes and expiry."""
         return dict(self._call("read the token", "get", "/personal_access_tokens/self"))

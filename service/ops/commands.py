@@ -20,6 +20,7 @@ from .setup import SetupOptions, run_setup
 from .table import Status, has_problem, render
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+BOT_USER_HELP = "the bot's username, when GITLAB_TOKEN is someone else's (a maintainer's, for the webhook)"
 
 
 def _api(settings: Settings) -> OpsGitLab:
@@ -64,6 +65,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
         group=args.group,
         dry_run=args.dry_run,
         reset_token=args.reset_token,
+        bot_user=args.bot_user,
     )
     rows = run_setup(_api(settings), _rules(settings), options)
     print(render(rows))
@@ -78,7 +80,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     settings, ops = Settings.from_env(), OpsSettings.from_env()
     project = args.project or (ops.projects[0] if ops.projects else None)
     group = args.group or (ops.groups[0] if ops.groups else None)
-    options = DoctorOptions(project=project, group=group, url=args.url or ops.public_url or None)
+    options = DoctorOptions(
+        project=project, group=group, url=args.url or ops.public_url or None, bot_user=args.bot_user
+    )
     rows = run_doctor(_api(settings), settings, _redis(settings), options)
     print(render(rows))
     failed = sum(1 for r in rows if r.status is Status.FAIL)
@@ -132,11 +136,13 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--url", help="where GitLab sends events (default: INCIDENT_BOT_PUBLIC_URL)")
     p.add_argument("--dry-run", action="store_true", help="print what would be done, write nothing")
     p.add_argument("--reset-token", action="store_true", help="send GITLAB_WEBHOOK_SECRET to an existing hook again")
+    p.add_argument("--bot-user", help=BOT_USER_HELP)
     p.set_defaults(func=cmd_setup)
     p = sub.add_parser("doctor", help="check whether the bot would work right now (exit 1 on any fail)")
     p.add_argument("--project", help="GROUP/PROJECT (default: the first of INCIDENT_BOT_PROJECTS)")
     p.add_argument("--group", help="GROUP whose webhook delivers (default: the first of INCIDENT_BOT_GROUPS)")
     p.add_argument("--url", help="where the webhook should point (default: INCIDENT_BOT_PUBLIC_URL)")
+    p.add_argument("--bot-user", help=BOT_USER_HELP)
     p.set_defaults(func=cmd_doctor)
     p = sub.add_parser("reconcile", help="queue deliveries for incidents the bot is behind on (missed webhooks)")
     p.add_argument("--project", action="append", help="GROUP/PROJECT, repeatable (default: INCIDENT_BOT_PROJECTS)")

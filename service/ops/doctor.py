@@ -38,6 +38,7 @@ class DoctorOptions:
     project: str | None = None
     group: str | None = None
     url: str | None = None
+    bot_user: str | None = None  # whose access to check; default: the token's user
 
 
 def _ok(what: str, name: str, detail: str = "") -> Row:
@@ -130,8 +131,11 @@ def check_hook(api: OpsGitLab, ns: Namespace, url: str | None, *, needed: bool =
     try:
         hook = bot_hook(api.hooks(ns), url)
     except OpsError as exc:
-        if ns.kind == "groups" and exc.status in (403, 404):
+        if ns.kind == "groups" and exc.status == 404:
             detail = f"group webhooks unavailable (GitLab Free?): use --project ({exc.detail})"
+            return [_warn("webhook", name, detail)], False
+        if exc.status == 403:
+            detail = "this token cannot read webhooks (Maintainer needed): run doctor with a maintainer's token"
             return [_warn("webhook", name, detail)], False
         return [_fail("webhook", name, exc.detail)], False
     if hook is None:
@@ -258,6 +262,18 @@ def check_channels(rules: RuleSet, env: Mapping[str, str]) -> list[Row]:
     return rows
 
 
+def _bot(api: OpsGitLab, username: str, rows: list[Row]) -> dict[str, Any] | None:
+    """The named bot user (the token may be a maintainer's); a fail row when GitLab does not know it."""
+    try:
+        found = api.user(username)
+    except OpsError as exc:
+        rows.append(_fail("access", f"@{username}", exc.detail))
+        return None
+    if found is None:
+        rows.append(_fail("access", f"@{username}", "GitLab knows no such user"))
+    return found
+
+
 def run_doctor(
     api: OpsGitLab,
     settings: Settings,
@@ -282,9 +298,10 @@ def run_doctor(
     if not options.project and not options.group:
         rows.append(_warn("project", "-", "no --project given (or INCIDENT_BOT_PROJECTS): GitLab side not checked"))
     group_hooked = False
+    bot = _bot(api, options.bot_user, rows) if options.bot_user and user is not None else user
     for ns in reversed(targets):  # the group first: its hook, when there is one, serves the project too
-        assert user is not None
-        rows.append(check_access(api, ns, user))
+        if bot is not None:
+            rows.append(check_access(api, ns, bot))
         found, hooked = check_hook(api, ns, options.url, needed=not group_hooked)
         group_hooked = group_hooked or (ns.kind == "groups" and hooked)
         rows += found

@@ -34,6 +34,10 @@ OFF_TRIGGERS = (
 GROUP_ONLY_OFF = ("subgroup_events", "member_events", "project_events")
 DISABLED_STATES = frozenset({"temporarily_disabled", "disabled"})
 FREE_TIER = "group webhooks need GitLab Premium or Ultimate (GitLab answered {status})"
+NOT_MAINTAINER = (
+    "managing webhooks needs the Maintainer role ({role} for a group), which this token's user lacks: run setup "
+    "once with a maintainer's token (GITLAB_TOKEN=<theirs> incident-bot setup ... --bot-user <the bot>)"
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class SetupOptions:
     group: str | None = None
     dry_run: bool = False
     reset_token: bool = False
+    bot_user: str | None = None  # whose access to check; default: the token's user
 
 
 def access_name(level: int) -> str:
@@ -91,6 +96,11 @@ def hook_disabled(hook: dict[str, Any]) -> str | None:
     return None
 
 
+def bot_user(api: OpsGitLab, username: str | None) -> dict[str, Any] | None:
+    """The bot's GitLab user: the one named, else the token's own."""
+    return api.user(username) if username else api.current_user()
+
+
 class Setup:
     """One run of setup: reads, compares, writes what differs (unless dry-run), and records a row for each thing."""
 
@@ -126,7 +136,10 @@ class Setup:
     def check_access(self, ns: Namespace) -> None:
         """The bot user needs Developer: it labels, assigns, comments and reads membership."""
         try:
-            user = self.api.current_user()
+            user = bot_user(self.api, self.options.bot_user)
+            if user is None:
+                self.rows.append(Row("access", f"@{self.options.bot_user}", Status.FAILED, "GitLab knows no such user"))
+                return
             level = 50 if user.get("is_admin") else self.api.access_level(ns, int(user["id"]))
         except OpsError as exc:
             self.rows.append(Row("access", ns.path, Status.FAILED, exc.detail))
@@ -187,10 +200,14 @@ class Setup:
         try:
             hooks = self.api.hooks(ns)
         except OpsError as exc:
-            if ns.kind == "groups" and exc.status in (403, 404):
-                fallback = "; the project hook is set instead" if self.options.project else "; use --project"
+            fallback = "; the project hook is set instead" if self.options.project else "; use --project"
+            if ns.kind == "groups" and exc.status == 404:
                 self.rows.append(Row("webhook", name, Status.FAILED, FREE_TIER.format(status=exc.status) + fallback))
                 return False
+            if exc.status == 403:
+                why = NOT_MAINTAINER.format(role="Owner")
+                self.rows.append(Row("webhook", name, Status.FAILED, why + (fallback if ns.kind == "groups" else "")))
+                return ns.kind != "groups"
             self.rows.append(Row("webhook", name, Status.FAILED, exc.detail))
             return True
         wanted = hook_fields(self.options.url, ns.kind)
