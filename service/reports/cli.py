@@ -1,0 +1,101 @@
+"""`incident-bot report`: the report over a window, from the index (`add_parsers` wires it into the CLI)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from service.store.cli import add_scope, duration, open_index_or_exit
+
+from .figures import GroupBy, report_from_store
+from .render import Format, render
+
+DEFAULT_SINCE = "30d"
+
+
+def moment(text: str) -> datetime:
+    """A date (`2026-03-01`, midnight UTC) or an ISO timestamp (UTC when no offset is given) (argparse type)."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date (YYYY-MM-DD) or an ISO timestamp, got {text!r}") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def window(args: argparse.Namespace, now: datetime) -> tuple[datetime, datetime]:
+    """[from, to) of the report: `--since` back from now, or `--from`/`--to` (a bare `--to` date includes that day)."""
+    if args.start is None and args.end is None:
+        return now - (args.since or duration(DEFAULT_SINCE)), now
+    end = args.end or now
+    if args.end is not None and _is_date(args.raw_to):
+        end = args.end + timedelta(days=1)
+    start = args.start or end - duration(DEFAULT_SINCE)
+    if start >= end:
+        raise SystemExit(f"incident-bot report: --from ({start:%Y-%m-%d %H:%M}) must be before --to")
+    return start, end
+
+
+def _is_date(text: str | None) -> bool:
+    if not text:
+        return False
+    try:
+        date.fromisoformat(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def add_parsers(sub: Any) -> None:
+    """Add `report` to the CLI's subparsers."""
+    p = sub.add_parser("report", help="TTA/TTM/TTR, breaches and open incidents over a window, from the index")
+    add_scope(p)
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--since", type=duration, help=f"window back from now (default {DEFAULT_SINCE})")
+    when.add_argument("--from", dest="start", type=moment, help="window start (date or ISO time, UTC)")
+    p.add_argument("--to", dest="raw_to", help="window end (a date includes that day; default now)")
+    p.add_argument("--by", type=GroupBy, choices=list(GroupBy), default=GroupBy.SEVERITY)
+    p.add_argument("--format", type=Format, choices=list(Format), default=Format.MD)
+    p.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Print (or write) the report."""
+    from service.config import Settings
+    from service.rules import RulesError, load_rules
+    from service.store import open_store
+
+    from .targets import targets_from_rules
+
+    args.end = moment(args.raw_to) if args.raw_to else None
+    if args.since is not None and args.end is not None:
+        raise SystemExit("incident-bot report: use --since or --from/--to, not both")
+    now = datetime.now(UTC)
+    start, end = window(args, now)
+    settings = Settings.from_env()
+    try:
+        rules = load_rules(settings.rules_dir)
+    except RulesError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 1
+    store = open_index_or_exit(open_store)
+    report = report_from_store(
+        store,
+        start=start,
+        end=end,
+        by=args.by,
+        targets=targets_from_rules(rules),
+        now=now,
+        project=args.project,
+        group=args.group,
+    )
+    text = render(report, args.format)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"report written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,194 @@
+"""The report's figures from the index: counts, TTA/TTM/TTR median and p90, breaches, open incidents, reviews.
+
+Uses only the documented times (start, acknowledged, mitigated, resolved) stored by the
+index; drills are excluded; an incident counts under the highest severity it reached.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from service.store import IncidentRow, Scope, Store
+
+NONE_KEY = "none"
+LONGEST = 5
+# Target names in the rules (`targets:` of a severity) and the milestone each one measures.
+TARGETS = {"acknowledge": "acknowledge_minutes", "mitigate": "mitigate_minutes", "resolve": "resolve_minutes"}
+
+Targets = Mapping[int, Mapping[str, float]]  # severity level -> {"acknowledge_minutes": 15, ...}
+
+
+class GroupBy(StrEnum):
+    """How incidents are grouped."""
+
+    SEVERITY = "severity"
+    CATEGORY = "category"
+    AREA = "area"
+    MONTH = "month"
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Median and p90 (nearest rank) of one time, in minutes; None when no incident has that time."""
+
+    median: float | None
+    p90: float | None
+
+
+@dataclass(frozen=True)
+class Group:
+    """The figures of one group of incidents."""
+
+    key: str
+    count: int
+    tta: Spread
+    ttm: Spread
+    ttr: Spread
+    breaches: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An incident named in the report (open, or among the longest); `minutes` is its age or duration."""
+
+    row: IncidentRow
+    minutes: float
+    resolved: bool
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the report shows, before formatting."""
+
+    start: datetime
+    end: datetime
+    by: GroupBy
+    incidents: int
+    open: int
+    groups: dict[str, Group]
+    open_incidents: list[Listed] = field(default_factory=list)
+    reviews_opened: int = 0
+    reviews_open: int = 0
+    longest: list[Listed] = field(default_factory=list)
+
+
+def nearest_rank(values: Sequence[float], percent: float) -> float | None:
+    """The nearest-rank percentile: the smallest value with at least `percent`% of values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(percent / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def minutes(since: datetime | None, until: datetime | None) -> float | None:
+    """Minutes from `since` to `until` (None if either is missing)."""
+    if since is None or until is None:
+        return None
+    return round((until - since).total_seconds() / 60, 2)
+
+
+def spread(values: Iterable[float | None]) -> Spread:
+    """Median and p90 of the values that exist."""
+    present = [v for v in values if v is not None]
+    return Spread(nearest_rank(present, 50), nearest_rank(present, 90))
+
+
+def _key(row: IncidentRow, by: GroupBy) -> str:
+    if by is GroupBy.SEVERITY:
+        return str(row.highest_severity) if row.highest_severity is not None else NONE_KEY
+    if by is GroupBy.MONTH:
+        return row.started_at.strftime("%Y-%m") if row.started_at else NONE_KEY
+    value = row.category if by is GroupBy.CATEGORY else row.area
+    return value or NONE_KEY
+
+
+def breaches(row: IncidentRow, targets: Targets, now: datetime) -> dict[str, bool]:
+    """Which targets this incident breached: its time over the target, or, unresolved, already past it."""
+    wanted = targets.get(row.highest_severity or 0, {}) if row.highest_severity is not None else {}
+    reached = {"acknowledge": row.acknowledged_at, "mitigate": row.mitigated_at, "resolve": row.resolved_at}
+    out = {}
+    for name, setting in TARGETS.items():
+        limit = wanted.get(setting)
+        if limit is None or row.started_at is None:
+            out[name] = False
+            continue
+        took = minutes(row.started_at, reached[name])
+        if took is None and row.resolved_at is None:
+            took = minutes(row.started_at, now)  # unresolved and not there yet: how long it has been
+        out[name] = took is not None and took > float(limit)
+    return out
+
+
+def _group(key: str, rows: list[IncidentRow], targets: Targets, now: datetime) -> Group:
+    counted = {name: 0 for name in TARGETS}
+    for row in rows:
+        for name, breached in breaches(row, targets, now).items():
+            counted[name] += int(breached)
+    return Group(
+        key=key,
+        count=len(rows),
+        tta=spread(minutes(r.started_at, r.acknowledged_at) for r in rows),
+        ttm=spread(minutes(r.started_at, r.mitigated_at) for r in rows),
+        ttr=spread(minutes(r.started_at, r.resolved_at) for r in rows),
+        breaches=counted,
+    )
+
+
+def _order(key: str) -> tuple[int, str]:
+    return (1, key) if key == NONE_KEY else (0, key.zfill(8) if key.isdigit() else key)
+
+
+def build_report(
+    rows: Iterable[IncidentRow],
+    *,
+    start: datetime,
+    end: datetime,
+    by: GroupBy,
+    targets: Targets,
+    now: datetime,
+) -> Report:
+    """The report over incidents that started in [start, end) (drills excluded), as of `now`."""
+    kept = [r for r in rows if not r.drill and r.started_at is not None and start <= r.started_at < end]
+    grouped: dict[str, list[IncidentRow]] = {}
+    for row in kept:
+        grouped.setdefault(_key(row, by), []).append(row)
+    groups = {k: _group(k, grouped[k], targets, now) for k in sorted(grouped, key=_order)}
+    unresolved = [r for r in kept if r.resolved_at is None]
+    open_listed = sorted(
+        (Listed(r, minutes(r.started_at, now) or 0.0, False) for r in unresolved), key=lambda x: -x.minutes
+    )
+    durations = [Listed(r, minutes(r.started_at, r.resolved_at or now) or 0.0, r.resolved_at is not None) for r in kept]
+    reviewed = [r for r in kept if r.review_url]
+    return Report(
+        start=start,
+        end=end,
+        by=by,
+        incidents=len(kept),
+        open=len(unresolved),
+        groups=groups,
+        open_incidents=open_listed,
+        reviews_opened=len(reviewed),
+        reviews_open=sum(1 for r in reviewed if r.review_state != "closed"),
+        longest=sorted(durations, key=lambda x: -x.minutes)[:LONGEST],
+    )
+
+
+def report_from_store(
+    store: Store,
+    *,
+    start: datetime,
+    end: datetime,
+    by: GroupBy,
+    targets: Targets,
+    now: datetime,
+    project: str | None = None,
+    group: str | None = None,
+) -> Report:
+    """The report read from the index (one query: the incidents that started in the window, drills left out)."""
+    scope = Scope(project=project, group=group, started_from=start, started_to=end, include_drills=False)
+    return build_report(store.iter_incidents(scope), start=start, end=end, by=by, targets=targets, now=now)

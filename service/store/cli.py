@@ -1,0 +1,87 @@
+"""`incident-bot reindex`: rebuild the index from GitLab (`add_parsers` wires it into the CLI)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def duration(text: str) -> timedelta:
+    """`30d`, `12h`, `2w`, `90m` as a timedelta (argparse type)."""
+    match = _DURATION.match(text)
+    if not match or int(match.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a duration such as 30d, 12h, 2w or 90m, got {text!r}")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def add_scope(p: argparse.ArgumentParser) -> None:
+    """`--project P | --group G`."""
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--project", help="a project id or path (group/project)")
+    scope.add_argument("--group", help="a group path: its projects and subgroups'")
+
+
+def add_parsers(sub: Any) -> None:
+    """Add `reindex` to the CLI's subparsers."""
+    p = sub.add_parser("reindex", help="rebuild the incident index from GitLab alone (idempotent)")
+    add_scope(p)
+    p.add_argument("--since", type=duration, help="only incidents updated in this window (e.g. 7d)")
+    p.add_argument("--workers", type=int, default=4, help="parallel GitLab readers (default 4)")
+    p.set_defaults(func=cmd_reindex)
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    """Rebuild the incidents GitLab lists into the index; print how many and how fast."""
+    from service.config import Settings
+    from service.rules import RulesError, load_rules
+
+    from . import open_store
+    from .observe import vocabulary
+    from .reindex import GitLabHistory, ReindexError, reindex
+
+    settings = Settings.from_env()
+    if not settings.gitlab_token:
+        print("incident-bot reindex: GITLAB_TOKEN is not set; reindex reads GitLab", file=sys.stderr)
+        return 1
+    try:
+        rules = load_rules(settings.rules_dir)
+    except RulesError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 1
+    source = GitLabHistory(settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout)
+    try:
+        vocab = vocabulary(rules, source.bot_username())
+        store = open_index_or_exit(lambda url: open_store(url, vocab=vocab))
+        since = datetime.now(UTC) - args.since if args.since else None
+        result = reindex(
+            store, source, vocab, project=args.project, group=args.group, since=since, workers=args.workers
+        )
+    except ReindexError as exc:
+        print(f"incident-bot reindex: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"reindexed {result.incidents} incidents in {result.seconds:.1f} s "
+        f"({result.rate:.0f}/s, {source.calls} GitLab calls)"
+    )
+    return 0
+
+
+def open_index_or_exit(opener: Any) -> Any:
+    """Open the index, or exit 1 naming the database (password hidden) and the reason in one line."""
+    import sqlalchemy as sa
+
+    from service.store import database_url
+
+    url = database_url()
+    try:
+        return opener(url)
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        shown = sa.make_url(url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise SystemExit(f"incident-bot: cannot open the incident index at {shown}: {reason}") from None
