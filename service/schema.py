@@ -8,6 +8,9 @@ _NAME = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_.-]*$"}
 _NAMES = {"anyOf": [_NAME, {"type": "array", "items": _NAME, "minItems": 1}]}
 _STR_OR_LIST = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
 _LEVEL = {"type": "integer", "minimum": 1, "maximum": 9}
+# Positive and at most a year: a larger cadence overflows the scheduler's datetime arithmetic.
+# (YAML's .inf and .nan are refused for every number when the file is read: yamlsrc.)
+_MINUTES = {"type": "number", "exclusiveMinimum": 0, "maximum": 525_600}
 _USERNAME = {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"}
 
 CONDITIONS: dict[str, Any] = {
@@ -88,7 +91,7 @@ ACTIONS: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["role"],
-        "properties": {"role": _NAMES, "every_minutes": {"type": "number", "exclusiveMinimum": 0}},
+        "properties": {"role": _NAMES, "every_minutes": _MINUTES},
         "description": "Schedule status-update reminders on the severity's cadence.",
     },
     "open_review": {
@@ -130,7 +133,7 @@ RULES_SCHEMA: dict[str, Any] = {
                 "documentation": {"type": "string"},
                 "native_severity_sync": {"type": "boolean"},
                 "review_labels": {"type": "array", "items": {"type": "string"}},
-                "reminder_limit": {"type": "integer", "minimum": 1},
+                "reminder_limit": {"type": "integer", "minimum": 1, "maximum": 10_000},
                 "command_min_access": {"type": "integer", "minimum": 0},
                 "broadcast_channels": {"type": "array", "items": _NAME},
             },
@@ -147,7 +150,7 @@ RULES_SCHEMA: dict[str, Any] = {
                     "name": {"type": "string"},
                     "native": {"enum": ["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"]},
                     "description": {"type": "string"},
-                    "update_every_minutes": {"type": "number", "exclusiveMinimum": 0},
+                    "update_every_minutes": _MINUTES,
                 },
             },
         },
@@ -198,7 +201,7 @@ RULES_SCHEMA: dict[str, Any] = {
                     "members": {"type": "array", "items": _USERNAME},
                     "start": {"type": "string", "format": "date"},
                     "handover": {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"},
-                    "period_days": {"type": "integer", "minimum": 1},
+                    "period_days": {"type": "integer", "minimum": 1, "maximum": 3650},
                     "overrides": {
                         "type": "array",
                         "items": {

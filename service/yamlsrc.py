@@ -1,13 +1,26 @@
-"""Safe YAML that remembers where every value came from and refuses duplicate keys."""
+"""Safe YAML that remembers where every value came from, refuses duplicate keys, and is bounded.
+
+A rules file is untrusted input to a long-running worker: it is read through libyaml's event
+stream (the C scanner and parser are iterative, so nesting depth costs no C stack) and composed
+here with an explicit stack. That keeps every bound in one place: nesting depth, the number of
+values after alias expansion (billion laughs), and recursive aliases (`a: &a [*a]`), each
+reported as a Problem with file and line instead of a RecursionError, a hang or a MemoryError.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 Path_ = tuple[str | int, ...]
+
+MAX_DEPTH = 64  # the schema's deepest legitimate path is ~12 (rules.N.when.any.N.not...)
+MAX_VALUES = 200_000  # values per file after alias expansion; a 256 KiB file of plain YAML has fewer
+_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when built with libyaml
+_PLAIN_TAGS = frozenset({None, "!", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"})
 
 
 @dataclass(frozen=True)
@@ -39,44 +52,170 @@ class Located:
         return self.lines.get(path, 1)
 
 
-def _scalar(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
-    return loader.construct_object(node, deep=True)
+class _Stop(Exception):
+    """A bound was exceeded: the file is abandoned with this one problem."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line, self.message = line, message
 
 
-def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, out: Located, problems: list[Problem]) -> Any:
-    out.lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _scalar(loader, key_node) if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, str | int | float | bool) or key is None:
-                problems.append(Problem(out.file, key_node.start_mark.line + 1, "mapping keys must be plain values"))
-                continue
-            if key in result:
-                problems.append(Problem(out.file, key_node.start_mark.line + 1, f"duplicate key {key!r}"))
-                continue
-            child = key if isinstance(key, str | int) else str(key)
-            result[key] = _build(loader, value_node, (*path, child), out, problems)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(loader, item, (*path, i), out, problems) for i, item in enumerate(node.value)]
-    return _scalar(loader, node)  # type: ignore[arg-type]
+@dataclass
+class _Open:
+    """A mapping or sequence being composed."""
+
+    value: dict[Any, Any] | list[Any]
+    path: Path_
+    anchor: str | None
+    size: int = 1  # values inside, aliases counted at their expanded size
+    key: Any = None
+    key_line: int = 0
+    has_key: bool = False
+    skip: bool = False  # the pending key was refused: drop its value
+
+
+class _Composer:
+    """Builds plain Python data from parser events, with line numbers and bounds."""
+
+    def __init__(self, loader: Any, out: Located, problems: list[Problem]):
+        self.loader, self.out, self.problems = loader, out, problems
+        self.anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (value, expanded size)
+        self.open_anchors: set[str] = set()
+        self.stack: list[_Open] = []
+        self.total = 0
+        self.result: Any = None
+
+    def run(self) -> Any:
+        loader = self.loader
+        loader.get_event()  # StreamStart
+        if loader.check_event(yaml.StreamEndEvent):
+            return None
+        loader.get_event()  # DocumentStart
+        while not loader.check_event(yaml.DocumentEndEvent):
+            self.step(loader.get_event())
+        loader.get_event()
+        if not loader.check_event(yaml.StreamEndEvent):
+            raise _Stop(loader.peek_event().start_mark.line + 1, "one YAML document per file")
+        return self.result
+
+    def step(self, event: Any) -> None:
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self.open_anchors:
+                raise _Stop(line, f"recursive alias *{event.anchor} (it refers to a value that contains it)")
+            if event.anchor not in self.anchors:
+                raise _Stop(line, f"unknown alias *{event.anchor}")
+            value, size = self.anchors[event.anchor]
+            self.place(value, size, line)
+        elif isinstance(event, yaml.ScalarEvent):
+            self.place(self.scalar(event, line), 1, line)
+        elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+            if len(self.stack) >= MAX_DEPTH:
+                raise _Stop(line, f"nested more than {MAX_DEPTH} levels deep")
+            if event.tag not in _PLAIN_TAGS:
+                raise _Stop(line, f"YAML tags are not allowed here: {event.tag}")
+            path = self.child_path(line)
+            self.out.lines.setdefault(path, line)
+            container: dict[Any, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
+            self.stack.append(_Open(container, path, event.anchor))
+            if event.anchor:
+                self.open_anchors.add(event.anchor)
+        elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+            done = self.stack.pop()
+            if done.anchor:
+                self.open_anchors.discard(done.anchor)
+                self.anchors[done.anchor] = (done.value, done.size)
+            self.place(done.value, done.size, line, counted=True)
+
+    def scalar(self, event: Any, line: int) -> Any:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == "tag:yaml.org,2002:merge":
+            raise _Stop(line, "merge keys (<<) are not supported: write the keys out")
+        node = yaml.ScalarNode(
+            tag,
+            event.value,
+            event.start_mark,
+            event.end_mark,
+            event.style,
+        )
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:  # e.g. a 5,000-digit int, a bad timestamp
+            raise _Stop(line, f"invalid value {event.value[:40]!r}: {str(exc).splitlines()[0][:120]}") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _Stop(line, f"numbers must be finite, not {event.value!r}")
+        if event.anchor:
+            self.anchors[event.anchor] = (value, 1)
+        return value
+
+    def child_path(self, line: int) -> Path_:
+        if not self.stack:
+            return ()
+        parent = self.stack[-1]
+        if isinstance(parent.value, list):
+            return (*parent.path, len(parent.value))
+        if not parent.has_key:
+            raise _Stop(line, "mapping keys must be plain values")
+        return (*parent.path, parent.key)
+
+    def place(self, value: Any, size: int, line: int, counted: bool = False) -> None:
+        """Put a finished value into its parent (or make it the document)."""
+        if not counted:
+            self.total += size
+        if self.total > MAX_VALUES:
+            raise _Stop(line, f"more than {MAX_VALUES:,} values (after expanding aliases): file too large")
+        if not self.stack:
+            self.result = value
+            return
+        parent = self.stack[-1]
+        parent.size += size
+        if isinstance(parent.value, list):
+            self.out.lines.setdefault((*parent.path, len(parent.value)), line)
+            parent.value.append(value)
+            return
+        if not parent.has_key:
+            self.key(parent, value, line)
+            return
+        parent.has_key = False
+        if parent.skip:
+            return
+        self.out.lines.setdefault((*parent.path, parent.key), parent.key_line)
+        parent.value[parent.key] = value
+
+    def key(self, parent: _Open, key: Any, line: int) -> None:
+        parent.has_key, parent.skip, parent.key_line = True, True, line
+        if isinstance(key, dict | list) or key is None:
+            self.problems.append(Problem(self.out.file, line, "mapping keys must be plain values"))
+            return
+        if not isinstance(key, str | int | float | bool):
+            self.problems.append(Problem(self.out.file, line, f"mapping keys must be plain values, not {key!r}"))
+            return
+        if key in parent.value:
+            self.problems.append(Problem(self.out.file, line, f"duplicate key {key!r}"))
+            return
+        parent.skip = False
+        parent.key = key if isinstance(key, str | int) else str(key)
 
 
 def load(text: str, file: str) -> tuple[Located, list[Problem]]:
-    """Parse one YAML document with the safe loader; syntax errors become Problems."""
+    """Parse one YAML document with the safe loader; syntax errors and exceeded bounds become Problems."""
     out = Located(file=file, data=None)
     problems: list[Problem] = []
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
-        node = loader.get_single_node()
-        if node is not None:
-            out.data = _build(loader, node, (), out, problems)
+        out.data = _Composer(loader, out, problems).run()
+    except _Stop as stop:
+        out.data = None
+        problems.append(Problem(file, stop.line, stop.message))
     except yaml.MarkedYAMLError as exc:
+        out.data = None
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         problems.append(Problem(file, line, f"YAML syntax: {exc.problem or exc.context}"))
     except yaml.YAMLError as exc:
+        out.data = None
         problems.append(Problem(file, 1, f"YAML: {exc}"))
     finally:
         loader.dispose()

@@ -181,7 +181,7 @@ def test_schema_command_validates_shipped_rules() -> None:
 def test_service_refuses_to_start_with_invalid_rules(tmp_path: Path) -> None:
     """`incident-bot web` with an invalid rules directory exits 1 with the report, never a traceback."""
     write(tmp_path, bad="rules:\n  - name: x\n    then: [{set_severity: 3}]\n")
-    env = {"INCIDENT_BOT_RULES": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    env = {"INCIDENT_BOT_RULES": str(tmp_path), "PATH": "/usr/bin:/bin", "GITLAB_WEBHOOK_SECRET": "s3cret"}
     proc = subprocess.run(
         [sys.executable, "-m", "service.cli", "web", "--bind", "127.0.0.1:1"],
         capture_output=True,

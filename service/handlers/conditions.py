@@ -6,11 +6,28 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import re2
+
 if TYPE_CHECKING:
     from ..planner import Draft
     from ..rules import RuleSet
 
 Compiled = tuple[tuple[str, Any], ...]
+
+# Rule regexes run on titles and descriptions that anyone who can open an issue writes, in
+# the worker that serves every incident. Python's backtracking `re` takes exponential time on
+# patterns like `^(a+)+$` (a 10,000-character title stalls the worker for good), and a time
+# limit (the `regex` package's `timeout=`) would make a plan depend on how busy the machine
+# is. RE2 matches in time linear in the text, always, so a rule gives the same answer on any
+# machine; the price is no lookaround and no backreferences, refused at load with file:line.
+MAX_PATTERN = 1_000  # characters; RE2's compiled program is bounded by its max_mem too
+MAX_REPEAT = 1_000  # RE2's own limit; larger counts would silently become literal text
+_RE2 = re2.Options()
+_RE2.case_sensitive = False
+_RE2.never_capture = True  # conditions only ask "does it match": no submatch work
+_RE2.log_errors = False  # errors are reported as Problems, not on stderr
+_RE2.max_mem = 2 << 20
+_REPEAT = re.compile(r"(?<!\\)(?:\\\\)*\{(\d+)(?:,(\d*))?\}")  # {n} or {n,m} not preceded by a lone backslash
 
 
 def _as_set(value: Any) -> frozenset[Any]:
@@ -104,16 +121,33 @@ def compile_when(raw: dict[str, Any], rules: RuleSet) -> tuple[Compiled, list[tu
             problems += [(m, ("not", *p)) for m, p in found]
             out.append((op, compiled))
         elif op in REGEX_KEYS:
-            try:
-                out.append((op, re.compile(arg, re.IGNORECASE)))
-            except re.error as exc:
-                problems.append((f"{op}: invalid regular expression {arg!r}: {exc}", (op,)))
+            pattern, problem = compile_regex(arg)
+            if problem:
+                problems.append((f"{op}: {problem}", (op,)))
+            else:
+                out.append((op, pattern))
         else:
             problem = _reference(op, arg, rules)
             if problem:
                 problems.append((problem, (op,)))
             out.append((op, arg))
     return tuple(out), problems
+
+
+def compile_regex(text: str) -> tuple[Any, str | None]:
+    """A case-insensitive RE2 pattern, or (None, why it cannot be used)."""
+    shown = repr(text if len(text) <= 60 else text[:60] + "...")
+    if len(text) > MAX_PATTERN:
+        return None, f"regular expression longer than {MAX_PATTERN:,} characters ({len(text):,})"
+    for match in _REPEAT.finditer(text):
+        counts = [int(n) for n in match.groups() if n]
+        if any(n > MAX_REPEAT for n in counts):
+            return None, f"invalid regular expression {shown}: repetition count over {MAX_REPEAT:,}"
+    try:
+        return re2.compile(text, _RE2), None
+    except re2.error as exc:
+        reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        return None, f"invalid regular expression {shown}: {reason} (RE2 syntax: no lookaround or backreferences)"
 
 
 def _reference(op: str, arg: Any, rules: RuleSet) -> str | None:

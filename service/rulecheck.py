@@ -1,0 +1,100 @@
+"""Load-time checks that need the planner: every template rendered against sample incidents.
+
+A template that names something the context lacks (`incident.titel`) compiles fine and fails
+only when a delivery renders it; then the delivery fails and its issue waits. Rendering every
+template at load, through the same `service.text.render` the planner uses, turns that into a
+`file:line` error before the rules are accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .planner import Draft
+    from .rules import RuleSet
+
+SAMPLE_NOW = datetime(2026, 1, 7, 10, 30, tzinfo=UTC)
+
+
+def sample_drafts(rules: RuleSet) -> Iterator[Draft]:
+    """Declared incidents at the most and least severe level, and one with nothing set yet."""
+    from .events import Actor, Event, Kind
+    from .incident import IncidentState, Issue
+    from .planner import Draft
+
+    levels = sorted(rules.severities)
+    first_phase = rules.phases[0] if rules.phases else None
+    category = next(iter(rules.categories.values()), None)
+    staffed = {name: (rules.rotations[r.rotation].members or ("sample-user",))[0] for name, r in rules.roles.items()}
+    for level in [*dict.fromkeys([*levels[:1], *levels[-1:]]), None]:
+        labels = {rules.incident_label}
+        if level is not None:
+            labels.add(rules.severities[level].label)
+            if first_phase:
+                labels.add(first_phase.label)
+            if category:
+                labels.add(category.label)
+        issue = Issue(
+            project_id=1,
+            iid=1,
+            title="Sample incident: checkout errors",
+            description="Customers see errors at checkout.",
+            labels=frozenset(labels),
+            web_url="https://gitlab.example/group/project/-/issues/1",
+        )
+        event = Event(
+            kind=Kind.ISSUE,
+            action="update",
+            project_id=1,
+            project_path="group/project",
+            iid=1,
+            actor=Actor(1, "sample-user"),
+            is_incident=True,
+            title=issue.title,
+            description=issue.description,
+            url=issue.web_url,
+            labels=issue.labels,
+        )
+        memory: dict[str, Any] = {}
+        if level is not None:
+            memory = {
+                "declared": True,
+                "severity": levels[-1] if level != levels[-1] else levels[0],
+                "phase": first_phase.name if first_phase else None,
+                "category": category.name if category else None,
+                "staffed": staffed,
+                "timeline": [{"at": "2026-01-07 10:00 UTC", "what": "Incident declared"}],
+            }
+        yield Draft(event, IncidentState(issue=issue, memory=memory), rules, SAMPLE_NOW)
+
+
+def render_problem(template: Any, drafts: list[Draft]) -> str | None:
+    """Why `template` cannot be rendered for one of the sample incidents, or None."""
+    from .text import render
+
+    for draft in drafts:
+        try:
+            render(template, draft)
+        except Exception as exc:  # noqa: BLE001  (a template is user code: whatever it raises is a load error)
+            line = _template_line(exc.__traceback__)
+            where = f" (template line {line})" if line else ""
+            return f"fails to render for a sample incident{where}: {type(exc).__name__}: {_first_line(exc)}"
+    return None
+
+
+def _template_line(tb: TracebackType | None) -> int | None:
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":  # Jinja rewrites these frames to template lines
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else ""
