@@ -33,9 +33,12 @@ from service.ops.reconcile import (
 )
 from service.queue import EventQueue, job_id_for
 from service.rules import RuleSet
+from service.runtime import build_runtime  # moves with the layout refactor (issue 8)
+from service.worker import install
 from tests.conftest import ROOT, SECRET, payload, test_redis_url
 from tests.fakegitlab import BOT, FakeGitLabServer
 from tests.fakeops import FakeOps
+from tests.receivers import HttpReceiver
 
 QUEUE = "incident-bot"
 CLOCK = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -309,3 +312,23 @@ def test_parse_duration_never_fails_another_way(text: str) -> None:
         assert parse_duration(text).total_seconds() >= 0
     except ValueError as exc:
         assert "e.g. 30m" in str(exc)
+
+
+def test_reconciled_incident_is_announced_once(reconciler, fake, settings, rules, redis_conn, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Declared through reconcile, the incident is announced to responders (a real local receiver), once."""
+    responders = HttpReceiver()
+    try:
+        monkeypatch.setenv("INCIDENT_BOT_CHANNEL_RESPONDERS", responders.url)
+        monkeypatch.delenv("INCIDENT_BOT_CHANNEL_EXECUTIVES", raising=False)
+        worker_runtime = build_runtime(settings, rules, redis_conn)
+        worker_runtime.clock = lambda: CLOCK
+        install(worker_runtime)
+        fake.add_issue(1, 49, labels=["incident"], title="Payments time out")
+        reconciler.run(project(reconciler))
+        reconciler.run(project(reconciler), since=CLOCK - timedelta(days=1))
+        queues = [Queue(name, connection=redis_conn) for name in (QUEUE, f"{QUEUE}-notify")]
+        SimpleWorker(queues, connection=redis_conn).work(burst=True, logging_level="WARNING")
+        (message,) = responders.delivered
+        assert "Incident declared" in str(message.json()) and "Payments time out" in str(message.json())
+    finally:
+        responders.close()
