@@ -332,3 +332,27 @@ def test_reconciled_incident_is_announced_once(reconciler, fake, settings, rules
         assert "Incident declared" in str(message.json()) and "Payments time out" in str(message.json())
     finally:
         responders.close()
+
+
+def test_an_unreadable_issue_does_not_stop_the_pass(reconciler, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """GitLab refuses one issue's notes: the others are repaired, and the window stays for the next pass."""
+    fake.add_issue(1, 70, labels=["incident"])
+    fake.add_issue(1, 71, labels=["incident"])
+    fake.fail("GET", r"/projects/1/issues/70/notes", 403)
+    repairs = reconciler.run(project(reconciler))
+    assert sorted((r.reference, r.outcome) for r in repairs) == [
+        ("group/project#70", "not checked"),
+        ("group/project#71", "queued"),
+    ]
+    assert "#70: not checked" in describe(repairs)
+    assert not redis_conn.exists("incident-bot:ops:reconcile:last:projects:1")
+
+
+def test_dry_run_queues_nothing(reconciler, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """A dry run says what is out of date and queues nothing."""
+    fake.add_issue(1, 72, labels=["incident"])
+    reconciler.dry_run = True
+    (repair,) = reconciler.run(project(reconciler))
+    assert repair.outcome == "would queue"
+    assert "dry run" in describe([repair])
+    assert Queue(QUEUE, connection=redis_conn).count == 0

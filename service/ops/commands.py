@@ -114,6 +114,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl),
         _rules(settings),
         connection,
+        dry_run=args.dry_run,
     )
     code = 0
     for kind, paths in (("projects", projects), ("groups", groups)):
@@ -148,4 +149,5 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--project", action="append", help="GROUP/PROJECT, repeatable (default: INCIDENT_BOT_PROJECTS)")
     p.add_argument("--group", action="append", help="GROUP, repeatable (default: INCIDENT_BOT_GROUPS)")
     p.add_argument("--since", help="look back this far (30m, 2h, 1d; default: since the last pass, else 1d)")
+    p.add_argument("--dry-run", action="store_true", help="say what is out of date, queue nothing")
     p.set_defaults(func=cmd_reconcile)

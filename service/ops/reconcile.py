@@ -23,7 +23,7 @@ from typing import Any
 from redis import Redis
 
 from ..events import INCIDENT_TYPE
-from ..gitlab import GitLabClient
+from ..gitlab import GitLabClient, PermanentGitLabError, TransientGitLabError
 from ..incident import find_memory, memory_in
 from ..queue import EventQueue
 from ..rules import RuleSet
@@ -38,6 +38,8 @@ DEFAULT_PERIOD = timedelta(minutes=10)
 FIRST_RUN_SINCE = timedelta(days=1)  # no previous pass recorded: look back a day
 OVERLAP = timedelta(minutes=2)  # GitLab's clock and ours may differ; the delivery id makes overlap harmless
 SOURCE = "reconcile"
+NOT_CHECKED = "not checked"
+WOULD_QUEUE = "would queue"  # --dry-run
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -59,7 +61,8 @@ class Repair:
     why: str
     action: str  # the synthetic delivery's action: open, update, close, reopen
     delivery_id: str
-    outcome: str  # queued, deferred (behind the issue's pending event), duplicate (already queued)
+    # queued, deferred (behind the issue's pending event), duplicate (already queued), would queue, not checked
+    outcome: str
 
 
 def _levels(rules: RuleSet, labels: set[str]) -> tuple[int | None, str | None, str | None]:
@@ -164,6 +167,7 @@ class Reconciler:
         *,
         bot_username: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        dry_run: bool = False,
     ):
         self.api = api
         self.client = client
@@ -172,6 +176,7 @@ class Reconciler:
         self.connection = connection
         self.bot_username = bot_username
         self.clock = clock
+        self.dry_run = dry_run
 
     def since(self, ns: Namespace) -> datetime:
         """Where this pass starts: the last pass (a little before), else a day ago."""
@@ -198,17 +203,27 @@ class Reconciler:
         repairs = []
         for issue in self.incidents(ns, since):
             project_id, iid = int(issue["project_id"]), int(issue["iid"])
-            found = difference(issue, bot_memory(self.client, project_id, iid, bot), self.rules)
-            if found is None:
+            path = _project_path(issue, ns)
+            try:
+                memory = bot_memory(self.client, project_id, iid, bot)
+            except (TransientGitLabError, PermanentGitLabError) as exc:
+                # One unreadable issue must not stop the pass; it is looked at again next time.
+                log.warning("reconcile: %s#%s not checked: %s", path, iid, exc)
+                repairs.append(Repair(f"{path}#{iid}", f"not checked: {exc}", "-", "-", NOT_CHECKED))
                 continue
-            why, action = found
-            repairs.append(self._enqueue(issue, _project_path(issue, ns), why, action))
-        self.connection.set(LAST_RUN_KEY.format(kind=ns.kind, id=ns.id), started.isoformat())
+            found = difference(issue, memory, self.rules)
+            if found is not None:
+                repairs.append(self._enqueue(issue, path, *found))
+        if not self.dry_run and not any(r.outcome == NOT_CHECKED for r in repairs):
+            # Only a complete pass moves the window on; otherwise the next pass looks at the same issues again.
+            self.connection.set(LAST_RUN_KEY.format(kind=ns.kind, id=ns.id), started.isoformat())
         return repairs
 
     def _enqueue(self, issue: dict[str, Any], path: str, why: str, action: str) -> Repair:
         project_id, iid = int(issue["project_id"]), int(issue["iid"])
         ident = delivery_id(project_id, iid, str(issue.get("updated_at") or ""))
+        if self.dry_run:
+            return Repair(f"{path}#{iid}", why, action, ident, WOULD_QUEUE)
         body = json.dumps(synthetic_payload(issue, path, action)).encode()
         meta = {"delivery_id": ident, "event_uuid": None, "event": "Issue Hook", "received_at": time.time()}
         result = self.queue.enqueue(body, meta, delivery_id=ident, issue_key=f"{project_id}:{iid}", actor="")
@@ -244,9 +259,13 @@ def reconcile_periodically(
 
 def describe(repairs: Sequence[Repair]) -> str:
     """What a pass repaired, one line each (for the command and the logs)."""
-    done = [r for r in repairs if r.outcome != "duplicate"]
+    done = [r for r in repairs if r.outcome not in ("duplicate", NOT_CHECKED)]
+    skipped = [r for r in repairs if r.outcome == NOT_CHECKED]
     if not done:
-        return "reconcile: every incident is as the bot last handled it; nothing queued"
-    lines = [f"reconcile: {len(done)} incident(s) queued for the normal planner"]
-    lines += [f"  {r.reference}: {r.why} → {r.action} ({r.outcome}, {r.delivery_id})" for r in done]
+        lines = ["reconcile: every incident is as the bot last handled it; nothing queued"]
+    else:
+        verb = "to queue (dry run)" if all(r.outcome == WOULD_QUEUE for r in done) else "queued for the normal planner"
+        lines = [f"reconcile: {len(done)} incident(s) {verb}"]
+        lines += [f"  {r.reference}: {r.why} → {r.action} ({r.outcome}, {r.delivery_id})" for r in done]
+    lines += [f"  {r.reference}: {r.why}" for r in skipped]
     return "\n".join(lines)
