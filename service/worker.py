@@ -36,6 +36,7 @@ from .rules import RulesError, RuleSet, fingerprint, load_rules
 log = logging.getLogger("incident_bot.worker")
 BOT_CACHE_SECONDS = 3600
 ACCESS_CACHE_SECONDS = 30  # only for commands that change nothing (help); the others always ask
+MAINTENANCE_LOCK_SECONDS = 30
 CHANGING_COMMANDS = frozenset({"severity", "phase", "handoff", "update", "page"})
 DRY_RUN_ACCESS = 30  # dry-run cannot ask GitLab; it shows what a Developer's command would do
 
@@ -450,7 +451,9 @@ class IncidentWorker(SimpleWorker):
     def clean_registries(self) -> None:
         """RQ's registry cleaning (at DEBUG), and this worker's sweep of claims left by stopped workers."""
         for queue in self.queues:
-            if queue.acquire_maintenance_lock():
+            # RQ's lock lasts 15 minutes: a worker killed while cleaning would stop every recovery for that
+            # long. Cleaning takes milliseconds; a killed cleaner's lock lapses in MAINTENANCE_LOCK_SECONDS.
+            if self.connection.set(queue.registry_cleaning_key, 1, nx=True, ex=MAINTENANCE_LOCK_SECONDS):
                 self.log.debug("Worker %s: cleaning registries for queue: %s", self.name, queue.name)
                 try:
                     clean_registries(queue, self._exc_handlers)
@@ -480,6 +483,13 @@ class IncidentWorker(SimpleWorker):
             super().teardown()
         except RedisError as exc:
             self.log.warning("Worker %s: could not register its stop (%s)", self.name, exc)
+
+
+def recovery_seconds(settings: Settings) -> int:
+    """Worst case before an event held by a killed worker runs again: its last heartbeat's TTL
+    (monitoring interval + slack) lapses, then the next maintenance pass of an idle worker
+    (maintenance interval, plus the one-second dequeue block it may be waiting in) retries it."""
+    return settings.job_monitoring_interval + settings.heartbeat_slack + settings.maintenance_interval + 1
 
 
 def make_worker(settings: Settings, connection: Redis, queues: list[str] | None = None) -> IncidentWorker:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -82,8 +83,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(predicate: Callable[[], T], *, timeout: float = OUTCOME_TIMEOUT, what: str = "condition",
-               describe: Callable[[], str] | None = None) -> T:
+def wait_until(
+    predicate: Callable[[], T],
+    *,
+    timeout: float = OUTCOME_TIMEOUT,
+    what: str = "condition",
+    describe: Callable[[], str] | None = None,
+) -> T:
     """Poll `predicate` until it returns something truthy; fail naming `what` at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
@@ -151,8 +157,7 @@ class Stack:
         self.connection = Redis.from_url(redis_url)
         self.procs: list[Proc] = []
         self.port: int | None = None
-        base = {k: v for k, v in os.environ.items()
-                if not k.startswith(("INCIDENT_BOT_", "GITLAB_", "REDIS_URL"))}
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("INCIDENT_BOT_", "GITLAB_", "REDIS_URL"))}
         self.env = {
             **base,
             "PYTHONUNBUFFERED": "1",
@@ -175,7 +180,11 @@ class Stack:
         handle = log.open("wb")
         popen = subprocess.Popen(
             [sys.executable, "-m", "service.cli", *args],
-            cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         handle.close()
         proc = Proc(name, popen, log)
@@ -221,8 +230,7 @@ class Stack:
         """SIGKILL a process, its group and its descendants (as a lost machine would); wait until gone."""
         pids = proc.kill_tree()
         proc.popen.wait(timeout=STOP_TIMEOUT)
-        wait_until(lambda: not any(alive(pid) for pid in pids), timeout=STOP_TIMEOUT,
-                   what=f"{proc.name} gone")
+        wait_until(lambda: not any(alive(pid) for pid in pids), timeout=STOP_TIMEOUT, what=f"{proc.name} gone")
 
     def stop(self) -> None:
         """Stop every process: SIGTERM, then SIGKILL what is left of each group."""
@@ -255,12 +263,14 @@ class Stack:
         assert self.port is not None, "start_web() first"
         return f"http://127.0.0.1:{self.port}"
 
-    def post(self, data: bytes, *, key: str | None = None, event_uuid: str | None = None,
-             event: str = "Issue Hook") -> requests.Response:
+    def post(
+        self, data: bytes, *, key: str | None = None, event_uuid: str | None = None, event: str = "Issue Hook"
+    ) -> requests.Response:
         """POST one delivery to /webhook as GitLab would."""
         extra = {"X-Gitlab-Event-UUID": event_uuid} if event_uuid else {}
-        return requests.post(f"{self.url}/webhook", data=data, headers=hook_headers(event, key=key, **extra),
-                             timeout=10)
+        return requests.post(
+            f"{self.url}/webhook", data=data, headers=hook_headers(event, key=key, **extra), timeout=10
+        )
 
     def job(self, job_id: str) -> Job:
         """The RQ job of a delivery, fetched now."""
@@ -278,16 +288,24 @@ class Stack:
                 raise AssertionError(f"job {job_id} failed:\n{result.exc_string if result else '?'}")
             return job if status == "finished" else None
 
-        job = wait_until(finished, timeout=timeout, what=f"job {job_id} finished",
-                         describe=lambda: f"status: {self.job(job_id).get_status()}")
+        job = wait_until(
+            finished,
+            timeout=timeout,
+            what=f"job {job_id} finished",
+            describe=lambda: f"status: {self.job(job_id).get_status()}",
+        )
         assert job is not None
         return job
 
     def idle(self) -> bool:
         """Nothing queued, deferred, scheduled or running for this stack's queue."""
         queue = Queue(self.queue_name, connection=self.connection)
-        return (queue.count == 0 and queue.started_job_registry.count == 0
-                and queue.deferred_job_registry.count == 0 and queue.scheduled_job_registry.count == 0)
+        return (
+            queue.count == 0
+            and queue.started_job_registry.count == 0
+            and queue.deferred_job_registry.count == 0
+            and queue.scheduled_job_registry.count == 0
+        )
 
 
 def accepted(response: requests.Response) -> str:
@@ -296,3 +314,63 @@ def accepted(response: requests.Response) -> str:
     data: dict[str, Any] = response.json()
     assert data["status"] == "queued", data
     return str(data["job_id"])
+
+
+class RedisServer:
+    """A private redis-server on a free port that a test may stop (SIGTERM or SIGKILL) and start again.
+
+    `persistent` turns on the append-only file with an fsync per write, the configuration under
+    which a Redis restart, even a SIGKILL, loses no acknowledged write (README, Guarantees).
+    """
+
+    def __init__(self, directory: Path, persistent: bool = False):
+        self.port = free_port()
+        self.directory = directory
+        self.persistent = persistent
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The URL of database 0 of this server."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        """Start redis-server and wait until it answers PING (after loading its data)."""
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server not on PATH"
+        durability = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                *durability,
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        client = Redis.from_url(self.url, socket_connect_timeout=0.5)
+
+        def answers() -> bool:
+            """True once the server answers PING."""
+            try:
+                return bool(client.ping())
+            except Exception:
+                return False
+
+        wait_until(answers, timeout=READY_TIMEOUT, what=f"redis-server on {self.port}")
+        client.close()
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop redis-server with `sig` (SIGTERM: a clean shutdown; SIGKILL: a crash) and wait for it."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=STOP_TIMEOUT)
+        self.proc = None

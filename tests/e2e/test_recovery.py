@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from redis import Redis
 
 from service.incident import MARKER, read_memory
 from service.queue import RETRY_INTERVALS
 from tests.conftest import body
-from tests.e2e.harness import Stack, accepted, calls, free_port, wait_until
+from tests.e2e.harness import RedisServer, Stack, accepted, calls, wait_until
 from tests.fakegitlab import FakeGitLab, FakeGitLabServer
 
 pytestmark = pytest.mark.e2e
@@ -41,8 +38,7 @@ def test_event_held_by_a_killed_worker_is_applied_exactly_once(stack: Stack, git
     doomed = stack.start_worker("worker-killed")
     gitlab.delay[("PUT", ISSUE)] = 3.0
     job_id = accepted(stack.post(body("issue.open.incident"), key="open-1", event_uuid="uuid-open"))
-    wait_until(lambda: any(c.method == "PUT" and c.path == ISSUE for c in calls(gitlab)),
-               what="the PUT at the fake")
+    wait_until(lambda: any(c.method == "PUT" and c.path == ISSUE for c in calls(gitlab)), what="the PUT at the fake")
     stack.kill(doomed)
     stack.start_worker("worker-new")
 
@@ -75,48 +71,6 @@ def test_transient_gitlab_errors_are_retried_and_applied_once(
     assert sum(1 for c in calls(gitlab) if c.method == "PUT" and c.path == ISSUE) == failures + 1
     assert not gitlab.failures
     assert stack.job(job_id).retries_left == len(RETRY_INTERVALS) - job_retries
-
-
-class RedisServer:
-    """A private redis-server on a fixed port that can be stopped and started again."""
-
-    def __init__(self, directory: Path):
-        self.port = free_port()
-        self.directory = directory
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """The URL of database 0 of this server."""
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        """Start redis-server and wait until it answers PING."""
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server not on PATH"
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )
-        client = Redis.from_url(self.url, socket_connect_timeout=0.5)
-
-        def answers() -> bool:
-            """True once the server answers PING."""
-            try:
-                return bool(client.ping())
-            except Exception:
-                return False
-
-        wait_until(answers, timeout=10, what=f"redis-server on {self.port}")
-        client.close()
-
-    def stop(self) -> None:
-        """Stop redis-server (SIGTERM, no save) and wait for it."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-        self.proc = None
 
 
 @pytest.fixture()
