@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import pytest
 
 from service.ops.api import OpsGitLab
+from service.ops.hooks import HOOK_TRIGGERS
 from service.ops.labels import wanted_labels
-from service.ops.setup import HOOK_TRIGGERS, SetupOptions, run_setup
+from service.ops.setup import SetupOptions, run_setup
 from service.ops.table import Status, has_problem, render
 from service.rules import RuleSet
 from tests.fakegitlab import FakeGitLabServer

@@ -16,19 +16,16 @@ from rq.registry import FailedJobRegistry
 
 from ..config import Settings
 from ..rules import RulesError, RuleSet, load_rules
+from .access import bot_access
 from .api import Namespace, OpsError, OpsGitLab
+from .hooks import HOOK_TRIGGERS, REENABLE, find_hook, hook_disabled
 from .labels import wanted_labels
-from .setup import DEVELOPER, HOOK_NAME, HOOK_TRIGGERS, access_name, hook_disabled
 from .table import Row, Status
 
 EXPIRY_WARNING = timedelta(days=14)
 RECENT_DELIVERIES = 20  # the newest deliveries looked at for failures
 QUEUE_BACKLOG = 100  # waiting jobs past which the workers are probably not keeping up
 NEEDED_SCOPE = "api"
-REENABLE = (
-    "make the bot answer at {url}, then in GitLab Settings → Webhooks → Test → Issue events (a delivery that "
-    "succeeds re-enables the hook); `incident-bot reconcile` then heals what was missed"
-)
 
 
 @dataclass(frozen=True)
@@ -100,26 +97,10 @@ def check_token(api: OpsGitLab, settings: Settings, today: date) -> tuple[list[R
 def check_access(api: OpsGitLab, ns: Namespace, user: dict[str, Any]) -> Row:
     """The bot user's access level where it works."""
     try:
-        level = 50 if user.get("is_admin") else api.access_level(ns, int(user["id"]))
+        enough, detail = bot_access(api, ns, user)
     except OpsError as exc:
         return _fail("access", ns.path, exc.detail)
-    name = f"@{user.get('username')}"
-    if level >= DEVELOPER:
-        return _ok("access", name, f"{access_name(level)} in {ns.path}")
-    return _fail("access", name, f"has {access_name(level)} in {ns.path}: give it Developer (Manage → Members)")
-
-
-def bot_hook(hooks: list[dict[str, Any]], url: str | None) -> dict[str, Any] | None:
-    """The bot's hook: the one to `url`, else the one setup named, else one sending issue events."""
-    if url:
-        exact = next((h for h in hooks if h.get("url") == url), None)
-        if exact is not None:
-            return exact
-    named = next((h for h in hooks if h.get("name") == HOOK_NAME), None)
-    if named is not None:
-        return named
-    # A hook made by hand before setup existed: the one that sends issue events.
-    return next((h for h in hooks if h.get("issues_events")), None)
+    return Row("access", f"@{user.get('username')}", Status.OK if enough else Status.FAIL, detail)
 
 
 def check_hook(api: OpsGitLab, ns: Namespace, url: str | None, *, needed: bool = True) -> tuple[list[Row], bool]:
@@ -129,7 +110,7 @@ def check_hook(api: OpsGitLab, ns: Namespace, url: str | None, *, needed: bool =
     """
     name = f"{ns.kind[:-1]} {ns.path}"
     try:
-        hook = bot_hook(api.hooks(ns), url)
+        hook = find_hook(api.hooks(ns), url, hand_made=True)
     except OpsError as exc:
         if ns.kind == "groups" and exc.status == 404:
             detail = f"group webhooks unavailable (GitLab Free?): use --project ({exc.detail})"

@@ -10,29 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..rules import RuleSet
+from .access import bot_access, bot_user
 from .api import Namespace, OpsError, OpsGitLab
+from .hooks import find_hook, hook_differences, hook_disabled, hook_fields
 from .labels import WantedLabel, wanted_labels
 from .table import Row, Status
 
-DEVELOPER = 30
-ACCESS_NAMES = {0: "no access", 5: "Minimal", 10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer"}
-HOOK_NAME = "incident-bot"
-HOOK_DESCRIPTION = "incident-bot: runs the incident process (managed by `incident-bot setup`)"
-# The four triggers the bot reads; every other trigger is switched off (GitLab turns push events on by default).
-HOOK_TRIGGERS = ("issues_events", "confidential_issues_events", "note_events", "confidential_note_events")
-OFF_TRIGGERS = (
-    "push_events",
-    "tag_push_events",
-    "merge_requests_events",
-    "job_events",
-    "pipeline_events",
-    "wiki_page_events",
-    "deployment_events",
-    "releases_events",
-    "feature_flag_events",
-)
-GROUP_ONLY_OFF = ("subgroup_events", "member_events", "project_events")
-DISABLED_STATES = frozenset({"temporarily_disabled", "disabled"})
 FREE_TIER = "group webhooks need GitLab Premium or Ultimate (GitLab answered {status})"
 NOT_MAINTAINER = (
     "managing webhooks needs the Maintainer role ({role} for a group), which this token's user lacks: run setup "
@@ -51,54 +34,6 @@ class SetupOptions:
     dry_run: bool = False
     reset_token: bool = False
     bot_user: str | None = None  # whose access to check; default: the token's user
-
-
-def access_name(level: int) -> str:
-    """GitLab's name for an access level (`Developer (30)`)."""
-    names = {**ACCESS_NAMES, 40: "Maintainer", 50: "Owner"}
-    return f"{names.get(level, 'level')} ({level})"
-
-
-def hook_fields(url: str, kind: str) -> dict[str, Any]:
-    """The webhook as setup wants it (without the token, which GitLab never shows back)."""
-    off = OFF_TRIGGERS + (GROUP_ONLY_OFF if kind == "groups" else ())
-    return {
-        "url": url,
-        "name": HOOK_NAME,
-        "description": HOOK_DESCRIPTION,
-        **{t: True for t in HOOK_TRIGGERS},
-        **{t: False for t in off},
-        "enable_ssl_verification": True,
-    }
-
-
-def hook_differences(hook: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
-    """The fields of an existing hook that differ from `wanted`; fields an older GitLab does not report are skipped."""
-    return sorted(k for k, v in wanted.items() if k in hook and hook[k] != v)
-
-
-def find_hook(hooks: list[dict[str, Any]], url: str) -> dict[str, Any] | None:
-    """The bot's hook: the one to this URL, else the one setup named (the bot moved to a new URL)."""
-    for hook in hooks:
-        if hook.get("url") == url:
-            return hook
-    return next((h for h in hooks if h.get("name") == HOOK_NAME), None)
-
-
-def hook_disabled(hook: dict[str, Any]) -> str | None:
-    """Why GitLab does not deliver to this hook now, or None when it does."""
-    status = hook.get("alert_status")
-    if status == "disabled":
-        return "GitLab disabled it for good after repeated failed deliveries"
-    if status == "temporarily_disabled" or hook.get("disabled_until"):
-        until = hook.get("disabled_until")
-        return "GitLab paused it after failed deliveries" + (f" until {until}" if until else "")
-    return None
-
-
-def bot_user(api: OpsGitLab, username: str | None) -> dict[str, Any] | None:
-    """The bot's GitLab user: the one named, else the token's own."""
-    return api.user(username) if username else api.current_user()
 
 
 class Setup:
@@ -129,8 +64,8 @@ class Setup:
         try:
             return self.api.namespace(kind, path)
         except OpsError as exc:
-            fix = "check the path and that the bot user can see it" if exc.status == 404 else exc.detail
-            self.rows.append(Row(noun, path, Status.FAILED, f"{exc.detail}; {fix}" if exc.status == 404 else fix))
+            fix = "; check the path, and that the token's user can see it" if exc.status == 404 else ""
+            self.rows.append(Row(noun, path, Status.FAILED, exc.detail + fix))
             return None
 
     def check_access(self, ns: Namespace) -> None:
@@ -140,22 +75,11 @@ class Setup:
             if user is None:
                 self.rows.append(Row("access", f"@{self.options.bot_user}", Status.FAILED, "GitLab knows no such user"))
                 return
-            level = 50 if user.get("is_admin") else self.api.access_level(ns, int(user["id"]))
+            enough, detail = bot_access(self.api, ns, user)
         except OpsError as exc:
             self.rows.append(Row("access", ns.path, Status.FAILED, exc.detail))
             return
-        name = f"@{user.get('username')}"
-        if level >= DEVELOPER:
-            self.rows.append(Row("access", name, Status.RIGHT, f"{access_name(level)} in {ns.path}"))
-        else:
-            self.rows.append(
-                Row(
-                    "access",
-                    name,
-                    Status.FAILED,
-                    f"has {access_name(level)} in {ns.path}; give it Developer (Manage → Members)",
-                )
-            )
+        self.rows.append(Row("access", f"@{user.get('username')}", Status.RIGHT if enough else Status.FAILED, detail))
 
     def labels(self, ns: Namespace) -> None:
         """Create the missing labels, correct colour and description of the bot's own ones."""

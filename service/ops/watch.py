@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from redis import Redis
 
 from .api import Namespace, OpsError, OpsGitLab
-from .doctor import REENABLE, bot_hook
-from .setup import hook_disabled
+from .hooks import REENABLE, find_hook, hook_disabled
 
 log = logging.getLogger("incident_bot.ops")
 STATE_KEY = "incident-bot:ops:hook-state:{kind}:{id}"
@@ -43,7 +42,7 @@ class HookHealth:
 
 def hook_health(api: OpsGitLab, ns: Namespace, url: str | None) -> HookHealth:
     """Read the hook and say whether GitLab delivers to the bot."""
-    hook = bot_hook(api.hooks(ns), url)
+    hook = find_hook(api.hooks(ns), url, hand_made=True)
     if hook is None:
         return HookHealth("missing", "its webhook is gone", "run `incident-bot setup`")
     if url and hook.get("url") != url:
