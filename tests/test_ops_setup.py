@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +12,8 @@ from service.ops.hooks import HOOK_TRIGGERS
 from service.ops.labels import wanted_labels
 from service.ops.setup import SetupOptions, run_setup
 from service.ops.table import Status, has_problem, render
-from service.rules import RuleSet
+from service.rules import RuleSet, load_rules
+from tests.conftest import ROOT
 from tests.fakegitlab import FakeGitLabServer
 from tests.fakeops import FakeOps
 
@@ -159,3 +161,21 @@ def test_bot_user_names_whose_access_is_checked(api, fake, rules) -> None:  # ty
     assert "no access (0)" in row.detail
     rows = setup(api, rules, bot_user="nobody")
     assert [r.detail for r in rows if r.what == "access"] == ["GitLab knows no such user"]
+
+
+def test_labels_any_rule_names_are_wanted(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Labels named in conditions (also inside any/not) and actions (add, remove, review labels) are created too."""
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules_dir)
+    (rules_dir / "extra.yml").write_text(
+        "rules:\n"
+        "  - name: comms-flag\n"
+        "    when: {any: [{has_label: needs-comms}], not: {label_added: ignore-me}}\n"
+        "    then:\n"
+        "      - add_labels: [customer-facing]\n"
+        "      - remove_labels: [triage]\n"
+        "      - open_review: {labels: ['review::pending']}\n"
+    )
+    wanted = {w.name: w for w in wanted_labels(load_rules(rules_dir))}
+    assert {"needs-comms", "ignore-me", "customer-facing", "triage", "review::pending"} <= set(wanted)
+    assert wanted["customer-facing"].description == "Used by incident-bot rule comms-flag."
