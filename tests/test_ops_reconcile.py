@@ -162,27 +162,31 @@ def test_a_severity_label_changed_while_down_is_replayed(reconciler, fake, redis
     assert "incident-manager" in memory(fake, 44)["staffed"]
 
 
-def test_reconcile_racing_a_real_delivery_applies_once(reconciler, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
-    """The real Issue Hook and reconcile's synthetic one for the same issue: one declaration, one issue update."""
+@pytest.mark.parametrize("real_first", [True, False], ids=["real-then-reconcile", "reconcile-then-real"])
+def test_reconcile_racing_a_real_delivery_applies_once(reconciler, fake, redis_conn, real_first) -> None:  # type: ignore[no-untyped-def]
+    """The real Issue Hook and reconcile's synthetic one for the same issue, either order: applied once."""
     fake.add_issue(1, 45, labels=["incident"])
     real = payload("issue.open.incident")
     real["project"]["id"] = 1
     real["object_attributes"].update(iid=45, labels=[{"title": "incident"}])
     real["labels"] = [{"title": "incident"}]
-    queue = reconciler.queue
-    queue.enqueue(
-        json.dumps(real).encode(),
-        {"delivery_id": "real-45", "event": "Issue Hook"},
-        delivery_id="real-45",
-        issue_key="1:45",
-        actor="alice",
-    )
+
+    def deliver() -> str:
+        meta = {"delivery_id": "real-45", "event": "Issue Hook"}
+        body = json.dumps(real).encode()
+        return reconciler.queue.enqueue(body, meta, delivery_id="real-45", issue_key="1:45", actor="alice").outcome
+
+    if real_first:
+        assert deliver() == "queued"
     (repair,) = reconciler.run(project(reconciler))
-    assert repair.outcome == "deferred"  # behind the real delivery: the same per-issue order
+    if not real_first:
+        assert deliver() == "deferred"  # behind reconcile's: the same per-issue order
+    assert repair.outcome == ("deferred" if real_first else "queued")
     work(redis_conn)
     assert len(fake.bot_notes(1, 45)) == 1
     puts = [c for c in fake.writes() if c.method == "PUT" and c.path == "/projects/1/issues/45"]
     assert len(puts) == 1
+    assert reconciler.run(project(reconciler), since=CLOCK - timedelta(days=1)) == []
 
 
 def test_the_same_repair_is_queued_once(reconciler, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
