@@ -380,7 +380,7 @@ class FakeBot:
         review_url = None
         for review in plan.of(OpenReview)[:1]:
             if not memory.get("review"):
-                iid = max(i for p, i in history.issues if p == key[0]) + 1
+                iid = 1000 + len(history.issues)  # far from the incidents' iids the scripts choose
                 history.open((key[0], iid), at, bot, list(review.labels), title=review.title)
                 review_url = history.issues[(key[0], iid)]["web_url"]
                 memory["review"] = {"iid": iid, "url": review_url}
