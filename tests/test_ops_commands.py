@@ -151,11 +151,22 @@ def test_scheduled_webhook_check_alerts_once(env, fake, redis_conn, responders) 
     """The webhook check job, run three times by a real worker while the hook is disabled, alerts once."""
     run("setup")
     queue = Queue(OPS_QUEUE, connection=redis_conn)
-    queue.enqueue(WEBHOOK_CHECK_FUNC, alert)
+    queue.enqueue(WEBHOOK_CHECK_FUNC, alert, 0)
     SimpleWorker([queue], connection=redis_conn).work(burst=True, logging_level="WARNING")
     fake.disable_hook(fake.all_hooks()[0])
     for _ in range(3):
-        queue.enqueue(WEBHOOK_CHECK_FUNC, alert)
+        queue.enqueue(WEBHOOK_CHECK_FUNC, alert, 0)
     SimpleWorker([queue], connection=redis_conn).work(burst=True, logging_level="WARNING")
     (sent,) = responders.delivered
     assert "not receiving GitLab events for group/project" in sent.json()["text"]
+
+
+def test_scheduled_webhook_check_runs_once_per_period_across_workers(env, fake, redis_conn, responders) -> None:  # type: ignore[no-untyped-def]
+    """Several workers' schedulers firing in the same period: one check asks GitLab, the others skip."""
+    run("setup")
+    queue = Queue(OPS_QUEUE, connection=redis_conn)
+    jobs = [queue.enqueue(WEBHOOK_CHECK_FUNC, alert) for _ in range(3)]
+    SimpleWorker([queue], connection=redis_conn).work(burst=True, logging_level="WARNING")
+    results = sorted(str(job.return_value()) for job in jobs)
+    assert results[0] == "group/project: delivering"
+    assert results[1:] == ["skipped: another worker checked this period"] * 2

@@ -25,6 +25,8 @@ from .watch import check_webhook
 log = logging.getLogger("incident_bot.ops")
 RECONCILE_FUNC = "service.ops.jobs.reconcile_job"
 WEBHOOK_CHECK_FUNC = "service.ops.jobs.webhook_check_job"
+WEBHOOK_CHECK_SECONDS = 300
+WEBHOOK_CHECK_KEY = "incident-bot:ops:webhook-check:ran"
 
 
 def _connection() -> Redis:
@@ -66,13 +68,16 @@ def reconcile_job() -> str:
     return summary
 
 
-def webhook_check_job(alert: Callable[[str], None]) -> str:
+def webhook_check_job(alert: Callable[[str], None], every_seconds: int = WEBHOOK_CHECK_SECONDS) -> str:
     """RQ job, scheduled every few minutes: `alert` (a module-level function: RQ pickles it by name) is called
-    once each time a configured hook stops or starts delivering."""
+    once each time a configured hook stops or starts delivering. With several workers scheduling it, one
+    check runs per `every_seconds` (0: every time)."""
     connection = _connection()
     settings, ops = Settings.from_env(), OpsSettings.from_env()
     if settings.dry_run:
         return "skipped: dry-run (no GITLAB_TOKEN)"
+    if every_seconds > 0 and not connection.set(WEBHOOK_CHECK_KEY, "1", nx=True, ex=max(every_seconds - 5, 1)):
+        return "skipped: another worker checked this period"
     api = OpsGitLab(settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout)
     states = []
     for ns in _namespaces(api, ops):
