@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -209,3 +211,17 @@ def test_token_that_cannot_read_hooks_warns(ready, fake, settings, redis_conn) -
     fake.fail("GET", r"/projects/1/hooks", 403)
     hook = row(doctor(ready, settings, redis_conn), "webhook", "project group/project")
     assert hook.status is Status.WARN and "maintainer's token" in hook.detail
+
+
+def test_channel_values_the_worker_would_refuse_fail(tmp_path, ready, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """A non-URL target and a signed webhook channel without its secret are fails naming the variable."""
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules_dir)
+    (rules_dir / "signed.yml").write_text(
+        "channels:\n  audit:\n    kind: webhook\n    target_env: AUDIT_URL\n    secret_env: AUDIT_SECRET\n"
+    )
+    env = {**CHANNELS, "INCIDENT_BOT_CHANNEL_EXECUTIVES": "executives@example.com", "AUDIT_URL": "https://a.example"}
+    rows = doctor(ready, replace(settings, rules_dir=rules_dir), redis_conn, env=env)
+    executives, audit = row(rows, "channel", "executives"), row(rows, "channel", "audit")
+    assert executives.status is Status.FAIL and "an http(s) URL" in executives.detail
+    assert audit.status is Status.FAIL and "AUDIT_SECRET" in audit.detail

@@ -239,6 +239,9 @@ def check_channels(rules: RuleSet, env: Mapping[str, str]) -> list[Row]:
             kind = "a mailto: address list" if wants_mail else "an http(s) URL"
             rows.append(_fail("channel", channel.name, f"{channel.target_env} must be {kind} for a {channel.kind}"))
             continue
+        if channel.kind == "webhook" and channel.secret_env and not env.get(channel.secret_env, ""):
+            rows.append(_fail("channel", channel.name, f"{channel.secret_env} (its signing secret) is unset: set it"))
+            continue
         rows.append(_ok("channel", channel.name, f"{channel.kind} target set ({channel.target_env})"))
     return rows
 
