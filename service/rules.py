@@ -149,7 +149,7 @@ def _schema_problems(doc: Located) -> list[Problem]:
 
 def _explain(error: Any) -> str:
     if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})), key=str)
         known = ", ".join(sorted(error.schema.get("properties", {})))
         return f"unknown key(s) {', '.join(map(repr, extra))}; expected one of: {known}"
     if error.validator in ("maxProperties", "minProperties") and isinstance(error.instance, dict):
