@@ -1,38 +1,44 @@
-"""`incident-bot setup | doctor | reconcile`: argument parsers and commands (wired in by `service.cli`)."""
+"""`incident-bot setup | doctor | reconcile`: argument parsers and commands (wired in by `service.cli`).
+
+The work is imported when a command runs, not when `incident-bot` builds its parser: the other
+subcommands (web, worker, check-rules) would otherwise pay about half a second for python-gitlab
+and RQ on every start.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
-
-from redis import Redis
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
-from ..gitlab import PythonGitLabClient
-from ..queue import EventQueue
-from ..rules import RulesError, RuleSet, load_rules
-from .api import Namespace, OpsError, OpsGitLab
-from .config import OpsSettings
-from .doctor import DoctorOptions, run_doctor
-from .reconcile import Reconciler, describe, parse_duration
-from .setup import SetupOptions, run_setup
-from .table import Status, has_problem, render
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from ..rules import RuleSet
+    from .api import OpsGitLab
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 BOT_USER_HELP = "the bot's username, when GITLAB_TOKEN is someone else's (a maintainer's, for the webhook)"
 
 
 def _api(settings: Settings) -> OpsGitLab:
+    from .api import OpsGitLab
+
     return OpsGitLab(settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout)
 
 
 def _redis(settings: Settings) -> Redis:
+    from redis import Redis
+
     # Fail fast: a person is waiting for the answer.
     return Redis.from_url(settings.redis_url or DEFAULT_REDIS, socket_timeout=2, socket_connect_timeout=1)
 
 
 def _rules(settings: Settings) -> RuleSet:
+    from ..rules import RulesError, load_rules
+
     try:
         return load_rules(settings.rules_dir)
     except RulesError as exc:
@@ -48,6 +54,10 @@ def _need_token(settings: Settings, command: str) -> None:
 
 def cmd_setup(args: argparse.Namespace) -> int:
     """Create the labels and the webhook, check the bot's access; print what was done."""
+    from .config import OpsSettings
+    from .setup import SetupOptions, run_setup
+    from .table import Status, has_problem, render
+
     settings, ops = Settings.from_env(), OpsSettings.from_env()
     _need_token(settings, "setup")
     project = args.project or (ops.projects[0] if ops.projects and not args.group else None)
@@ -77,6 +87,10 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Check everything the bot needs; exit 1 when anything fails."""
+    from .config import OpsSettings
+    from .doctor import DoctorOptions, run_doctor
+    from .table import Status, render
+
     settings, ops = Settings.from_env(), OpsSettings.from_env()
     project = args.project or (ops.projects[0] if ops.projects else None)
     group = args.group or (ops.groups[0] if ops.groups else None)
@@ -93,6 +107,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """One reconcile pass now: queue a delivery for every incident the bot is behind on."""
+    from ..gitlab import PythonGitLabClient
+    from ..queue import EventQueue
+    from .api import OpsError
+    from .config import OpsSettings
+    from .reconcile import Reconciler, describe, parse_duration
+
     settings, ops = Settings.from_env(), OpsSettings.from_env()
     _need_token(settings, "reconcile")
     try:
@@ -120,7 +140,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     for kind, paths in (("projects", projects), ("groups", groups)):
         for path in paths:
             try:
-                ns: Namespace = api.namespace(kind, path)
+                ns = api.namespace(kind, path)
                 start = reconciler.clock() - since if since else None
                 print(describe(reconciler.run(ns, start)).replace("reconcile:", f"reconcile {ns.path}:", 1))
             except OpsError as exc:
