@@ -144,6 +144,19 @@ def test_failing_deliveries_warn_and_a_401_names_the_secret(ready, fake, setting
     assert "--reset-token" in deliveries.detail
 
 
+def test_deliveries_gitlab_could_not_make_count_as_failed(ready, fake, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """GitLab records an unreachable receiver as words, not a status: still a failed delivery, no crash."""
+    hook = fake.hooks[("projects", 1)][0]
+    fake.hook_events[hook["id"]] = [
+        {"id": 1, "response_status": "internal error", "created_at": "2026-11-27T09:00:00Z"},
+        {"id": 2, "response_status": "200", "created_at": "2026-11-27T08:00:00Z"},
+        {"id": 3, "response_status": None, "created_at": "2026-11-27T07:00:00Z"},
+    ]
+    deliveries = row(doctor(ready, settings, redis_conn), "webhook", "deliveries")
+    assert deliveries.status is Status.WARN and "2 of the last 3" in deliveries.detail
+    assert "internal error" in deliveries.detail
+
+
 def test_unset_channel_target_warns(ready, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
     """A channel whose variable is unset is a warning naming the variable."""
     rows = doctor(ready, settings, redis_conn, env={"INCIDENT_BOT_CHANNEL_RESPONDERS": "https://hooks.example.com/r"})

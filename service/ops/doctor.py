@@ -142,6 +142,14 @@ def check_hook(api: OpsGitLab, ns: Namespace, url: str | None, *, needed: bool =
     return rows, True
 
 
+def _succeeded(status: Any) -> bool:
+    """A 2xx answer; GitLab records a number, a numeric string, or words such as `internal error`."""
+    try:
+        return 200 <= int(str(status)) < 300
+    except ValueError:
+        return False
+
+
 def _deliveries(api: OpsGitLab, ns: Namespace, hook: dict[str, Any]) -> Row:
     try:
         events = api.hook_events(ns, int(hook["id"]))
@@ -150,7 +158,7 @@ def _deliveries(api: OpsGitLab, ns: Namespace, hook: dict[str, Any]) -> Row:
             return _ok("webhook", "deliveries", "this GitLab does not list a hook's deliveries; not checked")
         return _warn("webhook", "deliveries", exc.detail)
     recent = sorted(events, key=lambda e: str(e.get("created_at") or ""), reverse=True)[:RECENT_DELIVERIES]
-    failed = [e for e in recent if not 200 <= int(e.get("response_status") or 0) < 300]
+    failed = [e for e in recent if not _succeeded(e.get("response_status"))]
     if not failed:
         return _ok("webhook", "deliveries", f"the last {len(recent)} succeeded" if recent else "none yet")
     latest = failed[0]
