@@ -170,3 +170,11 @@ def test_scheduled_webhook_check_runs_once_per_period_across_workers(env, fake, 
     results = sorted(str(job.return_value()) for job in jobs)
     assert results[0] == "group/project: delivering"
     assert results[1:] == ["skipped: another worker checked this period"] * 2
+
+
+@pytest.mark.parametrize("url", ["bot.example.com/webhook", "ftp://bot.example.com/webhook", "https:///webhook"])
+def test_setup_refuses_a_url_gitlab_could_not_deliver_to(env, fake, capsys, url) -> None:  # type: ignore[no-untyped-def]
+    """--url must be an http(s) URL with a host: exit 2 naming it, nothing written."""
+    assert run("setup", "--url", url) == 2
+    assert "--url must be an http(s) URL" in capsys.readouterr().err
+    assert fake.writes() == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ..config import Settings
 
@@ -67,6 +68,13 @@ def cmd_setup(args: argparse.Namespace) -> int:
         return 2
     if not url:
         print("incident-bot setup: say where GitLab should send events: --url https://HOST/webhook", file=sys.stderr)
+        return 2
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        print(
+            f"incident-bot setup: --url must be an http(s) URL such as https://HOST/webhook, got {url!r}",
+            file=sys.stderr,
+        )
         return 2
     options = SetupOptions(
         url=url,
