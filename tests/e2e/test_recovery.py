@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,4 +111,42 @@ def test_redis_outage_answers_503_and_recovers_without_restart(
         assert accepted(stack.post(body("issue.open.incident"), key="down-0"))
     finally:
         stack.stop()
+        print(stack.output())
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["redis-sigterm", "redis-sigkill"])
+def test_worker_rides_out_a_redis_restart_in_the_middle_of_a_job(
+    tmp_path: Path, fake_server: FakeGitLabServer, sig: int
+) -> None:
+    """Redis goes away while a job runs and is still away when it ends: the same worker finishes it, once."""
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = RedisServer(folder, persistent=True)
+    server.start()
+    gitlab = fake_server.fake
+    stack = Stack(tmp_path, fake_server.url, server.url)
+    try:
+        stack.start_web()
+        worker = stack.start_worker()
+        gitlab.delay[("PUT", ISSUE)] = 2.0
+        job_id = accepted(stack.post(body("issue.open.incident"), key="open-1"))
+        wait_until(lambda: any(c.method == "PUT" and c.path == ISSUE for c in calls(gitlab)), what="the PUT")
+        server.stop(sig)
+        wait_until(
+            lambda: "create_note" in worker.output() or "Redis unavailable" in worker.output(),
+            what="the job ending while Redis is down",
+            describe=worker.output,
+        )
+        server.start()
+        stack.wait_finished(job_id, timeout=RECOVERY_TIMEOUT)
+        assert_applied_once(gitlab, "open-1")
+        # The same process carries on: a later event of the issue is applied by it.
+        del gitlab.delay[("PUT", ISSUE)]
+        later = accepted(stack.post(body("issue.update.severity"), key="sev-1"))
+        stack.wait_finished(later, timeout=RECOVERY_TIMEOUT)
+        assert worker.popen.poll() is None, worker.output()
+        assert "quitting" not in worker.output()
+    finally:
+        stack.stop()
+        server.stop()
         print(stack.output())
