@@ -360,3 +360,12 @@ def test_dry_run_queues_nothing(reconciler, fake, redis_conn) -> None:  # type: 
     assert repair.outcome == "would queue"
     assert "dry run" in describe([repair])
     assert Queue(QUEUE, connection=redis_conn).count == 0
+
+
+def test_a_group_pass_covers_its_projects(reconciler, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """Reconciling a group lists the incidents of its projects and names each by its project's path."""
+    fake.add_issue(1, 73, labels=["incident"])
+    group = reconciler.api.namespace("groups", "group")
+    (repair,) = reconciler.run(group)
+    assert (repair.reference, repair.outcome) == ("group/project#73", "queued")
+    assert any(c.path == "/groups/5/issues" for c in fake.calls)
