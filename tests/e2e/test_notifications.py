@@ -53,7 +53,8 @@ def test_people_hear_about_the_incident_once(notifying: Stack, receivers, gitlab
     (declared,) = receivers["responders"].delivered
     assert "Incident declared: Checkout returns 500 errors" in json.dumps(declared.json())
 
-    gitlab.issues[(1, 23)]["labels"].append("severity::1")
+    with gitlab.lock:  # the fake's server threads read the issue concurrently
+        gitlab.issues[(1, 23)]["labels"].append("severity::1")
     accepted(notifying.post(body("issue.update.severity"), key="n-escalate"))
     wait_until(lambda: receivers["executives"].delivered, what="executives told of the escalation")
     wait_until(lambda: len(receivers["responders"].delivered) == 2, what="responders told of the escalation")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,24 +26,53 @@ def native_severity_change() -> bytes:
     return json.dumps(data).encode()
 
 
+class Gate:
+    """Holds the fake GitLab's first answer to `GET ISSUE` until released: a job held by a condition, not a sleep."""
+
+    def __init__(self, gitlab: FakeGitLab) -> None:
+        self.reached, self.release = threading.Event(), threading.Event()
+        self._handle = gitlab.handle
+        gitlab.handle = self.handle  # type: ignore[method-assign]  # the server thread calls model.handle
+
+    def handle(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> tuple[int, Any]:
+        """The fake's own answer; the first read of the issue waits for `release` (bounded, never a hang)."""
+        if method == "GET" and urlsplit(url).path.endswith(ISSUE) and not self.reached.is_set():
+            self.reached.set()
+            self.release.wait(timeout=120)
+        return self._handle(method, url, body, headers)
+
+
 def test_second_delivery_for_an_issue_waits_for_the_first(stack: Stack, gitlab: FakeGitLab) -> None:
-    """Two free workers, the first delivery slowed: the second's calls all follow the first's last write."""
+    """Two free workers, the first delivery held: the second's calls all follow the first's last write."""
     stack.start_web()
     stack.start_worker("worker-1")
     stack.start_worker("worker-2")
-    assert len(stack.workers()) == 2
-    # The first delivery's read of the issue is slow: a free second worker would overtake it if it could.
-    gitlab.delay[("GET", ISSUE)] = 0.5
-    first = stack.post(body("issue.open.incident"), key="first", event_uuid="uuid-first")
-    second = stack.post(native_severity_change(), key="second", event_uuid="uuid-second")
-    first_job = accepted(first)
-    assert second.status_code == 202 and second.json()["after"] == first_job, second.text
+    # Registered is not yet free: wait until both are in their dequeue loop, however slow the machine.
+    wait_until(
+        lambda: [w.get_state() for w in stack.workers()] == ["idle", "idle"],
+        what="two idle workers",
+        describe=lambda: str([(w.name, w.get_state()) for w in stack.workers()]),
+    )
+    gate = Gate(gitlab)
+    try:
+        # The first delivery's read of the issue is held while the other worker is free: it would overtake.
+        first_job = accepted(stack.post(body("issue.open.incident"), key="first", event_uuid="uuid-first"))
+        wait_until(gate.reached.is_set, what="the first delivery reading the issue")
+        second = stack.post(native_severity_change(), key="second", event_uuid="uuid-second")
+        assert second.status_code == 202 and second.json()["after"] == first_job, second.text
+        second_job = accepted(second)
+        assert stack.job(second_job).get_status() == "deferred"
+        assert [w.get_state() for w in stack.workers()].count("idle") == 1  # a free worker, and nothing for it
+    finally:
+        gate.release.set()
     stack.wait_finished(first_job)
-    stack.wait_finished(accepted(second))
+    stack.wait_finished(second_job)
 
     got = calls(gitlab)
-    by = {uuid: [i for i, c in enumerate(got) if c.is_write and header(c, "X-Gitlab-Event-UUID") == uuid]
-          for uuid in ("uuid-first", "uuid-second")}
+    by = {
+        uuid: [i for i, c in enumerate(got) if c.is_write and header(c, "X-Gitlab-Event-UUID") == uuid]
+        for uuid in ("uuid-first", "uuid-second")
+    }
     assert by["uuid-first"] and by["uuid-second"], summary(got)
     last_first_write = max(by["uuid-first"])
     # Reads carry no event UUID: the second delivery's calls start with its own read of the issue.
