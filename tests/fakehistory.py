@@ -20,9 +20,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from service.events import parse_event
+from service.events import Event, parse_event
 from service.incident import IncidentState, Issue, Note, find_memory, with_delivery, write_memory
-from service.plan import AddLabels, CloseIssue, OpenReview, PostNote, Remember, RemoveLabels
+from service.plan import AddLabels, CloseIssue, OpenReview, Plan, PostNote, Remember, RemoveLabels
 from service.planner import plan_event  # the planner driver; moves to service/handlers/ with the layout issue
 from service.rules import RuleSet
 from service.store import Store
@@ -356,10 +356,19 @@ class FakeBot:
 
     def deliver(self, payload: dict[str, Any], at: datetime) -> None:
         """Plan the delivery, apply the plan to the history as the bot (at `at`), and record the observation."""
+        applied = self.apply(payload, at)
+        if applied is not None and self.store is not None:
+            event, state, plan, review_url = applied
+            obs = observe(event, state, plan, self.vocab, now=at, payload=payload, review_url=review_url)
+            if obs is not None:
+                self.store.record(obs)
+
+    def apply(self, payload: dict[str, Any], at: datetime) -> tuple[Event, IncidentState, Plan, str | None] | None:
+        """The worker's job up to the index: parse, load, plan, write to the history; what observe() takes."""
         self.deliveries += 1
         event = parse_event(payload, delivery_id=f"d{self.deliveries}", incident_label=self.vocab.incident_label)
         if not event.is_incident:
-            return
+            return None
         key = (event.project_id, event.iid)
         state = self.state(key)
         plan = plan_event(event, state, self.rules, at)
@@ -388,7 +397,4 @@ class FakeBot:
         body = "\n\n".join(p.body for p in plan.of(PostNote)) or "_incident-bot is tracking this incident._"
         if plan.actions:
             history._note(key, at, bot, write_memory(body, memory))
-        if self.store is not None:
-            obs = observe(event, state, plan, self.vocab, now=at, payload=payload, review_url=review_url)
-            if obs is not None:
-                self.store.record(obs)
+        return event, state, plan, review_url

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from service.store import IncidentRow, Scope, Store
+from service.store import Scope, Store
+from service.store.measure import Measured, measured
 
 NONE_KEY = "none"
 LONGEST = 5
@@ -55,7 +56,7 @@ class Group:
 class Listed:
     """An incident named in the report (open, or among the longest); `minutes` is its age or duration."""
 
-    row: IncidentRow
+    row: Measured
     minutes: float
     resolved: bool
 
@@ -85,56 +86,46 @@ def nearest_rank(values: Sequence[float], percent: float) -> float | None:
     return ordered[rank - 1]
 
 
-def minutes(since: datetime | None, until: datetime | None) -> float | None:
-    """Minutes from `since` to `until` (None if either is missing)."""
-    if since is None or until is None:
-        return None
-    return round((until - since).total_seconds() / 60, 2)
-
-
 def spread(values: Iterable[float | None]) -> Spread:
     """Median and p90 of the values that exist."""
     present = [v for v in values if v is not None]
     return Spread(nearest_rank(present, 50), nearest_rank(present, 90))
 
 
-def _key(row: IncidentRow, by: GroupBy) -> str:
+def _key(row: Measured, by: GroupBy) -> str:
     if by is GroupBy.SEVERITY:
         return str(row.highest_severity) if row.highest_severity is not None else NONE_KEY
     if by is GroupBy.MONTH:
-        return row.started_at.strftime("%Y-%m") if row.started_at else NONE_KEY
+        return row.month or NONE_KEY
     value = row.category if by is GroupBy.CATEGORY else row.area
     return value or NONE_KEY
 
 
-def breaches(row: IncidentRow, targets: Targets, now: datetime) -> dict[str, bool]:
+def breaches(row: Measured, targets: Targets) -> dict[str, bool]:
     """Which targets this incident breached: its time over the target, or, unresolved, already past it."""
-    wanted = targets.get(row.highest_severity or 0, {}) if row.highest_severity is not None else {}
-    reached = {"acknowledge": row.acknowledged_at, "mitigate": row.mitigated_at, "resolve": row.resolved_at}
+    wanted = targets.get(row.highest_severity, {}) if row.highest_severity is not None else {}
+    took = {"acknowledge": row.tta, "mitigate": row.ttm, "resolve": row.ttr}
     out = {}
     for name, setting in TARGETS.items():
         limit = wanted.get(setting)
-        if limit is None or row.started_at is None:
-            out[name] = False
-            continue
-        took = minutes(row.started_at, reached[name])
-        if took is None and row.resolved_at is None:
-            took = minutes(row.started_at, now)  # unresolved and not there yet: how long it has been
-        out[name] = took is not None and took > float(limit)
+        spent = took[name]
+        if spent is None and row.ttr is None:
+            spent = row.age  # unresolved and not there yet: how long it has been
+        out[name] = limit is not None and spent is not None and spent > float(limit)
     return out
 
 
-def _group(key: str, rows: list[IncidentRow], targets: Targets, now: datetime) -> Group:
+def _group(key: str, rows: list[Measured], targets: Targets) -> Group:
     counted = {name: 0 for name in TARGETS}
     for row in rows:
-        for name, breached in breaches(row, targets, now).items():
+        for name, breached in breaches(row, targets).items():
             counted[name] += int(breached)
     return Group(
         key=key,
         count=len(rows),
-        tta=spread(minutes(r.started_at, r.acknowledged_at) for r in rows),
-        ttm=spread(minutes(r.started_at, r.mitigated_at) for r in rows),
-        ttr=spread(minutes(r.started_at, r.resolved_at) for r in rows),
+        tta=spread(r.tta for r in rows),
+        ttm=spread(r.ttm for r in rows),
+        ttr=spread(r.ttr for r in rows),
         breaches=counted,
     )
 
@@ -143,26 +134,15 @@ def _order(key: str) -> tuple[int, str]:
     return (1, key) if key == NONE_KEY else (0, key.zfill(8) if key.isdigit() else key)
 
 
-def build_report(
-    rows: Iterable[IncidentRow],
-    *,
-    start: datetime,
-    end: datetime,
-    by: GroupBy,
-    targets: Targets,
-    now: datetime,
-) -> Report:
-    """The report over incidents that started in [start, end) (drills excluded), as of `now`."""
-    kept = [r for r in rows if not r.drill and r.started_at is not None and start <= r.started_at < end]
-    grouped: dict[str, list[IncidentRow]] = {}
+def build_report(rows: Iterable[Measured], *, start: datetime, end: datetime, by: GroupBy, targets: Targets) -> Report:
+    """The report over measured incidents (already those that started in [start, end), drills left out)."""
+    kept = list(rows)
+    grouped: dict[str, list[Measured]] = {}
     for row in kept:
         grouped.setdefault(_key(row, by), []).append(row)
-    groups = {k: _group(k, grouped[k], targets, now) for k in sorted(grouped, key=_order)}
-    unresolved = [r for r in kept if r.resolved_at is None]
-    open_listed = sorted(
-        (Listed(r, minutes(r.started_at, now) or 0.0, False) for r in unresolved), key=lambda x: -x.minutes
-    )
-    durations = [Listed(r, minutes(r.started_at, r.resolved_at or now) or 0.0, r.resolved_at is not None) for r in kept]
+    groups = {k: _group(k, grouped[k], targets) for k in sorted(grouped, key=_order)}
+    unresolved = [r for r in kept if r.ttr is None]
+    durations = [Listed(r, r.ttr if r.ttr is not None else r.age, r.ttr is not None) for r in kept]
     reviewed = [r for r in kept if r.review_url]
     return Report(
         start=start,
@@ -171,7 +151,7 @@ def build_report(
         incidents=len(kept),
         open=len(unresolved),
         groups=groups,
-        open_incidents=open_listed,
+        open_incidents=sorted((Listed(r, r.age, False) for r in unresolved), key=lambda x: -x.minutes),
         reviews_opened=len(reviewed),
         reviews_open=sum(1 for r in reviewed if r.review_state != "closed"),
         longest=sorted(durations, key=lambda x: -x.minutes)[:LONGEST],
@@ -189,6 +169,6 @@ def report_from_store(
     project: str | None = None,
     group: str | None = None,
 ) -> Report:
-    """The report read from the index (one query: the incidents that started in the window, drills left out)."""
+    """The report read from the index: one query over the incidents that started in the window, drills left out."""
     scope = Scope(project=project, group=group, started_from=start, started_to=end, include_drills=False)
-    return build_report(store.iter_incidents(scope), start=start, end=end, by=by, targets=targets, now=now)
+    return build_report(measured(store.engine, scope, now), start=start, end=end, by=by, targets=targets)

@@ -14,7 +14,7 @@ from typing import Any
 import pygal
 from pygal.style import DefaultStyle
 
-from service.store import IncidentRow
+from service.store.measure import Measured
 
 from .figures import TARGETS, Listed, Report, Spread
 
@@ -70,7 +70,7 @@ def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:g}"
 
 
-def _title(row: IncidentRow) -> str:
+def _title(row: Measured) -> str:
     """Safe in a Markdown table cell of an issue: no pipes, no line breaks, no mentions; confidential hidden."""
     if row.confidential:
         return CONFIDENTIAL
@@ -78,7 +78,7 @@ def _title(row: IncidentRow) -> str:
     return text.replace("@", "@\u200b")  # a zero-width space keeps `@all` in a title from notifying anyone
 
 
-def _ref(row: IncidentRow) -> str:
+def _ref(row: Measured) -> str:
     return f"{row.project_path or row.project_id}#{row.iid}"
 
 

@@ -18,6 +18,15 @@ from .vocabulary import POST_INCIDENT, Vocabulary
 
 # Facts an observation may leave unknown (None): the index keeps what it already knew.
 KEEP_WHEN_UNKNOWN = ("author", "author_id", "created_at", "review_url", "review_state")
+# Columns the store derives from the timeline (never written from an observation).
+DERIVED = (
+    "started_at",
+    "acknowledged_at",
+    "mitigated_at",
+    "resolved_at",
+    "highest_severity",
+    "last_status_update_at",
+)
 
 
 @dataclass(frozen=True)
@@ -82,25 +91,35 @@ class Store:
     def __init__(self, engine: Engine, vocab: Vocabulary | None = None):
         self.engine = engine
         self.vocab = vocab or Vocabulary()
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        # Statements built once: a delivery pays for executing them, not for building and compiling them.
+        self._upsert_with_path = _upsert(insert, keep_path=False)
+        self._upsert_keep_path = _upsert(insert, keep_path=True)
+        self._insert_events = insert(timeline_events).on_conflict_do_nothing()
+        self._events_of = _events_query(sa.bindparam("incident"))
+        self._set_times = (
+            incidents.update()
+            .where(incidents.c.id == sa.bindparam("incident"))
+            .values({name: sa.bindparam(name) for name in DERIVED})
+        )
 
     # Writing.
     def record(self, obs: Observation, source: Source = Source.DELIVERY) -> None:
         """Add what one delivery observed: facts now, new timeline events (replays add nothing), times re-derived."""
         with self.engine.begin() as conn:
-            incident_id = self._upsert(conn, obs)
-            self._add_events(conn, incident_id, obs.events, source)
-            self._derive(conn, incident_id)
+            row = self._upsert(conn, obs)
+            self._add_events(conn, row.id, obs.events, source)
+            self._derive(conn, row)
 
     def rebuild(self, obs: Observation, source: Source = Source.REINDEX) -> None:
         """Replace an incident's facts and whole timeline with `obs` (reindex: GitLab's full history)."""
         with self.engine.begin() as conn:
-            incident_id = self._upsert(conn, obs)
-            conn.execute(timeline_events.delete().where(timeline_events.c.incident_id == incident_id))
-            self._add_events(conn, incident_id, obs.events, source)
-            self._derive(conn, incident_id)
+            row = self._upsert(conn, obs)
+            conn.execute(timeline_events.delete().where(timeline_events.c.incident_id == row.id))
+            self._add_events(conn, row.id, obs.events, source)
+            self._derive(conn, row)
 
-    def _upsert(self, conn: Connection, obs: Observation) -> int:
+    def _upsert(self, conn: Connection, obs: Observation) -> Any:
         values = {
             "project_id": obs.project_id,
             "project_path": obs.project_path,
@@ -124,14 +143,8 @@ class Store:
             "review_state": obs.review_state,
             "updated_at": utc(obs.observed_at),
         }
-        stmt = self._insert(incidents).values(**values)
-        update: dict[str, Any] = {k: stmt.excluded[k] for k in values if k not in ("project_id", "iid")}
-        for name in KEEP_WHEN_UNKNOWN:
-            update[name] = sa.func.coalesce(stmt.excluded[name], incidents.c[name])
-        if not obs.project_path:
-            update["project_path"] = incidents.c.project_path  # note hooks may omit the path
-        stmt = stmt.on_conflict_do_update(index_elements=["project_id", "iid"], set_=update)
-        return int(conn.execute(stmt.returning(incidents.c.id)).scalar_one())
+        stmt = self._upsert_with_path if obs.project_path else self._upsert_keep_path  # note hooks may omit it
+        return conn.execute(stmt, values).one()
 
     def _add_events(self, conn: Connection, incident_id: int, events: Iterable[TimelineEvent], source: Source) -> None:
         rows = [
@@ -150,11 +163,10 @@ class Store:
             for e in events
         ]
         if rows:
-            conn.execute(self._insert(timeline_events).on_conflict_do_nothing(), rows)
+            conn.execute(self._insert_events, rows)
 
-    def _derive(self, conn: Connection, incident_id: int) -> None:
-        row = conn.execute(sa.select(incidents).where(incidents.c.id == incident_id)).one()
-        events = [_event(r) for r in conn.execute(_events_query(incident_id))]
+    def _derive(self, conn: Connection, row: Any) -> None:
+        events = [_event(r) for r in conn.execute(self._events_of, {"incident": row.id})]
         m = derive(
             events,
             self.vocab,
@@ -165,18 +177,18 @@ class Store:
             severity_now=row.severity,
             open_now=row.state == "opened" and row.phase != POST_INCIDENT,
         )
-        conn.execute(
-            incidents.update()
-            .where(incidents.c.id == incident_id)
-            .values(
-                started_at=m.start,
-                acknowledged_at=m.acknowledged,
-                mitigated_at=m.mitigated,
-                resolved_at=m.resolved,
-                highest_severity=m.highest_severity,
-                last_status_update_at=m.last_status_update,
-            )
-        )
+        times = {
+            "started_at": m.start,
+            "acknowledged_at": m.acknowledged,
+            "mitigated_at": m.mitigated,
+            "resolved_at": m.resolved,
+            "highest_severity": m.highest_severity,
+            "last_status_update_at": m.last_status_update,
+        }
+        known = {name: getattr(row, name) for name in DERIVED}
+        known = {k: utc(v) if isinstance(v, datetime) else v for k, v in known.items()}
+        if known != times:  # most deliveries move no documented time: skip the write
+            conn.execute(self._set_times, {"incident": row.id, **times})
 
     def set_review_state(self, project_id: int, iid: int, state: str) -> None:
         """Record the review issue's state (opened|closed), learned outside a delivery of the incident."""
@@ -244,7 +256,24 @@ def _conditions(scope: Scope) -> Sequence[Any]:
     return conditions
 
 
-def _events_query(incident_id: int) -> Any:
+def _upsert(insert: Any, *, keep_path: bool) -> Any:
+    """INSERT ... ON CONFLICT (project_id, iid) DO UPDATE, returning what the derivation needs."""
+    stmt = insert(incidents)
+    names = [c.name for c in incidents.columns if c.name not in ("id", "project_id", "iid", *DERIVED)]
+    update: dict[str, Any] = {name: stmt.excluded[name] for name in names}
+    for name in KEEP_WHEN_UNKNOWN:
+        update[name] = sa.func.coalesce(stmt.excluded[name], incidents.c[name])
+    if keep_path:
+        update["project_path"] = incidents.c.project_path
+    stmt = stmt.on_conflict_do_update(index_elements=["project_id", "iid"], set_=update)
+    c = incidents.c
+    derived = [c[name] for name in DERIVED]
+    return stmt.returning(
+        c.id, c.created_at, c.issue_type, c.author_id, c.author, c.severity, c.state, c.phase, *derived
+    )
+
+
+def _events_query(incident_id: Any) -> Any:
     return (
         sa.select(timeline_events)
         .where(timeline_events.c.incident_id == incident_id)
