@@ -2,7 +2,7 @@
 and nothing accepted (202) can later fail the worker's `parse_event`.
 
 Run with `-s` to see the answers by status. The number of requests scales with INCIDENT_BOT_FUZZ_SCALE
-(1 by default: about 11,000 requests in all, a minute or two on a loaded 2-core machine).
+(1 by default: about 11,200 requests in all: 10,800 through the app, 400 raw ones to gunicorn).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from redis import Redis
 
@@ -91,28 +91,38 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
+PATHS = [_paths(document) for document in DOCUMENTS]
+DOCUMENT_TEXTS = [json.dumps(document) for document in DOCUMENTS]
+HOWS = st.sampled_from(["value", "raw", "delete", "add"])
+RAW = st.sampled_from(RAW_TOKENS)
+KEYS = st.text(max_size=8)
+
+
 @st.composite
 def mutated_body(draw: st.DrawFn) -> bytes:
     """A documented payload with one to four fields replaced (any JSON value or raw text), deleted, or added."""
-    document = json.loads(json.dumps(draw(st.sampled_from(DOCUMENTS))))
+    which = draw(st.integers(0, len(DOCUMENTS) - 1))
+    document = json.loads(DOCUMENT_TEXTS[which])
+    paths = PATHS[which]
     raws: dict[str, str] = {}
     for n in range(draw(st.integers(1, 4))):
-        paths = _paths(document)
-        if not paths:
-            break
-        path = draw(st.sampled_from(paths))
+        path = paths[draw(st.integers(0, len(paths) - 1))]
         parent = document
-        for step in path[:-1]:
-            parent = parent[step]
-        how = draw(st.sampled_from(["value", "raw", "delete", "add"]))
+        try:
+            for step in path[:-1]:
+                parent = parent[step]
+            parent[path[-1]]
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier mutation removed or replaced this field
+        how = draw(HOWS)
         if how == "delete" and isinstance(parent, dict):
             del parent[path[-1]]
         elif how == "raw":
             marker = f"@@raw{n}@@"
-            raws[marker] = draw(st.sampled_from(RAW_TOKENS))
+            raws[marker] = draw(RAW)
             parent[path[-1]] = marker
         elif how == "add" and isinstance(parent, dict):
-            parent[draw(st.text(max_size=8))] = draw(VALUES)
+            parent[draw(KEYS)] = draw(VALUES)
         else:
             parent[path[-1]] = draw(VALUES)
     text = json.dumps(document)
@@ -124,7 +134,7 @@ def mutated_body(draw: st.DrawFn) -> bytes:
 @st.composite
 def garbage_body(draw: st.DrawFn) -> bytes:
     """Truncated, spliced or random bytes, and bare JSON values."""
-    document = json.dumps(draw(st.sampled_from(DOCUMENTS))).encode()
+    document = DOCUMENT_TEXTS[draw(st.integers(0, len(DOCUMENTS) - 1))].encode()
     kind = draw(st.sampled_from(["truncated", "binary", "raw", "value", "utf16", "bom"]))
     if kind == "truncated":
         return document[: draw(st.integers(0, len(document)))]
@@ -200,10 +210,11 @@ def _examples(n: int) -> settings:
         deadline=None,
         suppress_health_check=list(HealthCheck),
         database=None,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
     )
 
 
-def _check(client: Any, rules: Any, body: bytes, headers: dict[str, str], counts: Counter[str]) -> None:
+def _post(client: Any, rules: Any, body: bytes, headers: dict[str, str], counts: Counter[str]) -> None:
     """Post one request; no 5xx; a 202 must parse in the worker exactly as it will."""
     resp = client.post("/webhook", data=body, headers=headers)
     counts[str(resp.status_code)] += 1
@@ -213,6 +224,24 @@ def _check(client: Any, rules: Any, body: bytes, headers: dict[str, str], counts
             parse_event(json.loads(body), incident_label=rules.incident_label)
         except (ValueError, PayloadError, RecursionError) as exc:
             raise AssertionError(f"accepted, then the worker fails: {exc!r}\n{body[:500]!r}") from exc
+
+
+SIGNED = iter(range(10**9))
+
+
+def _check(client: Any, rules: Any, body: bytes, headers: dict[str, str], counts: Counter[str]) -> None:
+    """The generated request, then the same body authenticated by token and by a fresh valid signature.
+
+    Generating a request costs far more than answering it; the two authenticated variants also make
+    sure every generated body reaches the parser, whatever its generated headers were.
+    """
+    _post(client, rules, body, headers, counts)
+    plain = {k: v for k, v in headers.items() if not k.lower().startswith(("webhook-", "x-gitlab-token"))}
+    _post(client, rules, body, {**plain, "X-Gitlab-Token": SECRET}, counts)
+    webhook_id, stamp = f"msg_fuzz{next(SIGNED)}", str(int(time.time()))
+    signature = "v1," + sign(SECRET, webhook_id, stamp, body)
+    signed = {**plain, "webhook-id": webhook_id, "webhook-timestamp": stamp, "webhook-signature": signature}
+    _post(client, rules, body, signed, counts)
 
 
 def _report(name: str, counts: Counter[str], records: LogRecords) -> None:
@@ -225,7 +254,7 @@ def test_mutated_payloads(edge, rules) -> None:  # type: ignore[no-untyped-def]
     client, records = edge
     counts: Counter[str] = Counter()
 
-    @_examples(7000)
+    @_examples(2400)
     @given(st.data())
     def run(data: st.DataObject) -> None:
         body = data.draw(mutated_body())
@@ -233,7 +262,7 @@ def test_mutated_payloads(edge, rules) -> None:  # type: ignore[no-untyped-def]
 
     run()
     _report("mutated payloads", counts, records)
-    assert sum(counts.values()) >= 7000 * SCALE and counts["202"] > 0 and counts["400"] > 0
+    assert sum(counts.values()) >= 3 * 2400 * SCALE and counts["202"] > 0 and counts["400"] > 0
 
 
 def test_garbage_bodies(edge, rules) -> None:  # type: ignore[no-untyped-def]
@@ -241,7 +270,7 @@ def test_garbage_bodies(edge, rules) -> None:  # type: ignore[no-untyped-def]
     client, records = edge
     counts: Counter[str] = Counter()
 
-    @_examples(2000)
+    @_examples(700)
     @given(st.data())
     def run(data: st.DataObject) -> None:
         body = data.draw(garbage_body())
@@ -249,7 +278,7 @@ def test_garbage_bodies(edge, rules) -> None:  # type: ignore[no-untyped-def]
 
     run()
     _report("garbage bodies", counts, records)
-    assert sum(counts.values()) >= 2000 * SCALE
+    assert sum(counts.values()) >= 3 * 700 * SCALE
 
 
 def test_valid_bodies_with_odd_headers(edge, rules) -> None:  # type: ignore[no-untyped-def]
@@ -257,7 +286,7 @@ def test_valid_bodies_with_odd_headers(edge, rules) -> None:  # type: ignore[no-
     client, records = edge
     counts: Counter[str] = Counter()
 
-    @_examples(1500)
+    @_examples(500)
     @given(st.data())
     def run(data: st.DataObject) -> None:
         body = json.dumps(data.draw(st.sampled_from(DOCUMENTS))).encode()
@@ -265,7 +294,7 @@ def test_valid_bodies_with_odd_headers(edge, rules) -> None:  # type: ignore[no-
 
     run()
     _report("odd headers", counts, records)
-    assert sum(counts.values()) >= 1500 * SCALE and counts["401"] > 0 and counts["202"] > 0
+    assert sum(counts.values()) >= 3 * 500 * SCALE and counts["401"] > 0 and counts["202"] > 0
 
 
 # Against the real receiver: raw sockets for what a test client cannot send (chunked and broken framing).
@@ -338,7 +367,7 @@ def framed_request(draw: st.DrawFn) -> bytes:
         declared = draw(st.sampled_from([len(body)] * 4 + [len(body) + 5, max(len(body) - 1, 0), 10**6, -1]))
         lines.append(f"Content-Length: {declared}")
         payload = body
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace") + payload
 
 
 def test_framing_against_the_real_server(web: Stack) -> None:
@@ -346,7 +375,7 @@ def test_framing_against_the_real_server(web: Stack) -> None:
     assert web.port is not None
     counts: Counter[str] = Counter()
 
-    @_examples(600)
+    @_examples(400)
     @given(framed_request())
     def run(data: bytes) -> None:
         status = _exchange(web.port or 0, data)
@@ -357,4 +386,4 @@ def test_framing_against_the_real_server(web: Stack) -> None:
     log = web.output()
     print(f"\nframing (gunicorn): {sum(counts.values())} requests, answers by status {dict(sorted(counts.items()))}")
     assert "Traceback" not in log and "Error handling request" not in log, log[-5000:]
-    assert sum(counts.values()) >= 600 * SCALE and counts["202"] + counts["200"] > 0
+    assert sum(counts.values()) >= 400 * SCALE and counts["202"] + counts["200"] > 0
