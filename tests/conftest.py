@@ -76,23 +76,8 @@ def _start_embedded_redis(db: int) -> tuple[subprocess.Popen[bytes], str]:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
-        server = subprocess.Popen(
-            [
-                redis_server_binary(),
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--loglevel",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        args = ["--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+        server = subprocess.Popen([redis_server_binary(), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         url = f"redis://127.0.0.1:{port}/{db}"
         deadline = time.monotonic() + 10
         while server.poll() is None and time.monotonic() < deadline:
