@@ -75,7 +75,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run an RQ worker (with its scheduler) for deliveries, notifications and reminders."""
     from .app import connect
     from .runtime import build_runtime
-    from .worker import install, make_worker, recovery_seconds
+    from .worker import install, make_worker
 
     settings = _settings()
     rules = _load_rules_or_exit(settings.rules_dir)
@@ -93,7 +93,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     )
     print(
         f"incident-bot worker: queue {settings.queue_name}, GitLab {mode}, "
-        f"a killed worker's event is retried within ~{recovery_seconds(settings)}s",
+        f"a killed worker's event is retried within ~{settings.recovery_seconds}s",
         flush=True,
     )
     worker = make_worker(settings, connection)

@@ -485,13 +485,6 @@ class IncidentWorker(SimpleWorker):
             self.log.warning("Worker %s: could not register its stop (%s)", self.name, exc)
 
 
-def recovery_seconds(settings: Settings) -> int:
-    """Worst case before an event held by a killed worker runs again: its last heartbeat's TTL
-    (monitoring interval + slack) lapses, then the next maintenance pass of an idle worker
-    (maintenance interval, plus the one-second dequeue block it may be waiting in) retries it."""
-    return settings.job_monitoring_interval + settings.heartbeat_slack + settings.maintenance_interval + 1
-
-
 def make_worker(settings: Settings, connection: Redis, queues: list[str] | None = None) -> IncidentWorker:
     """An IncidentWorker tuned from settings, listening on the deliveries and notifications queues."""
     names = queues or [settings.queue_name, f"{settings.queue_name}-notify"]

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from service.config import Settings
-from service.worker import recovery_seconds
 from tests.conftest import body
 from tests.e2e.harness import RedisServer, Stack, accepted, calls, wait_until
 from tests.fakegitlab import FakeGitLabServer
@@ -43,7 +42,7 @@ def test_event_of_a_killed_worker_is_taken_up_within_the_stated_time(
         # Done by the survivor: the retry takes milliseconds, the wait is the recovery (the limit is not the figure).
         stack.wait_finished(job_id, timeout=180)
         recovered = time.monotonic() - killed_at
-        stated = recovery_seconds(Settings())
+        stated = Settings().recovery_seconds
         print(f"recovery after SIGKILL: {recovered:.1f} s measured (stated: within ~{stated} s)")
         assert survivor.popen.poll() is None
         assert len(gitlab.bot_notes()) == 1
