@@ -12,13 +12,16 @@ with the reason when none answers).
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -285,10 +288,10 @@ def bench_reindex(rules: Any, urls: dict[str, str], count: int) -> dict[str, flo
         if n % 3:
             bot.deliver(history.close(k, t + timedelta(minutes=60), "bob"), t + timedelta(minutes=60))
     figures: dict[str, float] = {}
-    with HistoryServer(history) as server:
+    with served_apart(history) as server_url:
         for label, url in urls.items():
             store = fresh_store(url, rules)
-            source = GitLabHistory(server.url, "token")
+            source = GitLabHistory(server_url, "token")
             result = reindex(store, source, store.vocab, workers=4)
             figures[f"reindex_{label}_per_s"] = result.rate
             print(
@@ -300,7 +303,7 @@ def bench_reindex(rules: Any, urls: dict[str, str], count: int) -> dict[str, flo
         def bare(n: int) -> None:
             session = session_pool.pop() if session_pool else requests.Session()
             for what in ("resource_label_events", "resource_state_events", "notes"):
-                session.get(f"{server.url}/api/v4/projects/5/issues/{n}/{what}", params={"per_page": 100}).json()
+                session.get(f"{server_url}/api/v4/projects/5/issues/{n}/{what}", params={"per_page": 100}).json()
             session_pool.append(session)
 
         began = time.perf_counter()
@@ -313,6 +316,26 @@ def bench_reindex(rules: Any, urls: dict[str, str], count: int) -> dict[str, flo
         f"ratio reindex/bare {figures.get('reindex_sqlite_per_s', 0) / rate:.2f}"
     )
     return figures
+
+
+@contextmanager
+def served_apart(history: FakeHistory) -> Iterator[str]:
+    """The fake GitLab in its own process (forked with the history), as a real GitLab would be: its URL."""
+    context = multiprocessing.get_context("fork")
+    ready = context.Queue()
+
+    def serve() -> None:
+        with HistoryServer(history) as server:
+            ready.put(server.url)
+            threading.Event().wait()
+
+    child = context.Process(target=serve, daemon=True)
+    child.start()
+    try:
+        yield ready.get(timeout=30)
+    finally:
+        child.terminate()
+        child.join(10)
 
 
 def postgres_or_none(url: str) -> str | None:

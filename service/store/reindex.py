@@ -29,6 +29,7 @@ from .vocabulary import Vocabulary
 
 PER_PAGE = 100
 DEFAULT_WORKERS = 4
+WRITE_BATCH = 50  # incidents per transaction: one commit per batch, and a crash loses at most a batch
 
 
 class ReindexError(Exception):
@@ -179,10 +180,15 @@ def reindex(
     issues = source.incident_issues(
         project=project, group=group, updated_after=since, incident_label=vocab.incident_label
     )
-    count = 0
+    count, batch = 0, []
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="reindex") as pool:
-        # map() keeps GitLab's order and runs ahead of the writer by the pool's width.
+        # map() keeps GitLab's order; the readers run ahead while the store writes a batch per transaction.
         for obs in pool.map(lambda issue: fetch(source, issue, vocab, moment), issues):
-            store.rebuild(obs)
-            count += 1
+            batch.append(obs)
+            if len(batch) >= WRITE_BATCH:
+                store.rebuild(*batch)
+                count, batch = count + len(batch), []
+        if batch:
+            store.rebuild(*batch)
+            count += len(batch)
     return ReindexResult(incidents=count, seconds=time.perf_counter() - began)

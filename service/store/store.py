@@ -97,6 +97,7 @@ class Store:
         self._upsert_keep_path = _upsert(insert, keep_path=True)
         self._insert_events = insert(timeline_events).on_conflict_do_nothing()
         self._events_of = _events_query(sa.bindparam("incident"))
+        self._drop_events = timeline_events.delete().where(timeline_events.c.incident_id == sa.bindparam("incident"))
         self._set_times = (
             incidents.update()
             .where(incidents.c.id == sa.bindparam("incident"))
@@ -111,13 +112,14 @@ class Store:
             self._add_events(conn, row.id, obs.events, source)
             self._derive(conn, row)
 
-    def rebuild(self, obs: Observation, source: Source = Source.REINDEX) -> None:
-        """Replace an incident's facts and whole timeline with `obs` (reindex: GitLab's full history)."""
+    def rebuild(self, *observations: Observation, source: Source = Source.REINDEX) -> None:
+        """Replace incidents' facts and whole timelines (reindex: GitLab's full history), in one transaction."""
         with self.engine.begin() as conn:
-            row = self._upsert(conn, obs)
-            conn.execute(timeline_events.delete().where(timeline_events.c.incident_id == row.id))
-            self._add_events(conn, row.id, obs.events, source)
-            self._derive(conn, row)
+            for obs in observations:
+                row = self._upsert(conn, obs)
+                conn.execute(self._drop_events, {"incident": row.id})
+                self._add_events(conn, row.id, obs.events, source)
+                self._derive(conn, row, obs.events)  # the whole timeline is in hand: no need to read it back
 
     def _upsert(self, conn: Connection, obs: Observation) -> Any:
         values = {
@@ -165,8 +167,9 @@ class Store:
         if rows:
             conn.execute(self._insert_events, rows)
 
-    def _derive(self, conn: Connection, row: Any) -> None:
-        events = [_event(r) for r in conn.execute(self._events_of, {"incident": row.id})]
+    def _derive(self, conn: Connection, row: Any, events: Iterable[TimelineEvent] | None = None) -> None:
+        if events is None:
+            events = [_event(r) for r in conn.execute(self._events_of, {"incident": row.id})]
         m = derive(
             events,
             self.vocab,
