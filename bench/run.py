@@ -54,7 +54,7 @@ from tests.fakegitlab import FakeGitLab, FakeGitLabServer, install_responses  # 
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
 WEB_WORKERS = default_workers()  # what `incident-bot web` runs with by default
-CONNECTIONS = 4  # enough to keep both sync workers busy without starving them of CPU
+CONNECTIONS = 4  # enough to keep both gunicorn workers busy without starving them of CPU
 LATENCY_RATE = 20.0  # deliveries per second
 NAIVE_CALL_ACTIONS = (AddLabels, RemoveLabels, Assign, PostNote, SetNativeSeverity, OpenReview)
 GITLAB = "http://gitlab.test"
@@ -309,7 +309,11 @@ def bench_receiver(profile: Profile, redis_url: str, logs: Path) -> tuple[dict[s
         "seconds": profile.measure,
         "rounds": profile.rounds,
         "warmup": profile.warmup,
-        "gunicorn": {k: v for k, v in gunicorn_options("127.0.0.1:0", WEB_WORKERS).items() if k != "bind"},
+        "gunicorn": {
+            k: v.__name__ if isinstance(v, type) else v  # the worker class is a class, not a name
+            for k, v in gunicorn_options("127.0.0.1:0", WEB_WORKERS).items()
+            if k != "bind"
+        },
         **{name: load_figures(run) for name, run in runs.items()},
         "per_round_rps": {name: [round(r.rps) for r in results] for name, results in series.items()},
     }
