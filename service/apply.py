@@ -31,6 +31,7 @@ from .plan import (
     SetNativeSeverity,
     Unassign,
 )
+from .text import is_username, neutralise_line
 
 log = logging.getLogger("incident_bot.apply")
 
@@ -117,7 +118,7 @@ def apply_plan(
     body = note_body(plan)
     if unknown:
         # A rotation naming someone GitLab does not know: say so where responders will read it.
-        names = ", ".join(f"`{u}`" for u in unknown)
+        names = ", ".join(f"`{u}`" if is_username(u) else neutralise_line(u) for u in unknown)
         body += f"\n\n**Not assigned**: {names} is not a GitLab user; check the rotation in `rules/`."
     remembered = bool(plan.of(Remember))
     memory = new_memory(plan, state, event)

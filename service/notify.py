@@ -32,6 +32,7 @@ from .channels import (
     slack_text,
 )
 from .channels import configured_channels as configured_channels  # re-exported: one import for callers
+from .text import is_username, plain
 
 log = logging.getLogger("incident_bot.notify")
 
@@ -135,7 +136,7 @@ class Message:
 
 def render_slack(message: Message) -> dict[str, Any]:
     """A Slack incoming-webhook body: fallback `text` for notifications, `blocks` for the channel."""
-    m = _shown(message)
+    m = _shown(message, angles=False)  # slack_text escapes `<`, `>` and `&` itself
     link = m.url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
     lead = f"*<{link}|{slack_text(m.headline, 500)}>*"
     if m.change:
@@ -229,7 +230,7 @@ def notification_payload(channel: Channel, message: Message, dedupe_key: str) ->
             "target_env": channel.target_env,
             "secret_env": channel.secret_env,
         },
-        "message": _shown(message).to_dict(),
+        "message": _redacted(message).to_dict(),
         "dedupe_key": dedupe_key,
     }
 
@@ -303,14 +304,32 @@ def send_notification(payload: dict[str, Any]) -> str:
     return "sent"
 
 
-def _shown(message: Message) -> Message:
+def _redacted(message: Message) -> Message:
     return message.redacted() if message.confidential else message
+
+
+def _shown(message: Message, *, angles: bool = True) -> Message:
+    """The message as rendered: redacted if confidential, and every user-supplied string made inert."""
+    m = _redacted(message)
+    return replace(
+        m,
+        title=plain(m.title, angles=angles),
+        change=plain(m.change, angles=angles),
+        text=plain(m.text, angles=angles) if m.text else m.text,
+        roles=tuple((plain(role, angles=angles), _person(user, angles)) for role, user in m.roles),
+    )
+
+
+def _person(user: str, angles: bool) -> str:
+    return user if is_username(user) else plain(user, angles=angles)
 
 
 def _facts(m: Message) -> list[tuple[str, str]]:
     facts = [("Severity", m.severity_label), ("Phase", m.phase or "not set"), ("Incident", m.reference)]
     if m.roles:
-        facts.append(("Roles", "\n".join(f"{role}: @{user}" for role, user in m.roles)))
+        # Only a valid username is shown as a handle; anything else is nobody's.
+        people = (f"{role}: @{user}" if is_username(user) else f"{role}: {user}" for role, user in m.roles)
+        facts.append(("Roles", "\n".join(people)))
     return facts
 
 

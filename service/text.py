@@ -11,16 +11,82 @@ import jinja2
 if TYPE_CHECKING:
     from .planner import Draft
 
+# GitLab usernames: letters, digits, `_`, `.`, `-`; not starting with `.`/`-` nor ending with `.`.
+_USERNAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?")
+# Names GitLab, Slack or Teams read as "everyone": never a person, never mentioned.
+MASS_MENTIONS = frozenset({"all", "here", "channel", "everyone", "group", "project"})
+WJ = "\u2060"  # WORD JOINER: invisible, and it breaks the pattern of a mention, a URL or a link in any renderer
 _LINE_START_SLASH = re.compile(r"^(\s*)/", re.MULTILINE)
 _TASK = re.compile(r"^\s*[-*] \[(?P<mark>[ xX~])\] (?P<text>.+)$")
+# Markdown structure a user could use to make a link, an image, a code span or a table cell, or a task item.
+_MARKDOWN = str.maketrans({"[": "&#91;", "]": "&#93;", "`": "&#96;", "|": "&#124;", "\\": "&#92;", "~": "&#126;"})
+_SCHEME = re.compile(r"(?i)(javascript|vbscript|data|file|mailto)(\s*):")
+_WWW = re.compile(r"(?i)www\.")
+_AT = re.compile("@(?!" + WJ + ")")
+_BROKEN_MENTION = re.compile("@" + WJ + r"([A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?)(?![A-Za-z0-9_.-])")
+_ENTITY = re.compile(r"&(?=#?\w+;)")
+_LINK = re.compile(r"\](\s*)\(")
+
+
+def _inert_links_and_mentions(text: str) -> str:
+    """Break what renderers turn into links or pings *after* Markdown: URLs, `www.`, schemes, `@name`.
+
+    GitLab finds mentions and autolinks in the rendered text, where an entity such
+    as `&#64;` is already an `@` again, so these get an invisible word joiner instead.
+    """
+    text = _AT.sub("@" + WJ, text)
+    text = text.replace("://", ":" + WJ + "//")
+    text = _SCHEME.sub(lambda m: m.group(1) + m.group(2) + ":" + WJ, text)
+    return _WWW.sub("www" + WJ + ".", text)
 
 
 def neutralise(text: str) -> str:
-    """User text made inert in Markdown: no raw HTML, no mentions (`@all`), no quick action at line start."""
-    text = html.escape(text, quote=False)
-    text = text.replace("@", "&#64;")
+    """User text made inert in GitLab Markdown: no raw HTML, mention, quick action, link, image, code or cell break."""
+    text = html.escape(text, quote=False).translate(_MARKDOWN)
     # GitLab runs a quick action only when `/command` starts a line.
-    return _LINE_START_SLASH.sub(r"\1&#47;", text)
+    text = _LINE_START_SLASH.sub(r"\1&#47;", text)
+    return _inert_links_and_mentions(text)
+
+
+def neutralise_line(text: str, *, people: bool = False) -> str:
+    """`neutralise` for a one-line place (a heading, a table cell): line breaks become spaces.
+
+    `people=True` keeps `@username` mentions of valid usernames (the bot's own timeline
+    entries name the people involved); mass mentions such as `@all` stay inert.
+    """
+    text = neutralise(" ".join(text.split()))
+    if people:
+        text = _BROKEN_MENTION.sub(lambda m: "@" + m.group(1) if is_username(m.group(1)) else m.group(0), text)
+    return text
+
+
+def plain(text: str, *, angles: bool = True) -> str:
+    """User text made inert where it is shown as plain text (issue titles, chat, email, webhook JSON).
+
+    No entities here (they would show as typed): mentions, URLs and Markdown links
+    get a word joiner, and `<`/`>` become look-alike angle quotes unless the channel
+    escapes them itself (`angles=False`, Slack).
+    """
+    # A renderer that decodes entities (GitLab titles, Teams, a receiver's HTML) must not find `&#64;all` there.
+    text = _ENTITY.sub("&" + WJ, text)
+    text = _inert_links_and_mentions(text)
+    text = _LINK.sub(lambda m: "]" + WJ + m.group(1) + "(", text)
+    text = _LINE_START_SLASH.sub(lambda m: m.group(1) + WJ + "/", text)
+    return text.replace("<", "\u2039").replace(">", "\u203a") if angles else text
+
+
+def is_username(name: str) -> bool:
+    """True for a string GitLab accepts as a person's username (and not a mass mention such as `all`)."""
+    return bool(_USERNAME.fullmatch(name)) and name.lower() not in MASS_MENTIONS
+
+
+def mention(username: str) -> str:
+    """`@username` for a valid GitLab username; anything else is shown neutralised and mentions nobody.
+
+    Its `@`s become FULLWIDTH COMMERCIAL AT, which no renderer reads as a mention, so
+    the result stays inert when a timeline entry is shown again with `people=True`.
+    """
+    return f"@{username}" if is_username(username) else neutralise_line(username.replace("@", "\uff20"))
 
 
 def checklist_items(body: str, *, ticked: bool) -> list[str]:
@@ -49,7 +115,7 @@ def context(d: Draft) -> dict[str, Any]:
     staffed = d.memory.get("staffed", {})
     return {
         "incident": {
-            "title": neutralise(d.issue.title),
+            "title": neutralise_line(d.issue.title),
             "url": d.issue.web_url or d.event.url,
             "iid": d.event.iid,
             "project": d.event.project_path,
@@ -62,17 +128,22 @@ def context(d: Draft) -> dict[str, Any]:
             "confidential": d.issue.confidential,
         },
         "previous": {"severity": d.before("severity"), "phase": d.before("phase"), "category": d.before("category")},
-        "actor": neutralise(d.event.actor.username),
+        "actor": neutralise_line(d.event.actor.username),
         "severities": [
             {"level": s.level, "label": s.label, "name": s.name, "description": s.description}
             for s in sorted(rules.severities.values(), key=lambda s: s.level)
         ],
         "roles": {
-            name: {"title": rules.roles[name].title, "user": user}
+            name: {"title": rules.roles[name].title, "user": neutralise_line(str(user))}
             for name, user in staffed.items()
             if name in rules.roles
         },
-        "timeline": list(d.memory.get("timeline", [])),
+        # Entries are stored as written (with usernames) and made inert here, where they are shown.
+        "timeline": [
+            {"at": neutralise_line(str(e.get("at", ""))), "what": neutralise_line(str(e.get("what", "")), people=True)}
+            for e in d.memory.get("timeline", [])
+            if isinstance(e, dict)
+        ],
         "procedure_url": rules.settings.get("procedure_url", ""),
         "documentation": rules.settings.get("documentation", ""),
         "now": d.now.strftime("%Y-%m-%d %H:%M UTC"),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..incident import CHECKLIST_PREFIX
 from ..plan import CloseIssue, OpenReview, ScheduleReminder
 from ..planner import CHECKLIST, POST, ROLES
-from ..text import checklist_items, neutralise
+from ..text import checklist_items, mention, neutralise, plain
 
 if TYPE_CHECKING:
     from ..planner import Draft
@@ -50,8 +50,8 @@ def _staff(arg: Any, d: Draft, rule: str) -> None:
         staffed[name] = user
         d.assign(user, rule)
         duties = "".join(f"\n  - {duty}" for duty in role.duties)
-        d.post(ROLES, f"**{role.title}**: @{user} (on call in `{role.rotation}`), assigned.{duties}", rule)
-        d.timeline(f"{role.title} staffed: @{user}")
+        d.post(ROLES, f"**{role.title}**: {mention(user)} (on call in `{role.rotation}`), assigned.{duties}", rule)
+        d.timeline(f"{role.title} staffed: {mention(user)}")
     d.remember("staffed", staffed)
 
 
@@ -133,7 +133,7 @@ def _open_review(arg: Any, d: Draft, rule: str) -> None:
     labels = tuple(arg.get("labels", ())) if isinstance(arg, dict) else ()
     labels = labels or tuple(d.rules.settings.get("review_labels", ()))
     d.extra["review_template"] = d.rules.templates.get(template)
-    title = f"Post-incident review: {d.issue.title}"
+    title = f"Post-incident review: {plain(' '.join(d.issue.title.split()))}"
     d.actions.append(OpenReview(rule, title, "", labels))
     d.post(POST, "Post-incident review opened: {review_url}", rule)
     d.version += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..planner import NATIVE_TO_NAME, Draft
+from ..text import mention
 
 
 def _winner(present: list[str], added: frozenset[str], order: list[str]) -> str:
@@ -44,7 +45,8 @@ def native_severity(d: Draft) -> None:
 def record(d: Draft) -> None:
     """Remember what was handled: declared, severity, phase, category, and the timeline of changes."""
     level, phase, category = d.severity(), d.phase(), d.category()
-    actor = f" by @{d.event.actor.username}" if d.event.actor.username else ""
+    # Timeline entries name people as valid `@username`s only: they are shown with mentions kept.
+    actor = f" by {mention(d.event.actor.username)}" if d.event.actor.username else ""
     level_before, phase_before, category_before = (_shown(d.before(k)) for k in ("severity", "phase", "category"))
     if not d.before("declared"):
         d.timeline(

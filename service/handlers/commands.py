@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 
 from ..planner import REPLY, Draft
-from ..text import neutralise
+from ..text import is_username, mention, neutralise, neutralise_line
 
 HELP = """**incident-bot commands** (start a comment with `@{bot}`):
 
@@ -21,11 +21,9 @@ HELP = """**incident-bot commands** (start a comment with `@{bot}`):
 
 Only project members with at least Developer access can command the bot."""
 REFUSED = (
-    "Sorry @{actor}, only project members with at least Developer access can command the bot. "
+    "Sorry {actor}, only project members with at least Developer access can command the bot. "
     "Ask the Incident Manager or the Engineer On Call to do it for you."
 )
-_USERNAME = re.compile(r"^@?([A-Za-z0-9_][A-Za-z0-9_.-]*)$")
-_MASS = frozenset({"all", "here", "channel", "everyone", "group", "project"})
 RULE = "command:{}"
 
 
@@ -64,7 +62,7 @@ def _severity(d: Draft, rest: str) -> str:
         return f"`severity` takes one of {', '.join(map(str, sorted(d.rules.severities)))}."
     scope = {s.label for s in d.rules.severities.values()}
     d.set_exclusive(d.rules.severities[level].label, scope, RULE.format("severity"), "severity")
-    return f"Severity set to {level} ({d.rules.severities[level].name}) by @{d.event.actor.username}."
+    return f"Severity set to {level} ({d.rules.severities[level].name}) by {mention(d.event.actor.username)}."
 
 
 def _phase(d: Draft, rest: str) -> str:
@@ -73,7 +71,7 @@ def _phase(d: Draft, rest: str) -> str:
     if phase is None:
         return f"`phase` takes one of {', '.join(p.name for p in d.rules.phases)}."
     d.set_exclusive(phase.label, {p.label for p in d.rules.phases}, RULE.format("phase"), "phase")
-    return f"Moved to **{phase.title}** by @{d.event.actor.username}."
+    return f"Moved to **{phase.title}** by {mention(d.event.actor.username)}."
 
 
 def _handoff(d: Draft, rest: str) -> str:
@@ -81,23 +79,25 @@ def _handoff(d: Draft, rest: str) -> str:
     usage = f"Usage: `@{d.state.bot_username} handoff <role> @user` with a role among {', '.join(d.rules.roles)}."
     if len(parts) != 2 or parts[0] not in d.rules.roles:
         return usage
-    match = _USERNAME.match(parts[1])
-    if not match or match.group(1).lower() in _MASS:
-        return usage
-    user, role = match.group(1), d.rules.roles[parts[0]]
+    user, role = parts[1].removeprefix("@"), d.rules.roles[parts[0]]
+    if not is_username(user):
+        return f"{usage} ({neutralise_line(parts[1])} is not a GitLab username.)"
     staffed = dict(d.memory.get("staffed", {}))
     previous = staffed.get(role.name)
     if previous == user:
-        return f"@{user} already holds **{role.title}**."
+        return f"{mention(user)} already holds **{role.title}**."
     staffed[role.name] = user
     d.remember("staffed", staffed)
     d.assign(user, RULE.format("handoff"))
     if previous:
         d.unassign(previous, RULE.format("handoff"))
-    d.timeline(f"{role.title} handed off from @{previous or 'nobody'} to @{user} by @{d.event.actor.username}")
+    by = mention(d.event.actor.username)
+    d.timeline(
+        f"{role.title} handed off from {mention(previous) if previous else '@nobody'} to {mention(user)} by {by}"
+    )
     for channel in _broadcast(d):
         d.notify(channel, "handoff", RULE.format("handoff"))
-    return f"**{role.title}** handed off from @{previous or 'nobody'} to @{user}."
+    return f"**{role.title}** handed off from {mention(previous) if previous else 'nobody'} to {mention(user)}."
 
 
 def _update(d: Draft, rest: str) -> str:
@@ -106,7 +106,7 @@ def _update(d: Draft, rest: str) -> str:
     channels = _broadcast(d)
     for channel in channels:
         d.notify(channel, "status_update", RULE.format("update"), text=rest)
-    d.timeline(f"status update by @{d.event.actor.username}")
+    d.timeline(f"status update by {mention(d.event.actor.username)}")
     quoted = "\n".join(f"> {line}" for line in neutralise(rest).splitlines())
     told = ", ".join(f"`{c}`" for c in channels) or "no channel (none configured)"
     return f"Status update recorded and sent to {told}:\n\n{quoted}"
@@ -120,10 +120,10 @@ def _page(d: Draft, rest: str) -> str:
     user = d.rules.rotations[team.rotation].on_call(d.now)
     if user is None:
         return f"Nobody is on call for **{team.title}** (rotation `{team.rotation}`); reach them another way."
-    d.timeline(f"{team.title} paged: @{user} by @{d.event.actor.username}")
+    d.timeline(f"{team.title} paged: {mention(user)} by {mention(d.event.actor.username)}")
     for channel in [team.channel] if team.channel else _broadcast(d):
         d.notify(channel, "page", RULE.format("page"), text=f"{team.title} paged: {user}")
-    return f"Paging **{team.title}**: @{user}, you are needed on this incident."
+    return f"Paging **{team.title}**: {mention(user)}, you are needed on this incident."
 
 
 COMMANDS: dict[str, Callable[[Draft, str], str]] = {
@@ -146,7 +146,7 @@ def run_commands(d: Draft) -> None:
     command, rest = parsed
     minimum = int(d.rules.settings.get("command_min_access", 30))
     if (d.state.actor_access or 0) < minimum:
-        d.post(REPLY, REFUSED.format(actor=e.actor.username), RULE.format("refused"))
+        d.post(REPLY, REFUSED.format(actor=mention(e.actor.username)), RULE.format("refused"))
         return
     handler = COMMANDS.get(command)
     if handler is None:
