@@ -1,0 +1,93 @@
+"""`incident-bot report` and `incident-bot reindex` as a user runs them (SQLite index under a data directory)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from service.reports.cli import add_parsers as add_report
+from service.rules import RuleSet
+from service.store.cli import add_parsers as add_reindex
+from tests.fakehistory import FakeBot, FakeHistory, HistoryServer
+from tests.store.history_script import play
+
+
+def main(argv: list[str]) -> int:
+    """The two commands behind one parser, as service.cli wires them."""
+    parser = argparse.ArgumentParser(prog="incident-bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_report(sub)
+    add_reindex(sub)
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The index lives under a fresh INCIDENT_BOT_DATA_DIR; no database URL set."""
+    monkeypatch.setenv("INCIDENT_BOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("INCIDENT_BOT_DATABASE_URL", raising=False)
+    return tmp_path / "data"
+
+
+def test_reindex_then_report(
+    data_dir: Path, rules: RuleSet, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """reindex fills the index from GitLab; report prints the JSON contract and writes Markdown to --out."""
+    history = FakeHistory(max_per_page=3)
+    play(FakeBot(history, rules, None))
+    with HistoryServer(history) as server:
+        monkeypatch.setenv("GITLAB_URL", server.url)
+        monkeypatch.setenv("GITLAB_TOKEN", "token")
+        assert main(["reindex", "--group", "shop"]) == 0
+    assert "reindexed 7 incidents" in capsys.readouterr().out
+    assert (data_dir / "incidents.sqlite3").exists()
+    assert main(["report", "--from", "2026-03-01", "--to", "2026-03-31", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["from"], report["to"], report["incidents"]) == ("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z", 7)
+    out = tmp_path / "report.md"
+    assert main(["report", "--from", "2026-03-01", "--by", "month", "--out", str(out)]) == 0
+    assert "| 2026-03 | 7 |" in out.read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["report", "--since", "30x"], "expected a duration such as 30d"),
+        (["report", "--from", "yesterday"], "expected a date (YYYY-MM-DD) or an ISO timestamp"),
+        (["report", "--by", "team"], "invalid GroupBy value"),
+        (["report", "--project", "a", "--group", "b"], "not allowed with argument"),
+    ],
+)
+def test_bad_arguments_are_named(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A malformed option exits 2 with argparse's message naming it."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_an_empty_window_is_refused(data_dir: Path) -> None:
+    """--from after --to says so."""
+    with pytest.raises(SystemExit, match="must be before --to"):
+        main(["report", "--from", "2026-03-10", "--to", "2026-03-01"])
+
+
+def test_an_unreachable_database_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database that does not answer: exit with its URL (no password) and the reason, no traceback."""
+    monkeypatch.setenv("INCIDENT_BOT_DATABASE_URL", "postgresql://bot:s3cret@127.0.0.1:9/index")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report"])
+    text = str(exit_info.value.code)
+    assert text.startswith("incident-bot: cannot open the incident index at postgresql+psycopg://bot:***@127.0.0.1:9/")
+    assert "s3cret" not in text
+
+
+def test_reindex_needs_a_token(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without GITLAB_TOKEN reindex cannot read GitLab and says so."""
+    monkeypatch.delenv("GITLAB_TOKEN", raising=False)
+    assert main(["reindex"]) == 1
+    assert "GITLAB_TOKEN is not set" in capsys.readouterr().err
