@@ -13,7 +13,8 @@ import jinja2
 from jsonschema import Draft202012Validator
 
 from .rotation import Override, Rotation
-from .sandbox import BoundedSandbox
+from .rulecheck import render_problem, sample_drafts
+from .sandbox import BoundedSandbox, step_budget
 from .schema import RULES_SCHEMA
 from .yamlsrc import Located, Problem, load
 
@@ -27,6 +28,8 @@ MAX_FILES = 200
 MAX_FILE_BYTES = 256 * 1024
 MAX_TOTAL_BYTES = 1024 * 1024
 MAX_RULES = 2_000
+MAX_TEMPLATE_CHARS = 50_000  # all templates and `comment:` texts together: compiling costs ~25 us a character
+LOAD_STEPS = 300_000  # template work of all the sample renders of one load (see sandbox.MAX_STEPS)
 
 
 class RulesError(Exception):
@@ -231,6 +234,17 @@ class _Builder:
         self.phases: list[Phase] = []
         self.rule_docs: list[tuple[Located, int, dict[str, Any]]] = []
         self.files: list[str] = []
+        self.template_chars = 0
+        from .handlers.conditions import RegexBudget  # imported here: handlers import the planner, which imports us
+
+        self.regexes = RegexBudget()
+
+    def _template_room(self, text: str) -> str | None:
+        """Why this template may not be compiled (the load's template budget is spent), or None."""
+        self.template_chars += len(text)
+        if self.template_chars > MAX_TEMPLATE_CHARS:
+            return f"templates and comments exceed {MAX_TEMPLATE_CHARS:,} characters in all"
+        return None
 
     def _claim(self, doc: Located, section: str, key: Any, path: tuple[Any, ...]) -> bool:
         first = self.where.get((section, str(key)))
@@ -324,6 +338,10 @@ class _Builder:
                 self._ref(doc, ("teams", k, "channel"), f"team {k!r} uses unknown channel {v['channel']!r}")
         templates = {}
         for k, (doc, v) in s["templates"].items():
+            full = self._template_room(v)
+            if full:
+                self._ref(doc, ("templates", k), f"template {k!r}: {full}")
+                continue
             try:
                 templates[k] = TEMPLATES.from_string(v)
             except jinja2.TemplateError as exc:
@@ -341,37 +359,40 @@ class _Builder:
             settings=MappingProxyType(settings),
             files=tuple(self.files),
         )
-        from .handlers.actions import check_action
-        from .handlers.conditions import compile_when
-        from .rulecheck import render_problem, sample_drafts
 
         samples = list(sample_drafts(ruleset)) if not self.problems else []
-        for k, template in templates.items():
-            doc = s["templates"][k][0]
-            problem = render_problem(template, samples)
-            if problem:
-                self._ref(doc, ("templates", k), f"template {k!r} {problem}")
-        rules = []
-        for doc, index, raw in self.rule_docs:
-            path = ("rules", index)
-            name = raw["name"]
-            when, when_problems = compile_when(raw.get("when") or {}, ruleset)
-            for message, sub in when_problems:
-                self.problems.append(Problem(doc.file, doc.line((*path, "when", *sub)), message, name))
-            then = []
-            for i, item in enumerate(raw["then"]):
-                ((op, arg),) = item.items()
-                problem = check_action(op, arg, ruleset)
-                if not problem and op == "comment" and samples:
-                    found = render_problem(TEMPLATES.from_string(arg), samples)
-                    problem = f"comment: template {found}" if found else None
+        with step_budget(LOAD_STEPS):
+            for k, template in templates.items():
+                doc = s["templates"][k][0]
+                problem = render_problem(template, samples)
                 if problem:
-                    self.problems.append(Problem(doc.file, doc.line((*path, "then", i)), problem, name))
-                then.append((op, arg))
-            rules.append(Rule(name, doc.file, doc.line(path), when, tuple(then), raw.get("description", "")))
+                    self._ref(doc, ("templates", k), f"template {k!r} {problem}")
+            rules = [self._rule(doc, index, raw, ruleset, samples) for doc, index, raw in self.rule_docs]
         if self.problems:
             raise RulesError(self.problems)
         return RuleSet(**{**ruleset.__dict__, "rules": tuple(rules)})
+
+    def _rule(self, doc: Located, index: int, raw: dict[str, Any], ruleset: RuleSet, samples: list[Any]) -> Rule:
+        """Compile one rule's conditions and check its actions (comments rendered for the samples)."""
+        from .handlers.actions import check_action
+        from .handlers.conditions import compile_when
+
+        path, name = ("rules", index), raw["name"]
+        when, when_problems = compile_when(raw.get("when") or {}, ruleset, self.regexes)
+        for message, sub in when_problems:
+            self.problems.append(Problem(doc.file, doc.line((*path, "when", *sub)), message, name))
+        then = []
+        for i, item in enumerate(raw["then"]):
+            ((op, arg),) = item.items()
+            problem = self._template_room(arg) if op == "comment" else None
+            problem = f"comment: {problem}" if problem else check_action(op, arg, ruleset)
+            if not problem and op == "comment" and samples:
+                found = render_problem(TEMPLATES.from_string(arg), samples)
+                problem = f"comment: template {found}" if found else None
+            if problem:
+                self.problems.append(Problem(doc.file, doc.line((*path, "then", i)), problem, name))
+            then.append((op, arg))
+        return Rule(name, doc.file, doc.line(path), when, tuple(then), raw.get("description", ""))
 
     def _unique(self, doc: Located, what: str, section: str, values: list[tuple[Any, tuple[Any, ...]]]) -> None:
         """Report each value of `values` that repeats an earlier one, naming both lines."""

@@ -7,9 +7,11 @@ is written by whoever may edit `rules/`, and a worker compiles and renders it on
 and delivery, so every way to make work from a short source is bounded here:
 
 - arithmetic is intercepted, which also keeps Jinja from folding it at compile time;
-- every loop draws on one iteration budget per render; `~` concatenation is bounded;
+- every loop iteration, call, filter and operator draws on one step budget per render (or per
+  rules load, which renders every template); `~` concatenation is bounded;
 - calls and filters refuse huge numeric arguments and results past MAX_TEXT;
-- the source and the rendered output are bounded too.
+- the source and the rendered output are bounded too, and nesting too deep for Jinja's
+  recursive parser and compiler is a syntax error instead of a RecursionError.
 
 Exceeding a bound raises SecurityError (a TemplateError), reported at load with file and line.
 """
@@ -20,6 +22,7 @@ import contextvars
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import jinja2
@@ -27,9 +30,9 @@ from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from jinja2.visitor import NodeTransformer
 
-MAX_SOURCE = 20_000  # characters of template source; the shipped ones are under 1,000
+MAX_SOURCE = 10_000  # characters of template source; the shipped ones are under 1,000; ~0.25 s to compile
 MAX_TEXT = 200_000  # characters of any string, items of any list, and of a rendered template
-MAX_STEPS = 100_000  # loop iterations in one render
+MAX_STEPS = 100_000  # loop iterations, calls, filters and operators in one render
 MAX_INT_BITS = 4_096  # big enough for any count, small enough that arithmetic stays instant
 _WIDE_FORMAT = re.compile(r"%[-#0 +]*(\d{4,}|\*)|%[-#0 +]*\d*\.(\d{4,}|\*)|\{[^}]*[:,]\D*\d{4,}")
 _BINOPS: dict[str, Callable[[Any, Any], Any]] = {
@@ -46,6 +49,25 @@ _steps: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("templ
 
 def _too_big(what: str) -> SecurityError:
     return SecurityError(f"template bound exceeded: {what}")
+
+
+@contextmanager
+def step_budget(steps: int) -> Iterator[None]:
+    """Renders inside share one budget of `steps` (a rules load renders every template once per sample)."""
+    token = _steps.set([steps])
+    try:
+        yield
+    finally:
+        _steps.reset(token)
+
+
+def _charge(steps: int = 1) -> None:
+    budget = _steps.get()
+    if budget is None:
+        return  # compile-time folding of filters on constants: bounded by the source
+    budget[0] -= steps
+    if budget[0] < 0:
+        raise _too_big("too much work (loop iterations, calls, filters and operators)")
 
 
 def _size(value: Any) -> int:
@@ -94,6 +116,7 @@ def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         plain = [a for a in args if not isinstance(a, jinja2.runtime.Context | jinja2.Environment)]
         _check_args(plain[1:] + list(kwargs.values()))
         value = plain[0] if plain else None
+        _charge(1 + _size(value) // 100)  # `map` and `list` over long lists cost in proportion
         if name == "replace" and len(plain) >= 3 and isinstance(value, str):
             _precheck_call(value.replace, (str(plain[1]), str(plain[2])), {})
         elif name == "join" and isinstance(value, list | tuple):
@@ -117,8 +140,8 @@ class BoundedTemplate(jinja2.Template):
     """A template whose render shares one loop budget and whose output is bounded."""
 
     def render(self, *args: Any, **kwargs: Any) -> str:
-        """Render with a fresh iteration budget; refuse output past MAX_TEXT."""
-        token = _steps.set([MAX_STEPS])
+        """Render within the current budget (or a fresh one of MAX_STEPS); refuse output past MAX_TEXT."""
+        token = _steps.set(_steps.get() or [MAX_STEPS])
         try:
             out, size = [], 0
             for chunk in self.generate(*args, **kwargs):
@@ -144,6 +167,7 @@ class BoundedSandbox(SandboxedEnvironment):
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
         """Arithmetic whose result size is checked before it is computed."""
+        _charge()
         for value in (left, right):
             _check_number(value)
         if operator == "*":
@@ -162,22 +186,27 @@ class BoundedSandbox(SandboxedEnvironment):
 
     def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         """Sandboxed call, refusing arguments that would make a huge result."""
+        _charge()
         _precheck_call(__obj, args, kwargs)
         return _check_text(super().call(__context, __obj, *args, **kwargs))
 
     def bounded_iter(self, iterable: Iterable[Any]) -> Iterator[Any]:
         """Every `{% for %}` iterates through here: one budget of MAX_STEPS per render."""
-        budget = _steps.get() or [MAX_STEPS]
         for item in iterable:
-            budget[0] -= 1
-            if budget[0] < 0:
-                raise _too_big(f"more than {MAX_STEPS:,} loop iterations")
+            _charge()
             yield item
 
     def bounded_concat(self, parts: list[Any]) -> str:
         """`a ~ b`: refused past MAX_TEXT characters."""
         text = "".join(str(p) for p in parts)  # each part is already bounded; two of them are not
         return str(_check_text(text))
+
+    def compile(self, source: Any, name: str | None = None, filename: str | None = None, *a: Any, **k: Any) -> Any:
+        """Compile, turning a RecursionError of Jinja's parser or code generator into a syntax error."""
+        try:
+            return super().compile(source, name, filename, *a, **k)
+        except RecursionError:
+            raise jinja2.TemplateSyntaxError("template nested too deeply", 1, name, filename) from None
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         if len(source) > MAX_SOURCE:

@@ -122,8 +122,49 @@ def test_too_many_rules_across_files(tmp_path: Path) -> None:
 
 def test_too_long_template_source(tmp_path: Path) -> None:
     """A template longer than the source bound is refused (its compile work grows with it)."""
-    found = refused(tmp_path, t="templates:\n  long: '" + "x " * 15_000 + "'\n")
-    assert has(found, f"{tmp_path}/t.yml:2: template 'long'", "longer than 20,000 characters")
+    found = refused(tmp_path, t="templates:\n  long: '" + "x " * 6_000 + "'\n")
+    assert has(found, f"{tmp_path}/t.yml:2: template 'long'", "longer than 10,000 characters")
+
+
+def test_templates_together_are_bounded(tmp_path: Path) -> None:
+    """Many templates, each within bounds, are refused once they add up past the load's template budget."""
+    templates = "".join(f"  t{i}: '" + "{{ incident.title }}" * 450 + "'\n" for i in range(8))
+    found = refused(tmp_path, t="templates:\n" + templates)
+    assert has(found, f"{tmp_path}/t.yml:", "templates and comments exceed 50,000 characters in all"), found
+
+
+def test_regexes_together_are_bounded(tmp_path: Path) -> None:
+    """Thousands of expensive regexes are refused once they exceed the load's compile budget."""
+    conditions = ", ".join(["{title_matches: '[^a]{999}'}"] * 500)
+    found = refused(
+        tmp_path,
+        rules=f"rules:\n  - name: many\n    when: {{any: [{conditions}]}}\n    then: [{{close_issue: true}}]\n",
+    )
+    assert has(found, f"{tmp_path}/rules.yml:3: rule 'many'", "4,000,000 RE2 instructions"), found
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ a" + ".b" * 5000 + " }}",
+        "{% if a %}" * 600 + "{% endif %}" * 600,
+        "{{ " + "(" * 1500 + "1" + ")" * 1500 + " }}",
+        "".join(
+            "{% macro m"
+            + str(i)
+            + "() %}"
+            + ("x" if i == 0 else f"{{{{ m{i - 1}() }}}}{{{{ m{i - 1}() }}}}")
+            + "{% endmacro %}"
+            for i in range(31)
+        )
+        + "{{ m30() }}",
+        "{% set l = [1] * 200000 %}{{ l | map('string') | list | length }}",
+    ],
+)
+def test_template_nesting_and_call_explosions(tmp_path: Path, template: str) -> None:
+    """Nesting past Jinja's recursive parser, and macros calling macros 2**30 times, are load errors."""
+    found = refused(tmp_path, t=yaml.safe_dump({"templates": {"deep": template}}, width=1_000_000))
+    assert has(found, f"{tmp_path}/t.yml:", "template 'deep'"), found
 
 
 # Item 14: no tracebacks.

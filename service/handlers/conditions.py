@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import re2
@@ -26,7 +27,10 @@ _RE2 = re2.Options()
 _RE2.case_sensitive = False
 _RE2.never_capture = True  # conditions only ask "does it match": no submatch work
 _RE2.log_errors = False  # errors are reported as Problems, not on stderr
-_RE2.max_mem = 2 << 20
+_RE2.max_mem = 1 << 20  # bounds one compile (~1.5 ms at worst) and one program (~40,000 instructions)
+MAX_REGEXES = 5_000
+MAX_PROGRAM = 4_000_000  # RE2 instructions in all: ~0.3 s of compiling
+FAILED_COST = 30_000  # a compile that fails for size cost about as much as this many instructions
 _REPEAT = re.compile(r"(?<!\\)(?:\\\\)*\{(\d+)(?:,(\d*))?\}")  # {n} or {n,m} not preceded by a lone backslash
 
 
@@ -104,24 +108,44 @@ def matches(when: Compiled, draft: Draft) -> bool:
     return True
 
 
-def compile_when(raw: dict[str, Any], rules: RuleSet) -> tuple[Compiled, list[tuple[str, tuple[Any, ...]]]]:
+@dataclass
+class RegexBudget:
+    """What compiling all the regexes of one rules load may cost: a count and RE2 program size."""
+
+    patterns: int = MAX_REGEXES
+    program: int = MAX_PROGRAM
+
+    def spend(self, text: str) -> tuple[Any, str | None]:
+        """compile_regex, charged to this budget; refused without compiling once the budget is spent."""
+        if self.patterns <= 0 or self.program <= 0:
+            return None, f"the rules' regular expressions exceed {MAX_REGEXES:,} or {MAX_PROGRAM:,} RE2 instructions"
+        self.patterns -= 1
+        pattern, problem = compile_regex(text)
+        self.program -= pattern.programsize if pattern is not None else FAILED_COST
+        return pattern, problem
+
+
+def compile_when(
+    raw: dict[str, Any], rules: RuleSet, budget: RegexBudget | None = None
+) -> tuple[Compiled, list[tuple[str, tuple[Any, ...]]]]:
     """Compile a `when` map (regexes, references checked); returns (compiled, [(problem, subpath)])."""
+    budget = budget if budget is not None else RegexBudget()
     problems: list[tuple[str, tuple[Any, ...]]] = []
     out: list[tuple[str, Any]] = []
     for op, arg in raw.items():
         if op == "any":
             subs = []
             for i, item in enumerate(arg):
-                compiled, found = compile_when(item, rules)
+                compiled, found = compile_when(item, rules, budget)
                 subs.append(compiled)
                 problems += [(m, ("any", i, *p)) for m, p in found]
             out.append((op, tuple(subs)))
         elif op == "not":
-            compiled, found = compile_when(arg, rules)
+            compiled, found = compile_when(arg, rules, budget)
             problems += [(m, ("not", *p)) for m, p in found]
             out.append((op, compiled))
         elif op in REGEX_KEYS:
-            pattern, problem = compile_regex(arg)
+            pattern, problem = budget.spend(arg)
             if problem:
                 problems.append((f"{op}: {problem}", (op,)))
             else:
