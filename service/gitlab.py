@@ -11,6 +11,7 @@ import gitlab
 import requests
 from gitlab.exceptions import GitlabError, GitlabHttpError
 from redis import Redis
+from redis.exceptions import RedisError
 
 from .incident import Issue, Note
 
@@ -182,10 +183,12 @@ class PythonGitLabClient:
 
     def memory_note(self, project_id: int, iid: int) -> int | None:
         """Where the bot's memory of this issue was last written, if Redis remembers it."""
-        raw = self.cache.get(_pointer_key(project_id, iid)) if self.cache is not None else None
         try:
+            raw = self.cache.get(_pointer_key(project_id, iid)) if self.cache is not None else None
             return int(raw) if raw is not None else None
-        except ValueError:
+        except (RedisError, ValueError) as exc:
+            # No pointer is always safe: the memory is then found by reading every note.
+            log.warning("memory pointer of %s#%s unreadable, reading all notes: %s", project_id, iid, exc)
             return None
 
     def remember_memory_note(self, project_id: int, iid: int, note_id: int | None) -> None:
@@ -193,9 +196,13 @@ class PythonGitLabClient:
         if self.cache is None:
             return
         if note_id is None:
+            # Must succeed (it raises): a pointer left on an older memory note would make that memory current.
             self.cache.delete(_pointer_key(project_id, iid))
-        else:
+            return
+        try:
             self.cache.set(_pointer_key(project_id, iid), note_id, ex=MEMORY_POINTER_SECONDS)
+        except RedisError as exc:
+            log.warning("memory pointer of %s#%s not saved (next delivery reads all notes): %s", project_id, iid, exc)
 
     def update_issue(
         self,

@@ -153,3 +153,17 @@ def test_memory_from_before_checklist_ids_still_carries_items_over(fake, runtime
     assert "Still open from **Identification**" in latest
     assert len(declared_notes(fake)) == 1
     assert read_memory(latest)["checklists"] == {"identification": note["id"], "mitigation": None}  # type: ignore[index]
+
+
+def test_unreadable_pointer_means_reading_all_notes() -> None:
+    """Redis down while the pointer is read: no pointer (the memory is found by scanning), not a failed delivery."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from service.gitlab import PythonGitLabClient
+
+    class Down:
+        def get(self, key: str) -> None:
+            raise RedisConnectionError("Connection refused")
+
+    client = PythonGitLabClient("http://gitlab.test", "t", cache=Down())  # type: ignore[arg-type]
+    assert client.memory_note(1, 23) is None
