@@ -100,7 +100,8 @@ def history_observation(
         memory = read_memory(body)
         if memory is None:
             continue
-        now_staffed = {str(k): str(v) for k, v in (memory.get("staffed") or {}).items()}
+        raw_staffed = memory.get("staffed")
+        now_staffed = {str(k): str(v) for k, v in raw_staffed.items()} if isinstance(raw_staffed, dict) else staffed
         for role in sorted(set(staffed) | set(now_staffed)):
             if staffed.get(role) != now_staffed.get(role):
                 events.append(
