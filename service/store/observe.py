@@ -86,7 +86,8 @@ def observe(
     closing = bool(plan.of(CloseIssue)) and state.issue.state != "closed"
     if closing:
         events.append(TimelineEvent(at, EventKind.STATE, "", "", "closed", bot, None, True))
-    staffed_before = dict(state.memory.get("staffed") or {})
+    raw = state.memory.get("staffed")
+    staffed_before = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
     staffed = _remembered(plan, "staffed", staffed_before)
     for role in sorted(set(staffed_before) | set(staffed)):
         if staffed_before.get(role) != staffed.get(role):

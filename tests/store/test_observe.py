@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from service.events import parse_event
 from service.incident import IncidentState, Issue, state_from_event
+from service.plan import Plan
 from service.planner import plan_event
 from service.rules import RuleSet
 from service.store import EventKind
@@ -70,3 +71,14 @@ def test_a_delivery_about_something_else_is_not_observed(rules: RuleSet) -> None
     event = parse_event(body)
     state = state_from_event(event)
     assert observe(event, state, plan_event(event, state, rules, NOW), vocabulary(rules, "b"), now=NOW) is None
+
+
+def test_a_damaged_memory_does_not_stop_the_index(rules: RuleSet) -> None:
+    """A memory record whose `staffed` is not an object (edited by hand) is read as no one staffed."""
+    event = parse_event(payload("issue.update.severity"))
+    state = IncidentState(
+        issue=Issue(project_id=event.project_id, iid=event.iid, labels=event.labels),
+        memory={"declared": True, "staffed": 3},
+    )
+    obs = observe(event, state, Plan(), vocabulary(rules, "incident-bot"), now=NOW)
+    assert obs is not None and obs.roles == {}
