@@ -16,7 +16,7 @@ from .rotation import Override, Rotation
 from .rulecheck import render_problem, sample_drafts
 from .sandbox import BoundedSandbox, step_budget
 from .schema import RULES_SCHEMA
-from .yamlsrc import Located, Problem, load
+from .yamlsrc import MAX_VALUES, Located, Problem, load
 
 SECTIONS = ("settings", "severities", "phases", "categories", "roles", "rotations", "templates", "channels", "teams")
 _VALIDATOR = Draft202012Validator(RULES_SCHEMA)
@@ -159,7 +159,8 @@ def _explain(error: Any) -> str:
         return "each action is a mapping with exactly one key, e.g. `- set_severity: 3`"
     if error.validator == "anyOf":
         return f"{error.instance!r} is not valid here"
-    return str(error.message)
+    message = str(error.message)  # it quotes the offending value, which may be 200,000 items long
+    return message if len(message) <= 300 else message[:300] + "..."
 
 
 def _rule_name(doc: Located, path: tuple[Any, ...]) -> str | None:
@@ -179,7 +180,7 @@ def _read(directory: Path) -> tuple[list[Located], list[Problem]]:
         return [], [Problem(str(directory), 0, "no .yml files in the rules directory")]
     if len(files) > MAX_FILES:
         return [], [Problem(str(directory), 0, f"{len(files)} rules files; at most {MAX_FILES} are read")]
-    docs, problems, total = [], [], 0
+    docs, problems, total, values = [], [], 0, 0
     for path in files:
         try:
             size = path.stat().st_size
@@ -196,7 +197,8 @@ def _read(directory: Path) -> tuple[list[Located], list[Problem]]:
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem(str(path), 0, f"cannot read: {exc}"))
             continue
-        doc, found = load(text, str(path))
+        doc, found = load(text, str(path), MAX_VALUES - values)
+        values += doc.values
         problems += found
         if doc.data is None:
             continue

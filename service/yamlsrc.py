@@ -18,7 +18,7 @@ import yaml
 Path_ = tuple[str | int, ...]
 
 MAX_DEPTH = 64  # the schema's deepest legitimate path is ~12 (rules.N.when.any.N.not...)
-MAX_VALUES = 200_000  # values per file after alias expansion; a 256 KiB file of plain YAML has fewer
+MAX_VALUES = 100_000  # values in all the files of a load, after alias expansion; 2,000 rules have ~24,000
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when built with libyaml
 _PLAIN_TAGS = frozenset({None, "!", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"})
 
@@ -44,6 +44,7 @@ class Located:
     file: str
     data: Any
     lines: dict[Path_, int] = field(default_factory=dict)
+    values: int = 0  # how many values the file holds, aliases expanded
 
     def line(self, path: Path_) -> int:
         """The line of `path`, or of its nearest located parent."""
@@ -77,13 +78,14 @@ class _Open:
 class _Composer:
     """Builds plain Python data from parser events, with line numbers and bounds."""
 
-    def __init__(self, loader: Any, out: Located, problems: list[Problem]):
-        self.loader, self.out, self.problems = loader, out, problems
+    def __init__(self, loader: Any, out: Located, problems: list[Problem], max_values: int):
+        self.loader, self.out, self.problems, self.max_values = loader, out, problems, max_values
         self.anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (value, expanded size)
         self.open_anchors: set[str] = set()
         self.stack: list[_Open] = []
         self.total = 0
         self.result: Any = None
+        self.resolvers = loader.yaml_implicit_resolvers  # first characters of ints, floats, bools, nulls...
 
     def run(self) -> Any:
         loader = self.loader
@@ -129,6 +131,11 @@ class _Composer:
 
     def scalar(self, event: Any, line: int) -> Any:
         tag = event.tag
+        if tag is None and event.value and (not event.implicit[0] or event.value[0] not in self.resolvers):
+            value: Any = event.value  # a quoted string, or plain text no implicit type starts with: a str
+            if event.anchor:
+                self.anchors[event.anchor] = (value, 1)
+            return value
         if tag is None or tag == "!":
             tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
         if tag == "tag:yaml.org,2002:merge":
@@ -164,8 +171,10 @@ class _Composer:
         """Put a finished value into its parent (or make it the document)."""
         if not counted:
             self.total += size
-        if self.total > MAX_VALUES:
-            raise _Stop(line, f"more than {MAX_VALUES:,} values (after expanding aliases): file too large")
+        if self.total > self.max_values:
+            raise _Stop(
+                line, f"more than {MAX_VALUES:,} values in the rules files (after expanding aliases): too large"
+            )
         if not self.stack:
             self.result = value
             return
@@ -199,13 +208,15 @@ class _Composer:
         parent.key = key if isinstance(key, str | int) else str(key)
 
 
-def load(text: str, file: str) -> tuple[Located, list[Problem]]:
+def load(text: str, file: str, max_values: int = MAX_VALUES) -> tuple[Located, list[Problem]]:
     """Parse one YAML document with the safe loader; syntax errors and exceeded bounds become Problems."""
     out = Located(file=file, data=None)
     problems: list[Problem] = []
     loader = _Loader(text)
+    composer = _Composer(loader, out, problems, max_values)
     try:
-        out.data = _Composer(loader, out, problems).run()
+        out.data = composer.run()
+        out.values = composer.total
     except _Stop as stop:
         out.data = None
         problems.append(Problem(file, stop.line, stop.message))

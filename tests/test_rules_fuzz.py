@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from service.rules import RulesError, load_rules
 from service.schema import ACTIONS, CONDITIONS
+from service.yamlsrc import load
 from tests.conftest import ROOT
 from tests.test_rules_loader import MINIMAL
 
@@ -88,3 +89,15 @@ def test_truncated_and_mutated_shipped_files(path: Path, data: st.DataObject) ->
     junk = data.draw(st.one_of(st.just(""), YAMLISH.filter(lambda s: len(s) < 30)))
     mutated = data.draw(st.sampled_from([text[:start], text[:start] + junk + text[end:]]))
     check(path.name, mutated, beside="shipped")
+
+
+@settings(max_examples=200 * SCALE, deadline=None)
+@given(STRUCTURES, st.booleans())
+def test_bounded_composer_reads_what_pyyaml_reads(data: Any, flow: bool) -> None:
+    """Within bounds, the bounded composer (service/yamlsrc.py) reads a dumped structure as safe_load does."""
+    text = yaml.safe_dump(data, default_flow_style=flow, allow_unicode=True)
+    located, problems = load(text, "f.yml")
+    if not problems:  # refused only for non-finite numbers
+        assert located.data == yaml.safe_load(text)
+    else:
+        assert all("finite" in p.message for p in problems)

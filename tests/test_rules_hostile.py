@@ -46,7 +46,7 @@ def has(found: list[str], where: str, *words: str) -> bool:
 def test_billion_laughs_at_top_level(tmp_path: Path) -> None:
     """Nine levels of nine aliases (a billion strings) are refused, naming the line where the bound ran out."""
     found = refused(tmp_path, rules=LAUGHS)
-    assert has(found, f"{tmp_path}/rules.yml:", "values (after expanding aliases)")
+    assert has(found, f"{tmp_path}/rules.yml:", "values in the rules files (after expanding aliases)")
 
 
 def test_billion_laughs_inside_a_rule(tmp_path: Path) -> None:
@@ -58,6 +58,14 @@ def test_billion_laughs_inside_a_rule(tmp_path: Path) -> None:
     text += "rules:\n  - name: boom\n    when: {has_label: *x6}\n    then: [{close_issue: true}]\n"
     found = refused(tmp_path, rules=text)
     assert has(found, f"{tmp_path}/rules.yml:", "after expanding aliases")
+
+
+def test_values_are_counted_across_files(tmp_path: Path) -> None:
+    """Four files of 30,000 values each, every one under the size bound, are refused together."""
+    for i in range(4):
+        (tmp_path / f"v{i}.yml").write_text(f"x{i}: [" + ",".join(["a"] * 30_000) + "]\n")
+    found = refused(tmp_path)
+    assert has(found, f"{tmp_path}/v3.yml:1: more than 100,000 values in the rules files"), found
 
 
 def test_reused_anchors_within_bounds_still_load(tmp_path: Path) -> None:
