@@ -47,6 +47,14 @@ def _laughs_in_rule() -> str:
     return text + _rule("{has_label: *x6}")
 
 
+def _macros() -> str:
+    body = "".join(
+        f"{{% macro m{i}() %}}" + ("x" if i == 0 else f"{{{{ m{i - 1}() }}}}{{{{ m{i - 1}() }}}}") + "{% endmacro %}"
+        for i in range(31)
+    )
+    return body + "{{ m30() }}"
+
+
 def _many_rules() -> str:
     rule = "  - {name: r%05d, when: {text_matches: 'svc-%05d'}, then: [{add_labels: [x%05d]}]}\n"
     return "rules:\n" + "".join(rule % (i, i, i) for i in range(60_000))
@@ -66,6 +74,11 @@ CASES: dict[str, dict[str, str]] = {
     "regex 3,000 nested groups": {"x.yml": _rule("{title_matches: '" + "(" * 3000 + "a" + ")" * 3000 + "'}")},
     "template .titel for .title": {"x.yml": "templates:\n  t: '{{ incident.titel }}'\n"},
     "update_every_minutes: .inf": {"x.yml": "severities:\n  4: {label: s4, name: low, update_every_minutes: .inf}\n"},
+    "template macros calling macros 2**30 times": {"x.yml": "templates:\n  t: '" + _macros() + "'\n"},
+    "4 files x 30,000 values": {f"v{i}.yml": f"x{i}: [" + ",".join(["a"] * 30_000) + "]\n" for i in range(4)},
+    "500 expensive regexes ([^a]{999})": {
+        "x.yml": _rule("{any: [" + ", ".join(["{title_matches: '[^a]{999}'}"] * 500) + "]}")
+    },
 }
 
 
