@@ -277,9 +277,10 @@ def _upsert(insert: Any, *, keep_path: bool) -> Any:
 
 
 def _events_query(incident_id: Any) -> Any:
+    t = timeline_events.c
     return (
-        sa.select(timeline_events)
-        .where(timeline_events.c.incident_id == incident_id)
+        sa.select(t.at, t.kind, t.name, t.value_from, t.value_to, t.actor, t.actor_id, t.by_bot)
+        .where(t.incident_id == incident_id)
         .order_by(timeline_events.c.at, timeline_events.c.id)
     )
 

@@ -17,17 +17,17 @@ from service.store.schema import metadata
 
 # Trust auth on the local server (as CI's service); override to point elsewhere.
 POSTGRES_ADMIN = os.environ.get("INCIDENT_BOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-TEST_DATABASE = "incident_bot_test"
+# One database per test session: several sessions (people, CI jobs) may share one server at the same time.
+TEST_DATABASE = f"incident_bot_test_{os.getpid()}"
 
 
 def _postgres_url() -> str:
-    """Create the test database once (if absent) and return its URL; skip with the reason when none answers."""
+    """Create this session's test database and return its URL; skip with the reason when none answers."""
     admin = make_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
     try:
         with admin.connect() as conn:
-            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": TEST_DATABASE}).first()
-            if not exists:
-                conn.execute(sa.text(f'CREATE DATABASE "{TEST_DATABASE}"'))
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)'))  # a dead run's pid
+            conn.execute(sa.text(f'CREATE DATABASE "{TEST_DATABASE}"'))
     except sa.exc.OperationalError as exc:
         pytest.skip(f"PostgreSQL at {POSTGRES_ADMIN} does not answer: {str(exc).splitlines()[0]}")
     finally:
@@ -37,9 +37,14 @@ def _postgres_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The PostgreSQL test database's URL."""
-    return _postgres_url()
+def postgres_url() -> Iterator[str]:
+    """This session's PostgreSQL test database (created here, dropped at the end)."""
+    url = _postgres_url()
+    yield url
+    admin = make_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def empty_database(url: str) -> None:
