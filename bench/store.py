@@ -41,7 +41,8 @@ from service.store.observe import observe, vocabulary  # noqa: E402
 from service.store.reindex import GitLabHistory, reindex  # noqa: E402
 from service.store.schema import incidents, metadata, timeline_events  # noqa: E402
 from service.store.timeline import derive  # noqa: E402
-from tests.fakehistory import FakeBot, FakeHistory, HistoryServer  # noqa: E402
+from tests.fakehistory import FakeHistory, HistoryServer  # noqa: E402
+from tests.store.fakebot import FakeBot  # noqa: E402
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/incident_bot_bench"
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.fakehistory import FakeBot
+from tests.store.fakebot import FakeBot
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 P, Q = 1, 2  # projects shop/checkout and ops/db

@@ -11,7 +11,8 @@ import pytest
 from service.reports.cli import add_parsers as add_report
 from service.rules import RuleSet
 from service.store.cli import add_parsers as add_reindex
-from tests.fakehistory import FakeBot, FakeHistory, HistoryServer
+from tests.fakehistory import FakeHistory, HistoryServer
+from tests.store.fakebot import FakeBot
 from tests.store.history_script import play
 
 

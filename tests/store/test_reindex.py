@@ -13,8 +13,9 @@ from service.reports import GroupBy, contract, report_from_store
 from service.rules import RuleSet
 from service.store import Store, make_engine, migrate
 from service.store.reindex import GitLabHistory, ReindexError, reindex
-from tests.fakehistory import FakeBot, FakeHistory, HistoryServer
+from tests.fakehistory import FakeHistory, HistoryServer
 from tests.store.conftest import empty_database
+from tests.store.fakebot import FakeBot
 from tests.store.history_script import T0, play
 
 IGNORED = {"id", "updated_at"}  # the row id and when the index learned it differ by construction
