@@ -4,11 +4,20 @@ This is the ONE module of the index that imports the worker's objects (Event,
 IncidentState, Plan, RuleSet, the memory marker reader); when they move, only these
 imports change. `read_memory` is re-exported for `history`.
 
-The worker calls, after `apply_plan` succeeded, in the same job:
+The worker calls, after `apply_plan` succeeded, in the same job (not in dry-run, not for a
+delivery skipped as already applied or as the bot's own change):
 
+    review_url = outcome.review[1] if outcome.review and outcome.review[2] else None  # opened now
     obs = observe(event, state, plan, vocab, now=clock(), payload=payload, review_url=review_url)
     if obs is not None:
-        store.record(obs)
+        try:
+            store.record(obs)
+        except SQLAlchemyError:  # the index is derived: log it; `reindex` heals, GitLab is already written
+            log.warning(...)
+
+`payload` is the delivery's parsed JSON (its own timestamps, the issue's created_at and
+author_id, which Event does not carry); `vocab = vocabulary(rules, bot_username)`, rebuilt
+when the rules reload; `store = open_store(vocab=vocab)` once per worker process.
 """
 
 from __future__ import annotations
