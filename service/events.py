@@ -303,6 +303,8 @@ def parse_event(
         event = parse_note(payload, incident_label)
     else:
         raise PayloadError(f"unsupported object_kind {kind!r}")
+    if not delivery_id and event_uuid is None:
+        return event  # the edge's check: copying a frozen 25-field Event costs as much as building it
     return _with_delivery(event, delivery_id, event_uuid)
 
 
