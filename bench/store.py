@@ -34,7 +34,7 @@ import sqlalchemy as sa  # noqa: E402
 
 from service.config import shipped_rules_dir  # noqa: E402
 from service.reports import GroupBy, render, report_from_store  # noqa: E402
-from service.reports.render import Format  # noqa: E402
+from service.reports.formats import Format  # noqa: E402
 from service.rules import load_rules  # noqa: E402
 from service.store import EventKind, Observation, Store, TimelineEvent, make_engine, migrate  # noqa: E402
 from service.store.observe import observe, vocabulary  # noqa: E402

@@ -10,10 +10,10 @@ from typing import Any
 
 from service.store.cli import add_scope, duration, open_index_or_exit
 
-from .figures import GroupBy, report_from_store
-from .render import Format, render
-
 DEFAULT_SINCE = "30d"
+# Plain strings here: building the CLI must not import SQLAlchemy or the plotting library.
+GROUPINGS = ("severity", "category", "area", "month")
+FORMATS = ("md", "csv", "json", "html")
 
 
 def moment(text: str) -> datetime:
@@ -56,8 +56,8 @@ def add_parsers(sub: Any) -> None:
     when.add_argument("--since", type=duration, help=f"window back from now (default {DEFAULT_SINCE})")
     when.add_argument("--from", dest="start", type=moment, help="window start (date or ISO time, UTC)")
     p.add_argument("--to", dest="raw_to", help="window end (a date includes that day; default now)")
-    p.add_argument("--by", type=GroupBy, choices=list(GroupBy), default=GroupBy.SEVERITY)
-    p.add_argument("--format", type=Format, choices=list(Format), default=Format.MD)
+    p.add_argument("--by", choices=GROUPINGS, default="severity", help="how incidents are grouped")
+    p.add_argument("--format", choices=FORMATS, default="md", help="output format")
     p.add_argument("--out", type=Path, help="write to this file instead of standard output")
     p.set_defaults(func=cmd_report)
 
@@ -68,6 +68,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from service.rules import RulesError, load_rules
     from service.store import open_store
 
+    from .figures import GroupBy, report_from_store
+    from .formats import Format, render
     from .targets import targets_from_rules
 
     args.end = moment(args.raw_to) if args.raw_to else None
@@ -86,13 +88,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         store,
         start=start,
         end=end,
-        by=args.by,
+        by=GroupBy(args.by),
         targets=targets_from_rules(rules),
         now=now,
         project=args.project,
         group=args.group,
     )
-    text = render(report, args.format)
+    text = render(report, Format(args.format))
     if args.out:
         args.out.write_text(text, encoding="utf-8")
         print(f"report written to {args.out}", file=sys.stderr)

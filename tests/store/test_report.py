@@ -12,7 +12,7 @@ import pytest
 
 from service.reports import GroupBy, contract, render, report_from_store
 from service.reports.figures import nearest_rank
-from service.reports.render import Format
+from service.reports.formats import Format
 from service.store import EventKind, Observation, Store, TimelineEvent
 
 BOT = "incident-bot"
