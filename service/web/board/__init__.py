@@ -1,0 +1,327 @@
+"""The incident board: a live page of incidents from the index, behind GitLab sign-in or a kiosk token.
+
+`board_blueprint(settings, store, rules)` is registered by the app factory; the pages read
+only the index and the rules (a page view never calls GitLab). Access: `access` and
+`session`; sign-in round trip: `signin`; reads: `queries`; what a row shows: `view`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, g, jsonify, make_response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as Answer
+
+from service.config import Settings
+from service.reports.figures import GroupBy, report_from_store
+from service.reports.targets import targets_from_rules
+from service.rules import RuleSet
+from service.store import IncidentRow, Scope, Store
+from service.store.measure import measured
+
+from . import queries
+from .access import admit, safe_next
+from .chart import trend_svg
+from .config import BoardConfig
+from .session import FLOW_COOKIE, Cookies, Kind, Viewer, same_token
+from .signin import GitLabSignIn, SignInError
+from .text import user_text
+from .view import duration, line, ref
+
+__all__ = ["BoardConfig", "board_blueprint"]
+
+WINDOW_DAYS = 30
+CHART_SECONDS = 60.0  # the trend moves slowly; one rendering serves every viewer for a minute
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"  # pygal's own <style>; an image runs no script
+
+
+def board_blueprint(
+    settings: Settings,
+    store: Store,
+    rules: RuleSet,
+    config: BoardConfig | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> Blueprint:
+    """The board's pages (`/board`, `/incidents/...`), sign-in and sign-out, static files; config from the env."""
+    config = config or BoardConfig.from_env()
+    now_of = clock or (lambda: datetime.now(UTC))
+    cookies = Cookies(config.signing_key, lifetime=config.session_hours * 3600, secure=not settings.local_trial)
+    gitlab = (
+        GitLabSignIn(settings.gitlab_url, config.client_id, config.client_secret, timeout=settings.gitlab_timeout)
+        if config.oauth
+        else None
+    )
+    targets = targets_from_rules(rules)
+    charts: dict[str, tuple[float, str]] = {}
+    bp = Blueprint(
+        "board", __name__, template_folder="templates", static_folder="static", static_url_path="/board/static"
+    )
+
+    @bp.context_processor
+    def helpers() -> dict[str, Any]:
+        return {"u": user_text}
+
+    def page(template: str, status: int = 200, **context: Any) -> Answer:
+        viewer = g.get("board_viewer")
+        response = make_response(render_template(template, viewer=viewer, config=config, **context), status)
+        return response
+
+    def message(status: int, title: str, text: str) -> Answer:
+        return page("board/message.html", status, title=title, text=text)
+
+    def fresh(viewer: Viewer) -> bool:
+        return viewer.fresh(config.access_minutes * 60, time.time())
+
+    def may_see(viewer: Viewer) -> Callable[[IncidentRow], bool]:
+        current = fresh(viewer)
+        return lambda row: viewer.may_see(row.project_id, row.iid, row.confidential, fresh=current)
+
+    def guard(api: bool = False) -> Answer | None:
+        """Admit the request (g.board_viewer) or answer it: 401 (API), a sign-in redirect or a 403 page (HTML)."""
+        admission = admit(request, config, cookies)
+        g.board_viewer = admission.viewer
+        if admission.bad_token:
+            return (
+                _json(401, error="kiosk token not valid")
+                if api
+                else message(401, "Not signed in", "That kiosk token is not valid.")
+            )
+        viewer = admission.viewer
+        if viewer is None:
+            if api:
+                return _json(401, error="sign in first")
+            if config.oauth:
+                return redirect(url_for("board.sign_in", next=request.full_path.rstrip("?")))
+            return message(
+                403,
+                "Board not available",
+                "GitLab sign-in is not configured (a local trial): the board is shown on this machine only.",
+            )
+        if viewer.kind is Kind.PERSON and not api and not fresh(viewer):
+            # Access to confidential incidents is trusted briefly: re-check it with a (silent) GitLab round trip.
+            return redirect(url_for("board.sign_in", next=request.full_path.rstrip("?")))
+        if admission.presented_token:
+            if request.args.get("token"):
+                # Exchanged for a cookie at once: the token leaves the address bar (and the history).
+                response = redirect(_without_token())
+                cookies.issue(response, Kind.KIOSK)
+                return response
+            g.issue_kiosk_cookie = True  # a bearer header, too, is presented once
+        return None
+
+    @bp.after_request
+    def headers(response: Answer) -> Answer:
+        if getattr(g, "issue_kiosk_cookie", False):
+            cookies.issue(response, Kind.KIOSK)
+        if response.mimetype != "image/svg+xml":
+            response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    def board_context(viewer: Viewer) -> dict[str, Any]:
+        now = now_of()
+        see = may_see(viewer)
+        active = queries.active(store)
+        entered = queries.phase_entered(store, [r.id for r in active])
+        report = report_from_store(
+            store, start=now - timedelta(days=WINDOW_DAYS), end=now, by=GroupBy.SEVERITY, targets=targets, now=now
+        )
+        summary = []
+        for level in sorted(rules.severities):
+            group = report.groups.get(str(level))
+            wanted = targets.get(level, {})
+            cells = []
+            for attr, target in (
+                ("tta", "acknowledge_minutes"),
+                ("ttm", "mitigate_minutes"),
+                ("ttr", "resolve_minutes"),
+            ):
+                median = getattr(group, attr).median if group else None
+                limit = wanted.get(target)
+                cells.append(
+                    {
+                        "median": duration(median * 60) if median is not None else "—",
+                        "target": duration(limit * 60) if limit is not None else "",
+                        "over": median is not None and limit is not None and median > limit,
+                    }
+                )
+            summary.append(
+                {
+                    "level": level,
+                    "name": rules.severities[level].name,
+                    "count": group.count if group else 0,
+                    "cells": cells,
+                }
+            )
+        return {
+            "now": now,
+            "active": [line(r, rules, now, may_see=see, entered_phase=entered) for r in active],
+            "recent": [line(r, rules, now, may_see=see) for r in queries.resolved_since(store, now)],
+            "summary": summary,
+            "window_count": report.incidents,
+            "window_open": report.open,
+            "stale": viewer.kind is Kind.PERSON and not fresh(viewer),
+        }
+
+    @bp.get("/board")
+    def board() -> Answer:
+        denied = guard()
+        if denied is not None:
+            return denied
+        return page("board/board.html", **board_context(g.board_viewer))
+
+    @bp.get("/board/live")
+    def live() -> Answer:
+        denied = guard(api=True)
+        if denied is not None:
+            return denied
+        context = board_context(g.board_viewer)
+        html = render_template("board/live.html", viewer=g.board_viewer, config=config, **context)
+        return _json(200, html=html, updated=context["now"].strftime("%H:%M:%S UTC"), stale=context["stale"])
+
+    @bp.get("/board/chart.svg")
+    def chart() -> Answer:
+        denied = guard(api=True)
+        if denied is not None:
+            return denied
+        scheme = "dark" if request.args.get("scheme") == "dark" else "light"
+        cached = charts.get(scheme)
+        if cached is None or time.monotonic() - cached[0] > CHART_SECONDS:
+            now = now_of()
+            scope = Scope(started_from=now - timedelta(days=WINDOW_DAYS), started_to=now, include_drills=False)
+            cached = (time.monotonic(), trend_svg(measured(store.engine, scope, now), now, scheme))
+            charts[scheme] = cached
+        response = Response(cached[1], mimetype="image/svg+xml")
+        response.headers["Content-Security-Policy"] = SVG_CSP
+        response.headers["Cache-Control"] = f"private, max-age={int(CHART_SECONDS)}"
+        return response
+
+    @bp.get("/incidents/<path:project>/<int:iid>")
+    def incident(project: str, iid: int) -> Answer:
+        denied = guard()
+        if denied is not None:
+            return denied
+        row = queries.find(store, project, iid)
+        if row is None:
+            return message(404, "No such incident", "The index has no incident with that project and number.")
+        now = now_of()
+        shown = line(
+            row, rules, now, may_see=may_see(g.board_viewer), entered_phase=queries.phase_entered(store, [row.id])
+        )
+        events = [] if shown.redacted else store.timeline(row.project_id, row.iid)
+        return page("board/incident.html", incident=shown, row=row, events=events, ref=ref(row), now=now)
+
+    @bp.get("/incidents")
+    def search() -> Answer:
+        denied = guard()
+        if denied is not None:
+            return denied
+        text = request.args.get("q", "")
+        raw_severity = request.args.get("severity", "").strip()
+        raw_from = request.args.get("from", "").strip()
+        if len(text) > queries.MAX_QUERY:
+            return message(400, "Search too long", f"Search for at most {queries.MAX_QUERY} characters.")
+        if raw_severity and not (raw_severity.isdigit() and int(raw_severity) in rules.severities):
+            levels = ", ".join(str(s) for s in sorted(rules.severities))
+            return message(400, "Unknown severity", f"severity must be one of {levels}.")
+        try:
+            since = datetime.strptime(raw_from, "%Y-%m-%d").replace(tzinfo=UTC) if raw_from else None
+        except ValueError:
+            return message(400, "Unknown date", "from must be a date such as 2026-01-31.")
+        viewer: Viewer = g.board_viewer
+        visible = viewer.visible if viewer.kind is Kind.PERSON and fresh(viewer) else frozenset()
+        severity = int(raw_severity) if raw_severity else None
+        rows = queries.search(store, text=text, severity=severity, since=since, visible=visible)
+        now = now_of()
+        found = [line(r, rules, now, may_see=may_see(viewer)) for r in rows]
+        return page(
+            "board/search.html",
+            found=found,
+            q=text,
+            severity=raw_severity,
+            since=raw_from,
+            levels=sorted(rules.severities),
+            limit=queries.MAX_RESULTS,
+        )
+
+    @bp.get("/board/sign-in")
+    def sign_in() -> Answer:
+        if gitlab is None:
+            return message(404, "Sign-in not configured", "GitLab sign-in is not configured (a local trial).")
+        url, state, verifier = gitlab.authorize_url(redirect_uri())
+        response = redirect(url)
+        cookies.start_flow(response, state, verifier, safe_next(request.args.get("next")))
+        return response
+
+    def redirect_uri() -> str:
+        if config.public_url:
+            return config.public_url + url_for("board.callback")
+        return url_for("board.callback", _external=True)
+
+    @bp.get("/board/auth/callback")
+    def callback() -> Answer:
+        if gitlab is None:
+            return message(404, "Sign-in not configured", "GitLab sign-in is not configured (a local trial).")
+        flow = cookies.flow(request.cookies.get(FLOW_COOKIE))
+        if flow is None:
+            return message(400, "Sign-in expired", "This sign-in started too long ago or elsewhere: start again.")
+        state, verifier, next_url = flow
+        if not same_token(request.args.get("state"), state):
+            return message(400, "Sign-in refused", "The sign-in's state does not match: start again.")
+        if request.args.get("error"):
+            return message(403, "Sign-in refused", "GitLab did not authorise the board.")
+        code = request.args.get("code", "")
+        if not code:
+            return message(400, "Sign-in incomplete", "GitLab's answer has no authorisation code.")
+        try:
+            person = gitlab.person(gitlab.token(redirect_uri(), code, verifier), config.groups, rules.incident_label)
+        except SignInError as exc:
+            return message(exc.status, "Sign-in failed", exc.message)
+        if not person.member:
+            response = message(
+                403,
+                "Not a member",
+                f"You are signed in to GitLab as {person.username}, but the board is only for members of: "
+                + (", ".join(config.groups) or "(no group configured)")
+                + ".",
+            )
+            cookies.end_flow(response)
+            return response
+        response = redirect(safe_next(next_url))
+        cookies.end_flow(response)
+        cookies.issue(response, Kind.PERSON, person.username, queries.confidential_among(store, person.visible))
+        return response
+
+    @bp.post("/board/sign-out")
+    def sign_out() -> Answer:
+        viewer = cookies.viewer(request.cookies.get("incident_bot_board"))
+        if viewer is None or not same_token(request.form.get("csrf"), viewer.csrf):
+            return message(403, "Sign-out refused", "The form is stale or came from elsewhere: reload and try again.")
+        response = message(200, "Signed out", "You are signed out of the incident board.")
+        cookies.end(response)
+        return response
+
+    return bp
+
+
+def _json(status: int, **body: Any) -> Answer:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _without_token() -> str:
+    kept = [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
+    return request.path + ("?" + urlencode(kept) if kept else "")

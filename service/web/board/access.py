@@ -1,0 +1,50 @@
+"""Who may see the board on this request: a signed-in person, a kiosk, or (local trial) this machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Request
+
+from .config import BoardConfig
+from .session import Cookies, Kind, Viewer, same_token
+
+LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The viewer, and whether the request presented the kiosk token (to exchange for a cookie)."""
+
+    viewer: Viewer | None
+    presented_token: bool = False
+    bad_token: bool = False
+
+
+def bearer(request: Request) -> str | None:
+    """The `Authorization: Bearer ...` token, if any."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def admit(request: Request, config: BoardConfig, cookies: Cookies) -> Admission:
+    """Read who is asking: the kiosk token (query or bearer), the session cookie, or a local trial's loopback."""
+    presented = request.args.get("token") or bearer(request)
+    if presented is not None:
+        if config.kiosk_token and same_token(presented, config.kiosk_token):
+            return Admission(Viewer(Kind.KIOSK), presented_token=True)
+        return Admission(None, bad_token=True)
+    viewer = cookies.viewer(request.cookies.get("incident_bot_board"))
+    if viewer is not None and (viewer.kind is not Kind.PERSON or config.oauth):
+        return Admission(viewer)
+    if not config.oauth and request.remote_addr in LOOPBACK:
+        return Admission(Viewer(Kind.LOCAL))
+    return Admission(None)
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to return to after sign-in (never another site: no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/board"
+    return target[:500]

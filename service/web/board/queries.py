@@ -1,0 +1,121 @@
+"""The board's reads from the incident index (one query each; a page view never calls GitLab)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from service.store import IncidentRow, Store
+from service.store.model import EventKind, utc
+from service.store.schema import incidents, timeline_events
+
+RECENT_DAYS = 7
+MAX_RECENT = 50
+MAX_RESULTS = 100
+MAX_QUERY = 200  # characters of a search
+
+
+def active(store: Store) -> list[IncidentRow]:
+    """Incidents not resolved and not closed: most severe first, then the oldest first."""
+    c = incidents.c
+    query = (
+        sa.select(incidents)
+        .where(c.resolved_at.is_(None), c.state == "opened")
+        .order_by(sa.case((c.severity.is_(None), 1), else_=0), c.severity, c.started_at, c.project_id, c.iid)
+    )
+    with store.engine.connect() as conn:
+        return [IncidentRow.from_row(r) for r in conn.execute(query)]
+
+
+def phase_entered(store: Store, ids: Sequence[int]) -> dict[int, datetime]:
+    """When each incident (by index id) last changed phase."""
+    if not ids:
+        return {}
+    t = timeline_events.c
+    query = (
+        sa.select(t.incident_id, sa.func.max(t.at))
+        .where(t.incident_id.in_(list(ids)), t.kind == str(EventKind.PHASE))
+        .group_by(t.incident_id)
+    )
+    with store.engine.connect() as conn:
+        return {int(i): at for i, raw in conn.execute(query) if (at := utc(raw)) is not None}
+
+
+def resolved_since(store: Store, now: datetime, days: int = RECENT_DAYS) -> list[IncidentRow]:
+    """Incidents resolved in the last `days` days, the latest first."""
+    c = incidents.c
+    query = (
+        sa.select(incidents)
+        .where(c.resolved_at >= utc(now - timedelta(days=days)))
+        .order_by(c.resolved_at.desc(), c.project_id, c.iid)
+        .limit(MAX_RECENT)
+    )
+    with store.engine.connect() as conn:
+        return [IncidentRow.from_row(r) for r in conn.execute(query)]
+
+
+def find(store: Store, project: str, iid: int) -> IncidentRow | None:
+    """One incident by project path (or numeric id) and iid."""
+    c = incidents.c
+    which = c.project_id == int(project) if project.isdigit() else c.project_path == project.strip("/")
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(incidents).where(which, c.iid == iid).limit(1)).one_or_none()
+    return IncidentRow.from_row(row) if row is not None else None
+
+
+def search(
+    store: Store,
+    *,
+    text: str,
+    severity: int | None,
+    since: datetime | None,
+    visible: frozenset[tuple[int, int]],
+) -> list[IncidentRow]:
+    """Incidents whose title or description contains `text` (case-insensitive), newest start first.
+
+    The text of a confidential incident is searched only when the viewer may see it
+    (`visible`), so a search cannot reveal what its page would redact.
+    """
+    c = incidents.c
+    conditions: list[Any] = []
+    words = text.split()[:10]
+    if words:
+        readable: Any = c.confidential == sa.false()
+        if visible:
+            readable = sa.or_(readable, sa.tuple_(c.project_id, c.iid).in_(sorted(visible)))
+        for word in words:
+            pattern = "%" + _escape_like(word.lower()) + "%"
+            conditions.append(
+                sa.or_(
+                    sa.func.lower(c.title).like(pattern, escape="\\"),
+                    sa.func.lower(c.description).like(pattern, escape="\\"),
+                )
+            )
+        conditions.append(readable)
+    if severity is not None:
+        conditions.append(c.highest_severity == severity)
+    if since is not None:
+        conditions.append(c.started_at >= utc(since))
+    query = (
+        sa.select(incidents).where(*conditions).order_by(c.started_at.desc(), c.project_id, c.iid).limit(MAX_RESULTS)
+    )
+    with store.engine.connect() as conn:
+        return [IncidentRow.from_row(r) for r in conn.execute(query)]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def confidential_among(store: Store, visible: frozenset[tuple[int, int]], limit: int = 150) -> list[tuple[int, int]]:
+    """The index's confidential incidents among `visible`, the latest started first, at most `limit`."""
+    if not visible:
+        return []
+    c = incidents.c
+    query = sa.select(c.project_id, c.iid).where(c.confidential == sa.true()).order_by(c.started_at.desc())
+    with store.engine.connect() as conn:
+        known = [(int(p), int(i)) for p, i in conn.execute(query)]
+    return [key for key in known if key in visible][:limit]

@@ -1,0 +1,22 @@
+"""User text on the board: the project's plain-text neutralisation policy, then Jinja's autoescape.
+
+`plain` (no mention, link or quick action survives; see service/text.py) with `angles=False`
+because the page escapes `<` and `>` itself; line breaks become spaces in one-line places.
+"""
+
+from __future__ import annotations
+
+try:  # the policy moves to service.handlers.text in the package refactor (issue 8)
+    from service.handlers.text import plain
+except ImportError:  # pragma: no cover - before the move
+    from service.text import plain
+
+MAX_CHARS = 300  # a title on a wall display; the full text is in GitLab
+
+
+def user_text(text: str, limit: int = MAX_CHARS) -> str:
+    """A user's string made inert for one line of a page (autoescape does the HTML part)."""
+    one_line = " ".join(str(text).split())
+    if len(one_line) > limit:
+        one_line = one_line[: limit - 1] + "…"
+    return plain(one_line, angles=False)

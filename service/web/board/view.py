@@ -1,0 +1,118 @@
+"""What the pages show of an incident: durations, the cadence check, and redaction of confidential ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from service.rules import RuleSet
+from service.store import IncidentRow
+
+from .text import user_text
+
+REDACTED = "confidential incident"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One incident as a table row shows it (already neutralised and redacted as the viewer requires)."""
+
+    ref: str  # `group/project#12`
+    href: str  # the incident page on the board
+    url: str  # the GitLab issue ("" when redacted)
+    title: str
+    redacted: bool
+    drill: bool
+    severity: int | None
+    severity_name: str
+    phase: str
+    category: str
+    area: str
+    roles: tuple[tuple[str, str], ...]  # (role abbreviation, username)
+    started_at: datetime | None
+    age: str
+    in_phase: str
+    last_update: str  # how long since the last status update ("none yet")
+    cadence: str  # the severity's update cadence ("" when it has none)
+    overdue: bool
+    resolved_at: datetime | None
+    took: str  # start to resolved
+
+    @property
+    def summary(self) -> str:
+        """The redacted form the issue prescribes: `confidential incident, severity N, phase X`."""
+        return f"{REDACTED}, severity {self.severity if self.severity is not None else '?'}, phase {self.phase or '?'}"
+
+
+def duration(seconds: float) -> str:
+    """A short human duration: `45s`, `12m`, `3h 05m`, `2d 4h`."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"
+
+
+def role_abbreviation(rules: RuleSet, role: str) -> str:
+    """`Incident Manager (IM)` -> `IM`; a role without one keeps its name."""
+    spec = rules.roles.get(role)
+    title = spec.title if spec else role
+    if "(" in title and title.endswith(")"):
+        return title[title.rindex("(") + 1 : -1]
+    return title
+
+
+def ref(row: IncidentRow) -> str:
+    """How an incident is named: `group/project#iid` (the project id when the path is unknown)."""
+    return f"{row.project_path or row.project_id}#{row.iid}"
+
+
+def line(
+    row: IncidentRow,
+    rules: RuleSet,
+    now: datetime,
+    *,
+    may_see: Callable[[IncidentRow], bool],
+    entered_phase: Mapping[int, datetime] | None = None,
+) -> Line:
+    """The row as the viewer may see it, measured at `now`."""
+    visible = may_see(row)
+    start = row.started_at or row.created_at
+    since_phase = (entered_phase or {}).get(row.id) or start
+    severity = rules.severities.get(row.severity) if row.severity is not None else None
+    cadence_minutes = severity.update_every_minutes if severity else None
+    last = row.last_status_update_at
+    since_update = last or start
+    waited = (now - since_update).total_seconds() if since_update else 0.0
+    overdue = bool(cadence_minutes) and row.resolved_at is None and waited > float(cadence_minutes or 0) * 60
+    roles = tuple((role_abbreviation(rules, r), user_text(u)) for r, u in sorted(row.roles.items()) if u)
+    project = row.project_path or str(row.project_id)
+    return Line(
+        ref=user_text(ref(row)),
+        href=f"/incidents/{project}/{row.iid}",
+        url=row.url if visible and row.url.startswith(("https://", "http://")) else "",
+        title=user_text(row.title) if visible else "",
+        redacted=not visible,
+        drill=row.drill,
+        severity=row.severity,
+        severity_name=severity.name if severity else "",
+        phase=row.phase or "",
+        category=user_text(row.category or "") if visible else "",
+        area=user_text(row.area or "") if visible else "",
+        roles=roles if visible else (),
+        started_at=start,
+        age=duration((now - start).total_seconds()) if start else "",
+        in_phase=duration((now - since_phase).total_seconds()) if since_phase else "",
+        last_update=duration((now - last).total_seconds()) + " ago" if last else "none yet",
+        cadence=f"every {duration(float(cadence_minutes) * 60)}" if cadence_minutes else "",
+        overdue=overdue,
+        resolved_at=row.resolved_at,
+        took=duration((row.resolved_at - start).total_seconds()) if row.resolved_at and start else "",
+    )

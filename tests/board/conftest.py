@@ -1,0 +1,99 @@
+"""Board fixtures: an index seeded with incidents, the shipped rules, and a small Flask app with the board."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from service.config import Settings, shipped_rules_dir
+from service.rules import RuleSet, load_rules
+from service.store import Store, open_store
+from service.web.board import BoardConfig, board_blueprint
+
+from .seed import incident, record
+
+GITLAB = "https://gitlab.example.com"
+KIOSK_TOKEN = "kiosk-7f3c9a2e-token"
+SECRET_TITLE = "Leaked signing key in build logs"
+SECRET_WORD = "pangolin"  # only in the confidential incident's description
+
+
+@pytest.fixture(scope="session")
+def rules() -> RuleSet:
+    """The shipped rules (severity 1 and 2 have an update cadence: 30 and 60 minutes)."""
+    return load_rules(shipped_rules_dir())
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The moment the tests' incidents are seeded against."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def store(tmp_path: Path, now: datetime) -> Iterator[Store]:
+    """An index holding five incidents: three active (one confidential), one resolved yesterday, one long ago."""
+    index = open_store(f"sqlite:///{tmp_path / 'incidents.sqlite3'}")
+    record(
+        index,
+        incident(
+            1,
+            "Checkout errors for EU customers",
+            now=now,
+            started_minutes_ago=95,
+            severity=1,
+            last_update_minutes_ago=50,
+            roles={"incident-manager": "im-alice", "eoc": "eoc-carol"},
+            description="Payments fail with 502",
+        ),
+        incident(2, "Search is slow", now=now, started_minutes_ago=400, severity=3, phase="mitigation"),
+        incident(
+            3,
+            SECRET_TITLE,
+            now=now,
+            started_minutes_ago=30,
+            severity=2,
+            confidential=True,
+            last_update_minutes_ago=5,
+            description=f"the {SECRET_WORD} key",
+            category="security",
+            project_id=43,
+            project_path="acme/security",
+        ),
+        incident(4, "Login outage", now=now, started_minutes_ago=1500, severity=2, resolved_minutes_ago=1200),
+        incident(
+            5,
+            "Ancient disk alarm",
+            now=now,
+            started_minutes_ago=60 * 24 * 60,
+            severity=4,
+            resolved_minutes_ago=60 * 24 * 59,
+        ),
+    )
+    yield index
+    index.engine.dispose()
+
+
+def board_app(settings: Settings, store: Store, rules: RuleSet, config: BoardConfig) -> Flask:
+    """A Flask app with just the board blueprint (as the app factory registers it)."""
+    app = Flask("board_test")
+    app.register_blueprint(board_blueprint(settings, store, rules, config))
+    return app
+
+
+@pytest.fixture
+def config() -> BoardConfig:
+    """Sign-in configured: members of `acme` may see the board; a kiosk token."""
+    return BoardConfig(
+        client_id="board-app", client_secret="board-secret", groups=("acme", "acme/sre"), kiosk_token=KIOSK_TOKEN
+    )
+
+
+@pytest.fixture
+def app(store: Store, rules: RuleSet, config: BoardConfig) -> Flask:
+    """The board in production mode (Secure cookies), GitLab at gitlab.example.com."""
+    return board_app(Settings(gitlab_url=GITLAB), store, rules, config)
