@@ -19,7 +19,8 @@ from .vocabulary import Vocabulary
 
 if TYPE_CHECKING:
     from .engine import database_url, make_engine, migrate
-    from .store import IncidentRow, Scope, Store
+    from .query import IncidentRow, Scope
+    from .store import Store
 
 __all__ = [
     "EventKind",
@@ -36,8 +37,8 @@ __all__ = [
     "open_store",
 ]
 _LAZY = {
-    "IncidentRow": "store",
-    "Scope": "store",
+    "IncidentRow": "query",
+    "Scope": "query",
     "Store": "store",
     "database_url": "engine",
     "make_engine": "engine",

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from .model import utc
+from .query import Scope, conditions
 from .schema import incidents
-from .store import Scope, _conditions
 
 
 class Measured(NamedTuple):
@@ -76,7 +76,7 @@ def measured(engine: Engine, scope: Scope, now: datetime) -> Iterator[Measured]:
             c.review_url,
             c.review_state,
         )
-        .where(c.started_at.is_not(None), *_conditions(scope))
+        .where(c.started_at.is_not(None), *conditions(scope))
         .order_by(c.started_at, c.project_id, c.iid)
     )
     with engine.connect() as conn:

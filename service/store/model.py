@@ -77,6 +77,7 @@ class Observation:
     review_state: str | None = None
     observed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     events: tuple[TimelineEvent, ...] = ()
+    is_incident: bool = True  # False: the incident label was removed (and it is not of type Incident)
 
 
 def utc(value: datetime | None) -> datetime | None:

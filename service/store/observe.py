@@ -132,6 +132,7 @@ def observe(
         review_state="opened" if review_url and not known_review else None,
         observed_at=at,
         events=tuple(events),
+        is_incident=incident in labels_after or (issue.issue_type or "").lower() == "incident",
     )
 
 

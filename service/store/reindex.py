@@ -24,6 +24,7 @@ from gitlab.exceptions import GitlabError
 
 from .history import history_observation, review_iid
 from .model import Observation
+from .query import Scope
 from .store import Store
 from .vocabulary import Vocabulary
 
@@ -145,6 +146,7 @@ class ReindexResult:
 
     incidents: int
     seconds: float
+    forgotten: int = 0  # incidents in scope that are no longer incidents in GitLab
 
     @property
     def rate(self) -> float:
@@ -180,15 +182,19 @@ def reindex(
     issues = source.incident_issues(
         project=project, group=group, updated_after=since, incident_label=vocab.incident_label
     )
-    count, batch = 0, []
+    count, batch, listed = 0, [], []
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="reindex") as pool:
         # map() keeps GitLab's order; the readers run ahead while the store writes a batch per transaction.
         for obs in pool.map(lambda issue: fetch(source, issue, vocab, moment), issues):
             batch.append(obs)
+            listed.append((obs.project_id, obs.iid))
             if len(batch) >= WRITE_BATCH:
                 store.rebuild(*batch)
                 count, batch = count + len(batch), []
         if batch:
             store.rebuild(*batch)
             count += len(batch)
-    return ReindexResult(incidents=count, seconds=time.perf_counter() - began)
+    forgotten = 0
+    if since is None:  # a full pass: what GitLab no longer lists as an incident leaves the index
+        forgotten = store.prune(Scope(project=project, group=group), listed)
+    return ReindexResult(incidents=count, seconds=time.perf_counter() - began, forgotten=forgotten)

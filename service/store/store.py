@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from .model import EventKind, Observation, Source, TimelineEvent, utc
+from .query import IncidentRow, Scope, conditions
 from .schema import incidents, timeline_events
 from .timeline import derive
 from .vocabulary import POST_INCIDENT, Vocabulary
@@ -29,62 +29,6 @@ DERIVED = (
 )
 
 
-@dataclass(frozen=True)
-class IncidentRow:
-    """One incident as the index has it."""
-
-    id: int
-    project_id: int
-    project_path: str
-    iid: int
-    title: str
-    description: str
-    url: str
-    confidential: bool
-    drill: bool
-    issue_type: str
-    category: str | None
-    area: str | None
-    severity: int | None
-    highest_severity: int | None
-    phase: str | None
-    state: str
-    author: str | None
-    author_id: int | None
-    roles: dict[str, str]
-    created_at: datetime | None
-    started_at: datetime | None
-    acknowledged_at: datetime | None
-    mitigated_at: datetime | None
-    resolved_at: datetime | None
-    review_url: str | None
-    review_state: str | None
-    last_status_update_at: datetime | None
-    updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: Any) -> IncidentRow:
-        """From a database row; timestamps made aware UTC."""
-        data = dict(row._mapping)
-        for name in ("created_at", "started_at", "acknowledged_at", "mitigated_at", "resolved_at"):
-            data[name] = utc(data[name])
-        data["last_status_update_at"] = utc(data["last_status_update_at"])
-        data["updated_at"] = utc(data["updated_at"])
-        data["roles"] = dict(data["roles"] or {})
-        return cls(**data)
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which incidents a query covers: a project (id or path), a group (path prefix), a start window."""
-
-    project: str | None = None
-    group: str | None = None
-    started_from: datetime | None = None
-    started_to: datetime | None = None
-    include_drills: bool = True
-
-
 class Store:
     """The incident index over one SQLAlchemy engine (already migrated: see `open_store`)."""
 
@@ -97,6 +41,9 @@ class Store:
         self._upsert_keep_path = _upsert(insert, keep_path=True)
         self._insert_events = insert(timeline_events).on_conflict_do_nothing()
         self._events_of = _events_query(sa.bindparam("incident"))
+        self._forget = incidents.delete().where(
+            incidents.c.project_id == sa.bindparam("project_id"), incidents.c.iid == sa.bindparam("iid")
+        )
         self._drop_events = timeline_events.delete().where(timeline_events.c.incident_id == sa.bindparam("incident"))
         self._set_times = (
             incidents.update()
@@ -108,6 +55,9 @@ class Store:
     def record(self, obs: Observation, source: Source = Source.DELIVERY) -> None:
         """Add what one delivery observed: facts now, new timeline events (replays add nothing), times re-derived."""
         with self.engine.begin() as conn:
+            if not obs.is_incident:  # no longer an incident: as reindex would, the index forgets it
+                conn.execute(self._forget, {"project_id": obs.project_id, "iid": obs.iid})
+                return
             row = self._upsert(conn, obs)
             self._add_events(conn, row.id, obs.events, source)
             self._derive(conn, row)
@@ -193,6 +143,18 @@ class Store:
         if known != times:  # most deliveries move no documented time: skip the write
             conn.execute(self._set_times, {"incident": row.id, **times})
 
+    def prune(self, scope: Scope, keep: Iterable[tuple[int, int]]) -> int:
+        """Forget the incidents in scope that GitLab no longer lists (`keep`: (project_id, iid)); how many."""
+        wanted = set(keep)
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                sa.select(incidents.c.id, incidents.c.project_id, incidents.c.iid).where(*conditions(scope))
+            )
+            gone = [row.id for row in found if (row.project_id, row.iid) not in wanted]
+            for start in range(0, len(gone), 500):
+                conn.execute(incidents.delete().where(incidents.c.id.in_(gone[start : start + 500])))
+        return len(gone)
+
     def set_review_state(self, project_id: int, iid: int, state: str) -> None:
         """Record the review issue's state (opened|closed), learned outside a delivery of the incident."""
         with self.engine.begin() as conn:
@@ -227,7 +189,7 @@ class Store:
 
     def iter_incidents(self, scope: Scope | None = None) -> Iterator[IncidentRow]:
         """The incidents in scope, oldest start first, streamed."""
-        query = sa.select(incidents).where(*_conditions(scope or Scope()))
+        query = sa.select(incidents).where(*conditions(scope or Scope()))
         query = query.order_by(incidents.c.started_at, incidents.c.project_id, incidents.c.iid)
         with self.engine.connect() as conn:
             for row in conn.execute(query):
@@ -237,26 +199,6 @@ class Store:
         """How many incidents the index holds (drills included)."""
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(incidents)).scalar_one())
-
-
-def _conditions(scope: Scope) -> Sequence[Any]:
-    conditions: list[Any] = []
-    if scope.project:
-        if scope.project.isdigit():
-            conditions.append(incidents.c.project_id == int(scope.project))
-        else:
-            conditions.append(incidents.c.project_path == scope.project.strip("/"))
-    if scope.group:
-        prefix = scope.group.strip("/")
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(incidents.c.project_path.like(f"{escaped}/%", escape="\\"))
-    if scope.started_from is not None:
-        conditions.append(incidents.c.started_at >= utc(scope.started_from))
-    if scope.started_to is not None:
-        conditions.append(incidents.c.started_at < utc(scope.started_to))
-    if not scope.include_drills:
-        conditions.append(incidents.c.drill == sa.false())
-    return conditions
 
 
 def _upsert(insert: Any, *, keep_path: bool) -> Any:

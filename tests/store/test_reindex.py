@@ -127,3 +127,13 @@ def test_an_unknown_project_is_a_clear_error(store: Store, rules: RuleSet) -> No
     history = played(store, rules)
     with pytest.raises(ReindexError, match=r"GET /projects/nope%2Fnothing/issues: 404"):
         reindexed(history, store, project="nope/nothing")
+
+
+def test_a_full_reindex_forgets_what_is_no_longer_an_incident(store: Store, rules: RuleSet) -> None:
+    """The incident label removed in GitLab: a full reindex drops the incident; a `--since` pass prunes nothing."""
+    history = played(store, rules)
+    history.label((1, 5), T0.replace(day=3), "erin", remove=["incident"])  # the edge passes no such delivery
+    assert reindexed(history, store, since=T0.replace(day=3)) == 0
+    assert store.incident(1, 5) is not None
+    assert reindexed(history, store) == 8
+    assert store.incident(1, 5) is None and store.count() == 8

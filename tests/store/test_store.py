@@ -126,3 +126,10 @@ def test_timestamps_round_trip_as_aware_utc(store: Store) -> None:
     assert row.started_at.tzinfo is not None and row.started_at == T
     with store.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM timeline_events")).scalar_one() == 2
+
+
+def test_an_observation_that_is_no_longer_an_incident_forgets_it(store: Store) -> None:
+    """A delivery removing the incident label (from an issue not of type Incident) removes it from the index."""
+    store.record(obs())
+    store.record(obs(is_incident=False, events=()))
+    assert store.incident(1, 1) is None and store.timeline(1, 1) == []
