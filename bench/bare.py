@@ -33,7 +33,7 @@ from service.queue import (  # noqa: E402
     Outcome,
     job_id_for,
 )
-from service.server import Gunicorn, gunicorn_options  # noqa: E402
+from service.web.server import Gunicorn, gunicorn_options  # noqa: E402
 
 
 def create_bare_app(ping: bool = False) -> Flask:
@@ -80,7 +80,7 @@ def naive_enqueue(
 
 def create_rq_app() -> Flask:
     """The receiver, with RQ's own enqueue."""
-    from service.app import create_app
+    from service.web.app import create_app
 
     EventQueue.enqueue = naive_enqueue  # type: ignore[method-assign]
     return create_app()

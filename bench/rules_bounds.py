@@ -108,7 +108,7 @@ try:
     if sys.argv[3] == "plan":
         from service.events import parse_event
         from service.incident import IncidentState, Issue
-        from service.planner import plan_event
+        from service.handlers.planner import plan_event
         from datetime import UTC, datetime
         data = json.loads((Path(sys.argv[1]) / "tests/fixtures/issue.open.incident.json").read_text())
         data["object_attributes"]["title"] = "a" * 10_000 + "!"

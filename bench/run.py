@@ -42,11 +42,11 @@ from bench.rulegen import write_rules_dir  # noqa: E402
 from service import worker as worker_module  # noqa: E402
 from service.config import Settings, shipped_rules_dir  # noqa: E402
 from service.events import Event  # noqa: E402
+from service.handlers.planner import plan_event  # noqa: E402
 from service.incident import IncidentState  # noqa: E402
 from service.plan import AddLabels, Assign, OpenReview, Plan, PostNote, RemoveLabels, SetNativeSeverity  # noqa: E402
-from service.planner import plan_event  # noqa: E402
 from service.rules import RuleSet, load_rules  # noqa: E402
-from service.server import default_workers, gunicorn_options  # noqa: E402
+from service.web.server import default_workers, gunicorn_options  # noqa: E402
 from service.worker import Runtime, install, process_delivery  # noqa: E402
 from tests.conftest import SECRET, body, hook_headers  # noqa: E402
 from tests.e2e.harness import descendants, free_port, kill_exact, wait_until  # noqa: E402

@@ -11,10 +11,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import logs
 from .config import Settings
-from .rules import RuleSet
+
+if TYPE_CHECKING:
+    from .rules import RuleSet
+
+# Commands import their work (rules, web, worker, simulate, ...) inside the function that runs
+# it: every `incident-bot ...` call builds the whole parser, which must stay light.
 
 SAMPLE = (
     "sample delivery:\n  curl -sS -X POST http://{bind}/webhook -H 'Content-Type: application/json' \\\n"
@@ -63,7 +69,7 @@ def _secret_or_trial(args: argparse.Namespace, settings: Settings) -> bool:
 
 def cmd_web(args: argparse.Namespace) -> int:
     """Run the receiver under gunicorn."""
-    from . import server
+    from .web import server
 
     settings = _settings()
     _load_rules_or_exit(settings.rules_dir)
@@ -73,9 +79,8 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run an RQ worker (with its scheduler) for deliveries, notifications and reminders."""
-    from .app import connect
-    from .runtime import build_runtime
-    from .worker import install, make_worker
+    from .web.app import connect
+    from .worker import build_runtime, install, make_worker
 
     settings = _settings()
     rules = _load_rules_or_exit(settings.rules_dir)
@@ -84,7 +89,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     install(runtime)
     # Imported and made before the first job, which would otherwise pay for them
     # (python-gitlab's first client alone costs ~30 ms).
-    from . import handlers, reminders  # noqa: F401
+    from .worker import reminders  # noqa: F401
 
     if not settings.dry_run:
         runtime.client()
@@ -197,7 +202,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_schema(_: argparse.Namespace) -> int:
     """Print the JSON Schema of the rules format."""
-    from .schema import RULES_SCHEMA
+    from .rules.schema import RULES_SCHEMA
 
     print(json.dumps(RULES_SCHEMA, indent=2))
     return 0

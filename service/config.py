@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-from .webhook import signing_key
 
 DEFAULT_MAX_BODY = 1024 * 1024  # GitLab issue bodies with long descriptions stay far below 1 MiB.
 DEFAULT_SIGNATURE_WINDOW = 300  # seconds either side of now, as the Standard Webhooks spec suggests.
 # GitLab sends a whole delivery at once; a client still sending after this long is stalling a receiver thread.
 DEFAULT_READ_TIMEOUT = 10.0
 TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a secret: a `whsec_` secret is base64 (Standard Webhooks), any other is used as is."""
+    if not secret.startswith("whsec_"):
+        return secret.encode()
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except ValueError:
+        raise ValueError("GITLAB_WEBHOOK_SECRET starts with whsec_ but the rest is not valid base64") from None
+    if not key:
+        raise ValueError("GITLAB_WEBHOOK_SECRET is whsec_ with no key after it")
+    return key
 
 
 def shipped_rules_dir() -> Path:

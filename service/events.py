@@ -57,11 +57,8 @@ class Event:
     labels_removed: frozenset[str] = frozenset()
     assignees: tuple[str, ...] = ()
     severity: str | None = None
-    severity_previous: str | None = None
     severity_changed: bool = False
     note: str | None = None
-    note_id: int | None = None
-    note_author_id: int | None = None
     delivery_id: str = ""
     event_uuid: str | None = None
 
@@ -201,11 +198,31 @@ def is_incident(issue_type: Any, labels: frozenset[str], incident_label: str = I
     return issue_type == INCIDENT_TYPE or incident_label in labels
 
 
-def parse_issue(payload: dict[str, Any], incident_label: str = INCIDENT_LABEL) -> Event:
-    """Build an Event from an `Issue Hook` body (`object_kind` issue or work_item)."""
+def _object_attributes(payload: dict[str, Any]) -> dict[str, Any]:
     attrs = _require(payload, "object_attributes", "")
     if not isinstance(attrs, dict):
         raise PayloadError("field object_attributes must be an object")
+    return attrs
+
+
+def _issue_fields(
+    payload: dict[str, Any], issue: dict[str, Any], where: str, labels: frozenset[str], incident_label: str
+) -> dict[str, Any]:
+    """What both hooks say alike about the issue and who acted (`issue` is the object at `where`)."""
+    return {
+        "actor": _actor(payload),
+        "is_incident": is_incident(issue.get("type"), labels, incident_label),
+        "title": _text(issue, "title", f"{where}.title"),
+        "description": _text(issue, "description", f"{where}.description"),
+        "state": _text(issue, "state", f"{where}.state", "opened"),
+        "labels": labels,
+        "severity": _str_or_none(issue.get("severity"), f"{where}.severity"),
+    }
+
+
+def parse_issue(payload: dict[str, Any], incident_label: str = INCIDENT_LABEL) -> Event:
+    """Build an Event from an `Issue Hook` body (`object_kind` issue or work_item)."""
+    attrs = _object_attributes(payload)
     iid = _int(_require(attrs, "iid", "object_attributes"), "object_attributes.iid")
     project_id, project_path = _project(payload, attrs)
     labels = _label_titles(payload.get("labels", attrs.get("labels")), "labels.title")
@@ -222,36 +239,28 @@ def parse_issue(payload: dict[str, Any], incident_label: str = INCIDENT_LABEL) -
     elif action == "open":
         added = labels
     severity_change = changes.get("severity")
+    if isinstance(severity_change, dict):
+        # Not kept (nothing reads it), still checked: hostile input stays a 400 exactly as before.
+        _str_or_none(severity_change.get("previous"), "changes.severity.previous")
     return Event(
         kind=Kind.ISSUE,
         action=action,
         project_id=project_id,
         project_path=project_path,
         iid=iid,
-        actor=_actor(payload),
-        is_incident=is_incident(attrs.get("type"), labels, incident_label),
-        title=_text(attrs, "title", "object_attributes.title"),
-        description=_text(attrs, "description", "object_attributes.description"),
+        **_issue_fields(payload, attrs, "object_attributes", labels, incident_label),
         url=_text(attrs, "url", "object_attributes.url"),
-        state=_text(attrs, "state", "object_attributes.state", "opened"),
         confidential=bool(attrs.get("confidential")),
-        labels=labels,
         labels_added=added,
         labels_removed=removed,
         assignees=_assignees(payload),
-        severity=_str_or_none(attrs.get("severity"), "object_attributes.severity"),
-        severity_previous=_str_or_none(severity_change.get("previous"), "changes.severity.previous")
-        if isinstance(severity_change, dict)
-        else None,
         severity_changed=isinstance(severity_change, dict),
     )
 
 
 def parse_note(payload: dict[str, Any], incident_label: str = INCIDENT_LABEL) -> Event:
     """Build an Event from a `Note Hook` body on an issue; other noteables raise PayloadError."""
-    attrs = _require(payload, "object_attributes", "")
-    if not isinstance(attrs, dict):
-        raise PayloadError("field object_attributes must be an object")
+    attrs = _object_attributes(payload)
     issue = _require(payload, "issue", "")
     if not isinstance(issue, dict):
         raise PayloadError("field issue must be an object")
@@ -259,24 +268,19 @@ def parse_note(payload: dict[str, Any], incident_label: str = INCIDENT_LABEL) ->
     project_id, project_path = _project(payload, attrs)
     labels = _label_titles(issue.get("labels"), "issue.labels.title")
     url = _text(issue, "url", "issue.url") or _text(attrs, "url", "object_attributes.url")
+    # Not kept (nothing reads them), still checked: hostile input stays a 400 exactly as before.
+    _optional_id(attrs.get("id"))
+    _optional_id(attrs.get("author_id"))
     return Event(
         kind=Kind.NOTE,
         action=_text(attrs, "action", "object_attributes.action", "create"),
         project_id=project_id,
         project_path=project_path,
         iid=iid,
-        actor=_actor(payload),
-        is_incident=is_incident(issue.get("type"), labels, incident_label),
-        title=_text(issue, "title", "issue.title"),
-        description=_text(issue, "description", "issue.description"),
+        **_issue_fields(payload, issue, "issue", labels, incident_label),
         url=url.split("#", 1)[0],
-        state=_text(issue, "state", "issue.state", "opened"),
         confidential=bool(issue.get("confidential")) or bool(attrs.get("internal")),
-        labels=labels,
-        severity=_str_or_none(issue.get("severity"), "issue.severity"),
         note=_text(attrs, "note", "object_attributes.note"),
-        note_id=_optional_id(attrs.get("id")),
-        note_author_id=_optional_id(attrs.get("author_id")),
     )
 
 

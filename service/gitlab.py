@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -42,9 +43,13 @@ class User:
 
 
 class GitLabClient(Protocol):
-    """Every GitLab operation the bot performs; the test fake implements the same."""
+    """Every GitLab operation the bot performs (PythonGitLabClient; tests fake GitLab over HTTP, not here)."""
 
     def current_user(self) -> User: ...
+
+    def for_delivery(self, event_uuid: str | None) -> GitLabClient:
+        """A client for one delivery: its writes carry `X-Gitlab-Event-UUID` (a new object; self unchanged)."""
+        ...
 
     def get_issue(self, project_id: int, iid: int) -> Issue: ...
 
@@ -135,9 +140,14 @@ class PythonGitLabClient:
         self.cache = cache
 
     def for_delivery(self, event_uuid: str | None) -> PythonGitLabClient:
-        """The same client, forwarding this delivery's `X-Gitlab-Event-UUID` on writes."""
-        self.event_uuid = event_uuid
-        return self
+        """A new client for one delivery, forwarding its `X-Gitlab-Event-UUID` on writes.
+
+        It shares this one's HTTP session and Redis cache; this one is left unchanged,
+        so nothing of one delivery can leak into another's writes (nor into a reminder's).
+        """
+        bound = copy.copy(self)
+        bound.event_uuid = event_uuid
+        return bound
 
     def _headers(self) -> dict[str, str] | None:
         # GitLab does not fire the same hook again for a change that carries the

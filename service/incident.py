@@ -60,9 +60,7 @@ class IncidentState:
     memory: dict[str, Any] = field(default_factory=dict)
     memory_note_id: int | None = None
     memory_note_body: str = ""
-    notes: tuple[Note, ...] = ()
-    bot_username: str = "incident-bot"
-    actor_access: int | None = None  # the note author's access level, read only when they address the bot
+    notes: tuple[Note, ...] = ()  # the bot's checklist note of the current phase, when it has one
 
     @property
     def labels(self) -> frozenset[str]:

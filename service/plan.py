@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -88,6 +88,7 @@ class Notify(Action):
     severity: int | None = None
     phase: str | None = None
     roles: tuple[tuple[str, str], ...] = ()
+    severity_name: str = ""  # the rules' name for `severity` (`critical`): messages show what the rules call it
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,6 @@ class Plan:
     """One consolidated plan for one delivery."""
 
     actions: tuple[Action, ...] = ()
-    reasons: tuple[str, ...] = field(default=())
 
     def of(self, kind: type[Action]) -> list[Any]:
         """The actions of one type, in order."""

@@ -191,3 +191,8 @@ class EventQueue:
 def remember_bot_username(connection: Redis, username: str) -> None:
     """Let the receiver drop the bot's own events before they reach the queue."""
     connection.set(BOT_USERNAME_KEY, username)
+
+
+def notify_queue_name(queue_name: str) -> str:
+    """The queue of notifications and reminders beside deliveries queue `queue_name` (the one place it is named)."""
+    return f"{queue_name}-notify"

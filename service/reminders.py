@@ -1,83 +1,9 @@
-"""The status-update reminder job: re-checks the incident when it fires and does nothing if moot."""
+"""Old home of the reminder job, kept as its stable job name.
 
-from __future__ import annotations
+RQ stores a job's function by dotted path, and reminders are scheduled up to a day
+ahead, so jobs name `service.reminders.fire`; the job itself is `service.worker.reminders`.
+"""
 
-import json
-import logging
+from .worker.reminders import fire
 
-from rq import get_current_job
-
-from . import logs
-from .events import Actor, Event, Kind
-from .sidejobs import reminder_key, schedule_reminder
-from .worker import current, load_state
-
-log = logging.getLogger("incident_bot.reminders")
-
-REMINDER = (
-    "**Status update due**: {owner}severity {level} incidents get a status update every {minutes} minutes. "
-    "Comment here, or broadcast one with `@{bot} update <text>`."
-)
-LAST = "\n\n_This is the last automatic reminder ({count} sent); the bot stops reminding until the next change._"
-
-
-def fire(project_id: int, iid: int, token: str, count: int) -> str:
-    """Post reminder `count` of series `token` if it still applies, and schedule the next one."""
-    runtime = current()
-    blog = logs.bind(log, project=project_id, iid=iid, reminder=count)
-    raw = runtime.connection.get(reminder_key(project_id, iid))
-    record = json.loads(raw) if raw else None
-    if not record or record.get("token") != token:
-        return "superseded: a newer update or change reset the reminders"
-    if runtime.dry_run:
-        blog.info("dry-run: would remind about status updates")
-        return "dry-run"
-    rules = runtime.rules
-    bot = runtime.bot_username()
-    client = runtime.client()
-    event = Event(
-        kind=Kind.ISSUE,
-        action="reminder",
-        project_id=project_id,
-        project_path="",
-        iid=iid,
-        actor=Actor(None, bot),
-        is_incident=True,
-    )
-    state = load_state(client, event, bot)
-    labels = state.issue.labels
-    last_phase = rules.phases[-1].label if rules.phases else None
-    level = next((s.level for s in sorted(rules.severities.values(), key=lambda s: s.level) if s.label in labels), None)
-    minutes = rules.severities[level].update_every_minutes if level is not None else None
-    still_incident = rules.incident_label in labels or state.issue.issue_type == "incident"
-    if state.issue.state == "closed" or (last_phase and last_phase in labels) or not minutes or not still_incident:
-        runtime.connection.delete(reminder_key(project_id, iid))
-        blog.info("reminders stopped: resolved, no longer an incident, or its severity needs no updates")
-        return "stopped"
-    staffed = state.memory.get("staffed", {})
-    owner = next((staffed[r] for r in record.get("roles", []) if r in staffed), None)
-    limit = int(rules.settings.get("reminder_limit", 48))
-    body = REMINDER.format(owner=f"@{owner}, " if owner else "", level=level, minutes=_minutes(minutes), bot=bot)
-    if count >= limit:
-        body += LAST.format(count=count)
-    client.create_note(project_id, iid, body)
-    blog.info("reminder posted")
-    if count < limit:
-        job = get_current_job()
-        queue = job.origin if job else runtime.settings.queue_name + "-notify"
-        from rq import Queue
-
-        schedule_reminder(
-            Queue(queue, connection=runtime.connection),
-            project_id,
-            iid,
-            token,
-            minutes,
-            tuple(record.get("roles", [])),
-            count + 1,
-        )
-    return f"reminded ({count})"
-
-
-def _minutes(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+__all__ = ["fire"]

@@ -9,16 +9,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .apply import label_change, note_body
 from .events import PayloadError, parse_event
+from .handlers.draft import DEFAULT_BOT
+from .handlers.planner import plan_event
 from .incident import IncidentState, Note, state_from_event
-from .planner import plan_event
 from .rules import RuleSet
+from .worker.executor import label_change, note_body
 
 STATE_HELP = (
     'state file: {"labels": [...], "assignees": [...], "state": "opened", "memory": {...}, '
     '"actor_access": 30, "bot_username": "incident-bot"}'
 )
+
+SIMULATED_ACCESS = 30  # a Developer's: shows what a command would do
 
 
 def _fail(message: str) -> int:
@@ -26,8 +29,8 @@ def _fail(message: str) -> int:
     return 2
 
 
-def load_state_file(path: Path, base: IncidentState) -> IncidentState:
-    """Overlay a JSON description of the incident's current state on the delivery's own view."""
+def load_state_file(path: Path, base: IncidentState) -> tuple[IncidentState, str, int | None]:
+    """Overlay a JSON description of the incident on the delivery's own view; also the bot and the access level."""
     data = json.loads(path.read_text())
     if not isinstance(data, dict):
         raise ValueError(STATE_HELP)
@@ -39,17 +42,11 @@ def load_state_file(path: Path, base: IncidentState) -> IncidentState:
         severity=data.get("severity", base.issue.severity),
     )
     notes = tuple(
-        Note(id=i, body=b, author=data.get("bot_username", "incident-bot"))
+        Note(id=i, body=b, author=data.get("bot_username", DEFAULT_BOT))
         for i, b in enumerate(data.get("bot_notes", []), 1)
     )
-    return replace(
-        base,
-        issue=issue,
-        memory=data.get("memory", {}),
-        notes=notes,
-        actor_access=data.get("actor_access", base.actor_access),
-        bot_username=data.get("bot_username", base.bot_username),
-    )
+    state = replace(base, issue=issue, memory=data.get("memory", {}), notes=notes)
+    return state, data.get("bot_username", DEFAULT_BOT), data.get("actor_access", SIMULATED_ACCESS)
 
 
 def simulate(
@@ -66,15 +63,15 @@ def simulate(
         event = parse_event(payload, delivery_id="simulated", incident_label=rules.incident_label)
     except (OSError, ValueError, PayloadError) as exc:
         return _fail(f"{payload_path}: {exc}")
-    base = replace(state_from_event(event), actor_access=30)
+    base = state_from_event(event)
     try:
-        state = load_state_file(state_file, base) if state_file else base
+        state, bot, access = load_state_file(state_file, base) if state_file else (base, DEFAULT_BOT, SIMULATED_ACCESS)
     except (OSError, ValueError) as exc:
         return _fail(f"{state_file}: {exc}")
     if not event.is_incident:
         print(f"not an incident: the bot ignores this delivery (no `{rules.incident_label}` label, type not Incident)")
         return 0
-    plan = plan_event(event, state, rules, now or datetime.now(UTC))
+    plan = plan_event(event, state, rules, now or datetime.now(UTC), bot=bot, access=access)
     if as_json:
         print(json.dumps([{"action": type(a).__name__, **asdict(a)} for a in plan.actions], indent=2, default=str))
         return 0

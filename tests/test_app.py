@@ -9,9 +9,9 @@ import pytest
 from redis import Redis
 from rq import Queue
 
-from service.app import create_app
 from service.config import Settings
-from service.webhook import sign
+from service.web.app import create_app
+from service.web.edge import sign
 from tests.conftest import SECRET, body, hook_headers, payload
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from service.cli import main
 from service.config import Settings, shipped_rules_dir
-from service.rotation import Override, Rotation
+from service.rules.rotation import Override, Rotation
 from tests.conftest import FIXTURES, ROOT
 
 DOCS = ROOT.parent / "shared" / "payloads" / "issue_hook.docs-example.json"
@@ -120,11 +120,11 @@ def test_web_and_worker_refuse_to_start_without_a_secret(command, monkeypatch, c
 )
 def test_web_starts_without_a_secret_only_as_an_explicit_local_trial(argv, env, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     """The flag or INCIDENT_BOT_LOCAL_TRIAL=1 lets `web` start without a secret, with a loud warning."""
-    import service.server
+    import service.web.server
 
     started: list[tuple[str, float]] = []
     monkeypatch.setattr(
-        service.server, "run_gunicorn", lambda bind, workers, read_timeout: started.append((bind, read_timeout))
+        service.web.server, "run_gunicorn", lambda bind, workers, read_timeout: started.append((bind, read_timeout))
     )
     monkeypatch.delenv("GITLAB_WEBHOOK_SECRET", raising=False)
     monkeypatch.delenv("INCIDENT_BOT_LOCAL_TRIAL", raising=False)
@@ -138,10 +138,10 @@ def test_web_starts_without_a_secret_only_as_an_explicit_local_trial(argv, env, 
 
 def test_web_with_a_secret_starts_quietly(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     """With a secret, `web` starts and says nothing about trials."""
-    import service.server
+    import service.web.server
 
     started: list[str] = []
-    monkeypatch.setattr(service.server, "run_gunicorn", lambda bind, workers, read_timeout: started.append(bind))
+    monkeypatch.setattr(service.web.server, "run_gunicorn", lambda bind, workers, read_timeout: started.append(bind))
     monkeypatch.setenv("GITLAB_WEBHOOK_SECRET", "s3cret")
     assert main(["web", "--bind", "127.0.0.1:9999"]) == 0
     assert started == ["127.0.0.1:9999"] and "unverified" not in capsys.readouterr().err

@@ -141,8 +141,7 @@ def test_bots_own_note_is_never_a_command(incident) -> None:  # type: ignore[no-
 
 def test_update_with_channel_enqueues_notification(fake, settings, rules, redis_conn, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """With a responders target, `update` queues one notification job carrying the text."""
-    from service.runtime import build_runtime
-    from service.worker import install
+    from service.worker import build_runtime, install
 
     monkeypatch.setenv("INCIDENT_BOT_CHANNEL_RESPONDERS", "http://127.0.0.1:9/hook")
     monkeypatch.delenv("INCIDENT_BOT_CHANNEL_EXECUTIVES", raising=False)

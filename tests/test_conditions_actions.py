@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import yaml
 
-from service.apply import label_change, note_body
 from service.events import parse_event
+from service.handlers.planner import plan_event
 from service.incident import IncidentState, Issue
 from service.plan import CloseIssue, Notify, OpenReview, ScheduleReminder
-from service.planner import plan_event
 from service.rules import RuleSet, load_rules
+from service.worker.executor import label_change, note_body
 from tests.conftest import DECLARED, DECLARED_LABELS, NOW, ROOT, payload
 
 LABELS = DECLARED_LABELS

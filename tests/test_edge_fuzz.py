@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from redis import Redis
 
-from service.app import create_app
 from service.config import Settings
 from service.events import PayloadError, parse_event
-from service.webhook import sign
+from service.web.app import create_app
+from service.web.edge import sign
 from tests.conftest import FIXTURES, ROOT, SECRET, test_redis_url
 from tests.e2e.harness import Stack
 

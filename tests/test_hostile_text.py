@@ -18,11 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.events import parse_event
+from service.handlers.draft import Draft
+from service.handlers.render import render
 from service.incident import IncidentState, Issue, strip_memory
 from service.notify import Message, MessageKind, render_email, render_slack, render_teams, render_webhook
-from service.planner import Draft
 from service.rules import RuleSet
-from service.text import is_username, mention, neutralise, neutralise_line, plain, render
+from service.text import is_username, mention, neutralise, neutralise_line, plain
 from service.worker import process_delivery
 from tests.conftest import DECLARED, DECLARED_LABELS, payload
 

@@ -17,7 +17,6 @@ from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
-from service.channels import SIGNATURE_HEADER, TIMESTAMP_HEADER, Target
 from service.notify import (
     Channel,
     ChannelConfigError,
@@ -32,6 +31,7 @@ from service.notify import (
     resolve,
     sent_marker_key,
 )
+from service.notify.channels import SIGNATURE_HEADER, TIMESTAMP_HEADER, Target
 from tests.conftest import test_redis_url
 from tests.receivers import SECRET_PATH, HttpReceiver, SmtpReceiver, free_port
 
@@ -50,6 +50,7 @@ def incident(**changes: object) -> Message:
         "iid": 42,
         "url": URL,
         "severity": 1,
+        "severity_name": "critical",  # the rules' name for severity 1
         "phase": "mitigation",
         "roles": (("Incident Manager", "alice"), ("Engineer On Call", "bob")),
         "change": "severity 2 → 1",

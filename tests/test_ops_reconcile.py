@@ -33,8 +33,7 @@ from service.ops.reconcile import (
 )
 from service.queue import EventQueue, job_id_for
 from service.rules import RuleSet
-from service.runtime import build_runtime  # moves with the layout refactor (issue 8)
-from service.worker import install
+from service.worker import build_runtime, install
 from tests.conftest import ROOT, SECRET, payload, test_redis_url
 from tests.fakegitlab import BOT, FakeGitLabServer
 from tests.fakeops import FakeOps

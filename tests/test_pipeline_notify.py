@@ -11,9 +11,8 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.registry import FailedJobRegistry
 
-from service.app import create_app
-from service.runtime import build_runtime
-from service.worker import install
+from service.web.app import create_app
+from service.worker import build_runtime, install
 from tests.conftest import GITLAB, NOW, body, hook_headers
 from tests.fakegitlab import FakeGitLab, install_responses
 from tests.receivers import HttpReceiver
@@ -45,8 +44,8 @@ def gitlab() -> Iterator[FakeGitLab]:
 def pipeline(settings, rules, redis_conn: Redis, receivers, gitlab):  # type: ignore[no-untyped-def]
     runtime = build_runtime(settings, rules, redis_conn)
     runtime.clock = lambda: NOW
-    assert runtime.side_jobs is not None
-    runtime.side_jobs.retry_intervals = (0, 1)  # two retries, the second through the scheduler
+    assert runtime.followups is not None
+    runtime.followups.retry_intervals = (0, 1)  # two retries, the second through the scheduler
     install(runtime)
     return create_app(settings, connection=redis_conn, rules=rules).test_client()
 
@@ -152,4 +151,4 @@ def test_channel_without_target_is_logged_once_at_start(settings, rules, redis_c
     runtime = build_runtime(settings, rules, redis_conn)
     lines = [r.getMessage() for r in caplog.records if "has no target" in r.getMessage()]
     assert len(lines) == 2 and "INCIDENT_BOT_CHANNEL_RESPONDERS" in lines[0] + lines[1]
-    assert runtime.side_jobs is not None and dict(runtime.side_jobs.targets) == {}
+    assert runtime.followups is not None and dict(runtime.followups.targets) == {}

@@ -13,9 +13,8 @@ from rq import Queue, SimpleWorker
 from rq.job import Job
 
 from service.rules import load_rules
-from service.runtime import build_runtime
-from service.sidejobs import reminder_job_id, reminder_key
-from service.worker import process_delivery
+from service.worker import build_runtime, process_delivery
+from service.worker.followups import reminder_job_id, reminder_key
 from tests.conftest import NOW, ROOT, body
 
 CADENCE_MINUTES = 0.01  # 0.6 s

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.rules import RulesError, load_rules
-from service.schema import ACTIONS, CONDITIONS
-from service.yamlsrc import load
+from service.rules.schema import ACTIONS, CONDITIONS
+from service.rules.source import load
 from tests.conftest import ROOT
 from tests.test_rules_loader import MINIMAL
 

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from service.events import parse_event
+from service.handlers.planner import plan_event
 from service.incident import IncidentState, Issue
-from service.planner import plan_event
 from service.rules import RulesError, load_rules
 from tests.conftest import NOW, ROOT, payload
 from tests.test_rules_loader import MINIMAL, write

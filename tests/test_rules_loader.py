@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from service.rules import RulesError, load_rules
-from service.schema import RULES_SCHEMA
+from service.rules.schema import RULES_SCHEMA
 from tests.conftest import ROOT
 
 MINIMAL = """\

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from service.apply import label_change, note_body
 from service.events import parse_event
+from service.handlers.planner import plan_event
 from service.incident import IncidentState, Issue, Note
 from service.plan import Assign, Notify, OpenReview, Plan, ScheduleReminder, SetNativeSeverity, Unassign
-from service.planner import plan_event
 from service.rules import RuleSet
+from service.worker.executor import label_change, note_body
 from tests.conftest import DECLARED, DECLARED_LABELS, NOW, payload
 
 BASE = DECLARED_LABELS
@@ -44,8 +44,8 @@ def plan_for(
         labels=current,
         web_url="http://gitlab.test/g/p/-/issues/23",
     )
-    st = IncidentState(issue=issue, memory=memory or {}, notes=notes, actor_access=access)
-    return plan_event(event, st, rules, NOW)
+    st = IncidentState(issue=issue, memory=memory or {}, notes=notes)
+    return plan_event(event, st, rules, NOW, access=access)
 
 
 def rules_of(plan: Plan) -> set[str]:

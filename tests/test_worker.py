@@ -239,16 +239,16 @@ def test_malformed_field_fails_at_once_and_the_issue_moves_on(  # type: ignore[n
     fake, runtime, redis_conn, monkeypatch, assignees
 ) -> None:
     """A payload the parser chokes on (whatever it raises) fails without retries; the issue's next event is applied."""
-    import service.worker
+    import service.worker.job
 
-    real = service.worker.parse_event
+    real = service.worker.job.parse_event
 
     def parse(data, **kwargs):  # type: ignore[no-untyped-def]
         if kwargs["delivery_id"] == "bad":  # the parser as it was: `"assignees": 5` raised a TypeError
             raise TypeError(f"{type(data['assignees']).__name__!r} object is not iterable")
         return real(data, **kwargs)
 
-    monkeypatch.setattr(service.worker, "parse_event", parse)
+    monkeypatch.setattr(service.worker.job, "parse_event", parse)
     bad = payload("issue.open.incident")
     bad["assignees"] = assignees
     bad_job, good_job = run_queued(
@@ -264,16 +264,16 @@ def test_malformed_field_fails_at_once_and_the_issue_moves_on(  # type: ignore[n
 
 def test_planning_error_fails_at_once_with_its_reason(fake, runtime, redis_conn, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A rule template failing at render time cannot get better by retrying: failed now, next event runs."""
-    import service.worker
+    import service.worker.job
 
-    real = service.worker.plan_event
+    real = service.worker.job.plan_event
 
     def plan(event, *args):  # type: ignore[no-untyped-def]
         if event.delivery_id == "bad":
             raise NameError("'titel' is undefined")  # what an undefined name in a template raises
         return real(event, *args)
 
-    monkeypatch.setattr(service.worker, "plan_event", plan)
+    monkeypatch.setattr(service.worker.job, "plan_event", plan)
     bad_job, good_job = run_queued(
         redis_conn, "unplannable", [("bad", body("issue.open.incident")), ("good", body("issue.open.incident"))]
     )

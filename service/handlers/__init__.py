@@ -1,18 +1,8 @@
-"""The planning steps, composed explicitly and run in this order for every delivery."""
+"""The planning layer: the steps that turn one delivery into a Plan, and nothing that does I/O.
 
-from __future__ import annotations
-
-from collections.abc import Callable
-
-from ..planner import Draft
-from .builtin import exclusive_scopes, native_severity, record
-from .commands import run_commands
-from .rules import run_rules
-
-HANDLERS: list[Callable[[Draft], None]] = [
-    exclusive_scopes,
-    native_severity,
-    run_commands,
-    run_rules,
-    record,
-]
+Owns the Draft (`draft`: the incident as the plan would leave it, changed through its
+methods), the driver (`planner`: STEPS in order, then `finish`), the steps themselves
+(`builtin`: exclusive scopes, native severity, bookkeeping; `commands`: `@bot ...`
+comments; `engine`: the process rules) and the render context of templates (`render`).
+Start reading at `planner.plan_event`.
+"""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..planner import NATIVE_TO_NAME, Draft
 from ..text import mention
+from .draft import Draft
 
 
 def _winner(present: list[str], added: frozenset[str], order: list[str]) -> str:
@@ -22,12 +22,11 @@ def exclusive_scopes(d: Draft) -> None:
         if len(present) > 1:
             keep = _winner(present, d.event.labels_added, order)
             others = set(present) - {keep}
-            d.remove_labels(others, f"exclusive-{what}")
-            d.did[-1] = (
+            why = (
                 f"kept `{keep}` and removed {', '.join(f'`{x}`' for x in sorted(others))}: "
-                f"an incident has one {what} at a time",
-                f"exclusive-{what}",
+                f"an incident has one {what} at a time"
             )
+            d.remove_labels(others, f"exclusive-{what}", why=why)
 
 
 def native_severity(d: Draft) -> None:
@@ -36,10 +35,9 @@ def native_severity(d: Draft) -> None:
     scope = {s.label for s in d.rules.severities.values()}
     if not e.severity_changed or not e.severity or (e.labels_added | e.labels_removed) & scope:
         return  # a label edit in the same event wins over the native field
-    native = NATIVE_TO_NAME.get(e.severity.lower())
-    match = next((s for s in d.rules.severities.values() if s.native == native), None)
+    match = d.rules.severity_by_native(e.severity)
     if match is not None:
-        d.set_exclusive(match.label, scope, "native-severity", "severity")
+        d.set_severity(match.level, "native-severity")
 
 
 def record(d: Draft) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ..planner import REPLY, Draft
 from ..text import is_username, mention, neutralise, neutralise_line
+from .draft import REPLY, Draft
 
 HELP = """**incident-bot commands** (start a comment with `@{bot}`):
 
@@ -40,7 +40,7 @@ def parse(note: str, bot: str) -> tuple[str, str] | None:
 def help_text(d: Draft) -> str:
     rules = d.rules
     return HELP.format(
-        bot=d.state.bot_username,
+        bot=d.bot,
         levels=", ".join(str(level) for level in sorted(rules.severities)),
         phases=", ".join(p.name for p in rules.phases),
         roles=", ".join(rules.roles),
@@ -60,8 +60,7 @@ def _severity(d: Draft, rest: str) -> str:
         level = 0
     if level not in d.rules.severities:
         return f"`severity` takes one of {', '.join(map(str, sorted(d.rules.severities)))}."
-    scope = {s.label for s in d.rules.severities.values()}
-    d.set_exclusive(d.rules.severities[level].label, scope, RULE.format("severity"), "severity")
+    d.set_severity(level, RULE.format("severity"))
     return f"Severity set to {level} ({d.rules.severities[level].name}) by {mention(d.event.actor.username)}."
 
 
@@ -70,13 +69,13 @@ def _phase(d: Draft, rest: str) -> str:
     phase = d.rules.phase(name)
     if phase is None:
         return f"`phase` takes one of {', '.join(p.name for p in d.rules.phases)}."
-    d.set_exclusive(phase.label, {p.label for p in d.rules.phases}, RULE.format("phase"), "phase")
+    d.set_phase(phase.name, RULE.format("phase"))
     return f"Moved to **{phase.title}** by {mention(d.event.actor.username)}."
 
 
 def _handoff(d: Draft, rest: str) -> str:
     parts = rest.split()
-    usage = f"Usage: `@{d.state.bot_username} handoff <role> @user` with a role among {', '.join(d.rules.roles)}."
+    usage = f"Usage: `@{d.bot} handoff <role> @user` with a role among {', '.join(d.rules.roles)}."
     if len(parts) != 2 or parts[0] not in d.rules.roles:
         return usage
     user, role = parts[1].removeprefix("@"), d.rules.roles[parts[0]]
@@ -102,7 +101,7 @@ def _handoff(d: Draft, rest: str) -> str:
 
 def _update(d: Draft, rest: str) -> str:
     if not rest:
-        return f"Usage: `@{d.state.bot_username} update <text>`."
+        return f"Usage: `@{d.bot} update <text>`."
     channels = _broadcast(d)
     for channel in channels:
         d.notify(channel, "status_update", RULE.format("update"), text=rest)
@@ -140,12 +139,12 @@ def run_commands(d: Draft) -> None:
     e = d.event
     if not e.is_note or e.action != "create" or not e.note:
         return
-    parsed = parse(e.note, d.state.bot_username)
+    parsed = parse(e.note, d.bot)
     if parsed is None:
         return
     command, rest = parsed
     minimum = int(d.rules.settings.get("command_min_access", 30))
-    if (d.state.actor_access or 0) < minimum:
+    if (d.access or 0) < minimum:
         d.post(REPLY, REFUSED.format(actor=mention(e.actor.username)), RULE.format("refused"))
         return
     handler = COMMANDS.get(command)

@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from service.events import Event, parse_event
+from service.handlers.planner import plan_event
 from service.incident import IncidentState, Issue, Note, find_memory, with_delivery, write_memory
 from service.plan import AddLabels, CloseIssue, OpenReview, Plan, PostNote, Remember, RemoveLabels
-from service.planner import plan_event  # the planner driver; moves to service/handlers/ with the layout issue
 from service.rules import RuleSet
 from service.store import Store
 from service.store.observe import observe, vocabulary

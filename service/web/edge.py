@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .events import (
+from ..config import signing_key
+from ..events import (
     ACCEPTED_HOOKS,
     INCIDENT_LABEL,
     NOTE_HOOKS,
@@ -67,19 +68,6 @@ class Ignored:
 
 def _header(headers: Headers, name: str) -> str:
     return headers.get(name) or ""
-
-
-def signing_key(secret: str) -> bytes:
-    """The HMAC key of a secret: a `whsec_` secret is base64 (Standard Webhooks), any other is used as is."""
-    if not secret.startswith("whsec_"):
-        return secret.encode()
-    try:
-        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
-    except ValueError:
-        raise ValueError("GITLAB_WEBHOOK_SECRET starts with whsec_ but the rest is not valid base64") from None
-    if not key:
-        raise ValueError("GITLAB_WEBHOOK_SECRET is whsec_ with no key after it")
-    return key
 
 
 def verify(

@@ -1,4 +1,4 @@
-"""Notification channels: declared by env var name, resolved from the environment, reached by HTTP or SMTP."""
+"""Notification channels: declared in the rules, resolved from the environment, reached by HTTP or SMTP."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from enum import StrEnum
 from urllib.parse import unquote, urlsplit
 
 import requests
+
+from ..rules import Channel, ChannelKind
 
 log = logging.getLogger("incident_bot.notify")
 
@@ -28,15 +29,6 @@ TIMESTAMP_HEADER = "X-Incident-Bot-Timestamp"
 USER_AGENT = "incident-bot"
 EXCERPT_CHARS = 200
 _MASS_MENTION = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
-
-
-class ChannelKind(StrEnum):
-    """How a channel is reached; given in the declaration, never guessed from the URL."""
-
-    SLACK = "slack"
-    TEAMS = "teams"
-    WEBHOOK = "webhook"
-    EMAIL = "email"
 
 
 HTTP_KINDS = frozenset({ChannelKind.SLACK, ChannelKind.TEAMS, ChannelKind.WEBHOOK})
@@ -56,19 +48,6 @@ class DeliveryError(Exception):
 
     def __str__(self) -> str:
         return f"channel {self.channel}: {self.reason}"
-
-
-@dataclass(frozen=True)
-class Channel:
-    """A channel as declared in the rules: a name, a kind, and the env vars holding its secrets."""
-
-    name: str
-    kind: ChannelKind
-    target_env: str
-    secret_env: str | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", ChannelKind(self.kind))
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from redis import Redis
 from redis.exceptions import RedisError
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
-from . import logs
-from .config import Settings
-from .queue import EventQueue, Outcome
-from .rules import RuleSet, load_rules
-from .webhook import Accepted, Rejected, classify, signing_key, verify
+from .. import logs
+from ..config import Settings, signing_key
+from ..queue import EventQueue, Outcome
+from ..rules import RuleSet, load_rules
+from .edge import Accepted, Rejected, classify, verify
 
 log = logging.getLogger("incident_bot.web")
 SLOW = "request body not received in time"
@@ -76,7 +76,6 @@ def create_app(
     queue = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl)
     app = Flask("incident_bot")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.extensions["incident_bot"] = {"settings": settings, "rules": rules, "queue": queue}
 
     @app.post("/webhook")
     def webhook() -> tuple[Response, int]:

@@ -1,4 +1,4 @@
-"""After a plan is applied: one RQ job per notification, and the status-update reminder schedule."""
+"""Follow-ups of an applied plan: one RQ job per notification, and the status-update reminder schedule."""
 
 from __future__ import annotations
 
@@ -13,13 +13,16 @@ from redis import Redis
 from rq import Queue
 from rq.exceptions import DuplicateJobError
 
-from .channels import Channel
-from .events import Event
-from .incident import IncidentState
-from .notify import Message, MessageKind, enqueue_notification
-from .plan import Notify, Plan, ScheduleReminder
+from ..incident import IncidentState
+from ..notify.jobs import enqueue_notification
+from ..notify.messages import Message, MessageKind
+from ..plan import Notify, Plan, ScheduleReminder
+from ..rules import Channel
+from .delivery import Delivery
 
-log = logging.getLogger("incident_bot.sidejobs")
+log = logging.getLogger("incident_bot.followups")
+# The reminder job's stable name: RQ stores it with each job, and reminders are scheduled up to a day
+# ahead, so it stays the name it always had (`service/reminders.py` re-exports `worker.reminders.fire`).
 REMINDER_FUNC = "service.reminders.fire"
 
 
@@ -54,7 +57,7 @@ def schedule_reminder(
 
 
 @dataclass
-class SideJobs:
+class FollowUps:
     """Enqueues what a plan asks of people and time, after its GitLab writes are done."""
 
     connection: Redis
@@ -62,13 +65,15 @@ class SideJobs:
     targets: Mapping[str, Channel]  # channels that have a target; the rest were logged once at start
     retry_intervals: tuple[int, ...] = (2, 10, 30, 120)
 
-    def __call__(self, plan: Plan, event: Event, state: IncidentState) -> None:
+    def __call__(self, plan: Plan, delivery: Delivery, state: IncidentState) -> None:
         for action in plan.of(Notify):
-            self.notify(action, event, state)
+            self.notify(action, delivery, state)
         for reminder in plan.of(ScheduleReminder)[-1:]:
-            self.remind(reminder, event)
+            self.remind(reminder, delivery)
 
-    def notify(self, action: Notify, event: Event, state: IncidentState) -> None:
+    def notify(self, action: Notify, delivery: Delivery, state: IncidentState) -> None:
+        """Queue one notification job, unless the channel has no target."""
+        event = delivery.event
         channel = self.targets.get(action.channel)
         if channel is None:
             return
@@ -79,6 +84,7 @@ class SideJobs:
             iid=event.iid,
             url=state.issue.web_url or event.url,
             severity=action.severity,
+            severity_name=action.severity_name,
             phase=action.phase,
             roles=action.roles,
             change=action.change,
@@ -89,8 +95,9 @@ class SideJobs:
         key = f"{event.delivery_id}:{action.message}"
         enqueue_notification(self.queue, channel, message, key, retry_intervals=self.retry_intervals)
 
-    def remind(self, reminder: ScheduleReminder, event: Event) -> None:
+    def remind(self, reminder: ScheduleReminder, delivery: Delivery) -> None:
         """Start a new reminder series; older series see a different token when they fire and stop."""
+        event = delivery.event
         token = event.delivery_id
         record = {"token": token, "roles": list(reminder.roles), "minutes": reminder.minutes}
         self.connection.set(reminder_key(event.project_id, event.iid), json.dumps(record))

@@ -1,9 +1,10 @@
-"""Load-time checks that need the planner: every template rendered against sample incidents.
+"""Load-time checks that need the planner's model: every template rendered against sample incidents.
 
 A template that names something the context lacks (`incident.titel`) compiles fine and fails
 only when a delivery renders it; then the delivery fails and its issue waits. Rendering every
-template at load, through the same `service.text.render` the planner uses, turns that into a
-`file:line` error before the rules are accepted.
+template at load, through the same `service.handlers.render.render` the planner uses, turns
+that into a `file:line` error before the rules are accepted. (The one place the rules layer
+uses the handlers layer: `Draft` and the render context, which import nothing of the rules.)
 """
 
 from __future__ import annotations
@@ -13,19 +14,19 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ..events import Actor, Event, Kind
+from ..handlers.draft import Draft
+from ..handlers.render import render
+from ..incident import IncidentState, Issue
+
 if TYPE_CHECKING:
-    from .planner import Draft
-    from .rules import RuleSet
+    from .model import RuleSet
 
 SAMPLE_NOW = datetime(2026, 1, 7, 10, 30, tzinfo=UTC)
 
 
 def sample_drafts(rules: RuleSet) -> Iterator[Draft]:
     """Declared incidents at the most and least severe level, and one with nothing set yet."""
-    from .events import Actor, Event, Kind
-    from .incident import IncidentState, Issue
-    from .planner import Draft
-
     levels = sorted(rules.severities)
     first_phase = rules.phases[0] if rules.phases else None
     category = next(iter(rules.categories.values()), None)
@@ -74,8 +75,6 @@ def sample_drafts(rules: RuleSet) -> Iterator[Draft]:
 
 def render_problem(template: Any, drafts: list[Draft]) -> str | None:
     """Why `template` cannot be rendered for one of the sample incidents, or None."""
-    from .text import render
-
     for draft in drafts:
         try:
             render(template, draft)

@@ -12,7 +12,8 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from .config import DEFAULT_READ_TIMEOUT
+from ..config import DEFAULT_READ_TIMEOUT
+from .app import create_app
 
 # Threads per gunicorn worker: each request being read or answered holds one, so a few clients that
 # trickle their bytes cannot leave the others unanswered (the old sync workers had one slot each).
@@ -127,6 +128,4 @@ def gunicorn_options(bind: str, workers: int, read_timeout: float = DEFAULT_READ
 
 def run_gunicorn(bind: str, workers: int = 2, read_timeout: float = DEFAULT_READ_TIMEOUT) -> None:
     """Serve `create_app()` (settings from the environment) until stopped."""
-    from .app import create_app
-
     Gunicorn(gunicorn_options(bind, workers, read_timeout), create_app).run()

@@ -1,19 +1,15 @@
-"""The RQ side: the job that plans and applies one delivery, and the tuned worker."""
+"""The RQ worker class: claims-based dequeue (see `recovery`), heartbeats from a thread, Redis restarts waited out."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError, WatchError
-from rq import Queue, SimpleWorker, get_current_job, worker_registration
+from rq import Queue, SimpleWorker, worker_registration
 from rq.exceptions import NoSuchJobError
 from rq.executions import Execution
 from rq.group import Group
@@ -22,248 +18,13 @@ from rq.registry import clean_registries
 from rq.utils import now
 from rq.worker import WorkerStatus
 
-from . import logs, recovery
-from .apply import apply_plan, log_plan
-from .config import Settings
-from .events import Event, PayloadError, parse_event
-from .gitlab import GitLabClient, PermanentGitLabError, PythonGitLabClient
-from .incident import IncidentState, find_memory, state_from_event
-from .plan import Plan
-from .planner import plan_event
-from .queue import remember_bot_username
-from .rules import RulesError, RuleSet, fingerprint, load_rules
+from ..config import Settings
+from ..queue import notify_queue_name
+from . import recovery
+from .runtime import installed
 
 log = logging.getLogger("incident_bot.worker")
-BOT_CACHE_SECONDS = 3600
-ACCESS_CACHE_SECONDS = 30  # only for commands that change nothing (help); the others always ask
 MAINTENANCE_LOCK_SECONDS = 30
-CHANGING_COMMANDS = frozenset({"severity", "phase", "handoff", "update", "page"})
-DRY_RUN_ACCESS = 30  # dry-run cannot ask GitLab; it shows what a Developer's command would do
-
-
-@dataclass
-class Runtime:
-    """What every job of a worker process shares: settings, rules, Redis, the GitLab client."""
-
-    settings: Settings
-    rules: RuleSet
-    connection: Redis
-    client_factory: Callable[[], GitLabClient] | None = None
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    side_jobs: Callable[[Plan, Event, IncidentState], None] | None = None
-    _client: GitLabClient | None = None
-    _rules_seen: tuple[tuple[str, int, int], ...] | None = None
-
-    def refresh_rules(self) -> bool:
-        """Pick up edited rules between jobs; an invalid edit is logged and the last good rules stay."""
-        seen = fingerprint(self.settings.rules_dir)
-        if self._rules_seen is None:
-            self._rules_seen = seen
-            return False
-        if seen == self._rules_seen:
-            return False
-        self._rules_seen = seen
-        try:
-            rules = load_rules(self.settings.rules_dir)
-        except RulesError as exc:
-            log.error("rules not reloaded, keeping the last good ones: %s", exc.report())
-            return False
-        self.rules = rules
-        log.info("rules reloaded: %s", rules.summary())
-        return True
-
-    @property
-    def dry_run(self) -> bool:
-        return self.settings.dry_run and self.client_factory is None
-
-    def client(self) -> GitLabClient:
-        if self._client is None:
-            if self.client_factory is not None:
-                self._client = self.client_factory()
-            else:
-                self._client = PythonGitLabClient(
-                    self.settings.gitlab_url,
-                    self.settings.gitlab_token,
-                    timeout=self.settings.gitlab_timeout,
-                    cache=self.connection,
-                )
-        return self._client
-
-    def bot_username(self) -> str:
-        """The bot's own GitLab username, asked once an hour (`GET /user`) and shared through Redis."""
-        if self.dry_run:
-            return self.settings.bot_username
-        key = "incident-bot:bot-user-checked"
-        cached = self.connection.get("incident-bot:bot-username")
-        if cached and self.connection.exists(key):
-            return cached.decode() if isinstance(cached, bytes) else str(cached)
-        username = self.client().current_user().username
-        remember_bot_username(self.connection, username)
-        self.connection.set(key, "1", ex=BOT_CACHE_SECONDS)
-        return username
-
-
-_runtime: Runtime | None = None
-
-
-def install(runtime: Runtime) -> None:
-    """Make `runtime` the one the jobs of this process use."""
-    global _runtime
-    _runtime = runtime
-
-
-def current() -> Runtime:
-    if _runtime is None:
-        raise RuntimeError("incident-bot worker runtime not installed; start it with `incident-bot worker`")
-    return _runtime
-
-
-def _no_retry() -> None:
-    """Retrying cannot help (a malformed delivery, a 4xx from GitLab): fail the job now."""
-    job = get_current_job()
-    if job is not None:
-        job.retries_left = 0
-
-
-def load_state(client: GitLabClient, event: Event, bot: str, actor_access: int | None = None) -> IncidentState:
-    """What the incident is now, from GitLab: the issue, the bot's memory and the checklist notes it names.
-
-    The memory note is read by the id Redis remembers, so a delivery costs the same
-    however many comments the issue has; every page of notes is read only when that
-    pointer is missing or stale (Redis flushed, note deleted, or not the bot's).
-    """
-    from .incident import Note, checklist_notes, memory_in, resolve_checklists
-
-    pid, iid = event.project_id, event.iid
-    issue = client.get_issue(pid, iid)
-    pointer = client.memory_note(pid, iid)
-    note = client.get_note(pid, iid, pointer) if pointer is not None else None
-    memory = memory_in(note, bot)
-    notes: list[Note] = []
-    if memory is None:
-        memory, note = find_memory(client.iter_notes(pid, iid), bot)
-        if memory.get("declared") and "checklists" not in memory:
-            # Memory from before checklist note ids were kept in it: find them; the next note written keeps them
-            # (until then no pointer is set, so they are looked for again rather than forgotten).
-            memory = {**memory, "checklists": checklist_notes(client.iter_notes(pid, iid), bot)}
-        elif note is not None:
-            client.remember_memory_note(pid, iid, note.id)
-    memory = resolve_checklists(memory, note.id if note else None)
-    checklists = memory.get("checklists")
-    wanted = checklists.get(memory.get("phase") or "") if isinstance(checklists, dict) else None
-    if isinstance(wanted, int) and note is not None and wanted == note.id:
-        notes.append(note)
-    elif isinstance(wanted, int):
-        found = client.get_note(pid, iid, wanted)
-        if found is not None and found.author == bot:
-            notes.append(found)
-    return IncidentState(
-        issue=issue,
-        memory=memory,
-        memory_note_id=note.id if note else None,
-        memory_note_body=note.body if note else "",
-        notes=tuple(notes),
-        bot_username=bot,
-        actor_access=actor_access,
-    )
-
-
-def addresses_bot(event: Event, bot: str) -> bool:
-    """A new comment with a line starting `@bot`: its author's access level will be needed."""
-    from .handlers.commands import parse
-
-    return event.is_note and event.action == "create" and parse(event.note or "", bot) is not None
-
-
-def changes_something(event: Event, bot: str) -> bool:
-    """A command that changes the incident or tells people (severity, phase, handoff, update, page)."""
-    from .handlers.commands import parse
-
-    found = parse(event.note or "", bot)
-    return found is not None and found[0] in CHANGING_COMMANDS
-
-
-def access_level(runtime: Runtime, event: Event, fresh: bool = False) -> int:
-    """The author's access level in the project (commands need Developer).
-
-    Asked of GitLab for every command that changes something, so a removed member loses
-    that power at once; `help` and other answers reuse a level asked seconds ago.
-    """
-    if event.actor.id is None:
-        return 0
-    key = f"incident-bot:access:{event.project_id}:{event.actor.id}"
-    cached = None if fresh else runtime.connection.get(key)
-    if cached is not None:
-        return int(cached)
-    level = runtime.client().access_level(event.project_id, event.actor.id)
-    runtime.connection.set(key, level, ex=ACCESS_CACHE_SECONDS)
-    return level
-
-
-def process_delivery(body: bytes, meta: dict[str, Any]) -> str:
-    """The RQ job: parse, load state, plan, apply. Returns a one-line summary."""
-    runtime = current()
-    try:
-        event = parse_event(
-            json.loads(body),
-            delivery_id=meta.get("delivery_id", ""),
-            event_uuid=meta.get("event_uuid"),
-            incident_label=runtime.rules.incident_label,
-        )
-    except Exception as exc:
-        # Parsing is pure: whatever it raises (a TypeError from `"assignees": 5` as much as a
-        # PayloadError), a retry raises it again while the issue's later events wait.
-        _no_retry()
-        raise PayloadError(f"delivery {meta.get('delivery_id')}: {type(exc).__name__}: {exc}") from exc
-    blog = logs.bind(log, delivery=event.delivery_id, project=event.project_id, iid=event.iid)
-    try:
-        return _process(runtime, event, blog)
-    except PermanentGitLabError:
-        _no_retry()
-        raise
-
-
-class PlanningError(Exception):
-    """Planning raised (a rule template failing at render time): pure, so retrying cannot help."""
-
-
-def _plan(event: Event, state: IncidentState, runtime: Runtime) -> Plan:
-    try:
-        return plan_event(event, state, runtime.rules, runtime.clock())
-    except Exception as exc:
-        _no_retry()
-        raise PlanningError(f"delivery {event.delivery_id}: planning failed: {type(exc).__name__}: {exc}") from exc
-
-
-def _process(runtime: Runtime, event: Event, blog: logs.Bound) -> str:
-    bot = runtime.bot_username()
-    if event.actor.username == bot:
-        blog.info("ignored: the bot's own change")
-        return "ignored: own change"
-    if runtime.dry_run:
-        state = replace(state_from_event(event), bot_username=bot, actor_access=DRY_RUN_ACCESS)
-        plan = _plan(event, state, runtime)
-        log_plan(plan, event, blog)  # type: ignore[arg-type]
-        return f"dry-run: {len(plan.actions)} actions"
-    client = runtime.client()
-    if isinstance(client, PythonGitLabClient):
-        client.for_delivery(event.event_uuid)
-    access = access_level(runtime, event, fresh=changes_something(event, bot)) if addresses_bot(event, bot) else None
-    state = load_state(client, event, bot, access)
-    if state.remembers(event.delivery_id):
-        blog.info("skipped: delivery already applied")
-        return "already applied"
-    plan = _plan(event, state, runtime)
-    for line in plan.describe():
-        blog.info("plan: %s", line)
-
-    def side_jobs(done: Plan) -> None:
-        if runtime.side_jobs is not None:
-            runtime.side_jobs(done, event, state)
-
-    outcome = apply_plan(plan, state, event, client, side_jobs=side_jobs)
-    blog.info("applied: %s", ", ".join(outcome.writes) or "nothing to write")
-    return "applied: " + (", ".join(outcome.writes) or "nothing")
 
 
 class IncidentWorker(SimpleWorker):
@@ -367,8 +128,9 @@ class IncidentWorker(SimpleWorker):
         self.procline(f"Processing {job.func_name} from {job.origin} since {time.time()}")
 
     def execute_job(self, job: Job, queue: Queue) -> None:
-        if _runtime is not None:
-            _runtime.refresh_rules()
+        runtime = installed()
+        if runtime is not None:
+            runtime.refresh_rules()
         try:
             execution = self._start(job)
         except RedisError as exc:
@@ -487,7 +249,7 @@ class IncidentWorker(SimpleWorker):
 
 def make_worker(settings: Settings, connection: Redis, queues: list[str] | None = None) -> IncidentWorker:
     """An IncidentWorker tuned from settings, listening on the deliveries and notifications queues."""
-    names = queues or [settings.queue_name, f"{settings.queue_name}-notify"]
+    names = queues or [settings.queue_name, notify_queue_name(settings.queue_name)]
     worker = IncidentWorker(
         [Queue(name, connection=connection) for name in names],
         connection=connection,

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import re2
 
 if TYPE_CHECKING:
-    from ..planner import Draft
-    from ..rules import RuleSet
+    from ..handlers.draft import Draft
+    from .model import RuleSet
 
 Compiled = tuple[tuple[str, Any], ...]
 

@@ -10,14 +10,13 @@ a worker killed before it re-plans from GitLab and repeats only what is missing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .events import Event
-from .gitlab import GitLabClient, PermanentGitLabError
-from .incident import IncidentState, strip_memory, with_delivery, write_memory
-from .plan import (
+from ..events import Event
+from ..gitlab import GitLabClient, PermanentGitLabError
+from ..incident import IncidentState, strip_memory, with_delivery, write_memory
+from ..plan import (
     AddLabels,
     Assign,
     CloseIssue,
@@ -31,7 +30,11 @@ from .plan import (
     SetNativeSeverity,
     Unassign,
 )
-from .text import is_username, neutralise_line
+from ..text import is_username, neutralise_line
+
+if TYPE_CHECKING:
+    from .delivery import Delivery
+    from .followups import FollowUps
 
 log = logging.getLogger("incident_bot.apply")
 
@@ -80,18 +83,12 @@ def note_body(plan: Plan) -> str:
     return "\n\n".join(section.body.strip() for section in plan.of(PostNote) if section.body.strip())
 
 
-def apply_plan(
-    plan: Plan,
-    state: IncidentState,
-    event: Event,
-    client: GitLabClient,
-    *,
-    side_jobs: Callable[[Plan], None] | None = None,
-) -> Outcome:
-    """Execute the plan against GitLab with the fewest calls."""
+def apply_plan(plan: Plan, state: IncidentState, delivery: Delivery, *, followups: FollowUps | None = None) -> Outcome:
+    """Execute the plan against GitLab with the fewest calls, through the delivery's bound client."""
     outcome = Outcome()
     if plan.empty:
         return outcome
+    event, client = delivery.event, delivery.gitlab
     pid, iid = event.project_id, event.iid
     labels = label_change(plan, state.labels)
     assignee_ids, unknown = _assignees(plan, state, client)
@@ -137,10 +134,10 @@ def apply_plan(
             outcome.writes += ["create_issue", "link_issues"] if outcome.review[2] else []
             memory["review"] = {"iid": outcome.review[0], "url": outcome.review[1]}
         body = body.replace(REVIEW_PLACEHOLDER, outcome.review[1] or f"#{outcome.review[0]}")
-    if side_jobs and (plan.of(Notify) or plan.of(ScheduleReminder)):
+    if followups is not None and (plan.of(Notify) or plan.of(ScheduleReminder)):
         # Before the note, which records the delivery as applied: a worker killed in between
         # enqueues them again on retry, and their own keys keep anyone from being told twice.
-        side_jobs(plan)
+        followups(plan, delivery, state)
     if body:
         outcome.note_id = _new_memory_note(client, pid, iid, write_memory(body, memory))
         outcome.writes.append("create_note")

@@ -1,0 +1,103 @@
+"""Pure planning: `(event, state, rules, clock) -> Plan`, through the steps in STEPS.
+
+A Draft is the incident as the plan would leave it. Built-in steps keep the
+exclusive scopes (severity, phase, category) to one label each; then the rules
+are applied until none fires anew, so a rule that sets the default severity
+lets the severity rules fire in the same delivery. Each rule fires at most once
+per delivery, and rules react to differences from the bot's memory (what it
+last handled), not to raw events: a repeated label event changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from ..events import Event
+from ..incident import IncidentState
+from ..plan import Notify, OpenReview, Plan, PostNote, Remember, SetNativeSeverity
+from ..rules import NATIVE_TO_NAME, RuleSet
+from .builtin import exclusive_scopes, native_severity, record
+from .commands import run_commands
+from .draft import DEFAULT_BOT, SUMMARY, Draft, Section
+from .engine import run_rules
+from .render import render
+
+# The planning steps, run in this order for every delivery.
+STEPS: list[Callable[[Draft], None]] = [
+    exclusive_scopes,
+    native_severity,
+    run_commands,
+    run_rules,
+    record,
+]
+
+
+def plan_event(
+    event: Event,
+    state: IncidentState,
+    rules: RuleSet,
+    now: datetime,
+    bot: str = DEFAULT_BOT,
+    access: int | None = None,
+) -> Plan:
+    """The consolidated plan for one delivery (`bot`: the bot's username; `access`: the author's level)."""
+    draft = Draft(event, state, rules, now, bot=bot, access=access)
+    for step in STEPS:
+        step(draft)
+    return finish(draft)
+
+
+def finish(draft: Draft) -> Plan:
+    """Turn the draft into a Plan: summary, sections in order, memory, native severity."""
+    rules, memory_before = draft.rules, draft.state.memory
+    if not draft.actions and not draft.sections and not draft.notifications and draft.memory == memory_before:
+        return Plan()
+    actions = list(draft.actions)
+    level = draft.severity()
+    if rules.settings.get("native_severity_sync", True) and level is not None:
+        native = rules.severities[level].native
+        current = NATIVE_TO_NAME.get((draft.issue.severity or "unknown").lower(), "UNKNOWN")
+        handled = memory_before.get("severity")
+        if native != current and (level != handled or not memory_before.get("declared")):
+            actions.append(SetNativeSeverity("native-severity-sync", native))
+    sections = list(draft.sections)
+    if draft.did:
+        lines = [f"- {what} — rule `{rule}`{_why(draft, rule)}" for what, rule in draft.did]
+        sections.append(Section(SUMMARY, "summary", "**incident-bot** made these changes:\n" + "\n".join(lines)))
+    review = draft.review_template
+    actions = [
+        replace(a, description=render(review, draft)) if isinstance(a, OpenReview) and review is not None else a
+        for a in actions
+    ]
+    staffed = draft.memory.get("staffed", {})
+    roles = tuple((rules.roles[r].title, u) for r, u in staffed.items() if r in rules.roles)
+    phase = rules.phase(draft.phase())
+    for channel, message, rule, text in draft.notifications:
+        actions.append(
+            Notify(
+                rule,
+                channel,
+                message,
+                change="; ".join(draft.changes),
+                text=text,
+                severity=level,
+                phase=phase.title if phase else None,
+                roles=roles,
+                severity_name=rules.severities[level].name if level is not None else "",
+            )
+        )
+    for section in sorted(sections, key=lambda s: s.order):
+        body = render(section.template, draft) if section.template is not None else section.body
+        if body:
+            actions.append(PostNote(section.rule, body))
+    for key in sorted(set(draft.memory) | set(memory_before)):
+        if draft.memory.get(key) != memory_before.get(key):
+            actions.append(Remember("memory", key, draft.memory.get(key)))
+    return Plan(actions=tuple(actions))
+
+
+def _why(draft: Draft, rule: str) -> str:
+    found = next((r for r in draft.rules.rules if r.name == rule), None)
+    return f": {found.description}" if found and found.description else ""

@@ -1,0 +1,163 @@
+"""The rules as loaded: frozen dataclasses for each section and the RuleSet that holds them all."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+
+from .rotation import Rotation
+from .source import Problem
+
+if TYPE_CHECKING:
+    from .actions import Then
+
+# GitLab's native severity values, as the rules' `native:` spells them.
+NATIVE_TO_NAME = {"critical": "CRITICAL", "high": "HIGH", "medium": "MEDIUM", "low": "LOW", "unknown": "UNKNOWN"}
+
+
+class RulesError(Exception):
+    """The rule set is invalid; `problems` lists every mistake found."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"{len(problems)} problem(s) in rules")
+        self.problems = problems
+
+    def report(self) -> str:
+        """Every problem, one per line, preceded by a count."""
+        noun = "error" if len(self.problems) == 1 else "errors"
+        return "\n".join([f"invalid rules: {len(self.problems)} {noun}", *(f"  {p}" for p in self.problems)])
+
+
+@dataclass(frozen=True)
+class Severity:
+    level: int
+    label: str
+    name: str
+    native: str = "UNKNOWN"
+    description: str = ""
+    update_every_minutes: float | None = None
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    label: str
+    title: str = ""
+    guidance: str = ""
+    checklist: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    label: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    title: str
+    rotation: str
+    duties: tuple[str, ...] = ()
+
+
+class ChannelKind(StrEnum):
+    """How a channel is reached; given in the declaration, never guessed from the URL."""
+
+    SLACK = "slack"
+    TEAMS = "teams"
+    WEBHOOK = "webhook"
+    EMAIL = "email"
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A channel as declared in the rules: a name, a kind, and the env vars holding its secrets."""
+
+    name: str
+    kind: ChannelKind
+    target_env: str
+    secret_env: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", ChannelKind(self.kind))
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    rotation: str
+    channel: str | None = None
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: conditions (`when`) and actions (`then`), with where it was written."""
+
+    name: str
+    file: str
+    line: int
+    when: tuple[tuple[str, Any], ...]
+    then: tuple[tuple[str, Any], ...]  # as written, (action, argument): what `setup` reads for label names
+    description: str = ""
+    actions: tuple[Then, ...] = ()  # `then` compiled at load: what the engine applies
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The whole process, validated and frozen."""
+
+    rules: tuple[Rule, ...] = ()
+    severities: Mapping[int, Severity] = field(default_factory=lambda: MappingProxyType({}))
+    phases: tuple[Phase, ...] = ()
+    categories: Mapping[str, Category] = field(default_factory=lambda: MappingProxyType({}))
+    roles: Mapping[str, Role] = field(default_factory=lambda: MappingProxyType({}))
+    rotations: Mapping[str, Rotation] = field(default_factory=lambda: MappingProxyType({}))
+    templates: Mapping[str, jinja2.Template] = field(default_factory=lambda: MappingProxyType({}))
+    channels: Mapping[str, Channel] = field(default_factory=lambda: MappingProxyType({}))
+    teams: Mapping[str, Team] = field(default_factory=lambda: MappingProxyType({}))
+    settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    files: tuple[str, ...] = ()
+
+    @property
+    def incident_label(self) -> str:
+        return str(self.settings.get("incident_label", "incident"))
+
+    def phase(self, name: str | None) -> Phase | None:
+        return next((p for p in self.phases if p.name == name), None)
+
+    # The one place an incident's severity, phase and category are read from its labels.
+    def severity_of(self, labels: AbstractSet[str]) -> int | None:
+        """The most severe level whose label is present, or None."""
+        present = [s.level for s in self.severities.values() if s.label in labels]
+        return min(present) if present else None
+
+    def phase_of(self, labels: AbstractSet[str]) -> str | None:
+        """The latest phase whose label is present, or None."""
+        present = [p.name for p in self.phases if p.label in labels]
+        return present[-1] if present else None
+
+    def category_of(self, labels: AbstractSet[str]) -> str | None:
+        """The first category whose label is present, or None."""
+        return next((c.name for c in self.categories.values() if c.label in labels), None)
+
+    def severity_by_native(self, native: str | None) -> Severity | None:
+        """The severity GitLab's own severity field (`critical`, `HIGH`, ...) stands for."""
+        name = NATIVE_TO_NAME.get((native or "unknown").lower())
+        return next((s for s in self.severities.values() if s.native == name), None)
+
+    def summary(self) -> str:
+        """The one-line summary `check-rules` prints."""
+        return (
+            f"rules OK: {len(self.rules)} rules, {len(self.severities)} severities, {len(self.phases)} phases, "
+            f"{len(self.roles)} roles, {len(self.rotations)} rotations, {len(self.channels)} channels "
+            f"from {len(self.files)} files"
+        )

@@ -1,0 +1,79 @@
+"""The Delivery: one context per job, built once and handed to the planner, executor, follow-ups and reminders.
+
+It holds what describes this delivery rather than the incident or the process: the
+event, a GitLab client bound to the delivery's `X-Gitlab-Event-UUID` (a new object,
+never the shared client changed), the bound logger, the rules as of this job, the
+clock, the bot's username, the author's access level and whether this is a dry run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from .. import logs
+from ..events import Event
+from ..gitlab import GitLabClient
+from ..incident import IncidentState, Note, checklist_notes, find_memory, memory_in, resolve_checklists
+from ..rules import RuleSet
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Everything one job knows about the delivery it handles."""
+
+    event: Event
+    client: GitLabClient | None  # None in a dry run: nothing may reach GitLab
+    log: logs.Bound
+    rules: RuleSet
+    clock: Callable[[], datetime]
+    bot_username: str
+    actor_access: int | None = None  # read only when the author addresses the bot
+    dry_run: bool = False
+
+    @property
+    def gitlab(self) -> GitLabClient:
+        """The bound client; a dry run has none."""
+        if self.client is None:
+            raise RuntimeError("a dry run has no GitLab client")
+        return self.client
+
+    def load_state(self) -> IncidentState:
+        """What the incident is now, from GitLab: the issue, the bot's memory and the checklist notes it names.
+
+        The memory note is read by the id Redis remembers, so a delivery costs the same
+        however many comments the issue has; every page of notes is read only when that
+        pointer is missing or stale (Redis flushed, note deleted, or not the bot's).
+        """
+        client, bot = self.gitlab, self.bot_username
+        pid, iid = self.event.project_id, self.event.iid
+        issue = client.get_issue(pid, iid)
+        pointer = client.memory_note(pid, iid)
+        note = client.get_note(pid, iid, pointer) if pointer is not None else None
+        memory = memory_in(note, bot)
+        notes: list[Note] = []
+        if memory is None:
+            memory, note = find_memory(client.iter_notes(pid, iid), bot)
+            if memory.get("declared") and "checklists" not in memory:
+                # Memory from before checklist note ids were kept in it: find them; the next note written keeps them
+                # (until then no pointer is set, so they are looked for again rather than forgotten).
+                memory = {**memory, "checklists": checklist_notes(client.iter_notes(pid, iid), bot)}
+            elif note is not None:
+                client.remember_memory_note(pid, iid, note.id)
+        memory = resolve_checklists(memory, note.id if note else None)
+        checklists = memory.get("checklists")
+        wanted = checklists.get(memory.get("phase") or "") if isinstance(checklists, dict) else None
+        if isinstance(wanted, int) and note is not None and wanted == note.id:
+            notes.append(note)
+        elif isinstance(wanted, int):
+            found = client.get_note(pid, iid, wanted)
+            if found is not None and found.author == bot:
+                notes.append(found)
+        return IncidentState(
+            issue=issue,
+            memory=memory,
+            memory_note_id=note.id if note else None,
+            memory_note_body=note.body if note else "",
+            notes=tuple(notes),
+        )

@@ -1,0 +1,121 @@
+"""The delivery job: parse the body, build the Delivery, load the incident, plan, apply. RQ runs it by name."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from rq import get_current_job
+
+from .. import logs
+from ..events import Event, PayloadError, parse_event
+from ..gitlab import PermanentGitLabError
+from ..handlers.commands import parse
+from ..handlers.planner import plan_event
+from ..incident import IncidentState, state_from_event
+from ..plan import Plan
+from .delivery import Delivery
+from .executor import apply_plan, log_plan
+from .runtime import Runtime, current
+
+log = logging.getLogger("incident_bot.worker")
+ACCESS_CACHE_SECONDS = 30  # only for commands that change nothing (help); the others always ask
+CHANGING_COMMANDS = frozenset({"severity", "phase", "handoff", "update", "page"})
+DRY_RUN_ACCESS = 30  # dry-run cannot ask GitLab; it shows what a Developer's command would do
+
+
+def no_retry() -> None:
+    """Retrying cannot help (a malformed delivery, a 4xx from GitLab): fail the job now."""
+    job = get_current_job()
+    if job is not None:
+        job.retries_left = 0
+
+
+def addresses_bot(event: Event, bot: str) -> bool:
+    """A new comment with a line starting `@bot`: its author's access level will be needed."""
+    return event.is_note and event.action == "create" and parse(event.note or "", bot) is not None
+
+
+def changes_something(event: Event, bot: str) -> bool:
+    """A command that changes the incident or tells people (severity, phase, handoff, update, page)."""
+    found = parse(event.note or "", bot)
+    return found is not None and found[0] in CHANGING_COMMANDS
+
+
+def access_level(runtime: Runtime, event: Event, fresh: bool = False) -> int:
+    """The author's access level in the project (commands need Developer).
+
+    Asked of GitLab for every command that changes something, so a removed member loses
+    that power at once; `help` and other answers reuse a level asked seconds ago.
+    """
+    if event.actor.id is None:
+        return 0
+    key = f"incident-bot:access:{event.project_id}:{event.actor.id}"
+    cached = None if fresh else runtime.connection.get(key)
+    if cached is not None:
+        return int(cached)
+    level = runtime.client().access_level(event.project_id, event.actor.id)
+    runtime.connection.set(key, level, ex=ACCESS_CACHE_SECONDS)
+    return level
+
+
+def process_delivery(body: bytes, meta: dict[str, Any]) -> str:
+    """The RQ job: parse, load state, plan, apply. Returns a one-line summary."""
+    runtime = current()
+    try:
+        event = parse_event(
+            json.loads(body),
+            delivery_id=meta.get("delivery_id", ""),
+            event_uuid=meta.get("event_uuid"),
+            incident_label=runtime.rules.incident_label,
+        )
+    except Exception as exc:
+        # Parsing is pure: whatever it raises (a TypeError from `"assignees": 5` as much as a
+        # PayloadError), a retry raises it again while the issue's later events wait.
+        no_retry()
+        raise PayloadError(f"delivery {meta.get('delivery_id')}: {type(exc).__name__}: {exc}") from exc
+    blog = logs.bind(log, delivery=event.delivery_id, project=event.project_id, iid=event.iid)
+    try:
+        return _process(runtime, event, blog)
+    except PermanentGitLabError:
+        no_retry()
+        raise
+
+
+class PlanningError(Exception):
+    """Planning raised (a rule template failing at render time): pure, so retrying cannot help."""
+
+
+def _plan(delivery: Delivery, state: IncidentState) -> Plan:
+    try:
+        d = delivery
+        return plan_event(d.event, state, d.rules, d.clock(), d.bot_username, d.actor_access)
+    except Exception as exc:
+        no_retry()
+        event = delivery.event
+        raise PlanningError(f"delivery {event.delivery_id}: planning failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _process(runtime: Runtime, event: Event, blog: logs.Bound) -> str:
+    bot = runtime.bot_username()
+    if event.actor.username == bot:
+        blog.info("ignored: the bot's own change")
+        return "ignored: own change"
+    if runtime.dry_run:
+        delivery = runtime.delivery(event, blog, bot, DRY_RUN_ACCESS)
+        plan = _plan(delivery, state_from_event(event))
+        log_plan(plan, event, blog)  # type: ignore[arg-type]
+        return f"dry-run: {len(plan.actions)} actions"
+    access = access_level(runtime, event, fresh=changes_something(event, bot)) if addresses_bot(event, bot) else None
+    delivery = runtime.delivery(event, blog, bot, access)
+    state = delivery.load_state()
+    if state.remembers(event.delivery_id):
+        blog.info("skipped: delivery already applied")
+        return "already applied"
+    plan = _plan(delivery, state)
+    for line in plan.describe():
+        blog.info("plan: %s", line)
+    outcome = apply_plan(plan, state, delivery, followups=runtime.followups)
+    blog.info("applied: %s", ", ".join(outcome.writes) or "nothing to write")
+    return "applied: " + (", ".join(outcome.writes) or "nothing")

@@ -1,0 +1,132 @@
+"""What every job of a worker process shares (the Runtime), how it is built, and the one installed."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from redis import Redis
+from rq import Queue
+
+from .. import logs
+from ..config import Settings
+from ..events import Event
+from ..gitlab import GitLabClient, PythonGitLabClient
+from ..notify.channels import ChannelConfigError, configured_channels
+from ..queue import notify_queue_name, remember_bot_username
+from ..rules import RulesError, RuleSet, fingerprint, load_rules
+from .delivery import Delivery
+from .followups import FollowUps
+
+log = logging.getLogger("incident_bot.worker")
+BOT_CACHE_SECONDS = 3600
+
+
+@dataclass
+class Runtime:
+    """What every job of a worker process shares: settings, rules, Redis, the GitLab client, follow-ups."""
+
+    settings: Settings
+    rules: RuleSet
+    connection: Redis
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    followups: FollowUps | None = None  # notifications and reminders; None: a plan's only effects are in GitLab
+    _client: GitLabClient | None = None
+    _rules_seen: tuple[tuple[str, int, int], ...] | None = None
+
+    def refresh_rules(self) -> bool:
+        """Pick up edited rules between jobs; an invalid edit is logged and the last good rules stay."""
+        seen = fingerprint(self.settings.rules_dir)
+        if self._rules_seen is None:
+            self._rules_seen = seen
+            return False
+        if seen == self._rules_seen:
+            return False
+        self._rules_seen = seen
+        try:
+            rules = load_rules(self.settings.rules_dir)
+        except RulesError as exc:
+            log.error("rules not reloaded, keeping the last good ones: %s", exc.report())
+            return False
+        self.rules = rules
+        log.info("rules reloaded: %s", rules.summary())
+        return True
+
+    @property
+    def dry_run(self) -> bool:
+        return self.settings.dry_run
+
+    def client(self) -> GitLabClient:
+        """The process's GitLab client (one HTTP session); jobs use `for_delivery` copies of it."""
+        if self._client is None:
+            self._client = PythonGitLabClient(
+                self.settings.gitlab_url,
+                self.settings.gitlab_token,
+                timeout=self.settings.gitlab_timeout,
+                cache=self.connection,
+            )
+        return self._client
+
+    def bot_username(self) -> str:
+        """The bot's own GitLab username, asked once an hour (`GET /user`) and shared through Redis."""
+        if self.dry_run:
+            return self.settings.bot_username
+        key = "incident-bot:bot-user-checked"
+        cached = self.connection.get("incident-bot:bot-username")
+        if cached and self.connection.exists(key):
+            return cached.decode() if isinstance(cached, bytes) else str(cached)
+        username = self.client().current_user().username
+        remember_bot_username(self.connection, username)
+        self.connection.set(key, "1", ex=BOT_CACHE_SECONDS)
+        return username
+
+    def delivery(self, event: Event, blog: logs.Bound, bot: str, access: int | None = None) -> Delivery:
+        """The context of one job: this event, a client bound to its event UUID, the rules as of now."""
+        return Delivery(
+            event=event,
+            client=None if self.dry_run else self.client().for_delivery(event.event_uuid),
+            log=blog,
+            rules=self.rules,
+            clock=self.clock,
+            bot_username=bot,
+            actor_access=access,
+            dry_run=self.dry_run,
+        )
+
+
+_runtime: Runtime | None = None
+
+
+def install(runtime: Runtime) -> None:
+    """Make `runtime` the one the jobs of this process use."""
+    global _runtime
+    _runtime = runtime
+
+
+def current() -> Runtime:
+    """The installed Runtime; jobs call this first."""
+    if _runtime is None:
+        raise RuntimeError("incident-bot worker runtime not installed; start it with `incident-bot worker`")
+    return _runtime
+
+
+def installed() -> Runtime | None:
+    """The installed Runtime, or None (the RQ worker class refreshes its rules between jobs)."""
+    return _runtime
+
+
+def build_runtime(settings: Settings, rules: RuleSet, connection: Redis) -> Runtime:
+    """The Runtime `incident-bot worker` installs: GitLab client, notifications and reminders."""
+    try:
+        targets = configured_channels(rules.channels.values(), os.environ, log)
+    except ChannelConfigError as exc:
+        raise SystemExit(f"incident-bot: {exc}") from None
+    followups = FollowUps(
+        connection=connection,
+        queue=Queue(notify_queue_name(settings.queue_name), connection=connection),
+        targets={t.channel.name: t.channel for t in targets},
+    )
+    return Runtime(settings=settings, rules=rules, connection=connection, followups=followups)

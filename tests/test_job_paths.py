@@ -1,0 +1,64 @@
+"""Jobs queued or scheduled before an upgrade still run: RQ stores each job's function by its dotted path."""
+
+from __future__ import annotations
+
+from rq import Queue
+from rq.job import Job, JobStatus
+
+from service.config import Settings
+from service.incident import read_memory
+from service.notify.jobs import NOTIFY_FUNC
+from service.queue import PROCESS_FUNC
+from service.rules import Channel, ChannelKind
+from service.worker import make_worker
+from service.worker.followups import REMINDER_FUNC, reminder_key
+from tests.conftest import body
+
+# Every function path a job has ever been stored under (deliveries, reminders up to a day ahead, notifications).
+OLD_PATHS = ("service.worker.process_delivery", "service.reminders.fire", "service.notify.send_notification")
+
+
+def run_by_path(redis_conn, path: str, *args: object) -> Job:  # type: ignore[no-untyped-def]
+    """Enqueue `path` by its string name, as an older release did, and run it with the production worker."""
+    queue = Queue("old-paths", connection=redis_conn)
+    job = queue.enqueue(path, *args)
+    make_worker(Settings(), redis_conn, ["old-paths"]).work(burst=True)
+    return Job.fetch(job.id, connection=redis_conn)
+
+
+def test_jobs_are_still_queued_under_their_old_paths() -> None:
+    """New jobs are stored under the same stable names, so a worker of either release can run them."""
+    assert (PROCESS_FUNC, REMINDER_FUNC, NOTIFY_FUNC) == OLD_PATHS
+
+
+def test_a_delivery_queued_under_the_old_path_is_applied(fake, runtime, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """`service.worker.process_delivery`: the queued delivery declares the incident in GitLab."""
+    job = run_by_path(redis_conn, OLD_PATHS[0], body("issue.open.incident"), {"delivery_id": "old-1"})
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result()
+    assert str(job.return_value()).startswith("applied:")
+    memory = read_memory(fake.bot_notes()[-1]["body"])
+    assert memory is not None and "old-1" in memory["deliveries"]
+
+
+def test_a_reminder_scheduled_under_the_old_path_runs(fake, runtime, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """`service.reminders.fire`: a reminder whose series was replaced meanwhile runs and stands down."""
+    redis_conn.set(reminder_key(1, 23), '{"token": "newer", "roles": [], "minutes": 30}')
+    job = run_by_path(redis_conn, OLD_PATHS[1], 1, 23, "older", 1)
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result()
+    assert str(job.return_value()).startswith("superseded")
+    assert fake.bot_notes() == []
+
+
+def test_a_notification_queued_under_the_old_path_runs(redis_conn, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`service.notify.send_notification`: a notification for a channel without a target is skipped, not failed."""
+    monkeypatch.delenv("OLD_PATH_TARGET", raising=False)
+    channel = Channel("ops", ChannelKind.WEBHOOK, "OLD_PATH_TARGET")
+    payload = {
+        "channel": {"name": channel.name, "kind": "webhook", "target_env": channel.target_env, "secret_env": None},
+        # As an older release stored it: no severity name.
+        "message": {"kind": "declared", "title": "Checkout down", "project": "shop/checkout", "iid": 1, "url": "u"},
+        "dedupe_key": "old-1",
+    }
+    job = run_by_path(redis_conn, OLD_PATHS[2], payload)
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result()
+    assert job.return_value() == "skipped: no target"
