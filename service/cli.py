@@ -1,4 +1,4 @@
-"""`incident-bot`: serve, web, worker, and the rules tools."""
+"""`incident-bot`: serve, web, worker, the rules tools, and setup/doctor/reconcile in GitLab."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from . import logs
 from .config import Settings
+from .ops import commands as ops_commands  # light: setup/doctor/reconcile import their work when they run
 
 if TYPE_CHECKING:
     from .rules import RuleSet
@@ -244,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_simulate)
     p = sub.add_parser("schema", help="print the JSON Schema of rule files")
     p.set_defaults(func=cmd_schema)
+    ops_commands.add_parsers(sub)  # setup, doctor, reconcile
     return parser
 
 
