@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
+
+from .fields import PayloadError, as_id, checked_text, label_titles, optional_id, require, str_or_none, text_field
 
 INCIDENT_LABEL = "incident"
 INCIDENT_TYPE = "Incident"
@@ -21,10 +22,6 @@ class Kind(StrEnum):
 
     ISSUE = "issue"
     NOTE = "note"
-
-
-class PayloadError(ValueError):
-    """The delivery is JSON but lacks what GitLab always sends; the message says what."""
 
 
 @dataclass(frozen=True)
@@ -96,90 +93,26 @@ def reference(payload: dict[str, Any]) -> Reference:
     return Reference.of(parse_event(payload))
 
 
-# GitLab ids are bigint columns: anything outside 1..2^63-1 is not a GitLab id.
-MAX_ID = 2**63 - 1
-_DIGITS = re.compile(r"[0-9]{1,19}")
-
-
-def _label_titles(raw: Any, name: str) -> frozenset[str]:
-    if not isinstance(raw, list):
-        return frozenset()  # tolerated: a missing or odd label list means no labels
-    titles = set()
-    for item in raw:
-        if isinstance(item, dict):
-            item = item.get("title")
-        if isinstance(item, str):
-            titles.add(_checked_text(item, name))
-    return frozenset(titles)
-
-
-def _require(mapping: Any, key: str, where: str) -> Any:
-    if not isinstance(mapping, dict) or key not in mapping or mapping[key] is None:
-        raise PayloadError(f"missing field {where}.{key}" if where else f"missing field {key}")
-    return mapping[key]
-
-
-def _int(value: Any, name: str) -> int:
-    """A GitLab id: a positive integer (or its decimal digits); floats, booleans and huge numbers are refused."""
-    if isinstance(value, str) and _DIGITS.fullmatch(value):
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PayloadError(f"field {name} must be an integer")
-    if not 0 < value <= MAX_ID:
-        raise PayloadError(f"field {name} must be a positive integer")
-    return value
-
-
-def _optional_id(value: Any) -> int | None:
-    """An id the bot can do without: kept when it is a valid id, else None."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
-        return None
-    return value
-
-
-def _checked_text(value: str, name: str) -> str:
-    # A lone surrogate (from a \ud800 escape) cannot be encoded: Redis, logs and GitLab would all fail on it later.
-    if not value.isascii():
-        try:
-            value.encode()
-        except UnicodeEncodeError:
-            raise PayloadError(f"field {name} must be valid text") from None
-    return value
-
-
-def _text(mapping: dict[str, Any], key: str, name: str, default: str = "") -> str:
-    """A string field: missing, null or empty gives `default`; another type is a PayloadError naming it."""
-    value = mapping.get(key)
-    if value is None or value == "":
-        return default
-    if not isinstance(value, str):
-        raise PayloadError(f"field {name} must be a string")
-    return _checked_text(value, name)
-
-
-def _str_or_none(value: Any, name: str) -> str | None:
-    """An optional string (severities): kept when a string, else None."""
-    return _checked_text(value, name) if isinstance(value, str) else None
-
-
 def _actor(payload: dict[str, Any]) -> Actor:
-    user = _require(payload, "user", "")
+    user = require(payload, "user", "")
     if not isinstance(user, dict):
         raise PayloadError("field user must be an object")
     return Actor(
-        id=_optional_id(user.get("id")),
-        username=_text(user, "username", "user.username"),
-        name=_text(user, "name", "user.name"),
+        id=optional_id(user.get("id")),
+        username=text_field(user, "username", "user.username"),
+        name=text_field(user, "name", "user.name"),
     )
 
 
 def _project(payload: dict[str, Any], attrs: dict[str, Any]) -> tuple[int, str]:
     project = payload.get("project")
     if isinstance(project, dict) and project.get("id") is not None:
-        return _int(project["id"], "project.id"), _text(project, "path_with_namespace", "project.path_with_namespace")
+        return as_id(project["id"], "project.id"), text_field(
+            project, "path_with_namespace", "project.path_with_namespace"
+        )
     for source in (payload, attrs):
         if source.get("project_id") is not None:
-            return _int(source["project_id"], "project_id"), ""
+            return as_id(source["project_id"], "project_id"), ""
     raise PayloadError("missing field project.id")
 
 
@@ -190,7 +123,7 @@ def _assignees(payload: dict[str, Any]) -> tuple[str, ...]:
     if not isinstance(raw, list):
         raise PayloadError("field assignees must be a list")
     names = (a.get("username") for a in raw if isinstance(a, dict))
-    return tuple(_checked_text(n, "assignees.username") for n in names if isinstance(n, str) and n)
+    return tuple(checked_text(n, "assignees.username") for n in names if isinstance(n, str) and n)
 
 
 def is_incident(issue_type: Any, labels: frozenset[str], incident_label: str = INCIDENT_LABEL) -> bool:
@@ -199,7 +132,7 @@ def is_incident(issue_type: Any, labels: frozenset[str], incident_label: str = I
 
 
 def _object_attributes(payload: dict[str, Any]) -> dict[str, Any]:
-    attrs = _require(payload, "object_attributes", "")
+    attrs = require(payload, "object_attributes", "")
     if not isinstance(attrs, dict):
         raise PayloadError("field object_attributes must be an object")
     return attrs
@@ -212,36 +145,36 @@ def _issue_fields(
     return {
         "actor": _actor(payload),
         "is_incident": is_incident(issue.get("type"), labels, incident_label),
-        "title": _text(issue, "title", f"{where}.title"),
-        "description": _text(issue, "description", f"{where}.description"),
-        "state": _text(issue, "state", f"{where}.state", "opened"),
+        "title": text_field(issue, "title", f"{where}.title"),
+        "description": text_field(issue, "description", f"{where}.description"),
+        "state": text_field(issue, "state", f"{where}.state", "opened"),
         "labels": labels,
-        "severity": _str_or_none(issue.get("severity"), f"{where}.severity"),
+        "severity": str_or_none(issue.get("severity"), f"{where}.severity"),
     }
 
 
 def parse_issue(payload: dict[str, Any], incident_label: str = INCIDENT_LABEL) -> Event:
     """Build an Event from an `Issue Hook` body (`object_kind` issue or work_item)."""
     attrs = _object_attributes(payload)
-    iid = _int(_require(attrs, "iid", "object_attributes"), "object_attributes.iid")
+    iid = as_id(require(attrs, "iid", "object_attributes"), "object_attributes.iid")
     project_id, project_path = _project(payload, attrs)
-    labels = _label_titles(payload.get("labels", attrs.get("labels")), "labels.title")
+    labels = label_titles(payload.get("labels", attrs.get("labels")), "labels.title")
     raw_changes = payload.get("changes")
     changes: dict[str, Any] = raw_changes if isinstance(raw_changes, dict) else {}
     added: frozenset[str] = frozenset()
     removed: frozenset[str] = frozenset()
     label_change = changes.get("labels")
-    action = _text(attrs, "action", "object_attributes.action", "update")
+    action = text_field(attrs, "action", "object_attributes.action", "update")
     if isinstance(label_change, dict):
-        before = _label_titles(label_change.get("previous"), "changes.labels.previous.title")
-        after = _label_titles(label_change.get("current"), "changes.labels.current.title")
+        before = label_titles(label_change.get("previous"), "changes.labels.previous.title")
+        after = label_titles(label_change.get("current"), "changes.labels.current.title")
         added, removed = after - before, before - after
     elif action == "open":
         added = labels
     severity_change = changes.get("severity")
     if isinstance(severity_change, dict):
         # Not kept (nothing reads it), still checked: hostile input stays a 400 exactly as before.
-        _str_or_none(severity_change.get("previous"), "changes.severity.previous")
+        str_or_none(severity_change.get("previous"), "changes.severity.previous")
     return Event(
         kind=Kind.ISSUE,
         action=action,
@@ -249,7 +182,7 @@ def parse_issue(payload: dict[str, Any], incident_label: str = INCIDENT_LABEL) -
         project_path=project_path,
         iid=iid,
         **_issue_fields(payload, attrs, "object_attributes", labels, incident_label),
-        url=_text(attrs, "url", "object_attributes.url"),
+        url=text_field(attrs, "url", "object_attributes.url"),
         confidential=bool(attrs.get("confidential")),
         labels_added=added,
         labels_removed=removed,
@@ -261,26 +194,23 @@ def parse_issue(payload: dict[str, Any], incident_label: str = INCIDENT_LABEL) -
 def parse_note(payload: dict[str, Any], incident_label: str = INCIDENT_LABEL) -> Event:
     """Build an Event from a `Note Hook` body on an issue; other noteables raise PayloadError."""
     attrs = _object_attributes(payload)
-    issue = _require(payload, "issue", "")
+    issue = require(payload, "issue", "")
     if not isinstance(issue, dict):
         raise PayloadError("field issue must be an object")
-    iid = _int(_require(issue, "iid", "issue"), "issue.iid")
+    iid = as_id(require(issue, "iid", "issue"), "issue.iid")
     project_id, project_path = _project(payload, attrs)
-    labels = _label_titles(issue.get("labels"), "issue.labels.title")
-    url = _text(issue, "url", "issue.url") or _text(attrs, "url", "object_attributes.url")
-    # Not kept (nothing reads them), still checked: hostile input stays a 400 exactly as before.
-    _optional_id(attrs.get("id"))
-    _optional_id(attrs.get("author_id"))
+    labels = label_titles(issue.get("labels"), "issue.labels.title")
+    url = text_field(issue, "url", "issue.url") or text_field(attrs, "url", "object_attributes.url")
     return Event(
         kind=Kind.NOTE,
-        action=_text(attrs, "action", "object_attributes.action", "create"),
+        action=text_field(attrs, "action", "object_attributes.action", "create"),
         project_id=project_id,
         project_path=project_path,
         iid=iid,
         **_issue_fields(payload, issue, "issue", labels, incident_label),
         url=url.split("#", 1)[0],
         confidential=bool(issue.get("confidential")) or bool(attrs.get("internal")),
-        note=_text(attrs, "note", "object_attributes.note"),
+        note=text_field(attrs, "note", "object_attributes.note"),
     )
 
 
