@@ -31,7 +31,7 @@ from service.ops.reconcile import (
     reconcile_periodically,
     synthetic_payload,
 )
-from service.queue import EventQueue, job_id_for
+from service.queue import EventQueue, job_id_for, notify_queue_name
 from service.rules import RuleSet
 from service.worker import build_runtime, install
 from tests.conftest import ROOT, SECRET, payload, test_redis_url
@@ -329,7 +329,7 @@ def test_reconciled_incident_is_announced_once(reconciler, fake, settings, rules
         fake.add_issue(1, 49, labels=["incident"], title="Payments time out")
         reconciler.run(project(reconciler))
         reconciler.run(project(reconciler), since=CLOCK - timedelta(days=1))
-        queues = [Queue(name, connection=redis_conn) for name in (QUEUE, f"{QUEUE}-notify")]
+        queues = [Queue(name, connection=redis_conn) for name in (QUEUE, notify_queue_name(QUEUE))]
         SimpleWorker(queues, connection=redis_conn).work(burst=True, logging_level="WARNING")
         (message,) = responders.delivered
         assert "Incident declared" in str(message.json()) and "Payments time out" in str(message.json())

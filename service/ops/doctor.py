@@ -15,6 +15,7 @@ from rq import Queue
 from rq.registry import FailedJobRegistry
 
 from ..config import Settings
+from ..queue import notify_queue_name
 from ..rules import RulesError, RuleSet, load_rules
 from .access import bot_access
 from .api import Namespace, OpsError, OpsGitLab
@@ -196,7 +197,7 @@ def check_redis(connection: Redis, settings: Settings) -> list[Row]:
     except RedisError as exc:
         return [_fail("redis", "ping", f"{exc}: check REDIS_URL and that Redis runs")]
     rows = [_ok("redis", "ping", "answers")]
-    for name in (settings.queue_name, f"{settings.queue_name}-notify"):
+    for name in (settings.queue_name, notify_queue_name(settings.queue_name)):
         try:
             waiting = Queue(name, connection=connection).count
             failed = FailedJobRegistry(name, connection=connection).count
