@@ -165,7 +165,7 @@ def test_every_package_says_what_it_owns() -> None:
 def test_imports_inside_functions_say_why() -> None:
     """An import inside a function has a comment saying why (on its line, or the line or block above)."""
     unexplained = []
-    for name, path in modules().items():
+    for path in modules().values():
         lines = path.read_text().splitlines()
         tree = ast.parse("\n".join(lines))
         for func in ast.walk(tree):
@@ -183,3 +183,16 @@ def _module_says_why(lines: list[str]) -> bool:
     """A module-level comment, or the docstring, explains its deferred imports once for all its functions."""
     docstring = ast.get_docstring(ast.parse("\n".join(lines))) or ""
     return "imported" in docstring or any(line.startswith("#") and "import" in line for line in lines)
+
+
+def test_every_package_is_installed() -> None:
+    """`pip install .` ships every package of service/ (setuptools lists them by name)."""
+    import tomllib  # only this test reads the project file
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    packages = {
+        ".".join(path.parent.relative_to(ROOT).parts)
+        for path in SERVICE.rglob("__init__.py")
+        if "migrations" not in path.parts
+    }
+    assert packages - listed == set()
