@@ -12,7 +12,7 @@ from service.ops.hooks import HOOK_TRIGGERS
 from service.ops.labels import wanted_labels
 from service.ops.setup import SetupOptions, run_setup
 from service.ops.table import Status, has_problem, render
-from service.rules import RuleSet, load_rules
+from service.rules import RulesError, RuleSet, load_rules
 from tests.conftest import ROOT
 from tests.fakegitlab import FakeGitLabServer
 from tests.fakeops import FakeOps
@@ -179,3 +179,48 @@ def test_labels_any_rule_names_are_wanted(tmp_path) -> None:  # type: ignore[no-
     wanted = {w.name: w for w in wanted_labels(load_rules(rules_dir))}
     assert {"needs-comms", "ignore-me", "customer-facing", "triage", "review::pending"} <= set(wanted)
     assert wanted["customer-facing"].description == "Used by incident-bot rule comms-flag."
+
+
+def test_colours_and_descriptions_written_in_the_rules_are_used(tmp_path, api, fake) -> None:  # type: ignore[no-untyped-def]
+    """Optional `color`/`description` on severities, phases, categories and the incident label reach GitLab."""
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules_dir)
+    settings = rules_dir / "settings.yml"
+    text = settings.read_text()
+    text = text.replace(
+        "  incident_label: incident\n", "  incident_label: incident\n  incident_label_color: '#112233'\n"
+    )
+    text = text.replace("    label: severity::1\n", "    label: severity::1\n    color: '#AA0000'\n")
+    text = text.replace(
+        "    label: incident-category::security\n", "    label: incident-category::security\n    color: '#330066'\n"
+    )
+    settings.write_text(text)
+    phases = rules_dir / "phases.yml"
+    phases.write_text(
+        phases.read_text().replace(
+            "    label: incident::mitigation\n",
+            "    label: incident::mitigation\n    color: '#00AA00'\n    description: Stop the bleeding.\n",
+        )
+    )
+    setup(api, load_rules(rules_dir))
+    made = {label["name"]: label for label in fake.project_labels[1]}
+    assert made["incident"]["color"] == "#112233"
+    assert made["severity::1"]["color"] == "#AA0000"
+    assert made["incident-category::security"]["color"] == "#330066"
+    assert (made["incident::mitigation"]["color"], made["incident::mitigation"]["description"]) == (
+        "#00AA00",
+        "Stop the bleeding.",
+    )
+
+
+def test_a_colour_that_is_not_rrggbb_is_a_rules_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`color: red` is refused at load with the file and line, like every other rules mistake."""
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules_dir)
+    settings = rules_dir / "settings.yml"
+    settings.write_text(
+        settings.read_text().replace("    label: severity::2\n", "    label: severity::2\n    color: red\n")
+    )
+    with pytest.raises(RulesError) as error:
+        load_rules(rules_dir)
+    assert "settings.yml" in error.value.report() and "color" in error.value.report()

@@ -96,6 +96,8 @@ class _Builder:
                                 raw.get("title", raw["name"].replace("-", " ").title()),
                                 raw.get("guidance", ""),
                                 tuple(raw.get("checklist", ())),
+                                raw.get("color", ""),
+                                raw.get("description", ""),
                             )
                         )
                 continue
@@ -121,6 +123,7 @@ class _Builder:
                 v.get("native", "UNKNOWN"),
                 v.get("description", ""),
                 v.get("update_every_minutes"),
+                v.get("color", ""),
             )
             for k, (_, v) in s["severities"].items()
         }
@@ -133,7 +136,10 @@ class _Builder:
                     f"duplicate severity label {v['label']!r} (also severity {labels[v['label']]})",
                 )
             labels.setdefault(v["label"], int(k))
-        categories = {k: Category(k, v["label"], v.get("description", "")) for k, (_, v) in s["categories"].items()}
+        categories = {
+            k: Category(k, v["label"], v.get("description", ""), v.get("color", ""))
+            for k, (_, v) in s["categories"].items()
+        }
         rotations = {k: self._rotation(doc, k, v) for k, (doc, v) in s["rotations"].items()}
         roles = {}
         for k, (doc, v) in s["roles"].items():

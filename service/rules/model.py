@@ -42,6 +42,7 @@ class Severity:
     native: str = "UNKNOWN"
     description: str = ""
     update_every_minutes: float | None = None
+    color: str = ""  # the label's colour for `setup`; empty: a default
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class Phase:
     title: str = ""
     guidance: str = ""
     checklist: tuple[str, ...] = ()
+    color: str = ""  # the label's colour and description for `setup`; empty: defaults
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Category:
     name: str
     label: str
     description: str = ""
+    color: str = ""  # the label's colour for `setup`; empty: a default
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,10 @@ ACTION_ITEM: dict[str, Any] = {
     "properties": ACTIONS,
 }
 
+# Optional label looks for `incident-bot setup`; without them it picks from GitLab's palette.
+_COLOR = {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$", "description": "The label's colour in GitLab, #RRGGBB."}
+_LABEL_DESCRIPTION = {"type": "string", "maxLength": 255, "description": "The label's description in GitLab."}
+
 RULES_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://incident-bot.example/rules.schema.json",
@@ -129,6 +133,8 @@ RULES_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {
                 "incident_label": {"type": "string", "minLength": 1},
+                "incident_label_color": _COLOR,
+                "incident_label_description": _LABEL_DESCRIPTION,
                 "procedure_url": {"type": "string"},
                 "documentation": {"type": "string"},
                 "native_severity_sync": {"type": "boolean"},
@@ -151,6 +157,7 @@ RULES_SCHEMA: dict[str, Any] = {
                     "native": {"enum": ["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"]},
                     "description": {"type": "string"},
                     "update_every_minutes": _MINUTES,
+                    "color": _COLOR,
                 },
             },
         },
@@ -166,6 +173,8 @@ RULES_SCHEMA: dict[str, Any] = {
                     "title": {"type": "string"},
                     "guidance": {"type": "string"},
                     "checklist": {"type": "array", "items": {"type": "string"}},
+                    "color": _COLOR,
+                    "description": _LABEL_DESCRIPTION,
                 },
             },
         },
@@ -175,7 +184,7 @@ RULES_SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "additionalProperties": False,
                 "required": ["label"],
-                "properties": {"label": {"type": "string"}, "description": {"type": "string"}},
+                "properties": {"label": {"type": "string"}, "description": {"type": "string"}, "color": _COLOR},
             },
         },
         "roles": {
