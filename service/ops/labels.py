@@ -69,12 +69,6 @@ def _then_labels(then: Any) -> Iterator[str]:
             yield from _names(arg.get("labels"))
 
 
-def _color(obj: Any, default: str) -> str:
-    # `color`/`description` are optional in the rules; older rule sets have neither.
-    value = getattr(obj, "color", None)
-    return str(value) if value else default
-
-
 def wanted_labels(rules: RuleSet) -> list[WantedLabel]:
     """The incident, severity, phase, category and review labels, and any label a rule names, once each."""
     found: dict[str, WantedLabel] = {}
@@ -96,14 +90,14 @@ def wanted_labels(rules: RuleSet) -> list[WantedLabel]:
     for i, sev in enumerate(sorted(rules.severities.values(), key=lambda s: s.level)):
         default = SEVERITY_COLORS[i] if i < len(SEVERITY_COLORS) else OTHER_COLOR
         text = f"Severity {sev.level} ({sev.name})" + (f": {sev.description}" if sev.description else "")
-        want(sev.label, _color(sev, default), text, f"severities.{sev.level}")
+        want(sev.label, sev.color or default, text, f"severities.{sev.level}")
     for i, phase in enumerate(rules.phases):
         default = PHASE_COLORS[i] if i < len(PHASE_COLORS) else OTHER_COLOR
-        text = getattr(phase, "description", "") or f"Incident phase: {phase.title or phase.name}"
-        want(phase.label, _color(phase, default), str(text), f"phases.{phase.name}")
+        text = phase.description or f"Incident phase: {phase.title or phase.name}"
+        want(phase.label, phase.color or default, text, f"phases.{phase.name}")
     for cat in rules.categories.values():
         text = f"Incident category {cat.name}" + (f": {cat.description}" if cat.description else "")
-        want(cat.label, _color(cat, CATEGORY_COLOR), text, f"categories.{cat.name}")
+        want(cat.label, cat.color or CATEGORY_COLOR, text, f"categories.{cat.name}")
     for name in _names(list(settings.get("review_labels") or ())):
         want(
             name, REVIEW_COLOR, "Post-incident review of an incident, opened by incident-bot.", "settings.review_labels"
