@@ -9,10 +9,11 @@ from collections.abc import Iterator
 import pytest
 import requests
 from rq import Queue, SimpleWorker
+from rq.cron import CronScheduler
 
 from service.config import Settings
 from service.ops.commands import add_parsers
-from service.ops.jobs import RECONCILE_FUNC, WEBHOOK_CHECK_FUNC
+from service.ops.jobs import RECONCILE_FUNC, WEBHOOK_CHECK_FUNC, reconcile_job, webhook_check_job
 from tests.conftest import ROOT, test_redis_url
 from tests.fakegitlab import FakeGitLabServer
 from tests.fakeops import FakeOps
@@ -178,3 +179,18 @@ def test_setup_refuses_a_url_gitlab_could_not_deliver_to(env, fake, capsys, url)
     assert run("setup", "--url", url) == 2
     assert "--url must be an http(s) URL" in capsys.readouterr().err
     assert fake.writes() == []
+
+
+def test_rq_cron_schedules_both_jobs_as_the_worker_will(env, fake, redis_conn, runtime, responders) -> None:  # type: ignore[no-untyped-def]
+    """Registered with RQ's CronScheduler (the wiring the worker gets), both jobs are enqueued and run."""
+    run("setup")
+    fake.add_issue(1, 62, labels=["incident"])
+    fake.disable_hook(fake.all_hooks()[0], permanently=True)
+    cron = CronScheduler(redis_conn, name="ops-test")
+    cron.register(reconcile_job, OPS_QUEUE, interval=600, job_timeout=300)
+    cron.register(webhook_check_job, OPS_QUEUE, args=(alert,), interval=300, job_timeout=120)
+    assert len(cron.enqueue_jobs()) == 2
+    queues = [Queue(name, connection=redis_conn) for name in (OPS_QUEUE, "incident-bot")]
+    SimpleWorker(queues, connection=redis_conn).work(burst=True, logging_level="WARNING")
+    assert len(fake.bot_notes(1, 62)) == 1
+    assert len(responders.delivered) == 1
