@@ -17,10 +17,9 @@ from flask import Blueprint, Response, g, jsonify, make_response, redirect, rend
 from werkzeug.wrappers import Response as Answer
 
 from service.config import Settings
-from service.reports.figures import GroupBy, report_from_store
 from service.reports.targets import targets_from_rules
 from service.rules import RuleSet
-from service.store import IncidentRow, Scope, Store
+from service.store import Scope, Store
 from service.store.measure import measured
 
 from . import queries
@@ -29,13 +28,12 @@ from .chart import trend_svg
 from .config import BoardConfig
 from .session import FLOW_COOKIE, Cookies, Kind, Viewer, same_token
 from .signin import GitLabSignIn, SignInError
+from .summary import FRESH_SECONDS, WINDOW_DAYS, Cached, month
 from .text import user_text
-from .view import duration, line, ref
+from .view import Shown, line, ref
 
 __all__ = ["BoardConfig", "board_blueprint"]
 
-WINDOW_DAYS = 30
-CHART_SECONDS = 60.0  # the trend moves slowly; one rendering serves every viewer for a minute
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -61,7 +59,17 @@ def board_blueprint(
         else None
     )
     targets = targets_from_rules(rules)
-    charts: dict[str, tuple[float, str]] = {}
+    month_cache = Cached(lambda: month(store, rules, targets, now_of()))
+
+    def trend(scheme: str) -> Callable[[], str]:
+        def draw() -> str:
+            now = now_of()
+            scope = Scope(started_from=now - timedelta(days=WINDOW_DAYS), started_to=now, include_drills=False)
+            return trend_svg(measured(store.engine, scope, now), now, scheme)
+
+        return draw
+
+    chart_caches = {scheme: Cached(trend(scheme)) for scheme in ("light", "dark")}
     bp = Blueprint(
         "board", __name__, template_folder="templates", static_folder="static", static_url_path="/board/static"
     )
@@ -81,7 +89,7 @@ def board_blueprint(
     def fresh(viewer: Viewer) -> bool:
         return viewer.fresh(config.access_minutes * 60, time.time())
 
-    def may_see(viewer: Viewer) -> Callable[[IncidentRow], bool]:
+    def may_see(viewer: Viewer) -> Callable[[Shown], bool]:
         current = fresh(viewer)
         return lambda row: viewer.may_see(row.project_id, row.iid, row.confidential, fresh=current)
 
@@ -133,45 +141,16 @@ def board_blueprint(
     def board_context(viewer: Viewer) -> dict[str, Any]:
         now = now_of()
         see = may_see(viewer)
-        active = queries.active(store)
+        active, recent = queries.board(store, now)
         entered = queries.phase_entered(store, [r.id for r in active])
-        report = report_from_store(
-            store, start=now - timedelta(days=WINDOW_DAYS), end=now, by=GroupBy.SEVERITY, targets=targets, now=now
-        )
-        summary = []
-        for level in sorted(rules.severities):
-            group = report.groups.get(str(level))
-            wanted = targets.get(level, {})
-            cells = []
-            for attr, target in (
-                ("tta", "acknowledge_minutes"),
-                ("ttm", "mitigate_minutes"),
-                ("ttr", "resolve_minutes"),
-            ):
-                median = getattr(group, attr).median if group else None
-                limit = wanted.get(target)
-                cells.append(
-                    {
-                        "median": duration(median * 60) if median is not None else "—",
-                        "target": duration(limit * 60) if limit is not None else "",
-                        "over": median is not None and limit is not None and median > limit,
-                    }
-                )
-            summary.append(
-                {
-                    "level": level,
-                    "name": rules.severities[level].name,
-                    "count": group.count if group else 0,
-                    "cells": cells,
-                }
-            )
+        summary = month_cache.get()
         return {
             "now": now,
             "active": [line(r, rules, now, may_see=see, entered_phase=entered) for r in active],
-            "recent": [line(r, rules, now, may_see=see) for r in queries.resolved_since(store, now)],
-            "summary": summary,
-            "window_count": report.incidents,
-            "window_open": report.open,
+            "recent": [line(r, rules, now, may_see=see) for r in recent],
+            "summary": summary.rows,
+            "window_count": summary.incidents,
+            "window_open": summary.unresolved,
             "stale": viewer.kind is Kind.PERSON and not fresh(viewer),
         }
 
@@ -197,15 +176,9 @@ def board_blueprint(
         if denied is not None:
             return denied
         scheme = "dark" if request.args.get("scheme") == "dark" else "light"
-        cached = charts.get(scheme)
-        if cached is None or time.monotonic() - cached[0] > CHART_SECONDS:
-            now = now_of()
-            scope = Scope(started_from=now - timedelta(days=WINDOW_DAYS), started_to=now, include_drills=False)
-            cached = (time.monotonic(), trend_svg(measured(store.engine, scope, now), now, scheme))
-            charts[scheme] = cached
-        response = Response(cached[1], mimetype="image/svg+xml")
+        response = Response(chart_caches[scheme].get(), mimetype="image/svg+xml")
         response.headers["Content-Security-Policy"] = SVG_CSP
-        response.headers["Cache-Control"] = f"private, max-age={int(CHART_SECONDS)}"
+        response.headers["Cache-Control"] = f"private, max-age={int(FRESH_SECONDS)}"
         return response
 
     @bp.get("/incidents/<path:project>/<int:iid>")

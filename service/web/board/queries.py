@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -18,16 +18,60 @@ MAX_RESULTS = 100
 MAX_QUERY = 200  # characters of a search
 
 
-def active(store: Store) -> list[IncidentRow]:
-    """Incidents not resolved and not closed: most severe first, then the oldest first."""
+class BoardRow(NamedTuple):
+    """The columns a board row shows (fewer than IncidentRow: one scan of the index serves the page)."""
+
+    id: int
+    project_id: int
+    project_path: str
+    iid: int
+    title: str
+    url: str
+    confidential: bool
+    drill: bool
+    category: str | None
+    area: str | None
+    severity: int | None
+    phase: str | None
+    state: str
+    roles: dict[str, str]
+    created_at: datetime | None
+    started_at: datetime | None
+    resolved_at: datetime | None
+    last_status_update_at: datetime | None
+
+
+_BOARD_COLUMNS = [incidents.c[name] for name in BoardRow._fields]
+_TIMES = [i for i, name in enumerate(BoardRow._fields) if name.endswith("_at")]
+_ROLES = BoardRow._fields.index("roles")
+
+
+def _board_row(row: Any) -> BoardRow:
+    values = list(row)
+    for i in _TIMES:
+        values[i] = utc(values[i])
+    values[_ROLES] = dict(values[_ROLES] or {})
+    return BoardRow(*values)
+
+
+def board(store: Store, now: datetime, days: int = RECENT_DAYS) -> tuple[list[BoardRow], list[BoardRow]]:
+    """In one query: the active incidents (most severe first, then the oldest) and those resolved in `days`.
+
+    Active: not resolved and the issue open. Resolved recently: the latest first, at most MAX_RECENT.
+    """
     c = incidents.c
+    since = utc(now - timedelta(days=days))
     query = (
-        sa.select(incidents)
-        .where(c.resolved_at.is_(None), c.state == "opened")
+        sa.select(*_BOARD_COLUMNS)
+        .where(sa.or_(sa.and_(c.resolved_at.is_(None), c.state == "opened"), c.resolved_at >= since))
         .order_by(sa.case((c.severity.is_(None), 1), else_=0), c.severity, c.started_at, c.project_id, c.iid)
     )
     with store.engine.connect() as conn:
-        return [IncidentRow.from_row(r) for r in conn.execute(query)]
+        rows = [_board_row(r) for r in conn.execute(query)]
+    active = [r for r in rows if r.resolved_at is None and r.state == "opened"]
+    recent = [r for r in rows if r.resolved_at is not None]
+    recent.sort(key=lambda r: (r.resolved_at, -r.project_id, -r.iid), reverse=True)
+    return active, recent[:MAX_RECENT]
 
 
 def phase_entered(store: Store, ids: Sequence[int]) -> dict[int, datetime]:
@@ -42,19 +86,6 @@ def phase_entered(store: Store, ids: Sequence[int]) -> dict[int, datetime]:
     )
     with store.engine.connect() as conn:
         return {int(i): at for i, raw in conn.execute(query) if (at := utc(raw)) is not None}
-
-
-def resolved_since(store: Store, now: datetime, days: int = RECENT_DAYS) -> list[IncidentRow]:
-    """Incidents resolved in the last `days` days, the latest first."""
-    c = incidents.c
-    query = (
-        sa.select(incidents)
-        .where(c.resolved_at >= utc(now - timedelta(days=days)))
-        .order_by(c.resolved_at.desc(), c.project_id, c.iid)
-        .limit(MAX_RECENT)
-    )
-    with store.engine.connect() as conn:
-        return [IncidentRow.from_row(r) for r in conn.execute(query)]
 
 
 def find(store: Store, project: str, iid: int) -> IncidentRow | None:

@@ -6,6 +6,8 @@ because the page escapes `<` and `>` itself; line breaks become spaces in one-li
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 try:  # the policy moves to service.handlers.text in the package refactor (issue 8)
     from service.handlers.text import plain
 except ImportError:  # pragma: no cover - before the move
@@ -14,6 +16,7 @@ except ImportError:  # pragma: no cover - before the move
 MAX_CHARS = 300  # a title on a wall display; the full text is in GitLab
 
 
+@lru_cache(maxsize=8192)  # a board repeats the same names and refs on every refresh
 def user_text(text: str, limit: int = MAX_CHARS) -> str:
     """A user's string made inert for one line of a page (autoescape does the HTML part)."""
     one_line = " ".join(str(text).split())

@@ -5,13 +5,52 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from service.rules import RuleSet
-from service.store import IncidentRow
 
 from .text import user_text
 
 REDACTED = "confidential incident"
+
+
+class Shown(Protocol):
+    """What a row needs of an incident (an IncidentRow or the board's lighter BoardRow)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def project_id(self) -> int: ...
+    @property
+    def project_path(self) -> str: ...
+    @property
+    def iid(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def confidential(self) -> bool: ...
+    @property
+    def drill(self) -> bool: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def area(self) -> str | None: ...
+    @property
+    def severity(self) -> int | None: ...
+    @property
+    def phase(self) -> str | None: ...
+    @property
+    def roles(self) -> dict[str, str]: ...
+    @property
+    def created_at(self) -> datetime | None: ...
+    @property
+    def started_at(self) -> datetime | None: ...
+    @property
+    def resolved_at(self) -> datetime | None: ...
+    @property
+    def last_status_update_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True)
@@ -69,17 +108,17 @@ def role_abbreviation(rules: RuleSet, role: str) -> str:
     return title
 
 
-def ref(row: IncidentRow) -> str:
+def ref(row: Shown) -> str:
     """How an incident is named: `group/project#iid` (the project id when the path is unknown)."""
     return f"{row.project_path or row.project_id}#{row.iid}"
 
 
 def line(
-    row: IncidentRow,
+    row: Shown,
     rules: RuleSet,
     now: datetime,
     *,
-    may_see: Callable[[IncidentRow], bool],
+    may_see: Callable[[Shown], bool],
     entered_phase: Mapping[int, datetime] | None = None,
 ) -> Line:
     """The row as the viewer may see it, measured at `now`."""
