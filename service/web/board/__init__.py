@@ -206,7 +206,8 @@ def board_blueprint(
         raw_from = request.args.get("from", "").strip()
         if len(text) > queries.MAX_QUERY:
             return message(400, "Search too long", f"Search for at most {queries.MAX_QUERY} characters.")
-        if raw_severity and not (raw_severity.isdigit() and int(raw_severity) in rules.severities):
+        severity = queries.number(raw_severity)
+        if raw_severity and severity not in rules.severities:
             levels = ", ".join(str(s) for s in sorted(rules.severities))
             return message(400, "Unknown severity", f"severity must be one of {levels}.")
         try:
@@ -215,7 +216,6 @@ def board_blueprint(
             return message(400, "Unknown date", "from must be a date such as 2026-01-31.")
         viewer: Viewer = g.board_viewer
         visible = viewer.visible if viewer.kind is Kind.PERSON and fresh(viewer) else frozenset()
-        severity = int(raw_severity) if raw_severity else None
         rows = queries.search(store, text=text, severity=severity, since=since, visible=visible)
         now = now_of()
         found = [line(r, rules, now, may_see=may_see(viewer)) for r in rows]

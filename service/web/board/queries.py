@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -16,6 +17,9 @@ RECENT_DAYS = 7
 MAX_RECENT = 50
 MAX_RESULTS = 100
 MAX_QUERY = 200  # characters of a search
+_DECIMAL = re.compile(r"[0-9]{1,20}")
+MAX_IID = 2**31 - 1  # incidents.iid is an INTEGER
+MAX_PROJECT_ID = 2**63 - 1  # incidents.project_id is a BIGINT
 
 
 class BoardRow(NamedTuple):
@@ -88,10 +92,18 @@ def phase_entered(store: Store, ids: Sequence[int]) -> dict[int, datetime]:
         return {int(i): at for i, raw in conn.execute(query) if (at := utc(raw)) is not None}
 
 
+def number(text: str) -> int | None:
+    """A plain ASCII decimal (`str.isdigit` also accepts `²`, which `int` refuses), or None."""
+    return int(text) if _DECIMAL.fullmatch(text) else None
+
+
 def find(store: Store, project: str, iid: int) -> IncidentRow | None:
     """One incident by project path (or numeric id) and iid."""
     c = incidents.c
-    which = c.project_id == int(project) if project.isdigit() else c.project_path == project.strip("/")
+    project_id = number(project)
+    if not 0 < iid <= MAX_IID or (project_id is not None and not 0 < project_id <= MAX_PROJECT_ID):
+        return None  # beyond the columns' range: no such incident (the database would refuse the number)
+    which = c.project_id == project_id if project_id is not None else c.project_path == project.strip("/")
     with store.engine.connect() as conn:
         row = conn.execute(sa.select(incidents).where(which, c.iid == iid).limit(1)).one_or_none()
     return IncidentRow.from_row(row) if row is not None else None
