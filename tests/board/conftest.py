@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,7 +78,7 @@ def store(tmp_path: Path, now: datetime) -> Iterator[Store]:
     index.engine.dispose()
 
 
-def board_app(settings: Settings, store: Store, rules: RuleSet, config: BoardConfig) -> Flask:
+def board_app(settings: Settings, store: Store | Callable[[], Store], rules: RuleSet, config: BoardConfig) -> Flask:
     """A Flask app with just the board blueprint (as the app factory registers it)."""
     app = Flask("board_test")
     app.register_blueprint(board_blueprint(settings, store, rules, config))

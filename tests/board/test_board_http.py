@@ -282,3 +282,17 @@ def test_search_matches_description(app: Flask) -> None:
     c.get(f"/board?token={KIOSK_TOKEN}")
     text = c.get("/incidents", query_string={"q": "payments 502"}).get_data(as_text=True)
     assert "Checkout errors for EU customers" in text and "Search is slow" not in text
+
+
+def test_unreachable_index_is_503_not_500(rules) -> None:
+    """An index that does not answer (PostgreSQL down) gives a clear 503 page, and 503 JSON to the live poll."""
+    from service.store import open_store
+    from tests.e2e.harness import free_port
+
+    url = f"postgresql://nobody@127.0.0.1:{free_port()}/none?connect_timeout=2"
+    app = board_app(Settings(local_trial=True), lambda: open_store(url), rules, BoardConfig())
+    c = app.test_client()
+    page = c.get("/board", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert page.status_code == 503 and "Incident index unavailable" in page.get_data(as_text=True)
+    live = c.get("/board/live", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert live.status_code == 503 and (live.json or {})["error"].startswith("incident index unavailable")

@@ -1,18 +1,22 @@
 """The incident board: a live page of incidents from the index, behind GitLab sign-in or a kiosk token.
 
-`board_blueprint(settings, store, rules)` is registered by the app factory; the pages read
-only the index and the rules (a page view never calls GitLab). Access: `access` and
-`session`; sign-in round trip: `signin`; reads: `queries`; what a row shows: `view`.
+`board_blueprint(settings, store, rules)` is registered by the app factory (`store` may be
+`open_store`, opened at the first page view); the pages read only the index and the rules
+(a page view never calls GitLab). Access: `access` and `session`; sign-in round trip:
+`signin`; reads: `queries`; what a row shows: `view`; the 30-day block: `summary`.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
 from flask import Blueprint, Response, g, jsonify, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as Answer
 
@@ -34,6 +38,7 @@ from .view import Shown, line, ref
 
 __all__ = ["BoardConfig", "board_blueprint"]
 
+log = logging.getLogger("incident_bot.board")
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -43,7 +48,7 @@ SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"  # pygal's own <style>
 
 def board_blueprint(
     settings: Settings,
-    store: Store,
+    store: Store | Callable[[], Store],
     rules: RuleSet,
     config: BoardConfig | None = None,
     *,
@@ -59,13 +64,14 @@ def board_blueprint(
         else None
     )
     targets = targets_from_rules(rules)
-    month_cache = Cached(lambda: month(store, rules, targets, now_of()))
+    index = opened(store)
+    month_cache = Cached(lambda: month(index(), rules, targets, now_of()))
 
     def trend(scheme: str) -> Callable[[], str]:
         def draw() -> str:
             now = now_of()
             scope = Scope(started_from=now - timedelta(days=WINDOW_DAYS), started_to=now, include_drills=False)
-            return trend_svg(measured(store.engine, scope, now), now, scheme)
+            return trend_svg(measured(index().engine, scope, now), now, scheme)
 
         return draw
 
@@ -126,6 +132,13 @@ def board_blueprint(
             g.issue_kiosk_cookie = True  # a bearer header, too, is presented once
         return None
 
+    @bp.errorhandler(sa.exc.OperationalError)
+    def index_unavailable(exc: Exception) -> Answer:
+        log.warning("incident index unavailable: %s", str(exc).splitlines()[0][:200])
+        if request.path.startswith(("/board/live", "/board/chart")):
+            return _json(503, error="incident index unavailable, retrying")
+        return message(503, "Incident index unavailable", "The incident index does not answer; try again shortly.")
+
     @bp.after_request
     def headers(response: Answer) -> Answer:
         if getattr(g, "issue_kiosk_cookie", False):
@@ -141,8 +154,8 @@ def board_blueprint(
     def board_context(viewer: Viewer) -> dict[str, Any]:
         now = now_of()
         see = may_see(viewer)
-        active, recent = queries.board(store, now)
-        entered = queries.phase_entered(store, [r.id for r in active])
+        active, recent = queries.board(index(), now)
+        entered = queries.phase_entered(index(), [r.id for r in active])
         summary = month_cache.get()
         return {
             "now": now,
@@ -186,14 +199,14 @@ def board_blueprint(
         denied = guard()
         if denied is not None:
             return denied
-        row = queries.find(store, project, iid)
+        row = queries.find(index(), project, iid)
         if row is None:
             return message(404, "No such incident", "The index has no incident with that project and number.")
         now = now_of()
         shown = line(
-            row, rules, now, may_see=may_see(g.board_viewer), entered_phase=queries.phase_entered(store, [row.id])
+            row, rules, now, may_see=may_see(g.board_viewer), entered_phase=queries.phase_entered(index(), [row.id])
         )
-        events = [] if shown.redacted else store.timeline(row.project_id, row.iid)
+        events = [] if shown.redacted else index().timeline(row.project_id, row.iid)
         return page("board/incident.html", incident=shown, row=row, events=events, ref=ref(row), now=now)
 
     @bp.get("/incidents")
@@ -216,7 +229,7 @@ def board_blueprint(
             return message(400, "Unknown date", "from must be a date such as 2026-01-31.")
         viewer: Viewer = g.board_viewer
         visible = viewer.visible if viewer.kind is Kind.PERSON and fresh(viewer) else frozenset()
-        rows = queries.search(store, text=text, severity=severity, since=since, visible=visible)
+        rows = queries.search(index(), text=text, severity=severity, since=since, visible=visible)
         now = now_of()
         found = [line(r, rules, now, may_see=may_see(viewer)) for r in rows]
         return page(
@@ -274,7 +287,7 @@ def board_blueprint(
             return response
         response = redirect(safe_next(next_url))
         cookies.end_flow(response)
-        cookies.issue(response, Kind.PERSON, person.username, queries.confidential_among(store, person.visible))
+        cookies.issue(response, Kind.PERSON, person.username, queries.confidential_among(index(), person.visible))
         return response
 
     @bp.post("/board/sign-out")
@@ -287,6 +300,24 @@ def board_blueprint(
         return response
 
     return bp
+
+
+def opened(store: Store | Callable[[], Store]) -> Callable[[], Store]:
+    """A getter of the store, opening it on first use when given a function (`open_store`)."""
+    # The app factory passes `open_store`: the edge starts, and its tests run, without a database.
+    if isinstance(store, Store):
+        return lambda: store
+    lock = threading.Lock()
+    held: list[Store] = []
+
+    def get() -> Store:
+        if not held:
+            with lock:
+                if not held:
+                    held.append(store())
+        return held[0]
+
+    return get
 
 
 def _json(status: int, **body: Any) -> Answer:
