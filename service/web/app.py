@@ -76,6 +76,12 @@ def create_app(
     queue = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl)
     app = Flask("incident_bot")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # The board's pages (issue 11), imported here so the edge module stays light; its index opens at the first view.
+    from service.store import open_store
+
+    from .board import board_blueprint  # deferred with open_store (above)
+
+    app.register_blueprint(board_blueprint(settings, open_store, rules))
 
     @app.post("/webhook")
     def webhook() -> tuple[Response, int]:

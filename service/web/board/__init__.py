@@ -27,11 +27,12 @@ from service.store import Scope, Store
 from service.store.measure import measured
 
 from . import queries
-from .access import admit, safe_next
+from .access import admit
 from .chart import trend_svg
 from .config import BoardConfig
-from .session import FLOW_COOKIE, Cookies, Kind, Viewer, same_token
-from .signin import GitLabSignIn, SignInError
+from .session import Cookies, Kind, Viewer
+from .signin import GitLabSignIn
+from .signin_views import add_sign_in
 from .summary import FRESH_SECONDS, WINDOW_DAYS, Cached, month
 from .text import user_text
 from .view import Shown, line, ref
@@ -242,63 +243,7 @@ def board_blueprint(
             limit=queries.MAX_RESULTS,
         )
 
-    @bp.get("/board/sign-in")
-    def sign_in() -> Answer:
-        if gitlab is None:
-            return message(404, "Sign-in not configured", "GitLab sign-in is not configured (a local trial).")
-        url, state, verifier = gitlab.authorize_url(redirect_uri())
-        response = redirect(url)
-        cookies.start_flow(response, state, verifier, safe_next(request.args.get("next")))
-        return response
-
-    def redirect_uri() -> str:
-        if config.public_url:
-            return config.public_url + url_for("board.callback")
-        return url_for("board.callback", _external=True)
-
-    @bp.get("/board/auth/callback")
-    def callback() -> Answer:
-        if gitlab is None:
-            return message(404, "Sign-in not configured", "GitLab sign-in is not configured (a local trial).")
-        flow = cookies.flow(request.cookies.get(FLOW_COOKIE))
-        if flow is None:
-            return message(400, "Sign-in expired", "This sign-in started too long ago or elsewhere: start again.")
-        state, verifier, next_url = flow
-        if not same_token(request.args.get("state"), state):
-            return message(400, "Sign-in refused", "The sign-in's state does not match: start again.")
-        if request.args.get("error"):
-            return message(403, "Sign-in refused", "GitLab did not authorise the board.")
-        code = request.args.get("code", "")
-        if not code:
-            return message(400, "Sign-in incomplete", "GitLab's answer has no authorisation code.")
-        try:
-            person = gitlab.person(gitlab.token(redirect_uri(), code, verifier), config.groups, rules.incident_label)
-        except SignInError as exc:
-            return message(exc.status, "Sign-in failed", exc.message)
-        if not person.member:
-            response = message(
-                403,
-                "Not a member",
-                f"You are signed in to GitLab as {person.username}, but the board is only for members of: "
-                + (", ".join(config.groups) or "(no group configured)")
-                + ".",
-            )
-            cookies.end_flow(response)
-            return response
-        response = redirect(safe_next(next_url))
-        cookies.end_flow(response)
-        cookies.issue(response, Kind.PERSON, person.username, queries.confidential_among(index(), person.visible))
-        return response
-
-    @bp.post("/board/sign-out")
-    def sign_out() -> Answer:
-        viewer = cookies.viewer(request.cookies.get("incident_bot_board"))
-        if viewer is None or not same_token(request.form.get("csrf"), viewer.csrf):
-            return message(403, "Sign-out refused", "The form is stale or came from elsewhere: reload and try again.")
-        response = message(200, "Signed out", "You are signed out of the incident board.")
-        cookies.end(response)
-        return response
-
+    add_sign_in(bp, config=config, cookies=cookies, gitlab=gitlab, rules=rules, index=index, message=message)
     return bp
 
 
