@@ -296,3 +296,17 @@ def test_unreachable_index_is_503_not_500(rules) -> None:
     assert page.status_code == 503 and "Incident index unavailable" in page.get_data(as_text=True)
     live = c.get("/board/live", environ_base={"REMOTE_ADDR": "127.0.0.1"})
     assert live.status_code == 503 and (live.json or {})["error"].startswith("incident index unavailable")
+
+
+def test_a_session_works_on_every_web_process(store: Store, rules) -> None:
+    """Two app processes with the same settings accept each other's cookies (a key derived from a server secret)."""
+    config = BoardConfig(client_id="public-app", groups=("acme",), kiosk_token=KIOSK_TOKEN)  # PKCE, no secret
+    settings = Settings(gitlab_url=GITLAB, webhook_secret="hook-secret")
+    first, second = client(board_app(settings, store, rules, config)), client(board_app(settings, store, rules, config))
+    exchange = first.get(f"/board?token={KIOSK_TOKEN}")
+    cookie = exchange.headers["Set-Cookie"].split(";", 1)[0].split("=", 1)[1]
+    second.set_cookie("incident_bot_board", cookie, domain="board.example.com")
+    assert second.get("/board").status_code == 200
+    other = client(board_app(Settings(gitlab_url=GITLAB, webhook_secret="other"), store, rules, config))
+    other.set_cookie("incident_bot_board", cookie, domain="board.example.com")
+    assert other.get("/board").status_code == 302

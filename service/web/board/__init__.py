@@ -58,7 +58,11 @@ def board_blueprint(
     """The board's pages (`/board`, `/incidents/...`), sign-in and sign-out, static files; config from the env."""
     config = config or BoardConfig.from_env()
     now_of = clock or (lambda: datetime.now(UTC))
-    cookies = Cookies(config.signing_key, lifetime=config.session_hours * 3600, secure=not settings.local_trial)
+    cookies = Cookies(
+        config.signing_key(settings.webhook_secret),
+        lifetime=config.session_hours * 3600,
+        secure=not settings.local_trial,
+    )
     gitlab = (
         GitLabSignIn(settings.gitlab_url, config.client_id, config.client_secret, timeout=settings.gitlab_timeout)
         if config.oauth

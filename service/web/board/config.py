@@ -36,14 +36,15 @@ class BoardConfig:
         """Whether Sign in with GitLab is configured (else: a local trial, localhost only)."""
         return bool(self.client_id)
 
-    @property
-    def signing_key(self) -> str:
-        """The session cookie's key: the one given, else derived from the OAuth secret, else per process."""
+    def signing_key(self, server_secret: str = "") -> str:
+        """The session cookie's key: the one given, else derived from a server secret, else this process's own."""
         if self.session_secret:
             return self.session_secret
-        if self.client_secret:
-            # Every web process derives the same key, so a session works whichever process answers.
-            return hmac.new(self.client_secret.encode(), b"incident-bot board session", hashlib.sha256).hexdigest()
+        # Every web process derives the same key, so a session works whichever process answers. Never the kiosk
+        # token: whoever reads it off a wall display could then sign a person's session.
+        for secret in (self.client_secret, server_secret):
+            if secret:
+                return hmac.new(secret.encode(), b"incident-bot board session", hashlib.sha256).hexdigest()
         return _PROCESS_KEY
 
     @classmethod
