@@ -124,6 +124,7 @@ class _Builder:
                 v.get("description", ""),
                 v.get("update_every_minutes"),
                 v.get("color", ""),
+                MappingProxyType({k2: float(x) for k2, x in (v.get("targets") or {}).items()}),
             )
             for k, (_, v) in s["severities"].items()
         }

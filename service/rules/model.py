@@ -43,6 +43,8 @@ class Severity:
     description: str = ""
     update_every_minutes: float | None = None
     color: str = ""  # the label's colour for `setup`; empty: a default
+    # Report targets (acknowledge_minutes, mitigate_minutes, resolve_minutes); absent: no target.
+    targets: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)

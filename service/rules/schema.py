@@ -158,6 +158,16 @@ RULES_SCHEMA: dict[str, Any] = {
                     "description": {"type": "string"},
                     "update_every_minutes": _MINUTES,
                     "color": _COLOR,
+                    "targets": {
+                        "type": "object",
+                        "description": "Report targets, minutes from the start (a breach is a time over one).",
+                        "additionalProperties": False,
+                        "properties": {
+                            "acknowledge_minutes": _MINUTES,
+                            "mitigate_minutes": _MINUTES,
+                            "resolve_minutes": _MINUTES,
+                        },
+                    },
                 },
             },
         },
