@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from . import logs
 from .config import Settings
 from .ops import commands as ops_commands  # light: setup/doctor/reconcile import their work when they run
+from .reports import cli as report_command  # light: SQLAlchemy and pygal load when `report` runs
+from .store import cli as reindex_command  # light: the index opens when `reindex` runs
 
 if TYPE_CHECKING:
     from .rules import RuleSet
@@ -246,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the JSON Schema of rule files")
     p.set_defaults(func=cmd_schema)
     ops_commands.add_parsers(sub)  # setup, doctor, reconcile
+    report_command.add_parsers(sub)  # report
+    reindex_command.add_parsers(sub)  # reindex
     return parser
 
 

@@ -53,12 +53,12 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("report", help="TTA/TTM/TTR, breaches and open incidents over a window, from the index")
     add_scope(p)
     when = p.add_mutually_exclusive_group()
-    when.add_argument("--since", type=duration, help=f"window back from now (default {DEFAULT_SINCE})")
-    when.add_argument("--from", dest="start", type=moment, help="window start (date or ISO time, UTC)")
-    p.add_argument("--to", dest="raw_to", help="window end (a date includes that day; default now)")
+    when.add_argument("--since", type=duration, metavar="30d", help=f"window back from now (default {DEFAULT_SINCE})")
+    when.add_argument("--from", dest="start", type=moment, metavar="DATE", help="window start (date or ISO time, UTC)")
+    p.add_argument("--to", dest="raw_to", metavar="DATE", help="window end (a date includes that day; default now)")
     p.add_argument("--by", choices=GROUPINGS, default="severity", help="how incidents are grouped")
     p.add_argument("--format", choices=FORMATS, default="md", help="output format")
-    p.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    p.add_argument("--out", type=Path, metavar="FILE", help="write to this file instead of standard output")
     p.set_defaults(func=cmd_report)
 
 

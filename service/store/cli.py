@@ -23,15 +23,15 @@ def duration(text: str) -> timedelta:
 def add_scope(p: argparse.ArgumentParser) -> None:
     """`--project P | --group G`."""
     scope = p.add_mutually_exclusive_group()
-    scope.add_argument("--project", help="a project id or path (group/project)")
-    scope.add_argument("--group", help="a group path: its projects and subgroups'")
+    scope.add_argument("--project", metavar="P", help="a project id or path (group/project)")
+    scope.add_argument("--group", metavar="G", help="a group path: its projects and its subgroups' projects")
 
 
 def add_parsers(sub: Any) -> None:
     """Add `reindex` to the CLI's subparsers."""
     p = sub.add_parser("reindex", help="rebuild the incident index from GitLab alone (idempotent)")
     add_scope(p)
-    p.add_argument("--since", type=duration, help="only incidents updated in this window (e.g. 7d)")
+    p.add_argument("--since", type=duration, metavar="7d", help="only incidents updated in this window")
     p.add_argument("--workers", type=int, default=4, help="parallel GitLab readers (default 4)")
     p.set_defaults(func=cmd_reindex)
 

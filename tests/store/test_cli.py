@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pytest
 
-from service.reports.cli import add_parsers as add_report
+from service.cli import main
 from service.rules import RuleSet
-from service.store.cli import add_parsers as add_reindex
 from tests.fakehistory import FakeHistory, HistoryServer
 from tests.store.fakebot import FakeBot
 from tests.store.history_script import play
-
-
-def main(argv: list[str]) -> int:
-    """The two commands behind one parser, as service.cli wires them."""
-    parser = argparse.ArgumentParser(prog="incident-bot")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_report(sub)
-    add_reindex(sub)
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
 
 
 @pytest.fixture
