@@ -39,7 +39,6 @@ from rq import Queue, Worker  # noqa: E402
 
 from bench.load import LoadResult, run_load, wrk_path  # noqa: E402
 from bench.rulegen import write_rules_dir  # noqa: E402
-from service import worker as worker_module  # noqa: E402
 from service.config import Settings, shipped_rules_dir  # noqa: E402
 from service.events import Event  # noqa: E402
 from service.handlers.planner import plan_event  # noqa: E402
@@ -48,6 +47,7 @@ from service.plan import AddLabels, Assign, OpenReview, Plan, PostNote, RemoveLa
 from service.rules import RuleSet, load_rules  # noqa: E402
 from service.web.server import default_workers, gunicorn_options  # noqa: E402
 from service.worker import Runtime, install, process_delivery  # noqa: E402
+from service.worker import job as worker_module  # noqa: E402
 from tests.conftest import SECRET, body, hook_headers  # noqa: E402
 from tests.e2e.harness import descendants, free_port, kill_exact, wait_until  # noqa: E402
 from tests.fakegitlab import FakeGitLab, FakeGitLabServer, install_responses  # noqa: E402
@@ -485,9 +485,9 @@ def bench_calls(redis_url: str, rules: RuleSet) -> tuple[list[dict[str, Any]], l
     story = ""
     original = worker_module.plan_event
 
-    def recording(event: Event, state: IncidentState, ruleset: RuleSet, now: datetime) -> Plan:
-        """plan_event, remembering its inputs and plan."""
-        plan = original(event, state, ruleset, now)
+    def recording(event: Event, state: IncidentState, ruleset: RuleSet, now: datetime, *delivery: Any) -> Plan:
+        """plan_event, remembering its inputs and plan (`delivery`: the bot's username, the author's access)."""
+        plan = original(event, state, ruleset, now, *delivery)
         planned.append(Planned(story, event, state, plan))
         return plan
 
