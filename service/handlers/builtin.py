@@ -32,8 +32,7 @@ def exclusive_scopes(d: Draft) -> None:
 def native_severity(d: Draft) -> None:
     """A person changed GitLab's own severity field: the severity label follows it."""
     e = d.event
-    scope = {s.label for s in d.rules.severities.values()}
-    if not e.severity_changed or not e.severity or (e.labels_added | e.labels_removed) & scope:
+    if not e.severity_changed or not e.severity or (e.labels_added | e.labels_removed) & d.rules.severity_labels:
         return  # a label edit in the same event wins over the native field
     match = d.rules.severity_by_native(e.severity)
     if match is not None:

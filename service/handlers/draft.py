@@ -134,8 +134,7 @@ class Draft:
 
     def set_severity(self, level: int, rule: str) -> None:
         """Make severity `level` the incident's one severity label."""
-        scope = {s.label for s in self.rules.severities.values()}
-        self.set_exclusive(self.rules.severities[level].label, scope, rule, "severity")
+        self.set_exclusive(self.rules.severities[level].label, set(self.rules.severity_labels), rule, "severity")
 
     def set_phase(self, name: str, rule: str) -> None:
         """Move the incident to phase `name` (its one phase label)."""

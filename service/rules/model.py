@@ -140,6 +140,11 @@ class RuleSet:
     def phase(self, name: str | None) -> Phase | None:
         return next((p for p in self.phases if p.name == name), None)
 
+    @property
+    def severity_labels(self) -> frozenset[str]:
+        """The labels of the severity scope (one of them at a time)."""
+        return frozenset(s.label for s in self.severities.values())
+
     # The one place an incident's severity, phase and category are read from its labels.
     def severity_of(self, labels: AbstractSet[str]) -> int | None:
         """The most severe level whose label is present, or None."""
