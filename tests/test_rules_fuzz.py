@@ -94,7 +94,7 @@ def test_truncated_and_mutated_shipped_files(path: Path, data: st.DataObject) ->
 @settings(max_examples=200 * SCALE, deadline=None)
 @given(STRUCTURES, st.booleans())
 def test_bounded_composer_reads_what_pyyaml_reads(data: Any, flow: bool) -> None:
-    """Within bounds, the bounded composer (service/yamlsrc.py) reads a dumped structure as safe_load does."""
+    """Within bounds, the bounded composer (service/rules/source.py) reads a dumped structure as safe_load does."""
     text = yaml.safe_dump(data, default_flow_style=flow, allow_unicode=True)
     located, problems = load(text, "f.yml")
     if not problems:  # refused only for non-finite numbers

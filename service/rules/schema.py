@@ -9,7 +9,7 @@ _NAMES = {"anyOf": [_NAME, {"type": "array", "items": _NAME, "minItems": 1}]}
 _STR_OR_LIST = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
 _LEVEL = {"type": "integer", "minimum": 1, "maximum": 9}
 # Positive and at most a year: a larger cadence overflows the scheduler's datetime arithmetic.
-# (YAML's .inf and .nan are refused for every number when the file is read: yamlsrc.)
+# (YAML's .inf and .nan are refused for every number when the file is read: source.py.)
 _MINUTES = {"type": "number", "exclusiveMinimum": 0, "maximum": 525_600}
 _USERNAME = {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"}
 
