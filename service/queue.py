@@ -31,6 +31,8 @@ from rq.job import Job
 from rq.registry import DeferredJobRegistry
 from rq.utils import now, utcformat
 
+# The delivery job's stable name: RQ stores it with every queued job, so a worker of an older or newer
+# release runs it; `service.worker` re-exports `process_delivery` from `service.worker.job`.
 PROCESS_FUNC = "service.worker.process_delivery"
 # About 6.5 minutes of GitLab trouble before a job is failed. The first retry is immediate
 # (python-gitlab has already backed off inside the job) and needs no scheduler: a worker
