@@ -120,6 +120,21 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, da
             5, "CDN certificate expired", now=now, started_minutes_ago=4000, severity=1, resolved_minutes_ago=3800
         ),
     )
+    for week in range(4):  # a month of history for the trend chart
+        for n in range(3):
+            ago = (week * 7 + 2 + n) * 1440
+            record(
+                store,
+                incident(
+                    100 + week * 3 + n,
+                    f"Past incident {week}.{n}",
+                    now=now,
+                    started_minutes_ago=ago,
+                    severity=1 + n,
+                    phase="mitigation",
+                    resolved_minutes_ago=ago - 90 * (n + 1) * (week + 1),
+                ),
+            )
     yield store, now
     store.engine.dispose()
 

@@ -12,7 +12,10 @@ from pygal.style import Style
 from service.reports.figures import nearest_rank
 from service.store.measure import Measured
 
+from .view import duration
+
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL | re.IGNORECASE)
+Y_MARKS = [1, 10, 60, 600, 1440, 10080]  # 1m, 10m, 1h, 10h, 1d, 7d on the log scale
 WEEKS = 5  # 30 days end in the fifth week back
 # Colours with >= 4.5:1 against the page background of each scheme (text) and >= 3:1 (lines).
 SCHEMES = {
@@ -49,7 +52,9 @@ def weekly_medians(rows: Iterable[Measured], now: datetime) -> tuple[list[str], 
     labels = [f"{s:%b %d}" for s in starts]
     series: dict[str, list[float | None]] = {}
     for name in ("tta", "ttm", "ttr"):
-        series[name] = [nearest_rank([v for r in b if (v := getattr(r, name)) is not None], 50) for b in buckets]
+        medians = [nearest_rank([v for r in b if (v := getattr(r, name)) is not None], 50) for b in buckets]
+        # A log scale shows minutes to acknowledge beside days to resolve; it cannot show zero.
+        series[name] = [None if m is None else max(m, 1.0) for m in medians]
     return labels, series
 
 
@@ -62,13 +67,15 @@ def trend_svg(rows: Iterable[Measured], now: datetime, scheme: str = "light") ->
         width=640,
         height=260,
         explicit_size=True,
-        title="Weekly median minutes from start (last 30 days)",
+        title="Weekly median time from start (log scale, last 30 days)",
         legend_at_bottom=True,
         show_dots=True,
         allow_interruptions=True,
-        logarithmic=False,
+        logarithmic=True,
     )
     chart.x_labels = labels
+    chart.y_labels = Y_MARKS
+    chart.value_formatter = lambda minutes: duration(minutes * 60) if minutes is not None else "—"
     for name, label in (("tta", "TTA"), ("ttm", "TTM"), ("ttr", "TTR")):
         chart.add(label, series[name])
     return _SCRIPT.sub("", str(chart.render(is_unicode=True)))
