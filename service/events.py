@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -67,6 +68,21 @@ class Event:
     @property
     def is_note(self) -> bool:
         return self.kind is Kind.NOTE
+
+    def command(self, bot: str) -> tuple[str, str] | None:
+        """A new comment's first line addressed to `@bot`, as (command, rest); None when there is none.
+
+        Read here, with the event, because the job asks it before planning: an author who
+        addresses the bot needs their access level read from GitLab.
+        """
+        if not self.is_note or self.action != "create" or not self.note:
+            return None
+        pattern = re.compile(rf"^\s*@{re.escape(bot)}\b[:,]?\s*(?P<cmd>[\w-]*)\s*(?P<rest>.*)$", re.IGNORECASE)
+        for line in self.note.splitlines():
+            match = pattern.match(line)
+            if match:
+                return match.group("cmd").lower(), match.group("rest").strip()
+        return None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from ..text import is_username, mention, neutralise, neutralise_line
@@ -25,16 +24,6 @@ REFUSED = (
     "Ask the Incident Manager or the Engineer On Call to do it for you."
 )
 RULE = "command:{}"
-
-
-def parse(note: str, bot: str) -> tuple[str, str] | None:
-    """The first line addressed to the bot, as (command, rest); None when the bot is not addressed."""
-    pattern = re.compile(rf"^\s*@{re.escape(bot)}\b[:,]?\s*(?P<cmd>[\w-]*)\s*(?P<rest>.*)$", re.IGNORECASE)
-    for line in note.splitlines():
-        match = pattern.match(line)
-        if match:
-            return match.group("cmd").lower(), match.group("rest").strip()
-    return None
 
 
 def help_text(d: Draft) -> str:
@@ -137,9 +126,7 @@ COMMANDS: dict[str, Callable[[Draft, str], str]] = {
 def run_commands(d: Draft) -> None:
     """Carry out a command in a new comment, or explain why not; the reply joins the delivery's one note."""
     e = d.event
-    if not e.is_note or e.action != "create" or not e.note:
-        return
-    parsed = parse(e.note, d.bot)
+    parsed = e.command(d.bot)
     if parsed is None:
         return
     command, rest = parsed

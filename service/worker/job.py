@@ -11,7 +11,6 @@ from rq import get_current_job
 from .. import logs
 from ..events import Event, PayloadError, parse_event
 from ..gitlab import PermanentGitLabError
-from ..handlers.commands import parse
 from ..handlers.planner import plan_event
 from ..incident import IncidentState, state_from_event
 from ..plan import Plan
@@ -30,17 +29,6 @@ def no_retry() -> None:
     job = get_current_job()
     if job is not None:
         job.retries_left = 0
-
-
-def addresses_bot(event: Event, bot: str) -> bool:
-    """A new comment with a line starting `@bot`: its author's access level will be needed."""
-    return event.is_note and event.action == "create" and parse(event.note or "", bot) is not None
-
-
-def changes_something(event: Event, bot: str) -> bool:
-    """A command that changes the incident or tells people (severity, phase, handoff, update, page)."""
-    found = parse(event.note or "", bot)
-    return found is not None and found[0] in CHANGING_COMMANDS
 
 
 def access_level(runtime: Runtime, event: Event, fresh: bool = False) -> int:
@@ -107,7 +95,10 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound) -> str:
         plan = _plan(delivery, state_from_event(event))
         log_plan(plan, event, blog)  # type: ignore[arg-type]
         return f"dry-run: {len(plan.actions)} actions"
-    access = access_level(runtime, event, fresh=changes_something(event, bot)) if addresses_bot(event, bot) else None
+    # A comment addressed to the bot needs its author's access level; a command that changes
+    # something asks GitLab afresh.
+    command = event.command(bot)
+    access = access_level(runtime, event, fresh=command[0] in CHANGING_COMMANDS) if command else None
     delivery = runtime.delivery(event, blog, bot, access)
     state = delivery.load_state()
     if state.remembers(event.delivery_id):
