@@ -111,7 +111,7 @@ def apply_plan(plan: Plan, state: IncidentState, delivery: Delivery, *, followup
             outcome.writes.append("set_native_severity")
         except PermanentGitLabError as exc:
             # A courtesy: a refusal (no permission, no native severity on this tier) must not stop the rest.
-            log.warning("native severity not set for %s#%s: %s", pid, iid, exc)
+            delivery.log.warning("native severity not set for %s#%s: %s", pid, iid, exc)
     body = note_body(plan)
     if unknown:
         # A rotation naming someone GitLab does not know: say so where responders will read it.
@@ -128,7 +128,7 @@ def apply_plan(plan: Plan, state: IncidentState, delivery: Delivery, *, followup
             try:
                 outcome.review = _open_review(client, pid, iid, review)
             except PermanentGitLabError as exc:
-                log.warning("review issue not opened for %s#%s: %s", pid, iid, exc)
+                delivery.log.warning("review issue not opened for %s#%s: %s", pid, iid, exc)
                 body = body.replace(REVIEW_PLACEHOLDER, f"not possible ({exc}); please open one by hand")
                 continue
             outcome.writes += ["create_issue", "link_issues"] if outcome.review[2] else []

@@ -102,11 +102,11 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound) -> str:
     delivery = runtime.delivery(event, blog, bot, access)
     state = delivery.load_state()
     if state.remembers(event.delivery_id):
-        blog.info("skipped: delivery already applied")
+        delivery.log.info("skipped: delivery already applied")
         return "already applied"
     plan = _plan(delivery, state)
     for line in plan.describe():
-        blog.info("plan: %s", line)
+        delivery.log.info("plan: %s", line)
     outcome = apply_plan(plan, state, delivery, followups=runtime.followups)
-    blog.info("applied: %s", ", ".join(outcome.writes) or "nothing to write")
+    delivery.log.info("applied: %s", ", ".join(outcome.writes) or "nothing to write")
     return "applied: " + (", ".join(outcome.writes) or "nothing")
