@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
 from tests.fakegitlab import BOT, FakeGitLab
 
-START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 HOOK_FIELDS = (
     "url",
     "name",
@@ -68,10 +67,11 @@ class FakeOps(FakeGitLab):
             "active": True,
             "scopes": ["api"],
             "user_id": BOT["id"],
-            "expires_at": "2027-11-27",
+            "expires_at": (date.today() + timedelta(days=365)).isoformat(),
         }
     )
-    clock: datetime = START
+    # Real time (to the second), moved on by every write: `--since 2h` and "since the last pass" see these issues.
+    clock: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
     _next_id: int = 300
 
     def __post_init__(self) -> None:
