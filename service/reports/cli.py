@@ -75,7 +75,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     args.end = moment(args.raw_to) if args.raw_to else None
     if args.since is not None and args.end is not None:
         raise SystemExit("incident-bot report: use --since or --from/--to, not both")
-    now = datetime.now(UTC)
+    now = datetime.now(UTC).replace(microsecond=0)
     start, end = window(args, now)
     settings = Settings.from_env()
     try:

@@ -8,17 +8,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 DEFAULT_DATA_DIR = "data"
 SQLITE_FILE = "incidents.sqlite3"
@@ -72,8 +72,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
+def _quiet_alembic() -> None:
+    """Alembic narrates every plugin and step at INFO (a dozen lines per command): warnings only.
+
+    Called before alembic is first imported, which is why alembic is imported inside functions here.
+    """
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
 def alembic_config() -> Config:
     """Alembic's configuration for the migrations shipped inside this package."""
+    _quiet_alembic()
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -81,11 +92,16 @@ def alembic_config() -> Config:
 
 def head() -> str | None:
     """The newest migration revision shipped."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None: never migrated)."""
+    _quiet_alembic()
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -94,6 +110,8 @@ def migrate(engine: Engine) -> None:
     """`alembic upgrade head`, safe when several processes start at once."""
     if current_revision(engine) == head():
         return
+    from alembic import command
+
     config = alembic_config()
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,3 +83,20 @@ def test_reindex_needs_a_token(monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
     monkeypatch.delenv("GITLAB_TOKEN", raising=False)
     assert main(["reindex"]) == 1
     assert "GITLAB_TOKEN is not set" in capsys.readouterr().err
+
+
+def test_a_first_report_prints_the_report_and_nothing_else(tmp_path: Path) -> None:
+    """On a fresh machine `report` creates the index and prints the report; no migration chatter on stderr."""
+    env = {**os.environ, "INCIDENT_BOT_DATA_DIR": str(tmp_path / "data")}
+    env.pop("INCIDENT_BOT_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "report", "--format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["incidents"] == 0
+    assert done.stderr == ""
