@@ -88,7 +88,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings()
     rules = _load_rules_or_exit(settings.rules_dir)
     connection = connect(settings.redis_url or "redis://127.0.0.1:6379/0")
-    runtime = build_runtime(settings, rules, connection)
+    from .store import open_store  # SQLAlchemy loads at the first applied delivery, not here
+
+    runtime = build_runtime(settings, rules, connection, open_index=open_store)
     install(runtime)
     # Imported and made before the first job, which would otherwise pay for them
     # (python-gitlab's first client alone costs ~30 ms).

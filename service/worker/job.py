@@ -52,8 +52,9 @@ def process_delivery(body: bytes, meta: dict[str, Any]) -> str:
     """The RQ job: parse, load state, plan, apply. Returns a one-line summary."""
     runtime = current()
     try:
+        payload = json.loads(body)
         event = parse_event(
-            json.loads(body),
+            payload,
             delivery_id=meta.get("delivery_id", ""),
             event_uuid=meta.get("event_uuid"),
             incident_label=runtime.rules.incident_label,
@@ -65,7 +66,7 @@ def process_delivery(body: bytes, meta: dict[str, Any]) -> str:
         raise PayloadError(f"delivery {meta.get('delivery_id')}: {type(exc).__name__}: {exc}") from exc
     blog = logs.bind(log, delivery=event.delivery_id, project=event.project_id, iid=event.iid)
     try:
-        return _process(runtime, event, blog)
+        return _process(runtime, event, blog, payload)
     except PermanentGitLabError:
         no_retry()
         raise
@@ -85,7 +86,7 @@ def _plan(delivery: Delivery, state: IncidentState) -> Plan:
         raise PlanningError(f"delivery {event.delivery_id}: planning failed: {type(exc).__name__}: {exc}") from exc
 
 
-def _process(runtime: Runtime, event: Event, blog: logs.Bound) -> str:
+def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str, Any]) -> str:
     bot = runtime.bot_username()
     if event.actor.username == bot:
         blog.info("ignored: the bot's own change")
@@ -109,4 +110,6 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound) -> str:
         delivery.log.info("plan: %s", line)
     outcome = apply_plan(plan, state, delivery, followups=runtime.followups)
     delivery.log.info("applied: %s", ", ".join(outcome.writes) or "nothing to write")
+    if runtime.index is not None:  # after GitLab is written: the index is derived and never fails the delivery
+        runtime.index.record(delivery, state, plan, outcome, payload)
     return "applied: " + (", ".join(outcome.writes) or "nothing")

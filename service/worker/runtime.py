@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from redis import Redis
 from rq import Queue
@@ -20,6 +21,10 @@ from ..queue import notify_queue_name, remember_bot_username
 from ..rules import RulesError, RuleSet, fingerprint, load_rules
 from .delivery import Delivery
 from .followups import FollowUps
+from .index import DeliveryIndex
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 log = logging.getLogger("incident_bot.worker")
 BOT_CACHE_SECONDS = 3600
@@ -34,6 +39,7 @@ class Runtime:
     connection: Redis
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     followups: FollowUps | None = None  # notifications and reminders; None: a plan's only effects are in GitLab
+    index: DeliveryIndex | None = None  # the incident index each applied delivery updates; None: no index
     _client: GitLabClient | None = None
     _rules_seen: tuple[tuple[str, int, int], ...] | None = None
 
@@ -118,8 +124,10 @@ def installed() -> Runtime | None:
     return _runtime
 
 
-def build_runtime(settings: Settings, rules: RuleSet, connection: Redis) -> Runtime:
-    """The Runtime `incident-bot worker` installs: GitLab client, notifications and reminders."""
+def build_runtime(
+    settings: Settings, rules: RuleSet, connection: Redis, *, open_index: Callable[[], Store] | None = None
+) -> Runtime:
+    """The Runtime `incident-bot worker` installs: GitLab client, notifications, reminders, the index if given."""
     try:
         targets = configured_channels(rules.channels.values(), os.environ, log)
     except ChannelConfigError as exc:
@@ -129,4 +137,5 @@ def build_runtime(settings: Settings, rules: RuleSet, connection: Redis) -> Runt
         queue=Queue(notify_queue_name(settings.queue_name), connection=connection),
         targets={t.channel.name: t.channel for t in targets},
     )
-    return Runtime(settings=settings, rules=rules, connection=connection, followups=followups)
+    index = DeliveryIndex(open_index) if open_index is not None else None
+    return Runtime(settings=settings, rules=rules, connection=connection, followups=followups, index=index)
