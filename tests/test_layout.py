@@ -17,6 +17,7 @@ LONG_MODULES: dict[str, str] = {
 QUIET_IMPORTS: dict[str, str] = {
     "service/store/__init__.py": "issue 10 (store): open_store defers SQLAlchemy like the module's lazy names",
     "service/store/cli.py": "issue 10 (store): `reindex` imports its work when it runs, like the ops commands",
+    "service/store/engine.py": "issue 10 (store): alembic imported after its logger is quieted (commit 91f6745)",
 }
 
 
