@@ -14,6 +14,7 @@ from gitlab.exceptions import GitlabError, GitlabHttpError
 from redis import Redis
 from redis.exceptions import RedisError
 
+from . import metrics
 from .incident import Issue, Note
 
 log = logging.getLogger("incident_bot.gitlab")
@@ -135,6 +136,7 @@ class PythonGitLabClient:
 
     def __init__(self, url: str, token: str, *, timeout: float = 10.0, cache: Redis | None = None):
         self.gl = gitlab.Gitlab(url, private_token=token, timeout=timeout, retry_transient_errors=True)
+        self.gl.session.hooks["response"].append(metrics.gitlab_response)  # every attempt, retries included
         self.event_uuid: str | None = None
         # In Redis rather than in memory: every worker process shares it, and it survives restarts.
         self.cache = cache
@@ -161,6 +163,7 @@ class PythonGitLabClient:
         try:
             return method(path, max_retries=3, **kwargs)
         except (GitlabError, requests.RequestException) as exc:
+            metrics.gitlab_unanswered(verb, exc)
             raise _wrap(exc) from exc
 
     def current_user(self) -> User:

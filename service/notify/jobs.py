@@ -14,6 +14,7 @@ from rq import Queue, Retry, get_current_job
 from rq.exceptions import DuplicateJobError
 from rq.job import Job
 
+from .. import metrics
 from ..rules import Channel, ChannelKind
 from .channels import (
     NO_TARGET,
@@ -118,20 +119,25 @@ def send_notification(payload: dict[str, Any]) -> str:
         raise RuntimeError("send_notification runs inside an RQ worker")
     marker = sent_marker_key(channel.name, payload["dedupe_key"])
     if job.connection.exists(marker):
+        metrics.notification(channel.name, "already_sent")
         return "already sent"
     try:
         target = resolve(channel, os.environ)
     except ChannelConfigError as exc:
         log.error("notification %s for %s not sent: %s", message.kind, message.reference, exc)
+        metrics.notification(channel.name, "misconfigured")
         raise
     if target is None:
         log.warning(NO_TARGET, channel.name, channel.target_env)
+        metrics.notification(channel.name, "no_target")
         return "skipped: no target"
     try:
         deliver(target, message)
     except DeliveryError as exc:
         log.warning(FAILED, message.kind, message.reference, channel.name, exc.reason)
+        metrics.notification(channel.name, "failed")
         raise
     # At least once: a worker killed between delivery and this line sends it again on retry.
     job.connection.set(marker, job.id, ex=SENT_TTL)
+    metrics.notification(channel.name, "sent")
     return "sent"

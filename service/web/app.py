@@ -12,9 +12,9 @@ from redis import Redis
 from redis.exceptions import RedisError
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
-from .. import logs
+from .. import logs, metrics
 from ..config import Settings, signing_key
-from ..queue import EventQueue, Outcome
+from ..queue import EventQueue, Outcome, notify_queue_name
 from ..rules import RuleSet, load_rules
 from .edge import Accepted, Rejected, classify, verify
 
@@ -87,9 +87,11 @@ def create_app(
     def webhook() -> tuple[Response, int]:
         length = request.content_length
         if length is not None and length > settings.max_body_bytes:
+            metrics.delivery("rejected", "413")
             return _answer(413, error=f"body over {settings.max_body_bytes} bytes")
         body = _read_body(settings.max_body_bytes)
         if not isinstance(body, bytes):
+            metrics.delivery("rejected", str(body[1]))
             return body
         headers = request.headers
         try:
@@ -97,8 +99,10 @@ def create_app(
             decision = classify(headers, body, incident_label=rules.incident_label, signed_id=signed_id)
         except Rejected as exc:
             log.info("rejected %s: %s", exc.status, exc.reason)
+            metrics.delivery("rejected", str(exc.status))
             return _answer(exc.status, error=exc.reason)
         if not isinstance(decision, Accepted):
+            metrics.delivery("ignored", metrics.ignored_reason(decision.reason))
             return _answer(200, status="ignored", reason=decision.reason)
         ref = decision.ref
         meta = {
@@ -113,14 +117,25 @@ def create_app(
             )
         except RedisError as exc:
             log.warning("queue unavailable: %s", exc)
+            metrics.delivery("rejected", "503")
             return _answer(503, error="queue unavailable, retry later")
         if result.outcome is Outcome.DUPLICATE:
+            metrics.delivery("duplicate")
             logs.bind(log, delivery=decision.delivery_id, project=ref.project_id, iid=ref.iid).info("duplicate")
             return _answer(200, status="duplicate", job_id=result.job_id)
         if result.outcome is Outcome.SELF:
+            metrics.delivery("ignored", "own_change")
             return _answer(200, status="ignored", reason="the bot's own change")
         # No log line here: the worker logs every delivery it applies, and this path is the hot one.
+        metrics.delivery("queued")
         return _answer(202, status="queued", job_id=result.job_id, after=result.after)
+
+    scraped = [settings.queue_name, notify_queue_name(settings.queue_name)]
+
+    @app.get("/metrics")
+    def metrics_page() -> Response:
+        body, content_type = metrics.exposition(connection, scraped)
+        return Response(body, content_type=content_type)
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:

@@ -7,7 +7,7 @@ import logging
 
 from rq import Queue, get_current_job
 
-from .. import logs
+from .. import logs, metrics
 from ..events import Actor, Event, Kind
 from ..queue import notify_queue_name
 from .followups import reminder_key, schedule_reminder
@@ -29,9 +29,11 @@ def fire(project_id: int, iid: int, token: str, count: int) -> str:
     raw = runtime.connection.get(reminder_key(project_id, iid))
     record = json.loads(raw) if raw else None
     if not record or record.get("token") != token:
+        metrics.reminder("superseded")
         return "superseded: a newer update or change reset the reminders"
     if runtime.dry_run:
         blog.info("dry-run: would remind about status updates")
+        metrics.reminder("dry_run")
         return "dry-run"
     bot = runtime.bot_username()
     event = Event(
@@ -54,6 +56,7 @@ def fire(project_id: int, iid: int, token: str, count: int) -> str:
     if state.issue.state == "closed" or (last_phase and last_phase in labels) or not minutes or not still_incident:
         runtime.connection.delete(reminder_key(project_id, iid))
         blog.info("reminders stopped: resolved, no longer an incident, or its severity needs no updates")
+        metrics.reminder("stopped")
         return "stopped"
     staffed = state.memory.get("staffed", {})
     owner = next((staffed[r] for r in record.get("roles", []) if r in staffed), None)
@@ -63,6 +66,7 @@ def fire(project_id: int, iid: int, token: str, count: int) -> str:
         body += LAST.format(count=count)
     delivery.gitlab.create_note(project_id, iid, body)
     blog.info("reminder posted")
+    metrics.reminder("posted")
     if count < limit:
         job = get_current_job()
         queue = job.origin if job else notify_queue_name(runtime.settings.queue_name)

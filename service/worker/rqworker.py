@@ -18,6 +18,7 @@ from rq.registry import clean_registries
 from rq.utils import now
 from rq.worker import WorkerStatus
 
+from .. import metrics
 from ..config import Settings
 from ..queue import notify_queue_name
 from . import recovery
@@ -145,7 +146,8 @@ class IncidentWorker(SimpleWorker):
         beat = threading.Thread(target=self._beat, args=(job, execution, stop), name="heartbeat", daemon=True)
         beat.start()
         try:
-            self.perform_job(job, queue, execution)
+            with metrics.job_timer(metrics.job_label(job)):
+                self.perform_job(job, queue, execution)
         except RedisError as exc:
             # Finishing the job needs Redis. Its execution stays in the started registry, no longer
             # heartbeating: maintenance retries it, and the retry finds it applied (the bot's memory).

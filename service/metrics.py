@@ -1,0 +1,259 @@
+"""The bot's Prometheus metrics, all defined here; the call sites only count.
+
+prometheus_client is imported when the first metric is used, not with this module: it chooses between
+in-process and multiprocess values when it is imported, so `PROMETHEUS_MULTIPROC_DIR` must be set before
+(`use_directory`, called by the CLI before a process builds anything). With the directory set, every
+gunicorn worker and every `incident-bot worker` on the machine writes its own files there and `GET /metrics`
+sums them; without it (tests, one process) the values live in the process.
+
+Queue depth, the oldest queued job's age, failed jobs and the webhook state are read from Redis when
+`/metrics` is scraped (RedisCollector), so they are right whichever process answers.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq.utils import utcparse
+
+DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# ops.watch.STATE_KEY with any kind and id: the webhook check keeps each namespace's last state there.
+HOOK_STATE_PATTERN = "incident-bot:ops:hook-state:*"
+HOOK_HEALTHY = "delivering"
+JOB_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+# The edge's ignore reasons (edge.Ignored) are sentences naming header values; the label is a closed set.
+IGNORED_REASONS = (
+    ("event ", "event"),
+    ("object_kind ", "object_kind"),
+    ("comment on ", "not_issue_comment"),
+    ("not an incident", "not_incident"),
+    ("system note", "system_note"),
+    ("the bot's own change", "own_change"),
+)
+
+
+class _Metrics:
+    """Every metric of the bot (built once per process, after the multiprocess choice is made)."""
+
+    def __init__(self) -> None:
+        # Imported here, not at the top: see the module docstring (the multiprocess choice happens on import).
+        from prometheus_client import Counter, Histogram
+
+        self.deliveries = Counter(
+            "incident_bot_deliveries",
+            "Webhook deliveries by outcome (queued, duplicate, ignored, rejected); reason: why ignored, or the "
+            "HTTP status of a rejection",
+            ["outcome", "reason"],
+        )
+        self.job_seconds = Histogram(
+            "incident_bot_job_duration_seconds", "Time a worker spent on one job, by job", ["job"], buckets=JOB_BUCKETS
+        )
+        self.gitlab = Counter(
+            "incident_bot_gitlab_requests",
+            "GitLab API responses by method and status, each attempt counted (python-gitlab retries 429 and 5xx; "
+            "status 'error': no answer)",
+            ["method", "status"],
+        )
+        self.notifications = Counter(
+            "incident_bot_notifications", "Notification jobs by channel and outcome", ["channel", "outcome"]
+        )
+        self.reminders = Counter("incident_bot_reminders", "Status-update reminders fired, by outcome", ["outcome"])
+        self.repairs = Counter("incident_bot_reconcile_repairs", "Incidents a reconcile pass queued a delivery for")
+
+
+_metrics: _Metrics | None = None
+
+
+def _get() -> _Metrics:
+    global _metrics
+    if _metrics is None:
+        _metrics = _Metrics()
+    return _metrics
+
+
+def default_directory(queue_name: str) -> Path:
+    """Where the processes of one queue on this machine share their metric files when none is set."""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"incident-bot-metrics-{uid}-{queue_name}"
+
+
+def use_directory(queue_name: str, *, fresh: bool = False) -> str:
+    """Set PROMETHEUS_MULTIPROC_DIR for this process and its children unless set; returns it.
+
+    `fresh` (serve): a new empty directory of its own, since serve starts every process that writes there.
+    """
+    current = os.environ.get(DIR_ENV)
+    if not current:
+        current = tempfile.mkdtemp(prefix="incident-bot-metrics-") if fresh else str(default_directory(queue_name))
+        os.environ[DIR_ENV] = current
+    Path(current).mkdir(parents=True, exist_ok=True)
+    return current
+
+
+def process_dead(pid: int) -> None:
+    """A gunicorn worker exited: drop its live-gauge files (gunicorn's child_exit hook)."""
+    if os.environ.get(DIR_ENV):
+        # Imported here: see the module docstring.
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
+
+
+def ignored_reason(reason: str) -> str:
+    """The closed label value for one of the edge's ignore reasons."""
+    return next((code for prefix, code in IGNORED_REASONS if reason.startswith(prefix)), "other")
+
+
+def delivery(outcome: str, reason: str = "") -> None:
+    """Count one webhook delivery: queued, duplicate, ignored (reason), rejected (reason: the HTTP status)."""
+    _get().deliveries.labels(outcome, reason).inc()
+
+
+def gitlab_response(response: Any, *args: Any, **kwargs: Any) -> None:
+    """A requests response hook: count the GitLab answer by method and status."""
+    _get().gitlab.labels(response.request.method, str(response.status_code)).inc()
+
+
+def gitlab_unanswered(method: str, exc: Exception) -> None:
+    """Count a GitLab call that got no answer (connection refused, timeout: requests' errors are OSErrors)."""
+    if isinstance(exc, OSError):  # an HTTP error status was already counted by the response hook
+        _get().gitlab.labels(method.upper(), "error").inc()
+
+
+def job_label(job: Any) -> str:
+    """A job's label: its function's own name (`process_delivery`), or `unknown` when its data is unreadable."""
+    try:
+        return str(job.func_name).rpartition(".")[2]
+    except Exception:  # noqa: BLE001
+        # A job RQ cannot deserialize still runs (and fails) in perform_job; the timer must not raise first.
+        return "unknown"
+
+
+@contextmanager
+def job_timer(job: str) -> Iterator[None]:
+    """Observe the time the block took as one `job` in the job-duration histogram (failed jobs included)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        _get().job_seconds.labels(job).observe(time.perf_counter() - start)
+
+
+def notification(channel: str, outcome: str) -> None:
+    """Count one notification job's outcome (sent, already_sent, no_target, failed, misconfigured)."""
+    _get().notifications.labels(channel, outcome).inc()
+
+
+def reminder(outcome: str) -> None:
+    """Count one reminder that fired (posted, stopped, superseded, dry_run)."""
+    _get().reminders.labels(outcome).inc()
+
+
+def reconcile_repairs(count: int) -> None:
+    """Count the incidents one reconcile pass queued."""
+    _get().repairs.inc(count)
+
+
+class RedisCollector:
+    """Queue depth, oldest queued job's age, failed jobs and webhook state, read from Redis at scrape time."""
+
+    def __init__(self, connection: Redis, queue_names: list[str]):
+        self.connection = connection
+        self.queue_names = queue_names
+
+    def collect(self) -> Iterator[Any]:
+        """The gauges; `incident_bot_redis_up` 0 (and nothing else) when Redis does not answer."""
+        # Imported here: see the module docstring.
+        from prometheus_client.core import GaugeMetricFamily
+
+        up = GaugeMetricFamily("incident_bot_redis_up", "1 when Redis answered this scrape")
+        try:
+            families = self._read(GaugeMetricFamily)
+        except RedisError:
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from families
+
+    def _read(self, family: Any) -> list[Any]:
+        depth = family("incident_bot_queue_depth", "Jobs waiting on the queue", labels=["queue"])
+        oldest = family(
+            "incident_bot_queue_oldest_job_age_seconds", "Age of the oldest job waiting on the queue", labels=["queue"]
+        )
+        failed = family("incident_bot_failed_jobs", "Jobs in the queue's failed registry", labels=["queue"])
+        disabled = family(
+            "incident_bot_webhook_disabled",
+            "1 when the last webhook check found the namespace's hook not delivering (state label)",
+            labels=["namespace", "state"],
+        )
+        with self.connection.pipeline(transaction=False) as pipe:
+            for name in self.queue_names:
+                pipe.llen(f"rq:queue:{name}")
+                pipe.lindex(f"rq:queue:{name}", 0)
+                pipe.zcard(f"rq:failed:{name}")
+            answers = pipe.execute()
+        heads: dict[str, str] = {}
+        for i, name in enumerate(self.queue_names):
+            count, head, failures = answers[3 * i : 3 * i + 3]
+            depth.add_metric([name], count)
+            failed.add_metric([name], failures)
+            if head is not None:
+                heads[name] = head.decode() if isinstance(head, bytes) else str(head)
+        stamps = [self.connection.hget(f"rq:job:{job_id}", "enqueued_at") for job_id in heads.values()]
+        now = time.time()
+        for name in self.queue_names:
+            age = 0.0
+            if name in heads:
+                stamp = stamps[list(heads).index(name)]
+                age = max(now - _epoch(stamp), 0.0) if stamp else 0.0
+            oldest.add_metric([name], age)
+        for key in self.connection.scan_iter(match=HOOK_STATE_PATTERN, count=100):
+            text = key.decode() if isinstance(key, bytes) else str(key)
+            raw = self.connection.get(key)
+            state = raw.decode() if isinstance(raw, bytes) else str(raw)
+            namespace = "/".join(text.split(":")[-2:])
+            disabled.add_metric([namespace, state], 0 if state == HOOK_HEALTHY else 1)
+        return [depth, oldest, failed, disabled]
+
+
+def _epoch(stamp: bytes | str) -> float:
+    """RQ's `enqueued_at` as seconds since the epoch; 0 when unreadable."""
+    try:
+        return float(utcparse(stamp.decode() if isinstance(stamp, bytes) else stamp).timestamp())
+    except ValueError:
+        return 0.0
+
+
+def exposition(connection: Redis, queue_names: list[str]) -> tuple[bytes, str]:
+    """The body and content type of `GET /metrics`: every process's counters (multiprocess) plus Redis gauges."""
+    # Imported here: see the module docstring.
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
+
+    _get()  # the families exist (at zero) even before this process counted anything
+    registry = CollectorRegistry()
+    if os.environ.get(DIR_ENV):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(_Forward(REGISTRY))
+    registry.register(RedisCollector(connection, queue_names))
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+class _Forward:
+    """Another registry's metrics, collected into this scrape's registry."""
+
+    def __init__(self, source: Any):
+        self.source = source
+
+    def collect(self) -> Iterator[Any]:
+        yield from self.source.collect()
