@@ -1,4 +1,4 @@
-"""Comment commands addressed to the bot: help, handoff, update, page, phase, severity."""
+"""Comment commands addressed to the bot: help, handoff, update, page, phase, severity, timeline."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ HELP = """**incident-bot commands** (start a comment with `@{bot}`):
 | `@{bot} handoff <role> @user` | hand a role over ({roles}) |
 | `@{bot} update <text>` | broadcast a status update and record it here |
 | `@{bot} page <team>` | engage a team's on-call ({teams}) |
+| `@{bot} timeline` | post this incident's timeline and its times against the targets |
 
 Only project members with at least Developer access can command the bot."""
 REFUSED = (
@@ -24,6 +25,9 @@ REFUSED = (
     "Ask the Incident Manager or the Engineer On Call to do it for you."
 )
 RULE = "command:{}"
+TIMELINE_RULE = RULE.format("timeline")
+# Planning reads nothing: the worker renders the timeline from the index into the reply at this mark.
+TIMELINE_PLACEHOLDER = "{incident_timeline}"
 
 
 def help_text(d: Draft) -> str:
@@ -114,12 +118,17 @@ def _page(d: Draft, rest: str) -> str:
     return f"Paging **{team.title}**: {mention(user)}, you are needed on this incident."
 
 
+def _timeline(d: Draft, rest: str) -> str:
+    return f"**Timeline** of this incident:\n\n{TIMELINE_PLACEHOLDER}"
+
+
 COMMANDS: dict[str, Callable[[Draft, str], str]] = {
     "severity": _severity,
     "phase": _phase,
     "handoff": _handoff,
     "update": _update,
     "page": _page,
+    "timeline": _timeline,
 }
 
 

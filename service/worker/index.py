@@ -35,8 +35,9 @@ class DeliveryIndex:
         self._vocab_of: tuple[RuleSet, str] | None = None  # the rules and bot username the vocabulary was built for
         self._failed_at: float | None = None
 
-    def store(self, rules: RuleSet, bot_username: str, now: float) -> Store | None:
+    def store(self, rules: RuleSet, bot_username: str, now: float | None = None) -> Store | None:
         """The open store with a vocabulary for these rules and bot; None while it cannot be opened."""
+        now = time.monotonic() if now is None else now
         if self._store is None:
             if self._failed_at is not None and now - self._failed_at < RETRY_OPEN_SECONDS:
                 return None

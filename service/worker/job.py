@@ -17,6 +17,7 @@ from ..plan import Plan
 from .delivery import Delivery
 from .executor import apply_plan, log_plan
 from .runtime import Runtime, current
+from .timeline import with_timeline
 
 log = logging.getLogger("incident_bot.worker")
 ACCESS_CACHE_SECONDS = 30  # only for commands that change nothing (help); the others always ask
@@ -105,7 +106,7 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str
     if state.remembers(event.delivery_id):
         delivery.log.info("skipped: delivery already applied")
         return "already applied"
-    plan = _plan(delivery, state)
+    plan = with_timeline(_plan(delivery, state), delivery, state, runtime.index, payload)
     for line in plan.describe():
         delivery.log.info("plan: %s", line)
     outcome = apply_plan(plan, state, delivery, followups=runtime.followups)
