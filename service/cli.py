@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import logs
+from . import logs, metrics
 from .config import Settings
 from .ops import commands as ops_commands  # light: setup/doctor/reconcile import their work when they run
 from .reports import cli as report_command  # light: SQLAlchemy and pygal load when `report` runs
@@ -107,7 +107,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
         flush=True,
     )
     worker = make_worker(settings, connection)
-    worker.work(with_scheduler=True, logging_level=args.log_level)
+    from .worker.schedule import start_periodic_jobs  # loads the ops package only for a worker
+
+    periodic = start_periodic_jobs(connection, settings.queue_name, worker.name)
+    try:
+        worker.work(with_scheduler=True, logging_level=args.log_level)
+    finally:
+        periodic.stop()
     return 0
 
 
@@ -259,6 +265,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `incident-bot` command."""
     args = build_parser().parse_args(argv)
     logs.setup(getattr(args, "log_level", "INFO"))
+    if args.command in ("web", "worker", "serve"):
+        # Before the web or worker code loads prometheus_client: it picks multiprocess mode on import. serve's
+        # children share its fresh directory; lone web/worker processes of one queue share a fixed one.
+        metrics.use_directory(_settings().queue_name, fresh=args.command == "serve")
     if args.command in ("web", "worker") and not _secret_or_trial(args, _settings()):
         return 2
     return int(args.func(args) or 0)
