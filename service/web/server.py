@@ -12,6 +12,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from .. import metrics
 from ..config import DEFAULT_READ_TIMEOUT
 from .app import create_app
 
@@ -123,7 +124,13 @@ def gunicorn_options(bind: str, workers: int, read_timeout: float = DEFAULT_READ
         "keepalive": 5,
         "accesslog": None,
         "preload_app": True,
+        "child_exit": _child_exit,
     }
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    """A gunicorn worker exited: its live metric files go (prometheus_client's multiprocess clean-up)."""
+    metrics.process_dead(worker.pid)
 
 
 def run_gunicorn(bind: str, workers: int = 2, read_timeout: float = DEFAULT_READ_TIMEOUT) -> None:
