@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from . import logs, metrics
 from .config import Settings
+from .knowledge import cli as handbook_command  # light: the rules load when `handbook` runs
 from .ops import commands as ops_commands  # light: setup/doctor/reconcile import their work when they run
 from .reports import cli as report_command  # light: SQLAlchemy and pygal load when `report` runs
 from .store import cli as reindex_command  # light: the index opens when `reindex` runs
@@ -258,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     ops_commands.add_parsers(sub)  # setup, doctor, reconcile
     report_command.add_parsers(sub)  # report
     reindex_command.add_parsers(sub)  # reindex
+    handbook_command.add_parsers(sub)  # handbook
     return parser
 
 

@@ -14,6 +14,7 @@ from ..rules import actions as then
 from ..rules.conditions import matches
 from ..text import checklist_items, mention, neutralise, plain
 from .draft import CHECKLIST, POST, ROLES, Draft
+from .render import handbook_link, own_procedure
 
 CHECKLIST_MARKER = CHECKLIST_PREFIX + " {phase} -->"
 
@@ -53,6 +54,8 @@ def _staff(action: then.Staff, d: Draft, rule: str) -> None:
         staffed[name] = user
         d.assign(user, rule)
         duties = "".join(f"\n  - {duty}" for duty in role.duties)
+        if own_procedure(d.rules):
+            duties += f"\n  - Handbook: [{role.title}]({handbook_link(d.rules, 'roles', name)})"
         d.post(ROLES, f"**{role.title}**: {mention(user)} (on call in `{role.rotation}`), assigned.{duties}", rule)
         d.timeline(f"{role.title} staffed: {mention(user)}")
     d.remember("staffed", staffed)
@@ -64,6 +67,8 @@ def checklist_section(d: Draft, phase_name: str, note: str = "") -> str:
     lines = [f"### {phase.title}{note}"]
     if phase.guidance:
         lines.append(phase.guidance.strip())
+    if own_procedure(d.rules):
+        lines.append(f"Handbook: [{phase.title}]({handbook_link(d.rules, 'phases', phase.name)})")
     if phase.checklist:
         lines.append(CHECKLIST_MARKER.format(phase=phase.name))
         # Where to read it back: null means "the note carrying this memory" (its id is not known yet).

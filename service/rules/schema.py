@@ -136,6 +136,11 @@ RULES_SCHEMA: dict[str, Any] = {
                 "incident_label_color": _COLOR,
                 "incident_label_description": _LABEL_DESCRIPTION,
                 "procedure_url": {"type": "string"},
+                "handbook_url": {
+                    "type": "string",
+                    "pattern": "^https?://[^\\s]+$",
+                    "description": "Where the web app serves /handbook; without procedure_url, comments link it.",
+                },
                 "documentation": {"type": "string"},
                 "native_severity_sync": {"type": "boolean"},
                 "review_labels": {"type": "array", "items": {"type": "string"}},

@@ -82,6 +82,9 @@ def create_app(
     from .board import board_blueprint  # deferred with open_store (above)
 
     app.register_blueprint(board_blueprint(settings, open_store, rules))
+    from .handbook import handbook_blueprint  # deferred like the board: the handbook's pages (issue 12)
+
+    app.register_blueprint(handbook_blueprint(settings, rules))
 
     @app.post("/webhook")
     def webhook() -> tuple[Response, int]:
