@@ -143,6 +143,10 @@ class FakeGitLab:
             level = self.members.get(int(m.group(2)))
             return (200, {"id": int(m.group(2)), "access_level": level}) if level else (404, {"message": "404"})
         m = re.fullmatch(r"/projects/(\d+)/issues", path)
+        if m and method == "GET":  # the listing, with GitLab's `search` (in titles) as a substring match
+            wanted = query.get("search", "")
+            found = [i for (p, _), i in sorted(self.issues.items()) if p == int(m.group(1)) and wanted in i["title"]]
+            return 200, found
         if m and method == "POST":
             pid = int(m.group(1))
             self._next_iid += 1
@@ -211,6 +215,8 @@ class FakeGitLab:
             if label not in labels:
                 labels.append(label)
         issue["labels"] = labels
+        if "description" in data:
+            issue["description"] = data["description"]
         if "assignee_ids" in data:
             ids = data["assignee_ids"] if isinstance(data["assignee_ids"], list) else [data["assignee_ids"]]
             names = {v: k for k, v in self.users.items()}

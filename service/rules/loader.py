@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import jinja2
+from croniter import croniter
 
 from .actions import compile_then
 from .conditions import RegexBudget, compile_when
@@ -168,6 +170,9 @@ class _Builder:
             except jinja2.TemplateError as exc:
                 self._ref(doc, ("templates", k), f"template {k!r}: {template_error(exc)}")
         settings = {k: v for k, (_, v) in s["settings"].items()}
+        if "digest" in s["settings"]:
+            digest_doc, digest = s["settings"]["digest"]
+            self._digest(digest_doc, digest, channels)
         ruleset = RuleSet(
             severities=MappingProxyType(severities),
             phases=tuple(self.phases),
@@ -214,6 +219,15 @@ class _Builder:
                 self._ref(doc, path, f"duplicate {what} {value!r} (first at line {first[value]})")
             else:
                 first[value] = line
+
+    def _digest(self, doc: Located, raw: dict[str, Any], channels: Mapping[str, Any]) -> None:
+        """The digest's cron must parse (five fields) and its channels exist."""
+        cron = raw.get("cron")
+        if cron is not None and (len(cron.split()) != 5 or not croniter.is_valid(cron)):
+            self._ref(doc, ("settings", "digest", "cron"), f"digest: cron {cron!r} is not a five-field cron expression")
+        for i, name in enumerate(raw.get("channels", ("executives",) if "executives" in channels else ())):
+            if name not in channels:
+                self._ref(doc, ("settings", "digest", "channels", i), f"digest uses unknown channel {name!r}")
 
     def _ref(self, doc: Located, path: tuple[Any, ...], message: str) -> None:
         self.problems.append(Problem(doc.file, doc.line(path), message))

@@ -35,6 +35,16 @@ class RulesError(Exception):
 
 
 @dataclass(frozen=True)
+class Digest:
+    """The weekly executive digest: when (cron, UTC), which channels, which reporting project (None: no issue)."""
+
+    cron: str = "0 8 * * 1"
+    channels: tuple[str, ...] = ("executives",)
+    project: str | None = None
+    labels: tuple[str, ...] = ("incident-digest",)
+
+
+@dataclass(frozen=True)
 class Severity:
     level: int
     label: str
@@ -136,6 +146,18 @@ class RuleSet:
     @property
     def incident_label(self) -> str:
         return str(self.settings.get("incident_label", "incident"))
+
+    @property
+    def digest(self) -> Digest:
+        """The `digest:` settings, defaults filled in (the loader has checked the cron and the channels)."""
+        raw = self.settings.get("digest") or {}
+        default = Digest()
+        return Digest(
+            cron=str(raw.get("cron", default.cron)),
+            channels=tuple(raw.get("channels", default.channels)),
+            project=raw.get("project"),
+            labels=tuple(raw.get("labels", default.labels)),
+        )
 
     def phase(self, name: str | None) -> Phase | None:
         return next((p for p in self.phases if p.name == name), None)

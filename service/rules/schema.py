@@ -147,6 +147,17 @@ RULES_SCHEMA: dict[str, Any] = {
                 "reminder_limit": {"type": "integer", "minimum": 1, "maximum": 10_000},
                 "command_min_access": {"type": "integer", "minimum": 0},
                 "broadcast_channels": {"type": "array", "items": _NAME},
+                "digest": {
+                    "type": "object",
+                    "description": "The weekly executive digest (see the README's incident index section).",
+                    "additionalProperties": False,
+                    "properties": {
+                        "cron": {"type": "string", "description": "When it runs (UTC), default `0 8 * * 1`."},
+                        "channels": {"type": "array", "items": _NAME, "description": "Default [executives]."},
+                        "project": {"type": "string", "minLength": 1, "description": "Reporting project (path)."},
+                        "labels": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
             },
         },
         "severities": {

@@ -1,0 +1,236 @@
+"""The weekly executive digest: the last 7 days against the 4 weeks before, to channels and a reporting issue.
+
+Its week is the ISO week most of its 7-day window lies in (the one of `now - 3.5 days`), so
+the Monday run and a re-run later that week (`incident-bot digest --now`) are the same
+digest: each channel is told once per week (a Redis marker per week and channel, claimed
+before sending and released if the channel refused), and the reporting project's issue of
+that week (`Incident digest 2026-W48`) is found again and updated in place, never duplicated.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import requests
+from redis import Redis
+
+from ..notify.channels import DeliveryError, SmtpSettings, Target, clip, post_json, resolve, send_email, slack_text
+from ..rules import ChannelKind, RuleSet
+from ..store.measure import Measured, measured
+from ..store.query import Scope
+from .figures import GroupBy, build_report, spread
+from .formats import contract, to_markdown
+from .targets import targets_from_rules
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+log = logging.getLogger("incident_bot.digest")
+WEEK = timedelta(days=7)
+COMPARED_WEEKS = 4
+SENT_TTL = 40 * 24 * 3600  # longer than a week's re-runs; a marker per week and channel
+TEXT_LIMIT = 3000
+TITLE = "Incident digest {week}"
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One week's digest, rendered."""
+
+    week: str
+    start: datetime
+    end: datetime
+    title: str
+    markdown: str  # the reporting issue's description
+    summary: str  # the few lines a channel gets
+    figures: dict[str, Any]  # the week's report (the JSON contract), for webhook channels
+
+
+@dataclass
+class Outcome:
+    """What a run did: channels told now, channels already told this week, the issue, failures."""
+
+    sent: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    issue_url: str | None = None
+    issue_created: bool = False
+    failures: list[str] = field(default_factory=list)
+
+
+def week_of(now: datetime) -> str:
+    """The ISO week (`2026-W48`) most of the 7 days before `now` lie in."""
+    year, week, _ = (now - WEEK / 2).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def compose(store: Store, rules: RuleSet, now: datetime) -> Digest:
+    """The digest of the 7 days to `now`, compared with the 4 weeks before (drills left out)."""
+    targets = targets_from_rules(rules)
+    start, before = now - WEEK, now - WEEK * (1 + COMPARED_WEEKS)
+    week = list(measured(store.engine, Scope(started_from=start, started_to=now, include_drills=False), now))
+    earlier = list(measured(store.engine, Scope(started_from=before, started_to=start, include_drills=False), now))
+    report = build_report(week, start=start, end=now, by=GroupBy.SEVERITY, targets=targets)
+    previous = build_report(earlier, start=before, end=start, by=GroupBy.SEVERITY, targets=targets)
+    label = week_of(now)
+    rows = _comparison(
+        week,
+        earlier,
+        report.open,
+        sum(sum(g.breaches.values()) for g in report.groups.values()),
+        sum(sum(g.breaches.values()) for g in previous.groups.values()),
+    )
+    table = ["| | this week | weekly average, 4 weeks before |", "| --- | ---: | ---: |"]
+    table += [f"| {name} | {now_text} | {then_text} |" for name, now_text, then_text in rows]
+    markdown = "\n".join(
+        [
+            f"# Incident digest {label}",
+            "",
+            f"The 7 days from {start:%Y-%m-%d %H:%M} to {now:%Y-%m-%d %H:%M} UTC, against the 4 weeks before "
+            f"({before:%Y-%m-%d} to {start:%Y-%m-%d}). Drills are left out; times are medians from each "
+            "incident's start.",
+            "",
+            *table,
+            "",
+            to_markdown(report).replace("## Incident report", "## This week: incident report", 1),
+        ]
+    )
+    said = "; ".join(f"{name} {now_text} (before: {then_text})" for name, now_text, then_text in rows)
+    summary = f"Incident digest {label}, 7 days to {now:%Y-%m-%d %H:%M} UTC: {said}."
+    return Digest(label, start, now, TITLE.format(week=label), markdown, summary, contract(report))
+
+
+def _comparison(
+    week: list[Measured], earlier: list[Measured], still_open: int, breached: int, breached_before: int
+) -> list[tuple[str, str, str]]:
+    """(figure, this week, the 4 weeks before as a weekly average or pooled median)."""
+    rows = [
+        ("incidents", str(len(week)), _avg(len(earlier))),
+        ("still open", str(still_open), "—"),
+        ("targets breached", str(breached), _avg(breached_before)),
+    ]
+    for name, attr in (("time to acknowledge", "tta"), ("time to mitigate", "ttm"), ("time to resolve", "ttr")):
+        now_m = spread(getattr(r, attr) for r in week).median
+        then_m = spread(getattr(r, attr) for r in earlier).median
+        rows.append((name, _minutes(now_m), _minutes(then_m)))
+    return rows
+
+
+def _avg(total: int) -> str:
+    return f"{total / COMPARED_WEEKS:g}"
+
+
+def _minutes(value: float | None) -> str:
+    if value is None:
+        return "—"
+    total = int(round(value))
+    return f"{total} min" if total < 60 else f"{total // 60} h {total % 60:02d} min"
+
+
+def run_digest(
+    *,
+    store: Store,
+    rules: RuleSet,
+    connection: Redis,
+    now: datetime,
+    env: Mapping[str, str],
+    gitlab: ReportingProject | None,
+) -> Outcome:
+    """Render the week's digest, put it in the reporting issue (created or updated), tell each channel once."""
+    digest = compose(store, rules, now)
+    outcome = Outcome()
+    settings = rules.digest
+    if gitlab is not None and settings.project:
+        try:
+            outcome.issue_url, outcome.issue_created = gitlab.publish(settings.project, digest, settings.labels)
+        except requests.RequestException as exc:
+            outcome.failures.append(f"reporting issue in {settings.project}: {exc}")
+    text = digest.summary + (f"\nFull digest: {outcome.issue_url}" if outcome.issue_url else "")
+    for name in settings.channels:
+        channel = rules.channels.get(name)
+        target = resolve(channel, env) if channel is not None else None
+        if target is None:
+            log.warning("digest %s not sent to %s: no such channel or no target configured", digest.week, name)
+            continue
+        marker = f"incident-bot:digest:sent:{digest.week}:{name}"
+        if not connection.set(marker, now.isoformat(), nx=True, ex=SENT_TTL):
+            outcome.already.append(name)
+            continue
+        try:
+            send(target, text, digest, outcome.issue_url)
+        except DeliveryError as exc:
+            connection.delete(marker)  # not told: the next run (RQ's retry, or --now) tries again
+            outcome.failures.append(str(exc))
+            continue
+        outcome.sent.append(name)
+    return outcome
+
+
+def send(target: Target, text: str, digest: Digest, url: str | None, *, timeout: float = 10) -> None:
+    """Tell one channel the digest's summary (webhooks also get the week's figures); DeliveryError if refused."""
+    kind = target.channel.kind
+    if kind == ChannelKind.EMAIL:
+        mail = EmailMessage()
+        mail["Subject"] = digest.title
+        mail["From"] = (target.smtp or SmtpSettings()).sender
+        mail["To"] = ", ".join(target.recipients)
+        mail.set_content(clip(text, TEXT_LIMIT) + "\n\n" + digest.markdown)
+        send_email(target, mail, timeout=timeout)
+        return
+    if kind == ChannelKind.SLACK:
+        payload: dict[str, Any] = {"text": slack_text(text, TEXT_LIMIT)}
+    elif kind == ChannelKind.TEAMS:
+        card = {
+            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "type": "AdaptiveCard",
+            "version": "1.4",
+            "body": [{"type": "TextBlock", "text": clip(text, TEXT_LIMIT), "wrap": True}],
+        }
+        attachment = {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+        payload = {"type": "message", "attachments": [attachment]}
+    else:
+        payload = {"kind": "incident-digest", "week": digest.week, "text": text, "url": url, "report": digest.figures}
+    post_json(target, json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), timeout=timeout)
+
+
+class ReportingProject:
+    """The reporting project's weekly issues over GitLab's REST API (find by title, create, update in place)."""
+
+    def __init__(self, url: str, token: str, connection: Redis, *, timeout: float = 10.0):
+        self.api = url.rstrip("/") + "/api/v4"
+        self.session = requests.Session()
+        self.session.headers["PRIVATE-TOKEN"] = token
+        self.connection = connection
+        self.timeout = timeout
+
+    def publish(self, project: str, digest: Digest, labels: tuple[str, ...]) -> tuple[str, bool]:
+        """The week's issue with the digest as its description: (web URL, created now)."""
+        base = f"{self.api}/projects/{quote(project, safe='')}/issues"
+        memory = f"incident-bot:digest:issue:{project}:{digest.week}"
+        known = self.connection.get(memory)
+        iid = int(known) if known else self._find(base, digest.title)
+        if iid is not None:
+            issue = self._request("PUT", f"{base}/{iid}", json={"description": digest.markdown})
+            created = False
+        else:
+            body = {"title": digest.title, "description": digest.markdown, "labels": ",".join(labels)}
+            issue = self._request("POST", base, json=body)
+            created = True
+        self.connection.set(memory, int(issue["iid"]), ex=SENT_TTL)
+        return str(issue.get("web_url") or ""), created
+
+    def _find(self, base: str, title: str) -> int | None:
+        """The iid of the issue with exactly this title (Redis forgot it), or None."""
+        found = self._request("GET", base, params={"search": title, "in": "title", "state": "all", "per_page": 100})
+        return next((int(i["iid"]) for i in found if i.get("title") == title), None)
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> Any:
+        response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        response.raise_for_status()
+        return response.json()
