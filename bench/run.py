@@ -310,7 +310,7 @@ def bench_receiver(profile: Profile, redis_url: str, logs: Path) -> tuple[dict[s
         "rounds": profile.rounds,
         "warmup": profile.warmup,
         "gunicorn": {
-            k: v.__name__ if isinstance(v, type) else v  # the worker class is a class, not a name
+            k: v.__name__ if callable(v) else v  # the worker and logger classes, the child_exit hook: by name
             for k, v in gunicorn_options("127.0.0.1:0", WEB_WORKERS).items()
             if k != "bind"
         },

@@ -237,11 +237,19 @@ def _epoch(stamp: bytes | str) -> float:
 def exposition(connection: Redis, queue_names: list[str]) -> tuple[bytes, str]:
     """The body and content type of `GET /metrics`: every process's counters (multiprocess) plus Redis gauges."""
     # Imported here: see the module docstring.
-    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
+    from prometheus_client import (
+        CONTENT_TYPE_LATEST,
+        REGISTRY,
+        CollectorRegistry,
+        generate_latest,
+        multiprocess,
+        values,
+    )
 
     _get()  # the families exist (at zero) even before this process counted anything
     registry = CollectorRegistry()
-    if os.environ.get(DIR_ENV):
+    # The mode prometheus_client chose on import, not the variable now: set later, it changes nothing here.
+    if values.ValueClass is not values.MutexValue:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(_Forward(REGISTRY))

@@ -12,7 +12,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from .. import metrics
+from .. import logs, metrics
 from ..config import DEFAULT_READ_TIMEOUT
 from .app import create_app
 
@@ -125,6 +125,7 @@ def gunicorn_options(bind: str, workers: int, read_timeout: float = DEFAULT_READ
         "accesslog": None,
         "preload_app": True,
         "child_exit": _child_exit,
+        "logger_class": logs.gunicorn_logger_class(),  # gunicorn's own lines in the chosen format (text or JSON)
     }
 
 
