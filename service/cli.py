@@ -18,6 +18,7 @@ from .config import Settings
 from .knowledge import cli as handbook_command  # light: the rules load when `handbook` runs
 from .ops import commands as ops_commands  # light: setup/doctor/reconcile import their work when they run
 from .reports import cli as report_command  # light: SQLAlchemy and pygal load when `report` runs
+from .reports import digest_job as digest_command  # light: the digest loads when it runs
 from .store import cli as reindex_command  # light: the index opens when `reindex` runs
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     worker = make_worker(settings, connection)
     from .worker.schedule import start_periodic_jobs  # loads the ops package only for a worker
 
-    periodic = start_periodic_jobs(connection, settings.queue_name, worker.name)
+    periodic = start_periodic_jobs(connection, settings.queue_name, worker.name, digest_cron=rules.digest.cron)
     try:
         worker.work(with_scheduler=True, logging_level=args.log_level)
     finally:
@@ -258,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_schema)
     ops_commands.add_parsers(sub)  # setup, doctor, reconcile
     report_command.add_parsers(sub)  # report
+    digest_command.add_parsers(sub)  # digest
     reindex_command.add_parsers(sub)  # reindex
     handbook_command.add_parsers(sub)  # handbook
     return parser

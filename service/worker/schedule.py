@@ -18,6 +18,7 @@ from ..notify.alerts import alert_responders
 from ..ops.config import OpsSettings
 from ..ops.jobs import WEBHOOK_CHECK_SECONDS, reconcile_job, webhook_check_job
 from ..queue import notify_queue_name
+from ..reports.digest_job import DIGEST_TIMEOUT, digest_job
 
 log = logging.getLogger("incident_bot.worker")
 RECONCILE_TIMEOUT = 300
@@ -28,7 +29,9 @@ REDIS_RETRY_SECONDS = 2.0
 class PeriodicJobs:
     """A daemon thread that enqueues the periodic jobs when they are due, until `stop()`."""
 
-    def __init__(self, connection: Redis, queue_name: str, name: str, *, reconcile_seconds: int) -> None:
+    def __init__(
+        self, connection: Redis, queue_name: str, name: str, *, reconcile_seconds: int, digest_cron: str | None = None
+    ) -> None:
         self.cron = CronScheduler(connection, name=f"incident-bot-{name}")
         queue = notify_queue_name(queue_name)
         self.cron.register(reconcile_job, queue, interval=reconcile_seconds, job_timeout=RECONCILE_TIMEOUT)
@@ -39,6 +42,8 @@ class PeriodicJobs:
             interval=WEBHOOK_CHECK_SECONDS,
             job_timeout=WEBHOOK_CHECK_TIMEOUT,
         )
+        if digest_cron:  # the executive digest, on the rules' cron (in this process's time zone: UTC when deployed)
+            self.cron.register(digest_job, queue, cron=digest_cron, job_timeout=DIGEST_TIMEOUT)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="periodic-jobs", daemon=True)
 
@@ -71,10 +76,12 @@ class PeriodicJobs:
             pass
 
 
-def start_periodic_jobs(connection: Redis, queue_name: str, name: str) -> PeriodicJobs:
-    """Start scheduling the reconcile pass and the webhook check for this worker."""
+def start_periodic_jobs(
+    connection: Redis, queue_name: str, name: str, *, digest_cron: str | None = None
+) -> PeriodicJobs:
+    """Start scheduling the reconcile pass, the webhook check and (given its cron) the digest for this worker."""
     every = int(OpsSettings.from_env().reconcile_every.total_seconds())
-    jobs = PeriodicJobs(connection, queue_name, name, reconcile_seconds=max(every, 1))
+    jobs = PeriodicJobs(connection, queue_name, name, reconcile_seconds=max(every, 1), digest_cron=digest_cron)
     jobs.start()
     log.info("periodic jobs: reconcile every %ss, webhook check every %ss", every, WEBHOOK_CHECK_SECONDS)
     return jobs

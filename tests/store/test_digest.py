@@ -154,3 +154,65 @@ def test_a_bad_digest_block_is_a_file_line_error(tmp_path) -> None:  # type: ign
     assert f"{settings}:4: digest: cron '0 8 * *' is not a five-field cron expression" in report
     assert f"{settings}:5: digest uses unknown channel 'board'" in report
     assert load_rules(shipped_rules_dir()).digest.cron == "0 8 * * 1"
+
+
+@pytest.fixture
+def digest_env(tmp_path, monkeypatch: pytest.MonkeyPatch, receivers, gitlab: FakeGitLabServer) -> None:  # type: ignore[no-untyped-def]
+    """`incident-bot` configured as deployed: a rules copy with a digest block, an index under tmp, the fake GitLab."""
+    import shutil
+
+    from service.config import shipped_rules_dir
+    from tests.conftest import test_redis_url
+
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(shipped_rules_dir(), rules_dir)
+    settings = rules_dir / "settings.yml"
+    block = f"settings:\n  digest:\n    project: '{REPORTING}'\n"
+    settings.write_text(settings.read_text().replace("settings:\n", block, 1))
+    for name, value in {
+        "INCIDENT_BOT_RULES": str(rules_dir),
+        "INCIDENT_BOT_DATA_DIR": str(tmp_path / "data"),
+        "REDIS_URL": test_redis_url(),
+        "GITLAB_URL": gitlab.url,
+        "GITLAB_TOKEN": "test-token",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("INCIDENT_BOT_DATABASE_URL", raising=False)
+
+
+def test_digest_now_posts_to_the_executives_once_and_keeps_one_issue(  # type: ignore[no-untyped-def]
+    digest_env: None, redis_conn: Redis, receivers, gitlab: FakeGitLabServer, capsys
+) -> None:
+    """`incident-bot digest --now` twice: the executives (the default channel) hear once; the week's issue is edited."""
+    from service.cli import main
+
+    assert main(["digest", "--now"]) == 0
+    assert "digest sent to executives; issue opened" in capsys.readouterr().out
+    assert main(["digest", "--now"]) == 0
+    assert "already told this week: executives" in capsys.readouterr().out
+    assert len(receivers["executives"].delivered) == 1 and receivers["responders"].delivered == []
+    issues = [i for (p, _), i in gitlab.fake.issues.items() if p == REPORTING]
+    assert len(issues) == 1 and issues[0]["title"].startswith("Incident digest ")
+
+
+def test_the_worker_schedules_the_digest_on_the_rules_cron(  # type: ignore[no-untyped-def]
+    digest_env: None, redis_conn: Redis, receivers, gitlab: FakeGitLabServer
+) -> None:
+    """The periodic jobs register the digest job on its cron; run by a real RQ worker, it posts and opens the issue."""
+    from rq import Queue, SimpleWorker
+
+    from service.reports.digest_job import digest_job
+    from service.worker.schedule import PeriodicJobs
+
+    periodic = PeriodicJobs(redis_conn, "digest-test", "digest-test", reconcile_seconds=3600, digest_cron="0 8 * * 1")
+    (job,) = [j for j in periodic.cron.get_jobs() if j.func is digest_job]
+    assert job.cron == "0 8 * * 1"
+    queue = Queue("digest-test-run", connection=redis_conn)
+    queued = queue.enqueue(digest_job)
+    SimpleWorker([queue], connection=redis_conn).work(burst=True)
+    queued.refresh()
+    assert (
+        queued.return_value()
+        == "digest sent to executives; issue opened: http://gitlab.test/group/project/-/issues/501"
+    )
+    assert len(receivers["executives"].delivered) == 1
