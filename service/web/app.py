@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -82,6 +83,9 @@ def create_app(
     from .board import board_blueprint  # deferred with open_store (above)
 
     app.register_blueprint(board_blueprint(settings, open_store, rules))
+    from .api import api_blueprint  # deferred like the board: GET /api/incidents reads the index (issue 10)
+
+    app.register_blueprint(api_blueprint(os.environ, open_store))
     from .handbook import handbook_blueprint  # deferred like the board: the handbook's pages (issue 12)
 
     app.register_blueprint(handbook_blueprint(settings, rules))

@@ -1,0 +1,162 @@
+"""`GET /api/incidents`: the incident index as paginated JSON for other tools, behind a bearer token.
+
+The token is `INCIDENT_BOT_API_TOKEN` (unset: the API answers 404, it is off). A tool is not
+a person whose GitLab access was checked, so a confidential incident is listed with its
+times and labels but without its title and links. Every bad parameter is a 400 naming it;
+an index that does not answer is a 503; the index opens at the first request.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, jsonify, request
+
+from ..store.model import utc
+from ..store.query import IncidentRow, Scope, conditions
+from ..store.schema import incidents
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+log = logging.getLogger("incident_bot.web")
+DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_PAGE = 50, 200, 100_000
+STATES = ("all", "open", "closed")
+PROJECT = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_./-]{0,254}")
+CONFIDENTIAL = "Confidential incident"
+TIMES = ("started_at", "acknowledged_at", "mitigated_at", "resolved_at", "created_at", "updated_at")
+
+
+class BadRequest(ValueError):
+    """A query parameter the API cannot use; its message names it."""
+
+
+def api_blueprint(env: Mapping[str, str], open_store: Callable[[], Store]) -> Blueprint:
+    """The `/api` routes over the index that `open_store` opens at the first request."""
+    bp = Blueprint("api", __name__, url_prefix="/api")
+    token = env.get("INCIDENT_BOT_API_TOKEN", "").strip()
+    held: list[Store] = []
+
+    def store() -> Store:
+        if not held:
+            held.append(open_store())
+        return held[0]
+
+    @bp.get("/incidents")
+    def list_incidents() -> tuple[Response, int]:
+        if not token:
+            return _json(404, error="the API is off: set INCIDENT_BOT_API_TOKEN to turn it on")
+        presented = request.headers.get("Authorization", "")
+        scheme, _, value = presented.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
+            response, status = _json(401, error="a valid `Authorization: Bearer <INCIDENT_BOT_API_TOKEN>` is required")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="incident-bot"'
+            return response, status
+        try:
+            page, per_page, state, scope = _params(request.args)
+        except BadRequest as exc:
+            return _json(400, error=str(exc))
+        try:
+            total, rows = _page(store(), scope, state, page, per_page)
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
+            log.warning("incident index unavailable for the API: %s", str(exc).splitlines()[0][:200])
+            held.clear()
+            return _json(503, error="incident index unavailable, retry shortly")
+        more = page * per_page < total
+        return _json(
+            200,
+            page=page,
+            per_page=per_page,
+            total=total,
+            next_page=page + 1 if more else None,
+            incidents=[_incident(r) for r in rows],
+        )
+
+    return bp
+
+
+def _params(args: Mapping[str, str]) -> tuple[int, int, str, Scope]:
+    """page, per_page, state and the scope (project, group, since) from the query string."""
+    page = _number(args, "page", 1, MAX_PAGE)
+    per_page = _number(args, "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
+    state = args.get("state", "all")
+    if state not in STATES:
+        raise BadRequest(f"state must be one of {', '.join(STATES)}")
+    project, group = args.get("project"), args.get("group")
+    for name, value in (("project", project), ("group", group)):
+        if value is not None and not PROJECT.fullmatch(value):
+            raise BadRequest(f"{name} must be a project id or path (letters, digits, _ . - /)")
+    since = None
+    if "since" in args:
+        try:
+            since = datetime.fromisoformat(args["since"].strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise BadRequest("since must be an ISO date or time, e.g. 2026-11-01 or 2026-11-01T08:00:00Z") from None
+        since = since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
+    return page, per_page, state, Scope(project=project, group=group, started_from=since)
+
+
+def _number(args: Mapping[str, str], name: str, default: int, most: int) -> int:
+    raw = args.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= most:
+        raise BadRequest(f"{name} must be a whole number from 1 to {most}")
+    return int(raw)
+
+
+def _page(store: Store, scope: Scope, state: str, page: int, per_page: int) -> tuple[int, list[IncidentRow]]:
+    """The total in scope and one page of it, the most recently started first."""
+    where = list(conditions(scope))
+    if state == "open":
+        where.append(incidents.c.resolved_at.is_(None))
+    elif state == "closed":
+        where.append(incidents.c.resolved_at.is_not(None))
+    query = (
+        sa.select(incidents)
+        .where(*where)
+        .order_by(incidents.c.started_at.desc(), incidents.c.project_id, incidents.c.iid)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    with store.engine.connect() as conn:
+        total = int(conn.execute(sa.select(sa.func.count()).select_from(incidents).where(*where)).scalar_one())
+        rows = [IncidentRow.from_row(r) for r in conn.execute(query)]
+    return total, rows
+
+
+def _incident(row: IncidentRow) -> dict[str, Any]:
+    """One incident as the API shows it (ISO times in UTC; a confidential one without title and links)."""
+    shown: dict[str, Any] = {
+        "project_id": row.project_id,
+        "project_path": row.project_path,
+        "iid": row.iid,
+        "title": CONFIDENTIAL if row.confidential else row.title,
+        "url": None if row.confidential else row.url,
+        "confidential": row.confidential,
+        "drill": row.drill,
+        "category": row.category,
+        "area": row.area,
+        "severity": row.severity,
+        "highest_severity": row.highest_severity,
+        "phase": row.phase,
+        "state": row.state,
+        "roles": dict(row.roles),
+        "review_url": None if row.confidential else row.review_url,
+    }
+    for name in TIMES:
+        value = utc(getattr(row, name))
+        shown[name] = value.isoformat().replace("+00:00", "Z") if value is not None else None
+    return shown
+
+
+def _json(status: int, **body: Any) -> tuple[Response, int]:
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response, status
