@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .connection import RedisUrlError, sentinel_url
+
 DEFAULT_MAX_BODY = 1024 * 1024  # GitLab issue bodies with long descriptions stay far below 1 MiB.
 DEFAULT_SIGNATURE_WINDOW = 300  # seconds either side of now, as the Standard Webhooks spec suggests.
 # GitLab sends a whole delivery at once; a client still sending after this long is stalling a receiver thread.
@@ -110,7 +112,7 @@ class Settings:
             gitlab_url=env.get("GITLAB_URL", "").strip().rstrip("/") or "https://gitlab.com",
             gitlab_token=env.get("GITLAB_TOKEN", "").strip(),
             webhook_secret=secret,
-            redis_url=env.get("REDIS_URL", "").strip(),
+            redis_url=env.get("REDIS_URL", "").strip() or _sentinels(env),
             rules_dir=Path(rules) if rules else shipped_rules_dir(),
             queue_name=env.get("INCIDENT_BOT_QUEUE", "").strip() or "incident-bot",
             max_body_bytes=_int(env, "INCIDENT_BOT_MAX_BODY_BYTES", DEFAULT_MAX_BODY),
@@ -123,3 +125,11 @@ class Settings:
             read_timeout=read_timeout,
             local_trial=env.get("INCIDENT_BOT_LOCAL_TRIAL", "").strip().lower() in TRUE,
         )
+
+
+def _sentinels(env: Mapping[str, str]) -> str:
+    """REDIS_SENTINELS + REDIS_SENTINEL_MASTER as a sentinel URL (connection.sentinel_url); "" when unset."""
+    try:
+        return sentinel_url(env)
+    except RedisUrlError as exc:
+        raise SystemExit(f"incident-bot: {exc}") from None

@@ -15,6 +15,7 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from .. import logs, metrics
 from ..config import Settings, signing_key
+from ..connection import connect as connection_for
 from ..queue import EventQueue, Outcome, notify_queue_name
 from ..rules import RuleSet, load_rules
 from .edge import Accepted, Rejected, classify, verify
@@ -59,8 +60,8 @@ def _read_body(limit: int) -> bytes | tuple[Response, int]:
 
 
 def connect(url: str) -> Redis:
-    """A Redis client that fails fast and reconnects by itself when Redis comes back."""
-    return Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1, health_check_interval=15)
+    """A Redis client that fails fast and reconnects by itself when Redis comes back (URL or Sentinel)."""
+    return connection_for(url)
 
 
 def create_app(
