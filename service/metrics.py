@@ -112,9 +112,16 @@ def ignored_reason(reason: str) -> str:
     return next((code for prefix, code in IGNORED_REASONS if reason.startswith(prefix)), "other")
 
 
+_delivery_children: dict[tuple[str, str], Any] = {}
+
+
 def delivery(outcome: str, reason: str = "") -> None:
     """Count one webhook delivery: queued, duplicate, ignored (reason), rejected (reason: the HTTP status)."""
-    _get().deliveries.labels(outcome, reason).inc()
+    # The edge's hot path: the labelled child is looked up once (a forked worker's values re-open their files).
+    child = _delivery_children.get((outcome, reason))
+    if child is None:
+        child = _delivery_children[(outcome, reason)] = _get().deliveries.labels(outcome, reason)
+    child.inc()
 
 
 def gitlab_response(response: Any, *args: Any, **kwargs: Any) -> None:
