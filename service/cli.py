@@ -136,7 +136,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Web and worker in one process group; embedded Redis when REDIS_URL is unset."""
     env = dict(os.environ)
     embedded = None
-    if not env.get("REDIS_URL"):
+    if not env.get("REDIS_URL") and not env.get("REDIS_SENTINELS"):
         embedded, env["REDIS_URL"] = _embedded_redis()
         print(f"incident-bot: embedded Redis at {env['REDIS_URL']} (set REDIS_URL to use your own)", flush=True)
     settings = Settings.from_env(env)
