@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -98,6 +99,9 @@ def pytest_configure(config: pytest.Config) -> None:
     The URL goes into INCIDENT_BOT_TEST_REDIS, so test_redis_url() in this process and in every process the
     tests start (workers of the e2e and queue tests) names the same server.
     """
+    # The incident index of in-process workers and of the processes tests start goes to a directory of the
+    # session's own, never into the checkout (the service's default is ./data).
+    os.environ["INCIDENT_BOT_DATA_DIR"] = tempfile.mkdtemp(prefix="incident-bot-tests-data-")
     url = test_redis_url()
     if _answers(url):
         return
