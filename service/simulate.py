@@ -13,6 +13,7 @@ from .events import PayloadError, parse_event
 from .handlers.draft import DEFAULT_BOT
 from .handlers.planner import plan_event
 from .incident import IncidentState, Note, state_from_event
+from .plan import Remember
 from .rules import RuleSet
 from .worker.executor import label_change, note_body
 
@@ -82,6 +83,9 @@ def simulate(
     if plan.empty:
         print("  nothing to do")
         return 0
+    areas = next((a.value for a in plan.actions if isinstance(a, Remember) and a.key == "areas"), None)
+    if areas:
+        print(f"  functional areas: {', '.join(areas)}")
     for line in plan.describe():
         print(f"  {line}")
     change = label_change(plan, state.labels)

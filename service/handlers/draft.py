@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import jinja2
 
     from ..rules import RuleSet
+    from ..rules.model import Area
 
 # Note sections, in the order they appear in the bot's comment.
 SUMMARY, REPLY, POST, ROLES, CHECKLIST = 0, 5, 10, 20, 30
@@ -102,6 +103,14 @@ class Draft:
 
     def category(self) -> str | None:
         return self.rules.category_of(self.labels)
+
+    def areas(self) -> list[tuple[Area, str]]:
+        """The functional areas the incident belongs to, with why: those matching now, and those applied before."""
+        e = self.event
+        found = self.rules.areas_for(self.category(), self.labels, e.project_path or "", self.issue.title)
+        matched = {area.name for area, _ in found}
+        earlier = [n for n in self.memory.get("areas", []) if n in self.rules.areas and n not in matched]
+        return [*found, *((self.rules.areas[n], "applied earlier") for n in earlier)]
 
     # Changes.
     def _labels(self, add: set[str], remove: set[str], rule: str) -> bool:

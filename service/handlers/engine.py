@@ -74,6 +74,12 @@ def checklist_section(d: Draft, phase_name: str, note: str = "") -> str:
         # Where to read it back: null means "the note carrying this memory" (its id is not known yet).
         d.remember("checklists", {**d.memory.get("checklists", {}), phase.name: None})
         lines += [f"- [ ] {item}" for item in phase.checklist]
+    extra = [i for area, _ in d.areas() for i in area.checklists.get(phase.name, ()) if i not in phase.checklist]
+    if extra:
+        if not phase.checklist:
+            lines.append(CHECKLIST_MARKER.format(phase=phase.name))
+            d.remember("checklists", {**d.memory.get("checklists", {}), phase.name: None})
+        lines += [f"- [ ] {item}" for item in dict.fromkeys(extra)]  # an item two areas ask for, once
     return "\n".join(lines)
 
 

@@ -18,6 +18,7 @@ from ..events import Event
 from ..incident import IncidentState
 from ..plan import Notify, OpenReview, Plan, PostNote, Remember, SetNativeSeverity
 from ..rules import NATIVE_TO_NAME, RuleSet
+from .areas import apply_areas
 from .builtin import exclusive_scopes, native_severity, record
 from .commands import run_commands
 from .draft import DEFAULT_BOT, SUMMARY, Draft, Section
@@ -30,6 +31,7 @@ STEPS: list[Callable[[Draft], None]] = [
     native_severity,
     run_commands,
     run_rules,
+    apply_areas,
     record,
 ]
 

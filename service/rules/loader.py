@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
 from types import MappingProxyType
@@ -12,6 +13,7 @@ import jinja2
 from croniter import croniter
 
 from .actions import compile_then
+from .areas import build_areas, read_areas
 from .conditions import RegexBudget, compile_when
 from .model import Category, Channel, Phase, Role, Rule, RulesError, RuleSet, Severity, Team
 from .read import read_dir
@@ -28,8 +30,10 @@ LOAD_STEPS = 300_000  # template work of all the sample renders of one load (see
 
 
 def load_rules(directory: Path | str) -> RuleSet:
-    """Load and validate every YAML file in `directory`; raise RulesError listing all problems."""
+    """Load and validate every YAML file in `directory` (and `areas/`); raise RulesError listing all problems."""
     docs, problems = read_dir(Path(directory))
+    area_docs, area_problems = read_areas(Path(directory))
+    problems += area_problems
     count = sum(len(d.data.get("rules") or []) for d in docs if isinstance(d.data.get("rules"), list))
     if count > MAX_RULES:
         problems.append(Problem(str(directory), 0, f"{count:,} rules; at most {MAX_RULES:,} are accepted"))
@@ -39,7 +43,11 @@ def load_rules(directory: Path | str) -> RuleSet:
     builder = _Builder()
     for doc in docs:
         builder.add(doc)
-    return builder.build()
+    ruleset = builder.build()
+    areas, problems = build_areas(area_docs, ruleset)
+    if problems:
+        raise RulesError(problems)
+    return replace(ruleset, areas=MappingProxyType(areas))
 
 
 class _Builder:

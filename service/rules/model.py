@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -115,6 +116,54 @@ class Team:
 
 
 @dataclass(frozen=True)
+class AreaMatch:
+    """How an incident is recognised as an area's: any one of these is enough."""
+
+    categories: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()  # a project path or a group path (its projects and subgroups)
+    terms: tuple[str, ...] = ()  # words or phrases in the title, case-insensitive
+
+
+@dataclass(frozen=True)
+class Area:
+    """A functional area (`rules/areas/*.yml`): its own requirements, merged into the plan when it applies."""
+
+    name: str
+    title: str
+    file: str
+    line: int
+    description: str = ""
+    match: AreaMatch = AreaMatch()
+    checklists: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    roles: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    severity_examples: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))
+    handoff: tuple[str, ...] = ()
+    reporting: tuple[str, ...] = ()
+
+    def applies(self, category: str | None, labels: AbstractSet[str], project_path: str, title: str) -> str | None:
+        """Why this area owns the incident (`category security`, ...), or None."""
+        m = self.match
+        if category and category in m.categories:
+            return f"category `{category}`"
+        label = next((label for label in m.labels if label in labels), None)
+        if label:
+            return f"label `{label}`"
+        path = next((p for p in m.paths if project_path == p or project_path.startswith(p + "/")), None)
+        if path:
+            return f"project `{project_path}`"
+        words = f" {_words(title)} "
+        term = next((t for t in m.terms if f" {_words(t)} " in words), None)
+        return f"title term “{term}”" if term else None
+
+
+def _words(text: str) -> str:
+    """Lower-case words and digits only: `Leaked credential:` reads as `leaked credential`."""
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+@dataclass(frozen=True)
 class Rule:
     """One rule: conditions (`when`) and actions (`then`), with where it was written."""
 
@@ -142,6 +191,7 @@ class RuleSet:
     teams: Mapping[str, Team] = field(default_factory=lambda: MappingProxyType({}))
     settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     files: tuple[str, ...] = ()
+    areas: Mapping[str, Area] = field(default_factory=lambda: MappingProxyType({}))  # rules/areas/*.yml
 
     @property
     def incident_label(self) -> str:
@@ -158,6 +208,13 @@ class RuleSet:
             project=raw.get("project"),
             labels=tuple(raw.get("labels", default.labels)),
         )
+
+    def areas_for(
+        self, category: str | None, labels: AbstractSet[str], project_path: str, title: str
+    ) -> list[tuple[Area, str]]:
+        """The functional areas an incident belongs to, each with why, in the order the rules list them."""
+        found = ((area, area.applies(category, labels, project_path, title)) for area in self.areas.values())
+        return [(area, why) for area, why in found if why]
 
     def phase(self, name: str | None) -> Phase | None:
         return next((p for p in self.phases if p.name == name), None)
@@ -191,6 +248,7 @@ class RuleSet:
         """The one-line summary `check-rules` prints."""
         return (
             f"rules OK: {len(self.rules)} rules, {len(self.severities)} severities, {len(self.phases)} phases, "
-            f"{len(self.roles)} roles, {len(self.rotations)} rotations, {len(self.channels)} channels "
+            f"{len(self.roles)} roles, {len(self.rotations)} rotations, {len(self.channels)} channels, "
+            f"{len(self.areas)} areas "
             f"from {len(self.files)} files"
         )

@@ -95,7 +95,7 @@ def fingerprint(directory: Path | str) -> tuple[tuple[str, int, int], ...]:
     """What changes when a rules file is added, removed or edited (names, sizes, modification times)."""
     folder = Path(directory)
     try:
-        files = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
-        return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+        files = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml"), *folder.glob("areas/*.y*ml")])
+        return tuple((str(p.relative_to(folder)), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
     except OSError:
         return ()

@@ -1,0 +1,161 @@
+"""Functional areas (`rules/areas/*.yml`): read, validated against their schema, and cross-checked with the rules.
+
+One file per area. Every mistake is reported with file and line, and an area may name only the
+roles, phases, channels, categories and severities the rest of the rules define.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from .model import Area, AreaMatch, RuleSet
+from .source import MAX_VALUES, Located, Problem, load
+
+AREAS_DIR = "areas"
+MAX_AREAS = 50
+MAX_AREA_BYTES = 64 * 1024
+_NAME = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_.-]*$"}
+_TEXTS = {"type": "array", "items": {"type": "string", "minLength": 1}}
+AREA_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "incident-bot functional area",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["area"],
+    "properties": {
+        "area": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name", "title"],
+            "properties": {
+                "name": _NAME,
+                "title": {"type": "string", "minLength": 1},
+                "description": {"type": "string"},
+                "match": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "description": "Any one of these makes an incident the area's.",
+                    "properties": {
+                        "categories": {"type": "array", "items": _NAME},
+                        "labels": _TEXTS,
+                        "paths": _TEXTS,
+                        "title_terms": _TEXTS,
+                    },
+                },
+                "checklists": {
+                    "type": "object",
+                    "description": "Extra checklist items, by phase name.",
+                    "additionalProperties": _TEXTS,
+                },
+                "roles": {"type": "array", "items": _NAME, "description": "Roles staffed when the area applies."},
+                "channels": {"type": "array", "items": _NAME, "description": "Told what the broadcast channels are."},
+                "severity_examples": {
+                    "type": "object",
+                    "propertyNames": {"pattern": "^[1-9]$"},
+                    "additionalProperties": {"type": "string", "minLength": 1},
+                },
+                "handoff": _TEXTS,
+                "reporting": _TEXTS,
+            },
+        }
+    },
+}
+_VALIDATOR = Draft202012Validator(AREA_SCHEMA)
+
+
+def read_areas(directory: Path) -> tuple[list[Located], list[Problem]]:
+    """Every `areas/*.yml` beside the rules, parsed and checked against AREA_SCHEMA (no folder: no areas)."""
+    folder = directory / AREAS_DIR
+    if not folder.is_dir():
+        return [], []
+    files = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
+    if len(files) > MAX_AREAS:
+        return [], [Problem(str(folder), 0, f"{len(files)} area files; at most {MAX_AREAS} are read")]
+    docs, problems = [], []
+    for path in files:
+        try:
+            if path.stat().st_size > MAX_AREA_BYTES:
+                problems.append(
+                    Problem(str(path), 1, f"too large (an area file may hold {MAX_AREA_BYTES // 1024} KiB)")
+                )
+                continue
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(str(path), 0, f"cannot read: {exc}"))
+            continue
+        doc, found = load(text, str(path), MAX_VALUES)
+        problems += found
+        if doc.data is None:
+            continue
+        if not isinstance(doc.data, dict):
+            problems.append(Problem(str(path), 1, "an area file is a mapping with one key, `area:`"))
+            continue
+        schema = sorted(_VALIDATOR.iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path)))
+        for error in schema:
+            at, message = tuple(error.absolute_path), str(error.message)[:300]
+            if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+                known = error.schema.get("properties", {})
+                extra = sorted((k for k in error.instance if k not in known), key=str)
+                at, message = (*at, extra[0]), f"unknown key {extra[0]!r}; expected one of: {', '.join(known)}"
+            where = ".".join(str(p) for p in at) or "(top level)"
+            problems.append(Problem(str(path), doc.line(at), f"{where}: {message}"))
+        if not schema:
+            docs.append(doc)
+    return docs, problems
+
+
+def build_areas(docs: list[Located], rules: RuleSet) -> tuple[dict[str, Area], list[Problem]]:
+    """The areas, each reference checked against the rules (unknown role, phase, channel, category, severity)."""
+    areas: dict[str, Area] = {}
+    problems: list[Problem] = []
+    known = {
+        "roles": set(rules.roles),
+        "channels": set(rules.channels),
+        "checklists": {p.name for p in rules.phases},
+        "severity_examples": {str(level) for level in rules.severities},
+    }
+    what = {"roles": "role", "channels": "channel", "checklists": "phase", "severity_examples": "severity"}
+    for doc in docs:
+        raw = doc.data["area"]
+        name = raw["name"]
+
+        def bad(path: tuple[Any, ...], message: str, doc: Located = doc, name: str = name) -> None:
+            problems.append(Problem(doc.file, doc.line(("area", *path)), f"area {name!r}: {message}"))
+
+        if name in areas:
+            bad(("name",), f"already defined at {areas[name].file}:{areas[name].line}")
+            continue
+        for key, kind in what.items():
+            values = raw.get(key) or ()
+            for i, value in enumerate(values):
+                if str(value) not in known[key]:
+                    choices = ", ".join(sorted(known[key])) or "none defined"
+                    bad((key, value if isinstance(values, dict) else i), f"unknown {kind} {value!r} ({choices})")
+        match = raw.get("match") or {}
+        for i, category in enumerate(match.get("categories", ())):
+            if category not in rules.categories:
+                bad(("match", "categories", i), f"unknown category {category!r} ({', '.join(rules.categories)})")
+        areas[name] = Area(
+            name,
+            raw["title"],
+            doc.file,
+            doc.line(("area",)),
+            raw.get("description", ""),
+            AreaMatch(
+                tuple(match.get("categories", ())),
+                tuple(match.get("labels", ())),
+                tuple(p.strip("/") for p in match.get("paths", ())),
+                tuple(match.get("title_terms", ())),
+            ),
+            MappingProxyType({k: tuple(v) for k, v in (raw.get("checklists") or {}).items()}),
+            tuple(raw.get("roles", ())),
+            tuple(raw.get("channels", ())),
+            MappingProxyType({int(k): v for k, v in (raw.get("severity_examples") or {}).items()}),
+            tuple(raw.get("handoff", ())),
+            tuple(raw.get("reporting", ())),
+        )
+    return areas, problems
