@@ -37,11 +37,12 @@ def with_timeline(
     if not replying and not plan.of(OpenReview):
         return plan
     text = _render(plan, delivery, state, index, payload)
+    rendered = text if text != NOT_CONFIGURED else None  # a review gets a timeline, never an excuse
     actions = []
     for action in plan.actions:
         if isinstance(action, PostNote) and action.rule == TIMELINE_RULE:
             action = replace(action, body=action.body.replace(TIMELINE_PLACEHOLDER, text or UNAVAILABLE, 1))
-        elif isinstance(action, OpenReview) and text:
+        elif isinstance(action, OpenReview) and rendered:
             action = replace(action, description=action.description + REVIEW_HEADING + text)
         actions.append(action)
     return replace(plan, actions=tuple(actions))

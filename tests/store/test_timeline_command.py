@@ -71,6 +71,16 @@ def test_a_critical_incidents_review_is_prefilled_with_the_timeline(fake, runtim
     assert "| Time to resolve | 2 h 00 min | 24 h 00 min | met |" in text
 
 
+def test_without_an_index_the_review_is_as_the_rules_write_it(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+    """A worker keeping no index opens the review from the rules' template alone, with no word about an index."""
+    fake.issues[(1, 23)]["labels"] = ["incident", "severity::1"]
+    deliver("issue.open.incident", "k1", "2026-11-27T09:00:00Z")
+    fake.issues[(1, 23)]["state"] = "closed"
+    deliver("issue.close.incident", "k2", "2026-11-27T11:00:00Z")
+    (review,) = [i for k, i in fake.issues.items() if k != (1, 23)]
+    assert "incident declared by @alice" in review["description"] and "index" not in review["description"]
+
+
 def test_timeline_without_a_readable_index_says_so(fake, runtime) -> None:  # type: ignore[no-untyped-def]
     """No index on this worker, or one that will not open: the reply explains, the delivery is applied."""
     deliver("issue.open.incident", "k1", "2026-11-27T09:00:00Z")
