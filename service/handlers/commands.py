@@ -18,6 +18,7 @@ HELP = """**incident-bot commands** (start a comment with `@{bot}`):
 | `@{bot} update <text>` | broadcast a status update and record it here |
 | `@{bot} page <team>` | engage a team's on-call ({teams}) |
 | `@{bot} timeline` | post this incident's timeline and its times against the targets |
+| `@{bot} similar` | list up to three similar past incidents from the index |
 
 Only project members with at least Developer access can command the bot."""
 REFUSED = (
@@ -28,6 +29,8 @@ RULE = "command:{}"
 TIMELINE_RULE = RULE.format("timeline")
 # Planning reads nothing: the worker renders the timeline from the index into the reply at this mark.
 TIMELINE_PLACEHOLDER = "{incident_timeline}"
+SIMILAR_RULE = RULE.format("similar")
+SIMILAR_PLACEHOLDER = "{similar_incidents}"  # filled by the worker from the index, like the timeline
 
 
 def help_text(d: Draft) -> str:
@@ -122,6 +125,10 @@ def _timeline(d: Draft, rest: str) -> str:
     return f"**Timeline** of this incident:\n\n{TIMELINE_PLACEHOLDER}"
 
 
+def _similar(d: Draft, rest: str) -> str:
+    return f"**Similar past incidents**:\n\n{SIMILAR_PLACEHOLDER}"
+
+
 COMMANDS: dict[str, Callable[[Draft, str], str]] = {
     "severity": _severity,
     "phase": _phase,
@@ -129,6 +136,7 @@ COMMANDS: dict[str, Callable[[Draft, str], str]] = {
     "update": _update,
     "page": _page,
     "timeline": _timeline,
+    "similar": _similar,
 }
 
 

@@ -17,6 +17,7 @@ from ..plan import Plan
 from .delivery import Delivery
 from .executor import apply_plan, log_plan
 from .runtime import Runtime, current
+from .similar import with_similar
 from .timeline import with_timeline
 
 log = logging.getLogger("incident_bot.worker")
@@ -107,6 +108,7 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str
         delivery.log.info("skipped: delivery already applied")
         return "already applied"
     plan = with_timeline(_plan(delivery, state), delivery, state, runtime.index, payload)
+    plan = with_similar(plan, delivery, state, runtime.index)  # issue 12: past incidents, read from the index
     for line in plan.describe():
         delivery.log.info("plan: %s", line)
     outcome = apply_plan(plan, state, delivery, followups=runtime.followups)

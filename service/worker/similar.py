@@ -1,0 +1,100 @@
+"""Similar past incidents put into a plan before it is applied: on declaration, and for `@bot similar`.
+
+Planning is pure, so the `similar` command plans a reply holding `SIMILAR_PLACEHOLDER`, and a
+declaration (the plan remembers `declared` for the first time) gets a comment appended here, in
+the job, from the index. Only those plans pay for reading the index (the store's query module is
+imported then, not with the job).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ..handlers.commands import SIMILAR_PLACEHOLDER, SIMILAR_RULE
+from ..plan import Plan, PostNote, Remember
+from ..text import neutralise_line
+from .executor import label_change
+
+if TYPE_CHECKING:
+    from ..incident import IncidentState
+    from ..store.query import IncidentRow
+    from ..store.similar import Similar
+    from .delivery import Delivery
+    from .index import DeliveryIndex
+
+RULE = "similar-incidents"
+NONE_FOUND = "*No similar past incidents in the index (same category or area, and words in common).*"
+UNAVAILABLE = "*The incident index cannot be read right now; try again later.*"
+NOT_CONFIGURED = "*This worker keeps no incident index, so there are no past incidents to compare.*"
+
+
+def with_similar(plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None) -> Plan:
+    """The plan with similar incidents in the `similar` reply, and appended to a declaration when there are any."""
+    replying = any(isinstance(a, PostNote) and a.rule == SIMILAR_RULE for a in plan.actions)
+    declaring = not state.memory.get("declared") and any(
+        isinstance(a, Remember) and a.key == "declared" and a.value for a in plan.actions
+    )
+    if not replying and not declaring:
+        return plan
+    found = _find(plan, delivery, state, index)
+    text = NOT_CONFIGURED if index is None else UNAVAILABLE if found is None else render(found) or NONE_FOUND
+    actions = [
+        replace(a, body=a.body.replace(SIMILAR_PLACEHOLDER, text, 1))
+        if isinstance(a, PostNote) and a.rule == SIMILAR_RULE
+        else a
+        for a in plan.actions
+    ]
+    if declaring and not replying and found:
+        actions.append(PostNote(RULE, "**Similar past incidents** (from the incident index):\n\n" + render(found)))
+    return replace(plan, actions=tuple(actions))
+
+
+def render(found: list[Similar]) -> str:
+    """One line per incident: link, title (made inert), severity, when resolved, its review, why it is alike."""
+    lines = []
+    for s in found:
+        row = s.row
+        ref = f"{row.project_path}#{row.iid}"
+        title = neutralise_line(row.title)
+        status = f"resolved {row.resolved_at:%Y-%m-%d}" if row.resolved_at else "still open"
+        review = f", review: {row.review_url}" if row.review_url else ""
+        why = ", ".join([*s.same, "words: " + ", ".join(s.shared)])
+        level = f"severity {row.highest_severity or row.severity}" if (row.highest_severity or row.severity) else ""
+        lines.append(f"- [{ref}]({row.url}) {title} ({', '.join(x for x in (level, status) if x)}{review}; {why})")
+    return "\n".join(lines)
+
+
+def _find(plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None) -> list[Similar] | None:
+    """The similar incidents, [] without an index, None when the index cannot be read."""
+    if index is None:
+        return []
+    # Imported here: SQLAlchemy loads only for plans that ask for past incidents.
+    from ..store.similar import similar
+
+    rules, event, issue = delivery.rules, delivery.event, state.issue
+    store = index.store(rules, delivery.bot_username)
+    if store is None:
+        return None
+    change = label_change(plan, state.labels)  # the labels as the plan leaves them (a category it inferred)
+    labels = (set(state.labels) | set(change.add)) - set(change.remove)
+    category = rules.category_of(labels)
+    areas = frozenset(a.name for a, _ in rules.areas_for(category, labels, event.project_path or "", issue.title))
+
+    def area_of(row: IncidentRow) -> frozenset[str]:
+        return frozenset(a.name for a, _ in rules.areas_for(row.category, frozenset(), row.project_path, row.title))
+
+    try:
+        return similar(
+            store,
+            project_id=event.project_id,
+            iid=event.iid,
+            text=f"{issue.title} {issue.description}",
+            category=category,
+            areas=areas,
+            confidential=issue.confidential,
+            area_of=area_of,
+        )
+    except Exception as exc:  # noqa: BLE001 - any index failure: the comment says so, the delivery goes on
+        delivery.log.warning("incident index not read for similar incidents: %s: %s", type(exc).__name__, exc)
+        return None

@@ -1,0 +1,139 @@
+"""Similar past incidents from a seeded index: relevant ones first, confidential ones never shown in an open issue."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from service import logs
+from service.events import parse_event
+from service.handlers.planner import plan_event
+from service.incident import IncidentState, Issue
+from service.plan import PostNote
+from service.rules import RuleSet
+from service.store import Store
+from service.store.similar import similar
+from service.worker.executor import note_body
+from service.worker.similar import NONE_FOUND, with_similar
+from tests.board.seed import incident, record
+from tests.conftest import payload
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+PROJECT = "acme/ops"
+
+
+def seed(store: Store) -> None:
+    """Past incidents: two alike (security, shared words), one other category, one confidential, one unrelated."""
+    record(
+        store,
+        incident(
+            101,
+            "Leaked deploy token in CI job logs",
+            now=NOW,
+            started_minutes_ago=60 * 24 * 30,
+            resolved_minutes_ago=60 * 24 * 29,
+            category="security",
+            severity=2,
+        ),
+        incident(102, "Token rotation script leaked nothing", now=NOW, started_minutes_ago=900, category="security"),
+        incident(103, "CI job logs missing for runners", now=NOW, started_minutes_ago=800, category="availability"),
+        incident(
+            104,
+            "Leaked signing token in CI logs (pangolin)",
+            now=NOW,
+            started_minutes_ago=700,
+            category="security",
+            confidential=True,
+        ),
+        incident(105, "Checkout latency in EU", now=NOW, started_minutes_ago=600, category="performance"),
+    )
+
+
+def test_relevant_incidents_first_and_confidential_kept_out(store: Store) -> None:
+    """Same category and more words in common rank first; another category and a confidential one never appear."""
+    seed(store)
+    found = similar(
+        store,
+        project_id=42,
+        iid=200,
+        text="Leaked token found in CI job logs",
+        category="security",
+        areas=frozenset(),
+        confidential=False,
+    )
+    assert [s.row.iid for s in found] == [101, 102]
+    assert found[0].shared == ("leaked", "logs", "token")
+    assert found[0].same == ("category security",)
+
+
+def test_a_confidential_incident_sees_confidential_ones_of_its_project(store: Store) -> None:
+    """A confidential incident may be shown confidential incidents of the same project, never of another."""
+    seed(store)
+    args: dict[str, Any] = {"iid": 200, "text": "Leaked token in CI logs", "category": "security"}
+    same_project = similar(store, project_id=42, areas=frozenset(), confidential=True, **args)
+    assert 104 in [s.row.iid for s in same_project]
+    other_project = similar(store, project_id=43, areas=frozenset(), confidential=True, **args)
+    assert 104 not in [s.row.iid for s in other_project]
+
+
+@dataclass
+class FakeIndex:
+    """The worker's DeliveryIndex as `with_similar` uses it: a store for these rules."""
+
+    opened: Store
+
+    def store(self, rules: RuleSet, bot_username: str) -> Store:
+        return self.opened
+
+
+@dataclass
+class FakeDelivery:
+    """The parts of a Delivery that `with_similar` reads."""
+
+    event: Any
+    rules: RuleSet
+    bot_username: str = "incident-bot"
+    log: Any = field(default_factory=lambda: logs.bind(logging.getLogger("test"), delivery="d"))
+
+
+def planned(rules: RuleSet, title: str, note: str | None = None, memory: dict[str, Any] | None = None) -> Any:
+    """A plan for a new incident titled `title` (or for a comment `note` on it), with its delivery and state."""
+    data = payload("note.create.incident" if note else "issue.open.incident")
+    target = data["issue"] if note else data["object_attributes"]
+    target.update(title=title, description="", confidential=False)
+    if note:
+        data["object_attributes"]["note"] = note
+    event = parse_event(data, delivery_id="d")
+    issue = Issue(project_id=event.project_id, iid=event.iid, title=title, description="", labels=event.labels)
+    state = IncidentState(issue=issue, memory=memory or {})
+    plan = plan_event(event, state, rules, NOW, access=40)
+    return plan, FakeDelivery(event, rules), state
+
+
+def test_declaration_lists_similar_incidents_as_links(store: Store, rules: RuleSet) -> None:
+    """A new security incident's comment links the past ones like it, titles made inert, the confidential one absent."""
+    seed(store)
+    plan, delivery, state = planned(rules, "Leaked token found in CI job logs")
+    body = note_body(with_similar(plan, delivery, state, FakeIndex(store)))  # type: ignore[arg-type]
+    assert "**Similar past incidents**" in body
+    assert f"[{PROJECT}#101](https://gitlab.example.com/{PROJECT}/-/issues/101) Leaked deploy token" in body
+    assert "#104" not in body and "pangolin" not in body and "#103" not in body
+
+
+def test_declaration_without_similar_incidents_adds_nothing(store: Store, rules: RuleSet) -> None:
+    """With nothing alike in the index, the declaration comment is unchanged."""
+    plan, delivery, state = planned(rules, "Leaked token found in CI job logs")
+    assert with_similar(plan, delivery, state, FakeIndex(store)) == plan  # type: ignore[arg-type]
+
+
+def test_similar_command_answers_from_the_index(store: Store, rules: RuleSet) -> None:
+    """`@incident-bot similar` replies with the list, or says there is none."""
+    memory = {"declared": True, "severity": 3, "phase": "identification", "category": "security"}
+    plan, delivery, state = planned(rules, "Leaked token in CI job logs", "@incident-bot similar", memory)
+    assert any(isinstance(a, PostNote) and "{similar_incidents}" in a.body for a in plan.actions)
+    assert NONE_FOUND in note_body(with_similar(plan, delivery, state, FakeIndex(store)))  # type: ignore[arg-type]
+    seed(store)
+    body = note_body(with_similar(plan, delivery, state, FakeIndex(store)))  # type: ignore[arg-type]
+    assert f"{PROJECT}#101" in body and "{similar_incidents}" not in body
