@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rq import Queue, Retry, get_current_job
@@ -40,6 +40,27 @@ JOB_TIMEOUT = 60
 RESULT_TTL = 24 * 3600
 FAILURE_TTL = 7 * 24 * 3600
 _JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,120}")
+# Where each send's outcome goes (the worker points it at the incident index): message, channel, ok, reason, attempt.
+OutcomeRecorder = Callable[[Message, str, bool, str, int], None]
+_recorder: OutcomeRecorder | None = None
+
+
+def record_outcomes_with(recorder: OutcomeRecorder | None) -> None:
+    """Tell every later notification job of this process where to record its outcome (None: nowhere)."""
+    global _recorder
+    _recorder = recorder
+
+
+def _record(job: Job, message: Message, channel: str, ok: bool, reason: str = "") -> None:
+    """Record one attempt's outcome; a recorder's failure is a warning, never the notification's failure."""
+    if _recorder is None:
+        return
+    # RQ counts retries down after a failed run: during this run, those used so far are the earlier attempts.
+    attempt = 1 + max(0, len(job.retry_intervals or []) - (job.retries_left or 0))
+    try:
+        _recorder(message, channel, ok, reason, attempt)
+    except Exception as exc:  # noqa: BLE001 - the record is history for the incident page; the send is what counts
+        log.warning("notification outcome not recorded: %s: %s", type(exc).__name__, exc)
 
 
 def deliver(target: Target, message: Message, *, timeout: float = 10) -> None:
@@ -126,6 +147,7 @@ def send_notification(payload: dict[str, Any]) -> str:
     except ChannelConfigError as exc:
         log.error("notification %s for %s not sent: %s", message.kind, message.reference, exc)
         metrics.notification(channel.name, "misconfigured")
+        _record(job, message, channel.name, False, str(exc))
         raise
     if target is None:
         log.warning(NO_TARGET, channel.name, channel.target_env)
@@ -136,8 +158,10 @@ def send_notification(payload: dict[str, Any]) -> str:
     except DeliveryError as exc:
         log.warning(FAILED, message.kind, message.reference, channel.name, exc.reason)
         metrics.notification(channel.name, "failed")
+        _record(job, message, channel.name, False, exc.reason)
         raise
     # At least once: a worker killed between delivery and this line sends it again on retry.
     job.connection.set(marker, job.id, ex=SENT_TTL)
     metrics.notification(channel.name, "sent")
+    _record(job, message, channel.name, True)
     return "sent"

@@ -68,3 +68,31 @@ timeline_events = sa.Table(
         "incident_id", "at", "kind", "name", "value_from", "value_to", "actor", name="uq_timeline_events_natural"
     ),
 )
+sa.Index("ix_incidents_state_resolved_at", incidents.c.state, incidents.c.resolved_at)  # the board's two lists
+
+# Each attempt to send a notification (the notify job writes one row per try): the incident page lists them.
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project", sa.String(255), nullable=False),  # the message's project: its path (its id if unknown)
+    sa.Column("iid", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("at", Time, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.String(1024), nullable=False, server_default=""),
+    sa.Column("attempt", sa.Integer, nullable=False, server_default="1"),
+)
+sa.Index("ix_notifications_project_iid", notifications.c.project, notifications.c.iid)
+
+# The next status-update reminder of an incident's current series (none: no row); the worker keeps it.
+reminders = sa.Table(
+    "reminders",
+    metadata,
+    sa.Column("project_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("iid", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("due_at", Time, nullable=False),
+    sa.Column("roles", sa.JSON, nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+)

@@ -5,20 +5,24 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from redis import Redis
 from rq import Queue
 from rq.exceptions import DuplicateJobError
 
 from ..incident import IncidentState
-from ..notify.jobs import enqueue_notification
+from ..notify.jobs import enqueue_notification, record_outcomes_with
 from ..notify.messages import Message, MessageKind
 from ..plan import Notify, Plan, ScheduleReminder
 from ..rules import Channel
 from .delivery import Delivery
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 log = logging.getLogger("incident_bot.followups")
 # The reminder job's stable name: RQ stores it with each job, and reminders are scheduled up to a day
@@ -64,6 +68,35 @@ class FollowUps:
     queue: Queue
     targets: Mapping[str, Channel]  # channels that have a target; the rest were logged once at start
     retry_intervals: tuple[int, ...] = (2, 10, 30, 120)
+    store_of: Callable[[], Store | None] | None = None  # the incident index, when the worker keeps one
+
+    def attach_index(self, store_of: Callable[[], Store | None]) -> None:
+        """Record in the index what follow-ups do: each notification's outcome, the next reminder due."""
+        self.store_of = store_of
+        record_outcomes_with(self.record_sent)
+
+    def record_sent(self, message: Message, channel: str, ok: bool, reason: str, attempt: int) -> None:
+        """Add one notification attempt to the index (the notification job calls this; it logs any failure)."""
+        from ..store.followups import Sent, record_sent  # the store loads when a follow-up is recorded
+
+        store = self.store_of() if self.store_of else None
+        if store is not None:
+            sent = Sent(channel, str(message.kind), datetime.now(UTC), ok, reason, attempt)
+            record_sent(store.engine, message.project, message.iid, sent)
+
+    def record_pending(
+        self, project_id: int, iid: int, minutes: float | None, roles: tuple[str, ...], count: int
+    ) -> None:
+        """Make the next reminder due in `minutes` the incident's pending one (None: none pending); never raises."""
+        from ..store.followups import Pending, set_pending  # as above: deferred with the store
+
+        try:
+            store = self.store_of() if self.store_of else None
+            if store is not None:
+                due = None if minutes is None else Pending(datetime.now(UTC) + timedelta(minutes=minutes), roles, count)
+                set_pending(store.engine, project_id, iid, due)
+        except Exception as exc:  # noqa: BLE001 - the reminder itself is in Redis and RQ; the index only shows it
+            log.warning("pending reminder not recorded: %s: %s", type(exc).__name__, exc)
 
     def __call__(self, plan: Plan, delivery: Delivery, state: IncidentState) -> None:
         for action in plan.of(Notify):
@@ -102,3 +135,4 @@ class FollowUps:
         record = {"token": token, "roles": list(reminder.roles), "minutes": reminder.minutes}
         self.connection.set(reminder_key(event.project_id, event.iid), json.dumps(record))
         schedule_reminder(self.queue, event.project_id, event.iid, token, reminder.minutes, reminder.roles, 1)
+        self.record_pending(event.project_id, event.iid, reminder.minutes, tuple(reminder.roles), 1)

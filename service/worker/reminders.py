@@ -29,6 +29,9 @@ def fire(project_id: int, iid: int, token: str, count: int) -> str:
     raw = runtime.connection.get(reminder_key(project_id, iid))
     record = json.loads(raw) if raw else None
     if not record or record.get("token") != token:
+        # The newer series recorded its own next reminder; with none at all, nothing is pending.
+        if not record and runtime.followups is not None:
+            runtime.followups.record_pending(project_id, iid, None, (), 0)
         metrics.reminder("superseded")
         return "superseded: a newer update or change reset the reminders"
     if runtime.dry_run:
@@ -55,6 +58,8 @@ def fire(project_id: int, iid: int, token: str, count: int) -> str:
     still_incident = rules.incident_label in labels or state.issue.issue_type == "incident"
     if state.issue.state == "closed" or (last_phase and last_phase in labels) or not minutes or not still_incident:
         runtime.connection.delete(reminder_key(project_id, iid))
+        if runtime.followups is not None:
+            runtime.followups.record_pending(project_id, iid, None, (), 0)
         blog.info("reminders stopped: resolved, no longer an incident, or its severity needs no updates")
         metrics.reminder("stopped")
         return "stopped"
@@ -79,6 +84,9 @@ def fire(project_id: int, iid: int, token: str, count: int) -> str:
             tuple(record.get("roles", [])),
             count + 1,
         )
+    if runtime.followups is not None:  # the next one, or (after the last) none pending
+        roles = tuple(record.get("roles", []))
+        runtime.followups.record_pending(project_id, iid, minutes if count < limit else None, roles, count + 1)
     return f"reminded ({count})"
 
 

@@ -138,4 +138,7 @@ def build_runtime(
         targets={t.channel.name: t.channel for t in targets},
     )
     index = DeliveryIndex(open_index) if open_index is not None else None
-    return Runtime(settings=settings, rules=rules, connection=connection, followups=followups, index=index)
+    runtime = Runtime(settings=settings, rules=rules, connection=connection, followups=followups, index=index)
+    if index is not None:  # notifications and reminders show on the incident page
+        followups.attach_index(lambda: index.store(runtime.rules, runtime.bot_username()))
+    return runtime

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from service.store import IncidentRow, Store
+from service.store.followups import Pending, Sent, pending, sent
 from service.store.model import EventKind, utc
 from service.store.schema import incidents, timeline_events
 
@@ -107,6 +108,13 @@ def find(store: Store, project: str, iid: int) -> IncidentRow | None:
     with store.engine.connect() as conn:
         row = conn.execute(sa.select(incidents).where(which, c.iid == iid).limit(1)).one_or_none()
     return IncidentRow.from_row(row) if row is not None else None
+
+
+def follow_ups(store: Store, row: IncidentRow) -> tuple[list[Sent], Pending | None]:
+    """The notifications sent about an incident (each attempt, oldest first) and its next reminder due."""
+    # A notification names its project by path, or by id when the delivery had no path.
+    names = [name for name in (row.project_path, str(row.project_id)) if name]
+    return sent(store.engine, names, row.iid), pending(store.engine, row.project_id, row.iid)
 
 
 def search(
