@@ -109,6 +109,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         flush=True,
     )
     worker = make_worker(settings, connection)
+    if os.environ.get("INCIDENT_BOT_METRICS_BIND"):  # a machine without a web process: /metrics from the worker
+        metrics.serve_http(os.environ["INCIDENT_BOT_METRICS_BIND"], connection, worker.queue_names())
     from .worker.schedule import start_periodic_jobs  # loads the ops package only for a worker
 
     periodic = start_periodic_jobs(connection, settings.queue_name, worker.name, digest_cron=rules.digest.cron)

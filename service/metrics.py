@@ -12,6 +12,7 @@ Queue depth, the oldest queued job's age, failed jobs and the webhook state are 
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -24,6 +25,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq.utils import utcparse
 
+log = logging.getLogger("incident_bot.metrics")
 DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # ops.watch.STATE_KEY with any kind and id: the webhook check keeps each namespace's last state there.
 HOOK_STATE_PATTERN = "incident-bot:ops:hook-state:*"
@@ -241,27 +243,46 @@ def _epoch(stamp: bytes | str) -> float:
         return 0.0
 
 
+def registry(connection: Redis, queue_names: list[str]) -> Any:
+    """A registry of every process's counters (multiprocess) or this one's, plus the Redis gauges."""
+    # Imported here: see the module docstring.
+    from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, values
+
+    _get()  # the families exist (at zero) even before this process counted anything
+    found = CollectorRegistry()
+    # The mode prometheus_client chose on import, not the variable now: set later, it changes nothing here.
+    if values.ValueClass is not values.MutexValue:
+        multiprocess.MultiProcessCollector(found)
+    else:
+        found.register(_Forward(REGISTRY))
+    found.register(RedisCollector(connection, queue_names))
+    return found
+
+
 def exposition(connection: Redis, queue_names: list[str]) -> tuple[bytes, str]:
     """The body and content type of `GET /metrics`: every process's counters (multiprocess) plus Redis gauges."""
     # Imported here: see the module docstring.
-    from prometheus_client import (
-        CONTENT_TYPE_LATEST,
-        REGISTRY,
-        CollectorRegistry,
-        generate_latest,
-        multiprocess,
-        values,
-    )
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-    _get()  # the families exist (at zero) even before this process counted anything
-    registry = CollectorRegistry()
-    # The mode prometheus_client chose on import, not the variable now: set later, it changes nothing here.
-    if values.ValueClass is not values.MutexValue:
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        registry.register(_Forward(REGISTRY))
-    registry.register(RedisCollector(connection, queue_names))
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(registry(connection, queue_names)), CONTENT_TYPE_LATEST
+
+
+def serve_http(bind: str, connection: Redis, queue_names: list[str]) -> tuple[str, int] | None:
+    """Serve `/metrics` from a thread at `bind` (`HOST:PORT`, `:PORT` for every interface): a worker-only machine's."""
+    # Imported here: see the module docstring.
+    from prometheus_client import start_http_server
+
+    host, _, port = bind.rpartition(":")
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+        raise SystemExit(f"incident-bot: INCIDENT_BOT_METRICS_BIND is {bind!r}; use HOST:PORT or :PORT")
+    addr = host.strip("[]") or "0.0.0.0"  # noqa: S104 - `:PORT` asks for every interface, explicitly
+    try:
+        server, _thread = start_http_server(int(port), addr=addr, registry=registry(connection, queue_names))
+    except OSError as exc:
+        # Several workers of one machine share the files: whichever bound the port serves them all.
+        log.warning("metrics not served at %s here (%s); another process of this machine serves them", bind, exc)
+        return None
+    return str(server.server_address[0]), int(server.server_address[1])
 
 
 class _Forward:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections import Counter
 from collections.abc import Iterator
 
@@ -146,3 +147,15 @@ def test_every_ignore_reason_of_the_edge_has_its_own_label() -> None:
     assert metrics.ignored_reason("not an incident") == "not_incident"
     assert metrics.ignored_reason("system note") == "system_note"
     assert metrics.ignored_reason("anything else \u2028 at all") == "other"
+
+
+def test_a_second_worker_on_the_metrics_port_carries_on(redis_conn: Redis, caplog: pytest.LogCaptureFixture) -> None:
+    """INCIDENT_BOT_METRICS_BIND taken by another worker of the machine: a warning, no crash; a bad value: the fix."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert metrics.serve_http(f"127.0.0.1:{port}", redis_conn, ["incident-bot"]) is None
+    assert "another process of this machine serves them" in caplog.text
+    with pytest.raises(SystemExit, match="use HOST:PORT or :PORT"):
+        metrics.serve_http("127.0.0.1:99999", redis_conn, ["incident-bot"])

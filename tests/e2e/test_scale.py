@@ -9,8 +9,9 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from service.queue import EventQueue
 from tests.conftest import body, hook_headers
-from tests.e2e.harness import Stack, calls, wait_until
+from tests.e2e.harness import Stack, calls, free_port, wait_until
 from tests.fakegitlab import FakeGitLab
 
 pytestmark = pytest.mark.e2e
@@ -84,3 +85,21 @@ def test_two_webs_three_workers_keep_order_and_apply_each_delivery_once(
         assert deliveries[("queued", "")] == sent
         assert deliveries[("duplicate", "")] == sent
         assert samples(url, "incident_bot_job_duration_seconds_count")[("process_delivery",)] == sent
+
+
+def test_a_worker_alone_serves_its_metrics(stack: Stack, gitlab: FakeGitLab, tmp_path: Path) -> None:
+    """INCIDENT_BOT_METRICS_BIND: a worker with no web beside it serves /metrics with its jobs and the queue."""
+    port = free_port()
+    stack.env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
+    stack.env["INCIDENT_BOT_METRICS_BIND"] = f"127.0.0.1:{port}"
+    stack.start_worker()
+    queue = EventQueue(stack.connection, stack.queue_name)
+    job = queue.enqueue(
+        body("issue.open.incident"), {"delivery_id": "alone-1"}, delivery_id="alone-1", issue_key="1:23", actor="alice"
+    )
+    stack.wait_finished(job.job_id)
+    url = f"http://127.0.0.1:{port}"
+    jobs = wait_until(lambda: samples(url, "incident_bot_job_duration_seconds_count"), what="the worker's metrics")
+    assert jobs[("process_delivery",)] == 1
+    assert samples(url, "incident_bot_queue_depth")[(stack.queue_name,)] == 0
+    assert samples(url, "incident_bot_gitlab_requests_total")[("PUT", "200")] == 1
