@@ -166,6 +166,7 @@ class Stack:
             "REDIS_URL": redis_url,
             "INCIDENT_BOT_QUEUE": self.queue_name,
             "INCIDENT_BOT_DATA_DIR": str(tmp_path / "data"),  # the worker's incident index, never in the checkout
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),  # the processes' metric files, not a shared /tmp one
             # Fast recovery: a killed worker's job is retried after seconds, not minutes.
             "INCIDENT_BOT_JOB_MONITORING_INTERVAL": "1",
             "INCIDENT_BOT_HEARTBEAT_SLACK": "2",
