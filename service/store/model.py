@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class EventKind(StrEnum):
@@ -47,6 +47,14 @@ class TimelineEvent:
         return (self.at, str(self.kind), self.name, self.value_from, self.value_to, self.actor)
 
 
+class Progress(NamedTuple):
+    """One phase's checklist: items ticked of the total."""
+
+    phase: str
+    ticked: int
+    total: int
+
+
 @dataclass(frozen=True)
 class Observation:
     """An incident's facts as one delivery (or a reindex) leaves them, and the timeline events it saw.
@@ -78,6 +86,7 @@ class Observation:
     observed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     events: tuple[TimelineEvent, ...] = ()
     is_incident: bool = True  # False: the incident label was removed (and it is not of type Incident)
+    checklists: tuple[Progress, ...] = ()  # the checklist notes of the bot this delivery read
 
 
 def utc(value: datetime | None) -> datetime | None:

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 from service.incident import read_memory
 from service.plan import AddLabels, CloseIssue, Plan, Remember, RemoveLabels
 
-from .model import EventKind, Observation, TimelineEvent, parse_time
+from .checklists import count
+from .model import EventKind, Observation, Progress, TimelineEvent, parse_time
 from .timeline import label_events
 from .vocabulary import Vocabulary
 
@@ -133,7 +134,22 @@ def observe(
         observed_at=at,
         events=tuple(events),
         is_incident=incident in labels_after or (issue.issue_type or "").lower() == "incident",
+        checklists=_checklists(state, event, payload or {}),
     )
+
+
+def _checklists(state: IncidentState, event: Event, payload: Mapping[str, Any]) -> tuple[Progress, ...]:
+    """Progress read this delivery: the current phase's checklist note, and a person's edit of any of them."""
+    found: list[Progress] = []
+    attrs = payload.get("object_attributes")
+    ids = state.memory.get("checklists")
+    # A note update is counted only when the note is one the bot's memory names as a checklist:
+    # anyone can write the marker in a comment of their own.
+    if event.is_note and event.action == "update" and isinstance(attrs, dict) and isinstance(ids, dict):
+        if attrs.get("id") in ids.values() and isinstance(attrs.get("note"), str):
+            found += count(attrs["note"])
+    found += [p for note in state.notes for p in count(note.body)]  # read from GitLab now: newer than the hook
+    return tuple({p.phase: p for p in found}.values())
 
 
 def _labels_after(plan: Plan, labels: frozenset[str]) -> frozenset[str]:

@@ -96,3 +96,14 @@ reminders = sa.Table(
     sa.Column("roles", sa.JSON, nullable=False),
     sa.Column("number", sa.Integer, nullable=False),
 )
+
+# Checklist progress per phase, as last read from the bot's checklist note of that phase.
+checklists = sa.Table(
+    "checklists",
+    metadata,
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("phase", sa.String(64), primary_key=True),
+    sa.Column("ticked", sa.Integer, nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("read_at", Time, nullable=False),
+)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from . import checklists
 from .model import EventKind, Observation, Source, TimelineEvent, utc
 from .query import IncidentRow, Scope, conditions
 from .schema import incidents, timeline_events
@@ -61,6 +62,8 @@ class Store:
             row = self._upsert(conn, obs)
             self._add_events(conn, row.id, obs.events, source)
             self._derive(conn, row)
+            if obs.checklists:
+                checklists.record(conn, row.id, obs.checklists, obs.observed_at)
 
     def rebuild(self, *observations: Observation, source: Source = Source.REINDEX) -> None:
         """Replace incidents' facts and whole timelines (reindex: GitLab's full history), in one transaction."""

@@ -212,8 +212,9 @@ def board_blueprint(
             row, rules, now, may_see=may_see(g.board_viewer), entered_phase=queries.phase_entered(index(), [row.id])
         )
         events = [] if shown.redacted else index().timeline(row.project_id, row.iid)
-        notified, reminder = ([], None) if shown.redacted else queries.follow_ups(index(), row)
-        facts: dict[str, Any] = {"events": events, "notified": notified, "reminder": reminder}
+        phases = [p.name for p in rules.phases]
+        more = queries.FollowUps([], None, []) if shown.redacted else queries.follow_ups(index(), row, phases)
+        facts: dict[str, Any] = {"events": events, **more._asdict()}
         return page("board/incident.html", incident=shown, row=row, ref=ref(row), now=now, **facts)
 
     @bp.get("/incidents")

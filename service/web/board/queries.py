@@ -10,8 +10,9 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from service.store import IncidentRow, Store
+from service.store.checklists import progress
 from service.store.followups import Pending, Sent, pending, sent
-from service.store.model import EventKind, utc
+from service.store.model import EventKind, Progress, utc
 from service.store.schema import incidents, timeline_events
 
 RECENT_DAYS = 7
@@ -110,11 +111,21 @@ def find(store: Store, project: str, iid: int) -> IncidentRow | None:
     return IncidentRow.from_row(row) if row is not None else None
 
 
-def follow_ups(store: Store, row: IncidentRow) -> tuple[list[Sent], Pending | None]:
-    """The notifications sent about an incident (each attempt, oldest first) and its next reminder due."""
+class FollowUps(NamedTuple):
+    """What the incident page shows beside the timeline: notifications, the reminder pending, checklists."""
+
+    notified: list[Sent]
+    reminder: Pending | None
+    checklists: list[Progress]
+
+
+def follow_ups(store: Store, row: IncidentRow, phases: Sequence[str]) -> FollowUps:
+    """The notifications sent about an incident (each attempt, oldest first), its next reminder, its checklists."""
     # A notification names its project by path, or by id when the delivery had no path.
     names = [name for name in (row.project_path, str(row.project_id)) if name]
-    return sent(store.engine, names, row.iid), pending(store.engine, row.project_id, row.iid)
+    order = {name: i for i, name in enumerate(phases)}  # checklists in the rules' phase order
+    ticks = sorted(progress(store.engine, row.id), key=lambda p: (order.get(p.phase, len(order)), p.phase))
+    return FollowUps(sent(store.engine, names, row.iid), pending(store.engine, row.project_id, row.iid), ticks)
 
 
 def search(
