@@ -114,6 +114,8 @@ def mutated_body(draw: st.DrawFn) -> bytes:
             parent[path[-1]]
         except (KeyError, IndexError, TypeError):
             continue  # an earlier mutation removed or replaced this field
+        if not isinstance(parent, dict | list):
+            continue  # an earlier mutation made the container a string, which `parent[i]` still indexes
         how = draw(HOWS)
         if how == "delete" and isinstance(parent, dict):
             del parent[path[-1]]
