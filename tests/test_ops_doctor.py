@@ -25,9 +25,12 @@ from tests.receivers import HttpReceiver, free_port
 
 URL = "https://bot.example.com/webhook"
 TODAY = date(2026, 11, 27)
+AREA_CHANNELS = ("SIRT", "RELIABILITY", "DEVELOPMENT", "QUALITY", "SUPPORT")
 CHANNELS = {
     "INCIDENT_BOT_CHANNEL_RESPONDERS": "https://hooks.example.com/r",
     "INCIDENT_BOT_CHANNEL_EXECUTIVES": "https://hooks.example.com/e",
+    # The functional areas' channels (rules/areas/, declared in notifications.yml).
+    **{f"INCIDENT_BOT_CHANNEL_{area}": f"https://hooks.example.com/{area.lower()}" for area in AREA_CHANNELS},
 }
 
 
