@@ -43,7 +43,7 @@ def with_timeline(
         if isinstance(action, PostNote) and action.rule == TIMELINE_RULE:
             action = replace(action, body=action.body.replace(TIMELINE_PLACEHOLDER, text or UNAVAILABLE, 1))
         elif isinstance(action, OpenReview) and rendered:
-            action = replace(action, description=action.description + REVIEW_HEADING + text)
+            action = replace(action, description=action.description + REVIEW_HEADING + rendered)
         actions.append(action)
     return replace(plan, actions=tuple(actions))
 
