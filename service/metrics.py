@@ -16,7 +16,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -68,7 +68,9 @@ class _Metrics:
             "incident_bot_notifications", "Notification jobs by channel and outcome", ["channel", "outcome"]
         )
         self.reminders = Counter("incident_bot_reminders", "Status-update reminders fired, by outcome", ["outcome"])
-        self.repairs = Counter("incident_bot_reconcile_repairs", "Incidents a reconcile pass queued a delivery for")
+        self.repairs = Counter(
+            "incident_bot_reconcile_repairs", "Incidents a scheduled reconcile found out of date", ["outcome"]
+        )
 
 
 _metrics: _Metrics | None = None
@@ -166,9 +168,10 @@ def reminder(outcome: str) -> None:
     _get().reminders.labels(outcome).inc()
 
 
-def reconcile_repairs(count: int) -> None:
-    """Count the incidents one reconcile pass queued."""
-    _get().repairs.inc(count)
+def reconcile_repairs(outcomes: Iterable[str]) -> None:
+    """Count one reconcile pass's repairs by outcome (queued, deferred, duplicate, not checked)."""
+    for outcome in outcomes:
+        _get().repairs.labels(outcome).inc()
 
 
 class RedisCollector:

@@ -14,6 +14,8 @@ import gitlab
 import requests
 from gitlab.exceptions import GitlabError
 
+from .. import metrics
+
 PAGE = 100  # GitLab's largest page
 MAX_PAGES = 50  # 5,000 labels, hooks or issues: far past any real project, and a bound on a runaway listing
 RETRIES = 2  # a person is waiting: two quick retries of a 5xx/429, then say what failed
@@ -62,6 +64,7 @@ class OpsGitLab:
     def __init__(self, url: str, token: str, *, timeout: float = 10.0):
         self.url = url.rstrip("/")
         self.gl = gitlab.Gitlab(self.url, private_token=token or None, timeout=timeout, retry_transient_errors=True)
+        self.gl.session.hooks["response"].append(metrics.gitlab_response)  # every attempt, retries included
 
     def _call(self, what: str, verb: str, path: str, **kwargs: Any) -> Any:
         method = getattr(self.gl, f"http_{verb}")

@@ -31,10 +31,10 @@ def _api(settings: Settings) -> OpsGitLab:
 
 
 def _redis(settings: Settings) -> Redis:
-    from redis import Redis
+    from ..connection import connect
 
-    # Fail fast: a person is waiting for the answer.
-    return Redis.from_url(settings.redis_url or DEFAULT_REDIS, socket_timeout=2, socket_connect_timeout=1)
+    # Fail fast: a person is waiting for the answer (connect's timeouts); Sentinel and TLS as the worker has them.
+    return connect(settings.redis_url or DEFAULT_REDIS)
 
 
 def _rules(settings: Settings) -> RuleSet:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from redis import Redis
 from rq import get_current_job
 
+from .. import metrics
 from ..config import Settings
 from ..gitlab import PythonGitLabClient
 from ..queue import EventQueue
@@ -63,6 +64,7 @@ def reconcile_job() -> str:
     repairs = reconcile_periodically(reconciler, _namespaces(api, ops), period=ops.reconcile_every)
     if repairs is None:
         return "skipped: another worker ran this period's pass"
+    metrics.reconcile_repairs(repair.outcome for repair in repairs)
     summary = describe(repairs)
     log.info("%s", summary)
     return summary
