@@ -58,6 +58,8 @@ def similar(
     mine = terms(text)
     if not mine:
         return []
+    if not category and not areas:
+        return []
     query = (
         sa.select(incidents)
         .where(sa.not_(sa.and_(incidents.c.project_id == project_id, incidents.c.iid == iid)))
@@ -65,16 +67,26 @@ def similar(
         .order_by(incidents.c.started_at.desc())
         .limit(MAX_CANDIDATES)
     )
+    if not areas:
+        # Only the category can make two incidents alike: let the database drop the others. This runs
+        # before a declaration's first write, so its cost is the delivery's latency.
+        query = query.where(incidents.c.category == category)
     found = []
     with store.engine.connect() as conn:
-        rows = [IncidentRow.from_row(r) for r in conn.execute(query)]
-    for row in rows:
-        if row.confidential and not (confidential and row.project_id == project_id):
+        raws = conn.execute(query).all()
+    for raw in raws:
+        # A full IncidentRow costs more than the comparison: built only for a row that may be listed.
+        if raw.confidential and not (confidential and raw.project_id == project_id):
             continue
-        shared = mine & terms(f"{row.title} {row.description}")
-        same = [f"category {category}"] if category and row.category == category else []
-        same += [f"area {a}" for a in sorted(areas & area_of(row))]
-        if shared and same:
+        same = [f"category {category}"] if category and raw.category == category else []
+        row = IncidentRow.from_row(raw) if areas else None
+        if row is not None:  # a past incident's areas come from the rules' patterns: only when they can matter
+            same += [f"area {a}" for a in sorted(areas & area_of(row))]
+        if not same:
+            continue
+        shared = mine & terms(f"{raw.title or ''} {raw.description or ''}")
+        if shared:
+            row = row or IncidentRow.from_row(raw)
             found.append(Similar(row, len(shared) + 2 * len(same), tuple(sorted(shared)), tuple(same)))
     # Most alike first; among equals the newest (rows came newest first and the sort is stable).
     return sorted(found, key=lambda s: -s.score)[:limit]
