@@ -165,6 +165,8 @@ def service_env(redis_url: str, queue: str, gitlab_url: str = "http://127.0.0.1:
         "GITLAB_WEBHOOK_SECRET": SECRET,
         "REDIS_URL": redis_url,
         "INCIDENT_BOT_QUEUE": queue,
+        # A fresh incident index per run: the default ./data would grow run after run (and sit in the checkout).
+        "INCIDENT_BOT_DATA_DIR": tempfile.mkdtemp(prefix="incident-bot-bench-data-"),
     }
 
 
