@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Mapping
 from email.message import EmailMessage
+from typing import Any
 
 from ..config import Settings
 from ..rules import ChannelKind, load_rules
@@ -20,11 +22,12 @@ SUBJECT_LIMIT = 120
 TEXT_LIMIT = 3000
 
 
-def alert_body(target: Target, text: str) -> bytes:
-    """The JSON body that tells an HTTP channel `text`, in the form its kind expects."""
+def alert_body(target: Target, text: str, webhook: Mapping[str, Any] | None = None) -> bytes:
+    """The JSON body that tells an HTTP channel `text`, in the form its kind expects (`webhook`: a plain
+    webhook's own body, for callers with structured data to give)."""
     kind = target.channel.kind
     if kind == ChannelKind.SLACK:
-        payload: dict[str, object] = {"text": slack_text(text, TEXT_LIMIT)}
+        payload: Mapping[str, Any] = {"text": slack_text(text, TEXT_LIMIT)}
     elif kind == ChannelKind.TEAMS:
         card = {
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -35,7 +38,7 @@ def alert_body(target: Target, text: str) -> bytes:
         attachment = {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
         payload = {"type": "message", "attachments": [attachment]}
     else:
-        payload = {"kind": "operations-alert", "text": clip(text, TEXT_LIMIT)}
+        payload = webhook if webhook is not None else {"kind": "operations-alert", "text": clip(text, TEXT_LIMIT)}
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 

@@ -9,7 +9,6 @@ that week (`Incident digest 2026-W48`) is found again and updated in place, neve
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +20,8 @@ from urllib.parse import quote
 import requests
 from redis import Redis
 
-from ..notify.channels import DeliveryError, SmtpSettings, Target, clip, post_json, resolve, send_email, slack_text
+from ..notify.alerts import alert_body
+from ..notify.channels import DeliveryError, SmtpSettings, Target, clip, post_json, resolve, send_email
 from ..rules import ChannelKind, RuleSet
 from ..store.measure import Measured, measured
 from ..store.query import Scope
@@ -183,20 +183,8 @@ def send(target: Target, text: str, digest: Digest, url: str | None, *, timeout:
         mail.set_content(clip(text, TEXT_LIMIT) + "\n\n" + digest.markdown)
         send_email(target, mail, timeout=timeout)
         return
-    if kind == ChannelKind.SLACK:
-        payload: dict[str, Any] = {"text": slack_text(text, TEXT_LIMIT)}
-    elif kind == ChannelKind.TEAMS:
-        card = {
-            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-            "type": "AdaptiveCard",
-            "version": "1.4",
-            "body": [{"type": "TextBlock", "text": clip(text, TEXT_LIMIT), "wrap": True}],
-        }
-        attachment = {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
-        payload = {"type": "message", "attachments": [attachment]}
-    else:
-        payload = {"kind": "incident-digest", "week": digest.week, "text": text, "url": url, "report": digest.figures}
-    post_json(target, json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), timeout=timeout)
+    webhook = {"kind": "incident-digest", "week": digest.week, "text": text, "url": url, "report": digest.figures}
+    post_json(target, alert_body(target, text, webhook), timeout=timeout)
 
 
 class ReportingProject:
