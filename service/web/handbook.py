@@ -16,9 +16,8 @@ from service.config import Settings
 from service.knowledge.handbook import build, render, served_link
 from service.rules import RuleSet
 
-from .board.access import admit
+from .board.access import admit, board_cookies
 from .board.config import BoardConfig
-from .board.session import Cookies
 
 CSP = "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
@@ -34,11 +33,7 @@ def handbook_blueprint(
     config = config or BoardConfig.from_env()
     now_of = clock or (lambda: datetime.now(UTC))
     # The board's cookie, read with the board's key: whoever may see the board may read the handbook.
-    cookies = Cookies(
-        config.signing_key(settings.webhook_secret),
-        lifetime=config.session_hours * 3600,
-        secure=not settings.local_trial,
-    )
+    cookies = board_cookies(config, settings)
     link = served_link("/handbook")
     bp = Blueprint("handbook", __name__)
 

@@ -27,10 +27,10 @@ from service.store import Scope, Store
 from service.store.measure import measured
 
 from . import queries
-from .access import admit
+from .access import admit, board_cookies
 from .chart import trend_svg
 from .config import BoardConfig
-from .session import Cookies, Kind, Viewer
+from .session import Kind, Viewer
 from .signin import GitLabSignIn
 from .signin_views import add_sign_in
 from .summary import FRESH_SECONDS, WINDOW_DAYS, Cached, month
@@ -58,11 +58,7 @@ def board_blueprint(
     """The board's pages (`/board`, `/incidents/...`), sign-in and sign-out, static files; config from the env."""
     config = config or BoardConfig.from_env()
     now_of = clock or (lambda: datetime.now(UTC))
-    cookies = Cookies(
-        config.signing_key(settings.webhook_secret),
-        lifetime=config.session_hours * 3600,
-        secure=not settings.local_trial,
-    )
+    cookies = board_cookies(config, settings)
     gitlab = (
         GitLabSignIn(settings.gitlab_url, config.client_id, config.client_secret, timeout=settings.gitlab_timeout)
         if config.oauth

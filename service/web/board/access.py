@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import Request
 
+from ...config import Settings
 from .config import BoardConfig
 from .session import Cookies, Kind, Viewer, same_token
 
@@ -19,6 +20,15 @@ class Admission:
     viewer: Viewer | None
     presented_token: bool = False
     bad_token: bool = False
+
+
+def board_cookies(config: BoardConfig, settings: Settings) -> Cookies:
+    """The board's session cookies: every page that admits as the board does reads them with the same key."""
+    return Cookies(
+        config.signing_key(settings.webhook_secret),
+        lifetime=config.session_hours * 3600,
+        secure=not settings.local_trial,
+    )
 
 
 def bearer(request: Request) -> str | None:
