@@ -110,3 +110,23 @@ checklists = sa.Table(
     sa.Column("total", sa.Integer, nullable=False),
     sa.Column("read_at", Time, nullable=False),
 )
+
+# Who practised which role in which drill (written when a drill closes): `report --training` and the staffing note.
+# Not tied to the incidents table: a person's practice outlives the drill issue (deleted, pruned by reindex).
+training_records = sa.Table(
+    "training_records",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.BigInteger, nullable=False),
+    sa.Column("project_path", sa.String(255), nullable=False, server_default=""),
+    sa.Column("iid", sa.Integer, nullable=False),
+    sa.Column("scenario", sa.String(64), nullable=False, server_default=""),
+    sa.Column("username", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(64), nullable=False),
+    sa.Column("started_at", Time),
+    sa.Column("closed_at", Time, nullable=False),
+    sa.Column("recorded_at", Time, nullable=False),
+    sa.UniqueConstraint("project_id", "iid", "username", "role", name="uq_training_records_drill_person_role"),
+)
+# The staffing note asks "when did this person last practise this role": one index search.
+sa.Index("ix_training_records_username_role", training_records.c.username, training_records.c.role)
