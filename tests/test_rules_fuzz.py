@@ -19,6 +19,11 @@ from tests.conftest import ROOT
 from tests.test_rules_loader import MINIMAL
 
 SHIPPED = sorted((ROOT / "rules").glob("*.yml"))
+SHIPPED_DRILLS = sorted((ROOT / "rules" / "drills").glob("*.yml"))
+DRILL_WORDS = [
+    *("drill", "title", "description", "area", "category", "severity", "injects", "phases", "after_minutes"),
+    *("text", "phase", "by_minutes", "security", "reliability", "availability", "mitigation", "identification"),
+]
 WORDS = [
     *("settings", "severities", "phases", "categories", "roles", "rotations", "templates", "channels", "teams"),
     *("rules", "name", "when", "then", "label", "title", "members", "period_days", "update_every_minutes"),
@@ -32,10 +37,13 @@ SCALARS = st.one_of(
     st.integers(min_value=-(10**30), max_value=10**30),
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from(WORDS),
+    st.sampled_from(DRILL_WORDS),
     st.sampled_from(["{{ incident.title }}", "{{ incident.titel }}", "{% for x in y %}", "^(a+)+$", "(", "a{2000}"]),
     st.text(max_size=20),
 )
-KEYS = st.one_of(st.sampled_from(WORDS), st.integers(min_value=-3, max_value=12), st.text(max_size=8))
+KEYS = st.one_of(
+    st.sampled_from(WORDS), st.sampled_from(DRILL_WORDS), st.integers(min_value=-3, max_value=12), st.text(max_size=8)
+)
 STRUCTURES = st.recursive(
     SCALARS,
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(KEYS, inner, max_size=5)),
@@ -47,14 +55,20 @@ SCALE = int(os.environ.get("INCIDENT_BOT_FUZZ_SCALE", "1"))
 
 
 def check(name: str, text: str, beside: str = "nothing") -> None:
-    """Write `text` as <name> beside nothing, a minimal rule set or the shipped one; load: RulesError or success."""
+    """Write `text` as <name> beside nothing, a minimal rule set or the shipped one; load: RulesError or success.
+
+    `tree` is the whole shipped folder (areas and drills too): a drill file may only be judged beside it.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        if beside == "shipped":
+        if beside == "tree":
+            shutil.copytree(ROOT / "rules", folder, dirs_exist_ok=True)
+        elif beside == "shipped":
             for path in SHIPPED:
                 shutil.copy(path, folder / path.name)
         elif beside == "minimal":
             (folder / "base.yml").write_text(MINIMAL)
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text, encoding="utf-8", errors="surrogatepass")
         try:
             load_rules(folder)
@@ -89,6 +103,47 @@ def test_truncated_and_mutated_shipped_files(path: Path, data: st.DataObject) ->
     junk = data.draw(st.one_of(st.just(""), YAMLISH.filter(lambda s: len(s) < 30)))
     mutated = data.draw(st.sampled_from([text[:start], text[:start] + junk + text[end:]]))
     check(path.name, mutated, beside="shipped")
+
+
+@settings(max_examples=150 * SCALE, deadline=None)
+@given(YAMLISH)
+def test_random_yaml_like_drill_file(text: str) -> None:
+    """A drill file of random YAML punctuation beside the shipped rules: file:line problems, never a traceback."""
+    check("drills/zz-fuzz.yml", text, beside="tree")
+
+
+DRILL_SHAPES = st.fixed_dictionaries(
+    {},
+    optional={
+        "title": SCALARS,
+        "description": SCALARS,
+        "area": SCALARS,
+        "category": SCALARS,
+        "severity": SCALARS,
+        "injects": st.one_of(STRUCTURES, st.lists(st.dictionaries(st.sampled_from(DRILL_WORDS), SCALARS), max_size=3)),
+        "phases": st.one_of(STRUCTURES, st.lists(st.dictionaries(st.sampled_from(DRILL_WORDS), SCALARS), max_size=3)),
+        "extra": STRUCTURES,
+    },
+)
+
+
+@settings(max_examples=200 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(DRILL_SHAPES.map(lambda d: {"drill": d}), STRUCTURES), st.booleans())
+def test_random_drill_structures(data: Any, flow: bool) -> None:
+    """Hostile drill scenarios (wrong types, negative or huge minutes, unknown names and keys): file:line only."""
+    check("drills/zz-fuzz.yml", yaml.safe_dump(data, default_flow_style=flow, allow_unicode=True), beside="tree")
+
+
+@settings(max_examples=60 * SCALE, deadline=None)
+@given(st.sampled_from(SHIPPED_DRILLS), st.data())
+def test_truncated_and_mutated_shipped_drills(path: Path, data: st.DataObject) -> None:
+    """A shipped drill cut short or with a slice replaced by junk replaces the real one."""
+    text = path.read_text()
+    start = data.draw(st.integers(min_value=0, max_value=len(text)))
+    end = data.draw(st.integers(min_value=start, max_value=min(len(text), start + 40)))
+    junk = data.draw(st.one_of(st.just(""), YAMLISH.filter(lambda s: len(s) < 30)))
+    mutated = data.draw(st.sampled_from([text[:start], text[:start] + junk + text[end:]]))
+    check(f"drills/{path.name}", mutated, beside="tree")
 
 
 @settings(max_examples=200 * SCALE, deadline=None)

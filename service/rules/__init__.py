@@ -1,7 +1,8 @@
 """The rules layer: the incident process as written in `rules/*.yml`, loaded, checked and frozen.
 
 Owns reading the files (`read`, `source`: the bounded YAML composer; `schema`), building and
-cross-checking them (`loader`), the model (`model`: RuleSet, Severity, Phase, Channel, ...),
+cross-checking them (`loader`), the model (`model`: RuleSet, Severity, Phase, Channel, Drill, ...),
+the functional areas and drill scenarios (`areas`, `drills`, read through `folder`),
 the rules language (`conditions`: `when`; `actions`: `then`, both compiled at load), the
 template sandbox (`sandbox`, `templates`), load-time sample renders (`samples`) and
 rotations. Nothing here talks to GitLab or Redis. Callers import from here:
@@ -14,6 +15,9 @@ from .model import (
     Category,
     Channel,
     ChannelKind,
+    Drill,
+    ExpectedPhase,
+    Inject,
     Phase,
     Role,
     Rule,
@@ -31,6 +35,9 @@ __all__ = [
     "Category",
     "Channel",
     "ChannelKind",
+    "Drill",
+    "ExpectedPhase",
+    "Inject",
     "Phase",
     "Role",
     "Rule",

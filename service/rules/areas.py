@@ -12,8 +12,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from .folder import read_folder
 from .model import Area, AreaMatch, RuleSet
-from .source import MAX_VALUES, Located, Problem, load
+from .source import Located, Problem
 
 AREAS_DIR = "areas"
 MAX_AREAS = 50
@@ -69,43 +70,7 @@ _VALIDATOR = Draft202012Validator(AREA_SCHEMA)
 
 def read_areas(directory: Path) -> tuple[list[Located], list[Problem]]:
     """Every `areas/*.yml` beside the rules, parsed and checked against AREA_SCHEMA (no folder: no areas)."""
-    folder = directory / AREAS_DIR
-    if not folder.is_dir():
-        return [], []
-    files = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
-    if len(files) > MAX_AREAS:
-        return [], [Problem(str(folder), 0, f"{len(files)} area files; at most {MAX_AREAS} are read")]
-    docs, problems = [], []
-    for path in files:
-        try:
-            if path.stat().st_size > MAX_AREA_BYTES:
-                problems.append(
-                    Problem(str(path), 1, f"too large (an area file may hold {MAX_AREA_BYTES // 1024} KiB)")
-                )
-                continue
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(str(path), 0, f"cannot read: {exc}"))
-            continue
-        doc, found = load(text, str(path), MAX_VALUES)
-        problems += found
-        if doc.data is None:
-            continue
-        if not isinstance(doc.data, dict):
-            problems.append(Problem(str(path), 1, "an area file is a mapping with one key, `area:`"))
-            continue
-        schema = sorted(_VALIDATOR.iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path)))
-        for error in schema:
-            at, message = tuple(error.absolute_path), str(error.message)[:300]
-            if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-                known = error.schema.get("properties", {})
-                extra = sorted((k for k in error.instance if k not in known), key=str)
-                at, message = (*at, extra[0]), f"unknown key {extra[0]!r}; expected one of: {', '.join(known)}"
-            where = ".".join(str(p) for p in at) or "(top level)"
-            problems.append(Problem(str(path), doc.line(at), f"{where}: {message}"))
-        if not schema:
-            docs.append(doc)
-    return docs, problems
+    return read_folder(directory, AREAS_DIR, "area", _VALIDATOR, MAX_AREAS, MAX_AREA_BYTES)
 
 
 def build_areas(docs: list[Located], rules: RuleSet) -> tuple[dict[str, Area], list[Problem]]:

@@ -15,6 +15,7 @@ from croniter import croniter
 from .actions import compile_then
 from .areas import build_areas, read_areas
 from .conditions import RegexBudget, compile_when
+from .drills import build_drills, read_drills
 from .model import Category, Channel, Phase, Role, Rule, RulesError, RuleSet, Severity, Team
 from .read import read_dir
 from .rotation import Override, Rotation
@@ -33,7 +34,8 @@ def load_rules(directory: Path | str) -> RuleSet:
     """Load and validate every YAML file in `directory` (and `areas/`); raise RulesError listing all problems."""
     docs, problems = read_dir(Path(directory))
     area_docs, area_problems = read_areas(Path(directory))
-    problems += area_problems
+    drill_docs, drill_problems = read_drills(Path(directory))
+    problems += area_problems + drill_problems
     count = sum(len(d.data.get("rules") or []) for d in docs if isinstance(d.data.get("rules"), list))
     if count > MAX_RULES:
         problems.append(Problem(str(directory), 0, f"{count:,} rules; at most {MAX_RULES:,} are accepted"))
@@ -45,9 +47,11 @@ def load_rules(directory: Path | str) -> RuleSet:
         builder.add(doc)
     ruleset = builder.build()
     areas, problems = build_areas(area_docs, ruleset)
-    if problems:
-        raise RulesError(problems)
-    return replace(ruleset, areas=MappingProxyType(areas))
+    ruleset = replace(ruleset, areas=MappingProxyType(areas))
+    drills, drill_problems = build_drills(drill_docs, ruleset)
+    if problems + drill_problems:
+        raise RulesError(problems + drill_problems)
+    return replace(ruleset, drills=MappingProxyType(drills))
 
 
 class _Builder:
@@ -154,7 +158,7 @@ class _Builder:
         rotations = {k: self._rotation(doc, k, v) for k, (doc, v) in s["rotations"].items()}
         roles = {}
         for k, (doc, v) in s["roles"].items():
-            roles[k] = Role(k, v["title"], v["rotation"], tuple(v.get("duties", ())))
+            roles[k] = Role(k, v["title"], v["rotation"], tuple(v.get("duties", ())), v.get("require_training_days"))
             if v["rotation"] not in rotations:
                 self._ref(doc, ("roles", k, "rotation"), f"role {k!r} uses unknown rotation {v['rotation']!r}")
         channels = {
@@ -178,6 +182,10 @@ class _Builder:
             except jinja2.TemplateError as exc:
                 self._ref(doc, ("templates", k), f"template {k!r}: {template_error(exc)}")
         settings = {k: v for k, (_, v) in s["settings"].items()}
+        training = settings.get("training_channel")
+        if training is not None and training not in channels:
+            at = (s["settings"]["training_channel"][0], ("settings", "training_channel"))
+            self._ref(*at, f"training_channel: unknown channel {training!r} (declare it under channels:)")
         if "digest" in s["settings"]:
             digest_doc, digest = s["settings"]["digest"]
             self._digest(digest_doc, digest, channels)

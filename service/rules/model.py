@@ -83,6 +83,7 @@ class Role:
     title: str
     rotation: str
     duties: tuple[str, ...] = ()
+    require_training_days: int | None = None  # staffing someone who has not practised it within N days: a note
 
 
 class ChannelKind(StrEnum):
@@ -164,6 +165,38 @@ def _words(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Inject:
+    """A timed comment a drill posts: `after_minutes` from the drill's start."""
+
+    after_minutes: float
+    text: str
+
+
+@dataclass(frozen=True)
+class ExpectedPhase:
+    """A phase a drill's participants are expected to reach within `by_minutes` of the start."""
+
+    phase: str
+    by_minutes: float
+
+
+@dataclass(frozen=True)
+class Drill:
+    """A drill scenario (`rules/drills/<name>.yml`); the issue is titled `[DRILL] <title>`."""
+
+    name: str
+    title: str
+    description: str
+    area: str | None
+    category: str | None
+    severity: int  # the expected severity: participants set it, the scorecard times it
+    injects: tuple[Inject, ...] = ()
+    phases: tuple[ExpectedPhase, ...] = ()
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Rule:
     """One rule: conditions (`when`) and actions (`then`), with where it was written."""
 
@@ -192,10 +225,21 @@ class RuleSet:
     settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     files: tuple[str, ...] = ()
     areas: Mapping[str, Area] = field(default_factory=lambda: MappingProxyType({}))  # rules/areas/*.yml
+    drills: Mapping[str, Drill] = field(default_factory=lambda: MappingProxyType({}))  # rules/drills/*.yml
 
     @property
     def incident_label(self) -> str:
         return str(self.settings.get("incident_label", "incident"))
+
+    @property
+    def drill_label(self) -> str:
+        """The label that makes an incident a drill (with the incident label)."""
+        return str(self.settings.get("drill_label", "drill"))
+
+    @property
+    def training_channel(self) -> str:
+        """The only channel a drill's notifications go to (dropped when it is not declared)."""
+        return str(self.settings.get("training_channel", "training"))
 
     @property
     def digest(self) -> Digest:
@@ -249,6 +293,6 @@ class RuleSet:
         return (
             f"rules OK: {len(self.rules)} rules, {len(self.severities)} severities, {len(self.phases)} phases, "
             f"{len(self.roles)} roles, {len(self.rotations)} rotations, {len(self.channels)} channels, "
-            f"{len(self.areas)} areas "
+            f"{len(self.areas)} areas, {len(self.drills)} drills "
             f"from {len(self.files)} files"
         )

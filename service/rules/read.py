@@ -95,7 +95,8 @@ def fingerprint(directory: Path | str) -> tuple[tuple[str, int, int], ...]:
     """What changes when a rules file is added, removed or edited (names, sizes, modification times)."""
     folder = Path(directory)
     try:
-        files = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml"), *folder.glob("areas/*.y*ml")])
+        patterns = ("*.yml", "*.yaml", "areas/*.y*ml", "drills/*.y*ml")
+        files = sorted(p for pattern in patterns for p in folder.glob(pattern))
         return tuple((str(p.relative_to(folder)), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
     except OSError:
         return ()

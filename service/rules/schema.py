@@ -147,6 +147,8 @@ RULES_SCHEMA: dict[str, Any] = {
                 "reminder_limit": {"type": "integer", "minimum": 1, "maximum": 10_000},
                 "command_min_access": {"type": "integer", "minimum": 0},
                 "broadcast_channels": {"type": "array", "items": _NAME},
+                "drill_label": {"type": "string", "minLength": 1, "description": "Marks a drill; default `drill`."},
+                "training_channel": {**_NAME, "description": "A drill's only channel; default `training`."},
                 "digest": {
                     "type": "object",
                     "description": "The weekly executive digest (see the README's incident index section).",
@@ -223,6 +225,12 @@ RULES_SCHEMA: dict[str, Any] = {
                     "title": {"type": "string"},
                     "rotation": _NAME,
                     "duties": {"type": "array", "items": {"type": "string"}},
+                    "require_training_days": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 3650,
+                        "description": "Staffing someone who has not practised the role within N days adds a note.",
+                    },
                 },
             },
         },
