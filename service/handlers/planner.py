@@ -45,6 +45,8 @@ def plan_event(
     access: int | None = None,
 ) -> Plan:
     """The consolidated plan for one delivery (`bot`: the bot's username; `access`: the author's level)."""
+    if not event.is_incident and not event.is_note:
+        return Plan()  # the incident label was just removed (the edge admits that for the index): nothing to run
     draft = Draft(event, state, rules, now, bot=bot, access=access)
     for step in STEPS:
         step(draft)

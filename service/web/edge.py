@@ -138,7 +138,10 @@ def delivery_id(headers: Headers, body: bytes, signed_id: str | None = None) -> 
 
 
 def _may_be_incident(payload: dict[str, Any], kind: str, incident_label: str) -> bool:
-    """What `events.is_incident` decides, read straight from the payload (the edge builds no Event)."""
+    """What `events.is_incident` decides, read straight from the payload (the edge builds no Event).
+
+    Also an Issue Hook that just removed the incident label: the worker plans nothing for it, and the index forgets it.
+    """
     issue = payload.get("issue") if kind == "note" else payload.get("object_attributes")
     if not isinstance(issue, dict):
         return True  # malformed: let the parser name what is missing
@@ -147,7 +150,21 @@ def _may_be_incident(payload: dict[str, Any], kind: str, incident_label: str) ->
     labels = (issue.get("labels") if kind == "note" else payload.get("labels", issue.get("labels"))) or []
     if not isinstance(labels, list):
         return True
-    return any((label.get("title") if isinstance(label, dict) else label) == incident_label for label in labels)
+    return _names(labels, incident_label) or (kind != "note" and _removed_label(payload, incident_label))
+
+
+def _names(labels: Any, name: str) -> bool:
+    """Whether a list of labels (objects with a title, or plain names) holds `name`."""
+    if not isinstance(labels, list):
+        return False
+    return any((label.get("title") if isinstance(label, dict) else label) == name for label in labels)
+
+
+def _removed_label(payload: dict[str, Any], incident_label: str) -> bool:
+    """An Issue Hook whose labels held the incident label before this change: the index must forget the issue."""
+    changes = payload.get("changes")
+    change = changes.get("labels") if isinstance(changes, dict) else None
+    return isinstance(change, dict) and _names(change.get("previous"), incident_label)
 
 
 def _too_deep(payload: Any, limit: int) -> bool:
