@@ -14,7 +14,7 @@ from itertools import groupby
 from typing import Any
 
 from .model import EventKind, Observation, TimelineEvent, parse_time
-from .observe import read_memory
+from .observe import first_area, read_memory
 from .timeline import label_events
 from .vocabulary import Vocabulary
 
@@ -87,6 +87,7 @@ def history_observation(
             by_bot = username == bot
             events.append(TimelineEvent(at, EventKind.STATE, "", "", state, username, None if by_bot else uid, by_bot))
     staffed: dict[str, str] = {}
+    areas: Any = None  # the functional areas the bot's newest memory names, as the delivery path reads them
     review_url: str | None = None
     for at, _, note in _sorted(notes_raw):
         username, uid = _user(note.get("author"))
@@ -110,6 +111,7 @@ def history_observation(
                     )
                 )
         staffed = now_staffed
+        areas = memory.get("areas", areas)
         review = memory.get("review")
         if isinstance(review, dict) and review.get("url") and review_url is None:
             review_url = str(review["url"])
@@ -126,6 +128,7 @@ def history_observation(
         drill=vocab.drill_label in labels_now,
         issue_type=str(issue.get("issue_type") or issue.get("type") or "issue").lower(),
         category=vocab.category(labels_now),
+        area=first_area(areas),
         severity=vocab.severity(labels_now),
         phase=vocab.phase(labels_now),
         state=str(issue.get("state") or "opened"),

@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     from service.rules import RuleSet
 
 
-__all__ = ["observe", "read_memory", "vocabulary"]
+__all__ = ["first_area", "observe", "read_memory", "vocabulary"]
+AREA_CHARS = 64  # the `area` column's width
 
 
 def vocabulary(rules: RuleSet, bot_username: str) -> Vocabulary:
@@ -122,6 +123,7 @@ def observe(
         drill=vocab.drill_label in labels_after,
         issue_type=(issue.issue_type or "issue").lower(),
         category=vocab.category(labels_after),
+        area=first_area(_remembered_value(plan, "areas", state.memory.get("areas"))),
         severity=vocab.severity(labels_after),
         phase=vocab.phase(labels_after),
         state="closed" if closing else issue.state,
@@ -163,13 +165,30 @@ def _labels_after(plan: Plan, labels: frozenset[str]) -> frozenset[str]:
     return frozenset(after)
 
 
-def _remembered(plan: Plan, key: str, default: dict[str, str]) -> dict[str, str]:
-    """The memory value the plan leaves for `key` (the last Remember wins)."""
+def _remembered_value(plan: Plan, key: str, default: Any) -> Any:
+    """The memory value the plan leaves for `key` (the last Remember wins), else `default`."""
     value: Any = default
     for action in plan.actions:
         if isinstance(action, Remember) and action.key == key:
             value = action.value
+    return value
+
+
+def _remembered(plan: Plan, key: str, default: dict[str, str]) -> dict[str, str]:
+    """The memory mapping the plan leaves for `key` (the last Remember wins)."""
+    value = _remembered_value(plan, key, default)
     return {str(k): str(v) for k, v in (value or {}).items()} if isinstance(value, dict) else dict(default)
+
+
+def first_area(areas: Any) -> str | None:
+    """The incident's functional area in the index: the first the planner applied (the bot's memory `areas`).
+
+    The planner appends each area the first time it applies (`handlers.areas`), in the rules' order within one
+    delivery, and never drops one: the first is stable, so an incident in several areas counts under one.
+    """
+    if not isinstance(areas, list):
+        return None
+    return next((name[:AREA_CHARS] for name in areas if isinstance(name, str) and name), None)
 
 
 def _payload_times(payload: Mapping[str, Any], is_note: bool) -> dict[str, Any]:
