@@ -17,8 +17,10 @@ from ..plan import Plan
 from .delivery import Delivery
 from .executor import apply_plan, log_plan
 from .runtime import Runtime, current
+from .scorecard import record_training, with_scorecard
 from .similar import with_similar
 from .timeline import with_timeline
+from .training import with_training_note
 
 log = logging.getLogger("incident_bot.worker")
 ACCESS_CACHE_SECONDS = 30  # only for commands that change nothing (help); the others always ask
@@ -109,10 +111,13 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str
         return "already applied"
     plan = with_timeline(_plan(delivery, state), delivery, state, runtime.index, payload)
     plan = with_similar(plan, delivery, state, runtime.index)  # issue 12: past incidents, read from the index
+    plan = with_scorecard(plan, delivery, state, runtime.index, payload)  # issue 12: a closing drill's scorecard
+    plan = with_training_note(plan, delivery, state, runtime.index)  # issue 12: require_training_days
     for line in plan.describe():
         delivery.log.info("plan: %s", line)
     outcome = apply_plan(plan, state, delivery, followups=runtime.followups)
     delivery.log.info("applied: %s", ", ".join(outcome.writes) or "nothing to write")
     if runtime.index is not None:  # after GitLab is written: the index is derived and never fails the delivery
         runtime.index.record(delivery, state, plan, outcome, payload)
+        record_training(plan, delivery, state, runtime.index)  # issue 12: a closed drill's participants
     return "applied: " + (", ".join(outcome.writes) or "nothing")
