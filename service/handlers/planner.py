@@ -24,6 +24,7 @@ from .commands import run_commands
 from .draft import DEFAULT_BOT, SUMMARY, Draft, Section
 from .engine import run_rules
 from .render import render
+from .scorecard import scorecard
 
 # The planning steps, run in this order for every delivery.
 STEPS: list[Callable[[Draft], None]] = [
@@ -33,6 +34,7 @@ STEPS: list[Callable[[Draft], None]] = [
     run_rules,
     apply_areas,
     record,
+    scorecard,  # a drill closing now: its scorecard (filled by the worker from the index)
 ]
 
 
