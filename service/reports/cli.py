@@ -56,14 +56,23 @@ def add_parsers(sub: Any) -> None:
     when.add_argument("--since", type=duration, metavar="30d", help=f"window back from now (default {DEFAULT_SINCE})")
     when.add_argument("--from", dest="start", type=moment, metavar="DATE", help="window start (date or ISO time, UTC)")
     p.add_argument("--to", dest="raw_to", metavar="DATE", help="window end (a date includes that day; default now)")
-    p.add_argument("--by", choices=GROUPINGS, default="severity", help="how incidents are grouped")
-    p.add_argument("--format", choices=FORMATS, default="md", help="output format")
+    p.add_argument("--by", choices=GROUPINGS, help="how incidents are grouped (default severity)")
+    p.add_argument("--format", choices=FORMATS, default="md", help="output format (--training: md, csv or json)")
     p.add_argument("--out", type=Path, metavar="FILE", help="write to this file instead of standard output")
+    p.add_argument(
+        "--training",
+        action="store_true",
+        help="the training record instead: who practised which role in drills, who in each rotation never has",
+    )
     p.set_defaults(func=cmd_report)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Print (or write) the report."""
+    if args.training:
+        from .training import training_text  # the training report's modules load only when it runs
+
+        return write(training_text(args), args.out)
     from service.config import Settings
     from service.rules import RulesError, load_rules
     from service.store import open_store
@@ -88,16 +97,20 @@ def cmd_report(args: argparse.Namespace) -> int:
         store,
         start=start,
         end=end,
-        by=GroupBy(args.by),
+        by=GroupBy(args.by or "severity"),
         targets=targets_from_rules(rules),
         now=now,
         project=args.project,
         group=args.group,
     )
-    text = render(report, Format(args.format))
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
-        print(f"report written to {args.out}", file=sys.stderr)
+    return write(render(report, Format(args.format)), args.out)
+
+
+def write(text: str, out: Path | None) -> int:
+    """The report to `out`, or to standard output."""
+    if out:
+        out.write_text(text, encoding="utf-8")
+        print(f"report written to {out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
