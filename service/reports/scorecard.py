@@ -155,7 +155,7 @@ def render_scorecard(card: Scorecard, severity_names: Mapping[int, str]) -> str:
         "| --- | --- | --- | --- |",
     ]
     for m in card.measures:
-        lines.append(f"| {m.title} | {_time(m.minutes)} | {_time(m.target, '-')} | {_verdict(m)} |")
+        lines.append(f"| {neutralise_line(m.title)} | {_time(m.minutes)} | {_time(m.target, '-')} | {_verdict(m)} |")
     ticked, total = card.ticked
     if total:
         phases = ", ".join(f"{neutralise_line(p.phase)} {p.ticked}/{p.total}" for p in card.checklists)
