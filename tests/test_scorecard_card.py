@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from service.events import parse_event
+from service.handlers.draft import Draft
+from service.handlers.scorecard import SCORECARD_RULE, scorecard
+from service.incident import state_from_event
 from service.reports.scorecard import render_scorecard, score
+from service.rules import RuleSet
 from service.store import EventKind, TimelineEvent
 from service.store.model import Progress
 from service.store.timeline import Milestones
+from tests.conftest import NOW, payload
 
 T0 = datetime(2026, 11, 27, 23, 30, tzinfo=UTC)
 PHASES = ["identification", "mitigation", "remediation", "post-incident"]
@@ -83,3 +90,24 @@ def test_hostile_names_keep_the_table_and_ping_nobody(scenario: str, phase: str,
         if line.startswith("| "):
             assert line.endswith(" |") and len(re.findall(r"(?<!\\)\|", line)) == 5, line
     assert not re.search(r"@[A-Za-z0-9_]", text) and "<" not in text
+
+
+def test_the_step_plans_a_card_when_a_drill_closes_by_a_person_or_by_the_plan(rules: RuleSet) -> None:
+    """A person's close or a plan closing the issue: one card section; a drill left open or a real incident: none."""
+    def draft(action: str, labels: list[str]) -> Draft:
+        data = payload("issue.update.title")
+        data["object_attributes"]["action"] = action
+        data["labels"] = [{"title": x} for x in labels]
+        event = parse_event(json.loads(json.dumps(data)))  # a copy, as the job parses it
+        return Draft(event, state_from_event(event), rules, NOW)
+
+    def cards(d: Draft) -> int:
+        scorecard(d)
+        return sum(1 for s in d.sections if s.rule == SCORECARD_RULE)
+
+    assert cards(draft("close", ["incident", "drill"])) == 1
+    assert cards(draft("update", ["incident", "drill"])) == 0
+    closing = draft("update", ["incident", "drill"])
+    closing.close("a-rule-that-closes")
+    assert cards(closing) == 1
+    assert cards(draft("close", ["incident"])) == 0
