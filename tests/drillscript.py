@@ -21,9 +21,9 @@ USERS = {"alice": 7, "bob": 8, "im-alice": 21, "im-bob": 22, "eoc-carol": 23}
 Send = Callable[[bytes, str, str], object]
 
 
-def at(minutes: float) -> str:
-    """GitLab's hook timestamp `minutes` after 09:00 on the drill's day."""
-    return (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+def at(minutes: float, t0: datetime = T0) -> str:
+    """GitLab's hook timestamp `minutes` after the drill's start (09:00 on the drill's day unless told)."""
+    return (t0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _labels(names: list[str]) -> list[dict[str, Any]]:
@@ -31,11 +31,14 @@ def _labels(names: list[str]) -> list[dict[str, Any]]:
 
 
 class DrillScript:
-    """One drill issue (project 1, iid 23 unless told) and the people acting on it."""
+    """One drill issue (project 1, iid 23 unless told) and the people acting on it, `minutes` after `t0`."""
 
-    def __init__(self, fake: FakeGitLab, send: Send, *, project_id: int = 1, iid: int = 23):
-        self.fake, self.send, self.key = fake, send, (project_id, iid)
+    def __init__(self, fake: FakeGitLab, send: Send, *, project_id: int = 1, iid: int = 23, t0: datetime = T0):
+        self.fake, self.send, self.key, self.t0 = fake, send, (project_id, iid), t0
         self.count = 0
+
+    def at(self, minutes: float) -> str:
+        return at(minutes, self.t0)
 
     @property
     def issue(self) -> dict[str, Any]:
@@ -51,8 +54,8 @@ class DrillScript:
             state=issue["state"],
             title=issue["title"],
             description=issue["description"],
-            created_at=at(0),
-            updated_at=at(minutes),
+            created_at=self.at(0),
+            updated_at=self.at(minutes),
             labels=_labels(issue["labels"]),
         )
         data["project"]["id"] = self.key[0]
@@ -94,14 +97,15 @@ class DrillScript:
         with self.fake.lock:
             note = self.fake.add_note(self.key, text, user)
             data = payload("note.create.incident")
-            data["object_attributes"].update(note=text, id=note["id"], created_at=at(minutes), updated_at=at(minutes))
+            when = self.at(minutes)
+            data["object_attributes"].update(note=text, id=note["id"], created_at=when, updated_at=when)
             data["project"]["id"] = self.key[0]
             data["project_id"] = self.key[0]
             issue = self.issue
             data["issue"].update(
                 iid=self.key[1],
                 author_id=51,
-                created_at=at(0),
+                created_at=self.at(0),
                 state=issue["state"],
                 title=issue["title"],
                 description=issue["description"],
