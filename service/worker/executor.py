@@ -10,6 +10,7 @@ a worker killed before it re-plans from GitLab and repeats only what is missing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -83,8 +84,19 @@ def note_body(plan: Plan) -> str:
     return "\n\n".join(section.body.strip() for section in plan.of(PostNote) if section.body.strip())
 
 
-def apply_plan(plan: Plan, state: IncidentState, delivery: Delivery, *, followups: FollowUps | None = None) -> Outcome:
-    """Execute the plan against GitLab with the fewest calls, through the delivery's bound client."""
+def apply_plan(
+    plan: Plan,
+    state: IncidentState,
+    delivery: Delivery,
+    *,
+    followups: FollowUps | None = None,
+    finish: Callable[[Plan], Plan] | None = None,
+) -> Outcome:
+    """Execute the plan against GitLab with the fewest calls, through the delivery's bound client.
+
+    `finish` completes the plan's comment once the issue itself is written (past incidents read
+    from the index), so the first write does not wait for it.
+    """
     outcome = Outcome()
     if plan.empty:
         return outcome
@@ -112,6 +124,8 @@ def apply_plan(plan: Plan, state: IncidentState, delivery: Delivery, *, followup
         except PermanentGitLabError as exc:
             # A courtesy: a refusal (no permission, no native severity on this tier) must not stop the rest.
             delivery.log.warning("native severity not set for %s#%s: %s", pid, iid, exc)
+    if finish is not None:
+        plan = finish(plan)
     body = note_body(plan)
     if unknown:
         # A rotation naming someone GitLab does not know: say so where responders will read it.

@@ -15,10 +15,12 @@ from service.plan import PostNote
 from service.rules import RuleSet
 from service.store import Store
 from service.store.similar import similar
+from service.worker import process_delivery
 from service.worker.executor import note_body
+from service.worker.index import DeliveryIndex
 from service.worker.similar import NONE_FOUND, with_similar
 from tests.board.seed import incident, record
-from tests.conftest import payload
+from tests.conftest import body, payload
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 PROJECT = "acme/ops"
@@ -137,3 +139,26 @@ def test_similar_command_answers_from_the_index(store: Store, rules: RuleSet) ->
     seed(store)
     body = note_body(with_similar(plan, delivery, state, FakeIndex(store)))  # type: ignore[arg-type]
     assert f"{PROJECT}#101" in body and "{similar_incidents}" not in body
+
+
+def test_a_declaration_writes_the_issue_before_it_reads_past_incidents(fake, runtime, store: Store) -> None:  # type: ignore[no-untyped-def]
+    """Labels and assignees reach GitLab before the index is read; the declaration comment still lists the past ones."""
+    record(store, incident(101, "Checkout returns 502 errors for card payments", now=NOW, started_minutes_ago=900))
+    index = DeliveryIndex(lambda: store)
+    opened = index.store
+    written_before_read: list[list[str]] = []
+
+    def store_after_writes(rules: RuleSet, bot_username: str, now: float | None = None) -> Store | None:
+        """The index as the job asks for it, noting what GitLab had been written by then."""
+        written_before_read.append([f"{c.method} {c.path}" for c in fake.writes()])
+        return opened(rules, bot_username, now)
+
+    index.store = store_after_writes  # type: ignore[method-assign]
+    runtime.index = index
+    outcome = process_delivery(body("issue.open.incident"), {"delivery_id": "d1", "event_uuid": "u1"})
+    assert outcome.startswith("applied")
+    assert written_before_read[0][:1] == ["PUT /projects/1/issues/23"]
+    comment = fake.bot_notes()[-1]["body"]
+    assert "**Similar past incidents**" in comment and f"[{PROJECT}#101]" in comment
+    assert comment.index("**Similar past incidents**") < comment.index("<!-- incident-bot:memory")
+
