@@ -1,16 +1,25 @@
 """Similar past incidents: the same category or functional area, and words in common; confidential ones kept in.
 
 A confidential incident is offered only to a confidential incident of the same project: its title
-must never reach a comment that more people can read.
+must never reach a comment that more people can read (the query itself leaves the others out).
+
+A declaration asks this once its issue is written; the answer goes into its comment. What it costs: one
+narrow query, by start time, for the candidates (no description); each candidate's words, split from
+its title and description once per process and kept while its row is unchanged (`Words`); and full rows
+only for the incidents listed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import sys
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from .query import IncidentRow
 from .schema import incidents
@@ -18,6 +27,7 @@ from .store import Store
 
 MAX_CANDIDATES = 2_000  # the newest incidents are compared; older ones rarely help a responder now
 LIMIT = 3
+CHUNK = 500  # ids per `IN (...)` when reading descriptions
 _WORD = re.compile(r"[a-z0-9][a-z0-9_-]{3,}")
 # Words too common in incident titles to say that two incidents are alike.
 STOP = frozenset(
@@ -25,6 +35,21 @@ STOP = frozenset(
     "incident incidents some more than there their they them what which while customers customer users user "
     "production service services failing failed fails broken down".split()
 )
+NOT_SEEN: tuple[str, tuple[str, ...]] = ("", ())
+_c = incidents.c
+# A row's version as the database stores it: compared for equality only, so SQLite's text is not parsed into
+# datetimes (every record() moves updated_at, so a changed title or description moves it too).
+_VERSION = sa.type_coerce(_c.updated_at, sa.String).label("version")
+
+
+class Candidate(Protocol):
+    """What is compared of a past incident before it is listed (a row of the candidates query)."""
+
+    id: int
+    project_path: str
+    title: str
+    category: str | None
+    area: str | None
 
 
 def terms(text: str) -> frozenset[str]:
@@ -42,6 +67,46 @@ class Similar:
     same: tuple[str, ...]  # "category security", "area security", ...
 
 
+class Words:
+    """Each past incident's words, read and split once per process, kept while its row is unchanged.
+
+    Kept as tuples of interned strings (the same words recur across incidents): a few hundred bytes an
+    incident. A row whose `updated_at` moved is read again; past `limit` entries, only the
+    last lookup's candidates are kept.
+    """
+
+    def __init__(self, limit: int = 4 * MAX_CANDIDATES):
+        self.limit = limit
+        self._of: dict[int, tuple[str, tuple[str, ...]]] = {}
+
+    def of(self, conn: Connection, rows: Sequence[Any]) -> Mapping[int, tuple[str, tuple[str, ...]]]:
+        """Each candidate row's (version, words) by id, reading the description only of rows not seen as they are."""
+        known = self._of
+        stale = [id_ for id_, version, *_ in rows if version != known.get(id_, NOT_SEEN)[0]]
+        for start in range(0, len(stale), CHUNK):
+            query = sa.select(_c.id, _VERSION, _c.title, _c.description).where(_c.id.in_(stale[start : start + CHUNK]))
+            for row in conn.execute(query):
+                known[row.id] = (row.version, tuple(sys.intern(w) for w in terms(f"{row.title} {row.description}")))
+        if len(known) > self.limit:
+            wanted = {r.id for r in rows}
+            self._of = {k: v for k, v in known.items() if k in wanted}
+        return self._of
+
+
+_words: weakref.WeakKeyDictionary[Store, Words] = weakref.WeakKeyDictionary()
+
+
+def _words_of(store: Store) -> Words:
+    found = _words.get(store)
+    if found is None:
+        found = _words[store] = Words()
+    return found
+
+
+def _no_area(row: Candidate) -> frozenset[str]:
+    return frozenset({row.area} - {None})  # type: ignore[arg-type]
+
+
 def similar(
     store: Store,
     *,
@@ -51,7 +116,7 @@ def similar(
     category: str | None,
     areas: frozenset[str],
     confidential: bool,
-    area_of: Callable[[IncidentRow], frozenset[str]] = lambda row: frozenset({row.area} - {None}),  # type: ignore[arg-type]
+    area_of: Callable[[Candidate], frozenset[str]] = _no_area,
     limit: int = LIMIT,
 ) -> list[Similar]:
     """Up to `limit` past incidents sharing the category or an area and at least one word, most alike first."""
@@ -60,33 +125,45 @@ def similar(
         return []
     if not category and not areas:
         return []
+    shown = _c.confidential == sa.false()
+    if confidential:
+        shown = sa.or_(shown, _c.project_id == project_id)
+    columns = [_c.id, _VERSION, _c.category]
+    if areas:
+        columns += [_c.project_path, _c.title, _c.area]  # what `area_of` reads
     query = (
-        sa.select(incidents)
-        .where(sa.not_(sa.and_(incidents.c.project_id == project_id, incidents.c.iid == iid)))
-        .where(incidents.c.drill == sa.false())
-        .order_by(incidents.c.started_at.desc())
+        sa.select(*columns)
+        .where(sa.not_(sa.and_(_c.project_id == project_id, _c.iid == iid)), _c.drill == sa.false(), shown)
+        .order_by(_c.started_at.desc())
         .limit(MAX_CANDIDATES)
     )
     if not areas:
-        # Only the category can make two incidents alike: let the database drop the others. This runs
-        # before a declaration's first write, so its cost is the delivery's latency.
-        query = query.where(incidents.c.category == category)
-    found = []
+        query = query.where(_c.category == category)  # only the category can make two incidents alike
     with store.engine.connect() as conn:
-        raws = conn.execute(query).all()
-    for raw in raws:
-        # A full IncidentRow costs more than the comparison: built only for a row that may be listed.
-        if raw.confidential and not (confidential and raw.project_id == project_id):
-            continue
-        same = [f"category {category}"] if category and raw.category == category else []
-        row = IncidentRow.from_row(raw) if areas else None
-        if row is not None:  # a past incident's areas come from the rules' patterns: only when they can matter
-            same += [f"area {a}" for a in sorted(areas & area_of(row))]
-        if not same:
-            continue
-        shared = mine & terms(f"{raw.title or ''} {raw.description or ''}")
-        if shared:
-            row = row or IncidentRow.from_row(raw)
-            found.append(Similar(row, len(shared) + 2 * len(same), tuple(sorted(shared)), tuple(same)))
-    # Most alike first; among equals the newest (rows came newest first and the sort is stable).
-    return sorted(found, key=lambda s: -s.score)[:limit]
+        rows = conn.execute(query).all()
+        words = _words_of(store).of(conn, rows)
+        ranked = []
+        for newest, row in enumerate(rows):  # newest first
+            shared = mine.intersection(words.get(row.id, NOT_SEEN)[1])  # not seen: deleted since
+            if not shared:
+                continue
+            same = [f"category {category}"] if category and row.category == category else []
+            if areas:  # a past incident's areas come from the rules' patterns: only when they can matter
+                same += [f"area {a}" for a in sorted(areas & area_of(row))]
+            if same:
+                ranked.append((-(len(shared) + 2 * len(same)), newest, row.id, shared, same))
+        ranked.sort(key=lambda entry: entry[:2])  # most alike first; among equals the newest
+        listed = ranked[:limit]
+        full = _rows(conn, [entry[2] for entry in listed])
+    return [
+        Similar(full[i], -score, tuple(sorted(shared)), tuple(same))
+        for score, _, i, shared, same in listed
+        if i in full
+    ]
+
+
+def _rows(conn: Connection, ids: Iterable[int]) -> dict[int, IncidentRow]:
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    return {r.id: IncidentRow.from_row(r) for r in conn.execute(sa.select(incidents).where(_c.id.in_(wanted)))}

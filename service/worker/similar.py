@@ -1,9 +1,11 @@
-"""Similar past incidents put into a plan before it is applied: on declaration, and for `@bot similar`.
+"""Similar past incidents put into a plan's comment: on declaration, and for `@bot similar`.
 
 Planning is pure, so the `similar` command plans a reply holding `SIMILAR_PLACEHOLDER`, and a
-declaration (the plan remembers `declared` for the first time) gets a comment appended here, in
-the job, from the index. Only those plans pay for reading the index (the store's query module is
-imported then, not with the job).
+declaration (the plan remembers `declared` for the first time) gets a section appended here from
+the index. The job hands `with_similar` to the executor as its `finish` step: it runs once the
+issue's labels and assignees are written, so a declaration's first write never waits for the
+index. Only those plans pay for reading the index (the store's query module is imported then,
+not with the job).
 """
 
 from __future__ import annotations
@@ -18,8 +20,7 @@ from .executor import label_change
 
 if TYPE_CHECKING:
     from ..incident import IncidentState
-    from ..store.query import IncidentRow
-    from ..store.similar import Similar
+    from ..store.similar import Candidate, Similar
     from .delivery import Delivery
     from .index import DeliveryIndex
 
@@ -81,7 +82,7 @@ def _find(plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryI
     category = rules.category_of(labels)
     areas = frozenset(a.name for a, _ in rules.areas_for(category, labels, event.project_path or "", issue.title))
 
-    def area_of(row: IncidentRow) -> frozenset[str]:
+    def area_of(row: Candidate) -> frozenset[str]:
         return frozenset(a.name for a, _ in rules.areas_for(row.category, frozenset(), row.project_path, row.title))
 
     try:

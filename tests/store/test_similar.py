@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from service import logs
@@ -162,3 +162,13 @@ def test_a_declaration_writes_the_issue_before_it_reads_past_incidents(fake, run
     assert "**Similar past incidents**" in comment and f"[{PROJECT}#101]" in comment
     assert comment.index("**Similar past incidents**") < comment.index("<!-- incident-bot:memory")
 
+
+def test_an_incident_changed_since_the_last_lookup_is_compared_by_its_new_words(store: Store) -> None:
+    """Words are kept between lookups, yet an incident retitled since is compared by its new title."""
+    seed(store)
+    args: dict[str, Any] = {"project_id": 42, "iid": 200, "category": "security", "areas": frozenset()}
+    assert similar(store, text="Pangolin burrow flooded", confidential=False, **args) == []
+    later = NOW + timedelta(minutes=5)
+    record(store, incident(102, "Pangolin burrow flooded", now=later, started_minutes_ago=905, category="security"))
+    found = similar(store, text="Pangolin burrow flooded", confidential=False, **args)
+    assert [(s.row.iid, s.shared) for s in found] == [(102, ("burrow", "flooded", "pangolin"))]
