@@ -7,7 +7,7 @@ gunicorn worker and every `incident-bot worker` on the machine writes its own fi
 sums them; without it (tests, one process) the values live in the process.
 
 Queue depth, the oldest queued job's age, failed jobs and the webhook state are read from Redis when
-`/metrics` is scraped (RedisCollector), so they are right whichever process answers.
+`/metrics` is scraped (RedisCollector), so they are right whichever process answers; the index's are too (`extra`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -246,8 +246,8 @@ def _epoch(stamp: bytes | str) -> float:
         return 0.0
 
 
-def registry(connection: Redis, queue_names: list[str]) -> Any:
-    """A registry of every process's counters (multiprocess) or this one's, plus the Redis gauges."""
+def registry(connection: Redis, queue_names: list[str], extra: Iterable[Any] = ()) -> Any:
+    """A registry of every process's counters (multiprocess) or this one's, the Redis gauges, then `extra`."""
     # Imported here: see the module docstring.
     from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, values
 
@@ -258,19 +258,22 @@ def registry(connection: Redis, queue_names: list[str]) -> Any:
         multiprocess.MultiProcessCollector(found)
     else:
         found.register(_Forward(REGISTRY))
-    found.register(RedisCollector(connection, queue_names))
+    for collector in (RedisCollector(connection, queue_names), *extra):
+        found.register(collector)
     return found
 
 
-def exposition(connection: Redis, queue_names: list[str]) -> tuple[bytes, str]:
-    """The body and content type of `GET /metrics`: every process's counters (multiprocess) plus Redis gauges."""
+def exposition(connection: Redis, queue_names: list[str], extra: Iterable[Any] = ()) -> tuple[bytes, str]:
+    """The body and content type of `GET /metrics`: every process's counters, the Redis gauges, then `extra`."""
     # Imported here: see the module docstring.
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-    return generate_latest(registry(connection, queue_names)), CONTENT_TYPE_LATEST
+    return generate_latest(registry(connection, queue_names, extra)), CONTENT_TYPE_LATEST
 
 
-def serve_http(bind: str, connection: Redis, queue_names: list[str]) -> tuple[str, int] | None:
+def serve_http(
+    bind: str, connection: Redis, queue_names: list[str], extra: Iterable[Any] = ()
+) -> tuple[str, int] | None:
     """Serve `/metrics` from a thread at `bind` (`HOST:PORT`, `:PORT` for every interface): a worker-only machine's."""
     # Imported here: see the module docstring.
     from prometheus_client import start_http_server
@@ -280,7 +283,7 @@ def serve_http(bind: str, connection: Redis, queue_names: list[str]) -> tuple[st
         raise SystemExit(f"incident-bot: INCIDENT_BOT_METRICS_BIND is {bind!r}; use HOST:PORT or :PORT")
     addr = host.strip("[]") or "0.0.0.0"  # noqa: S104 - `:PORT` asks for every interface, explicitly
     try:
-        server, _thread = start_http_server(int(port), addr=addr, registry=registry(connection, queue_names))
+        server, _thread = start_http_server(int(port), addr=addr, registry=registry(connection, queue_names, extra))
     except OSError as exc:
         # Several workers of one machine share the files: whichever bound the port serves them all.
         log.warning("metrics not served at %s here (%s); another process of this machine serves them", bind, exc)
@@ -288,11 +291,10 @@ def serve_http(bind: str, connection: Redis, queue_names: list[str]) -> tuple[st
     return str(server.server_address[0]), int(server.server_address[1])
 
 
-class _Forward:
+class _Forward(NamedTuple):
     """Another registry's metrics, collected into this scrape's registry."""
 
-    def __init__(self, source: Any):
-        self.source = source
+    source: Any
 
     def collect(self) -> Iterator[Any]:
         yield from self.source.collect()

@@ -90,6 +90,9 @@ def create_app(
     from .handbook import handbook_blueprint  # deferred like the board: the handbook's pages (issue 12)
 
     app.register_blueprint(handbook_blueprint(settings, rules))
+    from service.reports.gauges import index_collector  # deferred like the board: the index's figures on /metrics
+
+    index_figures = [index_collector(rules, connection, settings.queue_name, open_store)]
 
     @app.post("/webhook")
     def webhook() -> tuple[Response, int]:
@@ -142,7 +145,7 @@ def create_app(
 
     @app.get("/metrics")
     def metrics_page() -> Response:
-        body, content_type = metrics.exposition(connection, scraped)
+        body, content_type = metrics.exposition(connection, scraped, index_figures)
         return Response(body, content_type=content_type)
 
     @app.get("/healthz")
