@@ -110,7 +110,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     )
     worker = make_worker(settings, connection)
     if os.environ.get("INCIDENT_BOT_METRICS_BIND"):  # a machine without a web process: /metrics from the worker
-        metrics.serve_http(os.environ["INCIDENT_BOT_METRICS_BIND"], connection, worker.queue_names())
+        from .reports.gauges import index_collector  # the index's figures, as the web's /metrics has them
+
+        index = [index_collector(rules, connection, settings.queue_name)]
+        metrics.serve_http(os.environ["INCIDENT_BOT_METRICS_BIND"], connection, worker.queue_names(), index)
     from .worker.schedule import start_periodic_jobs  # loads the ops package only for a worker
 
     periodic = start_periodic_jobs(connection, settings.queue_name, worker.name, digest_cron=rules.digest.cron)

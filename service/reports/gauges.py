@@ -145,7 +145,7 @@ class IndexCollector:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
         figures = self.figures()
-        up = GaugeMetricFamily("incident_bot_index_up", "1 when the incident index answered (read at most seconds ago)")
+        up = GaugeMetricFamily("incident_bot_index_up", "1 when the incident index answered its last read")
         up.add_metric([], 1 if figures.up else 0)
         yield up
         if not figures.up:

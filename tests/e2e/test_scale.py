@@ -103,3 +103,4 @@ def test_a_worker_alone_serves_its_metrics(stack: Stack, gitlab: FakeGitLab, tmp
     assert jobs[("process_delivery",)] == 1
     assert samples(url, "incident_bot_queue_depth")[(stack.queue_name,)] == 0
     assert samples(url, "incident_bot_gitlab_requests_total")[("PUT", "200")] == 1
+    assert samples(url, "incident_bot_open_incidents")[("3",)] == 1  # the index the worker wrote, read back
