@@ -82,6 +82,8 @@ class Settings:
     read_timeout: float = DEFAULT_READ_TIMEOUT
     # Explicitly allowed to run `web`/`worker` without GITLAB_WEBHOOK_SECRET (INCIDENT_BOT_LOCAL_TRIAL=1).
     local_trial: bool = False
+    # How long a drill's minute lasts (INCIDENT_BOT_DRILL_MINUTE_SECONDS): injects fall due after_minutes x this.
+    drill_minute_seconds: float = 60.0
 
     @property
     def dry_run(self) -> bool:
@@ -108,6 +110,9 @@ class Settings:
             raise SystemExit(
                 f"incident-bot: INCIDENT_BOT_READ_TIMEOUT must be between 0 and 3600 s, got {read_timeout}"
             )
+        minute = _float(env, "INCIDENT_BOT_DRILL_MINUTE_SECONDS", 60.0)
+        if not 0 < minute <= 3600:
+            raise SystemExit(f"incident-bot: INCIDENT_BOT_DRILL_MINUTE_SECONDS must be in (0, 3600], got {minute}")
         return cls(
             gitlab_url=env.get("GITLAB_URL", "").strip().rstrip("/") or "https://gitlab.com",
             gitlab_token=env.get("GITLAB_TOKEN", "").strip(),
@@ -124,6 +129,7 @@ class Settings:
             maintenance_interval=_int(env, "INCIDENT_BOT_MAINTENANCE_INTERVAL", 10),
             read_timeout=read_timeout,
             local_trial=env.get("INCIDENT_BOT_LOCAL_TRIAL", "").strip().lower() in TRUE,
+            drill_minute_seconds=minute,
         )
 
 

@@ -74,6 +74,24 @@ class OpenReview(Action):
 
 
 @dataclass(frozen=True)
+class OpenDrill(Action):
+    """Open a drill's issue in this project (the `drill` command); the reply links it at `{drill_url}`."""
+
+    scenario: str
+    title: str
+    description: str
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ScheduleInjects(Action):
+    """A drill was declared: post each inject (minutes from now, text) as a comment while the drill is open."""
+
+    scenario: str
+    injects: tuple[tuple[float, str], ...]
+
+
+@dataclass(frozen=True)
 class Notify(Action):
     """Tell a channel about the incident; delivered by its own RQ job.
 

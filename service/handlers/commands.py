@@ -1,4 +1,4 @@
-"""Comment commands addressed to the bot: help, handoff, update, page, phase, severity, timeline."""
+"""Comment commands addressed to the bot: help, handoff, update, page, phase, severity, timeline, similar, drill."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from ..text import is_username, mention, neutralise, neutralise_line
 from .draft import REPLY, Draft
+from .drills import drill_command
 
 HELP = """**incident-bot commands** (start a comment with `@{bot}`):
 
@@ -19,6 +20,7 @@ HELP = """**incident-bot commands** (start a comment with `@{bot}`):
 | `@{bot} page <team>` | engage a team's on-call ({teams}) |
 | `@{bot} timeline` | post this incident's timeline and its times against the targets |
 | `@{bot} similar` | list up to three similar past incidents from the index |
+| `@{bot} drill <scenario>` | open a practice incident, on any issue of the project ({drills}) |
 
 Only project members with at least Developer access can command the bot."""
 REFUSED = (
@@ -41,6 +43,7 @@ def help_text(d: Draft) -> str:
         phases=", ".join(p.name for p in rules.phases),
         roles=", ".join(rules.roles),
         teams=", ".join(rules.teams) or "none configured",
+        drills=", ".join(rules.drills) or "none configured",
     )
 
 
@@ -137,11 +140,25 @@ COMMANDS: dict[str, Callable[[Draft, str], str]] = {
     "page": _page,
     "timeline": _timeline,
     "similar": _similar,
+    "drill": drill_command,
 }
+# On an issue that is no incident the bot answers only these (the edge admits only `drill` comments there).
+OUTSIDE_INCIDENTS: dict[str, Callable[[Draft, str], str]] = {"drill": drill_command}
 
 
 def run_commands(d: Draft) -> None:
     """Carry out a command in a new comment, or explain why not; the reply joins the delivery's one note."""
+    _dispatch(d, COMMANDS)
+
+
+def run_drill_request(d: Draft) -> None:
+    """The one step for a comment on an issue that is no incident: `@bot drill <scenario>`; anything else: nothing."""
+    parsed = d.event.command(d.bot)
+    if parsed is not None and parsed[0] in OUTSIDE_INCIDENTS:
+        _dispatch(d, OUTSIDE_INCIDENTS)
+
+
+def _dispatch(d: Draft, commands: dict[str, Callable[[Draft, str], str]]) -> None:
     e = d.event
     parsed = e.command(d.bot)
     if parsed is None:
@@ -151,7 +168,7 @@ def run_commands(d: Draft) -> None:
     if (d.access or 0) < minimum:
         d.post(REPLY, REFUSED.format(actor=mention(e.actor.username)), RULE.format("refused"))
         return
-    handler = COMMANDS.get(command)
+    handler = commands.get(command)
     if handler is None:
         prefix = f"I don't know `{command}`.\n\n" if command not in ("", "help") else ""
         d.post(REPLY, prefix + help_text(d), RULE.format("help"))

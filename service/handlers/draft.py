@@ -15,7 +15,18 @@ from typing import TYPE_CHECKING, Any
 
 from ..events import Event
 from ..incident import IncidentState, Issue
-from ..plan import Action, AddLabels, Assign, CloseIssue, OpenReview, RemoveLabels, ScheduleReminder, Unassign
+from ..plan import (
+    Action,
+    AddLabels,
+    Assign,
+    CloseIssue,
+    OpenDrill,
+    OpenReview,
+    RemoveLabels,
+    ScheduleInjects,
+    ScheduleReminder,
+    Unassign,
+)
 
 if TYPE_CHECKING:
     import jinja2
@@ -178,6 +189,25 @@ class Draft:
         self._actions.append(OpenReview(rule, title, "", labels))
         self.post(POST, "Post-incident review opened: {review_url}", rule)
         self._version += 1
+
+    def open_drill(self, scenario: str, title: str, description: str, labels: tuple[str, ...], rule: str) -> None:
+        """Open a drill's issue in this project (one per delivery)."""
+        if not any(isinstance(a, OpenDrill) for a in self._actions):
+            self._actions.append(OpenDrill(rule, scenario, title, description, labels))
+            self._version += 1
+
+    def schedule_injects(self, scenario: str, injects: tuple[tuple[float, str], ...], rule: str) -> None:
+        """Post a drill's injects (minutes from now, text) as they fall due."""
+        self._actions.append(ScheduleInjects(rule, scenario, injects))
+        self._version += 1
+
+    def route_notifications(self, channel: str | None, rule: str) -> None:
+        """Send every notification of this delivery to `channel` instead (once per message); None drops them all."""
+        routed: list[tuple[str, str, str, str]] = []
+        for _, message, _, text in self.notifications:
+            if channel is not None and not any(m == message for _, m, _, _ in routed):
+                routed.append((channel, message, rule, text))
+        self.notifications[:] = routed
 
     def post(self, order: int, body: str, rule: str) -> None:
         if body.strip():

@@ -20,8 +20,9 @@ from ..plan import Notify, OpenReview, Plan, PostNote, Remember, SetNativeSeveri
 from ..rules import NATIVE_TO_NAME, RuleSet
 from .areas import apply_areas
 from .builtin import exclusive_scopes, native_severity, record
-from .commands import run_commands
+from .commands import run_commands, run_drill_request
 from .draft import DEFAULT_BOT, SUMMARY, Draft, Section
+from .drills import drill_injects, route_drill_notifications
 from .engine import run_rules
 from .render import render
 from .scorecard import scorecard
@@ -31,11 +32,14 @@ STEPS: list[Callable[[Draft], None]] = [
     exclusive_scopes,
     native_severity,
     run_commands,
+    drill_injects,
     run_rules,
     apply_areas,
     record,
     scorecard,  # a drill closing now: its scorecard (filled by the worker from the index)
 ]
+
+OUTSIDE_INCIDENTS: list[Callable[[Draft], None]] = [run_drill_request]
 
 
 def plan_event(
@@ -50,8 +54,10 @@ def plan_event(
     if not event.is_incident and not event.is_note:
         return Plan()  # the incident label was just removed (the edge admits that for the index): nothing to run
     draft = Draft(event, state, rules, now, bot=bot, access=access)
-    for step in STEPS:
+    # A comment on an issue that is no incident: the edge admits it only for `@bot drill`, and only that runs.
+    for step in STEPS if event.is_incident else OUTSIDE_INCIDENTS:
         step(draft)
+    route_drill_notifications(draft)  # always last: nothing any step asked may reach a real channel from a drill
     return finish(draft)
 
 
@@ -62,7 +68,7 @@ def finish(draft: Draft) -> Plan:
         return Plan()
     actions = list(draft.actions)
     level = draft.severity()
-    if rules.settings.get("native_severity_sync", True) and level is not None:
+    if rules.settings.get("native_severity_sync", True) and level is not None and draft.event.is_incident:
         native = rules.severities[level].native
         current = NATIVE_TO_NAME.get((draft.issue.severity or "unknown").lower(), "UNKNOWN")
         handled = memory_before.get("severity")

@@ -157,6 +157,11 @@ class OpsGitLab:
         return [item for item in batch if isinstance(item, dict)] if isinstance(batch, list) else []
 
     # Issues.
+    def create_issue(self, ns: Namespace, title: str, description: str, labels: tuple[str, ...]) -> dict[str, Any]:
+        """`POST .../issues` (a drill): the new issue as GitLab answers it."""
+        data = {"title": title, "description": description, "labels": ",".join(labels)}
+        return dict(self._call(f"open an issue in {ns.path}", "post", f"{ns.base}/issues", post_data=data))
+
     def issues(self, ns: Namespace, query: dict[str, Any]) -> list[dict[str, Any]]:
         """`GET .../issues` with `query`, every page."""
         return self._pages(f"list the issues of {ns.path}", f"{ns.base}/issues", query)

@@ -1,4 +1,4 @@
-"""`incident-bot setup | doctor | reconcile`: argument parsers and commands (wired in by `service.cli`).
+"""`incident-bot setup | doctor | reconcile | drill`: argument parsers and commands (wired in by `service.cli`).
 
 The work is imported when a command runs, not when `incident-bot` builds its parser: the other
 subcommands (web, worker, check-rules) would otherwise pay about half a second for python-gitlab
@@ -157,8 +157,45 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_drill(args: argparse.Namespace) -> int:
+    """Open a drill issue of a scenario in a project and queue its declaration; print the issue's URL."""
+    from .api import OpsError
+    from .config import OpsSettings
+    from .drill import open_drill, preview, unknown_scenario
+
+    settings, ops = Settings.from_env(), OpsSettings.from_env()
+    rules = _rules(settings)
+    problem = unknown_scenario(args.scenario, rules)
+    if problem:
+        print(f"incident-bot drill: {problem}", file=sys.stderr)
+        return 2
+    project = args.project or (ops.projects[0] if ops.projects else None)
+    if not project:
+        print("incident-bot drill: say where: --project GROUP/PROJECT (or INCIDENT_BOT_PROJECTS)", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        print(preview(rules, args.scenario, project))
+        return 0
+    _need_token(settings, "drill")
+    from ..queue import EventQueue  # RQ loads only when a drill is really opened
+
+    try:
+        connection = _redis(settings)
+        queue: Any = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl)
+    except Exception as exc:  # noqa: BLE001 - the drill still opens; reconcile declares it later
+        print(f"incident-bot drill: Redis unavailable ({type(exc).__name__}: {exc})", file=sys.stderr)
+        queue = None
+    try:
+        url = open_drill(_api(settings), rules, args.scenario, project, queue)
+    except OpsError as exc:
+        print(f"incident-bot drill: {exc}", file=sys.stderr)
+        return 1
+    print(url)
+    return 0
+
+
 def add_parsers(sub: Any) -> None:
-    """Add `setup`, `doctor` and `reconcile` to the `incident-bot` subcommands."""
+    """Add `setup`, `doctor`, `reconcile` and `drill` to the `incident-bot` subcommands."""
     p = sub.add_parser("setup", help="create the labels and the webhook in GitLab, check the bot's access")
     p.add_argument("--project", help="GROUP/PROJECT (default: the first of INCIDENT_BOT_PROJECTS)")
     p.add_argument("--group", help="GROUP: group labels and a group webhook (Premium; Free falls back to the project)")
@@ -179,3 +216,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--since", help="look back this far (30m, 2h, 1d; default: since the last pass, else 1d)")
     p.add_argument("--dry-run", action="store_true", help="say what is out of date, queue nothing")
     p.set_defaults(func=cmd_reconcile)
+    p = sub.add_parser("drill", help="open a drill: a practice incident of a scenario in rules/drills/")
+    p.add_argument("scenario", help="the scenario's name (its file in rules/drills/, without .yml)")
+    p.add_argument("--project", help="GROUP/PROJECT (default: the first of INCIDENT_BOT_PROJECTS)")
+    p.add_argument("--dry-run", action="store_true", help="print the issue that would be opened, open nothing")
+    p.set_defaults(func=cmd_drill)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from ..text import mention
 from .folder import read_folder
 from .model import Drill, ExpectedPhase, Inject, RuleSet
 from .source import Located, Problem
@@ -74,6 +76,24 @@ DRILL_SCHEMA: dict[str, Any] = {
 _VALIDATOR = Draft202012Validator(DRILL_SCHEMA)
 _MARKER = "<!-- incident-bot:drill {name} -->"
 _MARKER_RE = re.compile(r"<!-- incident-bot:drill ([a-z0-9][a-z0-9_.-]{0,63}) -->")
+# Which request opened the drill (a comment's delivery id): a retried request finds its drill instead of a second.
+_REQUEST = "<!-- incident-bot:drill-request {request} -->"
+TITLE_PREFIX = "[DRILL] "
+PREAMBLE = (
+    "> **This is a drill.** Run the incident process as you would for real: acknowledge, set the severity, "
+    "staff the roles, move through the phases and post status updates. Notifications go only to the "
+    "training channel, the bot posts new information here as the drill unfolds, and a scorecard follows "
+    "the close."
+)
+
+
+@dataclass(frozen=True)
+class DrillIssue:
+    """The issue that opens a drill: what participants see (never the expected severity or phases)."""
+
+    title: str
+    description: str
+    labels: tuple[str, ...]
 
 
 def drill_marker(name: str) -> str:
@@ -90,6 +110,29 @@ def scenario_of(description: str | None) -> str | None:
 def is_drill(labels: Iterable[str], rules: RuleSet) -> bool:
     """Whether an issue with these labels is a drill (it carries the drill label)."""
     return rules.drill_label in set(labels)
+
+
+def request_marker(request: str) -> str:
+    """The hidden note of which request opened a drill (only characters safe inside an HTML comment)."""
+    return _REQUEST.format(request=re.sub(r"[^A-Za-z0-9_.:-]", "", request)[:200])
+
+
+def drill_issue(drill: Drill, rules: RuleSet, *, requested_by: str = "", request: str = "") -> DrillIssue:
+    """Title, description and labels of a drill's issue: incident + drill label, its category's and area's labels.
+
+    The severity is left for the participants to set; an area applies through its first `match.labels`
+    entry (an area recognised only by paths or title terms applies when those match, as for any incident).
+    """
+    labels = [rules.incident_label, rules.drill_label]
+    if drill.category and drill.category in rules.categories:
+        labels.append(rules.categories[drill.category].label)
+    area = rules.areas.get(drill.area or "")
+    if area is not None and area.match.labels:
+        labels.append(area.match.labels[0])
+    lines = [PREAMBLE, "", drill.description.strip(), "", f"_Scenario `{drill.name}`"]
+    lines[-1] += f", opened by {mention(requested_by)}._" if requested_by else "._"
+    lines += ["", drill_marker(drill.name)] + ([request_marker(request)] if request else [])
+    return DrillIssue(TITLE_PREFIX + drill.title, "\n".join(lines), tuple(dict.fromkeys(labels)))
 
 
 def read_drills(directory: Path) -> tuple[list[Located], list[Problem]]:

@@ -30,6 +30,9 @@ from ..events import (
 # GitLab's payloads nest about five deep. The worker parses the same body again, deeper in its stack: a bound far
 # below Python's recursion limit means nothing the edge accepts can fail there with a RecursionError.
 MAX_DEPTH = 64
+# A comment asking any bot for a drill (`@name drill ...` starting a line): admitted on any issue, and the
+# worker checks that `name` is the bot. Blanks are [ \t] only, so no match attempt runs past its line.
+_DRILL_REQUEST = re.compile(r"^[ \t]*@[\w.-]+[:,]?[ \t]+drill\b", re.IGNORECASE | re.MULTILINE)
 # Seconds since the epoch, as Standard Webhooks sends them; anything longer is not a timestamp.
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
@@ -167,6 +170,13 @@ def _removed_label(payload: dict[str, Any], incident_label: str) -> bool:
     return isinstance(change, dict) and _names(change.get("previous"), incident_label)
 
 
+def _drill_request(payload: dict[str, Any], kind: str) -> bool:
+    """A comment on an issue that is no incident may still ask for a drill (`@bot drill <scenario>`)."""
+    attributes = payload.get("object_attributes")
+    note = attributes.get("note") if kind == "note" and isinstance(attributes, dict) else None
+    return isinstance(note, str) and _DRILL_REQUEST.search(note) is not None
+
+
 def _too_deep(payload: Any, limit: int) -> bool:
     """True if containers nest deeper than `limit`; iterative, so any depth json.loads built is safe to walk."""
     todo: list[tuple[Any, int]] = [(payload, 1)]
@@ -212,7 +222,7 @@ def classify(
             if target is None and kind == "note":
                 raise Rejected(400, "missing field object_attributes.noteable_type")
             return Ignored(f"comment on {target}, not on an issue")
-    if not _may_be_incident(payload, kind, incident_label):
+    if not _may_be_incident(payload, kind, incident_label) and not _drill_request(payload, kind):
         return Ignored("not an incident")
     try:
         event = parse_event(payload, incident_label=incident_label)

@@ -22,16 +22,19 @@ from ..plan import (
     Assign,
     CloseIssue,
     Notify,
+    OpenDrill,
     OpenReview,
     Plan,
     PostNote,
     Remember,
     RemoveLabels,
+    ScheduleInjects,
     ScheduleReminder,
     SetNativeSeverity,
     Unassign,
 )
 from ..text import is_username, neutralise_line
+from .drills import open_drill
 
 if TYPE_CHECKING:
     from .delivery import Delivery
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("incident_bot.apply")
 
 REVIEW_PLACEHOLDER = "{review_url}"
+DRILL_PLACEHOLDER = "{drill_url}"  # handlers.drills.DRILL_PLACEHOLDER: the `drill` command's link
 
 
 @dataclass
@@ -48,6 +52,7 @@ class Outcome:
 
     writes: list[str] = field(default_factory=list)
     review: tuple[int, str, bool] | None = None
+    drill: tuple[int, str, bool] | None = None  # the drill issue a `drill` command opened (iid, url, opened now)
     note_id: int | None = None
 
 
@@ -148,7 +153,9 @@ def apply_plan(
             outcome.writes += ["create_issue", "link_issues"] if outcome.review[2] else []
             memory["review"] = {"iid": outcome.review[0], "url": outcome.review[1]}
         body = body.replace(REVIEW_PLACEHOLDER, outcome.review[1] or f"#{outcome.review[0]}")
-    if followups is not None and (plan.of(Notify) or plan.of(ScheduleReminder)):
+    for drill in plan.of(OpenDrill)[:1]:
+        body = _open_drill(drill, delivery, body, outcome, followups)
+    if followups is not None and (plan.of(Notify) or plan.of(ScheduleReminder) or plan.of(ScheduleInjects)):
         # Before the note, which records the delivery as applied: a worker killed in between
         # enqueues them again on retry, and their own keys keep anyone from being told twice.
         followups(plan, delivery, state)
@@ -176,6 +183,21 @@ def _new_memory_note(client: GitLabClient, pid: int, iid: int, body: str) -> int
     note_id = client.create_note(pid, iid, body)
     client.remember_memory_note(pid, iid, note_id)
     return note_id
+
+
+def _open_drill(drill: OpenDrill, delivery: Delivery, body: str, outcome: Outcome, followups: FollowUps | None) -> str:
+    """Open the drill issue (or find the one a killed attempt opened), queue its declaration; the reply, linked."""
+    event = delivery.event
+    try:
+        outcome.drill = open_drill(delivery.gitlab, event.project_id, event.iid, drill, event.delivery_id)
+    except PermanentGitLabError as exc:
+        delivery.log.warning("drill %s not opened from %s#%s: %s", drill.scenario, event.project_id, event.iid, exc)
+        return body.replace(DRILL_PLACEHOLDER, f"not possible ({exc})")
+    iid, url, opened = outcome.drill
+    outcome.writes += ["create_issue", "link_issues"] if opened else []
+    if followups is not None:
+        followups.declare_drill(drill, delivery, iid, url)
+    return body.replace(DRILL_PLACEHOLDER, url or f"#{iid}")
 
 
 def _open_review(client: GitLabClient, pid: int, iid: int, review: OpenReview) -> tuple[int, str, bool]:

@@ -1,4 +1,5 @@
-"""Follow-ups of an applied plan: one RQ job per notification, and the status-update reminder schedule."""
+"""Follow-ups of an applied plan: one RQ job per notification, the status-update reminder schedule, a drill's
+injects and the declaration of a drill the bot opened (`service.worker.drills`)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,13 @@ from rq.exceptions import DuplicateJobError
 from ..incident import IncidentState
 from ..notify.jobs import enqueue_notification, record_outcomes_with
 from ..notify.messages import Message, MessageKind
-from ..plan import Notify, Plan, ScheduleReminder
+from ..ops.drill import declaration_payload, declare
+from ..plan import Notify, OpenDrill, Plan, ScheduleInjects, ScheduleReminder
+from ..queue import EventQueue
 from ..rules import Channel
+from ..rules.drills import is_drill
 from .delivery import Delivery
+from .drills import schedule_injects
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -69,6 +74,8 @@ class FollowUps:
     targets: Mapping[str, Channel]  # channels that have a target; the rest were logged once at start
     retry_intervals: tuple[int, ...] = (2, 10, 30, 120)
     store_of: Callable[[], Store | None] | None = None  # the incident index, when the worker keeps one
+    deliveries: EventQueue | None = None  # where a drill the bot opened is queued for declaration
+    drill_minute_seconds: float = 60.0  # how long a drill's minute lasts (INCIDENT_BOT_DRILL_MINUTE_SECONDS)
 
     def attach_index(self, store_of: Callable[[], Store | None]) -> None:
         """Record in the index what follow-ups do: each notification's outcome, the next reminder due."""
@@ -103,12 +110,31 @@ class FollowUps:
             self.notify(action, delivery, state)
         for reminder in plan.of(ScheduleReminder)[-1:]:
             self.remind(reminder, delivery)
+        for injects in plan.of(ScheduleInjects)[:1]:
+            event = delivery.event
+            count = schedule_injects(self.queue, event.project_id, event.iid, injects, self.drill_minute_seconds)
+            delivery.log.info("drill %s: %s of %s injects scheduled", injects.scenario, count, len(injects.injects))
+
+    def declare_drill(self, action: OpenDrill, delivery: Delivery, iid: int, url: str) -> None:
+        """Queue the declaration of the drill issue `iid` the plan opened (the bot's own events are not queued)."""
+        if self.deliveries is None:
+            delivery.log.warning("drill #%s opened but not queued for declaration: no deliveries queue", iid)
+            return
+        event = delivery.event
+        issue = (action.title, action.description, action.labels)
+        payload = declaration_payload(event.project_id, event.project_path, iid, url, issue, event.actor)
+        delivery.log.info("drill #%s (%s): declaration %s", iid, action.scenario, declare(self.deliveries, payload))
 
     def notify(self, action: Notify, delivery: Delivery, state: IncidentState) -> None:
         """Queue one notification job, unless the channel has no target."""
         event = delivery.event
         channel = self.targets.get(action.channel)
         if channel is None:
+            return
+        rules = delivery.rules
+        if is_drill(state.labels | event.labels, rules) and action.channel != rules.training_channel:
+            # Planning routes a drill's notifications; this is the last guard before anyone real is told.
+            delivery.log.warning("drill: %s notification to %s not sent", action.message, action.channel)
             return
         message = Message(
             kind=MessageKind(action.message),

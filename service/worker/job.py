@@ -25,7 +25,7 @@ from .training import with_training_note
 
 log = logging.getLogger("incident_bot.worker")
 ACCESS_CACHE_SECONDS = 30  # only for commands that change nothing (help); the others always ask
-CHANGING_COMMANDS = frozenset({"severity", "phase", "handoff", "update", "page"})
+CHANGING_COMMANDS = frozenset({"severity", "phase", "handoff", "update", "page", "drill"})
 DRY_RUN_ACCESS = 30  # dry-run cannot ask GitLab; it shows what a Developer's command would do
 
 

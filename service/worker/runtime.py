@@ -17,7 +17,7 @@ from ..config import Settings
 from ..events import Event
 from ..gitlab import GitLabClient, PythonGitLabClient
 from ..notify.channels import ChannelConfigError, configured_channels
-from ..queue import notify_queue_name, remember_bot_username
+from ..queue import EventQueue, notify_queue_name, remember_bot_username
 from ..rules import RulesError, RuleSet, fingerprint, load_rules
 from .delivery import Delivery
 from .followups import FollowUps
@@ -136,6 +136,8 @@ def build_runtime(
         connection=connection,
         queue=Queue(notify_queue_name(settings.queue_name), connection=connection),
         targets={t.channel.name: t.channel for t in targets},
+        deliveries=EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl),
+        drill_minute_seconds=settings.drill_minute_seconds,
     )
     index = DeliveryIndex(open_index) if open_index is not None else None
     runtime = Runtime(settings=settings, rules=rules, connection=connection, followups=followups, index=index)
