@@ -69,7 +69,8 @@ def simulate(
         state, bot, access = load_state_file(state_file, base) if state_file else (base, DEFAULT_BOT, SIMULATED_ACCESS)
     except (OSError, ValueError) as exc:
         return _fail(f"{state_file}: {exc}")
-    if not event.is_incident:
+    asks_for_drill = (event.command(bot) or ("",))[0] == "drill"  # admitted on any issue
+    if not event.is_incident and not asks_for_drill:
         print(f"not an incident: the bot ignores this delivery (no `{rules.incident_label}` label, type not Incident)")
         return 0
     plan = plan_event(event, state, rules, now or datetime.now(UTC), bot=bot, access=access)

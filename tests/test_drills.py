@@ -210,3 +210,39 @@ def test_no_inject_once_it_is_no_longer_a_drill(settings, rules, redis_conn, git
     notify = Queue(NOTIFY, connection=redis_conn)
     settle(redis_conn, lambda: notify.scheduled_job_registry.count == 0 and notify.count == 0)
     assert inject_notes(gitlab, drill["iid"]) == []
+
+
+def test_a_drill_is_indexed_as_one_and_left_out_of_report_and_digest(  # type: ignore[no-untyped-def]
+    settings, rules, redis_conn, gitlab, tmp_path: Path
+) -> None:
+    """Through the real job with an index: the drill's row says drill; `report` and the digest count only the
+    real incident beside it."""
+    from datetime import UTC, datetime, timedelta
+
+    from service.reports.digest import compose
+    from service.reports.figures import GroupBy, report_from_store
+    from service.reports.targets import targets_from_rules
+    from service.store import open_store
+    from service.worker.index import DeliveryIndex
+
+    url = f"sqlite:///{tmp_path / 'index.db'}"
+    runtime = start(settings, rules, redis_conn)
+    runtime.index = DeliveryIndex(lambda: open_store(url))
+    drill = open_drill(gitlab, redis_conn)
+    gitlab.add_issue(1, 24, labels=["incident"], title="Checkout returns 500 errors")
+    data = payload("issue.open.incident")
+    data["object_attributes"]["iid"] = 24
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")  # the drill's payload carries the time too
+    data["object_attributes"].update(created_at=stamp, updated_at=stamp)
+    process_delivery(json.dumps(data).encode(), {"delivery_id": "real-24"})
+    store = open_store(url)
+    rows = {row.iid: row for row in store.incidents()}
+    assert rows[drill["iid"]].drill is True and rows[24].drill is False
+    now = max(row.started_at for row in rows.values() if row.started_at) + timedelta(hours=1)
+    start_of_time = now - timedelta(days=3650)
+    targets = targets_from_rules(rules)
+    report = report_from_store(store, start=start_of_time, end=now, by=GroupBy.SEVERITY, targets=targets, now=now)
+    assert report.incidents == 1
+    digest = compose(store, rules, now)
+    assert "| incidents | 1 |" in digest.markdown and "DRILL" not in digest.markdown
+    store.engine.dispose()

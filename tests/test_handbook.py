@@ -48,6 +48,8 @@ def items(rules: RuleSet) -> list[str]:
         found += list(area.severity_examples.values())
         match = area.match
         found += [*match.categories, *match.labels, *match.paths, *match.terms]
+    for drill in getattr(rules, "drills", {}).values():
+        found += [drill.name, drill.title, drill.description, f"drill {drill.name}"]
     return [item for item in found if item]
 
 

@@ -62,3 +62,15 @@ def test_a_notification_queued_under_the_old_path_runs(redis_conn, monkeypatch) 
     job = run_by_path(redis_conn, OLD_PATHS[2], payload)
     assert job.get_status() == JobStatus.FINISHED, job.latest_result()
     assert job.return_value() == "skipped: no target"
+
+
+def test_a_drill_inject_scheduled_under_its_path_runs(fake, runtime, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """`service.worker.injects.post_inject` (scheduled up to a week ahead): posts the inject on an open drill."""
+    from service.rules.drills import drill_marker
+    from service.worker.drills import INJECT_FUNC  # the name RQ stores with each scheduled inject
+
+    assert INJECT_FUNC == "service.worker.injects.post_inject"
+    fake.issues[(1, 23)].update(labels=["incident", "drill"], description=f"Drill.\n{drill_marker('db')}")
+    job = run_by_path(redis_conn, INJECT_FUNC, 1, 23, "db", 0, 5.0, "Error rate now 40% in EU.")
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result()
+    assert [n["body"] for n in fake.bot_notes()] == ["**Drill inject** (T+5 min): Error rate now 40% in EU."]

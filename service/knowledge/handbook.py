@@ -14,6 +14,7 @@ from service.rules import RuleSet
 
 from . import pages as P
 from .areas import area_pages
+from .drills import drills_page
 from .pages import Page
 
 FORMATS = ("md", "html")
@@ -43,6 +44,7 @@ def build(rules: RuleSet, *, bot: str = "incident-bot", now: datetime | None = N
         P.communication_page(rules, bot),
         P.commands_page(rules, bot),
         *area_pages(rules, areas),
+        drills_page(rules, bot),
         P.glossary_page(rules),
     ]
     return [P.index_page(rules, bot, [(page.slug, page.title) for page in body]), *body]

@@ -48,6 +48,7 @@ GLOSSARY_TERMS = (
     ("Post-incident review", "A linked issue to learn from a severe incident: root cause, what went well or badly."),
     ("Hand-off", "Passing a role to someone else explicitly, so nobody holds it by accident."),
     ("Status update", "A short account of where the incident stands, posted on the severity's cadence."),
+    ("Drill", "A practice incident of a scenario: the process runs for real, only the training channel is told."),
 )
 
 
