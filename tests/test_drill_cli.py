@@ -104,3 +104,14 @@ def test_a_drill_opens_even_when_redis_is_down(env, fake, capsys, monkeypatch) -
     captured = capsys.readouterr()
     assert captured.out.strip().startswith("http://")
     assert "the next reconcile pass declares it" in captured.err
+
+
+def test_setup_creates_the_drill_label(rules) -> None:  # type: ignore[no-untyped-def]
+    """`setup` wants the drill label once the rules define a scenario (and not before)."""
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    from service.ops.labels import label_names, wanted_labels
+
+    assert "drill" in label_names(wanted_labels(rules))
+    assert "drill" not in label_names(wanted_labels(replace(rules, drills=MappingProxyType({}))))

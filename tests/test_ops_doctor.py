@@ -31,6 +31,8 @@ CHANNELS = {
     "INCIDENT_BOT_CHANNEL_EXECUTIVES": "https://hooks.example.com/e",
     # The functional areas' channels (rules/areas/, declared in notifications.yml).
     **{f"INCIDENT_BOT_CHANNEL_{area}": f"https://hooks.example.com/{area.lower()}" for area in AREA_CHANNELS},
+    # The drills' training channel (settings.training_channel, declared in notifications.yml).
+    "INCIDENT_BOT_CHANNEL_TRAINING": "https://hooks.example.com/training",
 }
 
 

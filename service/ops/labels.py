@@ -14,6 +14,7 @@ PHASE_COLORS = ("#cd5b45", "#ed9121", "#6699cc", "#009966")  # identification â€
 CATEGORY_COLOR = "#9400d3"
 INCIDENT_COLOR = "#dc143c"
 REVIEW_COLOR = "#8fbc8f"
+DRILL_COLOR = "#5843ad"
 OTHER_COLOR = "#808080"
 # Conditions and actions whose argument is a label name (or a list of them).
 LABEL_CONDITIONS = frozenset({"has_label", "lacks_label", "label_added", "label_removed"})
@@ -70,7 +71,7 @@ def _then_labels(then: Any) -> Iterator[str]:
 
 
 def wanted_labels(rules: RuleSet) -> list[WantedLabel]:
-    """The incident, severity, phase, category and review labels, and any label a rule names, once each."""
+    """The incident, severity, phase, category, drill and review labels, and any label a rule names, once each."""
     found: dict[str, WantedLabel] = {}
 
     def want(name: str, color: str, description: str, source: str) -> None:
@@ -98,6 +99,8 @@ def wanted_labels(rules: RuleSet) -> list[WantedLabel]:
     for cat in rules.categories.values():
         text = f"Incident category {cat.name}" + (f": {cat.description}" if cat.description else "")
         want(cat.label, cat.color or CATEGORY_COLOR, text, f"categories.{cat.name}")
+    if rules.drills:  # a drill issue carries it beside the incident label
+        want(rules.drill_label, DRILL_COLOR, "A drill: a practice incident (rules/drills/).", "settings.drill_label")
     for name in _names(list(settings.get("review_labels") or ())):
         want(
             name, REVIEW_COLOR, "Post-incident review of an incident, opened by incident-bot.", "settings.review_labels"
