@@ -8,14 +8,12 @@ which GitLab delivers as a note update: both are counted here, the newest readin
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from ..text import checklist_items
-from .model import Progress, utc
+from .model import Progress
 from .schema import checklists
 
 _MARKER = re.compile(r"<!-- incident-bot:checklist (\S+) -->")
@@ -29,18 +27,6 @@ def count(body: str) -> list[Progress]:
         ticked = len(checklist_items(rest, ticked=True))
         found.append(Progress(match.group(1)[:64], ticked, ticked + len(checklist_items(rest, ticked=False))))
     return found
-
-
-def record(conn: Connection, incident_id: int, progress: Iterable[Progress], at: datetime) -> None:
-    """Make these readings the incident's progress of their phases."""
-    c = checklists.c
-    for p in progress:
-        conn.execute(checklists.delete().where(c.incident_id == incident_id, c.phase == p.phase))
-        conn.execute(
-            checklists.insert().values(
-                incident_id=incident_id, phase=p.phase, ticked=p.ticked, total=p.total, read_at=utc(at)
-            )
-        )
 
 
 def progress(engine: Engine, incident_id: int) -> list[Progress]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 DEFAULT_DATA_DIR = "data"
 SQLITE_FILE = "incidents.sqlite3"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+PING_IDLE_SECONDS = 10.0  # a pooled connection idle longer than this is pinged before use
 # Any constant works; it only has to be the same in every process that migrates.
 PG_MIGRATION_LOCK = 0x1BC1DE27
 
@@ -53,9 +55,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # The index is derived from GitLab: a commit need not wait for the disk (a server crash loses at most
         # the last fraction of a second of index writes, which reindex restores). Saves a flush per delivery.
         connect_args = {"options": "-c synchronous_commit=off", **kwargs.pop("connect_args", {})}
-        return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+        return _ping_when_idle(sa.create_engine(url, connect_args=connect_args, **kwargs))
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+        return _ping_when_idle(sa.create_engine(url, **kwargs))
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, **kwargs)
@@ -69,6 +71,31 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> Engine:
+    """Ping a pooled connection before use only when it sat idle for a while (`pool_pre_ping`, minus a round trip
+    per delivery): a connection used seconds ago is trusted.
+
+    One the server closed within that window fails its first statement; SQLAlchemy then discards
+    the pool's connections, and `Store.record` (idempotent) tries once more on a new one.
+    """
+
+    def used(_dbapi_connection: Any, record: Any, *_: Any) -> None:
+        record.info["used_at"] = time.monotonic()
+
+    def lent(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("used_at", 0.0) < PING_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise sa.exc.DisconnectionError(f"pooled connection gone: {exc}") from exc  # the pool reconnects
+
+    sa.event.listen(engine, "connect", used)
+    sa.event.listen(engine, "checkin", used)
+    sa.event.listen(engine, "checkout", lent)
     return engine
 
 

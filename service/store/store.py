@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from . import checklists
-from .model import EventKind, Observation, Source, TimelineEvent, utc
+from .model import Observation, Source, TimelineEvent, utc
 from .query import IncidentRow, Scope, conditions
-from .schema import incidents, timeline_events
+from .schema import incidents
+from .statements import DERIVED, Statements, event_of_json, event_of_row, event_rows, events_query, new_events
 from .timeline import derive
 from .vocabulary import POST_INCIDENT, Vocabulary
-
-# Facts an observation may leave unknown (None): the index keeps what it already knew.
-KEEP_WHEN_UNKNOWN = ("author", "author_id", "created_at", "review_url", "review_state")
-# Columns the store derives from the timeline (never written from an observation).
-DERIVED = (
-    "started_at",
-    "acknowledged_at",
-    "mitigated_at",
-    "resolved_at",
-    "highest_severity",
-    "last_status_update_at",
-)
 
 
 class Store:
@@ -36,45 +24,65 @@ class Store:
     def __init__(self, engine: Engine, vocab: Vocabulary | None = None):
         self.engine = engine
         self.vocab = vocab or Vocabulary()
-        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-        # Statements built once: a delivery pays for executing them, not for building and compiling them.
-        self._upsert_with_path = _upsert(insert, keep_path=False)
-        self._upsert_keep_path = _upsert(insert, keep_path=True)
-        self._insert_events = insert(timeline_events).on_conflict_do_nothing()
-        self._events_of = _events_query(sa.bindparam("incident"))
-        self._forget = incidents.delete().where(
-            incidents.c.project_id == sa.bindparam("project_id"), incidents.c.iid == sa.bindparam("iid")
-        )
-        self._drop_events = timeline_events.delete().where(timeline_events.c.incident_id == sa.bindparam("incident"))
-        self._set_times = (
-            incidents.update()
-            .where(incidents.c.id == sa.bindparam("incident"))
-            .values({name: sa.bindparam(name) for name in DERIVED})
-        )
+        self._postgres = engine.dialect.name == "postgresql"
+        self._sql = Statements(self._postgres)
 
     # Writing.
     def record(self, obs: Observation, source: Source = Source.DELIVERY) -> None:
-        """Add what one delivery observed: facts now, new timeline events (replays add nothing), times re-derived."""
-        with self.engine.begin() as conn:
+        """Add what one delivery observed: facts now, new timeline events (replays add nothing), times re-derived.
+
+        Idempotent, so a connection the server closed since its last use (PostgreSQL restarted) is
+        retried once on a new one.
+        """
+        try:
+            self._record(obs, source)
+        except sa.exc.DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            self._record(obs, source)
+
+    def _record(self, obs: Observation, source: Source) -> None:
+        # Three round trips on PostgreSQL (there were nine): BEGIN; the upsert, which hands back the facts, the
+        # derived times and the timeline as they were; and one pipeline with what is left to write and the
+        # commit. The upsert sees the timeline as of its start: deliveries of one issue are applied in order
+        # (the queue), so no other record of this incident commits in between.
+        with self.engine.connect() as conn, conn.begin() as transaction:
             if not obs.is_incident:  # no longer an incident: as reindex would, the index forgets it
-                conn.execute(self._forget, {"project_id": obs.project_id, "iid": obs.iid})
+                conn.execute(self._sql.forget, {"project_id": obs.project_id, "iid": obs.iid})
                 return
-            row = self._upsert(conn, obs)
-            self._add_events(conn, row.id, obs.events, source)
-            self._derive(conn, row)
-            if obs.checklists:
-                checklists.record(conn, row.id, obs.checklists, obs.observed_at)
+            row = self._upsert(conn, obs, read_timeline=True)
+            known = [event_of_json(item) for item in row.timeline or ()]
+            new = new_events(obs.events, known)
+            times = self._times(row, [*known, *new])
+            with self._pipeline(conn):
+                self._add_events(conn, row.id, new, source)
+                if times is not None:
+                    conn.execute(self._sql.set_times, {"incident": row.id, **times})
+                if obs.checklists:  # one reading per phase, the last one read wins
+                    at = utc(obs.observed_at)
+                    readings = {p.phase: {"ticked": p.ticked, "total": p.total} for p in obs.checklists}
+                    conn.execute(
+                        self._sql.set_checklists,
+                        [{"incident_id": row.id, "phase": k, "read_at": at, **v} for k, v in readings.items()],
+                    )
+                transaction.commit()
 
     def rebuild(self, *observations: Observation, source: Source = Source.REINDEX) -> None:
         """Replace incidents' facts and whole timelines (reindex: GitLab's full history), in one transaction."""
         with self.engine.begin() as conn:
             for obs in observations:
-                row = self._upsert(conn, obs)
-                conn.execute(self._drop_events, {"incident": row.id})
+                row = self._upsert(conn, obs, read_timeline=False)
+                conn.execute(self._sql.drop_events, {"incident": row.id})
                 self._add_events(conn, row.id, obs.events, source)
-                self._derive(conn, row, obs.events)  # the whole timeline is in hand: no need to read it back
+                times = self._times(row, obs.events)  # the whole timeline is in hand
+                if times is not None:
+                    conn.execute(self._sql.set_times, {"incident": row.id, **times})
 
-    def _upsert(self, conn: Connection, obs: Observation) -> Any:
+    def _pipeline(self, conn: Connection) -> AbstractContextManager[Any]:
+        """PostgreSQL: the statements of the block (none reads a result) and its commit sent in one round trip."""
+        return conn.connection.driver_connection.pipeline() if self._postgres else nullcontext()  # type: ignore[union-attr]
+
+    def _upsert(self, conn: Connection, obs: Observation, *, read_timeline: bool) -> Any:
         values = {
             "project_id": obs.project_id,
             "project_path": obs.project_path,
@@ -98,31 +106,16 @@ class Store:
             "review_state": obs.review_state,
             "updated_at": utc(obs.observed_at),
         }
-        stmt = self._upsert_with_path if obs.project_path else self._upsert_keep_path  # note hooks may omit it
+        stmt = self._sql.upserts[(not obs.project_path, read_timeline)]  # note hooks may omit the path: keep it
         return conn.execute(stmt, values).one()
 
     def _add_events(self, conn: Connection, incident_id: int, events: Iterable[TimelineEvent], source: Source) -> None:
-        rows = [
-            {
-                "incident_id": incident_id,
-                "at": utc(e.at),
-                "kind": str(e.kind),
-                "name": e.name,
-                "value_from": e.value_from,
-                "value_to": e.value_to[:1024],
-                "actor": e.actor,
-                "actor_id": e.actor_id,
-                "by_bot": e.by_bot,
-                "source": str(source),
-            }
-            for e in events
-        ]
+        rows = event_rows(incident_id, events, source)
         if rows:
-            conn.execute(self._insert_events, rows)
+            conn.execute(self._sql.insert_events, rows)
 
-    def _derive(self, conn: Connection, row: Any, events: Iterable[TimelineEvent] | None = None) -> None:
-        if events is None:
-            events = [_event(r) for r in conn.execute(self._events_of, {"incident": row.id})]
+    def _times(self, row: Any, events: Iterable[TimelineEvent]) -> dict[str, Any] | None:
+        """The derived times from this whole timeline; None when they are the ones the row has."""
         m = derive(
             events,
             self.vocab,
@@ -143,8 +136,7 @@ class Store:
         }
         known = {name: getattr(row, name) for name in DERIVED}
         known = {k: utc(v) if isinstance(v, datetime) else v for k, v in known.items()}
-        if known != times:  # most deliveries move no documented time: skip the write
-            conn.execute(self._set_times, {"incident": row.id, **times})
+        return None if known == times else times  # most deliveries move no documented time: no write
 
     def prune(self, scope: Scope, keep: Iterable[tuple[int, int]]) -> int:
         """Forget the incidents in scope that GitLab no longer lists (`keep`: (project_id, iid)); how many."""
@@ -184,7 +176,7 @@ class Store:
             ).scalar_one_or_none()
             if found is None:
                 return []
-            return [_event(r) for r in conn.execute(_events_query(found))]
+            return [event_of_row(r) for r in conn.execute(events_query(found))]
 
     def incidents(self, scope: Scope | None = None) -> list[IncidentRow]:
         """The incidents in scope, oldest start first."""
@@ -202,44 +194,3 @@ class Store:
         """How many incidents the index holds (drills included)."""
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(incidents)).scalar_one())
-
-
-def _upsert(insert: Any, *, keep_path: bool) -> Any:
-    """INSERT ... ON CONFLICT (project_id, iid) DO UPDATE, returning what the derivation needs."""
-    stmt = insert(incidents)
-    names = [c.name for c in incidents.columns if c.name not in ("id", "project_id", "iid", *DERIVED)]
-    update: dict[str, Any] = {name: stmt.excluded[name] for name in names}
-    for name in KEEP_WHEN_UNKNOWN:
-        update[name] = sa.func.coalesce(stmt.excluded[name], incidents.c[name])
-    if keep_path:
-        update["project_path"] = incidents.c.project_path
-    stmt = stmt.on_conflict_do_update(index_elements=["project_id", "iid"], set_=update)
-    c = incidents.c
-    derived = [c[name] for name in DERIVED]
-    return stmt.returning(
-        c.id, c.created_at, c.issue_type, c.author_id, c.author, c.severity, c.state, c.phase, *derived
-    )
-
-
-def _events_query(incident_id: Any) -> Any:
-    t = timeline_events.c
-    return (
-        sa.select(t.at, t.kind, t.name, t.value_from, t.value_to, t.actor, t.actor_id, t.by_bot)
-        .where(t.incident_id == incident_id)
-        .order_by(timeline_events.c.at, timeline_events.c.id)
-    )
-
-
-def _event(row: Any) -> TimelineEvent:
-    at = utc(row.at)
-    assert at is not None
-    return TimelineEvent(
-        at=at,
-        kind=EventKind(row.kind),
-        name=row.name,
-        value_from=row.value_from,
-        value_to=row.value_to,
-        actor=row.actor,
-        actor_id=row.actor_id,
-        by_bot=bool(row.by_bot),
-    )
