@@ -127,3 +127,19 @@ def test_the_handbook_lists_the_scenarios_without_their_answers(rules: RuleSet) 
         assert not any(i.text[:40] in text for i in drill.injects)
     assert "by_minutes" not in text and "`training` only" in text
     assert "[Drills](drills.md)" in render(pages[0], "md", file_link("md"), nav=pages)
+
+
+def test_a_status_update_in_a_drill_says_where_it_went(rules: RuleSet) -> None:
+    """`@bot update` in a drill is sent to `training` and the reply names `training`, not the broadcast channels."""
+    labels = [*DRILL, "severity::3", "incident::identification"]
+    plan = plan_for(
+        rules,
+        "note.create.incident",
+        note="@incident-bot update Replica promoted",
+        labels=labels,
+        access=30,
+        memory=DECLARED,
+    )
+    reply = next(n.body for n in plan.of(PostNote) if n.rule == "command:update")
+    assert "sent to `training`" in reply and "responders" not in reply
+    assert [(n.channel, n.message) for n in plan.of(Notify)] == [("training", "status_update")]

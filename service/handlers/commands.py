@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..rules.drills import is_drill
 from ..text import is_username, mention, neutralise, neutralise_line
 from .draft import REPLY, Draft
 from .drills import drill_command
@@ -49,6 +50,8 @@ def help_text(d: Draft) -> str:
 
 def _broadcast(d: Draft) -> list[str]:
     names = d.rules.settings.get("broadcast_channels", ["responders"])
+    if is_drill(d.labels | d.state.labels, d.rules):  # a drill tells the training channel only (and says so)
+        names = [d.rules.training_channel]
     return [n for n in names if n in d.rules.channels]
 
 
