@@ -41,7 +41,10 @@ def test_a_drill_declaration_schedules_its_injects_once(rules: RuleSet) -> None:
     scenario = rules.drills["database-outage"]
     assert injects.scenario == "database-outage"
     assert injects.injects == tuple((i.after_minutes, i.text) for i in scenario.injects)
-    assert any("the bot will post 4 new developments" in n.body for n in plan.of(PostNote))
+    assert any(
+        "the bot will post 4 new developments" in n.body and "go to `training` only" in n.body
+        for n in plan.of(PostNote)
+    )
     later = plan_for(rules, "issue.update.severity", labels=DRILL, memory=DECLARED, description=described())
     assert later.of(ScheduleInjects) == []
 

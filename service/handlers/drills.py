@@ -47,8 +47,10 @@ def drill_injects(d: Draft) -> None:
     if drill is None or not drill.injects:
         return
     d.schedule_injects(drill.name, tuple((i.after_minutes, i.text) for i in drill.injects), INJECTS_RULE)
-    said = f"**Drill** `{drill.name}`: the bot will post {len(drill.injects)} new developments here as it unfolds."
-    d.post(POST, said, INJECTS_RULE)
+    training = d.rules.training_channel
+    told = f"`{training}` only" if training in d.rules.channels else "no channel (none is declared for drills)"
+    said = f"the bot will post {len(drill.injects)} new developments here as it unfolds; notifications go to {told}."
+    d.post(POST, f"**Drill** `{drill.name}`: {said}", INJECTS_RULE)
 
 
 def route_drill_notifications(d: Draft) -> None:
