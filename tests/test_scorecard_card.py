@@ -111,3 +111,21 @@ def test_the_step_plans_a_card_when_a_drill_closes_by_a_person_or_by_the_plan(ru
     closing.close("a-rule-that-closes")
     assert cards(closing) == 1
     assert cards(draft("close", ["incident"])) == 0
+
+
+def test_a_severity_the_rules_set_by_default_is_not_credited_as_a_choice() -> None:
+    """The expected severity 3 set by the bot's default at the declaration: 0 min, said to be the default."""
+    events = [TimelineEvent(t(0), EventKind.SEVERITY, "", "", "3", "incident-bot", None, True)]
+    card = score(
+        events,
+        Milestones(t(0), None, None, None, 3, None),
+        end=t(20),
+        scenario="s",
+        expected_severity=3,
+        expected_phases=[],
+        phase_order=PHASES,
+        targets={},
+        cadences={},
+        checklists=[],
+    )
+    assert "| Time to set severity 3 | 0 min | - | the rules' default, set by the bot |" in render_scorecard(card, {})

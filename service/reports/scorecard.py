@@ -34,6 +34,7 @@ class Measure:
     title: str
     minutes: float | None
     target: float | None
+    note: str = ""  # said instead of the verdict
 
     @property
     def met(self) -> bool | None:
@@ -110,9 +111,12 @@ def score(
     acknowledge = wanted.get(TARGETS["acknowledge"])
     measures = [Measure("Time to acknowledge", _after(start, milestones.acknowledged), acknowledge)]
     if expected_severity is not None:
-        level_set = (e.at for e in ordered if e.kind is EventKind.SEVERITY and e.value_to == str(expected_severity))
-        at = next(level_set, None)
-        measures.append(Measure(f"Time to set severity {expected_severity}", _after(start, at), None))
+        level_set = (e for e in ordered if e.kind is EventKind.SEVERITY and e.value_to == str(expected_severity))
+        found = next(level_set, None)
+        # The bot setting a severity where there was none is the rules' default at the declaration, not a choice.
+        note = "the rules' default, set by the bot" if found and found.by_bot and not found.value_from else ""
+        title = f"Time to set severity {expected_severity}"
+        measures.append(Measure(title, _after(start, found.at if found else None), None, note))
     for phase, by_minutes in expected_phases:
         later = set(phase_order[phase_order.index(phase) :]) if phase in phase_order else {phase}
         at = next((e.at for e in ordered if e.kind is EventKind.PHASE and e.value_to in later), None)
@@ -188,6 +192,8 @@ def _roles(roles: Sequence[tuple[str, Sequence[str]]]) -> str:
 
 
 def _verdict(m: Measure) -> str:
+    if m.note:
+        return m.note
     if m.minutes is None:
         return "**not reached**"
     if m.target is None:
