@@ -147,19 +147,25 @@ def similar(
             shared = mine.intersection(words.get(row.id, NOT_SEEN)[1])  # not seen: deleted since
             if not shared:
                 continue
-            same = [f"category {category}"] if category and row.category == category else []
-            if areas:  # a past incident's areas come from the rules' patterns: only when they can matter
-                same += [f"area {a}" for a in sorted(areas & area_of(row))]
-            if same:
-                ranked.append((-(len(shared) + 2 * len(same)), newest, row.id, shared, same))
+            same_category = category is not None and row.category == category
+            # A past incident's areas come from the rules' patterns: worked out only when they can matter.
+            same_areas = areas & area_of(row) if areas else areas
+            alike = same_category + len(same_areas)
+            if alike:
+                ranked.append((-(len(shared) + 2 * alike), newest, row.id, shared, same_category, same_areas))
         ranked.sort(key=lambda entry: entry[:2])  # most alike first; among equals the newest
         listed = ranked[:limit]
         full = _rows(conn, [entry[2] for entry in listed])
     return [
-        Similar(full[i], -score, tuple(sorted(shared)), tuple(same))
-        for score, _, i, shared, same in listed
+        Similar(full[i], -score, tuple(sorted(shared)), _why(category, same_category, same_areas))
+        for score, _, i, shared, same_category, same_areas in listed
         if i in full
     ]
+
+
+def _why(category: str | None, same_category: bool, same_areas: frozenset[str]) -> tuple[str, ...]:
+    """ "category security", "area security", ...: what a listed incident has in common with the new one."""
+    return (*([f"category {category}"] if same_category else []), *(f"area {a}" for a in sorted(same_areas)))
 
 
 def _rows(conn: Connection, ids: Iterable[int]) -> dict[int, IncidentRow]:

@@ -10,6 +10,7 @@ not with the job).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from .executor import label_change
 
 if TYPE_CHECKING:
     from ..incident import IncidentState
+    from ..rules import RuleSet
     from ..store.similar import Candidate, Similar
     from .delivery import Delivery
     from .index import DeliveryIndex
@@ -82,9 +84,6 @@ def _find(plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryI
     category = rules.category_of(labels)
     areas = frozenset(a.name for a, _ in rules.areas_for(category, labels, event.project_path or "", issue.title))
 
-    def area_of(row: Candidate) -> frozenset[str]:
-        return frozenset(a.name for a, _ in rules.areas_for(row.category, frozenset(), row.project_path, row.title))
-
     try:
         return similar(
             store,
@@ -94,8 +93,42 @@ def _find(plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryI
             category=category,
             areas=areas,
             confidential=issue.confidential,
-            area_of=area_of,
+            area_of=_past_areas.of(rules),
         )
     except Exception as exc:  # noqa: BLE001 - any index failure: the comment says so, the delivery goes on
         delivery.log.warning("incident index not read for similar incidents: %s: %s", type(exc).__name__, exc)
         return None
+
+
+class PastAreas:
+    """The functional areas of past incidents, worked out once per process and rules, not at every declaration.
+
+    A past incident's areas come from the rules' patterns (category, project path, title terms): a
+    regular-expression search per area and term, which over two thousand candidates would cost more
+    than everything else in the lookup.
+    """
+
+    LIMIT = 20_000  # entries kept before starting afresh
+
+    def __init__(self) -> None:
+        self._rules: RuleSet | None = None
+        self._known: dict[tuple[str | None, str, str], frozenset[str]] = {}
+
+    def of(self, rules: RuleSet) -> Callable[[Candidate], frozenset[str]]:
+        """The `area_of` of these rules (what was known under other rules is forgotten)."""
+        if rules is not self._rules or len(self._known) > self.LIMIT:
+            self._rules, self._known = rules, {}
+        known = self._known
+
+        def area_of(row: Candidate) -> frozenset[str]:
+            key = (row.category, row.project_path, row.title)
+            found = known.get(key)
+            if found is None:
+                applying = rules.areas_for(row.category, frozenset(), row.project_path, row.title)
+                found = known[key] = frozenset(area.name for area, _ in applying)
+            return found
+
+        return area_of
+
+
+_past_areas = PastAreas()

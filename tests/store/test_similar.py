@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from service import logs
 from service.events import parse_event
@@ -172,3 +175,30 @@ def test_an_incident_changed_since_the_last_lookup_is_compared_by_its_new_words(
     record(store, incident(102, "Pangolin burrow flooded", now=later, started_minutes_ago=905, category="security"))
     found = similar(store, text="Pangolin burrow flooded", confidential=False, **args)
     assert [(s.row.iid, s.shared) for s in found] == [(102, ("burrow", "flooded", "pangolin"))]
+
+
+def test_a_past_incidents_areas_are_worked_out_once_per_rules(
+    store: Store, rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Declarations that compare by area work out each past incident's areas once, again only for reloaded rules."""
+    record(
+        store,
+        *(incident(300 + n, f"Database replica {n} lagging", now=NOW, started_minutes_ago=900 - n) for n in range(5)),
+    )
+    asked: list[str] = []
+    areas_for = RuleSet.areas_for
+
+    def counted(self: RuleSet, category: str | None, labels: Any, project_path: str, title: str) -> Any:
+        asked.append(title)
+        return areas_for(self, category, labels, project_path, title)
+
+    monkeypatch.setattr(RuleSet, "areas_for", counted)
+    for reloaded in (rules, rules, dataclasses.replace(rules)):
+        plan, delivery, state = planned(reloaded, "Database replica lagging behind primary")
+        assert "#304" in note_body(with_similar(plan, delivery, state, FakeIndex(store)))  # type: ignore[arg-type]
+    past = [
+        title
+        for title in asked
+        if title.startswith("Database replica ") and title != "Database replica lagging behind primary"
+    ]
+    assert sorted(past) == sorted([f"Database replica {n} lagging" for n in range(5)] * 2)
