@@ -3,7 +3,7 @@
 (a) report over 10,000 incidents x 20 timeline events, from SQLite and from PostgreSQL, against a bare
     `SELECT *` of the same incidents table in the same run;
 (b) per-delivery index cost (observe() + Store.record() in the worker's job), on that 10,000-incident
-    index, against a bare one-row INSERT + COMMIT in the same database;
+    index, against a bare one-row INSERT + COMMIT in the same database, and the statements each delivery sends;
 (c) reindex rate from the fake GitLab over HTTP, against bare GETs of the same three resources per incident.
 PostgreSQL: 127.0.0.1:5432 (database incident_bot_bench, created if absent; --postgres URL to change, skipped
 with the reason when none answers).
@@ -243,6 +243,12 @@ def bench_delivery(store: Store, rules: Any, label: str, deliveries: int) -> dic
             if applied:
                 inputs.append((payload, t, *applied))
     costs, cpu = [], []
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement.split(None, 1)[0].upper())
+
+    sa.event.listen(store.engine, "before_cursor_execute", count)
     for payload, t, event, state, plan, review_url in inputs[:deliveries]:
         began, began_cpu = time.perf_counter(), time.process_time()
         obs = observe(event, state, plan, store.vocab, now=t, payload=payload, review_url=review_url)
@@ -250,6 +256,7 @@ def bench_delivery(store: Store, rules: Any, label: str, deliveries: int) -> dic
             store.record(obs)
         costs.append(time.perf_counter() - began)
         cpu.append(time.process_time() - began_cpu)
+    sa.event.remove(store.engine, "before_cursor_execute", count)
     with store.engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE IF NOT EXISTS bench_baseline (id INTEGER PRIMARY KEY, v TEXT)"))
     bare = []
@@ -261,11 +268,20 @@ def bench_delivery(store: Store, rules: Any, label: str, deliveries: int) -> dic
     p50, p95 = statistics.median(costs) * 1000, sorted(costs)[int(len(costs) * 0.95)] * 1000
     b50 = statistics.median(bare) * 1000
     cpu_mean = statistics.mean(cpu) * 1000
+    per = len(sent) / len(costs)
+    kinds = ", ".join(f"{k} {sent.count(k) / len(costs):.1f}" for k in sorted(set(sent)))
     print(
         f"  per delivery {label}: observe+record p50 {p50:.2f} ms, p95 {p95:.2f} ms (CPU of this process: mean "
         f"{cpu_mean:.2f} ms) over {len(costs)} deliveries; bare INSERT+COMMIT p50 {b50:.2f} ms; ratio {p50 / b50:.1f}x"
     )
-    return {"delivery_p50_ms": p50, "delivery_p95_ms": p95, "delivery_cpu_ms": cpu_mean, "bare_insert_p50_ms": b50}
+    print(f"    statements per delivery (BEGIN and COMMIT aside): {per:.1f} ({kinds})")
+    return {
+        "delivery_p50_ms": p50,
+        "delivery_p95_ms": p95,
+        "delivery_cpu_ms": cpu_mean,
+        "bare_insert_p50_ms": b50,
+        "statements_per_delivery": per,
+    }
 
 
 def bench_reindex(rules: Any, urls: dict[str, str], count: int) -> dict[str, float]:
