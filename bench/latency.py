@@ -2,7 +2,7 @@
 
 Declarations go through the real delivery job (`process_delivery`: GitLab read, plan, apply, index) in this
 process, against the fake GitLab served over HTTP on loopback, with an incident index (SQLite, or PostgreSQL
-with --postgres URL) already holding --past incidents (2,000 by default, titled from a small vocabulary so
+with --postgres [URL]) already holding --past incidents (2,000 by default, titled from a small vocabulary so
 that many are alike). Half the declarations name a database, so a functional area applies and past incidents
 of every category are compared. The baseline, in the same run and interleaved with them: the same
 declarations by a worker keeping no index. Per declaration: time to the first GitLab write, the whole job,
@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from redis import Redis  # noqa: E402
 
+from bench.store import drop_database, own_database, postgres_or_none  # noqa: E402
 from service.config import Settings, shipped_rules_dir  # noqa: E402
 from service.rules import load_rules  # noqa: E402
 from service.store import Store, open_store  # noqa: E402
@@ -39,6 +40,7 @@ from tests.conftest import SECRET, body  # noqa: E402
 from tests.fakegitlab import FakeGitLab, FakeGitLabServer  # noqa: E402
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/incident_bot_latency"  # with --postgres alone: <this>_PID, dropped
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 WORDS = (
     "checkout payment gateway timeout database replica lag kubernetes node pool dns resolver certificate "
@@ -112,9 +114,11 @@ def run(args: argparse.Namespace) -> None:
     """Fill the index, then declare incidents with and without it, interleaved; print the figures."""
     rules = load_rules(shipped_rules_dir())
     url = args.postgres or f"sqlite:///{tempfile.mkdtemp(prefix='incident-bot-latency-')}/incidents.sqlite3"
+    if args.postgres and postgres_or_none(args.postgres) is None:
+        return
     store = open_store(url)
     if args.postgres:
-        with store.engine.begin() as conn:  # a fresh index: the bench's own database
+        with store.engine.begin() as conn:  # a fresh index
             conn.exec_driver_sql("TRUNCATE incidents CASCADE")
     began = time.perf_counter()
     fill(store, args.past)
@@ -184,12 +188,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer past incidents and declarations")
     parser.add_argument("--past", type=int, help="past incidents in the index (default 2000; --quick 300)")
-    parser.add_argument("--postgres", help="an index in this PostgreSQL database (its tables are emptied)")
+    parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const=POSTGRES,
+        help=f"the index in PostgreSQL: this database (its tables emptied), or one of this run's own ({POSTGRES}_PID)",
+    )
     parser.add_argument("--redis", default=DEFAULT_REDIS, help=f"Redis database to use and flush ({DEFAULT_REDIS})")
     args = parser.parse_args()
     args.past = args.past if args.past is not None else (300 if args.quick else 2000)
     args.deliveries, args.warmup = (40, 4) if args.quick else (150, 10)
-    run(args)
+    own = args.postgres == POSTGRES
+    if own:
+        args.postgres = own_database(POSTGRES)
+    try:
+        run(args)
+    finally:
+        if own:
+            drop_database(args.postgres)
     return 0
 
 

@@ -5,14 +5,15 @@
 (b) per-delivery index cost (observe() + Store.record() in the worker's job), on that 10,000-incident
     index, against a bare one-row INSERT + COMMIT in the same database, and the statements each delivery sends;
 (c) reindex rate from the fake GitLab over HTTP, against bare GETs of the same three resources per incident.
-PostgreSQL: 127.0.0.1:5432 (database incident_bot_bench, created if absent; --postgres URL to change, skipped
-with the reason when none answers).
+PostgreSQL: 127.0.0.1:5432 (a database of this run's own, incident_bot_bench_PID, dropped at the end; --postgres URL
+to use another; skipped with the reason when none answers).
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import random
 import statistics
 import sys
@@ -355,14 +356,32 @@ def served_apart(history: FakeHistory) -> Iterator[str]:
         child.join(10)
 
 
-def postgres_or_none(url: str) -> str | None:
-    """The benchmark database's URL (created if absent), or None with the reason printed."""
+def own_database(url: str) -> str:
+    """This run's own database beside `url`'s (`<name>_<pid>`): two benchmarks running at once do not share tables."""
+    parsed = sa.make_url(make_engine(url).url)
+    return parsed.set(database=f"{parsed.database}_{os.getpid()}").render_as_string(hide_password=False)
+
+
+def _admin(url: str) -> sa.Engine:
     admin_url = sa.make_url(make_engine(url).url).set(database="postgres")
-    admin = make_engine(
+    return make_engine(
         admin_url.render_as_string(hide_password=False),
         isolation_level="AUTOCOMMIT",
         connect_args={"connect_timeout": 3},
     )
+
+
+def drop_database(url: str) -> None:
+    """Drop the database of `url` (this run's own)."""
+    admin = _admin(url)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def postgres_or_none(url: str) -> str | None:
+    """The benchmark database's URL (created if absent), or None with the reason printed."""
+    admin = _admin(url)
     name = sa.make_url(make_engine(url).url).database
     try:
         with admin.connect() as conn:
@@ -379,13 +398,23 @@ def postgres_or_none(url: str) -> str | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 incidents, fewer repeats")
-    parser.add_argument("--postgres", default=POSTGRES)
+    parser.add_argument("--postgres", help=f"the database to use (default: one of this run's own, {POSTGRES}_PID)")
     args = parser.parse_args()
     count, repeat, deliveries, reindexed = (1000, 3, 60, 100) if args.quick else (10_000, 5, 300, 500)
     rules = load_rules(shipped_rules_dir())
+    pg = postgres_or_none(args.postgres or own_database(POSTGRES))
+    try:
+        run(rules, pg, count, repeat, deliveries, reindexed)
+    finally:
+        if pg and not args.postgres:
+            drop_database(pg)
+    return 0
+
+
+def run(rules: Any, pg: str | None, count: int, repeat: int, deliveries: int, reindexed: int) -> None:
+    """Every part, on SQLite and (`pg`) PostgreSQL."""
     with tempfile.TemporaryDirectory() as tmp:
         urls = {"sqlite": f"sqlite:///{tmp}/bench.sqlite3"}
-        pg = postgres_or_none(args.postgres)
         if pg:
             urls["postgresql"] = pg
         print(f"incident index benchmark ({count} incidents x 20 events)")
@@ -398,7 +427,6 @@ def main() -> int:
             bench_delivery(store, rules, label, deliveries)
             store.engine.dispose()
         bench_reindex(rules, urls, reindexed)
-    return 0
 
 
 if __name__ == "__main__":
