@@ -4,7 +4,9 @@ Per incident: its resource label events, resource state events and notes (3 call
 plus pagination), and the review issue's state when the bot opened one (1 call):
 at most 4. Incidents are listed once per listing (the incident label, and type
 Incident), 100 per page. Histories are fetched by a few threads while the store
-writes, so the rate is bound by GitLab's answers, not by the database.
+writes, so the rate is bound by GitLab's answers, not by the database. A closed drill's
+training record is written again from the same history (`training.rebuild`), with no
+further call.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .history import history_observation, review_iid
 from .model import Observation
 from .query import Scope
 from .store import Store
+from .training import rebuild as rebuild_training
 from .vocabulary import Vocabulary
 
 PER_PAGE = 100
@@ -147,6 +150,7 @@ class ReindexResult:
     incidents: int
     seconds: float
     forgotten: int = 0  # incidents in scope that are no longer incidents in GitLab
+    training_records: int = 0  # rows of closed drills' training records written (`store.training.rebuild`)
 
     @property
     def rate(self) -> float:
@@ -182,19 +186,27 @@ def reindex(
     issues = source.incident_issues(
         project=project, group=group, updated_after=since, incident_label=vocab.incident_label
     )
-    count, batch, listed = 0, [], []
+    count, trained, batch, listed = 0, 0, [], []
+
+    def write(observations: list[Observation]) -> int:
+        """One batch: the incidents, then its closed drills' training records (they read the rebuilt rows)."""
+        store.rebuild(*observations)
+        return rebuild_training(store.engine, observations, recorded_at=moment)
+
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="reindex") as pool:
         # map() keeps GitLab's order; the readers run ahead while the store writes a batch per transaction.
         for obs in pool.map(lambda issue: fetch(source, issue, vocab, moment), issues):
             batch.append(obs)
             listed.append((obs.project_id, obs.iid))
             if len(batch) >= WRITE_BATCH:
-                store.rebuild(*batch)
+                trained += write(batch)
                 count, batch = count + len(batch), []
         if batch:
-            store.rebuild(*batch)
+            trained += write(batch)
             count += len(batch)
     forgotten = 0
     if since is None:  # a full pass: what GitLab no longer lists as an incident leaves the index
         forgotten = store.prune(Scope(project=project, group=group), listed)
-    return ReindexResult(incidents=count, seconds=time.perf_counter() - began, forgotten=forgotten)
+    return ReindexResult(
+        incidents=count, seconds=time.perf_counter() - began, forgotten=forgotten, training_records=trained
+    )
