@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from functools import partial
 from typing import Any
 
 from rq import get_current_job
@@ -112,11 +111,14 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str
         return "already applied"
     plan = with_timeline(_plan(delivery, state), delivery, state, runtime.index, payload)
     plan = with_scorecard(plan, delivery, state, runtime.index, payload)  # issue 12: a closing drill's scorecard
-    plan = with_training_note(plan, delivery, state, runtime.index)  # issue 12: require_training_days
     for line in plan.describe():
         delivery.log.info("plan: %s", line)
-    # Past incidents (issue 12) are read from the index once the issue is written: the first write does not wait.
-    finish = partial(with_similar, delivery=delivery, state=state, index=runtime.index)
+    # Past incidents and the staffing's training note (issue 12) are read from the index once the issue is
+    # written (labels, assignees): the first write does not wait for the index.
+    def finish(written: Plan) -> Plan:
+        written = with_similar(written, delivery=delivery, state=state, index=runtime.index)
+        return with_training_note(written, delivery, state, runtime.index)
+
     outcome = apply_plan(plan, state, delivery, followups=runtime.followups, finish=finish)
     delivery.log.info("applied: %s", ", ".join(outcome.writes) or "nothing to write")
     if runtime.index is not None:  # after GitLab is written: the index is derived and never fails the delivery

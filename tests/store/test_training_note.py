@@ -98,3 +98,28 @@ def test_without_a_readable_index_there_is_no_note_and_no_failure(fake, runtime,
         runtime.index = DeliveryIndex(opener)
     comment = escalate(fake)
     assert "on call in `incident-managers`" in comment and "*Training*" not in comment
+
+
+def test_the_staffing_is_written_before_the_training_record_is_read(  # type: ignore[no-untyped-def]
+    fake, runtime, indexed: Store, rules: RuleSet  # noqa: F811
+) -> None:
+    """The IM is assigned in GitLab before the index is asked when they last practised; the note still shows."""
+    im = on_call(rules, "incident-managers")
+    index = runtime.index
+    opened = index.store
+    written_before_read: list[list[str]] = []
+
+    def store_after_writes(rules: RuleSet, bot_username: str, now: float | None = None) -> Store | None:
+        """The index as the job asks for it, noting what GitLab had been written by then."""
+        written_before_read.append([f"{c.method} {c.path}" for c in fake.writes()])
+        return opened(rules, bot_username, now)
+
+    script = DrillScript(fake, send)
+    script.open(0)
+    before = len(fake.writes())
+    index.store = store_after_writes
+    script.label(5, "alice", add=("severity::1",), remove=("severity::3",))
+    assert written_before_read, "the escalation read the index"
+    assert written_before_read[0][before:][:1] == ["PUT /projects/1/issues/23"]  # the IM assigned first
+    (comment,) = [n for n in fake.bot_notes() if IM in n["body"] and "on call in" in n["body"]]
+    assert note(im, "never") in strip_memory(comment["body"])
