@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..handlers.scorecard import SCORECARD_PLACEHOLDER, SCORECARD_RULE
 from ..plan import Plan, PostNote
+from .timeline import as_indexed
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -60,40 +61,23 @@ def _render(
     from ..reports.scorecard import render_scorecard, score
     from ..reports.targets import targets_from_rules
     from ..store.checklists import progress
-    from ..store.observe import observe
-    from ..store.timeline import derive
     from ..store.training import participants
 
-    rules, event = delivery.rules, delivery.event
-    store = index.store(rules, delivery.bot_username)
-    if store is None:
+    seen = as_indexed(plan, delivery, state, index, payload, "the scorecard")
+    if seen is None:
         return None
-    now = delivery.clock()
+    rules, row, obs, events, milestones = delivery.rules, seen.row, seen.obs, seen.events, seen.milestones
     try:
-        row = store.incident(event.project_id, event.iid)
-        events = store.timeline(event.project_id, event.iid)
-        read: list[Progress] = progress(store.engine, row.id) if row is not None else []
+        read: list[Progress] = progress(seen.store.engine, row.id) if row is not None else []
     except Exception as exc:  # noqa: BLE001 - any index failure: the card says so, the delivery goes on
         delivery.log.warning("incident index not read for the scorecard: %s: %s", type(exc).__name__, exc)
         return None
-    obs = observe(event, state, plan, store.vocab, now=now, payload=payload)
-    known = {e.key() for e in events}
-    events += [e for e in (obs.events if obs else ()) if e.key() not in known]
     checklists = {p.phase: p for p in [*read, *(obs.checklists if obs else ())]}  # this delivery's reading wins
-    milestones = derive(
-        events,
-        store.vocab,
-        created_at=(row.created_at if row else None) or (obs.created_at if obs else None),
-        issue_type=(obs.issue_type if obs else None) or (row.issue_type if row else "issue"),
-        author_id=(row.author_id if row else None) or (obs.author_id if obs else None),
-        author=(row.author if row else None) or (obs.author if obs else None),
-        severity_now=obs.severity if obs else (row.severity if row else None),
-    )
     name, drill = _scenario(rules, state, row.description if row else "")
     card = score(
         events,
         milestones,
-        end=milestones.resolved or (obs.observed_at if obs else now),
+        end=milestones.resolved or (obs.observed_at if obs else delivery.clock()),
         scenario=name,
         expected_severity=drill.severity if drill else None,
         expected_phases=[(p.phase, p.by_minutes) for p in drill.phases] if drill else [],

@@ -11,7 +11,7 @@ imported then, not with the job).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..handlers.commands import TIMELINE_PLACEHOLDER, TIMELINE_RULE
@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from ..incident import IncidentState
+    from ..store import Store
+    from ..store.model import Observation, TimelineEvent
+    from ..store.query import IncidentRow
+    from ..store.timeline import Milestones
     from .delivery import Delivery
     from .index import DeliveryIndex
 
@@ -56,6 +60,37 @@ def _render(
         return NOT_CONFIGURED
     from ..reports.targets import targets_from_rules
     from ..reports.timeline import render_timeline
+
+    seen = as_indexed(plan, delivery, state, index, payload, "the timeline")
+    if seen is None:
+        return None
+    rules = delivery.rules
+    names = {level: s.name for level, s in rules.severities.items()}
+    return render_timeline(
+        seen.events, seen.milestones, targets=targets_from_rules(rules), severity_names=names, now=delivery.clock()
+    )
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """The incident as the index holds it, with what this delivery will add (the index lags one delivery)."""
+
+    store: Store
+    row: IncidentRow | None
+    events: list[TimelineEvent]
+    obs: Observation | None
+    milestones: Milestones
+
+
+def as_indexed(
+    plan: Plan,
+    delivery: Delivery,
+    state: IncidentState,
+    index: DeliveryIndex,
+    payload: Mapping[str, Any],
+    purpose: str,
+) -> Indexed | None:
+    """The incident's row, timeline and milestones, this delivery's Observation added; None when unreadable."""
     from ..store.observe import observe
     from ..store.timeline import derive
     from ..store.vocabulary import POST_INCIDENT
@@ -64,14 +99,13 @@ def _render(
     store = index.store(rules, delivery.bot_username)
     if store is None:
         return None
-    now = delivery.clock()
     try:
         row = store.incident(event.project_id, event.iid)
         events = store.timeline(event.project_id, event.iid)
-    except Exception as exc:  # noqa: BLE001 - any index failure: the reply says so, the delivery goes on
-        delivery.log.warning("incident index not read for the timeline: %s: %s", type(exc).__name__, exc)
+    except Exception as exc:  # noqa: BLE001 - any index failure: the caller says so, the delivery goes on
+        delivery.log.warning("incident index not read for %s: %s: %s", purpose, type(exc).__name__, exc)
         return None
-    obs = observe(event, state, plan, store.vocab, now=now, payload=payload)
+    obs = observe(event, state, plan, store.vocab, now=delivery.clock(), payload=payload)
     known = {e.key() for e in events}
     events += [e for e in (obs.events if obs else ()) if e.key() not in known]
     milestones = derive(
@@ -84,5 +118,4 @@ def _render(
         severity_now=obs.severity if obs else (row.severity if row else None),
         open_now=bool(obs and obs.state == "opened" and obs.phase != POST_INCIDENT),
     )
-    names = {level: s.name for level, s in rules.severities.items()}
-    return render_timeline(events, milestones, targets=targets_from_rules(rules), severity_names=names, now=now)
+    return Indexed(store, row, events, obs, milestones)
