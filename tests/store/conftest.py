@@ -11,9 +11,11 @@ import sqlalchemy as sa
 
 from service.config import shipped_rules_dir
 from service.rules import RuleSet, load_rules
-from service.store import Store, make_engine, migrate
+from service.store import Store, make_engine, migrate, open_store
 from service.store.observe import vocabulary
 from service.store.schema import metadata
+from service.worker.index import DeliveryIndex
+from service.worker.runtime import Runtime
 
 # Trust auth on the local server (as CI's service); override to point elsewhere.
 POSTGRES_ADMIN = os.environ.get("INCIDENT_BOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -81,3 +83,20 @@ def store(database_url: str, rules: RuleSet) -> Iterator[Store]:
     migrate(engine)
     yield Store(engine, vocabulary(rules, "incident-bot"))
     engine.dispose()
+
+
+@pytest.fixture
+def indexed(runtime: Runtime, database_url: str) -> Iterator[Store]:
+    """The test's runtime with an index on each backend, as `incident-bot worker` builds it; a reader of that index."""
+    opened: list[Store] = []
+
+    def opener() -> Store:
+        opened.append(open_store(database_url))
+        return opened[-1]
+
+    runtime.index = DeliveryIndex(opener)
+    reader = open_store(database_url)
+    yield reader
+    reader.engine.dispose()
+    for store in opened:
+        store.engine.dispose()

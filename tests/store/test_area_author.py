@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,10 +11,9 @@ import pytest
 from service.cli import main
 from service.reports import GroupBy, report_from_store
 from service.rules import RuleSet
-from service.store import Store, open_store
+from service.store import Store
 from service.store.observe import first_area
 from service.worker import Runtime, process_delivery
-from service.worker.index import DeliveryIndex
 from tests.conftest import body
 from tests.fakehistory import FakeHistory, HistoryServer
 from tests.store.fakebot import FakeBot
@@ -28,22 +26,6 @@ TITLES = {
     25: "Checkout returns 500 errors",  # no functional area
 }
 
-
-@pytest.fixture
-def indexed(runtime: Runtime, database_url: str) -> Iterator[Store]:
-    """The test's runtime with an index on each backend (as `incident-bot worker` builds it); a reader of it."""
-    opened: list[Store] = []
-
-    def opener() -> Store:
-        opened.append(open_store(database_url))
-        return opened[-1]
-
-    runtime.index = DeliveryIndex(opener)
-    reader = open_store(database_url)
-    yield reader
-    reader.engine.dispose()
-    for store in opened:
-        store.engine.dispose()
 
 
 def test_the_worker_fills_area_author_and_creation_time(fake, runtime: Runtime, indexed: Store) -> None:  # type: ignore[no-untyped-def]

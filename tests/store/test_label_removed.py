@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,11 +13,10 @@ from rq import Queue, SimpleWorker
 from service.events import parse_event
 from service.incident import IncidentState, Issue
 from service.rules import RuleSet
-from service.store import Store, open_store
+from service.store import Store
 from service.web.app import create_app
 from service.web.edge import Accepted, Ignored, classify
 from service.worker import Runtime
-from service.worker.index import DeliveryIndex
 from tests.conftest import DECLARED, DECLARED_LABELS, hook_headers, payload
 from tests.store.fakebot import plan_event
 
@@ -71,22 +69,6 @@ def test_the_planner_does_nothing_for_an_issue_that_is_no_incident(rules: RuleSe
         state = IncidentState(issue=Issue(1, 23, labels=labels, issue_type="issue"), memory=dict(memory))
         assert plan_event(event, state, rules, NOW).empty
 
-
-@pytest.fixture
-def indexed(runtime: Runtime, database_url: str) -> Iterator[Store]:
-    """The test's runtime with an index on each backend (as `incident-bot worker` builds it); a reader of it."""
-    opened: list[Store] = []
-
-    def opener() -> Store:
-        opened.append(open_store(database_url))
-        return opened[-1]
-
-    runtime.index = DeliveryIndex(opener)
-    reader = open_store(database_url)
-    yield reader
-    reader.engine.dispose()
-    for store in opened:
-        store.engine.dispose()
 
 
 def deliver(client: Any, redis_conn: Redis, data: dict[str, Any], key: str) -> None:

@@ -24,7 +24,6 @@ from service.worker.index import DeliveryIndex
 from tests.conftest import NOW
 from tests.drillscript import DrillScript
 from tests.fakegitlab import FakeGitLab
-from tests.store.test_worker_hook import indexed  # noqa: F401  (the fixture: a runtime with an index)
 
 WJ = "\u2060"
 
@@ -74,7 +73,7 @@ def scorecard(fake: FakeGitLab) -> str:
 
 
 def test_closing_a_drill_posts_its_scorecard_and_records_who_held_each_role(  # type: ignore[no-untyped-def]
-    fake, runtime, indexed: Store, rules: RuleSet  # noqa: F811
+    fake, runtime, indexed: Store, rules: RuleSet
 ) -> None:
     """Every figure as worked out by hand from the history; the training record names each role's people."""
     script = drill_issue(fake)
@@ -135,7 +134,7 @@ def play_counting(script: DrillScript, rules: RuleSet, counts: dict[str, tuple[i
 
 
 def test_a_real_incident_gets_no_scorecard_and_no_training_record(  # type: ignore[no-untyped-def]
-    fake, runtime, indexed: Store, rules: RuleSet  # noqa: F811
+    fake, runtime, indexed: Store, rules: RuleSet
 ) -> None:
     """The same history without the drill label: no card, nobody recorded as having practised."""
     play(drill_issue(fake, drill=False), rules)
@@ -161,7 +160,7 @@ def test_without_a_readable_index_the_card_says_so(fake, runtime, broken: bool) 
 
 
 def test_the_scorecard_reads_the_scenario_from_the_issue_and_survives_an_unknown_one(  # type: ignore[no-untyped-def]
-    fake, runtime, indexed: Store  # noqa: F811
+    fake, runtime, indexed: Store
 ) -> None:
     """A drill whose scenario the rules no longer define: no expected severity or phases, the rest of the card."""
     script = drill_issue(fake)
@@ -176,7 +175,7 @@ def test_the_scorecard_reads_the_scenario_from_the_issue_and_survives_an_unknown
     assert {r.scenario for r in records(indexed.engine)} == {"retired-scenario"}
 
 
-def test_the_training_record_survives_a_replayed_close(fake, runtime, indexed: Store, rules: RuleSet) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_the_training_record_survives_a_replayed_close(fake, runtime, indexed: Store, rules: RuleSet) -> None:  # type: ignore[no-untyped-def]
     """The close delivered again is already applied: no second card, the same records."""
     script = drill_issue(fake)
     script.open(0)

@@ -16,7 +16,6 @@ from service.store.timeline import Milestones
 from service.worker import process_delivery
 from service.worker.index import DeliveryIndex
 from tests.conftest import body, payload
-from tests.store.test_worker_hook import indexed  # noqa: F401  (the fixture: a runtime with an index)
 
 WJ = "\u2060"
 
@@ -43,7 +42,7 @@ def escalated_incident(fake) -> None:  # type: ignore[no-untyped-def]
     deliver("issue.update.severity", "k2", "2026-11-27T09:20:00Z")
 
 
-def test_timeline_command_shows_the_incident_so_far(fake, runtime, indexed: Store) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_timeline_command_shows_the_incident_so_far(fake, runtime, indexed: Store) -> None:  # type: ignore[no-untyped-def]
     """Bob asks at 09:30: declared, escalation by alice, his own acknowledgement, TTA over its 15 min target."""
     escalated_incident(fake)
     assert comment("@incident-bot timeline", "c1", "2026-11-27T09:30:00Z").startswith("applied")
@@ -57,7 +56,7 @@ def test_timeline_command_shows_the_incident_so_far(fake, runtime, indexed: Stor
     assert not re.search(r"@(alice|bob)\b", reply)  # names people, pings nobody
 
 
-def test_a_critical_incidents_review_is_prefilled_with_the_timeline(fake, runtime, indexed: Store) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_a_critical_incidents_review_is_prefilled_with_the_timeline(fake, runtime, indexed: Store) -> None:  # type: ignore[no-untyped-def]
     """Closing it at 11:00 opens a review whose description has the timeline and every time against its target."""
     escalated_incident(fake)
     comment("on it", "c1", "2026-11-27T09:30:00Z")

@@ -20,7 +20,6 @@ from tests.conftest import NOW
 from tests.drillscript import DrillScript
 from tests.fakegitlab import FakeGitLab
 from tests.store.test_scorecard import on_call, send
-from tests.store.test_worker_hook import indexed  # noqa: F401  (the fixture: a runtime with an index)
 
 IM = "**Incident Manager (IM)**"
 
@@ -47,7 +46,7 @@ def note(username: str, last: str) -> str:
 
 @pytest.mark.parametrize(("days_ago", "shown"), [(None, "never"), (200, "2026-05-11"), (10, None)])
 def test_staffing_an_im_who_has_not_practised_lately_says_so(  # type: ignore[no-untyped-def]
-    fake, runtime, indexed: Store, rules: RuleSet, days_ago: int | None, shown: str | None  # noqa: F811
+    fake, runtime, indexed: Store, rules: RuleSet, days_ago: int | None, shown: str | None
 ) -> None:
     """Never practised or 200 days ago: the note under the staffing; 10 days ago: none; staffed either way."""
     im = on_call(rules, "incident-managers")
@@ -67,7 +66,7 @@ def test_staffing_an_im_who_has_not_practised_lately_says_so(  # type: ignore[no
 
 
 def test_a_handoff_to_someone_unpractised_gets_the_note_in_its_reply(  # type: ignore[no-untyped-def]
-    fake, runtime, indexed: Store, rules: RuleSet  # noqa: F811
+    fake, runtime, indexed: Store, rules: RuleSet
 ) -> None:
     """`@bot handoff incident-manager @x`: x never practised, so the hand-off's reply says so."""
     im = on_call(rules, "incident-managers")
@@ -80,7 +79,7 @@ def test_a_handoff_to_someone_unpractised_gets_the_note_in_its_reply(  # type: i
     assert f"{IM} handed off from @{im} to @{other}." in reply and note(other, "never") in reply
 
 
-def test_a_drill_gets_no_training_note(fake, runtime, indexed: Store) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_a_drill_gets_no_training_note(fake, runtime, indexed: Store) -> None:  # type: ignore[no-untyped-def]
     """In a drill the staffing is the practice: no note, though nobody ever practised."""
     issue = fake.issues[(1, 23)]
     issue["labels"], issue["description"] = ["incident", "drill"], drill_marker("database-outage")
@@ -101,7 +100,7 @@ def test_without_a_readable_index_there_is_no_note_and_no_failure(fake, runtime,
 
 
 def test_the_staffing_is_written_before_the_training_record_is_read(  # type: ignore[no-untyped-def]
-    fake, runtime, indexed: Store, rules: RuleSet  # noqa: F811
+    fake, runtime, indexed: Store, rules: RuleSet
 ) -> None:
     """The IM is assigned in GitLab before the index is asked when they last practised; the note still shows."""
     im = on_call(rules, "incident-managers")

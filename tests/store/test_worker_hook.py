@@ -5,13 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Iterator
 
-import pytest
 import sqlalchemy as sa
 
 from service.store import EventKind, Store, open_store
-from service.worker import Runtime, process_delivery
+from service.worker import process_delivery
 from service.worker.index import DeliveryIndex
 from tests.conftest import body, payload
 from tests.e2e.harness import free_port
@@ -21,22 +19,6 @@ def run(name: str, key: str, **attrs: object) -> str:
     """One delivery through the real job (fake GitLab behind `responses`)."""
     return process_delivery(body(name, **attrs), {"delivery_id": key, "event_uuid": f"uuid-{key}"})
 
-
-@pytest.fixture
-def indexed(runtime: Runtime, database_url: str) -> Iterator[Store]:
-    """The test's runtime with an index on each backend, as `incident-bot worker` builds it; the store it opened."""
-    opened: list[Store] = []
-
-    def opener() -> Store:
-        opened.append(open_store(database_url))
-        return opened[-1]
-
-    runtime.index = DeliveryIndex(opener)
-    reader = open_store(database_url)
-    yield reader
-    reader.engine.dispose()
-    for store in opened:
-        store.engine.dispose()
 
 
 def test_a_new_incident_and_its_severity_change_are_in_the_index(fake, runtime, indexed: Store) -> None:  # type: ignore[no-untyped-def]
