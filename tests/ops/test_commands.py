@@ -16,23 +16,10 @@ from service.ops.commands import add_parsers
 from service.ops.jobs import RECONCILE_FUNC, WEBHOOK_CHECK_FUNC, reconcile_job, webhook_check_job
 from tests.conftest import ROOT, test_redis_url
 from tests.fakegitlab import FakeGitLabServer
-from tests.fakeops import FakeOps
 from tests.receivers import HttpReceiver
 
 URL = "https://bot.example.com/webhook"
 OPS_QUEUE = "incident-bot-ops"
-
-
-@pytest.fixture()
-def server() -> Iterator[FakeGitLabServer]:
-    with FakeGitLabServer(FakeOps()) as srv:
-        yield srv
-
-
-@pytest.fixture()
-def fake(server: FakeGitLabServer) -> FakeOps:
-    assert isinstance(server.fake, FakeOps)
-    return server.fake
 
 
 @pytest.fixture()

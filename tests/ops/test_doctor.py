@@ -20,7 +20,6 @@ from service.ops.watch import check_webhook
 from service.rules import RuleSet
 from tests.conftest import ROOT, test_redis_url
 from tests.fakegitlab import FakeGitLabServer
-from tests.fakeops import FakeOps
 from tests.receivers import HttpReceiver, free_port
 
 URL = "https://bot.example.com/webhook"
@@ -34,18 +33,6 @@ CHANNELS = {
     # The drills' training channel (settings.training_channel, declared in notifications.yml).
     "INCIDENT_BOT_CHANNEL_TRAINING": "https://hooks.example.com/training",
 }
-
-
-@pytest.fixture()
-def server() -> Iterator[FakeGitLabServer]:
-    with FakeGitLabServer(FakeOps()) as srv:
-        yield srv
-
-
-@pytest.fixture()
-def fake(server: FakeGitLabServer) -> FakeOps:
-    assert isinstance(server.fake, FakeOps)
-    return server.fake
 
 
 @pytest.fixture()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from redis import Redis
 from rq import Queue, SimpleWorker
@@ -14,19 +12,6 @@ from service.incident import read_memory
 from service.worker import build_runtime, install
 from tests.conftest import ROOT, test_redis_url
 from tests.fakegitlab import FakeGitLabServer
-from tests.fakeops import FakeOps
-
-
-@pytest.fixture()
-def server() -> Iterator[FakeGitLabServer]:
-    with FakeGitLabServer(FakeOps()) as srv:
-        yield srv
-
-
-@pytest.fixture()
-def fake(server: FakeGitLabServer) -> FakeOps:
-    assert isinstance(server.fake, FakeOps)
-    return server.fake
 
 
 @pytest.fixture()

@@ -9,10 +9,10 @@ from rq.cron import CronScheduler
 
 from service import metrics
 from service.ops.jobs import reconcile_job
-from tests import test_ops_commands as ops
+from tests.ops import test_commands as ops
 
 # The ops tests' fixtures: the fake GitLab over HTTP, its model, the worker's settings and the bot's environment.
-server, fake, settings, env = ops.server, ops.fake, ops.settings, ops.env
+settings, env = ops.settings, ops.env  # the command tests' fixtures (server and fake come from the conftest)
 
 Sample = tuple[str, tuple[str, ...]]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,22 +14,9 @@ from service.ops.table import Status, has_problem, render
 from service.rules import RulesError, RuleSet, load_rules
 from tests.conftest import ROOT
 from tests.fakegitlab import FakeGitLabServer
-from tests.fakeops import FakeOps
 
 URL = "https://bot.example.com/webhook"
 SECRET = "hook-s3cret"
-
-
-@pytest.fixture()
-def server() -> Iterator[FakeGitLabServer]:
-    with FakeGitLabServer(FakeOps()) as srv:
-        yield srv
-
-
-@pytest.fixture()
-def fake(server: FakeGitLabServer) -> FakeOps:
-    assert isinstance(server.fake, FakeOps)
-    return server.fake
 
 
 @pytest.fixture()

@@ -23,18 +23,6 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture()
-def server() -> Iterator[FakeGitLabServer]:
-    with FakeGitLabServer(FakeOps()) as srv:
-        yield srv
-
-
-@pytest.fixture()
-def fake(server: FakeGitLabServer) -> FakeOps:
-    assert isinstance(server.fake, FakeOps)
-    return server.fake
-
-
-@pytest.fixture()
 def stack(tmp_path: Path, server: FakeGitLabServer, redis_conn: Redis) -> Iterator[Stack]:
     processes = Stack(tmp_path, server.url, test_redis_url(), INCIDENT_BOT_PROJECTS="group/project")
     try:

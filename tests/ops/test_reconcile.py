@@ -7,7 +7,6 @@ and the synthetic deliveries are applied by the real delivery job in an RQ worke
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -41,18 +40,6 @@ from tests.receivers import HttpReceiver
 
 QUEUE = "incident-bot"
 CLOCK = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture()
-def server() -> Iterator[FakeGitLabServer]:
-    with FakeGitLabServer(FakeOps()) as srv:
-        yield srv
-
-
-@pytest.fixture()
-def fake(server: FakeGitLabServer) -> FakeOps:
-    assert isinstance(server.fake, FakeOps)
-    return server.fake
 
 
 @pytest.fixture()
