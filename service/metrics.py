@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -74,12 +75,16 @@ class _Metrics:
 
 
 _metrics: _Metrics | None = None
+_building = threading.Lock()
 
 
 def _get() -> _Metrics:
+    """The process's metrics, built at the first use; once, though a threaded web worker's requests race to it."""
     global _metrics
     if _metrics is None:
-        _metrics = _Metrics()
+        with _building:
+            if _metrics is None:
+                _metrics = _Metrics()
     return _metrics
 
 

@@ -159,3 +159,42 @@ def test_a_second_worker_on_the_metrics_port_carries_on(redis_conn: Redis, caplo
     assert "another process of this machine serves them" in caplog.text
     with pytest.raises(SystemExit, match="use HOST:PORT or :PORT"):
         metrics.serve_http("127.0.0.1:99999", redis_conn, ["incident-bot"])
+
+
+FIRST_USE_RACE = """
+import sys, threading
+from service import metrics
+
+threads, errors = 16, []
+start = threading.Barrier(threads)
+
+def count() -> None:
+    start.wait()
+    try:
+        metrics.delivery("rejected", "400")
+    except Exception as exc:
+        errors.append(f"{type(exc).__name__}: {exc}")
+
+workers = [threading.Thread(target=count) for _ in range(threads)]
+for t in workers:
+    t.start()
+for t in workers:
+    t.join()
+print("\\n".join(errors))
+sys.exit(1 if errors else 0)
+"""
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_the_first_deliveries_of_a_threaded_worker_all_count(attempt: int) -> None:
+    """gthread workers answer requests in threads: the metrics built at the first use are built once, not per thread.
+
+    A fresh interpreter each time (the metrics are built once per process); before the fix two threads both
+    built them and the second's registration raised DuplicateTimeseries, a 500 on /webhook.
+    """
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in __import__("os").environ.items() if k != metrics.DIR_ENV}
+    done = subprocess.run([sys.executable, "-c", FIRST_USE_RACE], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
