@@ -114,7 +114,7 @@ def record_training(plan: Plan, delivery: Delivery, state: IncidentState, index:
 
 
 def _record(store: Store, delivery: Delivery, state: IncidentState) -> int:
-    from ..store.training import TrainingRecord, participants, record  # as above: only closing drills load it
+    from ..store.training import TrainingRecord, held_at_close, participants, record  # only closing drills load it
 
     event, now = delivery.event, delivery.clock()
     row = store.incident(event.project_id, event.iid)
@@ -122,10 +122,10 @@ def _record(store: Store, delivery: Delivery, state: IncidentState) -> int:
         return 0
     events = store.timeline(event.project_id, event.iid)
     name, _ = _scenario(delivery.rules, state, row.description)
-    closes = [e.at for e in events if e.kind == "state" and e.value_to == "closed"]
-    closed = max(closes) if closes else row.resolved_at or now
+    closed, held = held_at_close(events, row.roles)  # as reindex reads it (store.training.rebuild)
+    if closed is None:  # the index has no close yet (it lags): the drill closes now, with the roles held now
+        closed, held = row.resolved_at or now, participants(events, row.roles)
     drill = (row.project_id, row.project_path, row.iid, name or "")
-    held = participants(events, row.roles)
     return record(
         store.engine, [TrainingRecord(*drill, user, role, row.started_at, closed, now) for role, user in held]
     )
