@@ -67,7 +67,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         return 1
     print(
         f"reindexed {result.incidents} incidents in {result.seconds:.1f} s "
-        f"({result.rate:.0f}/s, {source.calls} GitLab calls); {result.forgotten} no longer incidents, forgotten"
+        f"({result.rate:.0f}/s, {source.calls} GitLab calls); {result.forgotten} no longer incidents, forgotten; "
+        f"{result.training_records} training records of closed drills written"
     )
     return 0
 

@@ -35,7 +35,8 @@ def test_reindex_then_report(
         monkeypatch.setenv("GITLAB_URL", server.url)
         monkeypatch.setenv("GITLAB_TOKEN", "token")
         assert main(["reindex", "--group", "shop"]) == 0
-    assert "reindexed 7 incidents" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "reindexed 7 incidents" in printed and "0 training records of closed drills" in printed
     assert (data_dir / "incidents.sqlite3").exists()
     assert main(["report", "--from", "2026-03-01", "--to", "2026-03-31", "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
