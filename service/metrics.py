@@ -195,10 +195,8 @@ class RedisCollector:
         try:
             families = self._read(GaugeMetricFamily)
         except RedisError:
-            up.add_metric([], 0)
-            yield up
-            return
-        up.add_metric([], 1)
+            families = []  # `up` 0 and nothing else
+        up.add_metric([], 1 if families else 0)
         yield up
         yield from families
 
@@ -226,14 +224,10 @@ class RedisCollector:
             failed.add_metric([name], failures)
             if head is not None:
                 heads[name] = head.decode() if isinstance(head, bytes) else str(head)
-        stamps = [self.connection.hget(f"rq:job:{job_id}", "enqueued_at") for job_id in heads.values()]
         now = time.time()
         for name in self.queue_names:
-            age = 0.0
-            if name in heads:
-                stamp = stamps[list(heads).index(name)]
-                age = max(now - _epoch(stamp), 0.0) if stamp else 0.0
-            oldest.add_metric([name], age)
+            stamp = self.connection.hget(f"rq:job:{heads[name]}", "enqueued_at") if name in heads else None
+            oldest.add_metric([name], max(now - _epoch(stamp), 0.0) if stamp else 0.0)
         for key in self.connection.scan_iter(match=HOOK_STATE_PATTERN, count=100):
             text = key.decode() if isinstance(key, bytes) else str(key)
             raw = self.connection.get(key)
