@@ -15,7 +15,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from . import metrics
-from .incident import Issue, Note
+from .incident import Issue, Note, issue_from_api, note_from_api
 
 log = logging.getLogger("incident_bot.gitlab")
 
@@ -99,34 +99,6 @@ def _wrap(exc: Exception) -> Exception:
     return TransientGitLabError(f"GitLab unreachable: {exc}")
 
 
-def _issue(project_id: int, data: dict[str, Any]) -> Issue:
-    assignees = [a for a in data.get("assignees") or [] if isinstance(a, dict)]
-    return Issue(
-        project_id=project_id,
-        iid=int(data["iid"]),
-        title=str(data.get("title") or ""),
-        description=str(data.get("description") or ""),
-        state=str(data.get("state") or "opened"),
-        labels=frozenset(str(label) for label in data.get("labels") or []),
-        assignees=tuple(str(a.get("username")) for a in assignees),
-        assignee_ids=tuple(int(a["id"]) for a in assignees if a.get("id") is not None),
-        confidential=bool(data.get("confidential")),
-        web_url=str(data.get("web_url") or ""),
-        issue_type=str(data.get("issue_type") or data.get("type") or "issue"),
-        severity=data.get("severity") if isinstance(data.get("severity"), str) else None,
-    )
-
-
-def _note(item: dict[str, Any]) -> Note:
-    return Note(
-        id=int(item["id"]),
-        body=str(item.get("body") or ""),
-        author=str((item.get("author") or {}).get("username") or ""),
-        created_at=str(item.get("created_at") or ""),
-        system=bool(item.get("system")),
-    )
-
-
 def _pointer_key(project_id: int, iid: int) -> str:
     return f"incident-bot:memory-note:{project_id}:{iid}"
 
@@ -171,7 +143,7 @@ class PythonGitLabClient:
         return User(id=int(data["id"]), username=str(data["username"]))
 
     def get_issue(self, project_id: int, iid: int) -> Issue:
-        return _issue(project_id, self._call("get", f"/projects/{project_id}/issues/{iid}"))
+        return issue_from_api(project_id, self._call("get", f"/projects/{project_id}/issues/{iid}"))
 
     def iter_notes(self, project_id: int, iid: int) -> Iterator[Note]:
         """Every note of the issue, newest first, one page at a time (stop iterating to stop reading)."""
@@ -182,7 +154,7 @@ class PythonGitLabClient:
                 f"/projects/{project_id}/issues/{iid}/notes",
                 query_data={"sort": "desc", "order_by": "created_at", "per_page": NOTES_PAGE, "page": page},
             )
-            yield from (_note(item) for item in batch)
+            yield from (note_from_api(item) for item in batch)
             if len(batch) < NOTES_PAGE:
                 return
             page += 1
@@ -190,7 +162,7 @@ class PythonGitLabClient:
     def get_note(self, project_id: int, iid: int, note_id: int) -> Note | None:
         """One note by id; None when it is gone (deleted) or not on this issue."""
         try:
-            return _note(self._call("get", f"/projects/{project_id}/issues/{iid}/notes/{note_id}"))
+            return note_from_api(self._call("get", f"/projects/{project_id}/issues/{iid}/notes/{note_id}"))
         except PermanentGitLabError:
             return None
 

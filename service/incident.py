@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .text import is_username
+
 if TYPE_CHECKING:
     from .events import Event
 
@@ -50,6 +52,42 @@ class Issue:
     web_url: str = ""
     issue_type: str = "issue"
     severity: str | None = None
+    author: str = ""  # the author's username, when GitLab's answer names one (a hook names only the actor)
+    author_id: int | None = None
+
+
+def issue_from_api(project_id: int, data: dict[str, Any]) -> Issue:
+    """The issue as GitLab's REST answer describes it (GET /projects/:id/issues/:iid)."""
+    assignees = [a for a in data.get("assignees") or [] if isinstance(a, dict)]
+    author: dict[str, Any] = data["author"] if isinstance(data.get("author"), dict) else {}
+    name, ident = author.get("username"), author.get("id")  # the author, where GitLab's answer names one
+    return Issue(
+        project_id=project_id,
+        iid=int(data["iid"]),
+        title=str(data.get("title") or ""),
+        description=str(data.get("description") or ""),
+        state=str(data.get("state") or "opened"),
+        labels=frozenset(str(label) for label in data.get("labels") or []),
+        assignees=tuple(str(a.get("username")) for a in assignees),
+        assignee_ids=tuple(int(a["id"]) for a in assignees if a.get("id") is not None),
+        confidential=bool(data.get("confidential")),
+        web_url=str(data.get("web_url") or ""),
+        issue_type=str(data.get("issue_type") or data.get("type") or "issue"),
+        severity=data.get("severity") if isinstance(data.get("severity"), str) else None,
+        author=name if isinstance(name, str) and is_username(name) else "",
+        author_id=ident if type(ident) is int and ident > 0 else None,
+    )
+
+
+def note_from_api(item: dict[str, Any]) -> Note:
+    """A note as GitLab's REST answer describes it."""
+    return Note(
+        id=int(item["id"]),
+        body=str(item.get("body") or ""),
+        author=str((item.get("author") or {}).get("username") or ""),
+        created_at=str(item.get("created_at") or ""),
+        system=bool(item.get("system")),
+    )
 
 
 @dataclass(frozen=True)

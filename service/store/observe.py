@@ -36,7 +36,7 @@ from .vocabulary import Vocabulary
 
 if TYPE_CHECKING:
     from service.events import Event
-    from service.incident import IncidentState
+    from service.incident import IncidentState, Issue
     from service.rules import RuleSet
 
 
@@ -127,7 +127,7 @@ def observe(
         severity=vocab.severity(labels_after),
         phase=vocab.phase(labels_after),
         state="closed" if closing else issue.state,
-        author=actor if author_id is not None and author_id == actor_id else None,
+        author=_author_name(issue, author_id, actor, actor_id),
         author_id=author_id,
         created_at=times["created_at"] or (at if event.action == "open" and not event.is_note else None),
         roles=staffed,
@@ -203,3 +203,10 @@ def _payload_times(payload: Mapping[str, Any], is_note: bool) -> dict[str, Any]:
         "created_at": parse_time(issue.get("created_at")),
         "author_id": author_id if isinstance(author_id, int) and not isinstance(author_id, bool) else None,
     }
+
+
+def _author_name(issue: Issue, author_id: int | None, actor: str, actor_id: int | None) -> str | None:
+    """The author's username: GitLab's issue names it; else the actor, when the actor is the author."""
+    if issue.author and (author_id is None or issue.author_id in (None, author_id)):
+        return issue.author
+    return actor if author_id is not None and author_id == actor_id else None

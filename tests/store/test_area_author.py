@@ -32,6 +32,8 @@ def test_the_worker_fills_area_author_and_creation_time(fake, runtime: Runtime, 
     """Three incidents opened through the real job: each row has its area; `report --by area` groups by it."""
     for iid, title in TITLES.items():
         fake.add_issue(1, iid, title=title)
+        if iid == 24:  # the issue GitLab returns names its author (GET /projects/:id/issues/:iid)
+            fake.issues[(1, iid)]["author"] = {"id": 8, "username": "bob"}
         # alice (id 7) opens the first herself; bob's id is 8: the other two were opened by someone else.
         author = 7 if iid == 23 else 8
         assert process_delivery(
@@ -40,7 +42,9 @@ def test_the_worker_fills_area_author_and_creation_time(fake, runtime: Runtime, 
     rows = {row.iid: row for row in indexed.incidents()}
     assert {iid: row.area for iid, row in rows.items()} == {23: "reliability", 24: "security", 25: None}
     assert (rows[23].author, rows[23].author_id, rows[23].created_at) == ("alice", 7, CREATED)
-    assert (rows[24].author, rows[24].author_id, rows[24].created_at) == (None, 8, CREATED)  # no name in the hook
+    # Opened by bob, declared by alice: the hook names only alice; the issue read from GitLab names bob.
+    assert (rows[24].author, rows[24].author_id, rows[24].created_at) == ("bob", 8, CREATED)
+    assert (rows[25].author, rows[25].author_id) == (None, 8)  # a GitLab answer without the author: unknown
     report = report_from_store(
         indexed,
         start=datetime(2013, 12, 1, tzinfo=UTC),
