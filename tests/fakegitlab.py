@@ -6,9 +6,10 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 BOT = {"id": 99, "username": "incident-bot", "name": "Incident Bot"}
@@ -247,13 +248,14 @@ def install_responses(rsps: Any, fake: FakeGitLab, base: str = "http://gitlab.te
         rsps.add_callback(method, pattern, callback=callback)
 
 
-class FakeGitLabServer:
-    """The fake behind a real HTTP server on 127.0.0.1, for tests that run the real processes."""
+# What a JSON fake answers a request (method, path, body, headers): status, JSON payload, extra headers.
+Answer = Callable[[str, str, bytes | None, dict[str, str]], tuple[int, Any, dict[str, str]]]
 
-    def __init__(self, fake: FakeGitLab | None = None):
-        self.fake = fake or FakeGitLab()
-        model = self.fake
 
+class JsonServer:
+    """A fake answering JSON behind a real HTTP/1.1 server on 127.0.0.1: `with` starts and stops it."""
+
+    def __init__(self, answer: Answer):
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             # Headers and body go out in two writes; with Nagle on, the body waits ~40 ms for a delayed ACK.
@@ -262,11 +264,13 @@ class FakeGitLabServer:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                status, payload = model.handle(self.command, self.path, body, dict(self.headers))
+                status, payload, headers = answer(self.command, self.path, body, dict(self.headers))
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -283,10 +287,18 @@ class FakeGitLabServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
-    def __enter__(self) -> FakeGitLabServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class FakeGitLabServer(JsonServer):
+    """The fake behind a real HTTP server on 127.0.0.1, for tests that run the real processes."""
+
+    def __init__(self, fake: FakeGitLab | None = None):
+        self.fake = model = fake or FakeGitLab()
+        super().__init__(lambda method, path, body, headers: (*model.handle(method, path, body, headers), {}))

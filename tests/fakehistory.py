@@ -9,15 +9,15 @@ span several pages.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.fakegitlab import JsonServer
 
 BOT = {"id": 99, "username": "incident-bot", "name": "Incident Bot"}
 USERS = {"alice": 7, "bob": 8, "carol": 9, "dave": 10, "erin": 11, "incident-bot": 99}
@@ -273,44 +273,9 @@ class FakeHistory:
         return 200, chunk, {"X-Next-Page": str(page + 1) if more else "", "X-Page": str(page)}
 
 
-class HistoryServer:
+class HistoryServer(JsonServer):
     """FakeHistory behind a real HTTP/1.1 server on 127.0.0.1."""
 
     def __init__(self, model: FakeHistory):
         self.model = model
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body in two writes: don't wait for a delayed ACK
-
-            def do_GET(self) -> None:
-                status, payload, headers = model.handle(self.command, self.path)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_POST = do_PUT = do_DELETE = do_GET
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self) -> HistoryServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(lambda method, path, body, headers: model.handle(method, path))
