@@ -97,3 +97,21 @@ def config() -> BoardConfig:
 def app(store: Store, rules: RuleSet, config: BoardConfig) -> Flask:
     """The board in production mode (Secure cookies), GitLab at gitlab.example.com."""
     return board_app(Settings(gitlab_url=GITLAB), store, rules, config)
+
+
+@pytest.fixture
+def worker_index(settings, redis_conn, rules: RuleSet, tmp_path: Path, monkeypatch) -> Iterator[Store]:  # type: ignore[no-untyped-def]
+    """The in-process worker with an index (SQLite) its jobs write, no channel targets, the clock at NOW: the index."""
+    from service.notify.jobs import record_outcomes_with
+    from service.worker import build_runtime, install
+    from tests.conftest import NOW
+
+    monkeypatch.delenv("INCIDENT_BOT_CHANNEL_RESPONDERS", raising=False)
+    monkeypatch.delenv("INCIDENT_BOT_CHANNEL_EXECUTIVES", raising=False)
+    index = open_store(f"sqlite:///{tmp_path / 'worker.sqlite3'}")
+    runtime = build_runtime(settings, rules, redis_conn, open_index=lambda: index)
+    runtime.clock = lambda: NOW
+    install(runtime)
+    yield index
+    record_outcomes_with(None)
+    index.engine.dispose()

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from flask.testing import FlaskClient
 
 from service.config import Settings
-from service.notify.jobs import record_outcomes_with
 from service.rules import RuleSet
-from service.store import open_store
+from service.store import Store
 from service.store.checklists import count
 from service.web.board import BoardConfig
-from service.worker import build_runtime, install, process_delivery
-from tests.conftest import NOW, body
+from service.worker import process_delivery
+from tests.conftest import body
 
 from .conftest import GITLAB, KIOSK_TOKEN, board_app
 
@@ -35,35 +33,26 @@ def test_count_reads_each_phase_of_a_note_and_stops_at_the_list_end() -> None:
 
 
 def test_page_shows_items_ticked_when_a_person_edits_the_bots_checklist_note(  # type: ignore[no-untyped-def]
-    settings, redis_conn, fake, rules: RuleSet, config: BoardConfig, tmp_path: Path, monkeypatch
+    fake, rules: RuleSet, config: BoardConfig, worker_index: Store
 ) -> None:
     """Ticking an item of the bot's checklist note (a note update) shows `1 of N`; a look-alike comment counts not."""
-    monkeypatch.delenv("INCIDENT_BOT_CHANNEL_RESPONDERS", raising=False)
-    monkeypatch.delenv("INCIDENT_BOT_CHANNEL_EXECUTIVES", raising=False)
-    index = open_store(f"sqlite:///{tmp_path / 'worker.sqlite3'}")
-    runtime = build_runtime(settings, rules, redis_conn, open_index=lambda: index)
-    runtime.clock = lambda: NOW
-    install(runtime)
-    try:
-        fake.issues[(1, 23)]["labels"] = ["incident", "severity::2"]
-        process_delivery(body("issue.open.incident"), {"delivery_id": "open-1"})
-        client = board_app(Settings(gitlab_url=GITLAB), index, rules, config).test_client()
-        assert client.get(f"/board?token={KIOSK_TOKEN}").status_code == 302
-        assert "No checklist read yet" in page_text(client, "/incidents/1/23")
-        note = next(n for n in fake.bot_notes() if MARKER in n["body"])
-        phase = re.search(rf"{MARKER} (\S+) -->", note["body"]).group(1)  # type: ignore[union-attr]
-        total = len(re.findall(r"^- \[ \] ", note["body"], re.M))
-        assert total >= 2
-        note["body"] = note["body"].replace("- [ ] ", "- [x] ", 1)  # what the person's edit leaves in GitLab
-        edit = body("note.create.incident", id=note["id"], note=note["body"], action="update")
-        process_delivery(edit, {"delivery_id": "tick-1"})
-        assert f"{phase}: 1 of {total} items ticked" in page_text(client, "/incidents/1/23")
-        # Anyone may write the marker in a comment of their own: it is not the bot's checklist.
-        fake_list = f"{MARKER} mitigation -->\n- [x] done\n"
-        forged = body("note.create.incident", id=999_999, note=fake_list, action="update")
-        process_delivery(forged, {"delivery_id": "forged-1"})
-        text = page_text(client, "/incidents/1/23")
-        assert "mitigation:" not in text and f"{phase}: 1 of {total} items ticked" in text
-    finally:
-        record_outcomes_with(None)
-        index.engine.dispose()
+    index = worker_index
+    fake.issues[(1, 23)]["labels"] = ["incident", "severity::2"]
+    process_delivery(body("issue.open.incident"), {"delivery_id": "open-1"})
+    client = board_app(Settings(gitlab_url=GITLAB), index, rules, config).test_client()
+    assert client.get(f"/board?token={KIOSK_TOKEN}").status_code == 302
+    assert "No checklist read yet" in page_text(client, "/incidents/1/23")
+    note = next(n for n in fake.bot_notes() if MARKER in n["body"])
+    phase = re.search(rf"{MARKER} (\S+) -->", note["body"]).group(1)  # type: ignore[union-attr]
+    total = len(re.findall(r"^- \[ \] ", note["body"], re.M))
+    assert total >= 2
+    note["body"] = note["body"].replace("- [ ] ", "- [x] ", 1)  # what the person's edit leaves in GitLab
+    edit = body("note.create.incident", id=note["id"], note=note["body"], action="update")
+    process_delivery(edit, {"delivery_id": "tick-1"})
+    assert f"{phase}: 1 of {total} items ticked" in page_text(client, "/incidents/1/23")
+    # Anyone may write the marker in a comment of their own: it is not the bot's checklist.
+    fake_list = f"{MARKER} mitigation -->\n- [x] done\n"
+    forged = body("note.create.incident", id=999_999, note=fake_list, action="update")
+    process_delivery(forged, {"delivery_id": "forged-1"})
+    text = page_text(client, "/incidents/1/23")
+    assert "mitigation:" not in text and f"{phase}: 1 of {total} items ticked" in text

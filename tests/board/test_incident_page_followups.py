@@ -21,10 +21,10 @@ from service.rules import Channel, ChannelKind, RuleSet
 from service.store import Store, make_engine
 from service.store.followups import pending
 from service.web.board import BoardConfig
-from service.worker import build_runtime, install, process_delivery
+from service.worker import process_delivery
 from service.worker.followups import FollowUps
 from service.worker.reminders import fire
-from tests.conftest import NOW, body, test_redis_url
+from tests.conftest import body, test_redis_url
 from tests.receivers import SECRET_PATH, HttpReceiver
 from tests.test_notify import run_worker
 
@@ -123,31 +123,20 @@ def test_an_index_that_cannot_be_written_never_fails_the_notification(
 
 
 def test_page_shows_the_reminder_pending_and_not_once_resolved(  # type: ignore[no-untyped-def]
-    settings, redis_conn, fake, rules: RuleSet, config: BoardConfig, tmp_path: Path, monkeypatch
+    fake, rules: RuleSet, config: BoardConfig, worker_index: Store
 ) -> None:
     """Declaring a severity 1 incident schedules a reminder the page shows; resolving it clears it."""
-    from service.store import open_store
-
-    monkeypatch.delenv("INCIDENT_BOT_CHANNEL_RESPONDERS", raising=False)
-    monkeypatch.delenv("INCIDENT_BOT_CHANNEL_EXECUTIVES", raising=False)
-    index = open_store(f"sqlite:///{tmp_path / 'worker.sqlite3'}")
-    runtime = build_runtime(settings, rules, redis_conn, open_index=lambda: index)
-    runtime.clock = lambda: NOW
-    install(runtime)
-    try:
-        fake.issues[(1, 23)]["labels"] = ["incident", "severity::1"]
-        process_delivery(body("issue.open.incident"), {"delivery_id": "open-1"})
-        due = pending(index.engine, 1, 23)
-        assert due is not None and due.number == 1
-        client = kiosk(board_app(Settings(gitlab_url=GITLAB), index, rules, config))
-        text = page_text(client, "/incidents/1/23")
-        when = due.due_at.strftime("%Y-%m-%d %H:%M UTC")
-        assert re.search(rf"Status-update reminder 1 due at {when} ?, naming incident-manager or eoc ?\.", text)
-        process_delivery(body("issue.close.incident"), {"delivery_id": "close-1"})
-        # The pending reminder fires (as RQ's scheduler would run it), finds the incident closed, and stops.
-        assert fire(1, 23, "open-1", 1) in ("stopped", "superseded: a newer update or change reset the reminders")
-        assert pending(index.engine, 1, 23) is None
-        assert "No status-update reminder pending" in page_text(client, "/incidents/1/23")
-    finally:
-        record_outcomes_with(None)
-        index.engine.dispose()
+    index = worker_index
+    fake.issues[(1, 23)]["labels"] = ["incident", "severity::1"]
+    process_delivery(body("issue.open.incident"), {"delivery_id": "open-1"})
+    due = pending(index.engine, 1, 23)
+    assert due is not None and due.number == 1
+    client = kiosk(board_app(Settings(gitlab_url=GITLAB), index, rules, config))
+    text = page_text(client, "/incidents/1/23")
+    when = due.due_at.strftime("%Y-%m-%d %H:%M UTC")
+    assert re.search(rf"Status-update reminder 1 due at {when} ?, naming incident-manager or eoc ?\.", text)
+    process_delivery(body("issue.close.incident"), {"delivery_id": "close-1"})
+    # The pending reminder fires (as RQ's scheduler would run it), finds the incident closed, and stops.
+    assert fire(1, 23, "open-1", 1) in ("stopped", "superseded: a newer update or change reset the reminders")
+    assert pending(index.engine, 1, 23) is None
+    assert "No status-update reminder pending" in page_text(client, "/incidents/1/23")
