@@ -87,4 +87,8 @@ def _sentinel(scheme: str, rest: str, settings: dict[str, Any]) -> Redis:
         sentinel_kwargs={"socket_timeout": settings["socket_timeout"], **sentinel_auth, **tls},
         socket_timeout=settings["socket_timeout"],
     )
-    return sentinel.master_for(master, db=int(db), **settings, **auth, **tls, **extra)
+    # One dict typed as Any: redis-py 8 types master_for's positional class parameters, and mypy would match
+    # separately splatted str/bool dicts against them.
+    master_options: dict[str, Any] = {"db": int(db), **settings, **auth, **tls, **extra}
+    client: Redis = sentinel.master_for(master, redis_class=Redis, **master_options)
+    return client
