@@ -81,7 +81,11 @@ class GitLabClient(Protocol):
 
     def set_native_severity(self, project_path: str, iid: int, severity: str) -> None: ...
 
-    def create_issue(self, project_id: int, title: str, description: str, labels: Iterable[str]) -> tuple[int, str]: ...
+    def create_issue(
+        self, project_id: int, title: str, description: str, labels: Iterable[str], *, confidential: bool = False
+    ) -> tuple[int, str]:
+        """Open an issue (confidential when it comes from a confidential incident): (iid, web URL)."""
+        ...
 
     def link_issues(self, project_id: int, iid: int, target_project_id: int, target_iid: int) -> None: ...
 
@@ -245,12 +249,14 @@ class PythonGitLabClient:
             # Severity sync is a courtesy: GitLab Free has no native severity on plain issues.
             log.warning("native severity not set for %s#%s: %s", project_path, iid, errors)
 
-    def create_issue(self, project_id: int, title: str, description: str, labels: Iterable[str]) -> tuple[int, str]:
-        data = self._call(
-            "post",
-            f"/projects/{project_id}/issues",
-            post_data={"title": title, "description": description, "labels": ",".join(labels)},
-        )
+    def create_issue(
+        self, project_id: int, title: str, description: str, labels: Iterable[str], *, confidential: bool = False
+    ) -> tuple[int, str]:
+        fields: dict[str, Any] = {"title": title, "description": description, "labels": ",".join(labels)}
+        if confidential:
+            # GitLab's default is a public issue: what comes from a confidential incident must say otherwise.
+            fields["confidential"] = True
+        data = self._call("post", f"/projects/{project_id}/issues", post_data=fields)
         return int(data["iid"]), str(data.get("web_url") or "")
 
     def link_issues(self, project_id: int, iid: int, target_project_id: int, target_iid: int) -> None:

@@ -157,6 +157,7 @@ class FakeGitLab:
                 title=data.get("title", ""),
                 labels=[x for x in str(data.get("labels", "")).split(",") if x],
                 description=data.get("description", ""),
+                confidential=data.get("confidential") in (True, "true"),
             )
             return 201, issue
         m = re.fullmatch(r"/projects/(\d+)/issues/(\d+)(/.*)?", path)

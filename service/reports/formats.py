@@ -15,6 +15,7 @@ import pygal
 from pygal.style import DefaultStyle
 
 from service.store.measure import Measured
+from service.text import neutralise_line
 
 from .figures import TARGETS, Listed, Report, Spread
 
@@ -70,12 +71,15 @@ def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:g}"
 
 
-def _title(row: Measured) -> str:
-    """Safe in a Markdown table cell of an issue: no pipes, no line breaks, no mentions; confidential hidden."""
+def _incident(row: Measured) -> str:
+    """An incident in a Markdown table cell of an issue: its reference and title, made inert (service.text).
+
+    A confidential one is named by nothing (not its title, project or number): the Markdown goes into
+    issues, such as the digest's, that more people can read than the incident.
+    """
     if row.confidential:
         return CONFIDENTIAL
-    text = " ".join(row.title.split()).replace("|", "\\|")
-    return text.replace("@", "@\u200b")  # a zero-width space keeps `@all` in a title from notifying anyone
+    return neutralise_line(f"{_ref(row)} {row.title}")
 
 
 def _ref(row: Measured) -> str:
@@ -103,7 +107,7 @@ def to_markdown(report: Report) -> str:
     for g in report.groups.values():
         times = " | ".join(f"{_num(s.median)} | {_num(s.p90)}" for s in (g.tta, g.ttm, g.ttr))
         counts = " | ".join(str(g.breaches[name]) for name in TARGETS)
-        lines.append(f"| {g.key} | {g.count} | {times} | {counts} |")
+        lines.append(f"| {neutralise_line(g.key)} | {g.count} | {times} | {counts} |")
     lines += ["", "Times in minutes from the incident's start; `—`: no incident of the group reached it.", ""]
     lines += _listing("Open incidents", report.open_incidents, "age")
     lines += _listing("Longest incidents", report.longest, "duration")
@@ -118,9 +122,8 @@ def _listing(title: str, items: list[Listed], what: str) -> list[str]:
         row = item.row
         state = "" if item.resolved or what == "age" else " (open)"
         severity = row.highest_severity if row.highest_severity is not None else "—"
-        lines.append(
-            f"| {_ref(row)} {_title(row)} | {severity} | {row.phase or '—'} | {_duration(item.minutes)}{state} |"
-        )
+        phase = neutralise_line(row.phase or "—")
+        lines.append(f"| {_incident(row)} | {severity} | {phase} | {_duration(item.minutes)}{state} |")
     return [*lines, ""]
 
 
