@@ -1,11 +1,13 @@
 """Functional areas (`rules/areas/*.yml`): read, validated against their schema, and cross-checked with the rules.
 
 One file per area. Every mistake is reported with file and line, and an area may name only the
-roles, phases, channels, categories and severities the rest of the rules define.
+roles, phases, channels, categories and severities the rest of the rules define. An area's `projects:`
+names the projects (or groups) that share their past incidents as similar incidents (`sharing`).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -21,6 +23,8 @@ MAX_AREAS = 50
 MAX_AREA_BYTES = 64 * 1024
 _NAME = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_.-]*$"}
 _TEXTS = {"type": "array", "items": {"type": "string", "minLength": 1}}
+# A GitLab project or group path: segments of letters, digits, `_`, `.`, `-`, not starting with `.`/`-` nor ending `.`.
+_PATH = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?(?:/[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?)*")
 AREA_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "incident-bot functional area",
@@ -61,6 +65,11 @@ AREA_SCHEMA: dict[str, Any] = {
                 },
                 "handoff": _TEXTS,
                 "reporting": _TEXTS,
+                "projects": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Projects or groups whose incidents are offered to each other as similar ones.",
+                },
             },
         }
     },
@@ -100,6 +109,11 @@ def build_areas(docs: list[Located], rules: RuleSet) -> tuple[dict[str, Area], l
                 if str(value) not in known[key]:
                     choices = ", ".join(sorted(known[key])) or "none defined"
                     bad((key, value if isinstance(values, dict) else i), f"unknown {kind} {value!r} ({choices})")
+        for i, path in enumerate(raw.get("projects", ())):
+            if not _PATH.fullmatch(path):
+                bad(
+                    ("projects", i), f"projects: {path!r} is not a project or group path (such as `acme/app` or `acme`)"
+                )
         match = raw.get("match") or {}
         for i, category in enumerate(match.get("categories", ())):
             if category not in rules.categories:
@@ -122,5 +136,28 @@ def build_areas(docs: list[Located], rules: RuleSet) -> tuple[dict[str, Area], l
             MappingProxyType({int(k): v for k, v in (raw.get("severity_examples") or {}).items()}),
             tuple(raw.get("handoff", ())),
             tuple(raw.get("reporting", ())),
+            tuple(dict.fromkeys(raw.get("projects", ()))),
         )
     return areas, problems
+
+
+def _covers(path: str, project_path: str) -> bool:
+    """Whether `path` (a project or a group) is `project_path` or one of its groups (case-insensitive, as GitLab)."""
+    path, project_path = path.lower(), project_path.lower()
+    return project_path == path or project_path.startswith(path + "/")
+
+
+def sharing(rules: RuleSet, project_path: str) -> tuple[str, ...]:
+    """The project and group paths whose incidents an incident of `project_path` may be offered as similar ones.
+
+    Those of every area whose `projects:` covers `project_path`; none (its own project only) otherwise.
+    """
+    if not project_path:
+        return ()
+    found = [
+        p
+        for area in rules.areas.values()
+        if any(_covers(p, project_path) for p in area.projects)
+        for p in area.projects
+    ]
+    return tuple(dict.fromkeys(found))

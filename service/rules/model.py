@@ -142,6 +142,8 @@ class Area:
     severity_examples: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))
     handoff: tuple[str, ...] = ()
     reporting: tuple[str, ...] = ()
+    # Project or group paths whose incidents may be shown to each other as similar incidents (rules.areas.sharing).
+    projects: tuple[str, ...] = ()
 
     def applies(self, category: str | None, labels: AbstractSet[str], project_path: str, title: str) -> str | None:
         """Why this area owns the incident (`category security`, ...), or None."""

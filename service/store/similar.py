@@ -1,6 +1,8 @@
 """Similar past incidents: the same category or functional area, and words in common; confidential ones kept in.
 
-A confidential incident is offered only to a confidential incident of the same project: its title
+Past incidents come from the incident's own project only, unless the rules say a group of projects shares
+them (an area's `projects:`, passed in as `projects`): another project's readers may not see them. A
+confidential incident is offered only to a confidential incident of the same project: its title
 must never reach a comment that more people can read (the query itself leaves the others out).
 
 A declaration asks this once its issue is written; the answer goes into its comment. What it costs: one
@@ -116,10 +118,14 @@ def similar(
     category: str | None,
     areas: frozenset[str],
     confidential: bool,
+    projects: Sequence[str] = (),
     area_of: Callable[[Candidate], frozenset[str]] = _no_area,
     limit: int = LIMIT,
 ) -> list[Similar]:
-    """Up to `limit` past incidents sharing the category or an area and at least one word, most alike first."""
+    """Up to `limit` past incidents sharing the category or an area and at least one word, most alike first.
+
+    Only of the project `project_id`, and of the projects and groups `projects` names (the rules' sharing).
+    """
     mine = terms(text)
     if not mine:
         return []
@@ -128,6 +134,7 @@ def similar(
     shown = _c.confidential == sa.false()
     if confidential:
         shown = sa.or_(shown, _c.project_id == project_id)
+    shown = sa.and_(shown, _shared_with(project_id, projects))
     columns = [_c.id, _VERSION, _c.category]
     if areas:
         columns += [_c.project_path, _c.title, _c.area]  # what `area_of` reads
@@ -161,6 +168,13 @@ def similar(
         for score, _, i, shared, same_category, same_areas in listed
         if i in full
     ]
+
+
+def _shared_with(project_id: int, projects: Sequence[str]) -> sa.ColumnElement[bool]:
+    """The rows of this project, or of a project that is (or is in a group) one of `projects` (any case)."""
+    path = sa.func.lower(_c.project_path)
+    shared = [sa.or_(path == p.lower(), path.startswith(p.lower() + "/", autoescape=True)) for p in projects]
+    return sa.or_(_c.project_id == project_id, *shared)
 
 
 def _why(category: str | None, same_category: bool, same_areas: frozenset[str]) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..handlers.commands import SIMILAR_PLACEHOLDER, SIMILAR_RULE
 from ..plan import Plan, PostNote, Remember
+from ..rules.areas import sharing
 from ..text import neutralise_line
 from .executor import label_change
 
@@ -92,7 +93,8 @@ def _find(plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryI
             text=f"{issue.title} {issue.description}",
             category=category,
             areas=areas,
-            confidential=issue.confidential,
+            confidential=issue.confidential or event.confidential,
+            projects=sharing(rules, event.project_path or ""),
             area_of=_past_areas.of(rules),
         )
     except Exception as exc:  # noqa: BLE001 - any index failure: the comment says so, the delivery goes on

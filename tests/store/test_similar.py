@@ -108,6 +108,7 @@ def planned(rules: RuleSet, title: str, note: str | None = None, memory: dict[st
     data = payload("note.create.incident" if note else "issue.open.incident")
     target = data["issue"] if note else data["object_attributes"]
     target.update(title=title, description="", confidential=False)
+    data["project"].update(id=42, path_with_namespace=PROJECT)  # the seeded incidents' project
     if note:
         data["object_attributes"]["note"] = note
     event = parse_event(data, delivery_id="d")
@@ -146,7 +147,9 @@ def test_similar_command_answers_from_the_index(store: Store, rules: RuleSet) ->
 
 def test_a_declaration_writes_the_issue_before_it_reads_past_incidents(fake, runtime, store: Store) -> None:  # type: ignore[no-untyped-def]
     """Labels and assignees reach GitLab before the index is read; the declaration comment still lists the past ones."""
-    record(store, incident(101, "Checkout returns 502 errors for card payments", now=NOW, started_minutes_ago=900))
+    title = "Checkout returns 502 errors for card payments"
+    seen = incident(101, title, now=NOW, started_minutes_ago=900, project_id=1)  # the delivery's project
+    record(store, seen)
     index = DeliveryIndex(lambda: store)
     opened = index.store
     written_before_read: list[list[str]] = []
