@@ -1,6 +1,7 @@
-"""The one policy for user text that reaches GitLab, chat or email: neutralised where it is rendered.
+"""The one policy for user text that reaches GitLab, chat, email or a spreadsheet: neutralised where it is rendered.
 
-Used by the planning steps, the executor and the notification messages alike.
+Used by the planning steps, the executor, the notification messages and the reports alike: Markdown
+(`neutralise`, `neutralise_line`, `md_link`), plain text (`plain`) and CSV cells (`csv_cell`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ _AT = re.compile("@(?!" + WJ + ")")
 _BROKEN_MENTION = re.compile("@" + WJ + r"([A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?)(?![A-Za-z0-9_.-])")
 _ENTITY = re.compile(r"&(?=#?\w+;)")
 _LINK = re.compile(r"\](\s*)\(")
+# OWASP's CSV injection rule: a cell starting with one of these is a formula (or becomes one) in a spreadsheet.
+CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+# A URL the bot links to: http(s), and nothing that ends a Markdown link target or an HTML attribute early.
+_SAFE_URL = re.compile(r"https?://[^\s<>()\[\]\"'`\\]+", re.IGNORECASE)
 
 
 def _inert_links_and_mentions(text: str) -> str:
@@ -70,6 +75,28 @@ def plain(text: str, *, angles: bool = True) -> str:
     text = _LINK.sub(lambda m: "]" + WJ + m.group(1) + "(", text)
     text = _LINE_START_SLASH.sub(lambda m: m.group(1) + WJ + "/", text)
     return text.replace("<", "\u2039").replace(">", "\u203a") if angles else text
+
+
+def md_link(text: str, url: str | None) -> str:
+    """`[text](url)` with the text neutralised; the text alone when the URL is not a plain http(s) one."""
+    shown = neutralise_line(text)
+    return f"[{shown}]({url})" if safe_url(url) else shown
+
+
+def safe_url(url: str | None) -> bool:
+    """Whether `url` may be a link target: http(s), no space, quote, bracket or angle that could end it early."""
+    return bool(url) and bool(_SAFE_URL.fullmatch(url or ""))
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell that no spreadsheet runs as a formula: a text starting with `= + - @`, tab or CR gets a `'` first.
+
+    A carriage return inside becomes a line feed: the bot's CSV ends lines with `\n`, so the writer quotes
+    a cell holding one, where a lone CR would be left bare and start a new row in a spreadsheet.
+    """
+    text = "" if value is None else str(value)
+    text = "'" + text if text.startswith(CSV_FORMULA) else text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def is_username(name: str) -> bool:

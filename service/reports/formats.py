@@ -15,7 +15,7 @@ import pygal
 from pygal.style import DefaultStyle
 
 from service.store.measure import Measured
-from service.text import neutralise_line
+from service.text import csv_cell, neutralise_line, safe_url
 
 from .figures import TARGETS, Listed, Report, Spread
 
@@ -152,7 +152,7 @@ def to_csv(report: Report) -> str:
         for s in (g.tta, g.ttm, g.ttr):
             cells += ["" if s.median is None else s.median, "" if s.p90 is None else s.p90]
         cells += [g.breaches[name] for name in TARGETS]
-        writer.writerow(cells)
+        writer.writerow([csv_cell(cell) for cell in cells])  # a group named `=...` is text, not a formula
     return out.getvalue()
 
 
@@ -227,7 +227,11 @@ def _html_listing(title: str, items: list[Listed], what: str) -> str:
     for item in items:
         row = item.row
         name = CONFIDENTIAL if row.confidential else row.title
-        link = f"<a href='{escape(row.url, quote=True)}'>{escape(_ref(row))}</a>" if row.url else escape(_ref(row))
+        link = (
+            f"<a href='{escape(row.url, quote=True)}'>{escape(_ref(row))}</a>"
+            if safe_url(row.url)
+            else escape(_ref(row))
+        )
         state = "" if item.resolved or what == "age" else " (open)"
         rows.append(
             f"<tr><td>{link} {escape(name)}</td><td class='n'>{row.highest_severity or '—'}</td>"

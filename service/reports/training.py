@@ -22,7 +22,7 @@ from service.rules import RulesError, load_rules
 from service.store import open_store
 from service.store.cli import open_index_or_exit
 from service.store.training import TrainingRecord, records
-from service.text import neutralise_line
+from service.text import csv_cell, neutralise_line
 
 FORMATS = ("md", "csv", "json")
 CSV_HEADER = ["kind", "name", "username", "drills", "last_practised", "last_drill"]
@@ -183,7 +183,7 @@ def to_csv(report: TrainingReport) -> str:
     writer.writerow(CSV_HEADER)
 
     def row(kind: str, name: str, p: Practice) -> list[Any]:
-        return [kind, name, p.username, p.drills, iso(p.last) if p.last else "", p.last_drill]
+        return [csv_cell(c) for c in (kind, name, p.username, p.drills, iso(p.last) if p.last else "", p.last_drill)]
 
     for name, r in report.roles.items():
         writer.writerows(row("role", name, p) for p in r.practised)

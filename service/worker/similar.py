@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ..handlers.commands import SIMILAR_PLACEHOLDER, SIMILAR_RULE
 from ..plan import Plan, PostNote, Remember
 from ..rules.areas import sharing
-from ..text import neutralise_line
+from ..text import md_link, neutralise_line, safe_url
 from .executor import label_change
 
 if TYPE_CHECKING:
@@ -55,17 +55,21 @@ def with_similar(plan: Plan, delivery: Delivery, state: IncidentState, index: De
 
 
 def render(found: list[Similar]) -> str:
-    """One line per incident: link, title (made inert), severity, when resolved, its review, why it is alike."""
+    """One line per incident: link, title (made inert), severity, when resolved, its review, why it is alike.
+
+    Every value from the index goes through service.text: a link only to a plain http(s) URL.
+    """
     lines = []
     for s in found:
         row = s.row
         ref = f"{row.project_path}#{row.iid}"
         title = neutralise_line(row.title)
         status = f"resolved {row.resolved_at:%Y-%m-%d}" if row.resolved_at else "still open"
-        review = f", review: {row.review_url}" if row.review_url else ""
+        shown = row.review_url if safe_url(row.review_url) else neutralise_line(row.review_url or "")
+        review = f", review: {shown}" if row.review_url else ""
         why = ", ".join([*s.same, "words: " + ", ".join(s.shared)])
         level = f"severity {row.highest_severity or row.severity}" if (row.highest_severity or row.severity) else ""
-        lines.append(f"- [{ref}]({row.url}) {title} ({', '.join(x for x in (level, status) if x)}{review}; {why})")
+        lines.append(f"- {md_link(ref, row.url)} {title} ({', '.join(x for x in (level, status) if x)}{review}; {why})")
     return "\n".join(lines)
 
 
