@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from service.worker import process_delivery
-from tests.conftest import body
+from tests.conftest import body, payload
 
 SECRET_TITLE = "Pangolin breach: customer card numbers exposed"
 
@@ -36,3 +38,31 @@ def test_an_open_incidents_review_stays_open(fake, runtime) -> None:  # type: ig
     review = close_severe(fake, confidential=False)
     assert review["confidential"] is False
     assert review["title"] == f"Post-incident review: {SECRET_TITLE}"
+
+
+def test_a_drill_asked_from_a_confidential_incident_names_nothing_of_it(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+    """`@incident-bot drill` in a confidential incident opens a drill issue with nothing of that incident in it."""
+    fake.issues[(1, 23)].update(labels=["incident", "severity::1"], title=SECRET_TITLE, confidential=True)
+    run("issue.open.incident", "k1", title=SECRET_TITLE, confidential=True)
+    data = payload("note.create.incident")
+    data["object_attributes"]["note"] = "@incident-bot drill database-outage"
+    data["issue"].update(title=SECRET_TITLE, confidential=True)
+    assert process_delivery(json.dumps(data).encode(), {"delivery_id": "k2", "event_uuid": "u2"}).startswith("applied")
+    (drill,) = [i for k, i in fake.issues.items() if k != (1, 23)]
+    assert drill["title"] == "[DRILL] Primary database unreachable"
+    shown = drill["title"] + drill["description"]
+    assert "Pangolin" not in shown and "23" not in shown and "confidential" not in shown.lower()
+    assert fake.links[(1, 23)] == [(1, drill["iid"])]  # GitLab lists a link only to those who can read both ends
+
+
+def test_a_hostile_title_reaches_the_review_inert(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+    """The review's title copies the incident's as plain text: no live mention, link, image or quick action."""
+    hostile = "@all ![x](http://evil/x.png) [click](http://evil) <details> /close"
+    fake.issues[(1, 23)].update(labels=["incident", "severity::1"], title=hostile)
+    run("issue.open.incident", "k1", title=hostile)
+    fake.issues[(1, 23)]["state"] = "closed"
+    run("issue.close.incident", "k2", title=hostile)
+    (review,) = [i for k, i in fake.issues.items() if k != (1, 23)]
+    assert review["title"].startswith("Post-incident review: ")
+    assert not any(live in review["title"] for live in ("@all", "](", "://", "<details>"))
+    assert not any(live in review["description"] for live in ("@all", "](", "http://evil", "<details>"))

@@ -220,21 +220,24 @@ def _html_groups(report: Report) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _html_incident(row: Measured) -> str:
+    """An incident's link and title; a confidential one is named by nothing, as in the Markdown."""
+    if row.confidential:
+        return CONFIDENTIAL
+    ref = escape(_ref(row))
+    link = f"<a href='{escape(row.url, quote=True)}'>{ref}</a>" if safe_url(row.url) else ref
+    return f"{link} {escape(row.title)}"
+
+
 def _html_listing(title: str, items: list[Listed], what: str) -> str:
     if not items:
         return f"<h2>{escape(title)}</h2><p>None.</p>"
     rows = []
     for item in items:
         row = item.row
-        name = CONFIDENTIAL if row.confidential else row.title
-        link = (
-            f"<a href='{escape(row.url, quote=True)}'>{escape(_ref(row))}</a>"
-            if safe_url(row.url)
-            else escape(_ref(row))
-        )
         state = "" if item.resolved or what == "age" else " (open)"
         rows.append(
-            f"<tr><td>{link} {escape(name)}</td><td class='n'>{row.highest_severity or '—'}</td>"
+            f"<tr><td>{_html_incident(row)}</td><td class='n'>{row.highest_severity or '—'}</td>"
             f"<td>{escape(row.phase or '—')}</td><td class='n'>{_duration(item.minutes)}{state}</td></tr>"
         )
     head = f"<tr><th>incident</th><th>severity</th><th>phase</th><th>{what}</th></tr>"

@@ -404,6 +404,8 @@ def test_markdown_hides_confidential_titles_and_mentions(report_store: Store) ->
     assert "confidential incident" in text
     assert "@all" not in text and "ping @\u2060all &#124; now" in text  # service.text's policy
     assert "shop/checkout#17" not in text  # nor its number
+    page = render(_report(report_store), Format.HTML)
+    assert "confidential incident" in page and "Secret DB creds" not in page and "shop/checkout#17" not in page
 
 
 def test_csv_has_one_row_per_group(report_store: Store) -> None:
