@@ -145,7 +145,7 @@ def apply_plan(
         else:
             # A worker killed after opening the review but before the note retries: find it, don't open another.
             try:
-                outcome.review = _open_review(client, pid, iid, review, confidential=_confidential(state, event))
+                outcome.review = _open_review(client, pid, iid, review, confidential=state.issue.confidential)
             except PermanentGitLabError as exc:
                 delivery.log.warning("review issue not opened for %s#%s: %s", pid, iid, exc)
                 body = body.replace(REVIEW_PLACEHOLDER, f"not possible ({exc}); please open one by hand")
@@ -200,17 +200,13 @@ def _open_drill(drill: OpenDrill, delivery: Delivery, body: str, outcome: Outcom
     return body.replace(DRILL_PLACEHOLDER, url or f"#{iid}")
 
 
-def _confidential(state: IncidentState, event: Event) -> bool:
-    """Whether the incident is confidential (the issue as read, or the delivery: either is enough)."""
-    return state.issue.confidential or event.confidential
-
-
 def _open_review(
     client: GitLabClient, pid: int, iid: int, review: OpenReview, *, confidential: bool
 ) -> tuple[int, str, bool]:
     """The review issue (iid, url, opened now): a worker killed after opening it finds it on retry.
 
-    A confidential incident's review carries its title and timeline, so it is confidential too.
+    A confidential incident's review carries its title and timeline, so it is confidential too (the issue
+    as the worker read it from GitLab; a delivery's `confidential` is also set by an internal note).
     """
     for found_iid, title, url in client.linked_issues(pid, iid):
         if title == review.title:

@@ -97,7 +97,9 @@ def _find(plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryI
             text=f"{issue.title} {issue.description}",
             category=category,
             areas=areas,
-            confidential=issue.confidential or event.confidential,
+            # The issue as GitLab has it now (a delivery's `confidential` is also set by an internal note,
+            # while the bot's reply is an ordinary comment).
+            confidential=issue.confidential,
             projects=sharing(rules, event.project_path or ""),
             area_of=_past_areas.of(rules),
         )

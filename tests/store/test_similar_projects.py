@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from service.store import Store
 from service.worker import process_delivery
 from service.worker.index import DeliveryIndex
 from tests.board.seed import incident, record
-from tests.conftest import body
+from tests.conftest import body, payload
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 HERE = "gitlabhq/gitlab-test"  # the project of the fixtures' deliveries (id 1)
@@ -113,3 +114,27 @@ def test_a_bad_projects_value_is_a_file_line_error(tmp_path: Path, projects: str
 def test_the_shipped_areas_share_nothing(rules: RuleSet) -> None:
     """Out of the box no area names projects: every project's incidents stay its own."""
     assert all(not area.projects for area in rules.areas.values())
+
+
+def test_an_internal_note_asking_shows_no_confidential_incident(fake, runtime, store: Store) -> None:  # type: ignore[no-untyped-def]
+    """`@incident-bot similar` in an internal note of an open incident: the reply is an ordinary comment, so no
+    confidential incident of the project is listed in it."""
+    seed(store)
+    record(
+        store,
+        incident(
+            102,
+            "Checkout returns 500 errors, numbat",
+            now=NOW,
+            started_minutes_ago=600,
+            project_id=1,
+            confidential=True,
+        ),
+    )
+    declaration(fake, runtime, store)
+    note = payload("note.create.incident")
+    note["object_attributes"].update(note="@incident-bot similar", internal=True)
+    outcome = process_delivery(json.dumps(note).encode(), {"delivery_id": "d2", "event_uuid": "u2"})
+    assert outcome.startswith("applied")
+    reply = str(fake.bot_notes()[-1]["body"])
+    assert f"[{HERE}#101]" in reply and "numbat" not in reply and "#102" not in reply
