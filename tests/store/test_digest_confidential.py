@@ -62,3 +62,41 @@ def test_the_digest_issue_shows_no_confidential_incident(  # type: ignore[no-unt
     text = issue["description"]
     assert "| incidents | 2 |" in text and "Checkout slow in EU" in text and "secretgroup/private#42" in text
     assert "Pangolin" not in text and "#41" not in text and "confidential incident" in text
+
+
+def test_the_workers_digest_job_shows_no_confidential_incident(  # type: ignore[no-untyped-def]
+    store: Store, database_url: str, redis_conn: Redis, gitlab, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduled digest job, run by a real RQ worker over this index: the reporting issue names nothing of it."""
+    import shutil
+
+    from rq import Queue, SimpleWorker
+
+    from service.config import shipped_rules_dir
+    from service.reports.digest_job import digest_job
+    from tests.conftest import test_redis_url
+
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    store.record(observed(41, SECRET, confidential=True, start=start))
+    store.record(observed(42, "Checkout slow in EU", confidential=False, start=start + timedelta(hours=1)))
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(shipped_rules_dir(), rules_dir)
+    settings = rules_dir / "settings.yml"
+    block = f"settings:\n  digest:\n    project: '{REPORTING}'\n    channels: []\n"
+    settings.write_text(settings.read_text().replace("settings:\n", block, 1))
+    for name, value in {
+        "INCIDENT_BOT_RULES": str(rules_dir),
+        "INCIDENT_BOT_DATABASE_URL": database_url,
+        "REDIS_URL": test_redis_url(),
+        "GITLAB_URL": gitlab.url,
+        "GITLAB_TOKEN": "test-token",
+    }.items():
+        monkeypatch.setenv(name, value)
+    queue = Queue("digest-confidential", connection=redis_conn)
+    queued = queue.enqueue(digest_job)
+    SimpleWorker([queue], connection=redis_conn).work(burst=True)
+    queued.refresh()
+    assert "issue opened" in str(queued.return_value())
+    (issue,) = [i for (p, _), i in gitlab.fake.issues.items() if p == REPORTING]
+    assert issue["confidential"] is False and "Checkout slow in EU" in issue["description"]
+    assert "Pangolin" not in issue["description"] and "#41" not in issue["description"]
