@@ -14,6 +14,7 @@ import os
 import threading
 import time
 import weakref
+from functools import partial
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -38,10 +39,13 @@ class Intake:
         self._healthy = True  # the last call to Redis answered; while not, only the drain thread tries it
         self._pid = 0
         self._closed = threading.Event()
+        # gunicorn forks its workers from the process that made the app (preload): each starts draining at once,
+        # so a spool left by a process that died is queued without waiting for a delivery to come in.
+        os.register_at_fork(after_in_child=partial(_start_in_child, weakref.ref(self)))
 
     def enqueue(self, body: bytes, meta: dict[str, Any], *, delivery_id: str, issue_key: str, actor: str) -> Enqueued:
         """Queue the delivery, or spool it (Outcome.SPOOLED); SpoolError when neither can take it."""
-        if self._pid != os.getpid():  # the first delivery of this (forked) process starts its drain thread
+        if self._pid != os.getpid():  # not started by a fork: the first delivery starts this process's drain thread
             self._start()
         waiting = self.spool.pending()
         if waiting and self._healthy:
@@ -104,6 +108,12 @@ class Intake:
     def close(self) -> None:
         """Stop this process's drain thread (at its next look)."""
         self._closed.set()
+
+
+def _start_in_child(ref: weakref.ref[Intake]) -> None:
+    intake = ref()
+    if intake is not None and not intake._closed.is_set():
+        intake._start()
 
 
 def _drain_loop(ref: weakref.ref[Intake]) -> None:

@@ -27,7 +27,7 @@ from service.rules import RuleSet
 from service.spool import Record, Spool, SpoolError, encode
 from service.web.app import create_app
 from tests.conftest import ROOT, hook_headers, payload
-from tests.e2e.harness import RedisServer, wait_until
+from tests.e2e.harness import RedisServer, Stack, wait_until
 
 
 def record(n: int, issue: str = "1:23") -> Record:
@@ -302,8 +302,8 @@ def test_deliveries_during_a_redis_outage_are_accepted_and_queued_in_order_once(
     assert [r.json["job_id"] for r in during] == [f"c-{iid}-{n}" for n in range(1, 6) for iid in (1, 2)]
     redis_server.start()
     expected = {1: [f"c-1-{n}" for n in range(6)], 2: [f"c-2-{n}" for n in range(1, 6)]}
-    wait_until(lambda: chain(conn, "1:1") == expected[1] and chain(conn, "1:2") == expected[2], what="spool drained")
-    assert not Spool(settings.spool_dir).pending()
+    wait_until(lambda: not Spool(settings.spool_dir).pending(), what="spool drained")  # removed once queued
+    assert chain(conn, "1:1") == expected[1] and chain(conn, "1:2") == expected[2]
     assert post(1, 3).json["status"] == "duplicate"  # a resend of a spooled delivery is known
     assert post(1, 6).json["status"] == "queued"  # the spool is empty: straight to the queue again
     # Each job once: an issue's first is on the queue, the others wait in RQ's deferred registry behind it.
@@ -326,3 +326,22 @@ def test_queue_down_and_spool_unwritable_is_503(
         "error": "queue unavailable and local spool unwritable, retry later"
     }
     assert "spool unwritable" in caplog.text
+
+
+@pytest.mark.e2e
+def test_a_restarted_web_drains_the_spool_its_predecessor_left_before_any_delivery(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """gunicorn started over a spool left by a dead web process: its workers queue it without waiting for a delivery."""
+    Spool(tmp_path / "data" / "spool").append(  # where the Stack's INCIDENT_BOT_DATA_DIR puts the spool
+        Record(comment(1, 1), {"delivery_id": "left-1", "event": "Note Hook"}, "left-1", "1:1", "alice")
+    )
+    stack = Stack(tmp_path, "http://127.0.0.1:9", redis_server.url)
+    try:
+        stack.start_web(workers=1)
+        spool = Spool(tmp_path / "data" / "spool")
+        wait_until(lambda: not spool.pending(), what="the spool drained")  # removed after it is queued
+        assert stack.connection.exists(Job.key_for("left-1"))
+    finally:
+        stack.stop()
+        print(stack.output())
