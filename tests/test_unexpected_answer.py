@@ -1,4 +1,4 @@
-"""A GitLab answer the bot cannot read fails its job once, says the answer's shape (never its values), and the issue moves on."""
+"""A GitLab answer the bot cannot read fails its job once, logs its shape (never its values); the issue moves on."""
 
 from __future__ import annotations
 
