@@ -23,12 +23,13 @@ from ..config import Settings
 from ..queue import notify_queue_name
 from . import recovery
 from .runtime import installed
+from .stopping import PromptStop
 
 log = logging.getLogger("incident_bot.worker")
 MAINTENANCE_LOCK_SECONDS = 30
 
 
-class IncidentWorker(SimpleWorker):
+class IncidentWorker(PromptStop, SimpleWorker):
     """An RQ worker that never loses a job it took, rides out Redis restarts, and heartbeats from a thread.
 
     RQ's forking worker pays ~15 ms a job for the fork and opens new connections
@@ -41,6 +42,7 @@ class IncidentWorker(SimpleWorker):
 
     Dequeueing goes through `recovery.Claims` (see there why RQ's own is not enough), and
     every Redis call outside a job is guarded: a Redis restart is waited out, never a reason to quit.
+    It stops within seconds of SIGTERM, a job in progress handed back to its queue (`stopping`).
     """
 
     heartbeat_slack = 10
