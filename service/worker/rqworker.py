@@ -213,6 +213,12 @@ class IncidentWorker(PromptStop, SimpleWorker):
         except RedisError as exc:
             self.log.warning("Worker %s: maintenance skipped, Redis unavailable (%s)", self.name, exc)
             self.last_cleaned_at = now()  # type: ignore[assignment]
+        runtime = installed()
+        if runtime is not None and runtime.index is not None:  # index writes that failed: reindexed from GitLab
+            try:
+                runtime.index.catch_up(runtime.rules, runtime.bot_username())
+            except Exception as exc:  # noqa: BLE001 - a catch-up that fails stays pending for the next pass
+                self.log.warning("Worker %s: index catch-up skipped (%s: %s)", self.name, type(exc).__name__, exc)
 
     def clean_registries(self) -> None:
         """RQ's registry cleaning (at DEBUG), and this worker's sweep of claims left by stopped workers."""

@@ -1,0 +1,43 @@
+"""Issues whose index write failed, waiting to be reindexed from GitLab: a Redis set of `project_id:iid`.
+
+A delivery is applied in GitLab before the index hears of it, and the index is derived: a write that
+fails (the database unreachable, its file unwritable, the migration not done yet) is not a reason to
+fail the delivery, but it is never dropped silently either. The worker records the issue here; the
+next successful index write and the worker's maintenance pass reindex it from GitLab (`reindex_issue`)
+and take it off. `incident-bot doctor` and `/metrics` show how many wait.
+"""
+
+from __future__ import annotations
+
+from redis import Redis
+
+PENDING_KEY = "incident-bot:index:pending"
+
+
+def add(connection: Redis, project_id: int, iid: int) -> None:
+    """Record that this issue's index rows are behind GitLab."""
+    connection.sadd(PENDING_KEY, f"{project_id}:{iid}")
+
+
+def count(connection: Redis) -> int:
+    """How many issues wait for a catch-up."""
+    return int(connection.scard(PENDING_KEY))
+
+
+def some(connection: Redis, limit: int) -> list[tuple[int, int]]:
+    """Up to `limit` waiting issues as (project_id, iid)."""
+    found = connection.srandmember(PENDING_KEY, limit) or []
+    out = []
+    for raw in found:
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        project_id, _, iid = text.partition(":")
+        if project_id.isdigit() and iid.isdigit():
+            out.append((int(project_id), int(iid)))
+        else:
+            connection.srem(PENDING_KEY, raw)  # not ours to read: never retried for ever
+    return out
+
+
+def done(connection: Redis, project_id: int, iid: int) -> None:
+    """The issue was reindexed: off the list."""
+    connection.srem(PENDING_KEY, f"{project_id}:{iid}")

@@ -1,0 +1,82 @@
+"""An index write that fails is never dropped: its issue waits for a catch-up that doctor and /metrics count, and a
+later pass reindexes it from GitLab."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from redis import Redis
+
+from service.ops.doctor import check_index_catch_up
+from service.ops.table import Status
+from service.reports.gauges import IndexCollector
+from service.rules import RuleSet
+from service.store import open_store
+from service.store.reindex import GitLabHistory
+from service.worker.index import DeliveryIndex
+from tests.fakehistory import BOT, FakeHistory, HistoryServer
+from tests.store.fakebot import FakeBot
+from tests.store.history_script import play
+
+
+def pending_gauge(redis_conn: Redis) -> float | None:
+    """The value /metrics shows for the pending catch-ups."""
+    collector = IndexCollector(lambda: None, {}, [], redis_conn, "q")
+    for family in collector.collect():
+        if family.name == "incident_bot_index_catchups_pending":
+            return float(family.samples[0].value)
+    return None
+
+
+def test_a_failed_index_write_is_caught_up_from_gitlab(  # type: ignore[no-untyped-def]
+    tmp_path: Path, database_url: str, rules: RuleSet, redis_conn: Redis, monkeypatch, caplog
+) -> None:
+    """The database cannot be opened when a delivery is applied: the issue is recorded (doctor warns, the gauge
+    says 1); once the database is back, the next pass reindexes it from GitLab and the index holds the incident."""
+    monkeypatch.setattr("service.worker.index.RETRY_OPEN_SECONDS", 0.0)
+    history = FakeHistory()
+    play(FakeBot(history, rules, None))
+    key = sorted(history.issues)[0]
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("the data directory is a file: the index cannot be created")
+    where = [f"sqlite:///{blocker / 'incidents.sqlite3'}"]
+    with HistoryServer(history) as server:
+        index = DeliveryIndex(lambda: open_store(where[0]), redis_conn, lambda: GitLabHistory(server.url, "token"))
+        delivery = SimpleNamespace(
+            event=SimpleNamespace(project_id=key[0], iid=key[1]),
+            log=logging.getLogger("incident_bot.worker"),
+            rules=rules,
+            bot_username=BOT["username"],
+            clock=lambda: datetime.now(UTC),
+        )
+        caplog.set_level(logging.WARNING, logger="incident_bot")
+        assert index.record(delivery, None, None, None, {}) is False  # type: ignore[arg-type]
+        assert "recorded for a catch-up" in caplog.text
+        row = check_index_catch_up(redis_conn)
+        assert row.status is Status.WARN and "1 issue(s)" in row.detail
+        assert pending_gauge(redis_conn) == 1
+
+        assert index.catch_up(rules, BOT["username"]) == 0  # still no database: it stays pending
+        assert pending_gauge(redis_conn) == 1
+
+        where[0] = database_url  # the database is back
+        assert index.catch_up(rules, BOT["username"]) == 1
+    reader = open_store(database_url)
+    try:
+        found = reader.incident(*key)
+        assert found is not None and found.title == history.issues[key]["title"]
+        assert reader.timeline(*key)
+    finally:
+        reader.engine.dispose()
+    assert check_index_catch_up(redis_conn).status is Status.OK
+    assert pending_gauge(redis_conn) == 0
+
+
+@pytest.fixture(autouse=True)
+def _no_pending_left(redis_conn: Redis) -> None:
+    """Each test starts without pending catch-ups (the flushed test database)."""
+    redis_conn.delete("incident-bot:index:pending")
