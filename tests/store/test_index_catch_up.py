@@ -80,3 +80,29 @@ def test_a_failed_index_write_is_caught_up_from_gitlab(  # type: ignore[no-untyp
 def _no_pending_left(redis_conn: Redis) -> None:
     """Each test starts without pending catch-ups (the flushed test database)."""
     redis_conn.delete("incident-bot:index:pending")
+
+
+def test_the_workers_maintenance_pass_applies_pending_catch_ups(  # type: ignore[no-untyped-def]
+    runtime, database_url: str, rules: RuleSet, redis_conn: Redis
+) -> None:
+    """With no delivery coming, the worker's own maintenance pass reindexes a pending issue from GitLab."""
+    from service.store import pending
+    from service.worker import make_worker
+
+    history = FakeHistory()
+    play(FakeBot(history, rules, None))
+    key = sorted(history.issues)[0]
+    redis_conn.set("incident-bot:bot-username", BOT["username"])  # the bot's name as the worker last asked GitLab
+    redis_conn.set("incident-bot:bot-user-checked", "1")
+    pending.add(redis_conn, *key)
+    with HistoryServer(history) as server:
+        runtime.index = DeliveryIndex(
+            lambda: open_store(database_url), redis_conn, lambda: GitLabHistory(server.url, "token")
+        )
+        make_worker(runtime.settings, redis_conn, ["catch-up"]).work(burst=True)
+    assert pending_gauge(redis_conn) == 0
+    reader = open_store(database_url)
+    try:
+        assert reader.incident(*key) is not None
+    finally:
+        reader.engine.dispose()
