@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pytest
 from rq.job import JobStatus
 
 from tests.conftest import body
@@ -55,3 +56,25 @@ def test_shape_names_keys_and_types_only() -> None:
     assert described == "{'iid': int, 'title': str, 'author': {'username': str}, 'assignees': [{'id': int}], 'x': null}"
     assert "secret" not in described and "eve" not in described
     assert len(shape({f"k{i}": i for i in range(500)})) < 1000
+
+
+@pytest.mark.parametrize(
+    ("path", "answer", "call"),
+    [
+        ("/user", {"name": "Incident Bot"}, lambda c: c.current_user()),
+        ("/projects/1/issues/23/links", [{"title": "x"}], lambda c: c.linked_issues(1, 23)),
+        ("/projects/1/issues/23/notes", [{"body": "x"}], lambda c: list(c.iter_notes(1, 23))),
+    ],
+)
+def test_every_answer_the_client_reads_fails_with_its_shape(path: str, answer: object, call: Any) -> None:
+    """The bot's user, an issue's links and its notes, answered without the field read: UnexpectedAnswer, the shape."""
+    import responses
+
+    from service.gitlab import PythonGitLabClient
+    from service.incident import UnexpectedAnswer
+
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, f"http://gitlab.test/api/v4{path}", json=answer)
+        with pytest.raises(UnexpectedAnswer) as raised:
+            call(PythonGitLabClient("http://gitlab.test", "token"))
+    assert "shape" in str(raised.value) and "'x'" not in str(raised.value)
