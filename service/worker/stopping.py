@@ -93,9 +93,14 @@ class PromptStop(BaseWorker):
             if self._interrupt_timer is not None:
                 self._interrupt_timer.cancel()
 
+    # The job's own code has returned or raised: what follows records it, and is never interrupted halfway.
+    def _finalize_success(self, job: Job, queue: Queue, execution: Any, return_value: Any) -> None:
+        self._in_job = False
+        super()._finalize_success(job, queue, execution, return_value)
+
     def _finalize_failure(self, job: Job, queue: Queue, execution: Any, exc_info: Any) -> None:
+        self._in_job = False
         if exc_info[0] is not None and issubclass(exc_info[0], StopInterrupt | SystemExit):
-            self._in_job = False
             self._hand_back(job, queue, execution)
             return
         super()._finalize_failure(job, queue, execution, exc_info)
