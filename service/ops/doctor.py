@@ -222,12 +222,12 @@ def check_redis(connection: Redis, settings: Settings) -> list[Row]:
     return rows
 
 
-def check_index_catch_up(connection: Redis) -> Row:
+def check_index_catch_up(connection: Redis, queue: str) -> Row:
     """Deliveries applied in GitLab whose index write failed: their issues wait to be reindexed by a worker."""
     from ..store import pending  # a Redis set: SQLAlchemy does not load for this
 
     try:
-        waiting = pending.count(connection)
+        waiting = pending.count(connection, queue)
     except RedisError as exc:
         return _fail("index", "catch-up", str(exc))
     if not waiting:
@@ -319,7 +319,7 @@ def run_doctor(
         if rules is not None:
             rows.append(check_labels(api, ns, rules))
     rows += check_redis(connection, settings)
-    rows.append(check_index_catch_up(connection))
+    rows.append(check_index_catch_up(connection, settings.queue_name))
     rows.append(rules_row)
     if rules is not None:
         rows += check_channels(rules, env)

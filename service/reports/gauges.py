@@ -134,6 +134,7 @@ class IndexCollector:
         self.opener, self.targets, self.levels = opener, targets, sorted(levels)
         self.connection, self.seconds, self.clock, self.now = connection, seconds, clock, now
         self.keys = {part: KEY.format(queue=queue_name, part=part) for part in ("figures", "lock", "breaches")}
+        self.queue_name = queue_name
         self._store: Any = None
         self._local: tuple[float, Figures] | None = None  # Redis down: this process's own cache
         self._lock = threading.Lock()  # the worker's metrics server answers from threads
@@ -146,7 +147,7 @@ class IndexCollector:
 
         if self.connection is not None:
             try:  # a Redis set: read even when the index itself is down
-                behind = pending.count(self.connection)
+                behind = pending.count(self.connection, self.queue_name)
             except RedisError:
                 behind = None
             if behind is not None:

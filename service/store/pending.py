@@ -11,22 +11,23 @@ from __future__ import annotations
 
 from redis import Redis
 
-PENDING_KEY = "incident-bot:index:pending"
+PENDING_KEY = "incident-bot:{queue}:index:pending"  # per deployment (its queue): each catches up its own index
 
 
-def add(connection: Redis, project_id: int, iid: int) -> None:
+def add(connection: Redis, queue: str, project_id: int, iid: int) -> None:
     """Record that this issue's index rows are behind GitLab."""
-    connection.sadd(PENDING_KEY, f"{project_id}:{iid}")
+    connection.sadd(PENDING_KEY.format(queue=queue), f"{project_id}:{iid}")
 
 
-def count(connection: Redis) -> int:
+def count(connection: Redis, queue: str) -> int:
     """How many issues wait for a catch-up."""
-    return int(connection.scard(PENDING_KEY))
+    return int(connection.scard(PENDING_KEY.format(queue=queue)))
 
 
-def some(connection: Redis, limit: int) -> list[tuple[int, int]]:
+def some(connection: Redis, queue: str, limit: int) -> list[tuple[int, int]]:
     """Up to `limit` waiting issues as (project_id, iid)."""
-    found = connection.srandmember(PENDING_KEY, limit) or []
+    key = PENDING_KEY.format(queue=queue)
+    found = connection.srandmember(key, limit) or []
     out = []
     for raw in found:
         text = raw.decode() if isinstance(raw, bytes) else str(raw)
@@ -34,10 +35,10 @@ def some(connection: Redis, limit: int) -> list[tuple[int, int]]:
         if project_id.isdigit() and iid.isdigit():
             out.append((int(project_id), int(iid)))
         else:
-            connection.srem(PENDING_KEY, raw)  # not ours to read: never retried for ever
+            connection.srem(key, raw)  # not ours to read: never retried for ever
     return out
 
 
-def done(connection: Redis, project_id: int, iid: int) -> None:
+def done(connection: Redis, queue: str, project_id: int, iid: int) -> None:
     """The issue was reindexed: off the list."""
-    connection.srem(PENDING_KEY, f"{project_id}:{iid}")
+    connection.srem(PENDING_KEY.format(queue=queue), f"{project_id}:{iid}")

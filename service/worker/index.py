@@ -44,10 +44,12 @@ class DeliveryIndex:
         opener: Callable[[], Store],
         connection: Redis | None = None,
         history: Callable[[], GitLabHistory] | None = None,
+        queue: str = "incident-bot",
     ):
         self._opener = opener
         self._connection = connection  # where pending catch-ups are kept; None: failures are only logged
         self._history = history  # GitLab's history, to reindex a pending issue; None (dry-run): no catch-up
+        self._queue = queue  # the deployment's queue name: its pending catch-ups are its own
         self._checked_at: float | None = None
         self._store: Store | None = None
         self._vocab_of: tuple[RuleSet, str] | None = None  # the rules and bot username the vocabulary was built for
@@ -107,7 +109,7 @@ class DeliveryIndex:
             delivery.log.warning("incident index not updated: %s", why)
             return
         try:
-            pending.add(self._connection, event.project_id, event.iid)
+            pending.add(self._connection, self._queue, event.project_id, event.iid)
         except RedisError as exc:
             delivery.log.error("incident index not updated (%s) and no catch-up recorded: %s", why, exc)
             return
@@ -127,7 +129,7 @@ class DeliveryIndex:
             return 0
         self._checked_at = now
         try:
-            waiting = pending.some(self._connection, CATCH_UP_BATCH)
+            waiting = pending.some(self._connection, self._queue, CATCH_UP_BATCH)
         except RedisError as exc:
             log.warning("pending index catch-ups not read: %s", exc)
             return 0
@@ -140,7 +142,7 @@ class DeliveryIndex:
         for project_id, iid in waiting:
             try:
                 reindex_issue(store, source, store.vocab, project_id, iid)
-                pending.done(self._connection, project_id, iid)
+                pending.done(self._connection, self._queue, project_id, iid)
             except Exception as exc:  # noqa: BLE001 - it stays pending; the next pass tries again
                 log.warning("index catch-up of %s#%s failed, kept: %s: %s", project_id, iid, type(exc).__name__, exc)
                 break

@@ -153,7 +153,7 @@ def build_runtime(
         deliveries=EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl),
         drill_minute_seconds=settings.drill_minute_seconds,
     )
-    index = DeliveryIndex(open_index, connection, _history(settings)) if open_index is not None else None
+    index = DeliveryIndex(open_index, connection, _history(settings), settings.queue_name) if open_index else None
     runtime = Runtime(settings=settings, rules=rules, connection=connection, followups=followups, index=index)
     if index is not None:  # notifications and reminders show on the incident page
         followups.attach_index(lambda: index.store(runtime.rules, runtime.bot_username()))

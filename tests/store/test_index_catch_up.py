@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
 from redis import Redis
 
 from service.ops.doctor import check_index_catch_up
@@ -22,10 +21,12 @@ from tests.fakehistory import BOT, FakeHistory, HistoryServer
 from tests.store.fakebot import FakeBot
 from tests.store.history_script import play
 
+QUEUE = "incident-bot"  # the deployment's queue name (the settings' default)
+
 
 def pending_gauge(redis_conn: Redis) -> float | None:
     """The value /metrics shows for the pending catch-ups."""
-    collector = IndexCollector(lambda: None, {}, [], redis_conn, "q")
+    collector = IndexCollector(lambda: None, {}, [], redis_conn, QUEUE)
     for family in collector.collect():
         if family.name == "incident_bot_index_catchups_pending":
             return float(family.samples[0].value)
@@ -45,7 +46,8 @@ def test_a_failed_index_write_is_caught_up_from_gitlab(  # type: ignore[no-untyp
     blocker.write_text("the data directory is a file: the index cannot be created")
     where = [f"sqlite:///{blocker / 'incidents.sqlite3'}"]
     with HistoryServer(history) as server:
-        index = DeliveryIndex(lambda: open_store(where[0]), redis_conn, lambda: GitLabHistory(server.url, "token"))
+        history_of = lambda: GitLabHistory(server.url, "token")  # noqa: E731
+        index = DeliveryIndex(lambda: open_store(where[0]), redis_conn, history_of, QUEUE)
         delivery = SimpleNamespace(
             event=SimpleNamespace(project_id=key[0], iid=key[1]),
             log=logging.getLogger("incident_bot.worker"),
@@ -56,7 +58,7 @@ def test_a_failed_index_write_is_caught_up_from_gitlab(  # type: ignore[no-untyp
         caplog.set_level(logging.WARNING, logger="incident_bot")
         assert index.record(delivery, None, None, None, {}) is False  # type: ignore[arg-type]
         assert "recorded for a catch-up" in caplog.text
-        row = check_index_catch_up(redis_conn)
+        row = check_index_catch_up(redis_conn, QUEUE)
         assert row.status is Status.WARN and "1 issue(s)" in row.detail
         assert pending_gauge(redis_conn) == 1
 
@@ -72,14 +74,8 @@ def test_a_failed_index_write_is_caught_up_from_gitlab(  # type: ignore[no-untyp
         assert reader.timeline(*key)
     finally:
         reader.engine.dispose()
-    assert check_index_catch_up(redis_conn).status is Status.OK
+    assert check_index_catch_up(redis_conn, QUEUE).status is Status.OK
     assert pending_gauge(redis_conn) == 0
-
-
-@pytest.fixture(autouse=True)
-def _no_pending_left(redis_conn: Redis) -> None:
-    """Each test starts without pending catch-ups (the flushed test database)."""
-    redis_conn.delete("incident-bot:index:pending")
 
 
 def test_the_workers_maintenance_pass_applies_pending_catch_ups(  # type: ignore[no-untyped-def]
@@ -94,10 +90,10 @@ def test_the_workers_maintenance_pass_applies_pending_catch_ups(  # type: ignore
     key = sorted(history.issues)[0]
     redis_conn.set("incident-bot:bot-username", BOT["username"])  # the bot's name as the worker last asked GitLab
     redis_conn.set("incident-bot:bot-user-checked", "1")
-    pending.add(redis_conn, *key)
+    pending.add(redis_conn, runtime.settings.queue_name, *key)
     with HistoryServer(history) as server:
         runtime.index = DeliveryIndex(
-            lambda: open_store(database_url), redis_conn, lambda: GitLabHistory(server.url, "token")
+            lambda: open_store(database_url), redis_conn, lambda: GitLabHistory(server.url, "token"), QUEUE
         )
         make_worker(runtime.settings, redis_conn, ["catch-up"]).work(burst=True)
     assert pending_gauge(redis_conn) == 0
