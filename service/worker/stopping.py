@@ -58,6 +58,10 @@ class PromptStop(BaseWorker):
         self.log.info("Worker %s: stop requested while starting; stopping at once", self.name)
         self._stop_requested = True
 
+    def _start_scheduler(self, *args: Any, **kwargs: Any) -> None:
+        if not self._stop_requested:  # stopping already: no scheduler process to fork only to stop it
+            super()._start_scheduler(*args, **kwargs)
+
     def _install_signal_handlers(self) -> None:
         super()._install_signal_handlers()
         signal.signal(INTERRUPT_SIGNAL, self._interrupt)
