@@ -15,7 +15,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from . import metrics
-from .incident import Issue, Note, issue_from_api, note_from_api
+from .incident import Issue, Note, UnexpectedAnswer, issue_from_api, note_from_api
 
 log = logging.getLogger("incident_bot.gitlab")
 
@@ -144,7 +144,10 @@ class PythonGitLabClient:
 
     def current_user(self) -> User:
         data = self._call("get", "/user")
-        return User(id=int(data["id"]), username=str(data["username"]))
+        try:
+            return User(id=int(data["id"]), username=str(data["username"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UnexpectedAnswer("the bot's user (GET /user)", type(exc).__name__, data) from None
 
     def get_issue(self, project_id: int, iid: int) -> Issue:
         return issue_from_api(project_id, self._call("get", f"/projects/{project_id}/issues/{iid}"))
@@ -268,7 +271,10 @@ class PythonGitLabClient:
 
     def linked_issues(self, project_id: int, iid: int) -> list[tuple[int, str, str]]:
         links = self._call("get", f"/projects/{project_id}/issues/{iid}/links")
-        return [(int(i["iid"]), str(i.get("title") or ""), str(i.get("web_url") or "")) for i in links]
+        try:
+            return [(int(i["iid"]), str(i.get("title") or ""), str(i.get("web_url") or "")) for i in links]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise UnexpectedAnswer(f"the links of issue {project_id}", type(exc).__name__, links) from None
 
     def access_level(self, project_id: int, user_id: int) -> int:
         try:

@@ -222,6 +222,24 @@ def check_redis(connection: Redis, settings: Settings) -> list[Row]:
     return rows
 
 
+def check_index_catch_up(connection: Redis, queue: str) -> Row:
+    """Deliveries applied in GitLab whose index write failed: their issues wait to be reindexed by a worker."""
+    from ..store import pending  # a Redis set: SQLAlchemy does not load for this
+
+    try:
+        waiting = pending.count(connection, queue)
+    except RedisError as exc:
+        return _fail("index", "catch-up", str(exc))
+    if not waiting:
+        return _ok("index", "catch-up", "no index write waiting")
+    return _warn(
+        "index",
+        "catch-up",
+        f"{waiting} issue(s) applied in GitLab but not in the index yet: a running worker reindexes them "
+        "from GitLab within minutes; if the count stays, read the workers' log (`incident index not updated`)",
+    )
+
+
 def check_rules(directory: Path) -> tuple[Row, RuleSet | None]:
     """The rules load and validate."""
     try:
@@ -301,6 +319,7 @@ def run_doctor(
         if rules is not None:
             rows.append(check_labels(api, ns, rules))
     rows += check_redis(connection, settings)
+    rows.append(check_index_catch_up(connection, settings.queue_name))
     rows.append(rules_row)
     if rules is not None:
         rows += check_channels(rules, env)

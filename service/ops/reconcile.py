@@ -253,6 +253,10 @@ def reconcile_periodically(
         for ns in namespaces:
             repairs += reconciler.run(ns)
         return repairs
+    except BaseException as exc:
+        if not isinstance(exc, Exception):  # the worker is stopping: its job goes back to the queue and runs again
+            connection.delete(THROTTLE_KEY)  # (each project done moved its own window on: the rerun resumes there)
+        raise
     finally:
         lock.release()
 

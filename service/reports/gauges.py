@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from redis import Redis
 from redis.exceptions import RedisError
 
-from service.store import Scope
+from service.store import Scope, pending
 from service.store.measure import measured
 from service.store.query import conditions
 from service.store.schema import incidents
@@ -134,6 +134,7 @@ class IndexCollector:
         self.opener, self.targets, self.levels = opener, targets, sorted(levels)
         self.connection, self.seconds, self.clock, self.now = connection, seconds, clock, now
         self.keys = {part: KEY.format(queue=queue_name, part=part) for part in ("figures", "lock", "breaches")}
+        self.queue_name = queue_name
         self._store: Any = None
         self._local: tuple[float, Figures] | None = None  # Redis down: this process's own cache
         self._lock = threading.Lock()  # the worker's metrics server answers from threads
@@ -144,6 +145,18 @@ class IndexCollector:
         # Imported here: see service.metrics' docstring (the multiprocess choice happens on import).
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+        if self.connection is not None:
+            try:  # a Redis set: read even when the index itself is down
+                behind = pending.count(self.connection, self.queue_name)
+            except RedisError:
+                behind = None
+            if behind is not None:
+                waiting = GaugeMetricFamily(
+                    "incident_bot_index_catchups_pending",
+                    "Issues whose index write failed, waiting to be reindexed from GitLab by a worker",
+                )
+                waiting.add_metric([], behind)
+                yield waiting
         figures = self.figures()
         up = GaugeMetricFamily("incident_bot_index_up", "1 when the incident index answered its last read")
         up.add_metric([], 1 if figures.up else 0)

@@ -3,6 +3,7 @@
 SQLite under `INCIDENT_BOT_DATA_DIR` by default, PostgreSQL via `INCIDENT_BOT_DATABASE_URL`;
 migrated (Alembic, shipped in `migrations/`) on open. The worker records one `Observation`
 per applied delivery (`observe.observe` builds it); `reindex` rebuilds it from GitLab alone.
+A delivery whose index write failed leaves its issue in `pending`, reindexed later by a worker.
 
 SQLAlchemy and Alembic load on first use of the store, not on import of this package:
 building the CLI (every `incident-bot` command) stays as fast as before.

@@ -8,10 +8,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -134,14 +136,34 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def migrate(engine: Engine) -> None:
-    """`alembic upgrade head`, safe when several processes start at once."""
+    """`alembic upgrade head`, safe when several processes start at once: one migrates, the others wait for it.
+
+    PostgreSQL: an advisory lock held by the migrating transaction. SQLite: an exclusive `fcntl` lock on a file
+    beside the database (SQLite's own locking cannot cover Alembic's check-then-create of `alembic_version`:
+    three workers starting on a fresh data directory raced it). Whoever gets the lock looks again.
+    """
     if current_revision(engine) == head():
         return
     from alembic import command
 
     config = alembic_config()
-    with engine.begin() as conn:
+    with _sqlite_lock(engine), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        command.upgrade(config, "head")  # a no-op when another process migrated while this one waited
+
+
+@contextmanager
+def _sqlite_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock on `<database>.migrate.lock` for a SQLite file (blocks until free); nothing otherwise."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{Path(database).expanduser()}.migrate.lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -1,11 +1,15 @@
-"""What reports read: per incident the minutes from its start to each documented time, computed in SQL.
+"""What reports read: per incident the minutes from its start to each documented time.
 
-Only the three differences leave the database, not the timestamps: 10,000 incidents
-are read in one query without a datetime object per cell (the report's cost).
+The database hands over each time as whole seconds since the epoch (an integer: 10,000 incidents
+are read in one query without a datetime object per cell, the report's cost), and the minutes are
+computed here from those integers. So SQLite and PostgreSQL give the same figures to the last digit:
+differences of their own (julianday's floating days, an interval's microseconds) tipped a rounding
+to two decimals one way on one backend and the other way on the other (240.0 against 240.01).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -40,10 +44,18 @@ class Measured(NamedTuple):
     review_state: str | None
 
 
-def _minutes(dialect: str, since: Any, until: Any) -> Any:
+def _seconds(dialect: str, column: Any) -> Any:
+    """The time as whole seconds since the epoch, the fraction dropped, the same way on both backends."""
     if dialect == "sqlite":
-        return (sa.func.julianday(until) - sa.func.julianday(since)) * 1440.0
-    return sa.extract("epoch", until - since) / 60.0
+        return sa.cast(sa.func.strftime("%s", column), sa.BigInteger)
+    return sa.cast(sa.func.floor(sa.extract("epoch", column)), sa.BigInteger)
+
+
+def minutes(since: int | None, until: int | None) -> float | None:
+    """Minutes between two whole-second times, to two decimals; None when either is missing."""
+    if since is None or until is None:
+        return None
+    return round((until - since) / 60, 2)
 
 
 def _month(dialect: str, column: Any) -> Any:
@@ -55,7 +67,7 @@ def _month(dialect: str, column: Any) -> Any:
 def measured(engine: Engine, scope: Scope, now: datetime) -> Iterator[Measured]:
     """The incidents in scope that have a start, oldest first, measured."""
     d, c = engine.dialect.name, incidents.c
-    at_now = sa.bindparam("now", utc(now), type_=c.started_at.type)
+    now_seconds = math.floor(utc(now).timestamp())  # type: ignore[union-attr]
     query = (
         sa.select(
             c.project_id,
@@ -69,10 +81,10 @@ def measured(engine: Engine, scope: Scope, now: datetime) -> Iterator[Measured]:
             c.highest_severity,
             c.phase,
             _month(d, c.started_at),
-            _minutes(d, c.started_at, c.acknowledged_at),
-            _minutes(d, c.started_at, c.mitigated_at),
-            _minutes(d, c.started_at, c.resolved_at),
-            _minutes(d, c.started_at, at_now),
+            _seconds(d, c.started_at),
+            _seconds(d, c.acknowledged_at),
+            _seconds(d, c.mitigated_at),
+            _seconds(d, c.resolved_at),
             c.review_url,
             c.review_state,
         )
@@ -81,7 +93,6 @@ def measured(engine: Engine, scope: Scope, now: datetime) -> Iterator[Measured]:
     )
     with engine.connect() as conn:
         for row in conn.execute(query):
-            values = list(row)
-            for i in (11, 12, 13, 14):
-                values[i] = None if values[i] is None else round(float(values[i]), 2)
-            yield Measured(*values)
+            start, acknowledged, mitigated, resolved = row[11:15]
+            times = [minutes(start, at) for at in (acknowledged, mitigated, resolved, now_seconds)]
+            yield Measured(*row[:11], *times, *row[15:])

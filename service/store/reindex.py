@@ -136,6 +136,13 @@ class GitLabHistory:
     def notes(self, project_id: int, iid: int) -> list[dict[str, Any]]:
         return list(self._list(f"/projects/{project_id}/issues/{iid}/notes", {"sort": "asc", "order_by": "created_at"}))
 
+    def issue(self, project_id: int, iid: int) -> dict[str, Any]:
+        """One issue as GitLab's REST API answers it."""
+        found = self._get(f"/projects/{project_id}/issues/{iid}")
+        if not isinstance(found, dict):
+            raise ReindexError(f"GET /projects/{project_id}/issues/{iid}: not an issue")
+        return found
+
     def issue_state(self, project_id: int, iid: int) -> str | None:
         try:
             return str(self._get(f"/projects/{project_id}/issues/{iid}").get("state") or "") or None
@@ -210,3 +217,13 @@ def reindex(
     return ReindexResult(
         incidents=count, seconds=time.perf_counter() - began, forgotten=forgotten, training_records=trained
     )
+
+
+def reindex_issue(
+    store: Store, source: GitLabHistory, vocab: Vocabulary, project_id: int, iid: int, now: datetime | None = None
+) -> None:
+    """Rebuild one incident from GitLab alone (the catch-up of a delivery whose index write failed)."""
+    moment = now or datetime.now(UTC)
+    obs = fetch(source, source.issue(project_id, iid), vocab, moment)
+    store.rebuild(obs)
+    rebuild_training(store.engine, [obs], recorded_at=moment)

@@ -1,8 +1,8 @@
 """The worker layer: everything that runs inside `incident-bot worker`.
 
 Owns the delivery job (`job`), the per-job context (`delivery`), what a worker process
-shares (`runtime`), the RQ worker class (`rqworker`) and its claim-based recovery
-(`recovery`), the executor that turns a plan into GitLab calls (`executor`), the
+shares (`runtime`), the RQ worker class (`rqworker`), its claim-based recovery
+(`recovery`) and its prompt stop (`stopping`), the executor that turns a plan into GitLab calls (`executor`), the
 follow-ups of an applied plan (`followups`: notification jobs, reminder schedule) and
 the reminder job (`reminders`).
 

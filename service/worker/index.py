@@ -2,7 +2,9 @@
 
 The index is derived from GitLab (`incident-bot reindex` rebuilds it), and by the time this
 runs GitLab is already written: a store that cannot be opened or written is a warning, and
-the delivery still succeeds. The store is opened once per worker process, at the first
+the delivery still succeeds. Its issue is recorded for a catch-up (`store.pending`), which the
+next successful write and the worker's maintenance pass apply by reindexing it from GitLab.
+The store is opened once per worker process, at the first
 applied delivery (a worker starts, and its tests run, without a database), and its
 vocabulary follows the rules the job planned with (rebuilt when they reload).
 """
@@ -14,23 +16,41 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from redis import Redis
+from redis.exceptions import RedisError
+
+from ..store import pending
+
 if TYPE_CHECKING:
     from ..incident import IncidentState
     from ..plan import Plan
     from ..rules import RuleSet
     from ..store import Store
+    from ..store.reindex import GitLabHistory
     from .delivery import Delivery
     from .executor import Outcome
 
 log = logging.getLogger("incident_bot.worker")
 RETRY_OPEN_SECONDS = 60.0  # an index that would not open is tried again after this, not on every delivery
+CATCH_UP_BATCH = 20  # issues reindexed per catch-up pass (each costs three or four GitLab calls)
+CATCH_UP_CHECK_SECONDS = 10.0  # a successful write looks for pending catch-ups at most this often
 
 
 class DeliveryIndex:
     """The process's incident index, opened on first use; `record` is the hook the delivery job calls."""
 
-    def __init__(self, opener: Callable[[], Store]):
+    def __init__(
+        self,
+        opener: Callable[[], Store],
+        connection: Redis | None = None,
+        history: Callable[[], GitLabHistory] | None = None,
+        queue: str = "incident-bot",
+    ):
         self._opener = opener
+        self._connection = connection  # where pending catch-ups are kept; None: failures are only logged
+        self._history = history  # GitLab's history, to reindex a pending issue; None (dry-run): no catch-up
+        self._queue = queue  # the deployment's queue name: its pending catch-ups are its own
+        self._checked_at: float | None = None
         self._store: Store | None = None
         self._vocab_of: tuple[RuleSet, str] | None = None  # the rules and bot username the vocabulary was built for
         self._failed_at: float | None = None
@@ -69,13 +89,64 @@ class DeliveryIndex:
         now = delivery.clock()
         store = self.store(delivery.rules, delivery.bot_username, time.monotonic())
         if store is None:
+            self._behind(delivery, "the index is not open")
             return False
         review_url = outcome.review[1] if outcome.review and outcome.review[2] else None  # opened by this plan
         try:
             obs = observe(delivery.event, state, plan, store.vocab, now=now, payload=payload, review_url=review_url)
             if obs is not None:
                 store.record(obs)
-        except Exception as exc:  # noqa: BLE001 - GitLab is written and `reindex` heals: never fail the delivery
-            delivery.log.warning("incident index not updated: %s: %s", type(exc).__name__, exc)
+        except Exception as exc:  # noqa: BLE001 - GitLab is written and the catch-up heals: never fail the delivery
+            self._behind(delivery, f"{type(exc).__name__}: {exc}")
             return False
+        self.catch_up(delivery.rules, delivery.bot_username, due_only=True)
         return True
+
+    def _behind(self, delivery: Delivery, why: str) -> None:
+        """The delivery's index write failed: record its issue for a catch-up, and say so."""
+        event = delivery.event
+        if self._connection is None:
+            delivery.log.warning("incident index not updated: %s", why)
+            return
+        try:
+            pending.add(self._connection, self._queue, event.project_id, event.iid)
+        except RedisError as exc:
+            delivery.log.error("incident index not updated (%s) and no catch-up recorded: %s", why, exc)
+            return
+        self._checked_at = None  # the next successful write looks at once
+        delivery.log.warning("incident index not updated (%s): recorded for a catch-up from GitLab", why)
+
+    def catch_up(self, rules: RuleSet, bot_username: str, *, due_only: bool = False) -> int:
+        """Reindex from GitLab up to CATCH_UP_BATCH issues whose index write failed; how many were caught up.
+
+        `due_only`: after a delivery's write, look in Redis only every CATCH_UP_CHECK_SECONDS (or at once
+        after a failure), not on every delivery.
+        """
+        if self._connection is None or self._history is None:
+            return 0
+        now = time.monotonic()
+        if due_only and self._checked_at is not None and now - self._checked_at < CATCH_UP_CHECK_SECONDS:
+            return 0
+        self._checked_at = now
+        try:
+            waiting = pending.some(self._connection, self._queue, CATCH_UP_BATCH)
+        except RedisError as exc:
+            log.warning("pending index catch-ups not read: %s", exc)
+            return 0
+        store = self.store(rules, bot_username) if waiting else None
+        if store is None:
+            return 0
+        from ..store.reindex import reindex_issue  # as above: deferred with the store
+
+        source, caught = self._history(), 0
+        for project_id, iid in waiting:
+            try:
+                reindex_issue(store, source, store.vocab, project_id, iid)
+                pending.done(self._connection, self._queue, project_id, iid)
+            except Exception as exc:  # noqa: BLE001 - it stays pending; the next pass tries again
+                log.warning("index catch-up of %s#%s failed, kept: %s: %s", project_id, iid, type(exc).__name__, exc)
+                break
+            caught += 1
+        if caught:
+            log.info("index caught up with %s issue(s) from GitLab", caught)
+        return caught

@@ -12,7 +12,7 @@ from .. import logs
 from ..events import Event, PayloadError, parse_event
 from ..gitlab import PermanentGitLabError
 from ..handlers.planner import plan_event
-from ..incident import IncidentState, state_from_event
+from ..incident import IncidentState, UnexpectedAnswer, state_from_event
 from ..plan import Plan
 from .delivery import Delivery
 from .executor import apply_plan, log_plan
@@ -73,6 +73,11 @@ def process_delivery(body: bytes, meta: dict[str, Any]) -> str:
         return _process(runtime, event, blog, payload)
     except PermanentGitLabError:
         no_retry()
+        raise
+    except UnexpectedAnswer as exc:
+        # GitLab answers the same again: retrying would only hold the later deliveries for minutes.
+        no_retry()
+        blog.error("failed, not retried (the issue's next deliveries proceed): %s", exc)
         raise
 
 

@@ -23,12 +23,13 @@ from ..config import Settings
 from ..queue import notify_queue_name
 from . import recovery
 from .runtime import installed
+from .stopping import PromptStop
 
 log = logging.getLogger("incident_bot.worker")
 MAINTENANCE_LOCK_SECONDS = 30
 
 
-class IncidentWorker(SimpleWorker):
+class IncidentWorker(PromptStop, SimpleWorker):
     """An RQ worker that never loses a job it took, rides out Redis restarts, and heartbeats from a thread.
 
     RQ's forking worker pays ~15 ms a job for the fork and opens new connections
@@ -41,6 +42,7 @@ class IncidentWorker(SimpleWorker):
 
     Dequeueing goes through `recovery.Claims` (see there why RQ's own is not enough), and
     every Redis call outside a job is guarded: a Redis restart is waited out, never a reason to quit.
+    It stops within seconds of SIGTERM, a job in progress handed back to its queue (`stopping`).
     """
 
     heartbeat_slack = 10
@@ -211,6 +213,12 @@ class IncidentWorker(SimpleWorker):
         except RedisError as exc:
             self.log.warning("Worker %s: maintenance skipped, Redis unavailable (%s)", self.name, exc)
             self.last_cleaned_at = now()  # type: ignore[assignment]
+        runtime = installed()
+        if runtime is not None and runtime.index is not None:  # index writes that failed: reindexed from GitLab
+            try:
+                runtime.index.catch_up(runtime.rules, runtime.bot_username())
+            except Exception as exc:  # noqa: BLE001 - a catch-up that fails stays pending for the next pass
+                self.log.warning("Worker %s: index catch-up skipped (%s: %s)", self.name, type(exc).__name__, exc)
 
     def clean_registries(self) -> None:
         """RQ's registry cleaning (at DEBUG), and this worker's sweep of claims left by stopped workers."""

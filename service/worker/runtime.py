@@ -25,6 +25,7 @@ from .index import DeliveryIndex
 
 if TYPE_CHECKING:
     from ..store import Store
+    from ..store.reindex import GitLabHistory
 
 log = logging.getLogger("incident_bot.worker")
 BOT_CACHE_SECONDS = 3600
@@ -124,6 +125,19 @@ def installed() -> Runtime | None:
     return _runtime
 
 
+def _history(settings: Settings) -> Callable[[], GitLabHistory] | None:
+    """GitLab's history for the index's catch-up (a reindex of one issue); None in dry-run (no token)."""
+    if settings.dry_run:
+        return None
+
+    def history() -> GitLabHistory:
+        from ..store.reindex import GitLabHistory  # python-gitlab's reindex client loads with the first catch-up
+
+        return GitLabHistory(settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout)
+
+    return history
+
+
 def build_runtime(
     settings: Settings, rules: RuleSet, connection: Redis, *, open_index: Callable[[], Store] | None = None
 ) -> Runtime:
@@ -139,7 +153,7 @@ def build_runtime(
         deliveries=EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl),
         drill_minute_seconds=settings.drill_minute_seconds,
     )
-    index = DeliveryIndex(open_index) if open_index is not None else None
+    index = DeliveryIndex(open_index, connection, _history(settings), settings.queue_name) if open_index else None
     runtime = Runtime(settings=settings, rules=rules, connection=connection, followups=followups, index=index)
     if index is not None:  # notifications and reminders show on the incident page
         followups.attach_index(lambda: index.store(runtime.rules, runtime.bot_username()))
