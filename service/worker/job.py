@@ -12,7 +12,7 @@ from .. import logs
 from ..events import Event, PayloadError, parse_event
 from ..gitlab import PermanentGitLabError
 from ..handlers.planner import plan_event
-from ..incident import IncidentState, state_from_event
+from ..incident import IncidentState, new_comment, state_from_event
 from ..plan import Plan
 from .delivery import Delivery
 from .executor import apply_plan, log_plan
@@ -106,7 +106,7 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str
     access = access_level(runtime, event, fresh=command[0] in CHANGING_COMMANDS) if command else None
     delivery = runtime.delivery(event, blog, bot, access)
     state = delivery.load_state()
-    if state.remembers(event.delivery_id):
+    if state.remembers(event.delivery_id, new_comment(event)):
         delivery.log.info("skipped: delivery already applied")
         return "already applied"
     plan = with_timeline(_plan(delivery, state), delivery, state, runtime.index, payload)
