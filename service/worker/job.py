@@ -16,6 +16,7 @@ from ..incident import IncidentState, new_comment, state_from_event
 from ..plan import Plan
 from .delivery import Delivery
 from .executor import apply_plan, log_plan
+from .limits import with_limits
 from .runtime import Runtime, current
 from .scorecard import record_training, with_scorecard
 from .similar import with_similar
@@ -111,6 +112,7 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str
         return "already applied"
     plan = with_timeline(_plan(delivery, state), delivery, state, runtime.index, payload)
     plan = with_scorecard(plan, delivery, state, runtime.index, payload)  # issue 12: a closing drill's scorecard
+    plan = with_limits(plan, delivery, state, runtime.connection)  # issue 16: drills per person, refusals an hour
     for line in plan.describe():
         delivery.log.info("plan: %s", line)
     # Past incidents and the staffing's training note (issue 12) are read from the index once the issue is
