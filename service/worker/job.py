@@ -112,7 +112,7 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str
         return "already applied"
     plan = with_timeline(_plan(delivery, state), delivery, state, runtime.index, payload)
     plan = with_scorecard(plan, delivery, state, runtime.index, payload)  # issue 12: a closing drill's scorecard
-    plan = with_limits(plan, delivery, state, runtime.connection)  # issue 16: drills per person, refusals an hour
+    plan = with_limits(plan, delivery, state, runtime.connection)  # drills per person, one refusal an hour
     for line in plan.describe():
         delivery.log.info("plan: %s", line)
     # Past incidents and the staffing's training note (issue 12) are read from the index once the issue is
