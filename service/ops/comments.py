@@ -66,7 +66,9 @@ def unhandled_commands(
     found = []
     for note in notes:
         note_id = note.get("id")
-        if type(note_id) is not int or note_id <= after:
+        if type(note_id) is not int:
+            continue
+        if note_id <= after:
             break
         author: dict[str, Any] = note["author"] if isinstance(note.get("author"), dict) else {}
         if note.get("system") or author.get("username") == bot:

@@ -17,10 +17,11 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 
 from service.config import Settings
-from service.events import parse_event, reference
+from service.events import PayloadError, parse_event, reference
 from service.gitlab import PythonGitLabClient
 from service.incident import Note, find_memory, read_memory
 from service.ops.api import OpsGitLab
+from service.ops.comments import unhandled_commands
 from service.ops.reconcile import (
     Reconciler,
     delivery_id,
@@ -453,3 +454,28 @@ def test_comments_from_before_the_bot_recorded_them_are_not_replayed(reconciler,
     replays = [r for r in reconciler.run(project(reconciler), since=CLOCK - timedelta(days=1)) if r.action == "comment"]
     assert [r.delivery_id for r in replays] == [f"reconcile-note-1-62-{lost['id']}"]
     assert old["id"] < note["id"] < lost["id"]
+
+
+@examples(max_examples=150, deadline=None)
+@given(text=TEXT, author=st.sampled_from(["alice", "mallory", BOT["username"], ""]), system=st.booleans())
+def test_a_replayed_comment_is_a_command_exactly_when_the_real_delivery_would_be(text, author, system) -> None:  # type: ignore[no-untyped-def]
+    """Whatever a comment says, reconcile replays it only when it is a command the worker would run from GitLab's own
+    Note Hook, and its replay parses to the same command from the same author."""
+    issue = {"iid": 5, "project_id": 1, "labels": ["incident"], "issue_type": "incident", "updated_at": "x"}
+    attributes = synthetic_payload(issue, "g/p", "update")["object_attributes"]
+    note = {"id": 1001, "body": text, "author": {"id": 7, "username": author}, "system": system}
+    found = unhandled_commands([note], 1000, attributes, "g/p", BOT["username"], "incident")
+    real = payload("note.create.incident")
+    real["object_attributes"]["note"] = text
+    try:
+        expected = parse_event(real).command(BOT["username"])
+    except PayloadError:
+        expected = None
+    if system or author == BOT["username"] or expected is None:
+        assert found == []
+    else:
+        ((body, command),) = found
+        replayed = parse_event(body)
+        assert command == expected[0] and replayed.command(BOT["username"]) == expected
+        assert (replayed.actor.username, replayed.note_id, replayed.iid) == (author, 1001, 5)
+    assert unhandled_commands([note], 1001, attributes, "g/p", BOT["username"], "incident") == []
