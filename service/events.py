@@ -57,6 +57,7 @@ class Event:
     severity: str | None = None
     severity_changed: bool = False
     note: str | None = None
+    note_id: int | None = None  # the comment's id: one comment is applied once, whichever delivery brings it
     delivery_id: str = ""
     event_uuid: str | None = None
 
@@ -227,6 +228,7 @@ def parse_note(payload: dict[str, Any], incident_label: str = INCIDENT_LABEL) ->
         url=url.split("#", 1)[0],
         confidential=bool(issue.get("confidential")) or bool(attrs.get("internal")),
         note=text_field(attrs, "note", "object_attributes.note"),
+        note_id=optional_id(attrs.get("id")),
     )
 
 

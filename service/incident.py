@@ -7,6 +7,7 @@ latest note, so a flushed Redis loses nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ CHECKLIST_PREFIX = "<!-- incident-bot:checklist"
 _MARKER_RE = re.compile(r"<!-- incident-bot:memory (?P<json>\{.*?\}) -->", re.DOTALL)
 _CHECKLIST_RE = re.compile(r"<!-- incident-bot:checklist (\S+) -->")
 MAX_DELIVERIES = 100  # remembered delivery ids: enough to recognise any realistic redelivery
+MAX_NOTES = 100  # remembered comments: one delivered by GitLab and replayed by reconcile is applied once
 
 
 @dataclass(frozen=True)
@@ -156,9 +158,31 @@ class IncidentState:
     def labels(self) -> frozenset[str]:
         return self.issue.labels
 
-    def remembers(self, delivery_id: str) -> bool:
-        """True when this delivery was already applied."""
+    def remembers(self, delivery_id: str, comment: str | None = None) -> bool:
+        """True when this delivery, or another delivery of the same new comment (`new_comment`), was applied."""
+        if comment is not None and comment in (self.memory.get("notes") or ()):
+            return True
         return bool(delivery_id) and delivery_id in self.memory.get("deliveries", [])
+
+
+def new_comment(event: Event) -> str | None:
+    """The new comment a delivery brings (GitLab's own or reconcile's replay), as `<note id>:<digest of its text>`.
+
+    The text is part of it so that two different comments are never taken for one; reconcile replays
+    the text GitLab has, which is the text GitLab delivered.
+    """
+    if not event.is_note or event.action != "create" or event.note_id is None:
+        return None
+    return f"{event.note_id}:{hashlib.sha256((event.note or '').encode()).hexdigest()[:8]}"
+
+
+def last_handled_note(memory: dict[str, Any], memory_note_id: int | None) -> int:
+    """Comments up to this id were handled; memory from before comments were recorded: those before its note."""
+    notes = memory.get("notes")
+    if not isinstance(notes, list):
+        return memory_note_id or 0
+    ids = (str(n).split(":", 1)[0] for n in notes)
+    return max((int(i) for i in ids if i.isdigit()), default=0)
 
 
 def state_from_event(event: Event) -> IncidentState:
@@ -242,11 +266,23 @@ def resolve_checklists(memory: dict[str, Any], note_id: int | None) -> dict[str,
     return {**memory, "checklists": {k: note_id if v is None else v for k, v in checklists.items()}}
 
 
-def with_delivery(memory: dict[str, Any], delivery_id: str) -> dict[str, Any]:
-    """A copy of memory that records one more applied delivery (bounded)."""
+def with_delivery(
+    memory: dict[str, Any], delivery_id: str, comment: str | None = None, memory_note_id: int | None = None
+) -> dict[str, Any]:
+    """A copy of memory that records one more applied delivery and the new comment it brought (both bounded).
+
+    Memory from before comments were recorded starts the record at its own note (`memory_note_id`), so
+    reconcile never replays a comment older than the bot's last note from that time.
+    """
     updated = dict(memory)
     seen = [d for d in memory.get("deliveries", []) if d != delivery_id]
     if delivery_id:
         seen.append(delivery_id)
     updated["deliveries"] = seen[-MAX_DELIVERIES:]
+    notes = memory.get("notes")
+    if not isinstance(notes, list):
+        notes = [f"{memory_note_id}:"] if memory_note_id is not None else []
+    if comment is not None and comment not in notes:
+        notes = [*notes, comment]
+    updated["notes"] = notes[-MAX_NOTES:]
     return updated

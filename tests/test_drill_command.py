@@ -169,8 +169,10 @@ def test_a_retried_request_opens_one_drill(worker, gitlab, redis_conn) -> None: 
     assert [j.meta.get("delivery_id") or j.args[1]["delivery_id"] for j in deliveries.jobs] == [
         f"drill-open-1-{drill['iid']}"
     ]
-    # A second, separate request opens a second drill.
-    process_delivery(as_body(request()), {"delivery_id": "again-2"})
+    # A second, separate request (a new comment) opens a second drill.
+    second = request()
+    second["object_attributes"]["id"] += 1
+    process_delivery(as_body(second), {"delivery_id": "again-2"})
     assert len(drills(gitlab)) == 2
 
 

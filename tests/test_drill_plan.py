@@ -146,3 +146,21 @@ def test_a_status_update_in_a_drill_says_where_it_went(rules: RuleSet) -> None:
     reply = next(n.body for n in plan.of(PostNote) if n.rule == "command:update")
     assert "sent to `training`" in reply and "responders" not in reply
     assert [(n.channel, n.message) for n in plan.of(Notify)] == [("training", "status_update")]
+
+
+def test_removing_the_drill_label_while_escalating_tells_training_only(rules: RuleSet) -> None:
+    """One Issue Hook removes `drill` and raises severity to 1 (GitLab now has neither drill label nor the old
+    severity): the drill label was there before this delivery, so only `training` hears of the escalation."""
+    data = payload("issue.update.severity")
+    previous = data["changes"]["labels"]["previous"]
+    previous.append({**previous[0], "id": 399, "title": "drill"})
+    now = ["incident", "severity::1", "incident::identification"]
+    data["changes"]["labels"]["current"] = [{"title": x} for x in now]
+    data["labels"] = data["object_attributes"]["labels"] = [{"title": x} for x in now]
+    event = parse_event(data, delivery_id="undrill-1")
+    assert "drill" in event.labels_removed and "drill" not in event.labels
+    issue = Issue(project_id=1, iid=23, labels=frozenset(now), issue_type="incident")
+    memory = {**DECLARED, "severity": 3}
+    plan = plan_event(event, IncidentState(issue=issue, memory=memory), rules, NOW)
+    assert plan.of(Notify), "the escalation is announced"
+    assert {n.channel for n in plan.of(Notify)} == {"training"}

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..rules.drills import is_drill
 from ..text import is_username, mention, neutralise, neutralise_line
 from .draft import REPLY, Draft
-from .drills import drill_command
+from .drills import drill_command, drill_involved
 
 HELP = """**incident-bot commands** (start a comment with `@{bot}`):
 
@@ -29,6 +28,7 @@ REFUSED = (
     "Ask the Incident Manager or the Engineer On Call to do it for you."
 )
 RULE = "command:{}"
+REFUSED_RULE = RULE.format("refused")  # the worker answers one person's refusals at most once an hour
 TIMELINE_RULE = RULE.format("timeline")
 # Planning reads nothing: the worker renders the timeline from the index into the reply at this mark.
 TIMELINE_PLACEHOLDER = "{incident_timeline}"
@@ -50,7 +50,7 @@ def help_text(d: Draft) -> str:
 
 def _broadcast(d: Draft) -> list[str]:
     names = d.rules.settings.get("broadcast_channels", ["responders"])
-    if is_drill(d.labels | d.state.labels, d.rules):  # a drill tells the training channel only (and says so)
+    if drill_involved(d):  # a drill tells the training channel only (and says so)
         names = [d.rules.training_channel]
     return [n for n in names if n in d.rules.channels]
 
@@ -169,7 +169,7 @@ def _dispatch(d: Draft, commands: dict[str, Callable[[Draft, str], str]]) -> Non
     command, rest = parsed
     minimum = int(d.rules.settings.get("command_min_access", 30))
     if (d.access or 0) < minimum:
-        d.post(REPLY, REFUSED.format(actor=mention(e.actor.username)), RULE.format("refused"))
+        d.post(REPLY, REFUSED.format(actor=mention(e.actor.username)), REFUSED_RULE)
         return
     handler = commands.get(command)
     if handler is None:

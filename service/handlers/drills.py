@@ -53,9 +53,15 @@ def drill_injects(d: Draft) -> None:
     d.post(POST, f"**Drill** `{drill.name}`: {said}", INJECTS_RULE)
 
 
+def drill_involved(d: Draft) -> bool:
+    """The drill label before or after this delivery: in the plan, in GitLab now, or removed by this very event
+    (`changes.labels.previous`; GitLab, read after the event, no longer has it)."""
+    return is_drill(d.labels | d.state.labels | d.event.labels | d.event.labels_removed, d.rules)
+
+
 def route_drill_notifications(d: Draft) -> None:
     """Last step: a drill (the drill label before or after this delivery) tells the training channel only."""
-    if not d.notifications or not is_drill(d.labels | d.state.labels, d.rules):
+    if not d.notifications or not drill_involved(d):
         return
     training = d.rules.training_channel
     if training not in d.rules.channels:

@@ -6,6 +6,7 @@ the command line and the scheduler, answer a person, and must fail fast rather t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -165,3 +166,15 @@ class OpsGitLab:
     def issues(self, ns: Namespace, query: dict[str, Any]) -> list[dict[str, Any]]:
         """`GET .../issues` with `query`, every page."""
         return self._pages(f"list the issues of {ns.path}", f"{ns.base}/issues", query)
+
+    def notes(self, project_id: int, iid: int) -> Iterator[dict[str, Any]]:
+        """`GET /projects/:id/issues/:iid/notes`, newest first, one page at a time (stop iterating to stop reading)."""
+        path, what = f"/projects/{project_id}/issues/{iid}/notes", f"list the comments of {project_id}#{iid}"
+        for page in range(1, MAX_PAGES + 1):
+            query = {"sort": "desc", "order_by": "created_at", "per_page": PAGE, "page": page}
+            batch = self._call(what, "get", path, query_data=query)
+            if not isinstance(batch, list):
+                raise OpsError(what, 200, "GitLab answered something other than a list")
+            yield from (item for item in batch if isinstance(item, dict))
+            if len(batch) < PAGE:
+                return

@@ -6,7 +6,8 @@ record in its latest note), and for each that differs enqueues a synthetic Issue
 from the issue as GitLab has it now, through the same EventQueue as real deliveries: the same
 per-issue order, and a deterministic delivery id (`reconcile-<project>-<iid>-<updated_at>`) so a
 second pass, another worker, or a real delivery racing it cannot make it apply twice. The normal
-planner then brings the incident up to date exactly once.
+planner then brings the incident up to date exactly once. Then each command in a comment newer than the
+last one the bot handled is queued as its Note Hook (`service.ops.comments`), oldest first.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from redis import Redis
 
 from ..events import INCIDENT_TYPE
 from ..gitlab import GitLabClient, PermanentGitLabError, TransientGitLabError
-from ..incident import find_memory, memory_in
+from ..incident import find_memory, last_handled_note, memory_in
 from ..queue import EventQueue
 from ..rules import RuleSet
-from .api import Namespace, OpsGitLab
+from .api import Namespace, OpsError, OpsGitLab
+from .comments import note_delivery_id, unhandled_commands
 
 log = logging.getLogger("incident_bot.ops")
 
@@ -139,14 +141,15 @@ def synthetic_payload(issue: dict[str, Any], project_path: str, action: str) -> 
     }
 
 
-def bot_memory(client: GitLabClient, project_id: int, iid: int, bot: str) -> dict[str, Any]:
-    """The bot's memory of an issue, found as the delivery job finds it: by the note Redis points at, else by reading
-    the notes newest first. Read only: the job, not reconcile, keeps the pointer."""
+def bot_memory(client: GitLabClient, project_id: int, iid: int, bot: str) -> tuple[dict[str, Any], int | None]:
+    """The bot's memory of an issue and the note holding it, found as the delivery job finds them: by the note Redis
+    points at, else by reading the notes newest first. Read only: the job, not reconcile, keeps the pointer."""
     pointer = client.memory_note(project_id, iid)
     memory = memory_in(client.get_note(project_id, iid, pointer), bot) if pointer is not None else None
-    if memory is None:
-        memory, _ = find_memory(client.iter_notes(project_id, iid), bot)
-    return memory
+    if memory is not None:
+        return memory, pointer
+    memory, note = find_memory(client.iter_notes(project_id, iid), bot)
+    return memory, note.id if note is not None else None
 
 
 def _project_path(issue: dict[str, Any], ns: Namespace) -> str:
@@ -205,8 +208,12 @@ class Reconciler:
             project_id, iid = int(issue["project_id"]), int(issue["iid"])
             path = _project_path(issue, ns)
             try:
-                memory = bot_memory(self.client, project_id, iid, bot)
-            except (TransientGitLabError, PermanentGitLabError) as exc:
+                memory, memory_note = bot_memory(self.client, project_id, iid, bot)
+                attributes = synthetic_payload(issue, path, "update")["object_attributes"]
+                after = last_handled_note(memory, memory_note)
+                notes = self.api.notes(project_id, iid)
+                commands = unhandled_commands(notes, after, attributes, path, bot, self.rules.incident_label)
+            except (TransientGitLabError, PermanentGitLabError, OpsError) as exc:
                 # One unreadable issue must not stop the pass; it is looked at again next time.
                 log.warning("reconcile: %s#%s not checked: %s", path, iid, exc)
                 repairs.append(Repair(f"{path}#{iid}", f"not checked: {exc}", "-", "-", NOT_CHECKED))
@@ -214,6 +221,8 @@ class Reconciler:
             found = difference(issue, memory, self.rules)
             if found is not None:
                 repairs.append(self._enqueue(issue, path, *found))
+            # After the state repair, in the issue's order: each command as if its comment had just arrived.
+            repairs += [self._replay(issue, path, body, command, bot) for body, command in commands]
         if not self.dry_run and not any(r.outcome == NOT_CHECKED for r in repairs):
             # Only a complete pass moves the window on; otherwise the next pass looks at the same issues again.
             self.connection.set(LAST_RUN_KEY.format(kind=ns.kind, id=ns.id), started.isoformat())
@@ -231,6 +240,21 @@ class Reconciler:
         if result.outcome != "duplicate":
             log.info("reconcile: %s %s: %s; queued %s as %s", path, iid, why, action, ident)
         return repair
+
+    def _replay(self, issue: dict[str, Any], path: str, body: dict[str, Any], command: str, bot: str) -> Repair:
+        project_id, iid = int(issue["project_id"]), int(issue["iid"])
+        note_id, author = int(body["object_attributes"]["id"]), str(body["user"]["username"])
+        ident = note_delivery_id(project_id, iid, note_id)
+        why = f"`@{bot} {command}` by @{author} (comment {note_id}) was never applied"
+        if self.dry_run:
+            return Repair(f"{path}#{iid}", why, "comment", ident, WOULD_QUEUE)
+        hook = "Confidential Note Hook" if body["issue"].get("confidential") else "Note Hook"
+        meta = {"delivery_id": ident, "event_uuid": None, "event": hook, "received_at": time.time()}
+        data, key = json.dumps(body).encode(), f"{project_id}:{iid}"
+        result = self.queue.enqueue(data, meta, delivery_id=ident, issue_key=key, actor=author)
+        if result.outcome != "duplicate":
+            log.info("reconcile: %s %s: %s; queued as %s", path, iid, why, ident)
+        return Repair(f"{path}#{iid}", why, "comment", ident, str(result.outcome))
 
 
 def reconcile_periodically(
@@ -269,7 +293,7 @@ def describe(repairs: Sequence[Repair]) -> str:
         lines = ["reconcile: every incident is as the bot last handled it; nothing queued"]
     else:
         verb = "to queue (dry run)" if all(r.outcome == WOULD_QUEUE for r in done) else "queued for the normal planner"
-        lines = [f"reconcile: {len(done)} incident(s) {verb}"]
+        lines = [f"reconcile: {len(done)} repair(s) {verb}"]
         lines += [f"  {r.reference}: {r.why} → {r.action} ({r.outcome}, {r.delivery_id})" for r in done]
     lines += [f"  {r.reference}: {r.why}" for r in skipped]
     return "\n".join(lines)

@@ -74,6 +74,17 @@ DRILL_SCHEMA: dict[str, Any] = {
     },
 }
 _VALIDATOR = Draft202012Validator(DRILL_SCHEMA)
+# settings.drill_limit: how many drills one person may open by command in one project within a window.
+DRILL_LIMIT = (5, 60.0)  # the default: 5 an hour
+DRILL_LIMIT_SETTING: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "Drills one person may open with `@bot drill` in one project per window; default 5 per 60 minutes.",
+    "properties": {
+        "max_per_person": {"type": "integer", "minimum": 1, "maximum": 1000},
+        "window_minutes": {"type": "number", "exclusiveMinimum": 0, "maximum": 10_080},
+    },
+}
 _MARKER = "<!-- incident-bot:drill {name} -->"
 _MARKER_RE = re.compile(r"<!-- incident-bot:drill ([a-z0-9][a-z0-9_.-]{0,63}) -->")
 # Which request opened the drill (a comment's delivery id): a retried request finds its drill instead of a second.
@@ -110,6 +121,12 @@ def scenario_of(description: str | None) -> str | None:
 def is_drill(labels: Iterable[str], rules: RuleSet) -> bool:
     """Whether an issue with these labels is a drill (it carries the drill label)."""
     return rules.drill_label in set(labels)
+
+
+def drill_limit(rules: RuleSet) -> tuple[int, float]:
+    """(drills, minutes): at most that many drills per person and project within that many minutes."""
+    raw = rules.settings.get("drill_limit") or {}
+    return int(raw.get("max_per_person", DRILL_LIMIT[0])), float(raw.get("window_minutes", DRILL_LIMIT[1]))
 
 
 def request_marker(request: str) -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from .drills import DRILL_LIMIT_SETTING
+
 _NAME = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_.-]*$"}
 _NAMES = {"anyOf": [_NAME, {"type": "array", "items": _NAME, "minItems": 1}]}
 _STR_OR_LIST = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
 _LEVEL = {"type": "integer", "minimum": 1, "maximum": 9}
-# Positive and at most a year: a larger cadence overflows the scheduler's datetime arithmetic.
-# (YAML's .inf and .nan are refused for every number when the file is read: source.py.)
+# Positive, at most a year (more overflows the scheduler's datetimes); YAML .inf/.nan are refused on read (source.py).
 _MINUTES = {"type": "number", "exclusiveMinimum": 0, "maximum": 525_600}
 _USERNAME = {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"}
 
@@ -149,6 +150,7 @@ RULES_SCHEMA: dict[str, Any] = {
                 "broadcast_channels": {"type": "array", "items": _NAME},
                 "drill_label": {"type": "string", "minLength": 1, "description": "Marks a drill; default `drill`."},
                 "training_channel": {**_NAME, "description": "A drill's only channel; default `training`."},
+                "drill_limit": DRILL_LIMIT_SETTING,
                 "digest": {
                     "type": "object",
                     "description": "The weekly executive digest (see the README's incident index section).",

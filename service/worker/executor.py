@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..events import Event
 from ..gitlab import GitLabClient, PermanentGitLabError
-from ..incident import IncidentState, strip_memory, with_delivery, write_memory
+from ..incident import IncidentState, new_comment, strip_memory, with_delivery, write_memory
 from ..plan import (
     AddLabels,
     Assign,
@@ -81,7 +81,7 @@ def new_memory(plan: Plan, state: IncidentState, event: Event) -> dict[str, Any]
     memory = dict(state.memory)
     for action in plan.of(Remember):
         memory[action.key] = action.value
-    return with_delivery(memory, event.delivery_id)
+    return with_delivery(memory, event.delivery_id, new_comment(event), state.memory_note_id if state.memory else None)
 
 
 def note_body(plan: Plan) -> str:

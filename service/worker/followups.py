@@ -132,7 +132,8 @@ class FollowUps:
         if channel is None:
             return
         rules = delivery.rules
-        if is_drill(state.labels | event.labels, rules) and action.channel != rules.training_channel:
+        labels = state.labels | event.labels | event.labels_removed  # removed by this event: a drill until now
+        if is_drill(labels, rules) and action.channel != rules.training_channel:
             # Planning routes a drill's notifications; this is the last guard before anyone real is told.
             delivery.log.warning("drill: %s notification to %s not sent", action.message, action.channel)
             return

@@ -12,10 +12,11 @@ from .. import logs
 from ..events import Event, PayloadError, parse_event
 from ..gitlab import PermanentGitLabError
 from ..handlers.planner import plan_event
-from ..incident import IncidentState, UnexpectedAnswer, state_from_event
+from ..incident import IncidentState, UnexpectedAnswer, new_comment, state_from_event
 from ..plan import Plan
 from .delivery import Delivery
 from .executor import apply_plan, log_plan
+from .limits import with_limits
 from .runtime import Runtime, current
 from .scorecard import record_training, with_scorecard
 from .similar import with_similar
@@ -111,11 +112,12 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str
     access = access_level(runtime, event, fresh=command[0] in CHANGING_COMMANDS) if command else None
     delivery = runtime.delivery(event, blog, bot, access)
     state = delivery.load_state()
-    if state.remembers(event.delivery_id):
+    if state.remembers(event.delivery_id, new_comment(event)):
         delivery.log.info("skipped: delivery already applied")
         return "already applied"
     plan = with_timeline(_plan(delivery, state), delivery, state, runtime.index, payload)
     plan = with_scorecard(plan, delivery, state, runtime.index, payload)  # issue 12: a closing drill's scorecard
+    plan = with_limits(plan, delivery, state, runtime.connection)  # drills per person, one refusal an hour
     for line in plan.describe():
         delivery.log.info("plan: %s", line)
     # Past incidents and the staffing's training note (issue 12) are read from the index once the issue is

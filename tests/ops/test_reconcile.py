@@ -17,10 +17,11 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 
 from service.config import Settings
-from service.events import parse_event, reference
+from service.events import PayloadError, parse_event, reference
 from service.gitlab import PythonGitLabClient
 from service.incident import Note, find_memory, read_memory
 from service.ops.api import OpsGitLab
+from service.ops.comments import unhandled_commands
 from service.ops.reconcile import (
     Reconciler,
     delivery_id,
@@ -355,3 +356,126 @@ def test_a_group_pass_covers_its_projects(reconciler, fake, redis_conn) -> None:
     (repair,) = reconciler.run(group)
     assert (repair.reference, repair.outcome) == ("group/project#73", "queued")
     assert any(c.path == "/groups/5/issues" for c in fake.calls)
+
+
+def lost_comment(fake: FakeOps, iid: int, body: str, author: str = "alice") -> dict:
+    """A comment made while the bot heard nothing (GitLab moves the issue's updated_at with it)."""
+    note = fake.add_note((1, iid), body, author)
+    fake.issues[(1, iid)]["updated_at"] = fake.tick()
+    return note
+
+
+def replies(fake: FakeOps, iid: int) -> list[str]:
+    """The bot's comments without their memory, oldest first."""
+    return [n["body"].split("<!--")[0] for n in fake.bot_notes(1, iid)]
+
+
+def test_lost_commands_are_applied_after_the_state_repair_in_comment_order(reconciler, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """While the bot was down: severity raised by label, then an `update` and a `handoff` comment. One pass queues the
+    state repair and both comments; the worker applies them once each, in that order; a second pass queues nothing."""
+    fake.add_issue(1, 60, labels=["incident"])
+    reconciler.run(project(reconciler))
+    work(redis_conn)
+    labels = fake.issues[(1, 60)]["labels"]
+    labels.remove("severity::3")
+    labels.append("severity::2")
+    update = lost_comment(fake, 60, "@incident-bot update Failover to the replica in progress")
+    handoff = lost_comment(fake, 60, "@incident-bot handoff incident-manager @im-bob")
+    fake.add_note((1, 60), "Thanks, watching the graphs.", "bob")  # not a command: nothing to replay
+    repairs = reconciler.run(project(reconciler), since=CLOCK - timedelta(days=1))
+    assert [(r.action, r.outcome) for r in repairs] == [
+        ("update", "queued"),
+        ("comment", "deferred"),
+        ("comment", "deferred"),
+    ]
+    assert [r.delivery_id for r in repairs[1:]] == [
+        f"reconcile-note-1-60-{update['id']}",
+        f"reconcile-note-1-60-{handoff['id']}",
+    ]
+    assert "`@incident-bot update` by @alice" in describe(repairs)
+    work(redis_conn)
+    after = replies(fake, 60)[1:]
+    assert len(after) == 3
+    assert "Escalated: severity 3 → 2" in after[0]
+    assert "Status update recorded" in after[1] and "Failover to the replica in progress" in after[1]
+    assert "**Incident Manager (IM)** handed off" in after[2] and "@im-bob" in after[2]
+    remembered = memory(fake, 60)
+    assert remembered["severity"] == 2 and remembered["staffed"]["incident-manager"] == "im-bob"
+    assert {str(update["id"]), str(handoff["id"])} <= {n.split(":")[0] for n in remembered["notes"]}
+    writes = len(fake.writes())
+    assert reconciler.run(project(reconciler), since=CLOCK - timedelta(days=1)) == []
+    work(redis_conn)
+    assert len(fake.writes()) == writes
+
+
+def note_hook(note: dict, iid: int) -> bytes:
+    """The Note Hook GitLab sends for `note` on incident 1#iid."""
+    data = payload("note.create.incident")
+    data["project"]["id"] = 1
+    data["user"] = {"id": 7, "username": note["author"]["username"], "name": "Alice"}
+    data["object_attributes"].update(id=note["id"], note=note["body"])
+    data["issue"].update(iid=iid, labels=[{"title": "incident"}], project_id=1)
+    return json.dumps(data).encode()
+
+
+@pytest.mark.parametrize("real_first", [True, False], ids=["real-then-reconcile", "reconcile-then-real"])
+def test_a_comment_delivered_and_reconciled_is_applied_once(reconciler, fake, redis_conn, real_first) -> None:  # type: ignore[no-untyped-def]
+    """GitLab's delivery of an `update` comment and reconcile's replay of it, either order: one status update."""
+    fake.add_issue(1, 61, labels=["incident"])
+    reconciler.run(project(reconciler))
+    work(redis_conn)
+    note = lost_comment(fake, 61, "@incident-bot update Rolled back")
+
+    def deliver() -> str:
+        meta = {"delivery_id": "real-note-61", "event": "Note Hook"}
+        return reconciler.queue.enqueue(
+            note_hook(note, 61), meta, delivery_id="real-note-61", issue_key="1:61", actor="alice"
+        ).outcome
+
+    if real_first:
+        assert deliver() == "queued"
+    (replay,) = reconciler.run(project(reconciler), since=CLOCK - timedelta(days=1))
+    if not real_first:
+        assert deliver() == "deferred"
+    assert replay.action == "comment"
+    work(redis_conn)
+    assert sum("Status update recorded" in r for r in replies(fake, 61)) == 1
+    assert reconciler.run(project(reconciler), since=CLOCK - timedelta(days=1)) == []
+
+
+def test_comments_from_before_the_bot_recorded_them_are_not_replayed(reconciler, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """Memory written before handled comments were recorded: comments older than its note count as handled."""
+    fake.add_issue(1, 62, labels=["incident"])
+    old = lost_comment(fake, 62, "@incident-bot update From last year")
+    legacy = {"declared": True, "deliveries": ["old-1"]}
+    note = fake.add_note((1, 62), f"Tracking.\n\n<!-- incident-bot:memory {json.dumps(legacy)} -->", BOT["username"])
+    assert all(r.action != "comment" for r in reconciler.run(project(reconciler), since=CLOCK - timedelta(days=1)))
+    lost = lost_comment(fake, 62, "@incident-bot update Newer than the memory")
+    replays = [r for r in reconciler.run(project(reconciler), since=CLOCK - timedelta(days=1)) if r.action == "comment"]
+    assert [r.delivery_id for r in replays] == [f"reconcile-note-1-62-{lost['id']}"]
+    assert old["id"] < note["id"] < lost["id"]
+
+
+@examples(max_examples=150, deadline=None)
+@given(text=TEXT, author=st.sampled_from(["alice", "mallory", BOT["username"], ""]), system=st.booleans())
+def test_a_replayed_comment_is_a_command_exactly_when_the_real_delivery_would_be(text, author, system) -> None:  # type: ignore[no-untyped-def]
+    """Whatever a comment says, reconcile replays it only when it is a command the worker would run from GitLab's own
+    Note Hook, and its replay parses to the same command from the same author."""
+    issue = {"iid": 5, "project_id": 1, "labels": ["incident"], "issue_type": "incident", "updated_at": "x"}
+    attributes = synthetic_payload(issue, "g/p", "update")["object_attributes"]
+    note = {"id": 1001, "body": text, "author": {"id": 7, "username": author}, "system": system}
+    found = unhandled_commands([note], 1000, attributes, "g/p", BOT["username"], "incident")
+    real = payload("note.create.incident")
+    real["object_attributes"]["note"] = text
+    try:
+        expected = parse_event(real).command(BOT["username"])
+    except PayloadError:
+        expected = None
+    if system or author == BOT["username"] or expected is None:
+        assert found == []
+    else:
+        ((body, command),) = found
+        replayed = parse_event(body)
+        assert command == expected[0] and replayed.command(BOT["username"]) == expected
+        assert (replayed.actor.username, replayed.note_id, replayed.iid) == (author, 1001, 5)
+    assert unhandled_commands([note], 1001, attributes, "g/p", BOT["username"], "incident") == []

@@ -26,10 +26,10 @@ def deliver(name: str, key: str, at: str) -> str:
     return process_delivery(data, {"delivery_id": key, "event_uuid": key})
 
 
-def comment(text: str, key: str, at: str, user: str = "bob", uid: int = 8) -> str:
+def comment(text: str, key: str, at: str, user: str = "bob", uid: int = 8, note_id: int = 1241) -> str:
     """A comment on the incident (created at `at`) through the real job."""
     data = payload("note.create.incident")
-    data["object_attributes"].update(note=text, created_at=at, updated_at=at)
+    data["object_attributes"].update(note=text, created_at=at, updated_at=at, id=note_id)
     data["issue"].update(author_id=51, created_at="2026-11-27T09:00:00Z")
     data["user"].update(username=user, id=uid)
     return process_delivery(json.dumps(data).encode(), {"delivery_id": key})
@@ -90,7 +90,7 @@ def test_timeline_without_a_readable_index_says_so(fake, runtime) -> None:  # ty
         raise OSError("disk gone")
 
     runtime.index = DeliveryIndex(broken)
-    assert comment("@incident-bot timeline", "c2", "2026-11-27T09:31:00Z").startswith("applied")
+    assert comment("@incident-bot timeline", "c2", "2026-11-27T09:31:00Z", note_id=1242).startswith("applied")
     assert "cannot be read right now" in strip_memory(fake.bot_notes()[-1]["body"])
 
 
