@@ -206,6 +206,10 @@ def cmd_check_rules(args: argparse.Namespace) -> int:
         print(exc.report(), file=sys.stderr)
         return 1
     print(rules.summary())
+    from .rules.rotation import placeholder_warnings
+
+    for line in placeholder_warnings(rules.rotations.values()):
+        print(line, file=sys.stderr)
     return 0
 
 

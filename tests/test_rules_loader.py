@@ -15,6 +15,7 @@ import yaml
 from service.rules import RulesError, load_rules
 from service.rules.schema import RULES_SCHEMA
 from tests.conftest import ROOT
+from tests.rulesdir import TEST_RULES
 
 MINIMAL = """\
 severities:
@@ -165,6 +166,28 @@ def test_check_rules_command(tmp_path: Path) -> None:
     assert bad.returncode == 1
     assert "invalid rules: 1 error" in bad.stderr and "broken.yml:3: rule 'x'" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_check_rules_flags_the_shipped_placeholders() -> None:
+    """The shipped rotations name no one: check-rules warns once per rotation (file:line) and still exits 0."""
+    out = subprocess.run(
+        [sys.executable, "-m", "service.cli", "check-rules", str(ROOT / "rules")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    warnings = [line for line in out.stderr.splitlines() if "placeholder" in line]
+    assert out.returncode == 0 and len(warnings) == 5, out.stderr
+    roles = (ROOT / "rules" / "roles.yml").read_text().splitlines()
+    for line in warnings:
+        where, _, rest = line.partition(": warning: ")
+        file, _, number = where.rpartition(":")
+        assert file.endswith("roles.yml") and "REPLACE-ME-" in roles[int(number) - 1], line
+        assert "replace them with your people's GitLab usernames" in rest
+    staffed = subprocess.run(
+        [sys.executable, "-m", "service.cli", "check-rules", str(TEST_RULES)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert staffed.returncode == 0 and "placeholder" not in staffed.stderr
 
 
 def test_schema_command_validates_shipped_rules() -> None:

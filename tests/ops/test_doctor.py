@@ -18,9 +18,10 @@ from service.ops.setup import SetupOptions, run_setup
 from service.ops.table import Row, Status, has_problem, render
 from service.ops.watch import check_webhook
 from service.rules import RuleSet
-from tests.conftest import ROOT, test_redis_url
+from tests.conftest import test_redis_url
 from tests.fakegitlab import FakeGitLabServer
 from tests.receivers import HttpReceiver, free_port
+from tests.rulesdir import TEST_RULES
 
 URL = "https://bot.example.com/webhook"
 TODAY = date(2026, 11, 27)
@@ -43,7 +44,7 @@ def api(server: FakeGitLabServer) -> OpsGitLab:
 @pytest.fixture()
 def settings(server: FakeGitLabServer) -> Settings:
     return Settings(
-        gitlab_url=server.url, gitlab_token="test-token", redis_url=test_redis_url(), rules_dir=ROOT / "rules"
+        gitlab_url=server.url, gitlab_token="test-token", redis_url=test_redis_url(), rules_dir=TEST_RULES
     )
 
 
@@ -223,7 +224,7 @@ def test_token_that_cannot_read_hooks_warns(ready, fake, settings, redis_conn) -
 def test_channel_values_the_worker_would_refuse_fail(tmp_path, ready, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
     """A non-URL target and a signed webhook channel without its secret are fails naming the variable."""
     rules_dir = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules_dir)
+    shutil.copytree(TEST_RULES, rules_dir)
     (rules_dir / "signed.yml").write_text(
         "channels:\n  audit:\n    kind: webhook\n    target_env: AUDIT_URL\n    secret_env: AUDIT_SECRET\n"
     )

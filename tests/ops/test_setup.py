@@ -12,8 +12,8 @@ from service.ops.labels import wanted_labels
 from service.ops.setup import SetupOptions, run_setup
 from service.ops.table import Status, has_problem, render
 from service.rules import RulesError, RuleSet, load_rules
-from tests.conftest import ROOT
 from tests.fakegitlab import FakeGitLabServer
+from tests.rulesdir import TEST_RULES
 
 URL = "https://bot.example.com/webhook"
 SECRET = "hook-s3cret"
@@ -152,7 +152,7 @@ def test_bot_user_names_whose_access_is_checked(api, fake, rules) -> None:  # ty
 def test_labels_any_rule_names_are_wanted(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Labels named in conditions (also inside any/not) and actions (add, remove, review labels) are created too."""
     rules_dir = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules_dir)
+    shutil.copytree(TEST_RULES, rules_dir)
     (rules_dir / "extra.yml").write_text(
         "rules:\n"
         "  - name: comms-flag\n"
@@ -170,7 +170,7 @@ def test_labels_any_rule_names_are_wanted(tmp_path) -> None:  # type: ignore[no-
 def test_colours_and_descriptions_written_in_the_rules_are_used(tmp_path, api, fake) -> None:  # type: ignore[no-untyped-def]
     """Optional `color`/`description` on severities, phases, categories and the incident label reach GitLab."""
     rules_dir = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules_dir)
+    shutil.copytree(TEST_RULES, rules_dir)
     settings = rules_dir / "settings.yml"
     text = settings.read_text()
     text = text.replace(
@@ -202,7 +202,7 @@ def test_colours_and_descriptions_written_in_the_rules_are_used(tmp_path, api, f
 def test_a_colour_that_is_not_rrggbb_is_a_rules_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """`color: red` is refused at load with the file and line, like every other rules mistake."""
     rules_dir = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules_dir)
+    shutil.copytree(TEST_RULES, rules_dir)
     settings = rules_dir / "settings.yml"
     settings.write_text(
         settings.read_text().replace("    label: severity::2\n", "    label: severity::2\n    color: red\n")

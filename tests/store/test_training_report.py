@@ -15,6 +15,7 @@ from service.reports.training import build_training, contract, render
 from service.rules import RuleSet
 from service.store import Store, open_store
 from service.store.training import TrainingRecord, record, records
+from tests.rulesdir import TEST_RULES
 from tests.store.test_cli import data_dir  # noqa: F401  (the fixture: an index under a fresh data directory)
 
 OCT, NOV = datetime(2026, 10, 1, 10, tzinfo=UTC), datetime(2026, 11, 1, 10, tzinfo=UTC)
@@ -91,9 +92,10 @@ def test_markdown_and_csv(store: Store, rules: RuleSet) -> None:
 
 
 def test_report_training_from_the_cli(
-    data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path  # noqa: F811
+    data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
     """`report --training --format json` prints the contract; `--out` writes Markdown; a project scope filters."""
+    monkeypatch.setenv("INCIDENT_BOT_RULES", str(TEST_RULES))
     store = open_store()
     record(store.engine, [*SEED, TrainingRecord(2, "shop/web", 4, "", "cmoc-erin", "cmoc", NOV, NOV, NOV)])
     store.engine.dispose()
