@@ -21,7 +21,7 @@ from service.rules import RuleSet
 from tests.conftest import test_redis_url
 from tests.fakegitlab import FakeGitLabServer
 from tests.receivers import HttpReceiver, free_port
-from tests.rulesdir import TEST_RULES
+from tests.rulesdir import ROOT, TEST_RULES
 
 URL = "https://bot.example.com/webhook"
 TODAY = date(2026, 11, 27)
@@ -70,9 +70,23 @@ def test_doctor_is_all_ok_after_setup(ready, settings, redis_conn) -> None:  # t
     """Right after setup, with channel targets set, every line is ok."""
     rows = doctor(ready, settings, redis_conn)
     assert {r.status for r in rows} == {Status.OK}, render(rows)
-    assert {"gitlab", "token", "access", "webhook", "labels", "redis", "queue", "failed jobs", "rules", "channel"} == {
-        r.what for r in rows
-    }
+    assert {"gitlab", "token", "access", "webhook", "labels", "redis", "queue", "failed jobs", "rules", "channel"} | {
+        "rotation member"
+    } == {r.what for r in rows}
+
+
+def test_doctor_checks_every_rotation_member(ready, fake, settings, redis_conn, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Each rotation member is checked: one who left the project, a blocked one and a placeholder fail, with the fix."""
+    del fake.members[fake.users["im-bob"]]
+    fake.blocked.add("db-heidi")
+    rows = doctor(ready, settings, redis_conn)
+    members = {r.name: r for r in rows if r.what == "rotation member"}
+    assert len(members) == 8 and row(rows, "rotation member", "@eoc-carol").status is Status.OK
+    assert members["@im-bob"].status is Status.FAIL and "not a member of group/project" in members["@im-bob"].detail
+    assert members["@db-heidi"].status is Status.FAIL and "blocked" in members["@db-heidi"].detail
+    shipped = doctor(ready, replace(settings, rules_dir=ROOT / "rules"), redis_conn)
+    placeholders = [r for r in shipped if r.what == "rotation member"]
+    assert placeholders and all(r.status is Status.FAIL and "a placeholder" in r.detail for r in placeholders)
 
 
 def test_disabled_hook_fails_with_the_fix(ready, fake, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from service.ops.setup import SetupOptions, run_setup
 from service.ops.table import Status, has_problem, render
 from service.rules import RulesError, RuleSet, load_rules
 from tests.fakegitlab import FakeGitLabServer
-from tests.rulesdir import TEST_RULES
+from tests.rulesdir import ROOT, TEST_RULES
 
 URL = "https://bot.example.com/webhook"
 SECRET = "hook-s3cret"
@@ -210,3 +210,29 @@ def test_a_colour_that_is_not_rrggbb_is_a_rules_error(tmp_path) -> None:  # type
     with pytest.raises(RulesError) as error:
         load_rules(rules_dir)
     assert "settings.yml" in error.value.report() and "color" in error.value.report()
+
+
+def test_setup_refuses_to_go_live_with_the_shipped_placeholders(api, fake) -> None:  # type: ignore[no-untyped-def]
+    """The shipped rotations hold placeholders: setup names each, with file:line, and creates no webhook."""
+    rows = setup(api, load_rules(ROOT / "rules"))
+    shown = render(rows)
+    assert has_problem(rows) and fake.all_hooks() == []
+    placeholders = [r for r in rows if r.what == "rotation member" and r.status is Status.FAILED]
+    assert len(placeholders) == 8
+    assert all("a placeholder" in r.detail and "roles.yml:" in r.detail for r in placeholders)
+    assert "@REPLACE-ME-eoc-1.git" in shown and "the bot goes live only once" in shown
+
+
+def test_setup_refuses_a_member_outside_the_project_or_blocked(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+    """A rotation member who is not a project member, or is blocked, is named with the fix; no webhook."""
+    del fake.members[fake.users["eoc-dave"]]
+    fake.blocked.add("sirt-grace")
+    rows = setup(api, rules)
+    bad = {r.name: r.detail for r in rows if r.what == "rotation member" and r.status is Status.FAILED}
+    assert set(bad) == {"@eoc-dave", "@sirt-grace"}, render(rows)
+    assert "not a member of group/project: add them to group/project" in bad["@eoc-dave"]
+    assert "the user is blocked" in bad["@sirt-grace"]
+    assert fake.all_hooks() == []
+    fake.members[fake.users["eoc-dave"]] = 30
+    fake.blocked.clear()
+    assert not has_problem(setup(api, rules)) and len(fake.all_hooks()) == 1
