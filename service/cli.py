@@ -24,6 +24,8 @@ from .store import cli as reindex_command  # light: the index opens when `reinde
 if TYPE_CHECKING:
     from .rules import RuleSet
 
+# Exit codes, the same for every command: 0 ok; 1 a check failed (doctor, check-rules, setup could not do
+# something, handbook --check); 2 a usage or configuration error (no GITLAB_TOKEN, a bad setting or rules file).
 # Commands import their work (rules, web, worker, simulate, ...) inside the function that runs
 # it: every `incident-bot ...` call builds the whole parser, which must stay light.
 
@@ -47,7 +49,7 @@ def _load_rules_or_exit(directory: Path) -> RuleSet:
         return load_rules(directory)
     except RulesError as exc:
         print(exc.report(), file=sys.stderr)
-        raise SystemExit(1) from None
+        raise SystemExit(2) from None  # a configuration error (`check-rules` is the check that exits 1)
 
 
 REFUSAL = (
@@ -276,15 +278,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `incident-bot` command."""
-    args = build_parser().parse_args(argv)
-    logs.setup(getattr(args, "log_level", "INFO"), os.environ.get("INCIDENT_BOT_LOG_FORMAT") or "text")
-    if args.command in ("web", "worker", "serve"):
-        # Before the web or worker code loads prometheus_client: it picks multiprocess mode on import. serve's
-        # children share its fresh directory; lone web/worker processes of one queue share a fixed one.
-        metrics.use_directory(_settings().queue_name, fresh=args.command == "serve")
-    if args.command in ("web", "worker") and not _secret_or_trial(args, _settings()):
+    args = build_parser().parse_args(argv)  # a usage error: argparse exits 2
+    try:
+        logs.setup(getattr(args, "log_level", "INFO"), os.environ.get("INCIDENT_BOT_LOG_FORMAT") or "text")
+        if args.command in ("web", "worker", "serve"):
+            # Before the web or worker code loads prometheus_client: it picks multiprocess mode on import. serve's
+            # children share its fresh directory; lone web/worker processes of one queue share a fixed one.
+            metrics.use_directory(_settings().queue_name, fresh=args.command == "serve")
+        if args.command in ("web", "worker") and not _secret_or_trial(args, _settings()):
+            return 2
+        return int(args.func(args) or 0)
+    except SystemExit as exc:
+        if not isinstance(exc.code, str):
+            return int(exc.code or 0)
+        # A setting, a rules file or an argument the command refused, in one line: exit 2 (see EXIT_CODES).
+        print(exc.code, file=sys.stderr)
         return 2
-    return int(args.func(args) or 0)
 
 
 if __name__ == "__main__":

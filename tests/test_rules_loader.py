@@ -202,7 +202,7 @@ def test_schema_command_validates_shipped_rules() -> None:
 
 
 def test_service_refuses_to_start_with_invalid_rules(tmp_path: Path) -> None:
-    """`incident-bot web` with an invalid rules directory exits 1 with the report, never a traceback."""
+    """`incident-bot web` with an invalid rules directory exits 2 (configuration) with the report, no traceback."""
     write(tmp_path, bad="rules:\n  - name: x\n    then: [{set_severity: 3}]\n")
     env = {"INCIDENT_BOT_RULES": str(tmp_path), "PATH": "/usr/bin:/bin", "GITLAB_WEBHOOK_SECRET": "s3cret"}
     proc = subprocess.run(
@@ -213,4 +213,4 @@ def test_service_refuses_to_start_with_invalid_rules(tmp_path: Path) -> None:
         env=env,
         timeout=60,
     )
-    assert proc.returncode == 1 and "invalid rules" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "invalid rules" in proc.stderr and "Traceback" not in proc.stderr

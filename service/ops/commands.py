@@ -44,12 +44,17 @@ def _rules(settings: Settings) -> RuleSet:
         return load_rules(settings.rules_dir)
     except RulesError as exc:
         print(exc.report(), file=sys.stderr)
-        raise SystemExit(1) from None
+        raise SystemExit(2) from None  # a configuration error
 
 
-def _need_token(settings: Settings, command: str) -> None:
+UNSET = "incident-bot {command}: GITLAB_TOKEN is unset; set the bot user's token (api scope)"
+
+
+def _need_token(settings: Settings, command: str, dry_run: bool = False) -> None:
+    """No token is a configuration error (exit 2); --dry-run reads GitLab too, so it needs one as well."""
     if not settings.gitlab_token:
-        print(f"incident-bot {command}: GITLAB_TOKEN is unset; set the bot user's token (api scope)", file=sys.stderr)
+        also = " (--dry-run reads GitLab too)" if dry_run else ""
+        print(UNSET.format(command=command) + also, file=sys.stderr)
         raise SystemExit(2)
 
 
@@ -60,7 +65,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
     from .table import Status, has_problem, render
 
     settings, ops = Settings.from_env(), OpsSettings.from_env()
-    _need_token(settings, "setup")
+    _need_token(settings, "setup", args.dry_run)
     project = args.project or (ops.projects[0] if ops.projects and not args.group else None)
     url = args.url or ops.public_url
     if not project and not args.group:
@@ -110,6 +115,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     failed = sum(1 for r in rows if r.status is Status.FAIL)
     warned = sum(1 for r in rows if r.status is Status.WARN)
     print(f"\n{failed} failed, {warned} warnings" + ("" if failed else ": the bot would work right now"))
+    if not settings.gitlab_token:  # the table says what it could check; no token is a configuration error
+        print(UNSET.format(command="doctor"), file=sys.stderr)
+        return 2
     return 1 if failed else 0
 
 
@@ -122,7 +130,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     from .reconcile import Reconciler, describe, parse_duration
 
     settings, ops = Settings.from_env(), OpsSettings.from_env()
-    _need_token(settings, "reconcile")
+    _need_token(settings, "reconcile", args.dry_run)
     try:
         since = parse_duration(args.since) if args.since else None
     except ValueError as exc:
