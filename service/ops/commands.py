@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from ..rules import RuleSet
     from .api import OpsGitLab
 
-DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 BOT_USER_HELP = "the bot's username, when GITLAB_TOKEN is someone else's (a maintainer's, for the webhook)"
 
 
@@ -30,11 +29,15 @@ def _api(settings: Settings) -> OpsGitLab:
     return OpsGitLab(settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout)
 
 
-def _redis(settings: Settings) -> Redis:
+def _redis(settings: Settings, command: str) -> Redis:
+    """The Redis of REDIS_URL, else a running serve's (its embedded one), else the default; named on stderr."""
     from ..connection import connect
+    from ..trial import redis_for, shown
 
+    url, why = redis_for()
+    print(f"incident-bot {command}: Redis {shown(url)} ({why})", file=sys.stderr)
     # Fail fast: a person is waiting for the answer (connect's timeouts); Sentinel and TLS as the worker has them.
-    return connect(settings.redis_url or DEFAULT_REDIS)
+    return connect(url)
 
 
 def _rules(settings: Settings) -> RuleSet:
@@ -110,7 +113,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     options = DoctorOptions(
         project=project, group=group, url=args.url or ops.public_url or None, bot_user=args.bot_user
     )
-    rows = run_doctor(_api(settings), settings, _redis(settings), options)
+    from ..trial import index_url, shown  # light: paths and URLs
+
+    print(f"incident-bot doctor: index {shown(index_url())}", file=sys.stderr)
+    rows = run_doctor(_api(settings), settings, _redis(settings, "doctor"), options)
     print(render(rows))
     failed = sum(1 for r in rows if r.status is Status.FAIL)
     warned = sum(1 for r in rows if r.status is Status.WARN)
@@ -141,7 +147,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     if not projects and not groups:
         print("incident-bot reconcile: say where: --project GROUP/PROJECT (or INCIDENT_BOT_PROJECTS)", file=sys.stderr)
         return 2
-    api, connection = _api(settings), _redis(settings)
+    api, connection = _api(settings), _redis(settings, "reconcile")
     reconciler = Reconciler(
         api,
         PythonGitLabClient(
@@ -188,7 +194,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
     from ..queue import EventQueue  # RQ loads only when a drill is really opened
 
     try:
-        connection = _redis(settings)
+        connection = _redis(settings, "drill")
         queue: Any = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl)
     except Exception as exc:  # noqa: BLE001 - the drill still opens; reconcile declares it later
         print(f"incident-bot drill: Redis unavailable ({type(exc).__name__}: {exc})", file=sys.stderr)

@@ -19,6 +19,7 @@ from ..gitlab import GitLabClient, PythonGitLabClient
 from ..notify.channels import ChannelConfigError, configured_channels
 from ..queue import EventQueue, notify_queue_name, remember_bot_username
 from ..rules import RulesError, RuleSet, fingerprint, load_rules
+from ..trial import SERVE_CHILD
 from .delivery import Delivery
 from .followups import FollowUps
 from .index import DeliveryIndex
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from ..store import Store
 
 log = logging.getLogger("incident_bot.worker")
+SILENT = logging.Logger("incident_bot.silent", logging.CRITICAL + 1)  # says nothing, whatever the level
 BOT_CACHE_SECONDS = 3600
 
 
@@ -129,7 +131,9 @@ def build_runtime(
 ) -> Runtime:
     """The Runtime `incident-bot worker` installs: GitLab client, notifications, reminders, the index if given."""
     try:
-        targets = configured_channels(rules.channels.values(), os.environ, log)
+        # In serve's children the parent has said, once, which channels have no target.
+        quiet = os.environ.get(SERVE_CHILD) == "1"
+        targets = configured_channels(rules.channels.values(), os.environ, SILENT if quiet else log)
     except ChannelConfigError as exc:
         raise SystemExit(f"incident-bot: {exc}") from None
     followups = FollowUps(
