@@ -85,7 +85,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     # A dry-run (no GITLAB_TOKEN) indexes into the local trial's own file, never the real index.
     trial = trial_index_url() if settings.dry_run else None
-    runtime = build_runtime(settings, rules, connection, open_index=lambda: open_store(trial))
+    runtime = build_runtime(settings, rules, connection, open_index=lambda: open_store(trial), trial_index=bool(trial))
     where = trial or index_url()
     install(runtime)
     # Imported and made before the first job, which would otherwise pay for them

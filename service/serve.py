@@ -163,7 +163,10 @@ def run(args: Any, rules: RuleSet) -> int:
         if getattr(args, "demo", False):
             from .ops.demo import seed  # SQLAlchemy loads only for a demo
 
-            print(f"incident-bot: {seed(index, rules)} demo incidents in the trial index", flush=True)
+            added = seed(index, rules)
+            print(f"incident-bot: {added or 'the'} demo incidents in the trial index", flush=True)
+    elif getattr(args, "demo", False):
+        print("incident-bot: --demo ignored: demo incidents go only into a local trial's index (no GITLAB_TOKEN)")
     env.update({SERVE_CHILD: "1", "PYTHONUNBUFFERED": "1"})
     folder = data_dir(env)
     folder.mkdir(parents=True, exist_ok=True)

@@ -100,7 +100,7 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str
         state = state_from_event(event)
         plan = _plan(delivery, state)
         log_plan(plan, event, blog)  # type: ignore[arg-type]
-        if runtime.index is not None:  # a dry-run's own index (the trial's, never the real one: see cmd_worker)
+        if runtime.index is not None and runtime.trial_index:  # only a local trial's own index, never a real one
             runtime.index.record(delivery, state, plan, Outcome(), payload)
         return f"dry-run: {len(plan.actions)} actions"
     # A comment addressed to the bot needs its author's access level; a command that changes

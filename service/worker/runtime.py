@@ -42,6 +42,7 @@ class Runtime:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     followups: FollowUps | None = None  # notifications and reminders; None: a plan's only effects are in GitLab
     index: DeliveryIndex | None = None  # the incident index each applied delivery updates; None: no index
+    trial_index: bool = False  # the index is a local trial's own: dry-run deliveries are recorded there too
     _client: GitLabClient | None = None
     _rules_seen: tuple[tuple[str, int, int], ...] | None = None
 
@@ -127,7 +128,12 @@ def installed() -> Runtime | None:
 
 
 def build_runtime(
-    settings: Settings, rules: RuleSet, connection: Redis, *, open_index: Callable[[], Store] | None = None
+    settings: Settings,
+    rules: RuleSet,
+    connection: Redis,
+    *,
+    open_index: Callable[[], Store] | None = None,
+    trial_index: bool = False,
 ) -> Runtime:
     """The Runtime `incident-bot worker` installs: GitLab client, notifications, reminders, the index if given."""
     try:
@@ -144,7 +150,9 @@ def build_runtime(
         drill_minute_seconds=settings.drill_minute_seconds,
     )
     index = DeliveryIndex(open_index) if open_index is not None else None
-    runtime = Runtime(settings=settings, rules=rules, connection=connection, followups=followups, index=index)
+    runtime = Runtime(
+        settings=settings, rules=rules, connection=connection, followups=followups, index=index, trial_index=trial_index
+    )
     if index is not None:  # notifications and reminders show on the incident page
         followups.attach_index(lambda: index.store(runtime.rules, runtime.bot_username()))
     return runtime
