@@ -137,6 +137,8 @@ def test_a_trial_start_warns_once_ends_with_the_banner_and_shows_the_sample(star
 
     deliver_sample(serve)
     wait_until(lambda: on_board(serve, TITLE), what="the sample incident on the trial board", describe=serve.text)
+    page = requests.get(f"http://127.0.0.1:{serve.port}/incidents/shop/web/23", timeout=5)
+    assert page.status_code == 200 and TITLE in page.text  # its own page, with its timeline
     report = serve.run("report")
     assert report.returncode == 0 and TITLE in report.stdout, report.stdout + report.stderr
     assert "the local trial's index" in report.stderr
