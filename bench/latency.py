@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from redis import Redis  # noqa: E402
 
 from bench.store import drop_database, own_database, postgres_or_none  # noqa: E402
-from service.config import Settings, shipped_rules_dir  # noqa: E402
+from service.config import Settings  # noqa: E402
 from service.rules import load_rules  # noqa: E402
 from service.store import Store, open_store  # noqa: E402
 from service.worker import install, process_delivery  # noqa: E402
@@ -38,6 +38,7 @@ from service.worker.runtime import build_runtime  # noqa: E402
 from tests.board.seed import incident  # noqa: E402
 from tests.conftest import SECRET, body  # noqa: E402
 from tests.fakegitlab import FakeGitLab, FakeGitLabServer  # noqa: E402
+from tests.rulesdir import TEST_RULES  # noqa: E402  the shipped rules with the fake GitLab's people on call
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/incident_bot_latency"  # with --postgres alone: <this>_PID, dropped
@@ -112,7 +113,7 @@ def ms(values: list[float], q: float = 50) -> float:
 
 def run(args: argparse.Namespace) -> None:
     """Fill the index, then declare incidents with and without it, interleaved; print the figures."""
-    rules = load_rules(shipped_rules_dir())
+    rules = load_rules(TEST_RULES)
     url = args.postgres or f"sqlite:///{tempfile.mkdtemp(prefix='incident-bot-latency-')}/incidents.sqlite3"
     if args.postgres and postgres_or_none(args.postgres) is None:
         return
@@ -137,7 +138,7 @@ def run(args: argparse.Namespace) -> None:
                 gitlab_token="bench-token",
                 webhook_secret=SECRET,
                 redis_url=args.redis,
-                rules_dir=shipped_rules_dir(),
+                rules_dir=TEST_RULES,
             )
             with_index = build_runtime(settings, rules, connection, open_index=lambda: store)
             without = build_runtime(settings, rules, connection)

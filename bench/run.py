@@ -39,7 +39,7 @@ from rq import Queue, Worker  # noqa: E402
 
 from bench.load import LoadResult, run_load, wrk_path  # noqa: E402
 from bench.rulegen import write_rules_dir  # noqa: E402
-from service.config import Settings, shipped_rules_dir  # noqa: E402
+from service.config import Settings  # noqa: E402
 from service.events import Event  # noqa: E402
 from service.handlers.planner import plan_event  # noqa: E402
 from service.incident import IncidentState  # noqa: E402
@@ -51,6 +51,7 @@ from service.worker import job as worker_module  # noqa: E402
 from tests.conftest import SECRET, body, hook_headers  # noqa: E402
 from tests.e2e.harness import descendants, free_port, kill_exact, wait_until  # noqa: E402
 from tests.fakegitlab import FakeGitLab, FakeGitLabServer, install_responses  # noqa: E402
+from tests.rulesdir import TEST_RULES  # noqa: E402  the shipped rules with the fake GitLab's people on call
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
 WEB_WORKERS = default_workers()  # what `incident-bot web` runs with by default
@@ -478,7 +479,7 @@ def bench_calls(redis_url: str, rules: RuleSet) -> tuple[list[dict[str, Any]], l
         gitlab_token="bench-token",
         webhook_secret=SECRET,
         redis_url=redis_url,
-        rules_dir=shipped_rules_dir(),
+        rules_dir=TEST_RULES,
     )
     connection = Redis.from_url(redis_url)
     connection.flushdb()
@@ -691,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     connection = Redis.from_url(args.redis)
     connection.flushdb()
-    shipped = load_rules(shipped_rules_dir())
+    shipped = load_rules(TEST_RULES)
     results: dict[str, Any] = {"quick": args.quick, "machine": machine(), "targets": TARGETS}
     try:
         with tempfile.TemporaryDirectory(prefix="incident-bot-bench-") as tmp:
@@ -705,7 +706,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"----- {log.name} -----\n{log.read_text(errors='replace')[-4000:]}", file=sys.stderr)
                 raise
             calls, planned = bench_calls(args.redis, shipped)
-            big = load_rules(write_rules_dir(logs / "rules-500", shipped_rules_dir(), count=500))
+            big = load_rules(write_rules_dir(logs / "rules-500", TEST_RULES, count=500))
             planning = bench_planning(planned, shipped, big, profile.plan_batch)
     finally:
         connection.flushdb()

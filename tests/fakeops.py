@@ -58,6 +58,7 @@ class FakeOps(FakeGitLab):
     group_labels: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     hooks: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
     hook_tokens: dict[int, str] = field(default_factory=dict)
+    blocked: set[str] = field(default_factory=set)  # usernames GitLab answers as `state: blocked`
     hook_events: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     token: dict[str, Any] = field(
         default_factory=lambda: {
@@ -76,6 +77,8 @@ class FakeOps(FakeGitLab):
 
     def __post_init__(self) -> None:
         self.members.setdefault(BOT["id"], 30)
+        for uid in range(21, 29):  # the test rules' rotation people (tests/rulesdir.py), Developers
+            self.members.setdefault(uid, 30)
 
     # Test set-up.
     def tick(self) -> str:
@@ -150,6 +153,9 @@ class FakeOps(FakeGitLab):
     def _ops(self, method: str, path: str, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any] | None:
         if path == "/personal_access_tokens/self" and method == "GET":
             return 200, self.token
+        if path == "/users" and method == "GET" and query.get("username") in self.blocked:
+            name = query["username"]
+            return 200, [{"id": self.users[name], "username": name, "state": "blocked"}]
         if path == "/version" and method == "GET":
             return 200, {"version": "18.6.0", "revision": "fake"}
         m = re.fullmatch(r"/(projects|groups)/([^/]+)(/.*)?", path)

@@ -16,7 +16,8 @@ from service.incident import IncidentState, Issue
 from service.plan import CloseIssue, Notify, OpenReview, ScheduleReminder
 from service.rules import RuleSet, load_rules
 from service.worker.executor import label_change, note_body
-from tests.conftest import DECLARED, DECLARED_LABELS, NOW, ROOT, payload
+from tests.conftest import DECLARED, DECLARED_LABELS, NOW, payload
+from tests.rulesdir import TEST_RULES
 
 LABELS = DECLARED_LABELS
 
@@ -25,7 +26,7 @@ def ruleset(tmp_path: Path, rules: list[dict[str, Any]]) -> RuleSet:
     """The shipped rules plus `rules` in their own file."""
     folder = tmp_path / "rules"
     if not folder.exists():
-        shutil.copytree(ROOT / "rules", folder)
+        shutil.copytree(TEST_RULES, folder)
     (folder / "zz-test.yml").write_text(yaml.safe_dump({"rules": rules}))
     return load_rules(folder)
 

@@ -11,12 +11,12 @@ from service.cli import main
 from service.rules import RulesError, RuleSet, load_rules
 from service.rules.drills import drill_marker, is_drill, scenario_of
 from service.rules.model import Drill, ExpectedPhase, Inject
-from tests.conftest import ROOT
+from tests.rulesdir import TEST_RULES
 
 
 def copy_rules(tmp_path: Path) -> Path:
     target = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", target)
+    shutil.copytree(TEST_RULES, target)
     return target
 
 

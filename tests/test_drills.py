@@ -28,9 +28,10 @@ from service.queue import EventQueue
 from service.rules import RuleSet, load_rules
 from service.worker import build_runtime, install, process_delivery
 from service.worker.drills import inject_job_id
-from tests.conftest import GITLAB, NOW, ROOT, payload
+from tests.conftest import GITLAB, NOW, payload
 from tests.fakegitlab import FakeGitLab, install_responses
 from tests.receivers import HttpReceiver
+from tests.rulesdir import TEST_RULES
 from tests.test_drill_command import as_body, drills, request, settle
 
 CHANNELS = ("responders", "executives", "reliability", "sirt", "support", "training")
@@ -128,7 +129,7 @@ def test_without_a_training_channel_a_drill_tells_nobody(  # type: ignore[no-unt
 ) -> None:
     """No `training` channel declared: the drill's notifications are dropped, with the reason logged."""
     folder = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", folder)
+    shutil.copytree(TEST_RULES, folder)
     notifications = yaml.safe_load((folder / "notifications.yml").read_text())
     del notifications["channels"]["training"]
     (folder / "notifications.yml").write_text(yaml.safe_dump(notifications))

@@ -14,16 +14,16 @@ from service.notify.alerts import alert_responders
 from service.ops.jobs import RECONCILE_FUNC, WEBHOOK_CHECK_FUNC
 from service.queue import notify_queue_name
 from service.worker.schedule import PeriodicJobs
-from tests.conftest import ROOT
 from tests.e2e.harness import wait_until
 from tests.receivers import HttpReceiver
+from tests.rulesdir import TEST_RULES
 
 
 @pytest.fixture()
 def responders(monkeypatch: pytest.MonkeyPatch) -> Iterator[HttpReceiver]:
     """A real local HTTP receiver standing in for the responders' Slack channel."""
     receiver = HttpReceiver()
-    monkeypatch.setenv("INCIDENT_BOT_RULES", str(ROOT / "rules"))
+    monkeypatch.setenv("INCIDENT_BOT_RULES", str(TEST_RULES))
     monkeypatch.setenv("INCIDENT_BOT_CHANNEL_RESPONDERS", receiver.url)
     yield receiver
     receiver.close()

@@ -15,7 +15,8 @@ from rq.job import Job
 from service.rules import load_rules
 from service.worker import build_runtime, process_delivery
 from service.worker.followups import reminder_job_id, reminder_key
-from tests.conftest import NOW, ROOT, body
+from tests.conftest import NOW, body
+from tests.rulesdir import TEST_RULES
 
 CADENCE_MINUTES = 0.01  # 0.6 s
 LIMIT = 3
@@ -25,7 +26,7 @@ LIMIT = 3
 def fast_rules(tmp_path: Path):  # type: ignore[no-untyped-def]
     """The shipped rules with a 0.6 s cadence for severity 1 and at most three reminders a series."""
     folder = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", folder)
+    shutil.copytree(TEST_RULES, folder)
     settings = yaml.safe_load((folder / "settings.yml").read_text())
     settings["severities"][1]["update_every_minutes"] = CADENCE_MINUTES
     settings["settings"]["reminder_limit"] = LIMIT

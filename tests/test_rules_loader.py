@@ -15,6 +15,7 @@ import yaml
 from service.rules import RulesError, load_rules
 from service.rules.schema import RULES_SCHEMA
 from tests.conftest import ROOT
+from tests.rulesdir import TEST_RULES
 
 MINIMAL = """\
 severities:
@@ -167,6 +168,28 @@ def test_check_rules_command(tmp_path: Path) -> None:
     assert "Traceback" not in bad.stderr
 
 
+def test_check_rules_flags_the_shipped_placeholders() -> None:
+    """The shipped rotations name no one: check-rules warns once per rotation (file:line) and still exits 0."""
+    out = subprocess.run(
+        [sys.executable, "-m", "service.cli", "check-rules", str(ROOT / "rules")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    warnings = [line for line in out.stderr.splitlines() if "placeholder" in line]
+    assert out.returncode == 0 and len(warnings) == 5, out.stderr
+    roles = (ROOT / "rules" / "roles.yml").read_text().splitlines()
+    for line in warnings:
+        where, _, rest = line.partition(": warning: ")
+        file, _, number = where.rpartition(":")
+        assert file.endswith("roles.yml") and "REPLACE-ME-" in roles[int(number) - 1], line
+        assert "replace them with your people's GitLab usernames" in rest
+    staffed = subprocess.run(
+        [sys.executable, "-m", "service.cli", "check-rules", str(TEST_RULES)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert staffed.returncode == 0 and "placeholder" not in staffed.stderr
+
+
 def test_schema_command_validates_shipped_rules() -> None:
     """`incident-bot schema` prints a JSON Schema that the shipped files satisfy and mistakes fail."""
     out = subprocess.run([sys.executable, "-m", "service.cli", "schema"], capture_output=True, text=True, cwd=ROOT)
@@ -179,7 +202,7 @@ def test_schema_command_validates_shipped_rules() -> None:
 
 
 def test_service_refuses_to_start_with_invalid_rules(tmp_path: Path) -> None:
-    """`incident-bot web` with an invalid rules directory exits 1 with the report, never a traceback."""
+    """`incident-bot web` with an invalid rules directory exits 2 (configuration) with the report, no traceback."""
     write(tmp_path, bad="rules:\n  - name: x\n    then: [{set_severity: 3}]\n")
     env = {"INCIDENT_BOT_RULES": str(tmp_path), "PATH": "/usr/bin:/bin", "GITLAB_WEBHOOK_SECRET": "s3cret"}
     proc = subprocess.run(
@@ -190,4 +213,4 @@ def test_service_refuses_to_start_with_invalid_rules(tmp_path: Path) -> None:
         env=env,
         timeout=60,
     )
-    assert proc.returncode == 1 and "invalid rules" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "invalid rules" in proc.stderr and "Traceback" not in proc.stderr

@@ -15,6 +15,7 @@ from service.incident import read_memory
 from service.queue import EventQueue
 from service.worker import process_delivery
 from tests.conftest import body, payload
+from tests.rulesdir import TEST_RULES
 
 
 def run(name: str, key: str, uuid: str | None = "uuid-1", **attrs: object) -> str:
@@ -174,10 +175,9 @@ def test_edited_rules_are_picked_up_and_bad_edits_refused(fake, settings, redis_
     from service.config import Settings
     from service.rules import load_rules
     from service.worker import Runtime, install
-    from tests.conftest import ROOT
 
     folder = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", folder)
+    shutil.copytree(TEST_RULES, folder)
     rt = Runtime(
         settings=Settings(**{**settings.__dict__, "rules_dir": folder}), rules=load_rules(folder), connection=redis_conn
     )

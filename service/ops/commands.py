@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from ..rules import RuleSet
     from .api import OpsGitLab
 
-DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 BOT_USER_HELP = "the bot's username, when GITLAB_TOKEN is someone else's (a maintainer's, for the webhook)"
 
 
@@ -30,11 +29,15 @@ def _api(settings: Settings) -> OpsGitLab:
     return OpsGitLab(settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout)
 
 
-def _redis(settings: Settings) -> Redis:
+def _redis(settings: Settings, command: str) -> Redis:
+    """The Redis of REDIS_URL, else a running serve's (its embedded one), else the default; named on stderr."""
     from ..connection import connect
+    from ..trial import redis_for, shown
 
+    url, why = redis_for()
+    print(f"incident-bot {command}: Redis {shown(url)} ({why})", file=sys.stderr)
     # Fail fast: a person is waiting for the answer (connect's timeouts); Sentinel and TLS as the worker has them.
-    return connect(settings.redis_url or DEFAULT_REDIS)
+    return connect(url)
 
 
 def _rules(settings: Settings) -> RuleSet:
@@ -44,12 +47,17 @@ def _rules(settings: Settings) -> RuleSet:
         return load_rules(settings.rules_dir)
     except RulesError as exc:
         print(exc.report(), file=sys.stderr)
-        raise SystemExit(1) from None
+        raise SystemExit(2) from None  # a configuration error
 
 
-def _need_token(settings: Settings, command: str) -> None:
+UNSET = "incident-bot {command}: GITLAB_TOKEN is unset; set the bot user's token (api scope)"
+
+
+def _need_token(settings: Settings, command: str, dry_run: bool = False) -> None:
+    """No token is a configuration error (exit 2); --dry-run reads GitLab too, so it needs one as well."""
     if not settings.gitlab_token:
-        print(f"incident-bot {command}: GITLAB_TOKEN is unset; set the bot user's token (api scope)", file=sys.stderr)
+        also = " (--dry-run reads GitLab too)" if dry_run else ""
+        print(UNSET.format(command=command) + also, file=sys.stderr)
         raise SystemExit(2)
 
 
@@ -60,7 +68,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
     from .table import Status, has_problem, render
 
     settings, ops = Settings.from_env(), OpsSettings.from_env()
-    _need_token(settings, "setup")
+    _need_token(settings, "setup", args.dry_run)
     project = args.project or (ops.projects[0] if ops.projects and not args.group else None)
     url = args.url or ops.public_url
     if not project and not args.group:
@@ -105,11 +113,17 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     options = DoctorOptions(
         project=project, group=group, url=args.url or ops.public_url or None, bot_user=args.bot_user
     )
-    rows = run_doctor(_api(settings), settings, _redis(settings), options)
+    from ..trial import index_url, shown  # light: paths and URLs
+
+    print(f"incident-bot doctor: index {shown(index_url())}", file=sys.stderr)
+    rows = run_doctor(_api(settings), settings, _redis(settings, "doctor"), options)
     print(render(rows))
     failed = sum(1 for r in rows if r.status is Status.FAIL)
     warned = sum(1 for r in rows if r.status is Status.WARN)
     print(f"\n{failed} failed, {warned} warnings" + ("" if failed else ": the bot would work right now"))
+    if not settings.gitlab_token:  # the table says what it could check; no token is a configuration error
+        print(UNSET.format(command="doctor"), file=sys.stderr)
+        return 2
     return 1 if failed else 0
 
 
@@ -122,7 +136,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     from .reconcile import Reconciler, describe, parse_duration
 
     settings, ops = Settings.from_env(), OpsSettings.from_env()
-    _need_token(settings, "reconcile")
+    _need_token(settings, "reconcile", args.dry_run)
     try:
         since = parse_duration(args.since) if args.since else None
     except ValueError as exc:
@@ -133,7 +147,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     if not projects and not groups:
         print("incident-bot reconcile: say where: --project GROUP/PROJECT (or INCIDENT_BOT_PROJECTS)", file=sys.stderr)
         return 2
-    api, connection = _api(settings), _redis(settings)
+    api, connection = _api(settings), _redis(settings, "reconcile")
     reconciler = Reconciler(
         api,
         PythonGitLabClient(
@@ -180,7 +194,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
     from ..queue import EventQueue  # RQ loads only when a drill is really opened
 
     try:
-        connection = _redis(settings)
+        connection = _redis(settings, "drill")
         queue: Any = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl)
     except Exception as exc:  # noqa: BLE001 - the drill still opens; reconcile declares it later
         print(f"incident-bot drill: Redis unavailable ({type(exc).__name__}: {exc})", file=sys.stderr)

@@ -21,6 +21,7 @@ from .access import bot_access
 from .api import Namespace, OpsError, OpsGitLab
 from .hooks import HOOK_TRIGGERS, REENABLE, find_hook, hook_disabled
 from .labels import wanted_labels
+from .people import people_rows
 from .table import Row, Status
 
 EXPIRY_WARNING = timedelta(days=14)
@@ -318,6 +319,8 @@ def run_doctor(
         rows += found
         if rules is not None:
             rows.append(check_labels(api, ns, rules))
+            if ns.kind == "projects" or not options.project:  # the people are staffed where the incidents are
+                rows += people_rows(api, ns, rules)
     rows += check_redis(connection, settings)
     rows.append(check_index_catch_up(connection, settings.queue_name))
     rows.append(rules_row)

@@ -14,9 +14,11 @@ from .access import bot_access, bot_user
 from .api import Namespace, OpsError, OpsGitLab
 from .hooks import find_hook, hook_differences, hook_disabled, hook_fields
 from .labels import WantedLabel, wanted_labels
+from .people import check_people
 from .table import Row, Status
 
 FREE_TIER = "group webhooks need GitLab Premium or Ultimate (GitLab answered {status})"
+NOT_LIVE = "not set: the bot goes live only once every rotation member is a real member here (see above)"
 NOT_MAINTAINER = (
     "managing webhooks needs the Maintainer role ({role} for a group), which this token's user lacks: run setup "
     "once with a maintainer's token (GITLAB_TOKEN=<theirs> incident-bot setup ... --bot-user <the bot>)"
@@ -53,7 +55,11 @@ class Setup:
         if home is None:
             return self.rows
         self.check_access(project or home)
+        ready = self.people(project or home)
         self.labels(home)
+        if not ready:  # the webhook is what makes the bot act: none while it would assign the wrong people
+            self.rows.append(Row("webhook", f"{home.kind[:-1]} {home.path}", Status.FAILED, NOT_LIVE))
+            return self.rows
         hooked = self.hook(group) if group else False
         if not hooked and project is not None:
             self.hook(project)
@@ -80,6 +86,14 @@ class Setup:
             self.rows.append(Row("access", ns.path, Status.FAILED, exc.detail))
             return
         self.rows.append(Row("access", f"@{user.get('username')}", Status.RIGHT if enough else Status.FAILED, detail))
+
+    def people(self, ns: Namespace) -> bool:
+        """Every rotation member is a real, active member of `ns`; False (with a row saying which) otherwise."""
+        people = check_people(self.api, ns, self.rules)
+        for person in people:
+            status = Status.FAILED if person.problem else Status.RIGHT
+            self.rows.append(Row("rotation member", f"@{person.username}", status, person.detail))
+        return not any(person.problem for person in people)
 
     def labels(self, ns: Namespace) -> None:
         """Create the missing labels, correct colour and description of the bot's own ones."""

@@ -101,7 +101,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
         rules = load_rules(settings.rules_dir)
     except RulesError as exc:
         print(exc.report(), file=sys.stderr)
-        return 1
+        return 2  # a configuration error, as in every command but check-rules
     digest = rules.digest
     if not args.now:
         following = croniter(digest.cron, datetime.now().astimezone()).get_next(datetime)
@@ -110,7 +110,11 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from ..store import open_store
 
     store = open_index_or_exit(open_store)
-    connection = Redis.from_url(settings.redis_url or DEFAULT_REDIS)
+    from ..trial import redis_for, shown  # REDIS_URL, else a running serve's Redis, else the default
+
+    url, why = redis_for()
+    print(f"incident-bot digest: Redis {shown(url)} ({why})", file=sys.stderr)
+    connection = Redis.from_url(url)
     outcome = run_now(settings, rules, connection, store=store)
     if outcome is None:
         print("incident-bot digest: another digest run is in progress", file=sys.stderr)

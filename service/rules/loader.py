@@ -265,8 +265,9 @@ class _Builder:
                     ("rotations", name, "overrides", i),
                     f"rotation {name!r}: override times must be ISO 8601, e.g. 2026-12-24T09:00Z",
                 )
+        where = f"{doc.file}:{doc.line(('rotations', name, 'members'))}"
         return Rotation(
-            name, tuple(raw["members"]), start, time(hh, mm), int(raw.get("period_days", 7)), tuple(overrides)
+            name, tuple(raw["members"]), start, time(hh, mm), int(raw.get("period_days", 7)), tuple(overrides), where
         )
 
 

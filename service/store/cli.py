@@ -48,7 +48,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if not settings.gitlab_token:
         print("incident-bot reindex: GITLAB_TOKEN is not set; reindex reads GitLab", file=sys.stderr)
-        return 1
+        return 2
     try:
         rules = load_rules(settings.rules_dir)
     except RulesError as exc:

@@ -19,6 +19,7 @@ from ..gitlab import GitLabClient, PythonGitLabClient
 from ..notify.channels import ChannelConfigError, configured_channels
 from ..queue import EventQueue, notify_queue_name, remember_bot_username
 from ..rules import RulesError, RuleSet, fingerprint, load_rules
+from ..trial import SERVE_CHILD
 from .delivery import Delivery
 from .followups import FollowUps
 from .index import DeliveryIndex
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from ..store.reindex import GitLabHistory
 
 log = logging.getLogger("incident_bot.worker")
+SILENT = logging.Logger("incident_bot.silent", logging.CRITICAL + 1)  # says nothing, whatever the level
 BOT_CACHE_SECONDS = 3600
 
 
@@ -41,6 +43,7 @@ class Runtime:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     followups: FollowUps | None = None  # notifications and reminders; None: a plan's only effects are in GitLab
     index: DeliveryIndex | None = None  # the incident index each applied delivery updates; None: no index
+    trial_index: bool = False  # the index is a local trial's own: dry-run deliveries are recorded there too
     _client: GitLabClient | None = None
     _rules_seen: tuple[tuple[str, int, int], ...] | None = None
 
@@ -139,11 +142,18 @@ def _history(settings: Settings) -> Callable[[], GitLabHistory] | None:
 
 
 def build_runtime(
-    settings: Settings, rules: RuleSet, connection: Redis, *, open_index: Callable[[], Store] | None = None
+    settings: Settings,
+    rules: RuleSet,
+    connection: Redis,
+    *,
+    open_index: Callable[[], Store] | None = None,
+    trial_index: bool = False,
 ) -> Runtime:
     """The Runtime `incident-bot worker` installs: GitLab client, notifications, reminders, the index if given."""
     try:
-        targets = configured_channels(rules.channels.values(), os.environ, log)
+        # In serve's children the parent has said, once, which channels have no target.
+        quiet = os.environ.get(SERVE_CHILD) == "1"
+        targets = configured_channels(rules.channels.values(), os.environ, SILENT if quiet else log)
     except ChannelConfigError as exc:
         raise SystemExit(f"incident-bot: {exc}") from None
     followups = FollowUps(
@@ -154,7 +164,9 @@ def build_runtime(
         drill_minute_seconds=settings.drill_minute_seconds,
     )
     index = DeliveryIndex(open_index, connection, _history(settings), settings.queue_name) if open_index else None
-    runtime = Runtime(settings=settings, rules=rules, connection=connection, followups=followups, index=index)
+    runtime = Runtime(
+        settings=settings, rules=rules, connection=connection, followups=followups, index=index, trial_index=trial_index
+    )
     if index is not None:  # notifications and reminders show on the incident page
         followups.attach_index(lambda: index.store(runtime.rules, runtime.bot_username()))
     return runtime

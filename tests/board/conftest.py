@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from service.config import Settings, shipped_rules_dir
+from service.config import Settings
 from service.rules import RuleSet, load_rules
 from service.store import Store, open_store
 from service.web.board import BoardConfig, board_blueprint
+from tests.rulesdir import TEST_RULES
 
 from .seed import incident, record
 
@@ -25,7 +26,7 @@ SECRET_WORD = "pangolin"  # only in the confidential incident's description
 @pytest.fixture(scope="session")
 def rules() -> RuleSet:
     """The shipped rules (severity 1 and 2 have an update cadence: 30 and 60 minutes)."""
-    return load_rules(shipped_rules_dir())
+    return load_rules(TEST_RULES)
 
 
 @pytest.fixture

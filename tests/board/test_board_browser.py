@@ -142,11 +142,11 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, da
 @pytest.fixture(scope="module")
 def servers(seeded: tuple[Store, datetime]) -> Iterator[tuple[BoardServer, FakeGitLabOAuthServer]]:
     """The fake GitLab (the person may see the confidential incident) and the board."""
-    from service.config import shipped_rules_dir
     from service.rules import load_rules
+    from tests.rulesdir import TEST_RULES
 
     gitlab = FakeGitLabOAuthServer(confidential=[(43, 3)])
-    board = BoardServer(seeded[0], gitlab.url, load_rules(shipped_rules_dir()))
+    board = BoardServer(seeded[0], gitlab.url, load_rules(TEST_RULES))
     yield board, gitlab
     board.close()
     gitlab.close()

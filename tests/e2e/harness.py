@@ -22,6 +22,7 @@ from rq.worker import BaseWorker
 
 from tests.conftest import ROOT, SECRET, hook_headers, redis_server_binary
 from tests.fakegitlab import Call, FakeGitLab
+from tests.rulesdir import TEST_RULES
 
 T = TypeVar("T")
 READY_TIMEOUT = 20.0  # a cold gunicorn + rules load takes about a second; CI machines can be slow
@@ -165,6 +166,7 @@ class Stack:
             "GITLAB_WEBHOOK_SECRET": SECRET,
             "REDIS_URL": redis_url,
             "INCIDENT_BOT_QUEUE": self.queue_name,
+            "INCIDENT_BOT_RULES": str(TEST_RULES),  # the shipped rotations hold placeholders, not the fake's users
             "INCIDENT_BOT_DATA_DIR": str(tmp_path / "data"),  # the worker's incident index, never in the checkout
             "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),  # the processes' metric files, not a shared /tmp one
             # Fast recovery: a killed worker's job is retried after seconds, not minutes.

@@ -42,7 +42,7 @@ def test_serve_without_a_secret_is_a_loud_local_trial(tmp_path: Path, redis_conn
         serve = subprocess.Popen(
             [sys.executable, "-m", "service.cli", "serve", "--bind", f"127.0.0.1:{port}", "--job-workers", "1"],
             cwd=ROOT,
-            env=_env(GITLAB_URL="http://127.0.0.1:9"),
+            env=_env(GITLAB_URL="http://127.0.0.1:9", INCIDENT_BOT_DATA_DIR=str(tmp_path / "data")),
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -16,8 +16,9 @@ from redis.exceptions import RedisError
 from service.config import Settings
 from service.connection import RedisUrlError, connect, sentinel_url
 from service.web.app import create_app
-from tests.conftest import ROOT, SECRET, body, hook_headers, redis_server_binary
+from tests.conftest import SECRET, body, hook_headers, redis_server_binary
 from tests.e2e.harness import free_port, wait_until
+from tests.rulesdir import TEST_RULES
 
 MASTER = "incidents"
 
@@ -71,7 +72,7 @@ def servers(tmp_path: Path) -> Iterator[Servers]:
 def test_the_edge_queues_through_sentinel(servers: Servers, rules) -> None:  # type: ignore[no-untyped-def]
     """REDIS_SENTINELS + REDIS_SENTINEL_MASTER: a delivery is queued on the master the sentinel names."""
     env = {"REDIS_SENTINELS": f"127.0.0.1:{servers.sentinel}", "REDIS_SENTINEL_MASTER": MASTER}
-    settings = Settings(webhook_secret=SECRET, redis_url=Settings.from_env(env).redis_url, rules_dir=ROOT / "rules")
+    settings = Settings(webhook_secret=SECRET, redis_url=Settings.from_env(env).redis_url, rules_dir=TEST_RULES)
     assert settings.redis_url == f"redis+sentinel://127.0.0.1:{servers.sentinel}/{MASTER}"
     client = create_app(settings, rules=rules).test_client()
     answer = client.post("/webhook", data=body("issue.open.incident"), headers=hook_headers(key="via-sentinel"))

@@ -14,9 +14,10 @@ from rq.cron import CronScheduler
 from service.config import Settings
 from service.ops.commands import add_parsers
 from service.ops.jobs import RECONCILE_FUNC, WEBHOOK_CHECK_FUNC, reconcile_job, webhook_check_job
-from tests.conftest import ROOT, test_redis_url
+from tests.conftest import test_redis_url
 from tests.fakegitlab import FakeGitLabServer
 from tests.receivers import HttpReceiver
+from tests.rulesdir import TEST_RULES
 
 URL = "https://bot.example.com/webhook"
 OPS_QUEUE = "incident-bot-ops"
@@ -26,7 +27,7 @@ OPS_QUEUE = "incident-bot-ops"
 def settings(server: FakeGitLabServer) -> Settings:
     """The in-process worker's settings point at the fake GitLab's HTTP server (overrides conftest's)."""
     return Settings(
-        gitlab_url=server.url, gitlab_token="test-token", redis_url=test_redis_url(), rules_dir=ROOT / "rules"
+        gitlab_url=server.url, gitlab_token="test-token", redis_url=test_redis_url(), rules_dir=TEST_RULES
     )
 
 
@@ -38,7 +39,7 @@ def env(server: FakeGitLabServer, monkeypatch: pytest.MonkeyPatch) -> None:
         "GITLAB_TOKEN": "test-token",
         "GITLAB_WEBHOOK_SECRET": "hook-s3cret",
         "REDIS_URL": test_redis_url(),
-        "INCIDENT_BOT_RULES": str(ROOT / "rules"),
+        "INCIDENT_BOT_RULES": str(TEST_RULES),
         "INCIDENT_BOT_PROJECTS": "group/project",
         "INCIDENT_BOT_PUBLIC_URL": URL,
         "INCIDENT_BOT_CHANNEL_RESPONDERS": "https://hooks.example.com/r",

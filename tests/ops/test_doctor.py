@@ -18,9 +18,10 @@ from service.ops.setup import SetupOptions, run_setup
 from service.ops.table import Row, Status, has_problem, render
 from service.ops.watch import check_webhook
 from service.rules import RuleSet
-from tests.conftest import ROOT, test_redis_url
+from tests.conftest import test_redis_url
 from tests.fakegitlab import FakeGitLabServer
 from tests.receivers import HttpReceiver, free_port
+from tests.rulesdir import ROOT, TEST_RULES
 
 URL = "https://bot.example.com/webhook"
 TODAY = date(2026, 11, 27)
@@ -43,7 +44,7 @@ def api(server: FakeGitLabServer) -> OpsGitLab:
 @pytest.fixture()
 def settings(server: FakeGitLabServer) -> Settings:
     return Settings(
-        gitlab_url=server.url, gitlab_token="test-token", redis_url=test_redis_url(), rules_dir=ROOT / "rules"
+        gitlab_url=server.url, gitlab_token="test-token", redis_url=test_redis_url(), rules_dir=TEST_RULES
     )
 
 
@@ -70,7 +71,21 @@ def test_doctor_is_all_ok_after_setup(ready, settings, redis_conn) -> None:  # t
     rows = doctor(ready, settings, redis_conn)
     assert {r.status for r in rows} == {Status.OK}, render(rows)
     kinds = {"gitlab", "token", "access", "webhook", "labels", "redis", "queue", "failed jobs", "index", "rules"}
-    assert kinds | {"channel"} == {r.what for r in rows}
+    assert kinds | {"channel", "rotation member"} == {r.what for r in rows}
+
+
+def test_doctor_checks_every_rotation_member(ready, fake, settings, redis_conn, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Each rotation member is checked: one who left the project, a blocked one and a placeholder fail, with the fix."""
+    del fake.members[fake.users["im-bob"]]
+    fake.blocked.add("db-heidi")
+    rows = doctor(ready, settings, redis_conn)
+    members = {r.name: r for r in rows if r.what == "rotation member"}
+    assert len(members) == 8 and row(rows, "rotation member", "@eoc-carol").status is Status.OK
+    assert members["@im-bob"].status is Status.FAIL and "not a member of group/project" in members["@im-bob"].detail
+    assert members["@db-heidi"].status is Status.FAIL and "blocked" in members["@db-heidi"].detail
+    shipped = doctor(ready, replace(settings, rules_dir=ROOT / "rules"), redis_conn)
+    placeholders = [r for r in shipped if r.what == "rotation member"]
+    assert placeholders and all(r.status is Status.FAIL and "a placeholder" in r.detail for r in placeholders)
 
 
 def test_disabled_hook_fails_with_the_fix(ready, fake, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
@@ -222,7 +237,7 @@ def test_token_that_cannot_read_hooks_warns(ready, fake, settings, redis_conn) -
 def test_channel_values_the_worker_would_refuse_fail(tmp_path, ready, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
     """A non-URL target and a signed webhook channel without its secret are fails naming the variable."""
     rules_dir = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules_dir)
+    shutil.copytree(TEST_RULES, rules_dir)
     (rules_dir / "signed.yml").write_text(
         "channels:\n  audit:\n    kind: webhook\n    target_env: AUDIT_URL\n    secret_env: AUDIT_SECRET\n"
     )

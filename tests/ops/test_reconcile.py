@@ -34,10 +34,11 @@ from service.ops.reconcile import (
 from service.queue import EventQueue, job_id_for, notify_queue_name
 from service.rules import RuleSet
 from service.worker import build_runtime, install
-from tests.conftest import ROOT, SECRET, payload, test_redis_url
+from tests.conftest import SECRET, payload, test_redis_url
 from tests.fakegitlab import BOT, FakeGitLabServer
 from tests.fakeops import FakeOps
 from tests.receivers import HttpReceiver
+from tests.rulesdir import TEST_RULES
 
 QUEUE = "incident-bot"
 CLOCK = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -51,7 +52,7 @@ def settings(server: FakeGitLabServer) -> Settings:
         gitlab_token="test-token",
         webhook_secret=SECRET,
         redis_url=test_redis_url(),
-        rules_dir=ROOT / "rules",
+        rules_dir=TEST_RULES,
     )
 
 

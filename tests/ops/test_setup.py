@@ -12,8 +12,8 @@ from service.ops.labels import wanted_labels
 from service.ops.setup import SetupOptions, run_setup
 from service.ops.table import Status, has_problem, render
 from service.rules import RulesError, RuleSet, load_rules
-from tests.conftest import ROOT
 from tests.fakegitlab import FakeGitLabServer
+from tests.rulesdir import ROOT, TEST_RULES
 
 URL = "https://bot.example.com/webhook"
 SECRET = "hook-s3cret"
@@ -152,7 +152,7 @@ def test_bot_user_names_whose_access_is_checked(api, fake, rules) -> None:  # ty
 def test_labels_any_rule_names_are_wanted(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Labels named in conditions (also inside any/not) and actions (add, remove, review labels) are created too."""
     rules_dir = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules_dir)
+    shutil.copytree(TEST_RULES, rules_dir)
     (rules_dir / "extra.yml").write_text(
         "rules:\n"
         "  - name: comms-flag\n"
@@ -170,7 +170,7 @@ def test_labels_any_rule_names_are_wanted(tmp_path) -> None:  # type: ignore[no-
 def test_colours_and_descriptions_written_in_the_rules_are_used(tmp_path, api, fake) -> None:  # type: ignore[no-untyped-def]
     """Optional `color`/`description` on severities, phases, categories and the incident label reach GitLab."""
     rules_dir = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules_dir)
+    shutil.copytree(TEST_RULES, rules_dir)
     settings = rules_dir / "settings.yml"
     text = settings.read_text()
     text = text.replace(
@@ -202,7 +202,7 @@ def test_colours_and_descriptions_written_in_the_rules_are_used(tmp_path, api, f
 def test_a_colour_that_is_not_rrggbb_is_a_rules_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """`color: red` is refused at load with the file and line, like every other rules mistake."""
     rules_dir = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules_dir)
+    shutil.copytree(TEST_RULES, rules_dir)
     settings = rules_dir / "settings.yml"
     settings.write_text(
         settings.read_text().replace("    label: severity::2\n", "    label: severity::2\n    color: red\n")
@@ -210,3 +210,29 @@ def test_a_colour_that_is_not_rrggbb_is_a_rules_error(tmp_path) -> None:  # type
     with pytest.raises(RulesError) as error:
         load_rules(rules_dir)
     assert "settings.yml" in error.value.report() and "color" in error.value.report()
+
+
+def test_setup_refuses_to_go_live_with_the_shipped_placeholders(api, fake) -> None:  # type: ignore[no-untyped-def]
+    """The shipped rotations hold placeholders: setup names each, with file:line, and creates no webhook."""
+    rows = setup(api, load_rules(ROOT / "rules"))
+    shown = render(rows)
+    assert has_problem(rows) and fake.all_hooks() == []
+    placeholders = [r for r in rows if r.what == "rotation member" and r.status is Status.FAILED]
+    assert len(placeholders) == 8
+    assert all("a placeholder" in r.detail and "roles.yml:" in r.detail for r in placeholders)
+    assert "@REPLACE-ME-eoc-1.git" in shown and "the bot goes live only once" in shown
+
+
+def test_setup_refuses_a_member_outside_the_project_or_blocked(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+    """A rotation member who is not a project member, or is blocked, is named with the fix; no webhook."""
+    del fake.members[fake.users["eoc-dave"]]
+    fake.blocked.add("sirt-grace")
+    rows = setup(api, rules)
+    bad = {r.name: r.detail for r in rows if r.what == "rotation member" and r.status is Status.FAILED}
+    assert set(bad) == {"@eoc-dave", "@sirt-grace"}, render(rows)
+    assert "not a member of group/project: add them to group/project" in bad["@eoc-dave"]
+    assert "the user is blocked" in bad["@sirt-grace"]
+    assert fake.all_hooks() == []
+    fake.members[fake.users["eoc-dave"]] = 30
+    fake.blocked.clear()
+    assert not has_problem(setup(api, rules)) and len(fake.all_hooks()) == 1

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from service.config import shipped_rules_dir
 from service.rules import RuleSet, load_rules
 from service.store import Store, make_engine, migrate, open_store
 from service.store.observe import vocabulary
 from service.store.schema import metadata
 from service.worker.index import DeliveryIndex
 from service.worker.runtime import Runtime
+from tests.rulesdir import TEST_RULES
 
 # Trust auth on the local server (as CI's service); override to point elsewhere.
 POSTGRES_ADMIN = os.environ.get("INCIDENT_BOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -60,8 +60,8 @@ def empty_database(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def rules() -> RuleSet:
-    """The shipped rules."""
-    return load_rules(shipped_rules_dir())
+    """The shipped rules, with test people in the rotations."""
+    return load_rules(TEST_RULES)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -15,6 +15,7 @@ from service.reports.training import build_training, contract, render
 from service.rules import RuleSet
 from service.store import Store, open_store
 from service.store.training import TrainingRecord, record, records
+from tests.rulesdir import TEST_RULES
 from tests.store.test_cli import data_dir  # noqa: F401  (the fixture: an index under a fresh data directory)
 
 OCT, NOV = datetime(2026, 10, 1, 10, tzinfo=UTC), datetime(2026, 11, 1, 10, tzinfo=UTC)
@@ -91,9 +92,10 @@ def test_markdown_and_csv(store: Store, rules: RuleSet) -> None:
 
 
 def test_report_training_from_the_cli(
-    data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path  # noqa: F811
+    data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
     """`report --training --format json` prints the contract; `--out` writes Markdown; a project scope filters."""
+    monkeypatch.setenv("INCIDENT_BOT_RULES", str(TEST_RULES))
     store = open_store()
     record(store.engine, [*SEED, TrainingRecord(2, "shop/web", 4, "", "cmoc-erin", "cmoc", NOV, NOV, NOV)])
     store.engine.dispose()
@@ -118,7 +120,6 @@ def test_report_training_from_the_cli(
 def test_options_that_do_not_apply_are_named(
     argv: list[str], message: str, data_dir: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
 ) -> None:
-    """A window, a grouping or HTML with --training: exit 1 naming the option, no traceback."""
-    with pytest.raises(SystemExit) as exit_info:
-        main(["report", "--training", *argv])
-    assert message in str(exit_info.value.code)
+    """A window, a grouping or HTML with --training: exit 2 naming the option, no traceback."""
+    assert main(["report", "--training", *argv]) == 2
+    assert message in capsys.readouterr().err
