@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .connection import RedisUrlError, sentinel_url
+from .keys import Keys
 
 DEFAULT_MAX_BODY = 1024 * 1024  # GitLab issue bodies with long descriptions stay far below 1 MiB.
 DEFAULT_SIGNATURE_WINDOW = 300  # seconds either side of now, as the Standard Webhooks spec suggests.
@@ -84,6 +85,11 @@ class Settings:
     local_trial: bool = False
     # How long a drill's minute lasts (INCIDENT_BOT_DRILL_MINUTE_SECONDS): injects fall due after_minutes x this.
     drill_minute_seconds: float = 60.0
+
+    @property
+    def keys(self) -> Keys:
+        """This deployment's Redis keys and job ids, namespaced by its queue (service/keys.py)."""
+        return Keys.of_queue(self.queue_name)
 
     @property
     def dry_run(self) -> bool:

@@ -137,7 +137,11 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     reconciler = Reconciler(
         api,
         PythonGitLabClient(
-            settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout, cache=connection
+            settings.gitlab_url,
+            settings.gitlab_token,
+            timeout=settings.gitlab_timeout,
+            cache=connection,
+            keys=settings.keys,
         ),
         EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl),
         _rules(settings),

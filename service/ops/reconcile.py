@@ -31,9 +31,6 @@ from .api import Namespace, OpsGitLab
 
 log = logging.getLogger("incident_bot.ops")
 
-LAST_RUN_KEY = "incident-bot:ops:reconcile:last:{kind}:{id}"
-LOCK_KEY = "incident-bot:ops:reconcile:lock"
-THROTTLE_KEY = "incident-bot:ops:reconcile:ran"
 DEFAULT_PERIOD = timedelta(minutes=10)
 FIRST_RUN_SINCE = timedelta(days=1)  # no previous pass recorded: look back a day
 OVERLAP = timedelta(minutes=2)  # GitLab's clock and ours may differ; the delivery id makes overlap harmless
@@ -180,7 +177,7 @@ class Reconciler:
 
     def since(self, ns: Namespace) -> datetime:
         """Where this pass starts: the last pass (a little before), else a day ago."""
-        raw = self.connection.get(LAST_RUN_KEY.format(kind=ns.kind, id=ns.id))
+        raw = self.connection.get(self.queue.keys.reconcile_last(ns.kind, ns.id))
         if raw:
             return datetime.fromisoformat(raw.decode() if isinstance(raw, bytes) else str(raw)) - OVERLAP
         return self.clock() - FIRST_RUN_SINCE
@@ -216,7 +213,7 @@ class Reconciler:
                 repairs.append(self._enqueue(issue, path, *found))
         if not self.dry_run and not any(r.outcome == NOT_CHECKED for r in repairs):
             # Only a complete pass moves the window on; otherwise the next pass looks at the same issues again.
-            self.connection.set(LAST_RUN_KEY.format(kind=ns.kind, id=ns.id), started.isoformat())
+            self.connection.set(self.queue.keys.reconcile_last(ns.kind, ns.id), started.isoformat())
         return repairs
 
     def _enqueue(self, issue: dict[str, Any], path: str, why: str, action: str) -> Repair:
@@ -243,9 +240,9 @@ def reconcile_periodically(
     connection = reconciler.connection
     seconds = max(int(period.total_seconds()), 1)
     # Every worker's scheduler may fire; the first to claim this period runs, the others skip.
-    if not connection.set(THROTTLE_KEY, "1", nx=True, ex=max(seconds - 5, 1)):
+    if not connection.set(reconciler.queue.keys.reconcile_ran, "1", nx=True, ex=max(seconds - 5, 1)):
         return None
-    lock = connection.lock(LOCK_KEY, timeout=seconds * 3, blocking=False)
+    lock = connection.lock(reconciler.queue.keys.reconcile_lock, timeout=seconds * 3, blocking=False)
     if not lock.acquire():
         return None
     try:

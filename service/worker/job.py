@@ -43,7 +43,7 @@ def access_level(runtime: Runtime, event: Event, fresh: bool = False) -> int:
     """
     if event.actor.id is None:
         return 0
-    key = f"incident-bot:access:{event.project_id}:{event.actor.id}"
+    key = runtime.settings.keys.access(event.project_id, event.actor.id)
     cached = None if fresh else runtime.connection.get(key)
     if cached is not None:
         return int(cached)

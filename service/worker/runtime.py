@@ -73,6 +73,7 @@ class Runtime:
                 self.settings.gitlab_token,
                 timeout=self.settings.gitlab_timeout,
                 cache=self.connection,
+                keys=self.settings.keys,
             )
         return self._client
 
@@ -80,12 +81,13 @@ class Runtime:
         """The bot's own GitLab username, asked once an hour (`GET /user`) and shared through Redis."""
         if self.dry_run:
             return self.settings.bot_username
-        key = "incident-bot:bot-user-checked"
-        cached = self.connection.get("incident-bot:bot-username")
+        keys = self.settings.keys
+        key = keys.bot_user_checked
+        cached = self.connection.get(keys.bot_username)
         if cached and self.connection.exists(key):
             return cached.decode() if isinstance(cached, bytes) else str(cached)
         username = self.client().current_user().username
-        remember_bot_username(self.connection, username)
+        remember_bot_username(self.connection, username, keys)
         self.connection.set(key, "1", ex=BOT_CACHE_SECONDS)
         return username
 
