@@ -85,6 +85,8 @@ class Settings:
     local_trial: bool = False
     # How long a drill's minute lasts (INCIDENT_BOT_DRILL_MINUTE_SECONDS): injects fall due after_minutes x this.
     drill_minute_seconds: float = 60.0
+    # Where the edge spools deliveries while Redis cannot be reached (INCIDENT_BOT_SPOOL_DIR; service/spool.py).
+    spool_dir: Path = Path("data/spool")
 
     @property
     def keys(self) -> Keys:
@@ -136,6 +138,10 @@ class Settings:
             read_timeout=read_timeout,
             local_trial=env.get("INCIDENT_BOT_LOCAL_TRIAL", "").strip().lower() in TRUE,
             drill_minute_seconds=minute,
+            spool_dir=Path(
+                env.get("INCIDENT_BOT_SPOOL_DIR", "").strip()
+                or Path(env.get("INCIDENT_BOT_DATA_DIR", "").strip() or "data") / "spool"
+            ),
         )
 
 

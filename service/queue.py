@@ -91,6 +91,7 @@ class Outcome(StrEnum):
     DEFERRED = "deferred"  # queued behind an earlier event of the same issue
     DUPLICATE = "duplicate"
     SELF = "self"  # the bot's own change
+    SPOOLED = "spooled"  # Redis unreachable: kept in the local spool until it answers (service.intake)
 
 
 @dataclass(frozen=True)

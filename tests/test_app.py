@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -182,12 +183,13 @@ def test_second_event_of_issue_waits_for_first(client, redis_conn) -> None:  # t
     assert queued(redis_conn) == ["first"]
 
 
-def test_queue_down_is_503(settings, rules) -> None:  # type: ignore[no-untyped-def]
-    """Redis unreachable: 503 with a JSON error (GitLab may resend it later); recovery is an e2e test."""
+def test_queue_down_is_spooled(settings, rules, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Redis unreachable: 202 spooled (GitLab does not redeliver a 503); tests/test_spool.py follows it to the queue."""
     dead = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    settings = dataclasses.replace(settings, spool_dir=tmp_path / "spool")
     client = create_app(settings, connection=dead, rules=rules).test_client()
     resp = client.post("/webhook", data=body("issue.open.incident"), headers=hook_headers(key="k503"))
-    assert resp.status_code == 503 and resp.json == {"error": "queue unavailable, retry later"}
+    assert resp.status_code == 202 and resp.json == {"status": "spooled", "job_id": "k503"}
 
 
 def test_health_and_readiness(client) -> None:  # type: ignore[no-untyped-def]

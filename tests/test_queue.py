@@ -20,7 +20,7 @@ from rq.registry import FailedJobRegistry
 from service.config import Settings
 from service.queue import EventQueue, Outcome, job_id_for
 from service.worker import IncidentWorker, make_worker
-from tests.conftest import ROOT
+from tests.conftest import ROOT, test_redis_url
 
 RECORD = "tests.jobs.record"
 
@@ -224,3 +224,42 @@ def test_a_claim_handed_back_is_never_run_twice(redis_conn: Redis) -> None:
     stalled.execute_job(job, Queue("stall", connection=redis_conn))
     assert [r["id"] for r in ran(redis_conn)] == ["only"]
     assert Job.fetch("only", connection=redis_conn).get_status() == JobStatus.FINISHED
+
+
+KILLED_DRAIN = """
+import os, signal, sys
+from pathlib import Path
+from redis import Redis
+from service.intake import Intake
+from service.queue import EventQueue
+from service.spool import Spool
+queue = EventQueue(Redis.from_url(sys.argv[2]), "spooldrain", func="tests.jobs.record")
+real, taken = queue.enqueue, []
+def enqueue(*args, **kwargs):
+    result = real(*args, **kwargs)
+    taken.append(result)
+    if len(taken) == 3:
+        os.kill(os.getpid(), signal.SIGKILL)  # after the third enqueue, before the spool knows
+    return result
+queue.enqueue = enqueue
+Intake(queue, Spool(Path(sys.argv[1]))).drain()
+"""
+
+
+def test_a_drain_killed_between_enqueue_and_removal_applies_nothing_twice(redis_conn: Redis, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A web process SIGKILLed mid-drain re-sends what it had enqueued: the queue drops it, each runs once, in order."""
+    from service.intake import Intake  # the spool's drain, tested here for the queue's half of its promise
+    from service.spool import Record, Spool
+
+    spool = Spool(tmp_path)
+    for n in range(6):
+        spool.append(Record(b"{}", {"delivery_id": f"s-{n}"}, f"s-{n}", "1:23", "alice"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.run([sys.executable, "-c", KILLED_DRAIN, str(tmp_path), test_redis_url()], env=env, cwd=ROOT)
+    assert child.returncode == -signal.SIGKILL
+    assert Queue("spooldrain", connection=redis_conn).job_ids == ["s-0"]  # s-1 and s-2 wait behind it
+    assert spool.depth() == 6  # the killed drain removed nothing
+    assert Intake(EventQueue(redis_conn, "spooldrain", func=RECORD), spool).drain() == 6
+    assert not spool.pending()
+    drain(redis_conn, "spooldrain")
+    assert [r["id"] for r in ran(redis_conn)] == [f"s-{n}" for n in range(6)]

@@ -16,8 +16,10 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from .. import logs, metrics
 from ..config import Settings, signing_key
 from ..connection import connect as connection_for
+from ..intake import Intake, SpoolError
 from ..queue import EventQueue, Outcome, notify_queue_name
 from ..rules import RuleSet, load_rules
+from ..spool import Spool
 from .edge import Accepted, Rejected, classify, verify
 
 log = logging.getLogger("incident_bot.web")
@@ -75,7 +77,9 @@ def create_app(
     key = signing_key(settings.webhook_secret)  # a bad whsec_ secret stops the start, not every delivery
     rules = rules or load_rules(settings.rules_dir)
     connection = connection or connect(settings.redis_url or "redis://127.0.0.1:6379/0")
-    queue = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl)
+    queue = Intake(
+        EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl), Spool(settings.spool_dir)
+    )
     app = Flask("incident_bot")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     # The board's pages (issue 11), imported here so the edge module stays light; its index opens at the first view.
@@ -126,10 +130,10 @@ def create_app(
             result = queue.enqueue(
                 body, meta, delivery_id=decision.delivery_id, issue_key=ref.issue_key, actor=ref.actor
             )
-        except RedisError as exc:
-            log.warning("queue unavailable: %s", exc)
+        except SpoolError as exc:  # Redis unreachable and the spool full or unwritable (README: the spool)
+            log.error("queue unavailable and delivery not spooled: %s", exc)
             metrics.delivery("rejected", "503")
-            return _answer(503, error="queue unavailable, retry later")
+            return _answer(503, error=f"queue unavailable and local {exc.reason}, retry later")
         if result.outcome is Outcome.DUPLICATE:
             metrics.delivery("duplicate")
             logs.bind(log, delivery=decision.delivery_id, project=ref.project_id, iid=ref.iid).info("duplicate")
@@ -137,6 +141,9 @@ def create_app(
         if result.outcome is Outcome.SELF:
             metrics.delivery("ignored", "own_change")
             return _answer(200, status="ignored", reason="the bot's own change")
+        if result.outcome is Outcome.SPOOLED:
+            metrics.delivery("spooled")
+            return _answer(202, status="spooled", job_id=result.job_id)
         # No log line here: the worker logs every delivery it applies, and this path is the hot one.
         metrics.delivery("queued")
         return _answer(202, status="queued", job_id=result.job_id, after=result.after)

@@ -66,7 +66,7 @@ def deliver(stack: Stack, data: bytes, key: str) -> str:
             continue
         answer = response.json()
         assert response.status_code in (200, 202), f"{key}: {response.status_code} {response.text}"
-        assert answer.get("status") in ("queued", "duplicate"), f"{key}: {answer}"
+        assert answer.get("status") in ("queued", "duplicate", "spooled"), f"{key}: {answer}"
         return str(answer["job_id"])
     raise AssertionError(f"{key}: never accepted")
 

@@ -85,30 +85,31 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
         server.stop()
 
 
-def test_redis_outage_answers_503_and_recovers_without_restart(
+def test_redis_outage_is_spooled_and_recovers_without_restart(
     tmp_path: Path, fake_server: FakeGitLabServer, own_redis: RedisServer
 ) -> None:
-    """Redis down: the edge answers 503 with a JSON error; Redis back: 202 again, same web processes."""
+    """Redis down: the edge answers 202 spooled, not 503; Redis back: the spool reaches the queue, same processes."""
     stack = Stack(tmp_path, fake_server.url, own_redis.url)
     try:
         stack.start_web(workers=2)
         web = stack.procs[0]
         assert accepted(stack.post(body("issue.open.incident"), key="before"))
         own_redis.stop()
-        # Both gunicorn workers must answer 503: post more than once so each is likely hit.
+        # Both gunicorn workers must spool: post more than once so each is likely hit.
         for n in range(4):
             down = stack.post(body("issue.open.incident"), key=f"down-{n}")
-            assert down.status_code == 503, down.text
-            assert down.headers["Content-Type"] == "application/json"
-            assert set(down.json()) == {"error"}, down.text
+            assert down.status_code == 202 and down.json() == {"status": "spooled", "job_id": f"down-{n}"}, down.text
         assert requests.get(f"{stack.url}/readyz", timeout=5).status_code == 503
         own_redis.start()
+        # The web processes drain their spool by themselves; then deliveries go straight to the queue again.
+        wait_until(lambda: all(stack.connection.exists(f"rq:job:down-{n}") for n in range(4)), what="spool drained")
         for n in range(4):
             assert accepted(stack.post(body("issue.open.incident"), key=f"after-{n}"))
         assert requests.get(f"{stack.url}/readyz", timeout=5).status_code == 200
         assert web.popen.poll() is None
-        # The deliveries refused with 503 were never recorded: GitLab's retry of them is not a duplicate.
-        assert accepted(stack.post(body("issue.open.incident"), key="down-0"))
+        # The spooled deliveries were recorded by the queue: a resend is a duplicate.
+        again = stack.post(body("issue.open.incident"), key="down-0")
+        assert again.status_code == 200 and again.json()["status"] == "duplicate", again.text
     finally:
         stack.stop()
         print(stack.output())
