@@ -119,12 +119,14 @@ class EventQueue:
         dedupe_ttl: int = 7 * 24 * 3600,
         func: str = PROCESS_FUNC,
         retry_intervals: tuple[int, ...] = RETRY_INTERVALS,
+        keys: Keys | None = None,
     ):
         self.connection = connection
         self.func = func
         self.retry_intervals = retry_intervals
         self.queue = Queue(name, connection=connection)
-        self.keys = Keys.of_queue(name)
+        # The deployment's keys and job ids (Settings.keys); the default namespace when not said.
+        self.keys = keys or Keys()
         self.dedupe_ttl = dedupe_ttl
         self._deferred_key = DeferredJobRegistry(name, connection=connection).key
         # The job fields that never change are written into the script itself, so each delivery

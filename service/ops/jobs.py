@@ -62,7 +62,7 @@ def reconcile_job() -> str:
             cache=connection,
             keys=settings.keys,
     )
-    queue = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl)
+    queue = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl, keys=settings.keys)
     reconciler = Reconciler(api, client, queue, load_rules(settings.rules_dir), connection)
     repairs = reconcile_periodically(reconciler, _namespaces(api, ops), period=ops.reconcile_every)
     if repairs is None:

@@ -138,7 +138,7 @@ def build_runtime(
         connection=connection,
         queue=Queue(notify_queue_name(settings.queue_name), connection=connection),
         targets={t.channel.name: t.channel for t in targets},
-        deliveries=EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl),
+        deliveries=EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl, keys=settings.keys),
         drill_minute_seconds=settings.drill_minute_seconds,
     )
     index = DeliveryIndex(open_index) if open_index is not None else None
