@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .connection import RedisUrlError, sentinel_url
+from .keys import Keys
 
 DEFAULT_MAX_BODY = 1024 * 1024  # GitLab issue bodies with long descriptions stay far below 1 MiB.
 DEFAULT_SIGNATURE_WINDOW = 300  # seconds either side of now, as the Standard Webhooks spec suggests.
@@ -86,6 +87,11 @@ class Settings:
     drill_minute_seconds: float = 60.0
     # Where the edge spools deliveries while Redis cannot be reached (INCIDENT_BOT_SPOOL_DIR; service/spool.py).
     spool_dir: Path = Path("data/spool")
+
+    @property
+    def keys(self) -> Keys:
+        """This deployment's Redis keys and job ids, namespaced by its queue (service/keys.py)."""
+        return Keys.of_queue(self.queue_name)
 
     @property
     def dry_run(self) -> bool:

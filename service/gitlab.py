@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from . import metrics
 from .incident import Issue, Note, UnexpectedAnswer, issue_from_api, note_from_api
+from .keys import Keys
 
 log = logging.getLogger("incident_bot.gitlab")
 
@@ -103,19 +104,20 @@ def _wrap(exc: Exception) -> Exception:
     return TransientGitLabError(f"GitLab unreachable: {exc}")
 
 
-def _pointer_key(project_id: int, iid: int) -> str:
-    return f"incident-bot:memory-note:{project_id}:{iid}"
 
 
 class PythonGitLabClient:
     """GitLabClient over python-gitlab: timeouts, transient retries, the delivery's event UUID on writes."""
 
-    def __init__(self, url: str, token: str, *, timeout: float = 10.0, cache: Redis | None = None):
+    def __init__(
+        self, url: str, token: str, *, timeout: float = 10.0, cache: Redis | None = None, keys: Keys | None = None
+    ):
         self.gl = gitlab.Gitlab(url, private_token=token, timeout=timeout, retry_transient_errors=True)
         self.gl.session.hooks["response"].append(metrics.gitlab_response)  # every attempt, retries included
         self.event_uuid: str | None = None
         # In Redis rather than in memory: every worker process shares it, and it survives restarts.
         self.cache = cache
+        self.keys = keys or Keys()
 
     def for_delivery(self, event_uuid: str | None) -> PythonGitLabClient:
         """A new client for one delivery, forwarding its `X-Gitlab-Event-UUID` on writes.
@@ -176,7 +178,7 @@ class PythonGitLabClient:
     def memory_note(self, project_id: int, iid: int) -> int | None:
         """Where the bot's memory of this issue was last written, if Redis remembers it."""
         try:
-            raw = self.cache.get(_pointer_key(project_id, iid)) if self.cache is not None else None
+            raw = self.cache.get(self.keys.memory_note(project_id, iid)) if self.cache is not None else None
             return int(raw) if raw is not None else None
         except (RedisError, ValueError) as exc:
             # No pointer is always safe: the memory is then found by reading every note.
@@ -189,10 +191,10 @@ class PythonGitLabClient:
             return
         if note_id is None:
             # Must succeed (it raises): a pointer left on an older memory note would make that memory current.
-            self.cache.delete(_pointer_key(project_id, iid))
+            self.cache.delete(self.keys.memory_note(project_id, iid))
             return
         try:
-            self.cache.set(_pointer_key(project_id, iid), note_id, ex=MEMORY_POINTER_SECONDS)
+            self.cache.set(self.keys.memory_note(project_id, iid), note_id, ex=MEMORY_POINTER_SECONDS)
         except RedisError as exc:
             log.warning("memory pointer of %s#%s not saved (next delivery reads all notes): %s", project_id, iid, exc)
 
@@ -226,7 +228,7 @@ class PythonGitLabClient:
         self._call("put", f"/projects/{project_id}/issues/{iid}/notes/{note_id}", post_data={"body": body})
 
     def user_id(self, username: str) -> int | None:
-        key = f"incident-bot:user-id:{username}"
+        key = self.keys.user_id(username)
         cached = self.cache.get(key) if self.cache is not None else None
         if cached is not None:
             return int(cached) or None

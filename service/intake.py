@@ -62,7 +62,7 @@ class Intake:
                 return result
         self.spool.append(Record(body, meta, delivery_id, issue_key, actor))
         logs.bind(log, delivery=delivery_id, issue=issue_key).info("spooled")
-        return Enqueued(outcome=Outcome.SPOOLED, job_id=job_id_for(delivery_id))
+        return Enqueued(outcome=Outcome.SPOOLED, job_id=job_id_for(delivery_id, self.queue.keys))
 
     def drain(self, batches: int | None = None) -> int:
         """Move the spool into the queue, oldest first, as far as Redis answers now; how many records moved."""

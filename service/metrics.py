@@ -26,10 +26,10 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq.utils import utcparse
 
+from .keys import Keys
+
 log = logging.getLogger("incident_bot.metrics")
 DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
-# ops.watch.STATE_KEY with any kind and id: the webhook check keeps each namespace's last state there.
-HOOK_STATE_PATTERN = "incident-bot:ops:hook-state:*"
 HOOK_HEALTHY = "delivering"
 JOB_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 # The edge's ignore reasons (edge.Ignored) are sentences naming header values; the label is a closed set.
@@ -228,7 +228,9 @@ class RedisCollector:
         for name in self.queue_names:
             stamp = self.connection.hget(f"rq:job:{heads[name]}", "enqueued_at") if name in heads else None
             oldest.add_metric([name], max(now - _epoch(stamp), 0.0) if stamp else 0.0)
-        for key in self.connection.scan_iter(match=HOOK_STATE_PATTERN, count=100):
+        # The webhook check keeps each GitLab namespace's last hook state under the deployment's own keys.
+        pattern = Keys.of_queue(self.queue_names[0] if self.queue_names else "").hook_state_pattern
+        for key in self.connection.scan_iter(match=pattern, count=100):
             text = key.decode() if isinstance(key, bytes) else str(key)
             raw = self.connection.get(key)
             state = raw.decode() if isinstance(raw, bytes) else str(raw)

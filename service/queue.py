@@ -31,6 +31,8 @@ from rq.job import Job
 from rq.registry import DeferredJobRegistry
 from rq.utils import now, utcformat
 
+from .keys import Keys
+
 # The delivery job's stable name: RQ stores it with every queued job, so a worker of an older or newer
 # release runs it; `service.worker` re-exports `process_delivery` from `service.worker.job`.
 PROCESS_FUNC = "service.worker.process_delivery"
@@ -40,7 +42,6 @@ PROCESS_FUNC = "service.worker.process_delivery"
 RETRY_INTERVALS = (0, 5, 15, 60, 300)
 JOB_TIMEOUT = 120
 RESULT_TTL = 24 * 3600
-BOT_USERNAME_KEY = "incident-bot:bot-username"
 _JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
 # Statuses of a previous event that mean "not applied yet": the new one waits for it.
@@ -100,11 +101,12 @@ class Enqueued:
     after: str | None = None
 
 
-def job_id_for(delivery_id: str) -> str:
-    """RQ job ids allow letters, digits, `_` and `-`; anything else is hashed."""
-    if _JOB_ID.fullmatch(delivery_id):
-        return delivery_id
-    return "key-" + hashlib.sha256(delivery_id.encode()).hexdigest()[:40]
+def job_id_for(delivery_id: str, keys: Keys | None = None) -> str:
+    """The job id of a delivery: RQ job ids allow letters, digits, `_` and `-`; anything else is hashed."""
+    raw = delivery_id
+    if not _JOB_ID.fullmatch(delivery_id):
+        raw = "key-" + hashlib.sha256(delivery_id.encode()).hexdigest()[:40]
+    return (keys or Keys()).job_id(raw)
 
 
 class EventQueue:
@@ -117,11 +119,14 @@ class EventQueue:
         dedupe_ttl: int = 7 * 24 * 3600,
         func: str = PROCESS_FUNC,
         retry_intervals: tuple[int, ...] = RETRY_INTERVALS,
+        keys: Keys | None = None,
     ):
         self.connection = connection
         self.func = func
         self.retry_intervals = retry_intervals
         self.queue = Queue(name, connection=connection)
+        # The deployment's keys and job ids (Settings.keys); the default namespace when not said.
+        self.keys = keys or Keys()
         self.dedupe_ttl = dedupe_ttl
         self._deferred_key = DeferredJobRegistry(name, connection=connection).key
         # The job fields that never change are written into the script itself, so each delivery
@@ -151,18 +156,18 @@ class EventQueue:
 
     def enqueue(self, body: bytes, meta: dict[str, Any], *, delivery_id: str, issue_key: str, actor: str) -> Enqueued:
         """Enqueue one delivery for `func(body, meta)` (`process_delivery`); one Redis round trip."""
-        job_id = job_id_for(delivery_id)
+        job_id = job_id_for(delivery_id, self.keys)
         moment = now()
         stamp = utcformat(moment)
         # Not compressed: zlib costs ~50 µs a delivery on the hot path, and RQ reads uncompressed data as is.
         data = pickle.dumps((self.func, None, (body, meta), {}), protocol=pickle.HIGHEST_PROTOCOL)
         job_key = Job.key_for(job_id)
         keys = [
-            f"incident-bot:seen:{delivery_id}",
-            f"incident-bot:last:{issue_key}",
+            self.keys.seen(delivery_id),
+            self.keys.last(issue_key),
             job_key,
             self.queue.key,
-            BOT_USERNAME_KEY,
+            self.keys.bot_username,
             self._deferred_key,
             f"{job_key}:dependencies",
         ]
@@ -191,9 +196,9 @@ class EventQueue:
         return Enqueued(outcome=outcome, job_id=job_id, after=after)
 
 
-def remember_bot_username(connection: Redis, username: str) -> None:
+def remember_bot_username(connection: Redis, username: str, keys: Keys | None = None) -> None:
     """Let the receiver drop the bot's own events before they reach the queue."""
-    connection.set(BOT_USERNAME_KEY, username)
+    connection.set((keys or Keys()).bot_username, username)
 
 
 def notify_queue_name(queue_name: str) -> str:

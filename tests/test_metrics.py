@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 
 from service import metrics
-from service.ops.watch import STATE_KEY
+from service.keys import Keys
 from service.web.app import create_app
 from service.worker import build_runtime, install, make_worker
 from tests.conftest import GITLAB, NOW, body, hook_headers, payload
@@ -123,8 +123,8 @@ def test_counters_equal_the_deliveries_sent_and_the_work_done(
 
 def test_webhook_state_from_the_ops_check_is_a_gauge(client: FlaskClient, redis_conn: Redis) -> None:
     """The webhook check's stored state shows as incident_bot_webhook_disabled, 1 for a hook not delivering."""
-    redis_conn.set(STATE_KEY.format(kind="projects", id=1), "temporarily_disabled")
-    redis_conn.set(STATE_KEY.format(kind="groups", id=7), "delivering")
+    redis_conn.set(Keys().hook_state("projects", 1), "temporarily_disabled")
+    redis_conn.set(Keys().hook_state("groups", 7), "delivering")
     found = scrape(client)
     name = "incident_bot_webhook_disabled"
     assert found[(name, (("namespace", "projects/1"), ("state", "temporarily_disabled")))] == 1

@@ -23,6 +23,7 @@ from rq.job import Job
 from service import spool as spool_module
 from service.config import Settings
 from service.connection import connect
+from service.keys import Keys
 from service.rules import RuleSet
 from service.spool import Record, Spool, SpoolError, encode
 from service.web.app import create_app
@@ -341,7 +342,7 @@ def test_a_restarted_web_drains_the_spool_its_predecessor_left_before_any_delive
         stack.start_web(workers=1)
         spool = Spool(tmp_path / "data" / "spool")
         wait_until(lambda: not spool.pending(), what="the spool drained")  # removed after it is queued
-        assert stack.connection.exists(Job.key_for("left-1"))
+        assert stack.connection.exists(Job.key_for(Keys.of_queue(stack.queue_name).job_id("left-1")))
     finally:
         stack.stop()
         print(stack.output())

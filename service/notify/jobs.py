@@ -15,6 +15,7 @@ from rq.exceptions import DuplicateJobError
 from rq.job import Job
 
 from .. import metrics
+from ..keys import Keys
 from ..rules import Channel, ChannelKind
 from .channels import (
     NO_TARGET,
@@ -90,9 +91,9 @@ def notification_payload(channel: Channel, message: Message, dedupe_key: str) ->
     }
 
 
-def sent_marker_key(channel_name: str, dedupe_key: str) -> str:
+def sent_marker_key(channel_name: str, dedupe_key: str, keys: Keys | None = None) -> str:
     """The Redis key that records a notification as delivered to one channel."""
-    return f"incident-bot:notified:{channel_name}:{dedupe_key}"
+    return (keys or Keys()).notified(channel_name, dedupe_key)
 
 
 def notification_job_id(channel_name: str, dedupe_key: str) -> str:
@@ -118,7 +119,7 @@ def enqueue_notification(
         return queue.enqueue(
             NOTIFY_FUNC,
             notification_payload(channel, message, dedupe_key),
-            job_id=notification_job_id(channel.name, dedupe_key),
+            job_id=Keys.of_queue(queue.name).job_id(notification_job_id(channel.name, dedupe_key)),
             unique=True,
             retry=retry,
             job_timeout=JOB_TIMEOUT,
@@ -138,7 +139,7 @@ def send_notification(payload: dict[str, Any]) -> str:
     job = get_current_job()
     if job is None:
         raise RuntimeError("send_notification runs inside an RQ worker")
-    marker = sent_marker_key(channel.name, payload["dedupe_key"])
+    marker = sent_marker_key(channel.name, payload["dedupe_key"], Keys.of_queue(job.origin))
     if job.connection.exists(marker):
         metrics.notification(channel.name, "already_sent")
         return "already sent"

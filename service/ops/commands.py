@@ -151,9 +151,13 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     reconciler = Reconciler(
         api,
         PythonGitLabClient(
-            settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout, cache=connection
+            settings.gitlab_url,
+            settings.gitlab_token,
+            timeout=settings.gitlab_timeout,
+            cache=connection,
+            keys=settings.keys,
         ),
-        EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl),
+        EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl, keys=settings.keys),
         _rules(settings),
         connection,
         dry_run=args.dry_run,
@@ -195,7 +199,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
 
     try:
         connection = _redis(settings, "drill")
-        queue: Any = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl)
+        queue: Any = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl, keys=settings.keys)
     except Exception as exc:  # noqa: BLE001 - the drill still opens; reconcile declares it later
         print(f"incident-bot drill: Redis unavailable ({type(exc).__name__}: {exc})", file=sys.stderr)
         queue = None

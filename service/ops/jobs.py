@@ -27,7 +27,6 @@ log = logging.getLogger("incident_bot.ops")
 RECONCILE_FUNC = "service.ops.jobs.reconcile_job"
 WEBHOOK_CHECK_FUNC = "service.ops.jobs.webhook_check_job"
 WEBHOOK_CHECK_SECONDS = 300
-WEBHOOK_CHECK_KEY = "incident-bot:ops:webhook-check:ran"
 
 
 def _connection() -> Redis:
@@ -57,9 +56,13 @@ def reconcile_job() -> str:
         return "skipped: INCIDENT_BOT_PROJECTS and INCIDENT_BOT_GROUPS are unset"
     api = OpsGitLab(settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout)
     client = PythonGitLabClient(
-        settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout, cache=connection
+        settings.gitlab_url,
+            settings.gitlab_token,
+            timeout=settings.gitlab_timeout,
+            cache=connection,
+            keys=settings.keys,
     )
-    queue = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl)
+    queue = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl, keys=settings.keys)
     reconciler = Reconciler(api, client, queue, load_rules(settings.rules_dir), connection)
     repairs = reconcile_periodically(reconciler, _namespaces(api, ops), period=ops.reconcile_every)
     if repairs is None:
@@ -78,11 +81,12 @@ def webhook_check_job(alert: Callable[[str], None], every_seconds: int = WEBHOOK
     settings, ops = Settings.from_env(), OpsSettings.from_env()
     if settings.dry_run:
         return "skipped: dry-run (no GITLAB_TOKEN)"
-    if every_seconds > 0 and not connection.set(WEBHOOK_CHECK_KEY, "1", nx=True, ex=max(every_seconds - 5, 1)):
+    ran = settings.keys.webhook_check_ran
+    if every_seconds > 0 and not connection.set(ran, "1", nx=True, ex=max(every_seconds - 5, 1)):
         return "skipped: another worker checked this period"
     api = OpsGitLab(settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout)
     states = []
     for ns in _namespaces(api, ops):
-        health = check_webhook(api, ns, ops.public_url or None, connection, alert)
+        health = check_webhook(api, ns, ops.public_url or None, connection, alert, settings.keys)
         states.append(f"{ns.path}: {health.state if health else 'unknown'}")
     return "; ".join(states) or "skipped: INCIDENT_BOT_PROJECTS and INCIDENT_BOT_GROUPS are unset"

@@ -33,9 +33,6 @@ from .comments import note_delivery_id, unhandled_commands
 
 log = logging.getLogger("incident_bot.ops")
 
-LAST_RUN_KEY = "incident-bot:ops:reconcile:last:{kind}:{id}"
-LOCK_KEY = "incident-bot:ops:reconcile:lock"
-THROTTLE_KEY = "incident-bot:ops:reconcile:ran"
 DEFAULT_PERIOD = timedelta(minutes=10)
 FIRST_RUN_SINCE = timedelta(days=1)  # no previous pass recorded: look back a day
 OVERLAP = timedelta(minutes=2)  # GitLab's clock and ours may differ; the delivery id makes overlap harmless
@@ -183,7 +180,7 @@ class Reconciler:
 
     def since(self, ns: Namespace) -> datetime:
         """Where this pass starts: the last pass (a little before), else a day ago."""
-        raw = self.connection.get(LAST_RUN_KEY.format(kind=ns.kind, id=ns.id))
+        raw = self.connection.get(self.queue.keys.reconcile_last(ns.kind, ns.id))
         if raw:
             return datetime.fromisoformat(raw.decode() if isinstance(raw, bytes) else str(raw)) - OVERLAP
         return self.clock() - FIRST_RUN_SINCE
@@ -225,7 +222,7 @@ class Reconciler:
             repairs += [self._replay(issue, path, body, command, bot) for body, command in commands]
         if not self.dry_run and not any(r.outcome == NOT_CHECKED for r in repairs):
             # Only a complete pass moves the window on; otherwise the next pass looks at the same issues again.
-            self.connection.set(LAST_RUN_KEY.format(kind=ns.kind, id=ns.id), started.isoformat())
+            self.connection.set(self.queue.keys.reconcile_last(ns.kind, ns.id), started.isoformat())
         return repairs
 
     def _enqueue(self, issue: dict[str, Any], path: str, why: str, action: str) -> Repair:
@@ -267,9 +264,9 @@ def reconcile_periodically(
     connection = reconciler.connection
     seconds = max(int(period.total_seconds()), 1)
     # Every worker's scheduler may fire; the first to claim this period runs, the others skip.
-    if not connection.set(THROTTLE_KEY, "1", nx=True, ex=max(seconds - 5, 1)):
+    if not connection.set(reconciler.queue.keys.reconcile_ran, "1", nx=True, ex=max(seconds - 5, 1)):
         return None
-    lock = connection.lock(LOCK_KEY, timeout=seconds * 3, blocking=False)
+    lock = connection.lock(reconciler.queue.keys.reconcile_lock, timeout=seconds * 3, blocking=False)
     if not lock.acquire():
         return None
     try:
@@ -278,8 +275,10 @@ def reconcile_periodically(
             repairs += reconciler.run(ns)
         return repairs
     except BaseException as exc:
-        if not isinstance(exc, Exception):  # the worker is stopping: its job goes back to the queue and runs again
-            connection.delete(THROTTLE_KEY)  # (each project done moved its own window on: the rerun resumes there)
+        # The worker is stopping: its job goes back to the queue and runs again (each project done moved its
+        # own window on: the rerun resumes there).
+        if not isinstance(exc, Exception):
+            connection.delete(reconciler.queue.keys.reconcile_ran)
         raise
     finally:
         lock.release()

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 from redis import Redis
 
+from ..keys import Keys
 from .api import Namespace, OpsError, OpsGitLab
 from .hooks import REENABLE, find_hook, hook_disabled
 
 log = logging.getLogger("incident_bot.ops")
-STATE_KEY = "incident-bot:ops:hook-state:{kind}:{id}"
 HEALTHY = "delivering"
 BROKEN = (
     "incident-bot is not receiving GitLab events for {where}: {why}. New incidents are not declared and "
@@ -60,6 +60,7 @@ def check_webhook(
     url: str | None,
     connection: Redis,
     alert: Callable[[str], None],
+    keys: Keys | None = None,
 ) -> HookHealth | None:
     """One periodic check: alert (and log) when the hook's state changed since the last check; None if unknown."""
     try:
@@ -68,7 +69,7 @@ def check_webhook(
         # GitLab unreachable says nothing about the hook; the last known state stands.
         log.warning("webhook check of %s skipped: %s", ns.path, exc)
         return None
-    key = STATE_KEY.format(kind=ns.kind, id=ns.id)
+    key = (keys or Keys()).hook_state(ns.kind, ns.id)
     raw = connection.set(key, health.state, get=True)
     previous = raw.decode() if isinstance(raw, bytes) else raw
     if previous == health.state or (previous is None and health.healthy):

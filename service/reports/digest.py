@@ -20,6 +20,7 @@ from urllib.parse import quote
 import requests
 from redis import Redis
 
+from ..keys import Keys
 from ..notify.alerts import alert_body
 from ..notify.channels import DeliveryError, SmtpSettings, Target, clip, post_json, resolve, send_email
 from ..rules import ChannelKind, RuleSet
@@ -141,6 +142,7 @@ def run_digest(
     now: datetime,
     env: Mapping[str, str],
     gitlab: ReportingProject | None,
+    keys: Keys | None = None,
 ) -> Outcome:
     """Render the week's digest, put it in the reporting issue (created or updated), tell each channel once."""
     digest = compose(store, rules, now)
@@ -158,7 +160,7 @@ def run_digest(
         if target is None:
             log.warning("digest %s not sent to %s: no such channel or no target configured", digest.week, name)
             continue
-        marker = f"incident-bot:digest:sent:{digest.week}:{name}"
+        marker = (keys or Keys()).digest_sent(digest.week, name)
         if not connection.set(marker, now.isoformat(), nx=True, ex=SENT_TTL):
             outcome.already.append(name)
             continue
@@ -190,17 +192,18 @@ def send(target: Target, text: str, digest: Digest, url: str | None, *, timeout:
 class ReportingProject:
     """The reporting project's weekly issues over GitLab's REST API (find by title, create, update in place)."""
 
-    def __init__(self, url: str, token: str, connection: Redis, *, timeout: float = 10.0):
+    def __init__(self, url: str, token: str, connection: Redis, *, timeout: float = 10.0, keys: Keys | None = None):
         self.api = url.rstrip("/") + "/api/v4"
         self.session = requests.Session()
         self.session.headers["PRIVATE-TOKEN"] = token
         self.connection = connection
+        self.keys = keys or Keys()
         self.timeout = timeout
 
     def publish(self, project: str, digest: Digest, labels: tuple[str, ...]) -> tuple[str, bool]:
         """The week's issue with the digest as its description: (web URL, created now)."""
         base = f"{self.api}/projects/{quote(project, safe='')}/issues"
-        memory = f"incident-bot:digest:issue:{project}:{digest.week}"
+        memory = self.keys.digest_issue(project, digest.week)
         known = self.connection.get(memory)
         iid = int(known) if known else self._find(base, digest.title)
         if iid is not None:

@@ -39,19 +39,25 @@ def run_now(
     from .digest import ReportingProject, run_digest
 
     now = (now or datetime.now(UTC)).replace(microsecond=0)
-    if not connection.set("incident-bot:digest:running", now.isoformat(), nx=True, ex=LOCK_SECONDS):
+    if not connection.set(settings.keys.digest_running, now.isoformat(), nx=True, ex=LOCK_SECONDS):
         return None
     store = store or open_store()
     try:
         gitlab = None
         if not settings.dry_run:
             gitlab = ReportingProject(
-                settings.gitlab_url, settings.gitlab_token, connection, timeout=settings.gitlab_timeout
+                settings.gitlab_url,
+                settings.gitlab_token,
+                connection,
+                timeout=settings.gitlab_timeout,
+                keys=settings.keys,
             )
-        return run_digest(store=store, rules=rules, connection=connection, now=now, env=os.environ, gitlab=gitlab)
+        return run_digest(
+            store=store, rules=rules, connection=connection, now=now, env=os.environ, gitlab=gitlab, keys=settings.keys
+        )
     finally:
         store.engine.dispose()
-        connection.delete("incident-bot:digest:running")
+        connection.delete(settings.keys.digest_running)
 
 
 def digest_job() -> str:

@@ -39,12 +39,12 @@ from service.store.measure import measured
 from service.store.query import conditions
 from service.store.schema import incidents
 
+from ..keys import Keys
 from .figures import NONE_KEY, TARGETS, Targets, breaches
 from .targets import targets_from_rules
 
 log = logging.getLogger("incident_bot.metrics")
 CACHE_SECONDS = 10.0
-KEY = "incident-bot:metrics:{queue}:index:{part}"  # parts: figures, lock (the cache), breaches (counters' state)
 # KEYS: the counters' state, the figures; ARGV: the open gauges (JSON), then pairs of series and the index's figure.
 ADVANCE = """
 local totals = {}
@@ -133,7 +133,8 @@ class IndexCollector:
     ):
         self.opener, self.targets, self.levels = opener, targets, sorted(levels)
         self.connection, self.seconds, self.clock, self.now = connection, seconds, clock, now
-        self.keys = {part: KEY.format(queue=queue_name, part=part) for part in ("figures", "lock", "breaches")}
+        # figures, lock (the cache), breaches (the counters' state)
+        self.keys = {part: Keys.of_queue(queue_name).index_metrics(part) for part in ("figures", "lock", "breaches")}
         self.queue_name = queue_name
         self._store: Any = None
         self._local: tuple[float, Figures] | None = None  # Redis down: this process's own cache

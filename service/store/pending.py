@@ -11,22 +11,27 @@ from __future__ import annotations
 
 from redis import Redis
 
-PENDING_KEY = "incident-bot:{queue}:index:pending"  # per deployment (its queue): each catches up its own index
+from ..keys import Keys
+
+
+def _key(queue: str) -> str:
+    """Per deployment (its queue's namespace): each catches up its own index."""
+    return Keys.of_queue(queue).index_pending
 
 
 def add(connection: Redis, queue: str, project_id: int, iid: int) -> None:
     """Record that this issue's index rows are behind GitLab."""
-    connection.sadd(PENDING_KEY.format(queue=queue), f"{project_id}:{iid}")
+    connection.sadd(_key(queue), f"{project_id}:{iid}")
 
 
 def count(connection: Redis, queue: str) -> int:
     """How many issues wait for a catch-up."""
-    return int(connection.scard(PENDING_KEY.format(queue=queue)))
+    return int(connection.scard(_key(queue)))
 
 
 def some(connection: Redis, queue: str, limit: int) -> list[tuple[int, int]]:
     """Up to `limit` waiting issues as (project_id, iid)."""
-    key = PENDING_KEY.format(queue=queue)
+    key = _key(queue)
     found = connection.srandmember(key, limit) or []
     out = []
     for raw in found:
@@ -41,4 +46,4 @@ def some(connection: Redis, queue: str, limit: int) -> list[tuple[int, int]]:
 
 def done(connection: Redis, queue: str, project_id: int, iid: int) -> None:
     """The issue was reindexed: off the list."""
-    connection.srem(PENDING_KEY.format(queue=queue), f"{project_id}:{iid}")
+    connection.srem(_key(queue), f"{project_id}:{iid}")

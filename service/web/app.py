@@ -77,9 +77,8 @@ def create_app(
     key = signing_key(settings.webhook_secret)  # a bad whsec_ secret stops the start, not every delivery
     rules = rules or load_rules(settings.rules_dir)
     connection = connection or connect(settings.redis_url or "redis://127.0.0.1:6379/0")
-    queue = Intake(
-        EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl), Spool(settings.spool_dir)
-    )
+    deliveries = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl, keys=settings.keys)
+    queue = Intake(deliveries, Spool(settings.spool_dir))
     app = Flask("incident_bot")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     # The board's pages (issue 11), imported here so the edge module stays light; its index opens at the first view.

@@ -18,6 +18,7 @@ from rq import Queue
 from rq.exceptions import DuplicateJobError
 
 from ..gitlab import GitLabClient
+from ..keys import Keys
 from ..plan import OpenDrill, ScheduleInjects
 from ..rules.drills import request_marker
 
@@ -48,9 +49,10 @@ def schedule_injects(queue: Queue, project_id: int, iid: int, action: ScheduleIn
     """One RQ job per inject, due `after_minutes` drill minutes from now; how many were scheduled now."""
     scheduled = 0
     for index, (minutes, text) in enumerate(action.injects):
-        job_id = inject_job_id(project_id, iid, index)
+        keys = Keys.of_queue(queue.name)
+        job_id = keys.job_id(inject_job_id(project_id, iid, index))
         # RQ frees a job id once its result expires: the key keeps a later redelivery from scheduling it again.
-        done = f"incident-bot:{job_id}"
+        done = keys.scheduled_once(job_id)
         if queue.connection.exists(done):
             continue
         try:

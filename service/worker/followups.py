@@ -16,6 +16,7 @@ from rq import Queue
 from rq.exceptions import DuplicateJobError
 
 from ..incident import IncidentState
+from ..keys import Keys
 from ..notify.jobs import enqueue_notification, record_outcomes_with
 from ..notify.messages import Message, MessageKind
 from ..ops.drill import declaration_payload, declare
@@ -35,8 +36,9 @@ log = logging.getLogger("incident_bot.followups")
 REMINDER_FUNC = "service.reminders.fire"
 
 
-def reminder_key(project_id: int, iid: int) -> str:
-    return f"incident-bot:reminder:{project_id}:{iid}"
+def reminder_key(project_id: int, iid: int, keys: Keys | None = None) -> str:
+    """Where the incident's current reminder series is kept (its token, roles and cadence)."""
+    return (keys or Keys()).reminder(project_id, iid)
 
 
 def reminder_job_id(project_id: int, iid: int, token: str, count: int) -> str:
@@ -56,7 +58,7 @@ def schedule_reminder(
             iid,
             token,
             count,
-            job_id=reminder_job_id(project_id, iid, token, count),
+            job_id=Keys.of_queue(queue.name).job_id(reminder_job_id(project_id, iid, token, count)),
             unique=True,
             description=f"status-update reminder {count} for {project_id}:{iid}",
         )
@@ -160,6 +162,7 @@ class FollowUps:
         event = delivery.event
         token = event.delivery_id
         record = {"token": token, "roles": list(reminder.roles), "minutes": reminder.minutes}
-        self.connection.set(reminder_key(event.project_id, event.iid), json.dumps(record))
+        key = reminder_key(event.project_id, event.iid, Keys.of_queue(self.queue.name))
+        self.connection.set(key, json.dumps(record))
         schedule_reminder(self.queue, event.project_id, event.iid, token, reminder.minutes, reminder.roles, 1)
         self.record_pending(event.project_id, event.iid, reminder.minutes, tuple(reminder.roles), 1)

@@ -44,7 +44,7 @@ def access_level(runtime: Runtime, event: Event, fresh: bool = False) -> int:
     """
     if event.actor.id is None:
         return 0
-    key = f"incident-bot:access:{event.project_id}:{event.actor.id}"
+    key = runtime.settings.keys.access(event.project_id, event.actor.id)
     cached = None if fresh else runtime.connection.get(key)
     if cached is not None:
         return int(cached)
@@ -120,7 +120,8 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str
         return "already applied"
     plan = with_timeline(_plan(delivery, state), delivery, state, runtime.index, payload)
     plan = with_scorecard(plan, delivery, state, runtime.index, payload)  # issue 12: a closing drill's scorecard
-    plan = with_limits(plan, delivery, state, runtime.connection)  # drills per person, one refusal an hour
+    # Drills per person, one refusal an hour.
+    plan = with_limits(plan, delivery, state, runtime.connection, runtime.settings.keys)
     for line in plan.describe():
         delivery.log.info("plan: %s", line)
     # Past incidents and the staffing's training note (issue 12) are read from the index once the issue is

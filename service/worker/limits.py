@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from redis import Redis
 
 from ..handlers.commands import REFUSED_RULE
+from ..keys import Keys
 from ..plan import OpenDrill, Plan, PostNote, Remember
 from ..rules.drills import drill_limit
 from ..text import mention
@@ -27,9 +28,6 @@ if TYPE_CHECKING:
 
 LIMITED_RULE = "command:drill-limited"
 QUIET_SECONDS = 3600  # one answered refusal per person and project an hour
-DRILLS_KEY = "incident-bot:limits:drills:{project}:{actor}"
-REFUSED_KEY = "incident-bot:limits:refused:{project}:{actor}"
-QUIET_COUNT_KEY = "incident-bot:limits:unanswered:{project}:{actor}"
 LIMITED = (
     "Sorry {actor}, you have opened {count} in this project in the last {minutes}, the most the rules "
     "allow (`drill_limit` in `rules/settings.yml`). You may ask again after {when}."
@@ -53,12 +51,12 @@ def _who(delivery: Delivery) -> tuple[int, str]:
     return delivery.event.project_id, str(actor.id) if actor.id is not None else actor.username
 
 
-def take_drill(connection: Redis, delivery: Delivery) -> datetime | None:
+def take_drill(connection: Redis, delivery: Delivery, keys: Keys) -> datetime | None:
     """Count this request against its author's drills; None when allowed, else when they may ask again."""
     project, actor = _who(delivery)
     most, minutes = drill_limit(delivery.rules)
     now = delivery.clock().timestamp()
-    key = DRILLS_KEY.format(project=project, actor=actor)
+    key = keys.drills_taken(project, actor)
     allowed, oldest = connection.eval(_TAKE, 1, key, now, minutes * 60, most, delivery.event.delivery_id)
     if allowed:
         return None
@@ -74,10 +72,10 @@ def _limited(delivery: Delivery, again: datetime) -> Plan:
     return Plan((PostNote(LIMITED_RULE, text),))
 
 
-def with_limits(plan: Plan, delivery: Delivery, state: IncidentState, connection: Redis) -> Plan:
+def with_limits(plan: Plan, delivery: Delivery, state: IncidentState, connection: Redis, keys: Keys) -> Plan:
     """The plan within the person's limits: a drill beyond theirs refused, a refusal not repeated within the hour."""
     if plan.of(OpenDrill):
-        again = take_drill(connection, delivery)
+        again = take_drill(connection, delivery, keys)
         if again is not None:
             who = delivery.event.actor.username
             delivery.log.warning("drill refused: @%s is over the drill limit until %s", who, again.isoformat())
@@ -86,12 +84,12 @@ def with_limits(plan: Plan, delivery: Delivery, state: IncidentState, connection
     if not refusals:
         return plan
     project, actor = _who(delivery)
-    answered, ident = REFUSED_KEY.format(project=project, actor=actor), delivery.event.delivery_id
+    answered, ident = keys.refusal_answered(project, actor), delivery.event.delivery_id
     # The key holds the delivery answered: its own retry (the comment failed to post) still answers.
     if connection.set(answered, ident, nx=True, ex=QUIET_SECONDS) or connection.get(answered) == ident.encode():
-        connection.delete(QUIET_COUNT_KEY.format(project=project, actor=actor))
+        connection.delete(keys.refusals_unanswered(project, actor))
         return plan
-    quiet = QUIET_COUNT_KEY.format(project=project, actor=actor)
+    quiet = keys.refusals_unanswered(project, actor)
     count = connection.incr(quiet)
     connection.expire(quiet, QUIET_SECONDS)
     delivery.log.warning(

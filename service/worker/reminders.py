@@ -26,7 +26,7 @@ def fire(project_id: int, iid: int, token: str, count: int) -> str:
     """Post reminder `count` of series `token` if it still applies, and schedule the next one."""
     runtime = current()
     blog = logs.bind(log, project=project_id, iid=iid, reminder=count)
-    raw = runtime.connection.get(reminder_key(project_id, iid))
+    raw = runtime.connection.get(reminder_key(project_id, iid, runtime.settings.keys))
     record = json.loads(raw) if raw else None
     if not record or record.get("token") != token:
         # The newer series recorded its own next reminder; with none at all, nothing is pending.
@@ -57,7 +57,7 @@ def fire(project_id: int, iid: int, token: str, count: int) -> str:
     minutes = rules.severities[level].update_every_minutes if level is not None else None
     still_incident = rules.incident_label in labels or state.issue.issue_type == "incident"
     if state.issue.state == "closed" or (last_phase and last_phase in labels) or not minutes or not still_incident:
-        runtime.connection.delete(reminder_key(project_id, iid))
+        runtime.connection.delete(reminder_key(project_id, iid, runtime.settings.keys))
         if runtime.followups is not None:
             runtime.followups.record_pending(project_id, iid, None, (), 0)
         blog.info("reminders stopped: resolved, no longer an incident, or its severity needs no updates")

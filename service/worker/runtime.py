@@ -77,6 +77,7 @@ class Runtime:
                 self.settings.gitlab_token,
                 timeout=self.settings.gitlab_timeout,
                 cache=self.connection,
+                keys=self.settings.keys,
             )
         return self._client
 
@@ -84,12 +85,13 @@ class Runtime:
         """The bot's own GitLab username, asked once an hour (`GET /user`) and shared through Redis."""
         if self.dry_run:
             return self.settings.bot_username
-        key = "incident-bot:bot-user-checked"
-        cached = self.connection.get("incident-bot:bot-username")
+        keys = self.settings.keys
+        key = keys.bot_user_checked
+        cached = self.connection.get(keys.bot_username)
         if cached and self.connection.exists(key):
             return cached.decode() if isinstance(cached, bytes) else str(cached)
         username = self.client().current_user().username
-        remember_bot_username(self.connection, username)
+        remember_bot_username(self.connection, username, keys)
         self.connection.set(key, "1", ex=BOT_CACHE_SECONDS)
         return username
 
@@ -160,7 +162,7 @@ def build_runtime(
         connection=connection,
         queue=Queue(notify_queue_name(settings.queue_name), connection=connection),
         targets={t.channel.name: t.channel for t in targets},
-        deliveries=EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl),
+        deliveries=EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl, keys=settings.keys),
         drill_minute_seconds=settings.drill_minute_seconds,
     )
     index = DeliveryIndex(open_index, connection, _history(settings), settings.queue_name) if open_index else None
