@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -224,3 +225,21 @@ def test_a_claim_handed_back_is_never_run_twice(redis_conn: Redis) -> None:
     stalled.execute_job(job, Queue("stall", connection=redis_conn))
     assert [r["id"] for r in ran(redis_conn)] == ["only"]
     assert Job.fetch("only", connection=redis_conn).get_status() == JobStatus.FINISHED
+
+
+def test_a_stopping_worker_does_not_wait_out_its_listener(redis_conn: Redis) -> None:
+    """A worker's stop returns at once even when its pubsub listener has already seen the unsubscribe.
+
+    RQ unsubscribes, then stops the listener thread; redis-py's stop() joins that thread without a bound, and a
+    listener that read the UNSUBSCRIBE reply first waits out its 60 s poll: `incident-bot worker` took up to a
+    minute to stop on SIGTERM (and burst workers in tests stalled a minute at random).
+    """
+    worker = make_worker(Settings(), redis_conn, ["stopping"])
+    worker.subscribe()
+    assert worker.pubsub is not None
+    worker.pubsub.unsubscribe()  # the race's first half: the listener reads the reply and starts its long wait
+    wait_for(lambda: not worker.pubsub.subscribed)  # type: ignore[union-attr]
+    stopping = threading.Thread(target=worker.unsubscribe, daemon=True)
+    stopping.start()
+    stopping.join(timeout=30)  # a bound on a hang, not a speed check: the stall was 60 s
+    assert not stopping.is_alive()

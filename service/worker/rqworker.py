@@ -234,6 +234,20 @@ class IncidentWorker(SimpleWorker):
             self.log.debug("Worker %s: cleaning group registries", self.name)
             Group.clean_registries(connection=self.connection)
 
+    def unsubscribe(self) -> None:
+        # RQ sends UNSUBSCRIBE, then stops its listener thread, whose stop() (redis-py 8) joins without a bound: a
+        # listener that read the reply first sleeps out its 60 s poll, and a SIGTERM took a minute. End the run loop
+        # first (its next wake-up is that reply), then wait a second at most, as RQ means to (rq issue 1613).
+        thread, pubsub = self.pubsub_thread, self.pubsub
+        if thread is None or pubsub is None:
+            return
+        self.log.debug("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
+        thread.stop(timeout=0)
+        pubsub.unsubscribe()
+        thread.join(timeout=1)
+        pubsub.close()
+        self.pubsub_thread = None
+
     def teardown(self) -> None:
         # A warm stop may come between taking a job and starting it: hand the claim straight back.
         try:
