@@ -24,7 +24,7 @@ from tests.conftest import ROOT, SECRET, hook_headers, redis_server_binary
 from tests.fakegitlab import Call, FakeGitLab
 
 T = TypeVar("T")
-READY_TIMEOUT = 20.0  # a cold gunicorn + rules load takes about a second; CI machines can be slow
+READY_TIMEOUT = 60.0  # a deadline: a cold gunicorn + rules load takes a second, far more on a loaded machine
 OUTCOME_TIMEOUT = 60.0  # a deadline, never a speed check: loaded CI machines are slow
 STOP_TIMEOUT = 10.0
 
