@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import ctypes
 import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -83,6 +86,16 @@ def _answers(url: str) -> bool:
         conn.close()
 
 
+def end_with_parent() -> None:
+    """In a child process (before exec, or first thing): SIGTERM it when its parent ends, however it ends (Linux).
+
+    A run killed from outside (`timeout`, a CI limit) never reaches pytest_unconfigure; its redis-server and the
+    queue tests' worker processes go with it instead of running on.
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
 def _start_redis_server() -> tuple[subprocess.Popen[bytes], str]:
     """A private redis-server on a free 127.0.0.1 port (no persistence); returns it and the URL of its db 0."""
     for _ in range(5):  # another process may take the free port before the server binds it
@@ -90,7 +103,12 @@ def _start_redis_server() -> tuple[subprocess.Popen[bytes], str]:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
         args = ["--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
-        server = subprocess.Popen([redis_server_binary(), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [redis_server_binary(), *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=end_with_parent,  # run before any thread of the session starts
+        )
         url = f"redis://127.0.0.1:{port}/0"
         deadline = time.monotonic() + 30
         while server.poll() is None and time.monotonic() < deadline:

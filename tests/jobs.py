@@ -42,8 +42,9 @@ def main() -> None:
 
     from service.config import Settings
     from service.worker import make_worker
-    from tests.conftest import test_redis_url
+    from tests.conftest import end_with_parent, test_redis_url
 
+    end_with_parent()  # a test run killed from outside takes its workers with it (they would wait out Redis forever)
     queue, monitoring, slack, maintenance = sys.argv[1], *map(int, sys.argv[2:5])
     settings = Settings(job_monitoring_interval=monitoring, heartbeat_slack=slack, maintenance_interval=maintenance)
     make_worker(settings, Redis.from_url(test_redis_url()), [queue]).work(with_scheduler=True)
