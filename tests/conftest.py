@@ -24,6 +24,7 @@ import responses
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import SimpleWorker
+from xdist.scheduler import LoadGroupScheduling
 
 from service.config import Settings
 from service.rules import RuleSet, load_rules
@@ -174,17 +175,26 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(_DATA_DIRS.pop(), ignore_errors=True)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the group marks
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The chaos tests first, on one xdist worker (`--dist loadgroup`), while the others share out the rest.
+class _ChaosFirst(LoadGroupScheduling):
+    """xdist's `--dist loadgroup`, with the chaos tests (tests/chaos/, marker `chaos`) as one group.
 
-    They take minutes one after another; started last, the whole run would wait for them on one core.
-    Moving them is deterministic, so every worker collects the same order, as xdist requires.
+    xdist 3.8 names a test's group by renaming the test (`nodeid@group`), which pytest 9.2 no longer lets it do
+    (pytest-xdist issue 1386): the `xdist_group` marks silently stop grouping. The group is named from the path here.
+    Groups are handed out largest first, so the chaos tests (minutes, one after another on one worker) start at
+    once while the other workers share out the rest, instead of holding up the end of the run.
     """
-    chaos = [item for item in items if item.get_closest_marker("chaos")]
-    for item in chaos:
-        item.add_marker(pytest.mark.xdist_group("chaos"))
-    items[:] = chaos + [item for item in items if not item.get_closest_marker("chaos")]
+
+    def _split_scope(self, nodeid: str) -> str:
+        return CHAOS_GROUP if nodeid.startswith(f"{CHAOS_GROUP}/") else super()._split_scope(nodeid)
+
+
+CHAOS_GROUP = "tests/chaos"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadGroupScheduling | None:
+    """With `-n N --dist loadgroup` (as scripts/test runs it), the chaos tests share one worker and go first."""
+    return _ChaosFirst(config, log) if config.getvalue("dist") == "loadgroup" else None
 
 
 def payload(name: str) -> dict[str, Any]:
