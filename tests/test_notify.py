@@ -308,7 +308,7 @@ def test_job_id_is_safe_and_distinct_for_keys_that_sanitise_alike() -> None:
 
 @pytest.fixture
 def redis() -> Redis:
-    """The tests' real Redis (the session starts one when none answers), never db 0 of a shared server."""
+    """The tests' Redis: this test process's own redis-server, or INCIDENT_BOT_TEST_REDIS when set."""
     return Redis.from_url(test_redis_url())
 
 
