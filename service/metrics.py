@@ -228,9 +228,8 @@ class RedisCollector:
         for name in self.queue_names:
             stamp = self.connection.hget(f"rq:job:{heads[name]}", "enqueued_at") if name in heads else None
             oldest.add_metric([name], max(now - _epoch(stamp), 0.0) if stamp else 0.0)
-        # The webhook check keeps each GitLab namespace's last hook state under the deployment's own keys.
-        pattern = Keys.of_queue(self.queue_names[0] if self.queue_names else "").hook_state_pattern
-        for key in self.connection.scan_iter(match=pattern, count=100):
+        keys = Keys.of_queue(self.queue_names[0] if self.queue_names else "")  # the webhook check's, per deployment
+        for key in self.connection.scan_iter(match=keys.hook_state_pattern, count=100):
             text = key.decode() if isinstance(key, bytes) else str(key)
             raw = self.connection.get(key)
             state = raw.decode() if isinstance(raw, bytes) else str(raw)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import ctypes
 import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,10 +23,13 @@ import pytest
 import responses
 from redis import Redis
 from redis.exceptions import RedisError
+from rq import SimpleWorker
+from xdist.scheduler import LoadGroupScheduling
 
 from service.config import Settings
 from service.rules import RuleSet, load_rules
 from service.worker import Runtime, install
+from service.worker.rqworker import IncidentWorker
 from tests.fakegitlab import FakeGitLab, install_responses
 from tests.rulesdir import TEST_RULES
 
@@ -43,9 +49,19 @@ DECLARED = {
 DECLARED_LABELS = ["incident", "severity::3", "incident::identification", "incident-category::availability"]
 
 
+REDIS_ENV = "INCIDENT_BOT_TEST_REDIS"
+
+
 def test_redis_url() -> str:
-    """Tests use their own Redis database (flushed around each test), never db 0."""
-    return os.environ.get("INCIDENT_BOT_TEST_REDIS", "redis://127.0.0.1:6379/9")
+    """The Redis the tests use (flushed around each test that asks for `redis_conn`), set up by pytest_configure.
+
+    Unset, each test process (each xdist worker) starts a redis-server of its own on a free port; set, it is
+    used as given, and its database is flushed: point it only at a database nobody else uses.
+    """
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        raise RuntimeError(f"{REDIS_ENV} is set by tests/conftest.py at the start of a test session; none is running")
+    return url
 
 
 test_redis_url.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
@@ -72,56 +88,114 @@ def _answers(url: str) -> bool:
         conn.close()
 
 
-def _start_embedded_redis(db: int) -> tuple[subprocess.Popen[bytes], str]:
-    """A private redis-server on a free 127.0.0.1 port (no persistence); returns it and its URL for `db`."""
+def end_with_parent() -> None:
+    """In a child process (before exec, or first thing): SIGTERM it when its parent ends, however it ends (Linux).
+
+    A run killed from outside (`timeout`, a CI limit) never reaches pytest_unconfigure; its redis-server and the
+    queue tests' worker processes go with it instead of running on.
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
+def _start_redis_server() -> tuple[subprocess.Popen[bytes], str]:
+    """A private redis-server on a free 127.0.0.1 port (no persistence); returns it and the URL of its db 0."""
     for _ in range(5):  # another process may take the free port before the server binds it
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
         args = ["--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
-        server = subprocess.Popen([redis_server_binary(), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"redis://127.0.0.1:{port}/{db}"
-        deadline = time.monotonic() + 10
+        server = subprocess.Popen(
+            [redis_server_binary(), *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=end_with_parent,  # run before any thread of the session starts
+        )
+        url = f"redis://127.0.0.1:{port}/0"
+        deadline = time.monotonic() + 30
         while server.poll() is None and time.monotonic() < deadline:
             if _answers(url):
                 return server, url
             time.sleep(0.05)
         server.kill()
         server.wait()
-    raise RuntimeError("could not start an embedded redis-server for the tests")
+    raise RuntimeError("could not start a redis-server for the tests")
 
 
-_EMBEDDED: list[subprocess.Popen[bytes]] = []
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    """True in the process that hands tests to xdist workers (`-n N`, N > 0): it runs none itself."""
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+
+
+_STARTED: list[subprocess.Popen[bytes]] = []
+_DATA_DIRS: list[str] = []
+
+# The suite's burst workers (RQ's SimpleWorker) stop as the service's worker does: RQ's own stop may wait out its
+# pubsub listener's 60 s poll (IncidentWorker.unsubscribe says why), which stalled tests by a minute at random.
+SimpleWorker.unsubscribe = IncidentWorker.unsubscribe  # type: ignore[method-assign]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """No Redis at the test URL (a fresh machine): start one for the session and point the tests at it.
+    """Give this test process its own Redis and data folder, unless it only hands out tests to xdist workers.
 
     The URL goes into INCIDENT_BOT_TEST_REDIS, so test_redis_url() in this process and in every process the
     tests start (workers of the e2e and queue tests) names the same server.
     """
-    # The incident index of in-process workers and of the processes tests start goes to a directory of the
-    # session's own, never into the checkout (the service's default is ./data).
-    os.environ["INCIDENT_BOT_DATA_DIR"] = tempfile.mkdtemp(prefix="incident-bot-tests-data-")
-    url = test_redis_url()
-    if _answers(url):
+    explicit = os.environ.get(REDIS_ENV)
+    if _is_xdist_controller(config):
+        if explicit and int(config.option.numprocesses) > 1:
+            raise pytest.UsageError(
+                f"{REDIS_ENV}={explicit} names one Redis database, which {config.option.numprocesses} xdist workers "
+                "would flush under each other: run with -n0, or unset it (each worker then starts a redis-server)"
+            )
         return
-    db = Redis.from_url(url).connection_pool.connection_kwargs.get("db", 0)
-    server, os.environ["INCIDENT_BOT_TEST_REDIS"] = _start_embedded_redis(int(db))
-    _EMBEDDED.append(server)
-    print(f"tests: no Redis at {url}; using an embedded redis-server at {test_redis_url()}")
+    # The incident index of in-process workers and of the processes tests start goes to a folder of this
+    # process's own, never into the checkout (the service's default is ./data).
+    _DATA_DIRS.append(tempfile.mkdtemp(prefix="incident-bot-tests-data-"))
+    os.environ["INCIDENT_BOT_DATA_DIR"] = _DATA_DIRS[-1]
+    if explicit:
+        if not _answers(explicit):
+            raise pytest.UsageError(f"{REDIS_ENV}={explicit} does not answer; unset it to let the tests start one")
+        return
+    server, os.environ[REDIS_ENV] = _start_redis_server()
+    _STARTED.append(server)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Stop the embedded redis-server, if the session started one."""
-    while _EMBEDDED:
-        server = _EMBEDDED.pop()
+    """Stop the redis-server this process started and remove its data folder."""
+    while _STARTED:
+        server = _STARTED.pop()
+        os.environ.pop(REDIS_ENV, None)
         server.terminate()
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+    while _DATA_DIRS:
+        shutil.rmtree(_DATA_DIRS.pop(), ignore_errors=True)
+
+
+class _ChaosFirst(LoadGroupScheduling):
+    """xdist's `--dist loadgroup`, with the chaos tests (tests/chaos/, marker `chaos`) as one group.
+
+    xdist 3.8 names a test's group by renaming the test (`nodeid@group`), which pytest 9.2 no longer lets it do
+    (pytest-xdist issue 1386): the `xdist_group` marks silently stop grouping. The group is named from the path here.
+    Groups are handed out largest first, so the chaos tests (minutes, one after another on one worker) start at
+    once while the other workers share out the rest, instead of holding up the end of the run.
+    """
+
+    def _split_scope(self, nodeid: str) -> str:
+        return CHAOS_GROUP if nodeid.startswith(f"{CHAOS_GROUP}/") else super()._split_scope(nodeid)
+
+
+CHAOS_GROUP = "tests/chaos"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadGroupScheduling | None:
+    """With `-n N --dist loadgroup` (as scripts/test runs it), the chaos tests share one worker and go first."""
+    return _ChaosFirst(config, log) if config.getvalue("dist") == "loadgroup" else None
 
 
 def payload(name: str) -> dict[str, Any]:

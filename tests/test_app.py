@@ -11,7 +11,7 @@ from redis import Redis
 from rq import Queue
 
 from service.config import Settings
-from service.web.app import create_app
+from service.web.app import connect, create_app
 from service.web.edge import sign
 from tests.conftest import SECRET, body, hook_headers, payload
 
@@ -201,7 +201,7 @@ def test_health_and_readiness(client) -> None:  # type: ignore[no-untyped-def]
 
 def test_readiness_fails_without_redis(settings, rules) -> None:  # type: ignore[no-untyped-def]
     """/readyz is 503 when Redis does not answer."""
-    dead = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    dead = connect("redis://127.0.0.1:1/0")  # as the app connects: fails fast, no retry backoff
     client = create_app(settings, connection=dead, rules=rules).test_client()
     assert client.get("/readyz").status_code == 503
 

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import responses
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 
 from service.incident import read_memory
 from service.rules import RuleSet
 from service.web.app import create_app
 from service.worker import build_runtime, install, process_delivery
+from tests.bursts import work_until
 from tests.conftest import GITLAB, NOW, hook_headers, payload
 from tests.fakegitlab import FakeGitLab, install_responses
 
@@ -63,17 +63,10 @@ def worker(settings, rules: RuleSet, redis_conn: Redis, gitlab, monkeypatch):  #
     return runtime
 
 
-def settle(conn: Redis, until=None, deadline: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+def settle(conn: Redis, until=None) -> None:  # type: ignore[no-untyped-def]
     """Run burst workers (with the scheduler) until `until()` holds, or until both queues are empty."""
     queues = [Queue(name, connection=conn) for name in QUEUES]
-    done = until or (lambda: all(q.count == 0 for q in queues))
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        SimpleWorker(queues, connection=conn).work(burst=True, with_scheduler=True)
-        if done():
-            return
-        time.sleep(0.05)
-    raise AssertionError("the worker did not reach the expected state in time")
+    work_until(queues, until or (lambda: all(q.count == 0 for q in queues)), what="the worker's expected state")
 
 
 def drills(gitlab: FakeGitLab) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from redis import Redis
 
 from service import metrics
 from service.keys import Keys
-from service.web.app import create_app
+from service.web.app import connect, create_app
 from service.worker import build_runtime, install, make_worker
 from tests.conftest import GITLAB, NOW, body, hook_headers, payload
 from tests.fakegitlab import FakeGitLab, install_responses
@@ -133,7 +133,7 @@ def test_webhook_state_from_the_ops_check_is_a_gauge(client: FlaskClient, redis_
 
 def test_scrape_answers_when_redis_does_not(settings, rules, receiver) -> None:  # type: ignore[no-untyped-def]
     """Redis down: /metrics still answers 200 with the counters and incident_bot_redis_up 0."""
-    dead = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    dead = connect("redis://127.0.0.1:1/0")  # as the app connects: fails fast, no retry backoff
     found = scrape(create_app(settings, connection=dead, rules=rules).test_client())
     assert found[("incident_bot_redis_up", ())] == 0
     assert ("incident_bot_queue_depth", (("queue", settings.queue_name),)) not in found

@@ -7,15 +7,14 @@ import hmac
 import logging
 import pickle
 import re
-import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import Job, JobStatus
-from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+from rq.registry import FailedJobRegistry
 
 from service.notify import (
     Channel,
@@ -32,6 +31,7 @@ from service.notify import (
     sent_marker_key,
 )
 from service.notify.channels import SIGNATURE_HEADER, TIMESTAMP_HEADER, Target
+from tests.bursts import drained, work_until
 from tests.conftest import test_redis_url
 from tests.receivers import SECRET_PATH, HttpReceiver, SmtpReceiver, free_port
 
@@ -308,7 +308,7 @@ def test_job_id_is_safe_and_distinct_for_keys_that_sanitise_alike() -> None:
 
 @pytest.fixture
 def redis() -> Redis:
-    """The tests' real Redis (the session starts one when none answers), never db 0 of a shared server."""
+    """The tests' Redis: this test process's own redis-server, or INCIDENT_BOT_TEST_REDIS when set."""
     return Redis.from_url(test_redis_url())
 
 
@@ -328,21 +328,9 @@ def queue(redis: Redis, token: str) -> Iterator[Queue]:
     redis.srem(Queue.redis_queues_keys, q.key)
 
 
-def run_worker(queue: Queue, deadline: float = 30) -> None:
-    """Run burst workers until the queue and its scheduled retries are drained."""
-    scheduled = ScheduledJobRegistry(queue=queue)
-    give_up = time.monotonic() + deadline
-    while True:
-        worker = SimpleWorker([queue], connection=queue.connection)
-        worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
-        queue.connection.delete(worker.key)  # a dead worker's key would linger for a minute
-        if queue.count == 0 and scheduled.count == 0:
-            return
-        assert time.monotonic() < give_up, "notification jobs still pending at the deadline"
-        # Sleep only until the earliest retry is due; the next burst's scheduler enqueues it.
-        earliest = queue.connection.zrange(scheduled.key, 0, 0, withscores=True)
-        due = float(earliest[0][1]) if earliest else time.time()
-        time.sleep(min(1.0, max(0.05, due - time.time() + 0.05)))
+def run_worker(queue: Queue) -> None:
+    """Run burst workers until the queue and its scheduled retries are drained (retries brought forward)."""
+    work_until([queue], drained([queue]), what="notification jobs drained")
 
 
 def test_flaky_channel_delivers_once_after_retries_and_others_are_unaffected(

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
 import responses
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.registry import FailedJobRegistry
 
 from service.web.app import create_app
 from service.worker import build_runtime, install
+from tests.bursts import work_until
 from tests.conftest import GITLAB, NOW, body, hook_headers
 from tests.fakegitlab import FakeGitLab, install_responses
 from tests.receivers import HttpReceiver
@@ -50,16 +50,9 @@ def pipeline(settings, rules, redis_conn: Redis, receivers, gitlab):  # type: ig
     return create_app(settings, connection=redis_conn, rules=rules).test_client()
 
 
-def work(conn: Redis, until, deadline: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    """Run burst workers with the scheduler until `until()` holds."""
-    queues = [Queue(name, connection=conn) for name in QUEUES]
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        SimpleWorker(queues, connection=conn).work(burst=True, with_scheduler=True)
-        if until():
-            return
-        time.sleep(0.1)
-    raise AssertionError("the pipeline did not reach the expected state in time")
+def work(conn: Redis, until) -> None:  # type: ignore[no-untyped-def]
+    """Run burst workers with the scheduler until `until()` holds (scheduled retries brought forward)."""
+    work_until([Queue(name, connection=conn) for name in QUEUES], until, what="the pipeline's expected state")
 
 
 def settle(conn: Redis) -> None:

@@ -7,19 +7,21 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue, Worker
 from rq.job import Job, JobStatus, validate_job_id
 from rq.registry import FailedJobRegistry
 
 from service.config import Settings
 from service.queue import EventQueue, Outcome, job_id_for
 from service.worker import IncidentWorker, make_worker
+from tests.bursts import drained, work_until
 from tests.conftest import ROOT, test_redis_url
 
 RECORD = "tests.jobs.record"
@@ -34,16 +36,10 @@ def ran(conn: Redis) -> list[dict[str, float | str]]:
     return [json.loads(x) for x in conn.lrange("test:ran", 0, -1)]
 
 
-def drain(conn: Redis, name: str, deadline: float = 20.0) -> None:
-    """Run burst workers (with the scheduler, for retries) until nothing is queued, scheduled or deferred."""
-    queue = Queue(name, connection=conn)
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        SimpleWorker([queue], connection=conn).work(burst=True, with_scheduler=True)
-        if not queue.count and not queue.scheduled_job_registry.count and not queue.deferred_job_registry.count:
-            return
-        time.sleep(0.2)
-    raise AssertionError("queue did not drain")
+def drain(conn: Redis, name: str) -> None:
+    """Run burst workers (scheduled retries brought forward) until nothing is queued, scheduled or deferred."""
+    queues = [Queue(name, connection=conn)]
+    work_until(queues, drained(queues), what=f"queue {name} drained")
 
 
 @contextmanager
@@ -62,8 +58,14 @@ def worker_processes(queue: str, monitoring: int = 5, slack: int = 10, maintenan
     finally:
         for proc in procs:
             os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            proc.wait(timeout=20)
+        try:
+            for proc in procs:
+                proc.wait(timeout=30)  # a warm stop: the running job finishes first
+        finally:
+            for proc in procs:  # nothing of the test outlives it, even when the stop above failed
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
 
 
 @pytest.fixture()
@@ -73,7 +75,8 @@ def workers(redis_conn: Redis) -> Iterator[None]:
         yield
 
 
-def wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    """Poll `predicate` until it holds; the timeout is a deadline for a hang, never a speed check."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if predicate():
@@ -121,24 +124,35 @@ def test_same_issue_runs_in_order_on_concurrent_workers(redis_conn: Redis, worke
 
 
 def test_different_issues_run_in_parallel(redis_conn: Redis, workers) -> None:  # type: ignore[no-untyped-def]
-    """Events of two issues overlap in time on two workers."""
+    """Events of two issues overlap in time on two workers: each holds until the other has started."""
     q = EventQueue(redis_conn, "ordered", func=RECORD)
-    enqueue(q, "a", issue="1:1", hold=1.0)
-    enqueue(q, "b", issue="1:2", hold=1.0)
+    enqueue(q, "a", issue="1:1", hold_until="test:started:b")  # one at a time, neither could finish
+    enqueue(q, "b", issue="1:2", hold_until="test:started:a")
     wait_for(lambda: len(ran(redis_conn)) == 2)
     a, b = sorted(ran(redis_conn), key=lambda r: r["id"])
     assert b["start"] < a["end"] and a["start"] < b["end"]
+
+
+def beats_after(conn: Redis, queue: str, busy_with: str, moment: float) -> bool:
+    """True once every worker on `queue` not running `busy_with` has heartbeaten `moment` or later."""
+    idle = [w for w in Worker.all(queue=Queue(queue, connection=conn)) if w.get_current_job_id() != busy_with]
+    return bool(idle) and all(w.last_heartbeat and w.last_heartbeat.timestamp() >= moment for w in idle)
 
 
 def test_long_job_is_not_taken_for_abandoned(redis_conn: Redis) -> None:
     """A job running well past the heartbeat TTL keeps heartbeating: another worker never runs it again."""
     with worker_processes("long", monitoring=1, slack=1, maintenance=1):
         q = EventQueue(redis_conn, "long", func=RECORD)
-        enqueue(q, "slow", hold=5)  # the TTL is 2 s; maintenance runs every second in both workers
+        enqueue(q, "slow", hold_until="test:release")  # runs until the test has seen what it waits for
+        wait_for(lambda: redis_conn.exists("test:started:slow"), timeout=60)
+        lapsed = float(redis_conn.get("test:started:slow") or 0) + 2  # the TTL is 2 s: without heartbeats, gone here
+        # The other worker loops every second (a heartbeat, then maintenance when a second has passed): three
+        # seconds of its heartbeats after the lapse include a sweep for abandoned jobs, however slow the machine.
+        wait_for(lambda: beats_after(redis_conn, "long", "slow", lapsed + 3), timeout=60)
+        redis_conn.set("test:release", 1)
         queue = Queue("long", connection=redis_conn)
-        wait_for(lambda: Job.fetch("slow", connection=redis_conn).get_status() == JobStatus.FINISHED, timeout=30)
-        time.sleep(3)  # long enough for a wrongly started second run to be seen
-        wait_for(lambda: queue.count == 0 and queue.started_job_registry.count == 0, timeout=30)
+        wait_for(lambda: Job.fetch("slow", connection=redis_conn).get_status() == JobStatus.FINISHED, timeout=60)
+        wait_for(lambda: queue.count == 0 and queue.started_job_registry.count == 0, timeout=60)
         assert [r["id"] for r in ran(redis_conn)] == ["slow"]
         assert Job.fetch("slow", connection=redis_conn).retries_left == 5  # never retried as abandoned
 
@@ -263,3 +277,21 @@ def test_a_drain_killed_between_enqueue_and_removal_applies_nothing_twice(redis_
     assert not spool.pending()
     drain(redis_conn, "spooldrain")
     assert [r["id"] for r in ran(redis_conn)] == [f"s-{n}" for n in range(6)]
+
+
+def test_a_stopping_worker_does_not_wait_out_its_listener(redis_conn: Redis) -> None:
+    """A worker's stop returns at once even when its pubsub listener has already seen the unsubscribe.
+
+    RQ unsubscribes, then stops the listener thread; redis-py's stop() joins that thread without a bound, and a
+    listener that read the UNSUBSCRIBE reply first waits out its 60 s poll: `incident-bot worker` took up to a
+    minute to stop on SIGTERM (and burst workers in tests stalled a minute at random).
+    """
+    worker = make_worker(Settings(), redis_conn, ["stopping"])
+    worker.subscribe()
+    assert worker.pubsub is not None
+    worker.pubsub.unsubscribe()  # the race's first half: the listener reads the reply and starts its long wait
+    wait_for(lambda: not worker.pubsub.subscribed)  # type: ignore[union-attr]
+    stopping = threading.Thread(target=worker.unsubscribe, daemon=True)
+    stopping.start()
+    stopping.join(timeout=30)  # a bound on a hang, not a speed check: the stall was 60 s
+    assert not stopping.is_alive()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from rq.job import Job
 from service.rules import load_rules
 from service.worker import build_runtime, process_delivery
 from service.worker.followups import reminder_job_id, reminder_key
+from tests.bursts import bring_forward, work_until
 from tests.conftest import NOW, body
 from tests.rulesdir import TEST_RULES
 
@@ -51,15 +51,9 @@ def reminders(fake) -> list[str]:  # type: ignore[no-untyped-def]
     return [n["body"] for n in fake.bot_notes() if "Status update due" in n["body"]]
 
 
-def run_scheduler(conn: Redis, until, deadline: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    queue = Queue("incident-bot-notify", connection=conn)
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        SimpleWorker([queue], connection=conn).work(burst=True, with_scheduler=True)
-        if until():
-            return
-        time.sleep(0.2)
-    raise AssertionError("reminders did not reach the expected state in time")
+def run_scheduler(conn: Redis, until) -> None:  # type: ignore[no-untyped-def]
+    """Burst workers with the scheduler until `until()` holds; the next reminder is brought forward, not waited for."""
+    work_until([Queue("incident-bot-notify", connection=conn)], until, what="the reminders' expected state")
 
 
 def test_reminders_on_cadence_to_the_incident_manager_and_bounded(reminding, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
@@ -72,7 +66,7 @@ def test_reminders_on_cadence_to_the_incident_manager_and_bounded(reminding, fak
     assert "last automatic reminder" in notes[-1] and "last automatic" not in notes[0]
     queue = Queue("incident-bot-notify", connection=redis_conn)
     assert queue.scheduled_job_registry.count == 0 and queue.count == 0  # the series is over
-    time.sleep(CADENCE_MINUTES * 60 * 2)
+    assert not bring_forward([queue])  # nothing is left to come, however long one waited
     SimpleWorker([queue], connection=redis_conn).work(burst=True, with_scheduler=True)
     assert len(reminders(fake)) == LIMIT
 

@@ -136,6 +136,7 @@ class PromptStop(BaseWorker):
             self.log.warning("Worker %s: could not unsubscribe (%s)", self.name, exc)
         thread.join(timeout=PUBSUB_WAKE_SECONDS + 1)
         pubsub.close()
+        self.pubsub_thread = None
 
     def stop_scheduler(self) -> None:
         process = self.scheduler._process if self.scheduler else None

@@ -25,7 +25,7 @@ from tests.fakegitlab import Call, FakeGitLab
 from tests.rulesdir import TEST_RULES
 
 T = TypeVar("T")
-READY_TIMEOUT = 20.0  # a cold gunicorn + rules load takes about a second; CI machines can be slow
+READY_TIMEOUT = 60.0  # a deadline: a cold gunicorn + rules load takes a second, far more on a loaded machine
 OUTCOME_TIMEOUT = 60.0  # a deadline, never a speed check: loaded CI machines are slow
 STOP_TIMEOUT = 10.0
 
