@@ -163,5 +163,4 @@ def argument(parse: Callable[[str, str], T], option: str) -> Callable[[str], T]:
         except OutOfBounds as exc:
             raise argparse.ArgumentTypeError(f"expected {exc.what}, got {exc.given!r}") from None
 
-    convert.__name__ = parse.__name__  # argparse names the type in its own messages
     return convert

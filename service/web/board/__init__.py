@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, g, jsonify, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as Answer
 
+from service import bounds
 from service.config import Settings
 from service.reports.targets import targets_from_rules
 from service.rules import RuleSet
@@ -223,14 +224,17 @@ def board_blueprint(
         raw_from = request.args.get("from", "").strip()
         if len(text) > queries.MAX_QUERY:
             return message(400, "Search too long", f"Search for at most {queries.MAX_QUERY} characters.")
-        severity = queries.number(raw_severity)
+        try:
+            severity = bounds.integer(raw_severity, "severity", 0, bounds.MAX_IID) if raw_severity else None
+        except bounds.OutOfBounds:
+            severity = None
         if raw_severity and severity not in rules.severities:
             levels = ", ".join(str(s) for s in sorted(rules.severities))
             return message(400, "Unknown severity", f"severity must be one of {levels}.")
         try:
-            since = datetime.strptime(raw_from, "%Y-%m-%d").replace(tzinfo=UTC) if raw_from else None
-        except ValueError:
-            return message(400, "Unknown date", "from must be a date such as 2026-01-31.")
+            since = bounds.day(raw_from, "from") if raw_from else None
+        except bounds.OutOfBounds as exc:
+            return message(400, "Unknown date", f"{exc}.")
         viewer: Viewer = g.board_viewer
         visible = viewer.visible if viewer.kind is Kind.PERSON and fresh(viewer) else frozenset()
         rows = queries.search(index(), text=text, severity=severity, since=since, visible=visible)
