@@ -34,6 +34,7 @@ SAMPLE = (
 
 
 TRIAL_HELP = "run without GITLAB_WEBHOOK_SECRET, accepting every delivery unverified (local trials only)"
+BOARD_TRIAL_HELP = TRIAL_HELP + "; the board is shown to this machine without sign-in"
 
 
 def _settings() -> Settings:
@@ -60,6 +61,8 @@ TRIAL_WARNING = (
     "Never expose this receiver."
 )
 
+BOARD_TRIAL = "incident-bot: LOCAL TRIAL: the board is shown to this machine without sign-in. Never expose it."
+
 
 def _secret_or_trial(args: argparse.Namespace, settings: Settings) -> bool:
     """`web` and `worker` need a secret unless explicitly run as a local trial; False means refuse."""
@@ -76,6 +79,10 @@ def cmd_web(args: argparse.Namespace) -> int:
     """Run the receiver under gunicorn."""
     from .web import server
 
+    if args.insecure_local_trial:
+        # The app gunicorn builds reads its settings from the environment: the flag makes it a local trial too
+        # (the board shown to this machine without sign-in), not only a start without a secret.
+        os.environ["INCIDENT_BOT_LOCAL_TRIAL"] = "1"
     settings = _settings()
     _load_rules_or_exit(settings.rules_dir)
     server.run_gunicorn(args.bind, args.workers or server.default_workers(), settings.read_timeout)
@@ -146,10 +153,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"incident-bot: embedded Redis at {env['REDIS_URL']} (set REDIS_URL to use your own)", flush=True)
     settings = Settings.from_env(env)
     _load_rules_or_exit(settings.rules_dir)
-    if not settings.webhook_secret:
+    if not settings.webhook_secret or args.insecure_local_trial:
         # serve is the local-trial command: its web and worker may run without a secret, loudly.
         env["INCIDENT_BOT_LOCAL_TRIAL"] = "1"
-        print(TRIAL_WARNING, file=sys.stderr, flush=True)
+        print(TRIAL_WARNING if not settings.webhook_secret else BOARD_TRIAL, file=sys.stderr, flush=True)
     exe = [sys.executable, "-m", "service.cli"]
     workers = ["--workers", str(args.workers)] if args.workers else []
     children = [subprocess.Popen([*exe, "web", "--bind", args.bind, *workers], env=env)]
@@ -242,8 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="gunicorn workers (default: one per core, at least two)",
         )
         p.add_argument("--log-level", default="INFO")
-        if name == "web":
-            p.add_argument("--insecure-local-trial", action="store_true", help=TRIAL_HELP)
+        p.add_argument("--insecure-local-trial", action="store_true", help=BOARD_TRIAL_HELP)
         if name == "serve":
             p.add_argument("--job-workers", type=int, default=int(os.environ.get("INCIDENT_BOT_JOB_WORKERS", "2")))
         p.set_defaults(func=func)

@@ -28,7 +28,7 @@ from service.store import Scope, Store
 from service.store.measure import measured
 
 from . import queries
-from .access import admit, board_cookies
+from .access import OFF_LOG, admit, board_cookies, local_trial, refusal
 from .chart import trend_svg
 from .config import BoardConfig
 from .session import Kind, Viewer
@@ -60,6 +60,9 @@ def board_blueprint(
     config = config or BoardConfig.from_env()
     now_of = clock or (lambda: datetime.now(UTC))
     cookies = board_cookies(config, settings)
+    trial = local_trial(settings)
+    if not (config.oauth or config.kiosk_token or trial):
+        log.warning(OFF_LOG)  # once, at the start: the pages say it to each request
     gitlab = (
         GitLabSignIn(settings.gitlab_url, config.client_id, config.client_secret, timeout=settings.gitlab_timeout)
         if config.oauth
@@ -102,8 +105,8 @@ def board_blueprint(
         return lambda row: viewer.may_see(row.project_id, row.iid, row.confidential, fresh=current)
 
     def guard(api: bool = False) -> Answer | None:
-        """Admit the request (g.board_viewer) or answer it: 401 (API), a sign-in redirect or a 403 page (HTML)."""
-        admission = admit(request, config, cookies)
+        """Admit the request (g.board_viewer) or answer it: a sign-in redirect, or 401/403/404 saying what to set."""
+        admission = admit(request, config, cookies, trial=trial)
         g.board_viewer = admission.viewer
         if admission.bad_token:
             return (
@@ -113,18 +116,13 @@ def board_blueprint(
             )
         viewer = admission.viewer
         if viewer is None:
-            if api:
-                return _json(401, error="sign in first")
             if config.oauth:
-                return redirect(url_for("board.sign_in", next=request.full_path.rstrip("?")))
-            return message(
-                403,
-                "Board not available",
-                "GitLab sign-in is not configured (a local trial): the board is shown on this machine only.",
-            )
+                return _json(401, error="sign in first") if api else redirect(sign_in_path())
+            status, text = refusal(config, trial)
+            return _json(status, error=text) if api else message(status, "Board not available", text)
         if viewer.kind is Kind.PERSON and not api and not fresh(viewer):
             # Access to confidential incidents is trusted briefly: re-check it with a (silent) GitLab round trip.
-            return redirect(url_for("board.sign_in", next=request.full_path.rstrip("?")))
+            return redirect(sign_in_path())
         if admission.presented_token:
             if request.args.get("token"):
                 # Exchanged for a cookie at once: the token leaves the address bar (and the history).
@@ -133,6 +131,9 @@ def board_blueprint(
                 return response
             g.issue_kiosk_cookie = True  # a bearer header, too, is presented once
         return None
+
+    def sign_in_path() -> str:
+        return url_for("board.sign_in", next=request.full_path.rstrip("?"))
 
     @bp.errorhandler(sa.exc.OperationalError)
     def index_unavailable(exc: Exception) -> Answer:
