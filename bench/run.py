@@ -224,6 +224,21 @@ class PeakSampler:
 
 
 # (a) Receiver throughput.
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time (user + system) used so far by a process and its live descendants, from /proc/<pid>/stat."""
+    total = 0
+    for pid in [root, *tree_pids(root)]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of the whole line
+    return total / CLOCK_TICKS
+
+
 def load_figures(result: LoadResult) -> dict[str, Any]:
     """One load run as JSON-ready figures."""
     return {
@@ -290,8 +305,10 @@ def bench_receiver(profile: Profile, redis_url: str, logs: Path) -> tuple[dict[s
                 connections=CONNECTIONS,
                 prefix=f"warm-{run_id}",
             )
+        cpu: dict[str, float] = {}
         for n in range(profile.rounds):
             for name, server, data, unique in plan:
+                used = tree_cpu_seconds(server.popen.pid)
                 series.setdefault(name, []).append(
                     run_load(
                         f"{server.url}/webhook",
@@ -303,6 +320,7 @@ def bench_receiver(profile: Profile, redis_url: str, logs: Path) -> tuple[dict[s
                         prefix=f"{name}-{n}-{run_id}",
                     )
                 )
+                cpu[name] = cpu.get(name, 0.0) + tree_cpu_seconds(server.popen.pid) - used
         # gunicorn's processes live as long as the server: their VmHWM now is their peak under load.
         peaks = {pid: status_kib(pid, "VmHWM") or 0 for pid in [web.popen.pid, *tree_pids(web.popen.pid)]}
     runs = {name: combine(results) for name, results in series.items()}
@@ -319,6 +337,10 @@ def bench_receiver(profile: Profile, redis_url: str, logs: Path) -> tuple[dict[s
         },
         **{name: load_figures(run) for name, run in runs.items()},
         "per_round_rps": {name: [round(r.rps) for r in results] for name, results in series.items()},
+        # The server processes' CPU per answered request: steadier than req/s on a machine shared with other load.
+        "cpu_us_per_request": {
+            name: round(cpu[name] / run.requests * 1e6) if run.requests else None for name, run in runs.items()
+        },
     }
     for ratio, web_run, bare_run in (
         ("non_incident_ratio", "receiver_non_incident", "bare_docs"),
@@ -327,6 +349,8 @@ def bench_receiver(profile: Profile, redis_url: str, logs: Path) -> tuple[dict[s
         ("rq_enqueue_ratio", "rq_enqueue_incident", "bare_incident"),
     ):
         figures[ratio] = round(runs[web_run].rps / runs[bare_run].rps, 3) if runs[bare_run].rps else None
+        spent = figures["cpu_us_per_request"]
+        figures[f"{ratio}_by_cpu"] = round(spent[bare_run] / spent[web_run], 3) if spent[web_run] else None
     figures["non_incident_all_200_ignored"] = runs["receiver_non_incident"].statuses.keys() == {200}
     figures["incident_all_202_queued"] = runs["receiver_incident"].statuses.keys() == {202}
     workers = sorted(kib for pid, kib in peaks.items() if pid != web.popen.pid)
@@ -597,7 +621,7 @@ def report(results: dict[str, Any]) -> str:
         f"of {r['seconds']:.0f} s per endpoint after a {r['warmup']:.0f} s warm-up, gunicorn "
         f"{r['gunicorn']['workers']} {r['gunicorn']['worker_class']} workers"
     )
-    lines.append(f"    {'endpoint':<40}{'req/s':>9}  {'answers':<20}{'× bare':>8}  target")
+    lines.append(f"    {'endpoint':<40}{'req/s':>9}  {'answers':<20}{'× bare':>8}  {'CPU µs/req (× bare)':<21}target")
     for label, key, ratio_key, target_key in (
         ("bare Flask, docs body", "bare_docs", None, None),
         ("bare Flask, incident body", "bare_incident", None, None),
@@ -614,7 +638,9 @@ def report(results: dict[str, Any]) -> str:
         target = (
             f"≥ {TARGETS[target_key]:.2f}× {verdict(r[ratio_key], TARGETS[target_key], True)}" if target_key else ""
         )
-        lines.append(f"    {label:<40}{row['rps']:>9.0f}  {answers:<20}{ratio:>8}  {target}")
+        by_cpu = r[f"{ratio_key}_by_cpu"] if ratio_key else 1.0
+        spent = f"{r['cpu_us_per_request'][key]} ({by_cpu:.2f})" if by_cpu is not None else "-"
+        lines.append(f"    {label:<40}{row['rps']:>9.0f}  {answers:<20}{ratio:>8}  {spent:<21}{target}")
     lines.append("")
     lines.append(
         f"(b) delivery → first GitLab write, {lat['deliveries']} deliveries at {lat['rate_per_s']:.0f}/s "

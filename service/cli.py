@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 # it: every `incident-bot ...` call builds the whole parser, which must stay light.
 
 TRIAL_HELP = "run without GITLAB_WEBHOOK_SECRET, accepting every delivery unverified (local trials only)"
+BOARD_TRIAL_HELP = TRIAL_HELP + "; the board is shown to this machine without sign-in"
 
 
 def _settings() -> Settings:
@@ -66,6 +67,10 @@ def cmd_web(args: argparse.Namespace) -> int:
     """Run the receiver under gunicorn."""
     from .web import server
 
+    if args.insecure_local_trial:
+        # The app gunicorn builds reads its settings from the environment: the flag makes it a local trial too
+        # (the board shown to this machine without sign-in), not only a start without a secret.
+        os.environ["INCIDENT_BOT_LOCAL_TRIAL"] = "1"
     settings = _settings()
     _load_rules_or_exit(settings.rules_dir)
     server.run_gunicorn(args.bind, args.workers or server.default_workers(), settings.read_timeout)
@@ -176,8 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="gunicorn workers (default: one per core, at least two)",
         )
         p.add_argument("--log-level", default="INFO")
-        if name == "web":
-            p.add_argument("--insecure-local-trial", action="store_true", help=TRIAL_HELP)
+        p.add_argument("--insecure-local-trial", action="store_true", help=BOARD_TRIAL_HELP)
         if name == "serve":
             p.add_argument("--job-workers", type=int, default=int(os.environ.get("INCIDENT_BOT_JOB_WORKERS", "2")))
             p.add_argument("--demo", action="store_true", help="a local trial: seed sample incidents into its index")

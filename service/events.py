@@ -7,7 +7,17 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from .fields import PayloadError, as_id, checked_text, label_titles, optional_id, require, str_or_none, text_field
+from .fields import (
+    PayloadError,
+    as_id,
+    checked_text,
+    checked_times,
+    label_titles,
+    optional_id,
+    require,
+    str_or_none,
+    text_field,
+)
 
 INCIDENT_LABEL = "incident"
 INCIDENT_TYPE = "Incident"
@@ -159,6 +169,7 @@ def _issue_fields(
     payload: dict[str, Any], issue: dict[str, Any], where: str, labels: frozenset[str], incident_label: str
 ) -> dict[str, Any]:
     """What both hooks say alike about the issue and who acted (`issue` is the object at `where`)."""
+    checked_times(issue, where)
     return {
         "actor": _actor(payload),
         "is_incident": is_incident(issue.get("type"), labels, incident_label),
@@ -217,6 +228,7 @@ def parse_note(payload: dict[str, Any], incident_label: str = INCIDENT_LABEL) ->
     iid = as_id(require(issue, "iid", "issue"), "issue.iid")
     project_id, project_path = _project(payload, attrs)
     labels = label_titles(issue.get("labels"), "issue.labels.title")
+    checked_times(attrs, "object_attributes")  # the comment's own times
     url = text_field(issue, "url", "issue.url") or text_field(attrs, "url", "object_attributes.url")
     return Event(
         kind=Kind.NOTE,

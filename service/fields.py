@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .bounds import TIME_RANGE, out_of_range
+
 
 class PayloadError(ValueError):
     """The delivery is JSON but lacks what GitLab always sends; the message says what."""
@@ -77,3 +79,14 @@ def text_field(mapping: dict[str, Any], key: str, name: str, default: str = "") 
 def str_or_none(value: Any, name: str) -> str | None:
     """An optional string (severities): kept when a string, else None."""
     return checked_text(value, name) if isinstance(value, str) else None
+
+
+def checked_times(mapping: dict[str, Any], where: str) -> None:
+    """`created_at` and `updated_at` of `mapping` (the index reads them): a PayloadError if one is out of range.
+
+    A time the index could not convert or store would leave the delivery applied but missing from it.
+    A value that is no time at all is tolerated: the index reads it as unknown.
+    """
+    for key in ("created_at", "updated_at"):
+        if out_of_range(mapping.get(key)):
+            raise PayloadError(f"field {where}.{key} must be a time {TIME_RANGE}")

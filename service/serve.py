@@ -24,6 +24,7 @@ from typing import IO, Any
 from .config import Settings
 from .rules import RuleSet
 from .trial import (
+    BOARD_TRIAL,
     SERVE_CHILD,
     TRIAL_WARNING,
     Running,
@@ -155,8 +156,10 @@ def run(args: Any, rules: RuleSet) -> int:
     settings = Settings.from_env(env)
     for line in startup_warnings(settings, rules, env):
         print(line, file=sys.stderr, flush=True)
-    if not settings.webhook_secret:
+    if not settings.webhook_secret or getattr(args, "insecure_local_trial", False):
         env["INCIDENT_BOT_LOCAL_TRIAL"] = "1"  # serve is the local-trial command: its children may run without one
+        if settings.webhook_secret:  # a secret, and the board shown to this machine without sign-in: say so
+            print(BOARD_TRIAL, file=sys.stderr, flush=True)
     index = index_url(env)
     if settings.dry_run:
         index = env["INCIDENT_BOT_DATABASE_URL"] = trial_index_url(env)  # never mixed with a real index

@@ -30,6 +30,7 @@ TRIAL_WARNING = (
     "incident-bot: LOCAL TRIAL: GITLAB_WEBHOOK_SECRET is not set, every delivery is accepted unverified. "
     "Never expose this receiver."
 )
+BOARD_TRIAL = "incident-bot: LOCAL TRIAL: the board is shown to this machine without sign-in. Never expose it."
 
 
 @dataclass(frozen=True)

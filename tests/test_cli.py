@@ -127,7 +127,7 @@ def test_web_starts_without_a_secret_only_as_an_explicit_local_trial(argv, env, 
         service.web.server, "run_gunicorn", lambda bind, workers, read_timeout: started.append((bind, read_timeout))
     )
     monkeypatch.delenv("GITLAB_WEBHOOK_SECRET", raising=False)
-    monkeypatch.delenv("INCIDENT_BOT_LOCAL_TRIAL", raising=False)
+    monkeypatch.setenv("INCIDENT_BOT_LOCAL_TRIAL", "")  # recorded, so the flag's own setting is undone too
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("INCIDENT_BOT_READ_TIMEOUT", "3")

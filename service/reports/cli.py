@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from service import bounds
 from service.store.cli import add_scope, duration, open_index_or_exit
 
 DEFAULT_SINCE = "30d"
@@ -18,11 +19,13 @@ FORMATS = ("md", "csv", "json", "html")
 
 def moment(text: str) -> datetime:
     """A date (`2026-03-01`, midnight UTC) or an ISO timestamp (UTC when no offset is given) (argparse type)."""
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date (YYYY-MM-DD) or an ISO timestamp, got {text!r}") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return bounds.argument(bounds.moment, "time")(text)
+
+
+def end_text(text: str) -> str:
+    """`--to` as given (a bare date includes that day), once it reads as a time in range (argparse type)."""
+    moment(text)
+    return text
 
 
 def window(args: argparse.Namespace, now: datetime) -> tuple[datetime, datetime]:
@@ -55,7 +58,9 @@ def add_parsers(sub: Any) -> None:
     when = p.add_mutually_exclusive_group()
     when.add_argument("--since", type=duration, metavar="30d", help=f"window back from now (default {DEFAULT_SINCE})")
     when.add_argument("--from", dest="start", type=moment, metavar="DATE", help="window start (date or ISO time, UTC)")
-    p.add_argument("--to", dest="raw_to", metavar="DATE", help="window end (a date includes that day; default now)")
+    p.add_argument(
+        "--to", dest="raw_to", type=end_text, metavar="DATE", help="window end (a date includes that day; default now)"
+    )
     p.add_argument("--by", choices=GROUPINGS, help="how incidents are grouped (default severity)")
     p.add_argument("--format", choices=FORMATS, default="md", help="output format (--training: md, csv or json)")
     p.add_argument("--out", type=Path, metavar="FILE", help="write to this file instead of standard output")

@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 import argparse
-import re
+import functools
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+from service import bounds
+
+MAX_WORKERS = 64  # parallel GitLab readers: more only trips GitLab's rate limit
 
 
 def duration(text: str) -> timedelta:
-    """`30d`, `12h`, `2w`, `90m` as a timedelta (argparse type)."""
-    match = _DURATION.match(text)
-    if not match or int(match.group(1)) <= 0:
-        raise argparse.ArgumentTypeError(f"expected a duration such as 30d, 12h, 2w or 90m, got {text!r}")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    """`30d`, `12h`, `2w`, `90m` as a timedelta, at most a century (argparse type)."""
+    return bounds.argument(bounds.duration, "duration")(text)
 
 
 def add_scope(p: argparse.ArgumentParser) -> None:
-    """`--project P | --group G`."""
+    """`--project P | --group G` (an id within the index's range, or a path)."""
     scope = p.add_mutually_exclusive_group()
-    scope.add_argument("--project", metavar="P", help="a project id or path (group/project)")
-    scope.add_argument("--group", metavar="G", help="a group path: its projects and its subgroups' projects")
+    scope.add_argument(
+        "--project",
+        type=bounds.argument(bounds.project, "--project"),
+        metavar="P",
+        help="a project id or path (group/project)",
+    )
+    scope.add_argument(
+        "--group",
+        type=bounds.argument(bounds.group, "--group"),
+        metavar="G",
+        help="a group path: its projects and its subgroups' projects",
+    )
 
 
 def add_parsers(sub: Any) -> None:
@@ -32,7 +40,13 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("reindex", help="rebuild the incident index from GitLab alone (idempotent)")
     add_scope(p)
     p.add_argument("--since", type=duration, metavar="7d", help="only incidents updated in this window")
-    p.add_argument("--workers", type=int, default=4, help="parallel GitLab readers (default 4)")
+    workers = functools.partial(bounds.integer, low=1, high=MAX_WORKERS)
+    p.add_argument(
+        "--workers",
+        type=bounds.argument(workers, "--workers"),
+        default=4,
+        help=f"parallel GitLab readers (default 4, at most {MAX_WORKERS})",
+    )
     p.set_defaults(func=cmd_reindex)
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hmac
 import logging
-import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, request
 
+from .. import bounds
 from ..store.model import utc
 from ..store.query import IncidentRow, Scope, conditions
 from ..store.schema import incidents
@@ -28,13 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("incident_bot.web")
 DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_PAGE = 50, 200, 100_000
 STATES = ("all", "open", "closed")
-PROJECT = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_./-]{0,254}")
 CONFIDENTIAL = "Confidential incident"
 TIMES = ("started_at", "acknowledged_at", "mitigated_at", "resolved_at", "created_at", "updated_at")
-
-
-class BadRequest(ValueError):
-    """A query parameter the API cannot use; its message names it."""
 
 
 def api_blueprint(env: Mapping[str, str], open_store: Callable[[], Store]) -> Blueprint:
@@ -60,7 +54,7 @@ def api_blueprint(env: Mapping[str, str], open_store: Callable[[], Store]) -> Bl
             return response, status
         try:
             page, per_page, state, scope = _params(request.args)
-        except BadRequest as exc:
+        except bounds.OutOfBounds as exc:
             return _json(400, error=str(exc))
         try:
             total, rows = _page(store(), scope, state, page, per_page)
@@ -82,33 +76,16 @@ def api_blueprint(env: Mapping[str, str], open_store: Callable[[], Store]) -> Bl
 
 
 def _params(args: Mapping[str, str]) -> tuple[int, int, str, Scope]:
-    """page, per_page, state and the scope (project, group, since) from the query string."""
-    page = _number(args, "page", 1, MAX_PAGE)
-    per_page = _number(args, "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
+    """page, per_page, state and the scope (project, group, since) from the query string (bounds.OutOfBounds)."""
+    page = bounds.integer(args["page"], "page", 1, MAX_PAGE) if "page" in args else 1
+    per_page = bounds.integer(args["per_page"], "per_page", 1, MAX_PER_PAGE) if "per_page" in args else DEFAULT_PER_PAGE
     state = args.get("state", "all")
     if state not in STATES:
-        raise BadRequest(f"state must be one of {', '.join(STATES)}")
-    project, group = args.get("project"), args.get("group")
-    for name, value in (("project", project), ("group", group)):
-        if value is not None and not PROJECT.fullmatch(value):
-            raise BadRequest(f"{name} must be a project id or path (letters, digits, _ . - /)")
-    since = None
-    if "since" in args:
-        try:
-            since = datetime.fromisoformat(args["since"].strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise BadRequest("since must be an ISO date or time, e.g. 2026-11-01 or 2026-11-01T08:00:00Z") from None
-        since = since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
+        raise bounds.OutOfBounds("state", f"one of {', '.join(STATES)}", state)
+    project = bounds.project(args["project"]) if "project" in args else None
+    group = bounds.group(args["group"]) if "group" in args else None
+    since = bounds.moment(args["since"], "since") if "since" in args else None
     return page, per_page, state, Scope(project=project, group=group, started_from=since)
-
-
-def _number(args: Mapping[str, str], name: str, default: int, most: int) -> int:
-    raw = args.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= most:
-        raise BadRequest(f"{name} must be a whole number from 1 to {most}")
-    return int(raw)
 
 
 def _page(store: Store, scope: Scope, state: str, page: int, per_page: int) -> tuple[int, list[IncidentRow]]:

@@ -16,7 +16,7 @@ from service.config import Settings
 from service.knowledge.handbook import build, render, served_link
 from service.rules import RuleSet
 
-from .board.access import admit, board_cookies
+from .board.access import admit, board_cookies, local_trial, refusal
 from .board.config import BoardConfig
 
 CSP = "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -34,6 +34,7 @@ def handbook_blueprint(
     now_of = clock or (lambda: datetime.now(UTC))
     # The board's cookie, read with the board's key: whoever may see the board may read the handbook.
     cookies = board_cookies(config, settings)
+    trial = local_trial(settings)
     link = served_link("/handbook")
     bp = Blueprint("handbook", __name__)
 
@@ -53,13 +54,13 @@ def handbook_blueprint(
     @bp.get("/handbook", defaults={"section": "index"})
     @bp.get("/handbook/<section>")
     def page(section: str) -> Answer:
-        admission = admit(request, config, cookies)
+        admission = admit(request, config, cookies, trial=trial)
         if admission.bad_token:
             return answer(401, "That kiosk token is not valid.")
         if admission.viewer is None:
             if config.oauth:
                 return redirect(url_for("board.sign_in", next=request.full_path.rstrip("?")))
-            return answer(403, "GitLab sign-in is not configured (a local trial): shown on this machine only.")
+            return answer(*refusal(config, trial))
         pages = build(rules, bot=settings.bot_username, now=now_of())
         found = next((p for p in pages if p.slug == section), None)
         if found is None:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, g, jsonify, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as Answer
 
+from service import bounds
 from service.config import Settings
 from service.reports.targets import targets_from_rules
 from service.rules import RuleSet
@@ -27,7 +28,7 @@ from service.store import Scope, Store
 from service.store.measure import measured
 
 from . import queries
-from .access import admit, board_cookies
+from .access import OFF_LOG, admit, board_cookies, local_trial, refusal
 from .chart import trend_svg
 from .config import BoardConfig
 from .session import Kind, Viewer
@@ -59,6 +60,9 @@ def board_blueprint(
     config = config or BoardConfig.from_env()
     now_of = clock or (lambda: datetime.now(UTC))
     cookies = board_cookies(config, settings)
+    trial = local_trial(settings)
+    if not (config.oauth or config.kiosk_token or trial):
+        log.warning(OFF_LOG)  # once, at the start: the pages say it to each request
     gitlab = (
         GitLabSignIn(settings.gitlab_url, config.client_id, config.client_secret, timeout=settings.gitlab_timeout)
         if config.oauth
@@ -101,8 +105,8 @@ def board_blueprint(
         return lambda row: viewer.may_see(row.project_id, row.iid, row.confidential, fresh=current)
 
     def guard(api: bool = False) -> Answer | None:
-        """Admit the request (g.board_viewer) or answer it: 401 (API), a sign-in redirect or a 403 page (HTML)."""
-        admission = admit(request, config, cookies)
+        """Admit the request (g.board_viewer) or answer it: a sign-in redirect, or 401/403/404 saying what to set."""
+        admission = admit(request, config, cookies, trial=trial)
         g.board_viewer = admission.viewer
         if admission.bad_token:
             return (
@@ -112,18 +116,13 @@ def board_blueprint(
             )
         viewer = admission.viewer
         if viewer is None:
-            if api:
-                return _json(401, error="sign in first")
             if config.oauth:
-                return redirect(url_for("board.sign_in", next=request.full_path.rstrip("?")))
-            return message(
-                403,
-                "Board not available",
-                "GitLab sign-in is not configured (a local trial): the board is shown on this machine only.",
-            )
+                return _json(401, error="sign in first") if api else redirect(sign_in_path())
+            status, text = refusal(config, trial)
+            return _json(status, error=text) if api else message(status, "Board not available", text)
         if viewer.kind is Kind.PERSON and not api and not fresh(viewer):
             # Access to confidential incidents is trusted briefly: re-check it with a (silent) GitLab round trip.
-            return redirect(url_for("board.sign_in", next=request.full_path.rstrip("?")))
+            return redirect(sign_in_path())
         if admission.presented_token:
             if request.args.get("token"):
                 # Exchanged for a cookie at once: the token leaves the address bar (and the history).
@@ -132,6 +131,9 @@ def board_blueprint(
                 return response
             g.issue_kiosk_cookie = True  # a bearer header, too, is presented once
         return None
+
+    def sign_in_path() -> str:
+        return url_for("board.sign_in", next=request.full_path.rstrip("?"))
 
     @bp.errorhandler(sa.exc.OperationalError)
     def index_unavailable(exc: Exception) -> Answer:
@@ -223,14 +225,17 @@ def board_blueprint(
         raw_from = request.args.get("from", "").strip()
         if len(text) > queries.MAX_QUERY:
             return message(400, "Search too long", f"Search for at most {queries.MAX_QUERY} characters.")
-        severity = queries.number(raw_severity)
+        try:
+            severity = bounds.integer(raw_severity, "severity", 0, bounds.MAX_IID) if raw_severity else None
+        except bounds.OutOfBounds:
+            severity = None
         if raw_severity and severity not in rules.severities:
             levels = ", ".join(str(s) for s in sorted(rules.severities))
             return message(400, "Unknown severity", f"severity must be one of {levels}.")
         try:
-            since = datetime.strptime(raw_from, "%Y-%m-%d").replace(tzinfo=UTC) if raw_from else None
-        except ValueError:
-            return message(400, "Unknown date", "from must be a date such as 2026-01-31.")
+            since = bounds.day(raw_from, "from") if raw_from else None
+        except bounds.OutOfBounds as exc:
+            return message(400, "Unknown date", f"{exc}.")
         viewer: Viewer = g.board_viewer
         visible = viewer.visible if viewer.kind is Kind.PERSON and fresh(viewer) else frozenset()
         rows = queries.search(index(), text=text, severity=severity, since=since, visible=visible)

@@ -11,6 +11,15 @@ from .config import BoardConfig
 from .session import Cookies, Kind, Viewer, same_token
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
+SIGN_IN_SETTINGS = "INCIDENT_BOT_BOARD_CLIENT_ID and INCIDENT_BOT_BOARD_CLIENT_SECRET (Sign in with GitLab)"
+KIOSK_SETTING = "INCIDENT_BOT_BOARD_TOKEN (a kiosk token)"
+OFF = f"The board is off: set {SIGN_IN_SETTINGS} or {KIOSK_SETTING} to turn it on."
+OFF_LOG = f"board off: set {SIGN_IN_SETTINGS} or {KIOSK_SETTING} to enable it"
+KIOSK_ONLY = (
+    "Not signed in: open the board with its kiosk token (INCIDENT_BOT_BOARD_TOKEN), "
+    f"or set {SIGN_IN_SETTINGS} for people."
+)
+TRIAL_ONLY = "GitLab sign-in is not configured (a local trial): the board is shown on this machine only."
 
 
 @dataclass(frozen=True)
@@ -38,8 +47,25 @@ def bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def admit(request: Request, config: BoardConfig, cookies: Cookies) -> Admission:
-    """Read who is asking: the kiosk token (query or bearer), the session cookie, or a local trial's loopback."""
+def local_trial(settings: Settings) -> bool:
+    """A local trial (`serve` without a secret, `--insecure-local-trial`): only then does this machine see the board.
+
+    Outside one, a request from 127.0.0.1 may be anyone: a reverse proxy on the same host forwards the internet.
+    """
+    return settings.local_trial or not settings.webhook_secret
+
+
+def refusal(config: BoardConfig, trial: bool) -> tuple[int, str]:
+    """The status and text for a request nothing admitted, when sign-in is not configured."""
+    if trial:
+        return 403, TRIAL_ONLY
+    if config.kiosk_token:
+        return 401, KIOSK_ONLY
+    return 404, OFF
+
+
+def admit(request: Request, config: BoardConfig, cookies: Cookies, *, trial: bool) -> Admission:
+    """Read who is asking: the kiosk token (query or bearer), the session cookie, or (`trial`) this machine."""
     presented = request.args.get("token") or bearer(request)
     if presented is not None:
         if config.kiosk_token and same_token(presented, config.kiosk_token):
@@ -48,7 +74,7 @@ def admit(request: Request, config: BoardConfig, cookies: Cookies) -> Admission:
     viewer = cookies.viewer(request.cookies.get("incident_bot_board"))
     if viewer is not None and (viewer.kind is not Kind.PERSON or config.oauth):
         return Admission(viewer)
-    if not config.oauth and request.remote_addr in LOOPBACK:
+    if trial and not config.oauth and request.remote_addr in LOOPBACK:
         return Admission(Viewer(Kind.LOCAL))
     return Admission(None)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
+from service import bounds
 from service.store import IncidentRow, Store
 from service.store.checklists import progress
 from service.store.followups import Pending, Sent, pending, sent
@@ -19,9 +19,8 @@ RECENT_DAYS = 7
 MAX_RECENT = 50
 MAX_RESULTS = 100
 MAX_QUERY = 200  # characters of a search
-_DECIMAL = re.compile(r"[0-9]{1,20}")
-MAX_IID = 2**31 - 1  # incidents.iid is an INTEGER
-MAX_PROJECT_ID = 2**63 - 1  # incidents.project_id is a BIGINT
+MAX_IID = bounds.MAX_IID  # incidents.iid is an INTEGER
+MAX_PROJECT_ID = bounds.MAX_ID  # incidents.project_id is a BIGINT
 
 
 class BoardRow(NamedTuple):
@@ -94,18 +93,16 @@ def phase_entered(store: Store, ids: Sequence[int]) -> dict[int, datetime]:
         return {int(i): at for i, raw in conn.execute(query) if (at := utc(raw)) is not None}
 
 
-def number(text: str) -> int | None:
-    """A plain ASCII decimal (`str.isdigit` also accepts `²`, which `int` refuses), or None."""
-    return int(text) if _DECIMAL.fullmatch(text) else None
-
-
 def find(store: Store, project: str, iid: int) -> IncidentRow | None:
-    """One incident by project path (or numeric id) and iid."""
+    """One incident by project path (or numeric id) and iid; None beyond the columns' range (no such incident)."""
     c = incidents.c
-    project_id = number(project)
-    if not 0 < iid <= MAX_IID or (project_id is not None and not 0 < project_id <= MAX_PROJECT_ID):
-        return None  # beyond the columns' range: no such incident (the database would refuse the number)
-    which = c.project_id == project_id if project_id is not None else c.project_path == project.strip("/")
+    try:
+        project = bounds.project(project.strip("/"))
+    except bounds.OutOfBounds:
+        return None  # the database would refuse the number; no path has those characters
+    if not 0 < iid <= MAX_IID:
+        return None
+    which = c.project_id == int(project) if project.isdigit() else c.project_path == project
     with store.engine.connect() as conn:
         row = conn.execute(sa.select(incidents).where(which, c.iid == iid).limit(1)).one_or_none()
     return IncidentRow.from_row(row) if row is not None else None

@@ -11,10 +11,12 @@ from service.rules import RuleSet
 from service.store import Store
 
 from . import queries
-from .access import safe_next
+from .access import SIGN_IN_SETTINGS, safe_next
 from .config import BoardConfig
 from .session import COOKIE, FLOW_COOKIE, Cookies, Kind, same_token
 from .signin import GitLabSignIn, SignInError
+
+NOT_CONFIGURED = f"GitLab sign-in is not configured: set {SIGN_IN_SETTINGS} to offer it."
 
 
 def add_sign_in(
@@ -32,7 +34,7 @@ def add_sign_in(
     @bp.get("/board/sign-in")
     def sign_in() -> Answer:
         if gitlab is None:
-            return message(404, "Sign-in not configured", "GitLab sign-in is not configured (a local trial).")
+            return message(404, "Sign-in not configured", NOT_CONFIGURED)
         url, state, verifier = gitlab.authorize_url(redirect_uri())
         response = redirect(url)
         cookies.start_flow(response, state, verifier, safe_next(request.args.get("next")))
@@ -46,7 +48,7 @@ def add_sign_in(
     @bp.get("/board/auth/callback")
     def callback() -> Answer:
         if gitlab is None:
-            return message(404, "Sign-in not configured", "GitLab sign-in is not configured (a local trial).")
+            return message(404, "Sign-in not configured", NOT_CONFIGURED)
         flow = cookies.flow(request.cookies.get(FLOW_COOKIE))
         if flow is None:
             return message(400, "Sign-in expired", "This sign-in started too long ago or elsewhere: start again.")
