@@ -16,6 +16,7 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
 
+from service.keys import Keys
 from service.notify import (
     Channel,
     ChannelConfigError,
@@ -361,7 +362,7 @@ def test_flaky_channel_delivers_once_after_retries_and_others_are_unaffected(
         assert [r.status for r in http.requests] == [500, 500, 200]
         assert [r.status for r in steady.requests] == [200]
         assert flaky.get_status() == JobStatus.FINISHED and flaky.return_value() == "sent"
-        assert queue.connection.exists(sent_marker_key("flaky", f"{token}-a"))
+        assert queue.connection.exists(sent_marker_key("flaky", f"{token}-a", Keys.of_queue(queue.name)))
     finally:
         steady.close()
 
@@ -414,7 +415,7 @@ def test_channel_that_always_fails_ends_in_failed_registry_with_reason(
     assert SECRET_PATH not in failure
     lines = [r.getMessage() for r in caplog.records if r.name == "incident_bot.notify"]
     assert len(lines) == 3 and all("dead" in line and "503" in line for line in lines)
-    assert not queue.connection.exists(sent_marker_key("dead", f"{token}-x"))
+    assert not queue.connection.exists(sent_marker_key("dead", f"{token}-x", Keys.of_queue(queue.name)))
 
 
 def test_channel_without_target_at_run_time_is_skipped(

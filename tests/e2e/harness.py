@@ -20,6 +20,7 @@ from rq import Queue, Worker
 from rq.job import Job
 from rq.worker import BaseWorker
 
+from service.keys import Keys
 from tests.conftest import ROOT, SECRET, hook_headers, redis_server_binary
 from tests.fakegitlab import Call, FakeGitLab
 from tests.rulesdir import TEST_RULES
@@ -276,7 +277,10 @@ class Stack:
         )
 
     def job(self, job_id: str) -> Job:
-        """The RQ job of a delivery, fetched now."""
+        """The RQ job of a delivery, fetched now: its job id as answered, or its delivery key (the stack's
+        deployment namespaces its job ids, service/keys.py)."""
+        if not self.connection.exists(Job.key_for(job_id)):
+            job_id = Keys.of_queue(self.queue_name).job_id(job_id)
         return Job.fetch(job_id, connection=self.connection)
 
     def wait_finished(self, job_id: str, timeout: float = OUTCOME_TIMEOUT) -> Job:

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from service.incident import MARKER, read_memory
+from service.keys import Keys
 from service.queue import RETRY_INTERVALS
 from tests.conftest import body
 from tests.e2e.harness import RedisServer, Stack, accepted, calls, wait_until
@@ -96,13 +97,14 @@ def test_redis_outage_is_spooled_and_recovers_without_restart(
         assert accepted(stack.post(body("issue.open.incident"), key="before"))
         own_redis.stop()
         # Both gunicorn workers must spool: post more than once so each is likely hit.
+        jobs = [Keys.of_queue(stack.queue_name).job_id(f"down-{n}") for n in range(4)]  # the deployment's job ids
         for n in range(4):
             down = stack.post(body("issue.open.incident"), key=f"down-{n}")
-            assert down.status_code == 202 and down.json() == {"status": "spooled", "job_id": f"down-{n}"}, down.text
+            assert down.status_code == 202 and down.json() == {"status": "spooled", "job_id": jobs[n]}, down.text
         assert requests.get(f"{stack.url}/readyz", timeout=5).status_code == 503
         own_redis.start()
         # The web processes drain their spool by themselves; then deliveries go straight to the queue again.
-        wait_until(lambda: all(stack.connection.exists(f"rq:job:down-{n}") for n in range(4)), what="spool drained")
+        wait_until(lambda: all(stack.connection.exists(f"rq:job:{job}") for job in jobs), what="spool drained")
         for n in range(4):
             assert accepted(stack.post(body("issue.open.incident"), key=f"after-{n}"))
         assert requests.get(f"{stack.url}/readyz", timeout=5).status_code == 200
