@@ -164,3 +164,22 @@ def argument(parse: Callable[[str, str], T], option: str) -> Callable[[str], T]:
             raise argparse.ArgumentTypeError(f"expected {exc.what}, got {exc.given!r}") from None
 
     return convert
+
+
+_SPAN = re.compile(r"(\d+)\s*([smhdw])")  # reconcile's durations: units may be combined, seconds allowed
+_SPAN_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90s`, `10m`, `2h`, `1d`, `1h30m`, `2w` as a timedelta; ValueError naming the accepted form."""
+    cleaned = text.strip().lower()
+    parts = _SPAN.findall(cleaned)
+    if not parts or _SPAN.sub("", cleaned).strip():
+        raise ValueError(f"{text!r} is not a duration: use e.g. 30m, 2h, 1d or 1h30m")
+    try:
+        total = sum((timedelta(**{_SPAN_UNITS[unit]: int(n)}) for n, unit in parts), timedelta())
+    except OverflowError:
+        total = MAX_DURATION + timedelta(days=1)
+    if total > MAX_DURATION:
+        raise ValueError(f"{text[:40]!r} is longer than the most a pass looks back: {MAX_DURATION.days}d")
+    return total

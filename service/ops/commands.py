@@ -129,11 +129,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """One reconcile pass now: queue a delivery for every incident the bot is behind on."""
+    from ..bounds import parse_duration
     from ..gitlab import PythonGitLabClient
     from ..queue import EventQueue
     from .api import OpsError
     from .config import OpsSettings
-    from .reconcile import Reconciler, describe, parse_duration
+    from .reconcile import Reconciler, describe
 
     settings, ops = Settings.from_env(), OpsSettings.from_env()
     _need_token(settings, "reconcile", args.dry_run)

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .reconcile import DEFAULT_PERIOD, parse_duration
+from ..bounds import parse_duration
+from .reconcile import DEFAULT_PERIOD
 
 
 @dataclass(frozen=True)

@@ -39,19 +39,6 @@ OVERLAP = timedelta(minutes=2)  # GitLab's clock and ours may differ; the delive
 SOURCE = "reconcile"
 NOT_CHECKED = "not checked"
 WOULD_QUEUE = "would queue"  # --dry-run
-_DURATION = re.compile(r"(\d+)\s*([smhdw])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_duration(text: str) -> timedelta:
-    """`90s`, `10m`, `2h`, `1d`, `1h30m`, `2w` as a timedelta; ValueError naming the accepted form."""
-    cleaned = text.strip().lower()
-    parts = _DURATION.findall(cleaned)
-    if not parts or _DURATION.sub("", cleaned).strip():
-        raise ValueError(f"{text!r} is not a duration: use e.g. 30m, 2h, 1d or 1h30m")
-    return sum((timedelta(**{_UNITS[unit]: int(n)}) for n, unit in parts), timedelta())
-
-
 @dataclass(frozen=True)
 class Repair:
     """One incident reconcile found out of date, and what it did about it."""

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from redis import Redis
 from rq import Queue, SimpleWorker
 
+from service.bounds import parse_duration
 from service.config import Settings
 from service.events import PayloadError, parse_event, reference
 from service.gitlab import PythonGitLabClient
@@ -27,7 +28,6 @@ from service.ops.reconcile import (
     delivery_id,
     describe,
     difference,
-    parse_duration,
     reconcile_periodically,
     synthetic_payload,
 )
