@@ -28,7 +28,7 @@ from service.rules import RuleSet
 from service.spool import Record, Spool, SpoolError, encode
 from service.web.app import create_app
 from tests.conftest import ROOT, hook_headers, payload
-from tests.e2e.harness import RedisServer, Stack, wait_until
+from tests.e2e.harness import RedisServer, Stack, private_redis, wait_until
 
 
 def record(n: int, issue: str = "1:23") -> Record:
@@ -256,14 +256,8 @@ def test_concurrent_drains_hand_over_each_record_once(tmp_path: Path) -> None:
 @pytest.fixture()
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A redis-server of this test alone (append-only, fsync per write): stopping it disturbs no other test."""
-    folder = tmp_path / "redis"
-    folder.mkdir()
-    server = RedisServer(folder, persistent=True)
-    server.start()
-    try:
+    with private_redis(tmp_path / "redis", persistent=True) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def comment(iid: int, n: int) -> bytes:

@@ -7,21 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import RedisServer
+from tests.e2e.harness import RedisServer, private_redis
 from tests.fakegitlab import FakeGitLabServer
 
 
 @pytest.fixture()
 def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A redis-server this test may restart (AOF, fsync per write); never the shared one."""
-    folder = tmp_path / "redis"
-    folder.mkdir()
-    server = RedisServer(folder, persistent=True)
-    server.start()
-    try:
+    with private_redis(tmp_path / "redis", persistent=True) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture()

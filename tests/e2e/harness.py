@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -380,3 +381,15 @@ class RedisServer:
             self.proc.send_signal(sig)
             self.proc.wait(timeout=STOP_TIMEOUT)
         self.proc = None
+
+
+@contextmanager
+def private_redis(directory: Path, persistent: bool = False) -> Iterator[RedisServer]:
+    """A RedisServer of the caller's alone, started in `directory` for the with-block and stopped after it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    server = RedisServer(directory, persistent=persistent)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

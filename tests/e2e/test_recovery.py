@@ -13,7 +13,7 @@ from service.incident import MARKER, read_memory
 from service.keys import Keys
 from service.queue import RETRY_INTERVALS
 from tests.conftest import body
-from tests.e2e.harness import RedisServer, Stack, accepted, calls, wait_until
+from tests.e2e.harness import RedisServer, Stack, accepted, calls, private_redis, wait_until
 from tests.fakegitlab import FakeGitLab, FakeGitLabServer
 
 pytestmark = pytest.mark.e2e
@@ -78,12 +78,8 @@ def test_transient_gitlab_errors_are_retried_and_applied_once(
 @pytest.fixture()
 def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A redis-server of this test alone: stopping the shared one would break every other test."""
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
+    with private_redis(tmp_path / "redis") as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_redis_outage_is_spooled_and_recovers_without_restart(
