@@ -101,6 +101,25 @@ class Enqueued:
     after: str | None = None
 
 
+def dependencies_key(job_id: str) -> str:
+    """The set RQ keeps a deferred job's dependencies in, named by RQ's own `Job.dependencies_key`.
+
+    RQ 3 spells it `rq:job::<id>:dependencies` (two colons) and expires and deletes that key with the job; a
+    hand-written `rq:job:<id>:dependencies` was never read nor expired, and one leaked for every deferred delivery.
+    """
+    return _DEPENDENCIES[0] + job_id + _DEPENDENCIES[1]
+
+
+def _rq_dependencies_key(job_id: str) -> str:
+    job = Job.__new__(Job)  # no connection, no Redis call: only the attribute the property reads
+    job._id = job_id
+    return str(job.dependencies_key)
+
+
+# Worked out once from RQ's property (the enqueue is the edge's hot path): the parts before and after the id.
+_DEPENDENCIES = tuple(_rq_dependencies_key("\0").split("\0"))
+
+
 def job_id_for(delivery_id: str, keys: Keys | None = None) -> str:
     """The job id of a delivery: RQ job ids allow letters, digits, `_` and `-`; anything else is hashed."""
     raw = delivery_id
@@ -169,7 +188,7 @@ class EventQueue:
             self.queue.key,
             self.keys.bot_username,
             self._deferred_key,
-            f"{job_key}:dependencies",
+            dependencies_key(job_id),
         ]
         args: list[Any] = [
             job_id,

@@ -295,3 +295,17 @@ def test_a_stopping_worker_does_not_wait_out_its_listener(redis_conn: Redis) -> 
     stopping.start()
     stopping.join(timeout=30)  # a bound on a hang, not a speed check: the stall was 60 s
     assert not stopping.is_alive()
+
+
+def test_a_deferred_chain_leaves_no_key_without_an_expiry(redis_conn: Redis) -> None:
+    """Events of one issue queued behind each other, then run: no dependency key is left for ever.
+
+    The enqueue script named the deferred job's dependencies set `rq:job:<id>:dependencies`; RQ 3 reads, expires and
+    deletes `rq:job::<id>:dependencies`, so every deferred delivery left a key with no TTL behind.
+    """
+    q = EventQueue(redis_conn, "chainkeys", func=RECORD)
+    assert [enqueue(q, f"c-{n}") for n in range(5)] == [Outcome.QUEUED] + [Outcome.DEFERRED] * 4
+    drain(redis_conn, "chainkeys")
+    assert [r["id"] for r in ran(redis_conn)] == [f"c-{n}" for n in range(5)]
+    forever = [k.decode() for k in redis_conn.scan_iter("rq:job:*") if redis_conn.ttl(k) == -1]
+    assert forever == []
