@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from .. import bounds
+
 
 class EventKind(StrEnum):
     """The closed set of timeline event kinds (the `kind` column)."""
@@ -97,11 +99,12 @@ def utc(value: datetime | None) -> datetime | None:
 
 
 def parse_time(value: Any) -> datetime | None:
-    """GitLab's timestamps: ISO 8601 (`2026-01-05T09:00:00.000Z`) or the hooks' `2026-01-05 09:00:00 UTC`."""
+    """GitLab's timestamps (ISO 8601, or the hooks' `2026-01-05 09:00:00 UTC`) in UTC, through the one bounded
+    parser; a time outside the supported range (or with no UTC equivalent) is unknown, as a malformed one is."""
     if isinstance(value, datetime):
         return utc(value)
-    if not isinstance(value, str) or not value.strip():
-        return None
+    found = bounds.parse_time(value)
+    return found if found is not None and bounds.EARLIEST <= found < bounds.LATEST else None
     text = value.strip().replace(" UTC", "+00:00").replace("Z", "+00:00")
     if " " in text and "T" not in text:
         date, _, rest = text.partition(" ")
