@@ -72,6 +72,7 @@ class GitLabClient(Protocol):
         remove_labels: Iterable[str] = (),
         assignee_ids: Iterable[int] | None = None,
         state_event: str | None = None,
+        confidential: bool | None = None,
     ) -> None: ...
 
     def create_note(self, project_id: int, iid: int, body: str) -> int: ...
@@ -207,6 +208,7 @@ class PythonGitLabClient:
         remove_labels: Iterable[str] = (),
         assignee_ids: Iterable[int] | None = None,
         state_event: str | None = None,
+        confidential: bool | None = None,
     ) -> None:
         data: dict[str, Any] = {}
         if add := sorted(add_labels):
@@ -217,6 +219,8 @@ class PythonGitLabClient:
             data["assignee_ids"] = list(assignee_ids)
         if state_event:
             data["state_event"] = state_event
+        if confidential is not None:
+            data["confidential"] = confidential
         if data:
             self._call("put", f"/projects/{project_id}/issues/{iid}", post_data=data)
 

@@ -74,6 +74,13 @@ class OpenReview(Action):
 
 
 @dataclass(frozen=True)
+class ConfideReview(Action):
+    """Make the incident's review issue confidential: the incident became confidential after it was opened."""
+
+    iid: int
+
+
+@dataclass(frozen=True)
 class OpenDrill(Action):
     """Open a drill's issue in this project (the `drill` command); the reply links it at `{drill_url}`."""
 

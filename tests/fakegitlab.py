@@ -223,6 +223,8 @@ class FakeGitLab:
             ids = data["assignee_ids"] if isinstance(data["assignee_ids"], list) else [data["assignee_ids"]]
             names = {v: k for k, v in self.users.items()}
             issue["assignees"] = [{"id": int(i), "username": names.get(int(i), str(i))} for i in ids]
+        if "confidential" in data:
+            issue["confidential"] = data["confidential"] in (True, "true")
         if data.get("state_event") == "close":
             issue["state"] = "closed"
         elif data.get("state_event") == "reopen":

@@ -66,3 +66,17 @@ def test_a_hostile_title_reaches_the_review_inert(fake, runtime) -> None:  # typ
     assert review["title"].startswith("Post-incident review: ")
     assert not any(live in review["title"] for live in ("@all", "](", "://", "<details>"))
     assert not any(live in review["description"] for live in ("@all", "](", "http://evil", "<details>"))
+
+
+def test_an_incident_made_confidential_after_its_review_takes_the_review_with_it(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+    """The review (title and timeline of the incident) becomes confidential when the incident does, once."""
+    review = close_severe(fake, confidential=False)
+    assert review["confidential"] is False
+    fake.issues[(1, 23)]["confidential"] = True  # someone marks the closed incident confidential
+    assert run("issue.update.title", "k3", title=SECRET_TITLE, confidential=True).startswith("applied")
+    assert review["confidential"] is True
+    puts = [c for c in fake.writes() if c.method == "PUT" and c.path == f"/projects/1/issues/{review['iid']}"]
+    assert [c.body.get("confidential") for c in puts] == [True]
+    run("issue.update.title", "k4", title=SECRET_TITLE, confidential=True)  # a later event changes nothing again
+    puts = [c for c in fake.writes() if c.method == "PUT" and c.path == f"/projects/1/issues/{review['iid']}"]
+    assert len(puts) == 1

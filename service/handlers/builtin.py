@@ -5,6 +5,8 @@ from __future__ import annotations
 from ..text import mention
 from .draft import Draft
 
+CONFIDENTIAL_REVIEW_RULE = "builtin:confidential-review"
+
 
 def _winner(present: list[str], added: frozenset[str], order: list[str]) -> str:
     """The label that stays: the one a person just added, else the first in `order`."""
@@ -59,6 +61,14 @@ def record(d: Draft) -> None:
             d.timeline(f"severity {level_before} → {_shown(level)}{actor}", first=True)
     for key, value in (("declared", True), ("severity", level), ("phase", phase), ("category", category)):
         d.remember(key, value)
+
+
+def confidential_review(d: Draft) -> None:
+    """An incident made confidential after its review was opened takes its review with it."""
+    review = d.before("review")
+    if d.state.issue.confidential and isinstance(review, dict) and "iid" in review and not review.get("confidential"):
+        d.confide_review(int(review["iid"]), CONFIDENTIAL_REVIEW_RULE)
+        d.remember("review", {**review, "confidential": True})
 
 
 def _shown(value: object) -> str:

@@ -20,6 +20,7 @@ from ..plan import (
     AddLabels,
     Assign,
     CloseIssue,
+    ConfideReview,
     OpenDrill,
     OpenReview,
     RemoveLabels,
@@ -182,6 +183,11 @@ class Draft:
     def schedule_reminder(self, minutes: float, roles: tuple[str, ...], rule: str) -> None:
         """Remind the owner of status updates every `minutes` (a newer series replaces older ones)."""
         self._actions.append(ScheduleReminder(rule, float(minutes), roles))
+
+    def confide_review(self, iid: int, rule: str) -> None:
+        """Make the review issue confidential, as its incident now is (the review carries its title and timeline)."""
+        self._actions.append(ConfideReview(rule, iid))
+        self._version += 1
 
     def open_review(self, title: str, labels: tuple[str, ...], template: jinja2.Template | None, rule: str) -> None:
         """Open the post-incident review issue and say so in this delivery's comment."""

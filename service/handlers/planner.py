@@ -19,7 +19,7 @@ from ..incident import IncidentState
 from ..plan import Notify, OpenReview, Plan, PostNote, Remember, SetNativeSeverity
 from ..rules import NATIVE_TO_NAME, RuleSet
 from .areas import apply_areas
-from .builtin import exclusive_scopes, native_severity, record
+from .builtin import confidential_review, exclusive_scopes, native_severity, record
 from .commands import run_commands, run_drill_request
 from .draft import DEFAULT_BOT, SUMMARY, Draft, Section
 from .drills import drill_injects, route_drill_notifications
@@ -36,6 +36,7 @@ STEPS: list[Callable[[Draft], None]] = [
     run_rules,
     apply_areas,
     record,
+    confidential_review,
     scorecard,  # a drill closing now: its scorecard (filled by the worker from the index)
 ]
 

@@ -21,6 +21,7 @@ from ..plan import (
     AddLabels,
     Assign,
     CloseIssue,
+    ConfideReview,
     Notify,
     OpenDrill,
     OpenReview,
@@ -151,8 +152,15 @@ def apply_plan(
                 body = body.replace(REVIEW_PLACEHOLDER, f"not possible ({exc}); please open one by hand")
                 continue
             outcome.writes += ["create_issue", "link_issues"] if outcome.review[2] else []
-            memory["review"] = {"iid": outcome.review[0], "url": outcome.review[1]}
+            memory["review"] = {
+                "iid": outcome.review[0],
+                "url": outcome.review[1],
+                "confidential": state.issue.confidential,
+            }
         body = body.replace(REVIEW_PLACEHOLDER, outcome.review[1] or f"#{outcome.review[0]}")
+    for confide in plan.of(ConfideReview)[:1]:
+        client.update_issue(pid, confide.iid, confidential=True)
+        outcome.writes.append("update_review")
     for drill in plan.of(OpenDrill)[:1]:
         body = _open_drill(drill, delivery, body, outcome, followups)
     if followups is not None and (plan.of(Notify) or plan.of(ScheduleReminder) or plan.of(ScheduleInjects)):

@@ -186,5 +186,5 @@ def test_phase_change_and_close_post_guidance_and_open_the_review(
     text = writes[3].body["body"]
     assert "## Resolved" in text and "### Post-incident" in text
     assert f"Post-incident review opened: {review['web_url']}" in text
-    assert (read_memory(text) or {})["review"] == {"iid": 501, "url": review["web_url"]}
+    assert (read_memory(text) or {})["review"] == {"iid": 501, "url": review["web_url"], "confidential": False}
     assert "incident::post-incident" in gitlab.labels()
