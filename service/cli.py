@@ -73,6 +73,15 @@ def cmd_web(args: argparse.Namespace) -> int:
         os.environ["INCIDENT_BOT_LOCAL_TRIAL"] = "1"
     settings = _settings()
     _load_rules_or_exit(settings.rules_dir)
+    # The same Redis and index as the worker's: REDIS_URL, else a running serve's; a dry-run shows the trial's
+    # own index, never the real one. Set in the environment, which the app gunicorn builds reads.
+    redis_url, why = redis_for()
+    if not settings.redis_url:
+        os.environ["REDIS_URL"] = redis_url
+    if settings.dry_run:
+        os.environ["INCIDENT_BOT_DATABASE_URL"] = trial_index_url()
+    if os.environ.get(SERVE_CHILD) != "1":  # serve's banner names them for its children
+        print(f"incident-bot web: Redis {shown(redis_url)} ({why}), index {shown(index_url())}", flush=True)
     server.run_gunicorn(args.bind, args.workers or server.default_workers(), settings.read_timeout)
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -152,3 +153,31 @@ def test_bad_whsec_secret_stops_web_with_a_clear_message(monkeypatch, capsys) ->
     monkeypatch.setenv("GITLAB_WEBHOOK_SECRET", "whsec_@@@")
     assert main(["web"]) == 2
     assert "GITLAB_WEBHOOK_SECRET starts with whsec_" in capsys.readouterr().err
+
+
+def test_a_lone_web_names_its_redis_and_index_and_joins_a_running_serves_redis(  # type: ignore[no-untyped-def]
+    monkeypatch, capsys, tmp_path: Path
+) -> None:
+    """`web` says which Redis and index it uses; with REDIS_URL unset it takes a running serve's, like doctor."""
+    import service.web.server
+    from service.trial import Running, write_runfile
+
+    seen: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        service.web.server,
+        "run_gunicorn",
+        lambda bind, workers, read_timeout: seen.append(
+            (os.environ.get("REDIS_URL", ""), os.environ.get("INCIDENT_BOT_DATABASE_URL", ""))
+        ),
+    )
+    monkeypatch.setenv("GITLAB_WEBHOOK_SECRET", "s3cret")
+    monkeypatch.delenv("GITLAB_TOKEN", raising=False)  # a dry-run: the trial's own index, as the worker's
+    monkeypatch.setenv("REDIS_URL", "")  # recorded, so what web sets for gunicorn's app is undone
+    monkeypatch.setenv("INCIDENT_BOT_DATABASE_URL", "")
+    monkeypatch.setenv("INCIDENT_BOT_DATA_DIR", str(tmp_path))
+    write_runfile(Running(os.getpid(), "unix:///tmp/serve-redis.sock", "sqlite:///x", True, "127.0.0.1:8080"))
+    assert main(["web", "--bind", "127.0.0.1:9999"]) == 0
+    out = capsys.readouterr().out
+    assert seen == [("unix:///tmp/serve-redis.sock", f"sqlite:///{tmp_path / 'trial.sqlite3'}")]
+    assert "Redis unix:///tmp/serve-redis.sock" in out and f"the serve running as pid {os.getpid()}" in out
+    assert "trial.sqlite3" in out
