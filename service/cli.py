@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -80,8 +81,8 @@ def cmd_web(args: argparse.Namespace) -> int:
         os.environ["REDIS_URL"] = redis_url
     if settings.dry_run:
         os.environ["INCIDENT_BOT_DATABASE_URL"] = trial_index_url()
-    if os.environ.get(SERVE_CHILD) != "1":  # serve's banner names them for its children
-        print(f"incident-bot web: Redis {shown(redis_url)} ({why}), index {shown(index_url())}", flush=True)
+    if os.environ.get(SERVE_CHILD) != "1":  # serve's banner names them for its children; a log line (JSON logs)
+        logging.getLogger("incident_bot.web").info("Redis %s (%s), index %s", shown(redis_url), why, shown(index_url()))
     server.run_gunicorn(args.bind, args.workers or server.default_workers(), settings.read_timeout)
     return 0
 

@@ -177,7 +177,7 @@ def test_a_lone_web_names_its_redis_and_index_and_joins_a_running_serves_redis( 
     monkeypatch.setenv("INCIDENT_BOT_DATA_DIR", str(tmp_path))
     write_runfile(Running(os.getpid(), "unix:///tmp/serve-redis.sock", "sqlite:///x", True, "127.0.0.1:8080"))
     assert main(["web", "--bind", "127.0.0.1:9999"]) == 0
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err  # a log line: the JSON log format has it as JSON
     assert seen == [("unix:///tmp/serve-redis.sock", f"sqlite:///{tmp_path / 'trial.sqlite3'}")]
     assert "Redis unix:///tmp/serve-redis.sock" in out and f"the serve running as pid {os.getpid()}" in out
     assert "trial.sqlite3" in out
