@@ -32,15 +32,6 @@ log = logging.getLogger("incident_bot.metrics")
 DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 HOOK_HEALTHY = "delivering"
 JOB_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
-# The edge's ignore reasons (edge.Ignored) are sentences naming header values; the label is a closed set.
-IGNORED_REASONS = (
-    ("event ", "event"),
-    ("object_kind ", "object_kind"),
-    ("comment on ", "not_issue_comment"),
-    ("not an incident", "not_incident"),
-    ("system note", "system_note"),
-    ("the bot's own change", "own_change"),
-)
 
 
 class _Metrics:
@@ -116,16 +107,11 @@ def process_dead(pid: int) -> None:
         multiprocess.mark_process_dead(pid)
 
 
-def ignored_reason(reason: str) -> str:
-    """The closed label value for one of the edge's ignore reasons."""
-    return next((code for prefix, code in IGNORED_REASONS if reason.startswith(prefix)), "other")
-
-
 _delivery_children: dict[tuple[str, str], Any] = {}
 
 
 def delivery(outcome: str, reason: str = "") -> None:
-    """Count one webhook delivery: queued, duplicate, ignored (reason), rejected (reason: the HTTP status)."""
+    """Count one webhook delivery: queued, duplicate, ignored (reason: its IgnoreReason), rejected (its HTTP status)."""
     # The edge's hot path: the labelled child is looked up once (a forked worker's values re-open their files).
     child = _delivery_children.get((outcome, reason))
     if child is None:

@@ -6,6 +6,7 @@ import json
 import socket
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import responses
@@ -16,6 +17,7 @@ from redis import Redis
 from service import metrics
 from service.keys import Keys
 from service.web.app import connect, create_app
+from service.web.edge import IgnoreReason
 from service.worker import build_runtime, install, make_worker
 from tests.conftest import GITLAB, NOW, body, hook_headers, payload
 from tests.fakegitlab import FakeGitLab, install_responses
@@ -139,14 +141,41 @@ def test_scrape_answers_when_redis_does_not(settings, rules, receiver) -> None: 
     assert ("incident_bot_queue_depth", (("queue", settings.queue_name),)) not in found
 
 
-def test_every_ignore_reason_of_the_edge_has_its_own_label() -> None:
-    """The edge's ignore sentences map to a closed set of labels (header values never become label values)."""
-    assert metrics.ignored_reason("event 'Push Hook' is not handled") == "event"
-    assert metrics.ignored_reason("object_kind 'pipeline' is not handled") == "object_kind"
-    assert metrics.ignored_reason("comment on MergeRequest, not on an issue") == "not_issue_comment"
-    assert metrics.ignored_reason("not an incident") == "not_incident"
-    assert metrics.ignored_reason("system note") == "system_note"
-    assert metrics.ignored_reason("anything else \u2028 at all") == "other"
+def test_every_ignore_reason_of_the_edge_is_counted_under_its_code(client: FlaskClient, redis_conn: Redis) -> None:
+    """Each reason the edge can ignore a delivery for: its sentence in the answer, its code as the metric's label.
+
+    The codes are a closed set documented in docs/operations.md (header values never become label values).
+    """
+    merge_request = payload("note.create.incident")
+    merge_request["object_attributes"]["noteable_type"] = "MergeRequest"
+    system = payload("note.create.incident")
+    system["object_attributes"]["system"] = True
+    incident = body("issue.open.incident")
+    sent = {
+        IgnoreReason.OTHER_EVENT: (incident, hook_headers("Push Hook", key="i1"), "event 'Push Hook' is not handled"),
+        IgnoreReason.OTHER_OBJECT_KIND: (
+            json.dumps({"object_kind": "pipeline"}).encode(),
+            hook_headers(key="i2"),
+            "object_kind 'pipeline' is not handled",
+        ),
+        IgnoreReason.COMMENT_ON_OTHER: (
+            json.dumps(merge_request).encode(),
+            hook_headers("Note Hook", key="i3"),
+            "comment on MergeRequest, not on an issue",
+        ),
+        IgnoreReason.NOT_AN_INCIDENT: (body("issue.open.docs"), hook_headers(key="i4"), "not an incident"),
+        IgnoreReason.SYSTEM_NOTE: (json.dumps(system).encode(), hook_headers("Note Hook", key="i5"), "system note"),
+        IgnoreReason.OWN_CHANGE: (incident, hook_headers(key="i6"), "the bot's own change"),
+    }
+    assert set(sent) == set(IgnoreReason)  # a new reason needs its delivery here
+    redis_conn.set(Keys().bot_username, "alice")  # the fixtures' actor: the last delivery is the bot's own
+    documented = (Path(__file__).parents[1] / "docs" / "operations.md").read_text()
+    for code, (data, headers, sentence) in sent.items():
+        before = scrape(client)
+        answer = client.post("/webhook", data=data, headers=headers)
+        assert (answer.status_code, answer.json) == (200, {"status": "ignored", "reason": sentence})
+        assert delta(before, scrape(client), "incident_bot_deliveries_total") == {("ignored", code.value): 1}
+        assert f"`{code.value}`" in documented
 
 
 def test_a_second_worker_on_the_metrics_port_carries_on(redis_conn: Redis, caplog: pytest.LogCaptureFixture) -> None:

@@ -20,7 +20,7 @@ from ..intake import Intake, SpoolError
 from ..queue import EventQueue, Outcome, notify_queue_name
 from ..rules import RuleSet, load_rules
 from ..spool import Spool
-from .edge import Accepted, Rejected, classify, verify
+from .edge import Accepted, Ignored, IgnoreReason, Rejected, classify, verify
 from .packing import packer_options
 
 log = logging.getLogger("incident_bot.web")
@@ -29,6 +29,12 @@ SLOW = "request body not received in time"
 
 def _answer(code: int, **body: Any) -> tuple[Response, int]:
     return jsonify(body), code
+
+
+def _ignored(decision: Ignored) -> tuple[Response, int]:
+    """Count an ignored delivery under its reason's code; answer 200 with the reason's sentence."""
+    metrics.delivery("ignored", decision.code)
+    return _answer(200, status="ignored", reason=decision.reason)
 
 
 def _timed_out() -> bool:
@@ -118,8 +124,7 @@ def create_app(
             metrics.delivery("rejected", str(exc.status))
             return _answer(exc.status, error=exc.reason)
         if not isinstance(decision, Accepted):
-            metrics.delivery("ignored", metrics.ignored_reason(decision.reason))
-            return _answer(200, status="ignored", reason=decision.reason)
+            return _ignored(decision)
         ref = decision.ref
         meta = {
             "delivery_id": decision.delivery_id,
@@ -140,8 +145,7 @@ def create_app(
             logs.bind(log, delivery=decision.delivery_id, project=ref.project_id, iid=ref.iid).info("duplicate")
             return _answer(200, status="duplicate", job_id=result.job_id)
         if result.outcome is Outcome.SELF:
-            metrics.delivery("ignored", "own_change")
-            return _answer(200, status="ignored", reason="the bot's own change")
+            return _ignored(Ignored(IgnoreReason.OWN_CHANGE))
         if result.outcome is Outcome.SPOOLED:
             metrics.delivery("spooled")
             return _answer(202, status="spooled", job_id=result.job_id)

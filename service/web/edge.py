@@ -13,6 +13,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 from ..config import signing_key
@@ -62,11 +63,41 @@ class Accepted:
     event_uuid: str | None
 
 
+class IgnoreReason(StrEnum):
+    """Why a well-formed delivery is ignored: the value is the `reason` label of incident_bot_deliveries_total."""
+
+    OTHER_EVENT = "event"
+    OTHER_OBJECT_KIND = "object_kind"
+    COMMENT_ON_OTHER = "not_issue_comment"
+    NOT_AN_INCIDENT = "not_incident"
+    SYSTEM_NOTE = "system_note"
+    OWN_CHANGE = "own_change"  # decided by the queue (queue.Outcome.SELF), after the edge accepted the delivery
+
+    def sentence(self, subject: object = None) -> str:
+        """The HTTP answer's `reason` (README: the webhook's answers), naming `subject` where the sentence has one."""
+        return _SENTENCES[self].format(subject=subject)
+
+
+_SENTENCES = {
+    IgnoreReason.OTHER_EVENT: "event {subject!r} is not handled",
+    IgnoreReason.OTHER_OBJECT_KIND: "object_kind {subject!r} is not handled",
+    IgnoreReason.COMMENT_ON_OTHER: "comment on {subject}, not on an issue",
+    IgnoreReason.NOT_AN_INCIDENT: "not an incident",
+    IgnoreReason.SYSTEM_NOTE: "system note",
+    IgnoreReason.OWN_CHANGE: "the bot's own change",
+}
+
+
 @dataclass(frozen=True)
 class Ignored:
     """A well-formed delivery that cannot concern an incident; answered 2xx, not enqueued."""
 
-    reason: str
+    code: IgnoreReason
+    subject: object = None  # the header or payload value the sentence names (an event, an object_kind, a target)
+
+    @property
+    def reason(self) -> str:
+        return self.code.sentence(self.subject)
 
 
 def _header(headers: Headers, name: str) -> str:
@@ -210,20 +241,20 @@ def classify(
     if not isinstance(payload, dict):
         raise Rejected(400, "body must be a JSON object")
     if event_name and event_name not in ACCEPTED_HOOKS:
-        return Ignored(f"event {event_name!r} is not handled")
+        return Ignored(IgnoreReason.OTHER_EVENT, event_name)
     kind = payload.get("object_kind")
     if kind not in ("issue", "work_item", "note"):
         if not isinstance(kind, str):
             raise Rejected(400, "missing field object_kind")
-        return Ignored(f"object_kind {kind!r} is not handled")
+        return Ignored(IgnoreReason.OTHER_OBJECT_KIND, kind)
     if kind == "note" or event_name in NOTE_HOOKS:
         target = noteable_type(payload)
         if target != "Issue":
             if target is None and kind == "note":
                 raise Rejected(400, "missing field object_attributes.noteable_type")
-            return Ignored(f"comment on {target}, not on an issue")
+            return Ignored(IgnoreReason.COMMENT_ON_OTHER, target)
     if not _may_be_incident(payload, kind, incident_label) and not _drill_request(payload, kind):
-        return Ignored("not an incident")
+        return Ignored(IgnoreReason.NOT_AN_INCIDENT)
     try:
         event = parse_event(payload, incident_label=incident_label)
     except PayloadError as exc:
@@ -232,7 +263,7 @@ def classify(
     if body.count(b"[") + body.count(b"{") > MAX_DEPTH and _too_deep(payload, MAX_DEPTH):
         raise Rejected(400, f"body nests too deeply (limit {MAX_DEPTH})")
     if event.kind is Kind.NOTE and payload["object_attributes"].get("system"):
-        return Ignored("system note")
+        return Ignored(IgnoreReason.SYSTEM_NOTE)
     uuid = _header(headers, "X-Gitlab-Event-UUID") or None
     return Accepted(
         ref=Reference.of(event),

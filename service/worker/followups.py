@@ -26,6 +26,7 @@ from ..rules import Channel
 from ..rules.drills import is_drill
 from .delivery import Delivery
 from .drills import schedule_injects
+from .index import index_guard
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -99,13 +100,12 @@ class FollowUps:
         """Make the next reminder due in `minutes` the incident's pending one (None: none pending); never raises."""
         from ..store.followups import Pending, set_pending  # as above: deferred with the store
 
-        try:
+        # The reminder itself is in Redis and RQ; the index only shows it.
+        with index_guard(log, "pending reminder not recorded"):
             store = self.store_of() if self.store_of else None
             if store is not None:
                 due = None if minutes is None else Pending(datetime.now(UTC) + timedelta(minutes=minutes), roles, count)
                 set_pending(store.engine, project_id, iid, due)
-        except Exception as exc:  # noqa: BLE001 - the reminder itself is in Redis and RQ; the index only shows it
-            log.warning("pending reminder not recorded: %s: %s", type(exc).__name__, exc)
 
     def __call__(self, plan: Plan, delivery: Delivery, state: IncidentState) -> None:
         for action in plan.of(Notify):

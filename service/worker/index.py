@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from redis import Redis
@@ -34,6 +35,39 @@ log = logging.getLogger("incident_bot.worker")
 RETRY_OPEN_SECONDS = 60.0  # an index that would not open is tried again after this, not on every delivery
 CATCH_UP_BATCH = 20  # issues reindexed per catch-up pass (each costs three or four GitLab calls)
 CATCH_UP_CHECK_SECONDS = 10.0  # a successful write looks for pending catch-ups at most this often
+
+
+class index_guard:  # lower case, as contextlib.suppress: `with index_guard(log, "what failed"):`
+    """The index's one failure policy: it never fails a delivery. What its block raises is logged once, never raised.
+
+    The line says `<what>: <exception type>: <exception>`; `behind`, when given, is told `<type>: <exception>`
+    instead (a write that records its issue for a catch-up logs that itself). After the block, `failed` says
+    whether it raised; a block that returns its result leaves the fallback to the line after it.
+    """
+
+    def __init__(
+        self, log: logging.Logger | logging.LoggerAdapter[Any], what: str, behind: Callable[[str], None] | None = None
+    ):
+        self._log = log
+        self._what = what
+        self._behind = behind
+        self.failed = False
+
+    def __enter__(self) -> index_guard:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> bool:
+        if not isinstance(exc, Exception):  # None, or KeyboardInterrupt and friends: not the index's to swallow
+            return False
+        self.failed = True
+        why = f"{type(exc).__name__}: {exc}"
+        if self._behind is not None:
+            self._behind(why)
+        else:
+            self._log.warning("%s: %s", self._what, why)
+        return True
 
 
 class DeliveryIndex:
@@ -61,18 +95,13 @@ class DeliveryIndex:
         if self._store is None:
             if self._failed_at is not None and now - self._failed_at < RETRY_OPEN_SECONDS:
                 return None
-            try:
-                self._store = self._opener()
-            except Exception as exc:  # noqa: BLE001 - the index is optional to a delivery: any failure to open is logged
+            opened: Store | None = None
+            with index_guard(log, f"incident index not opened (retrying in {RETRY_OPEN_SECONDS:.0f} s)"):
+                opened = self._opener()
+            if opened is None:
                 self._failed_at = now
-                log.warning(
-                    "incident index not opened (retrying in %.0f s): %s: %s",
-                    RETRY_OPEN_SECONDS,
-                    type(exc).__name__,
-                    exc,
-                )
                 return None
-            self._failed_at = None
+            self._store, self._failed_at = opened, None
         if self._vocab_of is None or self._vocab_of[0] is not rules or self._vocab_of[1] != bot_username:
             from ..store.observe import vocabulary  # as above: deferred with the store
 
@@ -92,12 +121,12 @@ class DeliveryIndex:
             self._behind(delivery, "the index is not open")
             return False
         review_url = outcome.review[1] if outcome.review and outcome.review[2] else None  # opened by this plan
-        try:
+        # GitLab is written and the catch-up heals: a failing write records the issue for one.
+        with index_guard(delivery.log, "incident index not updated", lambda why: self._behind(delivery, why)) as write:
             obs = observe(delivery.event, state, plan, store.vocab, now=now, payload=payload, review_url=review_url)
             if obs is not None:
                 store.record(obs)
-        except Exception as exc:  # noqa: BLE001 - GitLab is written and the catch-up heals: never fail the delivery
-            self._behind(delivery, f"{type(exc).__name__}: {exc}")
+        if write.failed:
             return False
         self.catch_up(delivery.rules, delivery.bot_username, due_only=True)
         return True
@@ -140,11 +169,11 @@ class DeliveryIndex:
 
         source, caught = self._history(), 0
         for project_id, iid in waiting:
-            try:
+            # It stays pending: the next pass tries again.
+            with index_guard(log, f"index catch-up of {project_id}#{iid} failed, kept") as step:
                 reindex_issue(store, source, store.vocab, project_id, iid)
                 pending.done(self._connection, self._queue, project_id, iid)
-            except Exception as exc:  # noqa: BLE001 - it stays pending; the next pass tries again
-                log.warning("index catch-up of %s#%s failed, kept: %s: %s", project_id, iid, type(exc).__name__, exc)
+            if step.failed:
                 break
             caught += 1
         if caught:

@@ -22,6 +22,7 @@ from .. import metrics
 from ..config import Settings
 from ..queue import notify_queue_name
 from . import recovery
+from .index import index_guard
 from .runtime import installed
 from .stopping import PromptStop
 
@@ -215,10 +216,8 @@ class IncidentWorker(PromptStop, SimpleWorker):
             self.last_cleaned_at = now()  # type: ignore[assignment]
         runtime = installed()
         if runtime is not None and runtime.index is not None:  # index writes that failed: reindexed from GitLab
-            try:
+            with index_guard(self.log, f"Worker {self.name}: index catch-up skipped"):  # pending for the next pass
                 runtime.index.catch_up(runtime.rules, runtime.bot_username())
-            except Exception as exc:  # noqa: BLE001 - a catch-up that fails stays pending for the next pass
-                self.log.warning("Worker %s: index catch-up skipped (%s: %s)", self.name, type(exc).__name__, exc)
 
     def clean_registries(self) -> None:
         """RQ's registry cleaning (at DEBUG), and this worker's sweep of claims left by stopped workers."""

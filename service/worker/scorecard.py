@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..handlers.scorecard import SCORECARD_PLACEHOLDER, SCORECARD_RULE
 from ..plan import Plan, PostNote
+from .index import index_guard
 from .timeline import as_indexed
 
 if TYPE_CHECKING:
@@ -67,10 +68,11 @@ def _render(
     if seen is None:
         return None
     rules, row, obs, events, milestones = delivery.rules, seen.row, seen.obs, seen.events, seen.milestones
-    try:
-        read: list[Progress] = progress(seen.store.engine, row.id) if row is not None else []
-    except Exception as exc:  # noqa: BLE001 - any index failure: the card says so, the delivery goes on
-        delivery.log.warning("incident index not read for the scorecard: %s: %s", type(exc).__name__, exc)
+    read: list[Progress] = []
+    with index_guard(delivery.log, "incident index not read for the scorecard") as reading:  # the card says so
+        if row is not None:
+            read = progress(seen.store.engine, row.id)
+    if reading.failed:
         return None
     checklists = {p.phase: p for p in [*read, *(obs.checklists if obs else ())]}  # this delivery's reading wins
     name, drill = _scenario(rules, state, row.description if row else "")
@@ -106,11 +108,9 @@ def record_training(plan: Plan, delivery: Delivery, state: IncidentState, index:
     store = index.store(delivery.rules, delivery.bot_username)
     if store is None:
         return False
-    try:
+    with index_guard(delivery.log, "training record not written"):  # derived from the index, as the index
         return _record(store, delivery, state) > 0
-    except Exception as exc:  # noqa: BLE001 - the record is derived from the index: log it, never fail the delivery
-        delivery.log.warning("training record not written: %s: %s", type(exc).__name__, exc)
-        return False
+    return False
 
 
 def _record(store: Store, delivery: Delivery, state: IncidentState) -> int:

@@ -19,6 +19,7 @@ from ..plan import Plan, PostNote, Remember
 from ..rules.areas import sharing
 from ..text import md_link, neutralise_line, safe_url
 from .executor import label_change
+from .index import index_guard
 
 if TYPE_CHECKING:
     from ..incident import IncidentState
@@ -89,7 +90,7 @@ def _find(plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryI
     category = rules.category_of(labels)
     areas = frozenset(a.name for a, _ in rules.areas_for(category, labels, event.project_path or "", issue.title))
 
-    try:
+    with index_guard(delivery.log, "incident index not read for similar incidents"):  # the comment says so
         return similar(
             store,
             project_id=event.project_id,
@@ -103,9 +104,7 @@ def _find(plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryI
             projects=sharing(rules, event.project_path or ""),
             area_of=_past_areas.of(rules),
         )
-    except Exception as exc:  # noqa: BLE001 - any index failure: the comment says so, the delivery goes on
-        delivery.log.warning("incident index not read for similar incidents: %s: %s", type(exc).__name__, exc)
-        return None
+    return None
 
 
 class PastAreas:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..handlers.commands import TIMELINE_PLACEHOLDER, TIMELINE_RULE
 from ..plan import OpenReview, Plan, PostNote
+from .index import index_guard
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -99,11 +100,10 @@ def as_indexed(
     store = index.store(rules, delivery.bot_username)
     if store is None:
         return None
-    try:
+    with index_guard(delivery.log, f"incident index not read for {purpose}") as read:  # the caller says so
         row = store.incident(event.project_id, event.iid)
         events = store.timeline(event.project_id, event.iid)
-    except Exception as exc:  # noqa: BLE001 - any index failure: the caller says so, the delivery goes on
-        delivery.log.warning("incident index not read for %s: %s: %s", purpose, type(exc).__name__, exc)
+    if read.failed:
         return None
     obs = observe(event, state, plan, store.vocab, now=delivery.clock(), payload=payload)
     known = {e.key() for e in events}

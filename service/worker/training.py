@@ -19,6 +19,7 @@ from ..plan import Action, Plan, PostNote, Remember
 from ..rules.drills import is_drill
 from ..text import mention, neutralise_line
 from .executor import label_change
+from .index import index_guard
 
 if TYPE_CHECKING:
     from ..incident import IncidentState
@@ -59,10 +60,9 @@ def with_training_note(plan: Plan, delivery: Delivery, state: IncidentState, ind
     actions = list(plan.actions)
     for role, user in wanted:
         days = _days(rules, role)
-        try:
+        with index_guard(delivery.log, "training record not read for the staffing note") as read:
             last = last_practised(store.engine, user, role)
-        except Exception as exc:  # noqa: BLE001 - any index failure: no note, the delivery goes on
-            delivery.log.warning("training record not read for the staffing note: %s: %s", type(exc).__name__, exc)
+        if read.failed:  # no note
             return plan
         if last is not None and last >= now - timedelta(days=days):
             continue

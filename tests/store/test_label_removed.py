@@ -15,7 +15,7 @@ from service.incident import IncidentState, Issue
 from service.rules import RuleSet
 from service.store import Store
 from service.web.app import create_app
-from service.web.edge import Accepted, Ignored, classify
+from service.web.edge import Accepted, Ignored, IgnoreReason, classify
 from service.worker import Runtime
 from tests.conftest import DECLARED, DECLARED_LABELS, hook_headers, payload
 from tests.store.fakebot import plan_event
@@ -44,7 +44,7 @@ def test_the_edge_admits_an_issue_hook_that_removed_the_incident_label() -> None
     headers = {"X-Gitlab-Event": "Issue Hook"}
     assert isinstance(classify(headers, json.dumps(removal()).encode()), Accepted)
     plain = relabelled(["bug"], ["bug", "frontend"])
-    assert classify(headers, json.dumps(plain).encode()) == Ignored("not an incident")
+    assert classify(headers, json.dumps(plain).encode()) == Ignored(IgnoreReason.NOT_AN_INCIDENT)
     renamed = relabelled(["incident"], ["bug"])
     assert isinstance(classify(headers, json.dumps(renamed).encode(), incident_label="sev"), Ignored)
 
@@ -55,10 +55,10 @@ def test_the_edge_reads_a_malformed_label_change_as_no_removal() -> None:
     for previous in (None, "incident", 5, [5, None, ["incident"]], {"title": "incident"}):
         data = relabelled(["bug"], ["bug"])
         data["changes"]["labels"]["previous"] = previous
-        assert classify(headers, json.dumps(data).encode()) == Ignored("not an incident")
+        assert classify(headers, json.dumps(data).encode()) == Ignored(IgnoreReason.NOT_AN_INCIDENT)
     data = relabelled(["bug"], ["bug"])
     data["changes"] = {"labels": "incident"}
-    assert classify(headers, json.dumps(data).encode()) == Ignored("not an incident")
+    assert classify(headers, json.dumps(data).encode()) == Ignored(IgnoreReason.NOT_AN_INCIDENT)
 
 
 @pytest.mark.parametrize("memory", [DECLARED, {}], ids=["declared", "never-declared"])

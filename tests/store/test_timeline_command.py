@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.incident import strip_memory
 from service.reports.timeline import render_timeline
-from service.store import EventKind, Store, TimelineEvent
+from service.store import EventKind, Store, TimelineEvent, open_store
 from service.store.timeline import Milestones
 from service.worker import process_delivery
 from service.worker.index import DeliveryIndex
@@ -92,6 +94,24 @@ def test_timeline_without_a_readable_index_says_so(fake, runtime) -> None:  # ty
     runtime.index = DeliveryIndex(broken)
     assert comment("@incident-bot timeline", "c2", "2026-11-27T09:31:00Z", note_id=1242).startswith("applied")
     assert "cannot be read right now" in strip_memory(fake.bot_notes()[-1]["body"])
+
+
+def test_an_index_that_fails_once_open_is_logged_once_and_the_reply_says_so(  # type: ignore[no-untyped-def]
+    fake, runtime, tmp_path: Path, caplog
+) -> None:
+    """The index opened, then its database went away: one warning names what was not read, the delivery is applied."""
+    path = tmp_path / "incidents.sqlite3"
+    opened = open_store(f"sqlite:///{path}")
+    runtime.index = DeliveryIndex(lambda: opened)
+    deliver("issue.open.incident", "k1", "2026-11-27T09:00:00Z")
+    opened.engine.dispose()
+    path.unlink()  # the next connection finds an empty database: every read raises
+    with caplog.at_level(logging.WARNING, logger="incident_bot"):
+        assert comment("@incident-bot timeline", "c1", "2026-11-27T09:30:00Z").startswith("applied")
+    assert "cannot be read right now" in strip_memory(fake.bot_notes()[-1]["body"])
+    lines = [r.getMessage() for r in caplog.records if "incident index not read" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].startswith("incident index not read for the timeline: OperationalError: ")
+    opened.engine.dispose()
 
 
 def test_help_lists_the_timeline_command(fake, runtime) -> None:  # type: ignore[no-untyped-def]
