@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 from service.cli import main
 from service.config import Settings, shipped_rules_dir
+from service.errors import ConfigError
 from service.rules.rotation import Override, Rotation
 from tests.conftest import FIXTURES, ROOT
 
@@ -83,7 +86,7 @@ def test_settings_from_environment() -> None:
 
 def test_bad_number_in_environment_is_a_clear_exit() -> None:
     """A typo in a numeric variable stops the process with the variable named."""
-    with pytest.raises(SystemExit, match="INCIDENT_BOT_MAX_BODY_BYTES must be a whole number"):
+    with pytest.raises(ConfigError, match="INCIDENT_BOT_MAX_BODY_BYTES must be a whole number"):
         Settings.from_env({"INCIDENT_BOT_MAX_BODY_BYTES": "1MB"})
 
 
@@ -152,3 +155,23 @@ def test_bad_whsec_secret_stops_web_with_a_clear_message(monkeypatch, capsys) ->
     monkeypatch.setenv("GITLAB_WEBHOOK_SECRET", "whsec_@@@")
     assert main(["web"]) == 2
     assert "GITLAB_WEBHOOK_SECRET starts with whsec_" in capsys.readouterr().err
+
+
+def test_bad_board_setting_stops_web_in_one_line(tmp_path: Path) -> None:
+    """`incident-bot web` whose app refuses a board setting exits 2 with that one line, no traceback."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "GITLAB_WEBHOOK_SECRET": "s3cret",
+        "INCIDENT_BOT_BOARD_SESSION_HOURS": "abc",
+        "INCIDENT_BOT_DATA_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "web", "--bind", "127.0.0.1:1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == "incident-bot: INCIDENT_BOT_BOARD_SESSION_HOURS must be a number, got 'abc'\n"

@@ -12,6 +12,7 @@ from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
 
 from service.config import Settings
+from service.errors import ConfigError
 from service.ops.commands import add_parsers
 from service.ops.jobs import RECONCILE_FUNC, WEBHOOK_CHECK_FUNC, reconcile_job, webhook_check_job
 from tests.conftest import test_redis_url
@@ -86,13 +87,11 @@ def test_doctor_exits_non_zero_on_a_disabled_hook(env, fake, redis_conn, capsys)
     assert "fail" in out and "Test → Issue events" in out
 
 
-def test_setup_without_a_token_says_what_to_set(env, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    """No GITLAB_TOKEN: a one-line error naming it, exit 2, no traceback."""
+def test_setup_without_a_token_says_what_to_set(env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """No GITLAB_TOKEN: a one-line ConfigError naming it (`incident-bot` exits 2 with it: tests/test_exit_codes.py)."""
     monkeypatch.delenv("GITLAB_TOKEN")
-    with pytest.raises(SystemExit) as exited:
+    with pytest.raises(ConfigError, match="GITLAB_TOKEN is unset"):
         run("setup")
-    assert exited.value.code == 2
-    assert "GITLAB_TOKEN is unset" in capsys.readouterr().err
 
 
 def test_reconcile_command_queues_and_reports(env, fake, redis_conn, capsys) -> None:  # type: ignore[no-untyped-def]
