@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from . import logs, metrics
 from .config import Settings
+from .errors import ConfigError
 from .knowledge import cli as handbook_command  # light: the rules load when `handbook` runs
 from .ops import commands as ops_commands  # light: setup/doctor/reconcile import their work when they run
 from .reports import cli as report_command  # light: SQLAlchemy and pygal load when `report` runs
@@ -242,10 +243,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             _trial_index_while_a_trial_runs()
         return int(args.func(args) or 0)
-    except SystemExit as exc:
+    except ConfigError as exc:
+        # A setting, a rules file or an argument the command refused, in one line: exit 2 (the exit codes above).
+        # Library code raises this, never SystemExit: here is the only place it becomes the process's exit.
+        print(exc, file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # this module's own exits, and a dependency's sys.exit(...)
         if not isinstance(exc.code, str):
             return int(exc.code or 0)
-        # A setting, a rules file or an argument the command refused, in one line: exit 2 (see EXIT_CODES).
         print(exc.code, file=sys.stderr)
         return 2
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .connection import RedisUrlError, sentinel_url
+from .errors import ConfigError
 from .keys import Keys
 
 DEFAULT_MAX_BODY = 1024 * 1024  # GitLab issue bodies with long descriptions stay far below 1 MiB.
@@ -47,7 +48,7 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise SystemExit(f"incident-bot: {name} must be a whole number, got {raw!r}") from None
+        raise ConfigError(f"incident-bot: {name} must be a whole number, got {raw!r}") from None
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -57,7 +58,7 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     try:
         return float(raw)
     except ValueError:
-        raise SystemExit(f"incident-bot: {name} must be a number, got {raw!r}") from None
+        raise ConfigError(f"incident-bot: {name} must be a number, got {raw!r}") from None
 
 
 @dataclass(frozen=True)
@@ -112,15 +113,15 @@ class Settings:
         try:
             signing_key(secret)
         except ValueError as exc:
-            raise SystemExit(f"incident-bot: {exc}") from None
+            raise ConfigError(f"incident-bot: {exc}") from None
         read_timeout = _float(env, "INCIDENT_BOT_READ_TIMEOUT", DEFAULT_READ_TIMEOUT)
         if not 0 < read_timeout <= 3600:
-            raise SystemExit(
+            raise ConfigError(
                 f"incident-bot: INCIDENT_BOT_READ_TIMEOUT must be between 0 and 3600 s, got {read_timeout}"
             )
         minute = _float(env, "INCIDENT_BOT_DRILL_MINUTE_SECONDS", 60.0)
         if not 0 < minute <= 3600:
-            raise SystemExit(f"incident-bot: INCIDENT_BOT_DRILL_MINUTE_SECONDS must be in (0, 3600], got {minute}")
+            raise ConfigError(f"incident-bot: INCIDENT_BOT_DRILL_MINUTE_SECONDS must be in (0, 3600], got {minute}")
         return cls(
             gitlab_url=env.get("GITLAB_URL", "").strip().rstrip("/") or "https://gitlab.com",
             gitlab_token=env.get("GITLAB_TOKEN", "").strip(),
@@ -150,4 +151,4 @@ def _sentinels(env: Mapping[str, str]) -> str:
     try:
         return sentinel_url(env)
     except RedisUrlError as exc:
-        raise SystemExit(f"incident-bot: {exc}") from None
+        raise ConfigError(f"incident-bot: {exc}") from None

@@ -14,6 +14,8 @@ from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
+from .errors import ConfigError
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 FORMATS = ("text", "json")
 # Plan lines name the rule behind each action (`AddLabels(...)  [rule: default-severity]`, plan.describe).
@@ -80,7 +82,7 @@ def setup(level: str = "INFO", fmt: str = "text") -> None:
     """Configure the root logger once for a process; `fmt` is `text` or `json` (INCIDENT_BOT_LOG_FORMAT)."""
     global _json_lines
     if fmt not in FORMATS:
-        raise SystemExit(f"incident-bot: INCIDENT_BOT_LOG_FORMAT is {fmt!r}; use text or json")
+        raise ConfigError(f"incident-bot: INCIDENT_BOT_LOG_FORMAT is {fmt!r}; use text or json")
     _json_lines = fmt == "json"
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter())

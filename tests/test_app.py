@@ -11,6 +11,7 @@ from redis import Redis
 from rq import Queue
 
 from service.config import Settings
+from service.errors import ConfigError
 from service.web.app import connect, create_app
 from service.web.edge import sign
 from tests.conftest import SECRET, body, hook_headers, payload
@@ -287,7 +288,7 @@ def test_whsec_secret_that_is_not_base64_is_a_start_up_error(settings, rules, re
     bad = Settings(**{**settings.__dict__, "webhook_secret": "whsec_not*base64!"})
     with pytest.raises(ValueError, match="GITLAB_WEBHOOK_SECRET"):
         create_app(bad, connection=redis_conn, rules=rules)
-    with pytest.raises(SystemExit, match="GITLAB_WEBHOOK_SECRET"):
+    with pytest.raises(ConfigError, match="GITLAB_WEBHOOK_SECRET"):
         Settings.from_env({"GITLAB_WEBHOOK_SECRET": "whsec_not*base64!"})
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 
 from service.cli import main
 from service.config import Settings, shipped_rules_dir
+from service.errors import ConfigError
 from service.rules.rotation import Override, Rotation
 from tests.conftest import FIXTURES, ROOT
 
@@ -84,7 +87,7 @@ def test_settings_from_environment() -> None:
 
 def test_bad_number_in_environment_is_a_clear_exit() -> None:
     """A typo in a numeric variable stops the process with the variable named."""
-    with pytest.raises(SystemExit, match="INCIDENT_BOT_MAX_BODY_BYTES must be a whole number"):
+    with pytest.raises(ConfigError, match="INCIDENT_BOT_MAX_BODY_BYTES must be a whole number"):
         Settings.from_env({"INCIDENT_BOT_MAX_BODY_BYTES": "1MB"})
 
 
@@ -181,3 +184,25 @@ def test_a_lone_web_names_its_redis_and_index_and_joins_a_running_serves_redis( 
     assert seen == [("unix:///tmp/serve-redis.sock", f"sqlite:///{tmp_path / 'trial.sqlite3'}")]
     assert "Redis unix:///tmp/serve-redis.sock" in out and f"the serve running as pid {os.getpid()}" in out
     assert "trial.sqlite3" in out
+
+
+def test_bad_board_setting_stops_web_in_one_line(tmp_path: Path) -> None:
+    """`incident-bot web` whose app refuses a board setting exits 2 with that one line, no traceback."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "GITLAB_WEBHOOK_SECRET": "s3cret",
+        "INCIDENT_BOT_BOARD_SESSION_HOURS": "abc",
+        "INCIDENT_BOT_DATA_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "web", "--bind", "127.0.0.1:1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    # After web's start line (which Redis and index): the one line, and no traceback.
+    assert done.stderr.endswith("\nincident-bot: INCIDENT_BOT_BOARD_SESSION_HOURS must be a number, got 'abc'\n")
+    assert "Traceback" not in done.stderr

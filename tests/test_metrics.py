@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 
 from service import metrics
+from service.errors import ConfigError
 from service.keys import Keys
 from service.web.app import connect, create_app
 from service.web.edge import IgnoreReason
@@ -186,7 +187,7 @@ def test_a_second_worker_on_the_metrics_port_carries_on(redis_conn: Redis, caplo
         port = taken.getsockname()[1]
         assert metrics.serve_http(f"127.0.0.1:{port}", redis_conn, ["incident-bot"]) is None
     assert "another process of this machine serves them" in caplog.text
-    with pytest.raises(SystemExit, match="use HOST:PORT or :PORT"):
+    with pytest.raises(ConfigError, match="use HOST:PORT or :PORT"):
         metrics.serve_http("127.0.0.1:99999", redis_conn, ["incident-bot"])
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..config import Settings
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -46,8 +47,7 @@ def _rules(settings: Settings) -> RuleSet:
     try:
         return load_rules(settings.rules_dir)
     except RulesError as exc:
-        print(exc.report(), file=sys.stderr)
-        raise SystemExit(2) from None  # a configuration error
+        raise ConfigError(exc.report()) from None
 
 
 UNSET = "incident-bot {command}: GITLAB_TOKEN is unset; set the bot user's token (api scope)"
@@ -57,8 +57,7 @@ def _need_token(settings: Settings, command: str, dry_run: bool = False) -> None
     """No token is a configuration error (exit 2); --dry-run reads GitLab too, so it needs one as well."""
     if not settings.gitlab_token:
         also = " (--dry-run reads GitLab too)" if dry_run else ""
-        print(UNSET.format(command=command) + also, file=sys.stderr)
-        raise SystemExit(2)
+        raise ConfigError(UNSET.format(command=command) + also)
 
 
 def cmd_setup(args: argparse.Namespace) -> int:

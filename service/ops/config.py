@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ..bounds import parse_duration
+from ..errors import ConfigError
 from .reconcile import DEFAULT_PERIOD
 
 
@@ -29,7 +30,7 @@ class OpsSettings:
         try:
             period = parse_duration(every) if every else DEFAULT_PERIOD
         except ValueError as exc:
-            raise SystemExit(f"incident-bot: INCIDENT_BOT_RECONCILE_EVERY: {exc}") from None
+            raise ConfigError(f"incident-bot: INCIDENT_BOT_RECONCILE_EVERY: {exc}") from None
         return cls(
             projects=_paths(env.get("INCIDENT_BOT_PROJECTS", "")),
             groups=_paths(env.get("INCIDENT_BOT_GROUPS", "")),

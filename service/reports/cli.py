@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from service import bounds
+from service.errors import UsageError
 from service.store.cli import add_scope, duration, open_index_or_exit
 
 DEFAULT_SINCE = "30d"
@@ -37,7 +38,7 @@ def window(args: argparse.Namespace, now: datetime) -> tuple[datetime, datetime]
         end = args.end + timedelta(days=1)
     start = args.start or end - duration(DEFAULT_SINCE)
     if start >= end:
-        raise SystemExit(f"incident-bot report: --from ({start:%Y-%m-%d %H:%M}) must be before --to")
+        raise UsageError(f"incident-bot report: --from ({start:%Y-%m-%d %H:%M}) must be before --to")
     return start, end
 
 
@@ -88,7 +89,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     args.end = moment(args.raw_to) if args.raw_to else None
     if args.since is not None and args.end is not None:
-        raise SystemExit("incident-bot report: use --since or --from/--to, not both")
+        raise UsageError("incident-bot report: use --since or --from/--to, not both")
     now = datetime.now(UTC).replace(microsecond=0)
     start, end = window(args, now)
     settings = Settings.from_env()

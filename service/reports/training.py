@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.config import Settings
+from service.errors import ConfigError, UsageError
 from service.rules import RulesError, load_rules
 from service.store import open_store
 from service.store.cli import open_index_or_exit
@@ -207,13 +208,13 @@ def training_text(args: argparse.Namespace) -> str:
         if value is not None
     ]
     if given:
-        raise SystemExit(f"incident-bot report: --training covers the whole record; {', '.join(given)} does not apply")
+        raise UsageError(f"incident-bot report: --training covers the whole record; {', '.join(given)} does not apply")
     if args.format not in FORMATS:
-        raise SystemExit(f"incident-bot report: --training comes as {', '.join(FORMATS)}, not {args.format}")
+        raise UsageError(f"incident-bot report: --training comes as {', '.join(FORMATS)}, not {args.format}")
     try:
         rules = load_rules(Settings.from_env().rules_dir)
     except RulesError as exc:
-        raise SystemExit(exc.report()) from None
+        raise ConfigError(exc.report()) from None
     store = open_index_or_exit(open_store)
     kept = [r for r in records(store.engine) if _in_scope(r, args.project, args.group)]
     return render(build_training(kept, rules, datetime.now(UTC).replace(microsecond=0)), args.format)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from service import bounds
+from service.errors import ConfigError
 
 MAX_WORKERS = 64  # parallel GitLab readers: more only trips GitLab's rate limit
 
@@ -88,7 +89,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 
 def open_index_or_exit(opener: Any) -> Any:
-    """Open the index, or exit 1 naming the database (password hidden) and the reason in one line."""
+    """Open the index, or a ConfigError naming the database (password hidden) and the reason in one line."""
     import sqlalchemy as sa
 
     from service.store import database_url
@@ -99,4 +100,4 @@ def open_index_or_exit(opener: Any) -> Any:
     except (sa.exc.SQLAlchemyError, OSError) as exc:
         shown = sa.make_url(url).render_as_string(hide_password=True)
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise SystemExit(f"incident-bot: cannot open the incident index at {shown}: {reason}") from None
+        raise ConfigError(f"incident-bot: cannot open the incident index at {shown}: {reason}") from None

@@ -14,6 +14,7 @@ from rq import Queue
 
 from .. import logs
 from ..config import Settings
+from ..errors import ConfigError
 from ..events import Event
 from ..gitlab import GitLabClient, PythonGitLabClient
 from ..notify.channels import ChannelConfigError, configured_channels
@@ -157,7 +158,7 @@ def build_runtime(
         quiet = os.environ.get(SERVE_CHILD) == "1"
         targets = configured_channels(rules.channels.values(), os.environ, SILENT if quiet else log)
     except ChannelConfigError as exc:
-        raise SystemExit(f"incident-bot: {exc}") from None
+        raise ConfigError(f"incident-bot: {exc}") from None
     followups = FollowUps(
         connection=connection,
         queue=Queue(notify_queue_name(settings.queue_name), connection=connection),

@@ -29,3 +29,14 @@ def test_create_app_serves_the_board_in_a_local_trial(
     assert client.get("/board", environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 403
     assert client.get("/healthz").status_code == 200
     assert "Content-Security-Policy" not in client.get("/healthz").headers  # the edge's answers are untouched
+
+
+def test_create_app_with_a_bad_board_setting_raises_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, redis_conn: Redis, rules: RuleSet
+) -> None:
+    """A bad board setting is an exception naming it, which gunicorn or a caller sees: never the process's exit."""
+    from service.errors import ConfigError
+
+    monkeypatch.setenv("INCIDENT_BOT_BOARD_SESSION_HOURS", "abc")
+    with pytest.raises(ConfigError, match="INCIDENT_BOT_BOARD_SESSION_HOURS must be a number, got 'abc'"):
+        create_app(Settings(webhook_secret="s3cret"), connection=redis_conn, rules=rules)

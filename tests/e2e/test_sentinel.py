@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 
 from service.config import Settings
 from service.connection import RedisUrlError, connect, sentinel_url
+from service.errors import ConfigError
 from service.web.app import create_app
 from tests.conftest import SECRET, body, hook_headers, redis_server_binary
 from tests.e2e.harness import free_port, wait_until
@@ -123,7 +124,7 @@ def test_sentinel_settings_name_a_master() -> None:
     assert sentinel_url({}) == ""
     with pytest.raises(RedisUrlError, match="REDIS_SENTINEL_MASTER"):
         sentinel_url({"REDIS_SENTINELS": "a:1"})
-    with pytest.raises(SystemExit, match="REDIS_SENTINEL_MASTER"):
+    with pytest.raises(ConfigError, match="REDIS_SENTINEL_MASTER"):
         Settings.from_env({"REDIS_SENTINELS": "a:1"})
 
 

@@ -10,10 +10,13 @@ import pytest
 import requests
 from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
+from rq.job import Job, JobStatus
 
 from service.config import Settings
+from service.errors import ConfigError
 from service.ops.commands import add_parsers
 from service.ops.jobs import RECONCILE_FUNC, WEBHOOK_CHECK_FUNC, reconcile_job, webhook_check_job
+from service.worker import make_worker
 from tests.conftest import test_redis_url
 from tests.fakegitlab import FakeGitLabServer
 from tests.receivers import HttpReceiver
@@ -86,13 +89,11 @@ def test_doctor_exits_non_zero_on_a_disabled_hook(env, fake, redis_conn, capsys)
     assert "fail" in out and "Test → Issue events" in out
 
 
-def test_setup_without_a_token_says_what_to_set(env, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    """No GITLAB_TOKEN: a one-line error naming it, exit 2, no traceback."""
+def test_setup_without_a_token_says_what_to_set(env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """No GITLAB_TOKEN: a one-line ConfigError naming it (`incident-bot` exits 2 with it: tests/test_exit_codes.py)."""
     monkeypatch.delenv("GITLAB_TOKEN")
-    with pytest.raises(SystemExit) as exited:
+    with pytest.raises(ConfigError, match="GITLAB_TOKEN is unset"):
         run("setup")
-    assert exited.value.code == 2
-    assert "GITLAB_TOKEN is unset" in capsys.readouterr().err
 
 
 def test_reconcile_command_queues_and_reports(env, fake, redis_conn, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -121,6 +122,19 @@ def test_periodic_reconcile_declares_an_incident_gitlab_never_delivered(env, fak
     SimpleWorker(queues, connection=redis_conn).work(burst=True, logging_level="WARNING")
     assert {"severity::3", "incident::identification"} <= fake.labels(1, 61)
     assert len(fake.bot_notes(1, 61)) == 1
+
+
+def test_a_scheduled_job_with_a_bad_setting_fails_naming_it(env, redis_conn, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A bad setting in the worker's environment fails the periodic job with the setting named in its result,
+    instead of the job being handed back to its queue as if the worker were stopping."""
+    monkeypatch.setenv("INCIDENT_BOT_RECONCILE_EVERY", "soon")
+    queue = Queue(OPS_QUEUE, connection=redis_conn)
+    queued = queue.enqueue(RECONCILE_FUNC)
+    make_worker(Settings(), redis_conn, [OPS_QUEUE]).work(burst=True, logging_level="WARNING")
+    job = Job.fetch(queued.id, connection=redis_conn)
+    assert job.get_status() == JobStatus.FAILED and queue.count == 0
+    result = job.latest_result()
+    assert result is not None and "INCIDENT_BOT_RECONCILE_EVERY" in str(result.exc_string)
 
 
 @pytest.fixture()

@@ -9,6 +9,8 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ...errors import ConfigError
+
 DEFAULT_SESSION_HOURS = 8.0
 MAX_SESSION_HOURS = 24 * 7
 # How long a signed-in person's access to confidential incidents, checked with their own token at
@@ -69,9 +71,9 @@ def _hours(raw: str) -> float:
     try:
         hours = float(raw)
     except ValueError:
-        raise SystemExit(f"incident-bot: INCIDENT_BOT_BOARD_SESSION_HOURS must be a number, got {raw!r}") from None
+        raise ConfigError(f"incident-bot: INCIDENT_BOT_BOARD_SESSION_HOURS must be a number, got {raw!r}") from None
     if not 0 < hours <= MAX_SESSION_HOURS:
-        raise SystemExit(f"incident-bot: INCIDENT_BOT_BOARD_SESSION_HOURS must be in (0, {MAX_SESSION_HOURS}]")
+        raise ConfigError(f"incident-bot: INCIDENT_BOT_BOARD_SESSION_HOURS must be in (0, {MAX_SESSION_HOURS}]")
     return hours
 
 
