@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from .. import logs
-from ..events import Actor, Event, Kind
+from ..events import Actor, Event, Kind, is_incident
 from ..rules.drills import is_drill, scenario_of
 from .runtime import current
 
@@ -29,7 +29,7 @@ def post_inject(project_id: int, iid: int, scenario: str, index: int, minutes: f
     delivery = runtime.delivery(event, blog, bot)
     issue = delivery.gitlab.get_issue(project_id, iid)
     rules = delivery.rules
-    still = rules.incident_label in issue.labels and is_drill(issue.labels, rules)
+    still = is_incident(issue.issue_type, issue.labels, rules.incident_label) and is_drill(issue.labels, rules)
     if issue.state == "closed" or not still or scenario_of(issue.description) != scenario:
         blog.info("drill inject %s not posted: the drill is closed or no longer a drill of %s", index + 1, scenario)
         return "skipped: no longer an open drill"

@@ -8,7 +8,7 @@ import logging
 from rq import Queue, get_current_job
 
 from .. import logs, metrics
-from ..events import Actor, Event, Kind
+from ..events import Actor, Event, Kind, is_incident
 from ..queue import notify_queue_name
 from .followups import reminder_key, schedule_reminder
 from .runtime import current
@@ -55,7 +55,7 @@ def fire(project_id: int, iid: int, token: str, count: int) -> str:
     last_phase = rules.phases[-1].label if rules.phases else None
     level = rules.severity_of(labels)
     minutes = rules.severities[level].update_every_minutes if level is not None else None
-    still_incident = rules.incident_label in labels or state.issue.issue_type == "incident"
+    still_incident = is_incident(state.issue.issue_type, labels, rules.incident_label)
     if state.issue.state == "closed" or (last_phase and last_phase in labels) or not minutes or not still_incident:
         runtime.connection.delete(reminder_key(project_id, iid, runtime.settings.keys))
         if runtime.followups is not None:
