@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 
 from .. import logs
+from ..durations import human_duration
 from ..events import Actor, Event, Kind, is_incident
 from ..rules.drills import is_drill, scenario_of
 from .runtime import current
 
 log = logging.getLogger("incident_bot.drills")
-INJECT = "**Drill inject** (T+{minutes} min): {text}"
+INJECT = "**Drill inject** (T+{after}): {text}"
 
 
 def post_inject(project_id: int, iid: int, scenario: str, index: int, minutes: float, text: str) -> str:
@@ -33,7 +34,6 @@ def post_inject(project_id: int, iid: int, scenario: str, index: int, minutes: f
     if issue.state == "closed" or not still or scenario_of(issue.description) != scenario:
         blog.info("drill inject %s not posted: the drill is closed or no longer a drill of %s", index + 1, scenario)
         return "skipped: no longer an open drill"
-    shown = str(int(minutes)) if float(minutes).is_integer() else f"{minutes:g}"
-    delivery.gitlab.create_note(project_id, iid, INJECT.format(minutes=shown, text=text.strip()))
+    delivery.gitlab.create_note(project_id, iid, INJECT.format(after=human_duration(minutes), text=text.strip()))
     blog.info("drill inject %s of %s posted", index + 1, scenario)
     return f"posted inject {index + 1}"
