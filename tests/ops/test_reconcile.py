@@ -300,12 +300,13 @@ def test_synthetic_delivery_is_what_the_worker_reads(  # type: ignore[no-untyped
 
 @examples(max_examples=60, deadline=None)
 @given(
+    kind=st.sampled_from(["issue", "work_item"]),
     type_field=st.sampled_from(["type", "issue_type"]),
     type_value=st.sampled_from([None, "Incident", "incident", "INCIDENT", "Issue", "issue", "ISSUE", "task"]),
     labels=st.lists(st.sampled_from(["incident", "Incident", "INCIDENT", "incidents", "sev1"]), unique=True),
 )
 def test_edge_and_reconcile_agree_on_what_is_an_incident(
-    type_field: str, type_value: str | None, labels: list[str]
+    kind: str, type_field: str, type_value: str | None, labels: list[str]
 ) -> None:
     """The same issue fields, read by the edge from a hook and by reconcile from the REST API: one verdict."""
     issue = {
@@ -321,6 +322,7 @@ def test_edge_and_reconcile_agree_on_what_is_an_incident(
     }
     hook = payload("issue.open.docs")
     hook.pop("changes")
+    hook["object_kind"] = kind
     hook["object_attributes"].pop("type")
     hook["object_attributes"][type_field] = type_value
     hook["labels"] = hook["object_attributes"]["labels"] = [{"title": name} for name in labels]
