@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -153,9 +154,21 @@ def _assignees(payload: dict[str, Any]) -> tuple[str, ...]:
     return tuple(checked_text(n, "assignees.username") for n in names if isinstance(n, str) and n)
 
 
-def is_incident(issue_type: Any, labels: frozenset[str], incident_label: str = INCIDENT_LABEL) -> bool:
-    """An incident is of type Incident or carries the incident label."""
-    return issue_type == INCIDENT_TYPE or incident_label in labels
+def is_incident(issue_type: Any, labels: Iterable[Any], incident_label: str = INCIDENT_LABEL) -> bool:
+    """An incident is of type Incident or carries the incident label: the one predicate, wherever the issue came from.
+
+    The type is compared without case, since GitLab spells it three ways: `type: "Incident"` in Issue Hooks (object_kind
+    issue or work_item), `issue_type: "incident"` in the REST API, `INCIDENT` in GraphQL and REST `type`. A label is
+    matched exactly, as GitLab matches it (`Incident` is another label); `labels` holds names or hook label objects.
+    """
+    if str(issue_type or "").lower() == INCIDENT_TYPE.lower():
+        return True
+    return any((label.get("title") if isinstance(label, dict) else label) == incident_label for label in labels)
+
+
+def issue_type_of(issue: Mapping[str, Any]) -> Any:
+    """The issue's type as the source spells it: REST `issue_type`, else the hook's (or GraphQL's) `type`."""
+    return issue.get("issue_type") or issue.get("type")
 
 
 def _object_attributes(payload: dict[str, Any]) -> dict[str, Any]:
@@ -172,7 +185,7 @@ def _issue_fields(
     checked_times(issue, where)
     return {
         "actor": _actor(payload),
-        "is_incident": is_incident(issue.get("type"), labels, incident_label),
+        "is_incident": is_incident(issue_type_of(issue), labels, incident_label),
         "title": text_field(issue, "title", f"{where}.title"),
         "description": text_field(issue, "description", f"{where}.description"),
         "state": text_field(issue, "state", f"{where}.state", "opened"),

@@ -21,6 +21,7 @@ from redis import Redis
 from rq import Queue
 
 from service import logs
+from service.durations import human_duration
 from service.events import parse_event
 from service.ops.drill import declaration_payload, declare
 from service.plan import Notify, Plan
@@ -174,7 +175,7 @@ def test_injects_are_posted_in_order_on_a_fast_clock_and_never_twice(settings, r
     notes = inject_notes(gitlab, drill["iid"])
     assert notes[0] == f"**Drill inject** (T+5 min): {scenario.injects[0].text}"
     assert [n.split(")")[0] for n in notes] == [
-        f"**Drill inject** (T+{i.after_minutes:g} min" for i in scenario.injects
+        f"**Drill inject** (T+{human_duration(i.after_minutes)}" for i in scenario.injects
     ]
     declaration = next(n for n in gitlab.bot_notes(1, drill["iid"]) if "incident-bot" in n["body"])
     assert f"the bot will post {len(scenario.injects)} new developments" in declaration["body"]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from service.events import Kind, PayloadError, parse_event
+from service.events import Kind, PayloadError, is_incident, issue_type_of, parse_event
 from tests.conftest import payload
 
 
@@ -194,3 +194,44 @@ def test_user_with_surrogate_username_is_named() -> None:
     data["user"]["username"] = "\udcff"
     with pytest.raises(PayloadError, match=r"user\.username"):
         parse_event(data)
+
+
+# (where the shape comes from, the issue's fields, its labels, an incident?)
+INCIDENT_SHAPES = [
+    ("Issue Hook, type Incident", {"type": "Incident"}, [], True),
+    ("Issue Hook, plain issue", {"type": "Issue"}, [], False),
+    ("REST, issue_type incident", {"issue_type": "incident", "type": "INCIDENT"}, [], True),
+    ("REST, plain issue", {"issue_type": "issue", "type": "ISSUE"}, [], False),
+    ("GraphQL / REST type only", {"type": "INCIDENT"}, [], True),
+    ("work_item hook, lower-case type", {"type": "incident"}, [], True),
+    ("no type at all", {}, [], False),
+    ("a type that is no text", {"type": ["Incident"]}, [], False),
+    ("Issue Hook, incident label object", {"type": "Issue"}, [{"title": "incident"}], True),
+    ("REST, incident label name", {"issue_type": "issue"}, ["incident"], True),
+    ("label cased otherwise: another label", {"type": "Issue"}, [{"title": "Incident"}, "INCIDENT"], False),
+    ("a label that merely contains the name", {}, ["incidents", {"title": "incident-review"}], False),
+    ("a label object without a title", {}, [{"name": "incident"}], False),
+]
+
+
+@pytest.mark.parametrize(
+    ("issue", "labels", "expected"), [s[1:] for s in INCIDENT_SHAPES], ids=[s[0] for s in INCIDENT_SHAPES]
+)
+def test_is_incident_over_every_shape_gitlab_sends(
+    issue: dict[str, object], labels: list[object], expected: bool
+) -> None:
+    """Type Incident in any of GitLab's spellings, or the incident label exactly as named, makes an incident."""
+    assert is_incident(issue_type_of(issue), labels, "incident") is expected
+
+
+def test_is_incident_uses_the_configured_label() -> None:
+    """With `incident_label: sev`, the label `incident` means nothing and `sev` makes an incident."""
+    assert is_incident("Issue", ["incident"], "sev") is False
+    assert is_incident("Issue", [{"title": "sev"}], "sev") is True
+
+
+def test_hook_with_lower_case_type_is_an_incident() -> None:
+    """An Issue Hook saying `type: incident` (casing as on the REST API) is parsed as an incident too."""
+    data = payload("issue.open.docs")
+    data["object_attributes"]["type"] = "incident"
+    assert parse_event(data).is_incident is True

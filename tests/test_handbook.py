@@ -70,6 +70,14 @@ def test_every_rules_item_appears_in_the_handbook(rules: RuleSet, fmt: str) -> N
     assert len(items(rules)) > 60  # the walk saw the shipped rules, not an empty set
 
 
+def test_severity_targets_and_cadence_in_the_one_duration_format(rules: RuleSet) -> None:
+    """The severities page reads targets as the comments do: `24 h 00 min`, `2 d 00 h`; `none` where none is set."""
+    text = whole(rules, "md")
+    assert "| 30 min | 15 min | 4 h 00 min | 24 h 00 min |" in text  # severity 1 of the shipped rules
+    assert "| 1 h 00 min | 30 min | 8 h 00 min | 2 d 00 h |" in text  # severity 2
+    assert "| `severity::3` | none |" in text  # no update cadence
+
+
 def test_index_says_how_to_raise_an_incident_in_five_lines(rules: RuleSet) -> None:
     """The first page gives five numbered steps naming the incident label and a command."""
     index = render(build(rules)[0], "md", file_link("md"))

@@ -62,7 +62,7 @@ def test_reminders_on_cadence_to_the_incident_manager_and_bounded(reminding, fak
     run_scheduler(redis_conn, lambda: len(reminders(fake)) == LIMIT)
     notes = reminders(fake)
     assert all(n.startswith("**Status update due**: @im-alice, severity 1 incidents") for n in notes)
-    assert "0.01 minutes" in notes[0]
+    assert "get a status update every 1 s." in notes[0]  # 0.01 min (0.6 s) in the one duration format
     assert "last automatic reminder" in notes[-1] and "last automatic" not in notes[0]
     queue = Queue("incident-bot-notify", connection=redis_conn)
     assert queue.scheduled_job_registry.count == 0 and queue.count == 0  # the series is over

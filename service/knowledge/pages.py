@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from service.durations import human_duration
 from service.handlers.commands import COMMANDS, HELP
 from service.rules import RuleSet
 
@@ -100,17 +101,6 @@ def commands(rules: RuleSet, bot: str) -> list[tuple[str, str]]:
     return found
 
 
-def _minutes(value: float | None) -> str:
-    if value is None:
-        return "none"
-    value = float(value)
-    if value >= 1440 and value % 1440 == 0:
-        return f"{int(value // 1440)} d"
-    if value >= 60 and value % 60 == 0:
-        return f"{int(value // 60)} h"
-    return f"{value:g} min"
-
-
 def notifications(rules: RuleSet) -> list[tuple[str, str, str]]:
     """(channel, what it is told, the rule's description) for each `notify` action of the rules."""
     told = []
@@ -158,10 +148,10 @@ def severities_page(rules: RuleSet, areas: tuple[Any, ...] = ()) -> Page:
             f"`{s.label}`",
             s.name,
             s.description,
-            _minutes(s.update_every_minutes),
-            _minutes(s.targets.get("acknowledge_minutes")),
-            _minutes(s.targets.get("mitigate_minutes")),
-            _minutes(s.targets.get("resolve_minutes")),
+            human_duration(s.update_every_minutes, "none"),
+            human_duration(s.targets.get("acknowledge_minutes"), "none"),
+            human_duration(s.targets.get("mitigate_minutes"), "none"),
+            human_duration(s.targets.get("resolve_minutes"), "none"),
         )
         for s in sorted(rules.severities.values(), key=lambda s: s.level)
     ]
@@ -247,7 +237,7 @@ def communication_page(rules: RuleSet, bot: str) -> Page:
         h("Cadence", "cadence"),
         table(
             ("Severity", "Status update every"),
-            ((f"`{s.label}`", _minutes(s.update_every_minutes)) for s in rules.severities.values()),
+            ((f"`{s.label}`", human_duration(s.update_every_minutes, "none")) for s in rules.severities.values()),
         ),
         p("The bot reminds the Incident Manager (else the Engineer On Call) when an update is due."),
         h("Where to document", "documentation"),

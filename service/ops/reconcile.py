@@ -23,7 +23,7 @@ from typing import Any
 
 from redis import Redis
 
-from ..events import INCIDENT_TYPE
+from ..events import INCIDENT_TYPE, is_incident, issue_type_of
 from ..gitlab import GitLabClient, PermanentGitLabError, TransientGitLabError
 from ..incident import find_memory, last_handled_note, memory_in
 from ..queue import EventQueue
@@ -39,6 +39,8 @@ OVERLAP = timedelta(minutes=2)  # GitLab's clock and ours may differ; the delive
 SOURCE = "reconcile"
 NOT_CHECKED = "not checked"
 WOULD_QUEUE = "would queue"  # --dry-run
+
+
 @dataclass(frozen=True)
 class Repair:
     """One incident reconcile found out of date, and what it did about it."""
@@ -90,7 +92,6 @@ def delivery_id(project_id: int, iid: int, updated_at: str) -> str:
 def synthetic_payload(issue: dict[str, Any], project_path: str, action: str) -> dict[str, Any]:
     """An Issue Hook body built from the issue as GitLab has it now (what GitLab would have sent)."""
     labels = [{"title": str(name)} for name in issue.get("labels") or []]
-    is_incident = str(issue.get("issue_type") or "").lower() == "incident" or str(issue.get("type")) == "INCIDENT"
     assignees = [
         {"id": a.get("id"), "username": a.get("username"), "name": a.get("name", "")}
         for a in issue.get("assignees") or []
@@ -105,7 +106,7 @@ def synthetic_payload(issue: dict[str, Any], project_path: str, action: str) -> 
         "state": issue.get("state") or "opened",
         "action": action,
         "confidential": bool(issue.get("confidential")),
-        "type": INCIDENT_TYPE if is_incident else "Issue",
+        "type": INCIDENT_TYPE if is_incident(issue_type_of(issue), labels=()) else "Issue",  # labels: below
         "severity": str(issue.get("severity") or "unknown").lower(),
         "created_at": issue.get("created_at"),
         "updated_at": issue.get("updated_at"),

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import requests
 from redis import Redis
 
+from ..durations import human_duration
 from ..keys import Keys
 from ..notify.alerts import alert_body
 from ..notify.channels import DeliveryError, SmtpSettings, Target, clip, post_json, resolve, send_email
@@ -119,19 +120,12 @@ def _comparison(
     for name, attr in (("time to acknowledge", "tta"), ("time to mitigate", "ttm"), ("time to resolve", "ttr")):
         now_m = spread(getattr(r, attr) for r in week).median
         then_m = spread(getattr(r, attr) for r in earlier).median
-        rows.append((name, _minutes(now_m), _minutes(then_m)))
+        rows.append((name, human_duration(now_m), human_duration(then_m)))
     return rows
 
 
 def _avg(total: int) -> str:
     return f"{total / COMPARED_WEEKS:g}"
-
-
-def _minutes(value: float | None) -> str:
-    if value is None:
-        return "—"
-    total = int(round(value))
-    return f"{total} min" if total < 60 else f"{total // 60} h {total % 60:02d} min"
 
 
 def run_digest(

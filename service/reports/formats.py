@@ -14,6 +14,7 @@ from typing import Any
 import pygal
 from pygal.style import DefaultStyle
 
+from service.durations import human_duration
 from service.store.measure import Measured
 from service.text import csv_cell, neutralise_line, safe_url
 
@@ -86,12 +87,6 @@ def _ref(row: Measured) -> str:
     return f"{row.project_path or row.project_id}#{row.iid}"
 
 
-def _duration(minutes: float) -> str:
-    hours, mins = divmod(int(round(minutes)), 60)
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h {mins}m" if days else f"{hours}h {mins}m"
-
-
 def to_markdown(report: Report) -> str:
     """Markdown to paste into an issue or post as the digest."""
     lines = [
@@ -123,7 +118,7 @@ def _listing(title: str, items: list[Listed], what: str) -> list[str]:
         state = "" if item.resolved or what == "age" else " (open)"
         severity = row.highest_severity if row.highest_severity is not None else "—"
         phase = neutralise_line(row.phase or "—")
-        lines.append(f"| {_incident(row)} | {severity} | {phase} | {_duration(item.minutes)}{state} |")
+        lines.append(f"| {_incident(row)} | {severity} | {phase} | {human_duration(item.minutes)}{state} |")
     return [*lines, ""]
 
 
@@ -238,7 +233,7 @@ def _html_listing(title: str, items: list[Listed], what: str) -> str:
         state = "" if item.resolved or what == "age" else " (open)"
         rows.append(
             f"<tr><td>{_html_incident(row)}</td><td class='n'>{row.highest_severity or '—'}</td>"
-            f"<td>{escape(row.phase or '—')}</td><td class='n'>{_duration(item.minutes)}{state}</td></tr>"
+            f"<td>{escape(row.phase or '—')}</td><td class='n'>{human_duration(item.minutes)}{state}</td></tr>"
         )
     head = f"<tr><th>incident</th><th>severity</th><th>phase</th><th>{what}</th></tr>"
     return f"<h2>{escape(title)}</h2><table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"

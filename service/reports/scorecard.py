@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..durations import human_duration
 from ..store.model import EventKind, Progress, TimelineEvent
 from ..store.timeline import Milestones
 from ..text import neutralise_line
@@ -159,7 +160,8 @@ def render_scorecard(card: Scorecard, severity_names: Mapping[int, str]) -> str:
         "| --- | --- | --- | --- |",
     ]
     for m in card.measures:
-        lines.append(f"| {neutralise_line(m.title)} | {_time(m.minutes)} | {_time(m.target, '-')} | {_verdict(m)} |")
+        shown, target = human_duration(m.minutes, "not reached"), human_duration(m.target, "-")
+        lines.append(f"| {neutralise_line(m.title)} | {shown} | {target} | {_verdict(m)} |")
     ticked, total = card.ticked
     if total:
         phases = ", ".join(f"{neutralise_line(p.phase)} {p.ticked}/{p.total}" for p in card.checklists)
@@ -173,13 +175,13 @@ def render_scorecard(card: Scorecard, severity_names: Mapping[int, str]) -> str:
 
 
 def _cadence_row(c: Cadence) -> str:
-    longest = f", longest gap {_time(c.longest)}" if c.longest is not None else ""
+    longest = f", longest gap {human_duration(c.longest)}" if c.longest is not None else ""
     shown = f"{c.updates} update{'s' if c.updates != 1 else ''}{longest}"
     if c.every is None:
         return f"| Status updates | {shown} | - | no cadence set for this severity |"
     missed = len(c.gaps) - c.on_time
     verdict = f"{c.on_time} of {len(c.gaps)} gaps on cadence" + (f", **{missed} missed**" if missed else "")
-    return f"| Status updates | {shown} | every {_time(c.every)} | {verdict} |"
+    return f"| Status updates | {shown} | every {human_duration(c.every)} | {verdict} |"
 
 
 def _roles(roles: Sequence[tuple[str, Sequence[str]]]) -> str:
@@ -198,15 +200,4 @@ def _verdict(m: Measure) -> str:
         return "**not reached**"
     if m.target is None:
         return "reached"
-    return "met" if m.met else f"**over by {_time(m.minutes - m.target)}**"
-
-
-def _time(minutes: float | None, missing: str = "not reached") -> str:
-    """Minutes as `12 min` or `1 h 05 min` (rounded to the minute)."""
-    if minutes is None:
-        return missing
-    total = max(int(round(minutes)), 0)
-    if total < 60:
-        return f"{total} min"
-    hours, mins = divmod(total, 60)
-    return f"{hours} h {mins:02d} min"
+    return "met" if m.met else f"**over by {human_duration(m.minutes - m.target)}**"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from ..durations import human_duration
 from ..store.model import EventKind, TimelineEvent
 from ..store.timeline import Milestones
 from ..text import neutralise_line
@@ -81,16 +82,16 @@ def render_targets(
         target = wanted.get(TARGETS[target_name])
         minutes = (at - start).total_seconds() / 60 if at is not None and start is not None else None
         elapsed = (now - start).total_seconds() / 60 if start is not None else None
-        shown = _duration(minutes) if minutes is not None else "not yet"
+        shown = human_duration(minutes, missing="not yet")
         if target is None:
             verdict = "no target"
         elif minutes is not None:
-            verdict = "met" if minutes <= target else f"**over by {_duration(minutes - target)}**"
+            verdict = "met" if minutes <= target else f"**over by {human_duration(minutes - target)}**"
         elif elapsed is not None and elapsed > target:
-            verdict = f"**past target by {_duration(elapsed - target)}**"
+            verdict = f"**past target by {human_duration(elapsed - target)}**"
         else:
             verdict = "running"
-        lines.append(f"| {title} | {shown} | {_duration(target) if target is not None else '-'} | {verdict} |")
+        lines.append(f"| {title} | {shown} | {human_duration(target) if target is not None else '-'} | {verdict} |")
     return "\n".join(lines)
 
 
@@ -140,15 +141,3 @@ def _person(username: str) -> str:
 
 def _who(e: TimelineEvent) -> str:
     return "the bot" if e.by_bot else _person(e.actor)
-
-
-def _duration(minutes: float) -> str:
-    """Minutes as `45 min`, `3 h 05 min` or `2 d 04 h`."""
-    total = max(int(round(minutes)), 0)
-    if total < 60:
-        return f"{total} min"
-    hours, mins = divmod(total, 60)
-    if hours < 48:
-        return f"{hours} h {mins:02d} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours:02d} h"

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from service.events import is_incident
 from service.incident import read_memory
 from service.plan import AddLabels, CloseIssue, Plan, Remember, RemoveLabels
 
@@ -135,7 +136,7 @@ def observe(
         review_state="opened" if review_url and not known_review else None,
         observed_at=at,
         events=tuple(events),
-        is_incident=incident in labels_after or (issue.issue_type or "").lower() == "incident",
+        is_incident=is_incident(issue.issue_type, labels_after, incident),
         checklists=_checklists(state, event, payload or {}),
     )
 

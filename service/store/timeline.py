@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from service.events import is_incident
+
 from .model import EventKind, TimelineEvent
 from .vocabulary import MITIGATION, POST_INCIDENT, REMEDIATION, Vocabulary
 
@@ -121,7 +123,7 @@ def derive(
 def _start(ordered: list[TimelineEvent], created_at: datetime | None, issue_type: str) -> datetime | None:
     added = next((e.at for e in ordered if e.kind is EventKind.INCIDENT and e.value_to == "added"), None)
     if created_at is not None and (
-        issue_type.lower() == "incident" or added is None or added <= created_at + CREATION_SLACK
+        is_incident(issue_type, labels=()) or added is None or added <= created_at + CREATION_SLACK
     ):
         return created_at
     return added if added is not None else (ordered[0].at if ordered else None)

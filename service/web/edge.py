@@ -24,6 +24,8 @@ from ..events import (
     Kind,
     PayloadError,
     Reference,
+    is_incident,
+    issue_type_of,
     noteable_type,
     parse_event,
 )
@@ -179,12 +181,12 @@ def _may_be_incident(payload: dict[str, Any], kind: str, incident_label: str) ->
     issue = payload.get("issue") if kind == "note" else payload.get("object_attributes")
     if not isinstance(issue, dict):
         return True  # malformed: let the parser name what is missing
-    if issue.get("type") == "Incident":
-        return True
     labels = (issue.get("labels") if kind == "note" else payload.get("labels", issue.get("labels"))) or []
     if not isinstance(labels, list):
         return True
-    return _names(labels, incident_label) or (kind != "note" and _removed_label(payload, incident_label))
+    return is_incident(issue_type_of(issue), labels, incident_label) or (
+        kind != "note" and _removed_label(payload, incident_label)
+    )
 
 
 def _names(labels: Any, name: str) -> bool:

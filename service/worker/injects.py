@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 
 from .. import logs
-from ..events import Actor, Event, Kind
+from ..durations import human_duration
+from ..events import Actor, Event, Kind, is_incident
 from ..rules.drills import is_drill, scenario_of
 from .runtime import current
 
 log = logging.getLogger("incident_bot.drills")
-INJECT = "**Drill inject** (T+{minutes} min): {text}"
+INJECT = "**Drill inject** (T+{after}): {text}"
 
 
 def post_inject(project_id: int, iid: int, scenario: str, index: int, minutes: float, text: str) -> str:
@@ -29,11 +30,10 @@ def post_inject(project_id: int, iid: int, scenario: str, index: int, minutes: f
     delivery = runtime.delivery(event, blog, bot)
     issue = delivery.gitlab.get_issue(project_id, iid)
     rules = delivery.rules
-    still = rules.incident_label in issue.labels and is_drill(issue.labels, rules)
+    still = is_incident(issue.issue_type, issue.labels, rules.incident_label) and is_drill(issue.labels, rules)
     if issue.state == "closed" or not still or scenario_of(issue.description) != scenario:
         blog.info("drill inject %s not posted: the drill is closed or no longer a drill of %s", index + 1, scenario)
         return "skipped: no longer an open drill"
-    shown = str(int(minutes)) if float(minutes).is_integer() else f"{minutes:g}"
-    delivery.gitlab.create_note(project_id, iid, INJECT.format(minutes=shown, text=text.strip()))
+    delivery.gitlab.create_note(project_id, iid, INJECT.format(after=human_duration(minutes), text=text.strip()))
     blog.info("drill inject %s of %s posted", index + 1, scenario)
     return f"posted inject {index + 1}"

@@ -8,7 +8,8 @@ import logging
 from rq import Queue, get_current_job
 
 from .. import logs, metrics
-from ..events import Actor, Event, Kind
+from ..durations import human_duration
+from ..events import Actor, Event, Kind, is_incident
 from ..queue import notify_queue_name
 from .followups import reminder_key, schedule_reminder
 from .runtime import current
@@ -16,7 +17,7 @@ from .runtime import current
 log = logging.getLogger("incident_bot.reminders")
 
 REMINDER = (
-    "**Status update due**: {owner}severity {level} incidents get a status update every {minutes} minutes. "
+    "**Status update due**: {owner}severity {level} incidents get a status update every {every}. "
     "Comment here, or broadcast one with `@{bot} update <text>`."
 )
 LAST = "\n\n_This is the last automatic reminder ({count} sent); the bot stops reminding until the next change._"
@@ -55,7 +56,7 @@ def fire(project_id: int, iid: int, token: str, count: int) -> str:
     last_phase = rules.phases[-1].label if rules.phases else None
     level = rules.severity_of(labels)
     minutes = rules.severities[level].update_every_minutes if level is not None else None
-    still_incident = rules.incident_label in labels or state.issue.issue_type == "incident"
+    still_incident = is_incident(state.issue.issue_type, labels, rules.incident_label)
     if state.issue.state == "closed" or (last_phase and last_phase in labels) or not minutes or not still_incident:
         runtime.connection.delete(reminder_key(project_id, iid, runtime.settings.keys))
         if runtime.followups is not None:
@@ -66,7 +67,7 @@ def fire(project_id: int, iid: int, token: str, count: int) -> str:
     staffed = state.memory.get("staffed", {})
     owner = next((staffed[r] for r in record.get("roles", []) if r in staffed), None)
     limit = int(rules.settings.get("reminder_limit", 48))
-    body = REMINDER.format(owner=f"@{owner}, " if owner else "", level=level, minutes=_minutes(minutes), bot=bot)
+    body = REMINDER.format(owner=f"@{owner}, " if owner else "", level=level, every=human_duration(minutes), bot=bot)
     if count >= limit:
         body += LAST.format(count=count)
     delivery.gitlab.create_note(project_id, iid, body)
@@ -88,7 +89,3 @@ def fire(project_id: int, iid: int, token: str, count: int) -> str:
         roles = tuple(record.get("roles", []))
         runtime.followups.record_pending(project_id, iid, minutes if count < limit else None, roles, count + 1)
     return f"reminded ({count})"
-
-
-def _minutes(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"

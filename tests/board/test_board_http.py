@@ -239,7 +239,7 @@ def test_board_order_and_overdue(app: Flask) -> None:
     first, second, third = (active.index(s) for s in ("Checkout errors", "confidential incident", "Search is slow"))
     assert first < second < third
     row = active.split("Checkout errors", 1)[1].split("</tr>", 1)[0]
-    assert "Overdue" in row and "(due every 30m)" in row
+    assert "Overdue" in row and "(due every 30 min)" in row
     assert "Overdue" not in active.split("confidential incident", 1)[1].split("</tr>", 1)[0]
     recent = page.split('id="recent-h"', 1)[1].split('id="month-h"', 1)[0]
     assert "Login outage" in recent and "Ancient disk alarm" not in recent

@@ -18,7 +18,7 @@ from rq import Queue, SimpleWorker
 
 from service.bounds import parse_duration
 from service.config import Settings
-from service.events import PayloadError, parse_event, reference
+from service.events import PayloadError, is_incident, issue_type_of, parse_event, reference
 from service.gitlab import PythonGitLabClient
 from service.incident import Note, find_memory, read_memory
 from service.ops.api import OpsGitLab
@@ -33,8 +33,9 @@ from service.ops.reconcile import (
 )
 from service.queue import EventQueue, job_id_for, notify_queue_name
 from service.rules import RuleSet
+from service.web.edge import Accepted, classify
 from service.worker import build_runtime, install
-from tests.conftest import SECRET, payload, test_redis_url
+from tests.conftest import SECRET, hook_headers, payload, test_redis_url
 from tests.fakegitlab import BOT, FakeGitLabServer
 from tests.fakeops import FakeOps
 from tests.receivers import HttpReceiver
@@ -295,6 +296,39 @@ def test_synthetic_delivery_is_what_the_worker_reads(  # type: ignore[no-untyped
     assert event.labels == frozenset(labels) and event.title == title
     assert event.is_incident == (issue_type == "incident" or "incident" in labels)
     assert job_id_for(event.delivery_id) == event.delivery_id  # readable, not hashed
+
+
+@examples(max_examples=60, deadline=None)
+@given(
+    kind=st.sampled_from(["issue", "work_item"]),
+    type_field=st.sampled_from(["type", "issue_type"]),
+    type_value=st.sampled_from([None, "Incident", "incident", "INCIDENT", "Issue", "issue", "ISSUE", "task"]),
+    labels=st.lists(st.sampled_from(["incident", "Incident", "INCIDENT", "incidents", "sev1"]), unique=True),
+)
+def test_edge_and_reconcile_agree_on_what_is_an_incident(
+    kind: str, type_field: str, type_value: str | None, labels: list[str]
+) -> None:
+    """The same issue fields, read by the edge from a hook and by reconcile from the REST API: one verdict."""
+    issue = {
+        "id": 7,
+        "iid": 3,
+        "project_id": 1,
+        "title": "t",
+        "description": "",
+        "state": "opened",
+        "labels": labels,
+        type_field: type_value,
+        "updated_at": "2026-11-27T10:00:00.000Z",
+    }
+    hook = payload("issue.open.docs")
+    hook.pop("changes")
+    hook["object_kind"] = kind
+    hook["object_attributes"].pop("type")
+    hook["object_attributes"][type_field] = type_value
+    hook["labels"] = hook["object_attributes"]["labels"] = [{"title": name} for name in labels]
+    edge = isinstance(classify(hook_headers(), json.dumps(hook).encode()), Accepted)
+    reconciled = parse_event(json.loads(json.dumps(synthetic_payload(issue, "g/p", "update")))).is_incident
+    assert edge == reconciled == is_incident(issue_type_of(issue), labels)
 
 
 @given(st.text(max_size=30))

@@ -408,6 +408,15 @@ def test_markdown_hides_confidential_titles_and_mentions(report_store: Store) ->
     assert "confidential incident" in page and "Secret DB creds" not in page and "shop/checkout#17" not in page
 
 
+def test_markdown_and_html_show_durations_in_the_one_format(report_store: Store) -> None:
+    """Open and longest incidents' durations read as the comments do (`2 d 00 h`, `25 h 00 min`), not `2d 0h 0m`."""
+    text = render(_report(report_store), Format.MD)
+    assert "| 18 d 04 h (open) |" in text and "| 2 d 00 h (open) |" in text and "| 25 h 00 min |" in text
+    assert "0h" not in text and "0m |" not in text
+    page = render(_report(report_store), Format.HTML)
+    assert "<td class='n'>25 h 00 min</td>" in page
+
+
 def test_csv_has_one_row_per_group(report_store: Store) -> None:
     """CSV for spreadsheets: a header and one row per group; empty cells where no time exists."""
     rows = list(csv.reader(io.StringIO(render(_report(report_store), Format.CSV))))

@@ -9,10 +9,9 @@ from datetime import datetime, timedelta
 import pygal
 from pygal.style import Style
 
+from service.durations import human_duration
 from service.reports.figures import nearest_rank
 from service.store.measure import Measured
-
-from .view import duration
 
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL | re.IGNORECASE)
 Y_MARKS = [1, 10, 60, 600, 1440, 10080]  # 1m, 10m, 1h, 10h, 1d, 7d on the log scale
@@ -75,7 +74,7 @@ def trend_svg(rows: Iterable[Measured], now: datetime, scheme: str = "light") ->
     )
     chart.x_labels = labels
     chart.y_labels = Y_MARKS
-    chart.value_formatter = lambda minutes: duration(minutes * 60) if minutes is not None else "—"
+    chart.value_formatter = human_duration
     for name, label in (("tta", "TTA"), ("ttm", "TTM"), ("ttr", "TTR")):
         chart.add(label, series[name])
     return _SCRIPT.sub("", str(chart.render(is_unicode=True)))

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from service.durations import human_duration
 from service.reports.figures import GroupBy, Targets, report_from_store
 from service.rules import RuleSet
 from service.store import Store
-
-from .view import duration
 
 WINDOW_DAYS = 30
 # The 30-day figures and the trend move slowly: recomputed at most this often (the board's active
@@ -45,8 +44,8 @@ def month(store: Store, rules: RuleSet, targets: Targets, now: datetime) -> Mont
             limit = wanted.get(target)
             cells.append(
                 {
-                    "median": duration(median * 60) if median is not None else "—",
-                    "target": duration(limit * 60) if limit is not None else "",
+                    "median": human_duration(median),
+                    "target": human_duration(limit, missing=""),
                     "over": median is not None and limit is not None and median > limit,
                 }
             )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from service.durations import human_duration
 from service.rules import RuleSet
 
 from .text import user_text
@@ -84,19 +85,8 @@ class Line:
         return f"{REDACTED}, severity {self.severity if self.severity is not None else '?'}, phase {self.phase or '?'}"
 
 
-def duration(seconds: float) -> str:
-    """A short human duration: `45s`, `12m`, `3h 05m`, `2d 4h`."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h {minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
+def _since(start: datetime, end: datetime) -> str:
+    return human_duration((end - start).total_seconds() / 60)
 
 
 def role_abbreviation(rules: RuleSet, role: str) -> str:
@@ -147,11 +137,11 @@ def line(
         area=user_text(row.area or "") if visible else "",
         roles=roles if visible else (),
         started_at=start,
-        age=duration((now - start).total_seconds()) if start else "",
-        in_phase=duration((now - since_phase).total_seconds()) if since_phase else "",
-        last_update=duration((now - last).total_seconds()) + " ago" if last else "none yet",
-        cadence=f"every {duration(float(cadence_minutes) * 60)}" if cadence_minutes else "",
+        age=_since(start, now) if start else "",
+        in_phase=_since(since_phase, now) if since_phase else "",
+        last_update=_since(last, now) + " ago" if last else "none yet",
+        cadence=f"every {human_duration(float(cadence_minutes))}" if cadence_minutes else "",
         overdue=overdue,
         resolved_at=row.resolved_at,
-        took=duration((row.resolved_at - start).total_seconds()) if row.resolved_at and start else "",
+        took=_since(start, row.resolved_at) if row.resolved_at and start else "",
     )
