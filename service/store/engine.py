@@ -67,9 +67,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        # WAL: readers never wait for the writer. NORMAL: durable across process crashes, which is
-        # all a derived index needs (a power cut loses at most the last commits; reindex heals).
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
+        # The busy timeout first: it covers the pragmas after it. WAL: readers never wait for the writer.
+        # NORMAL: durable across process crashes, which is all a derived index needs (reindex heals).
+        for pragma in ("busy_timeout=10000", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -142,8 +142,11 @@ def migrate(engine: Engine) -> None:
     beside the database (SQLite's own locking cannot cover Alembic's check-then-create of `alembic_version`:
     three workers starting on a fresh data directory raced it). Whoever gets the lock looks again.
     """
-    if current_revision(engine) == head():
-        return
+    try:
+        if current_revision(engine) == head():
+            return
+    except sa.exc.OperationalError:
+        pass  # another process is migrating a fresh SQLite file ("database is locked"): wait for it below
     from alembic import command
 
     config = alembic_config()
