@@ -83,12 +83,20 @@ def create_app(
     queue = Intake(deliveries, Spool(settings.spool_dir))
     app = Flask("incident_bot")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    index_figures = _add_pages(app, settings, rules, connection)
+    _add_webhook(app, settings, rules, queue, key)
+    _add_probes(app, settings, rules, connection, index_figures)
+    return app
+
+
+def _add_pages(app: Flask, settings: Settings, rules: RuleSet, connection: Redis) -> list[Any]:
+    """The board, the API and the handbook; returns the index's figures for /metrics."""
     # The board's pages (issue 11), imported here so the edge module stays light; its index opens at the first view.
     from service.store import open_store
 
-    from .board import board_blueprint  # deferred with open_store (above)
+    from .board import register_board  # deferred with open_store (above)
 
-    app.register_blueprint(board_blueprint(settings, open_store, rules))
+    register_board(app, settings, open_store, rules)
     from .api import api_blueprint  # deferred like the board: GET /api/incidents reads the index (issue 10)
 
     app.register_blueprint(api_blueprint(os.environ, open_store))
@@ -97,7 +105,11 @@ def create_app(
     app.register_blueprint(handbook_blueprint(settings, rules))
     from service.reports.gauges import index_collector  # deferred like the board: the index's figures on /metrics
 
-    index_figures = [index_collector(rules, connection, settings.queue_name, open_store)]
+    return [index_collector(rules, connection, settings.queue_name, open_store)]
+
+
+def _add_webhook(app: Flask, settings: Settings, rules: RuleSet, queue: Intake, key: bytes) -> None:
+    """`POST /webhook`: verify, classify, enqueue (or spool), answer."""
 
     @app.post("/webhook")
     def webhook() -> tuple[Response, int]:
@@ -149,6 +161,9 @@ def create_app(
         metrics.delivery("queued")
         return _answer(202, status="queued", job_id=result.job_id, after=result.after)
 
+
+def _add_probes(app: Flask, settings: Settings, rules: RuleSet, connection: Redis, index_figures: list[Any]) -> None:
+    """`/metrics`, `/healthz`, `/readyz` and the 413 answer."""
     scraped = [settings.queue_name, notify_queue_name(settings.queue_name)]
 
     @app.get("/metrics")
@@ -173,5 +188,3 @@ def create_app(
     @app.errorhandler(413)
     def too_large(_: Exception) -> tuple[Response, int]:
         return _answer(413, error=f"body over {settings.max_body_bytes} bytes")
-
-    return app
