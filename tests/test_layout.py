@@ -76,13 +76,19 @@ def imported(name: str, path: Path, node: ast.Import | ast.ImportFrom, known: di
     return found
 
 
-def graph() -> dict[str, set[str]]:
-    """The import graph of service/ (edges to service modules only)."""
+def every_import(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import statement, `if TYPE_CHECKING:` blocks and function bodies included."""
+    return (node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom))
+
+
+def graph(*, typing_too: bool = False) -> dict[str, set[str]]:
+    """The import graph of service/ (edges to service modules only); `typing_too` counts TYPE_CHECKING imports."""
     known = modules()
+    walk = every_import if typing_too else runtime_imports
     edges: dict[str, set[str]] = {}
     for name, path in known.items():
         tree = ast.parse(path.read_text(), str(path))
-        edges[name] = set().union(*(imported(name, path, n, known) for n in runtime_imports(tree))) - {name}
+        edges[name] = set().union(*(imported(name, path, n, known) for n in walk(tree))) - {name}
     return edges
 
 
@@ -130,6 +136,29 @@ def test_the_walker_sees_a_cycle() -> None:
 def test_no_import_cycle_among_service_modules() -> None:
     """Every module of service/ can be read after the ones it imports (TYPE_CHECKING imports aside)."""
     assert cycles(graph()) == []
+
+
+def packages(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The graph between packages (a top-level module of service/ is its own node)."""
+    known = modules()
+
+    def home(name: str) -> str:
+        path = known[name]
+        return name if path.parent == SERVICE or path.name == "__init__.py" else name.rpartition(".")[0]
+
+    found: dict[str, set[str]] = {}
+    for name, targets in edges.items():
+        found.setdefault(home(name), set()).update(home(t) for t in targets)
+    return {name: targets - {name} for name, targets in found.items()}
+
+
+def test_no_import_cycle_between_packages_even_for_type_checking() -> None:
+    """No circle between packages even counting `TYPE_CHECKING` and function-level imports; rules never import
+    planning (they read a plan through `rules.facts`)."""
+    edges = graph(typing_too=True)
+    assert cycles(packages(edges)) == []
+    upward = {f"{name} -> {t}" for name, targets in edges.items() if name.startswith("service.rules") for t in targets}
+    assert {edge for edge in upward if "-> service.handlers" in edge} == set()
 
 
 def test_the_layers_import_downwards() -> None:

@@ -12,9 +12,9 @@ from typing import Any
 from ..incident import CHECKLIST_PREFIX
 from ..rules import actions as then
 from ..rules.conditions import matches
+from ..rules.render import handbook_link, own_procedure
 from ..text import checklist_items, mention, neutralise, plain
 from .draft import CHECKLIST, POST, ROLES, Draft
-from .render import handbook_link, own_procedure
 
 CHECKLIST_MARKER = CHECKLIST_PREFIX + " {phase} -->"
 
