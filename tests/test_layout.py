@@ -161,6 +161,16 @@ def test_no_import_cycle_between_packages_even_for_type_checking() -> None:
     assert {edge for edge in upward if "-> service.handlers" in edge} == set()
 
 
+def test_public_class_names_are_unique() -> None:
+    """A public class name (not starting with `_`) names one class in service/: a reader greps one definition."""
+    homes: dict[str, list[str]] = {}
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                homes.setdefault(node.name, []).append(name)
+    assert {name: where for name, where in homes.items() if len(where) > 1} == {}
+
+
 def test_the_layers_import_downwards() -> None:
     """The foundations import no layer; the rules, planning and web layers never import the worker."""
     edges = graph()

@@ -1,6 +1,6 @@
 """What the rules read of an incident being planned: the facts conditions check and templates are rendered from.
 
-The planner's `handlers.draft.Draft` has these; so has the load-time sample (`samples.Sample`). The
+The planner's `handlers.draft.Draft` has these; so has the load-time sample (`samples.SampleIncident`). The
 rules layer names only this protocol, so it never imports the planning layer.
 """
 

@@ -3,7 +3,7 @@
 A template that names something the context lacks (`incident.titel`) compiles fine and fails
 only when a delivery renders it; then the delivery fails and its issue waits. Rendering every
 template at load, through the same `render.render` the planner uses, turns that into a
-`file:line` error before the rules are accepted. A sample is a `Sample`: the facts a Draft
+`file:line` error before the rules are accepted. A sample is a `SampleIncident`: the facts a Draft
 offers (`facts.TemplateFacts`) of an incident nothing has changed yet, so the rules layer
 never imports the planning layer.
 """
@@ -27,7 +27,7 @@ SAMPLE_NOW = datetime(2026, 1, 7, 10, 30, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
-class Sample:
+class SampleIncident:
     """A sample incident as a template sees it (`facts.TemplateFacts`), as a fresh Draft of it would show it."""
 
     event: Event
@@ -56,7 +56,7 @@ class Sample:
         return self.rules.category_of(self.labels)
 
 
-def sample_drafts(rules: RuleSet) -> Iterator[Sample]:
+def sample_drafts(rules: RuleSet) -> Iterator[SampleIncident]:
     """Declared incidents at the most and least severe level, and one with nothing set yet."""
     levels = sorted(rules.severities)
     first_phase = rules.phases[0] if rules.phases else None
@@ -101,10 +101,10 @@ def sample_drafts(rules: RuleSet) -> Iterator[Sample]:
                 "staffed": staffed,
                 "timeline": [{"at": "2026-01-07 10:00 UTC", "what": "Incident declared"}],
             }
-        yield Sample(event, issue, memory, rules, SAMPLE_NOW)
+        yield SampleIncident(event, issue, memory, rules, SAMPLE_NOW)
 
 
-def render_problem(template: Any, drafts: list[Sample]) -> str | None:
+def render_problem(template: Any, drafts: list[SampleIncident]) -> str | None:
     """Why `template` cannot be rendered for one of the sample incidents, or None."""
     for draft in drafts:
         try:

@@ -17,7 +17,8 @@ from .. import logs, metrics
 from ..config import Settings, signing_key
 from ..connection import connect as connection_for
 from ..intake import Intake, SpoolError
-from ..queue import EventQueue, Outcome, notify_queue_name
+from ..queue import EnqueueOutcome as Outcome  # the short name the webhook route reads
+from ..queue import EventQueue, notify_queue_name
 from ..rules import RuleSet, load_rules
 from ..spool import Spool
 from .edge import Accepted, Rejected, classify, verify

@@ -32,7 +32,7 @@ from . import queries, signin_views
 from .access import admit, refusal
 from .answers import json_answer, message, page
 from .config import BoardConfig
-from .session import Kind, Viewer
+from .session import Viewer, ViewerKind
 from .state import KEY, board, build
 from .summary import FRESH_SECONDS
 from .text import user_text
@@ -102,14 +102,14 @@ def guard(api: bool = False) -> Answer | None:
             return json_answer(401, error="sign in first") if api else redirect(_sign_in_path())
         status, text = refusal(config, trial)
         return json_answer(status, error=text) if api else message(status, "Board not available", text)
-    if viewer.kind is Kind.PERSON and not api and not _fresh(viewer):
+    if viewer.kind is ViewerKind.PERSON and not api and not _fresh(viewer):
         # Access to confidential incidents is trusted briefly: re-check it with a (silent) GitLab round trip.
         return redirect(_sign_in_path())
     if admission.presented_token:
         if request.args.get("token"):
             # Exchanged for a cookie at once: the token leaves the address bar (and the history).
             response = redirect(_without_token())
-            cookies.issue(response, Kind.KIOSK)
+            cookies.issue(response, ViewerKind.KIOSK)
             return response
         g.issue_kiosk_cookie = True  # a bearer header, too, is presented once
     return None
@@ -134,7 +134,7 @@ def index_unavailable(exc: Exception) -> Answer:
 def headers(response: Answer) -> Answer:
     """The board's security headers, and the kiosk cookie for a token presented in a header."""
     if getattr(g, "issue_kiosk_cookie", False):
-        board().cookies.issue(response, Kind.KIOSK)
+        board().cookies.issue(response, ViewerKind.KIOSK)
     if response.mimetype != "image/svg+xml":
         response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -186,7 +186,7 @@ def incident(project: str, iid: int) -> Answer:
     )
     events = [] if shown.redacted else index().timeline(row.project_id, row.iid)
     phases = [p.name for p in rules.phases]
-    more = queries.FollowUps([], None, []) if shown.redacted else queries.follow_ups(index(), row, phases)
+    more = queries.IncidentFollowUps([], None, []) if shown.redacted else queries.follow_ups(index(), row, phases)
     facts: dict[str, Any] = {"events": events, **more._asdict()}
     return page("board/incident.html", incident=shown, row=row, ref=ref(row), now=now, **facts)
 
@@ -213,7 +213,7 @@ def search() -> Answer:
     except bounds.OutOfBounds as exc:
         return message(400, "Unknown date", f"{exc}.")
     viewer: Viewer = g.board_viewer
-    visible = viewer.visible if viewer.kind is Kind.PERSON and _fresh(viewer) else frozenset()
+    visible = viewer.visible if viewer.kind is ViewerKind.PERSON and _fresh(viewer) else frozenset()
     rows = queries.search(board().index(), text=text, severity=severity, since=since, visible=visible)
     now = board().now()
     found = [line(r, rules, now, may_see=_may_see(viewer)) for r in rows]
@@ -242,7 +242,7 @@ def _board_context(viewer: Viewer) -> dict[str, Any]:
         "summary": summary.rows,
         "window_count": summary.incidents,
         "window_open": summary.unresolved,
-        "stale": viewer.kind is Kind.PERSON and not _fresh(viewer),
+        "stale": viewer.kind is ViewerKind.PERSON and not _fresh(viewer),
     }
 
 

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response as Answer
 from . import queries
 from .access import SIGN_IN_SETTINGS, safe_next
 from .answers import message
-from .session import COOKIE, FLOW_COOKIE, Kind, same_token
+from .session import COOKIE, FLOW_COOKIE, ViewerKind, same_token
 from .signin import SignInError
 from .state import board
 
@@ -68,7 +68,9 @@ def callback() -> Answer:
         return response
     response = redirect(safe_next(next_url))
     cookies.end_flow(response)
-    cookies.issue(response, Kind.PERSON, person.username, queries.confidential_among(shared.index(), person.visible))
+    cookies.issue(
+        response, ViewerKind.PERSON, person.username, queries.confidential_among(shared.index(), person.visible)
+    )
     return response
 
 
