@@ -29,8 +29,8 @@ from service.queue import (  # noqa: E402
     RESULT_TTL,
     RETRY_INTERVALS,
     Enqueued,
+    EnqueueOutcome,
     EventQueue,
-    Outcome,
     job_id_for,
 )
 from service.web.server import Gunicorn, gunicorn_options  # noqa: E402
@@ -74,8 +74,8 @@ def naive_enqueue(
             retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
         )
     except DuplicateJobError:
-        return Enqueued(Outcome.DUPLICATE, job_id)
-    return Enqueued(Outcome.QUEUED, job_id)
+        return Enqueued(EnqueueOutcome.DUPLICATE, job_id)
+    return Enqueued(EnqueueOutcome.QUEUED, job_id)
 
 
 def create_rq_app() -> Flask:

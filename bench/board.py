@@ -31,7 +31,7 @@ from service.reports.targets import targets_from_rules  # noqa: E402
 from service.rules import load_rules  # noqa: E402
 from service.store import Observation, Store, open_store  # noqa: E402
 from service.store.schema import incidents  # noqa: E402
-from service.web.board import BoardConfig, board_blueprint  # noqa: E402
+from service.web.board import BoardConfig, register_board  # noqa: E402
 from service.web.board.summary import month  # noqa: E402
 from tests.board.seed import incident  # noqa: E402
 
@@ -132,9 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         seed(store, args.active, past, rng, now)
         print(f"index: {store.count()} incidents ({args.active} active) seeded in {time.perf_counter() - t0:.1f} s")
         app = Flask("bench")
-        app.register_blueprint(
-            board_blueprint(Settings(local_trial=True), store, rules, BoardConfig(kiosk_token=TOKEN))
-        )
+        register_board(app, Settings(local_trial=True), store, rules, BoardConfig(kiosk_token=TOKEN))
         app.add_url_rule("/baseline", "baseline", lambda: "ok")
         client = app.test_client()
         assert client.get(f"/board?token={TOKEN}").status_code == 302  # the kiosk cookie, as a wall display has

@@ -20,7 +20,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from . import logs
-from .queue import Enqueued, EventQueue, Outcome, job_id_for
+from .queue import Enqueued, EnqueueOutcome, EventQueue, job_id_for
 from .spool import Record, Spool, SpoolError
 
 log = logging.getLogger("incident_bot.web")
@@ -44,7 +44,7 @@ class Intake:
         os.register_at_fork(after_in_child=partial(_start_in_child, weakref.ref(self)))
 
     def enqueue(self, body: bytes, meta: dict[str, Any], *, delivery_id: str, issue_key: str, actor: str) -> Enqueued:
-        """Queue the delivery, or spool it (Outcome.SPOOLED); SpoolError when neither can take it."""
+        """Queue the delivery, or spool it (EnqueueOutcome.SPOOLED); SpoolError when neither can take it."""
         if self._pid != os.getpid():  # not started by a fork: the first delivery starts this process's drain thread
             self._start()
         waiting = self.spool.pending()
@@ -62,7 +62,7 @@ class Intake:
                 return result
         self.spool.append(Record(body, meta, delivery_id, issue_key, actor))
         logs.bind(log, delivery=delivery_id, issue=issue_key).info("spooled")
-        return Enqueued(outcome=Outcome.SPOOLED, job_id=job_id_for(delivery_id, self.queue.keys))
+        return Enqueued(outcome=EnqueueOutcome.SPOOLED, job_id=job_id_for(delivery_id, self.queue.keys))
 
     def drain(self, batches: int | None = None) -> int:
         """Move the spool into the queue, oldest first, as far as Redis answers now; how many records moved."""

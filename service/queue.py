@@ -84,7 +84,7 @@ def _lua_string(value: Any) -> str:
     return f"[==[{text}]==]"
 
 
-class Outcome(StrEnum):
+class EnqueueOutcome(StrEnum):
     """What happened to a delivery at the queue."""
 
     QUEUED = "queued"
@@ -96,7 +96,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Enqueued:
-    outcome: Outcome
+    outcome: EnqueueOutcome
     job_id: str
     after: str | None = None
 
@@ -210,7 +210,7 @@ class EventQueue:
             self.connection.sadd(Queue.redis_queues_keys, self.queue.key)
             self._registered = True
         result = self._script(keys=keys, args=args)
-        outcome = Outcome(result[0].decode() if isinstance(result[0], bytes) else result[0])
+        outcome = EnqueueOutcome(result[0].decode() if isinstance(result[0], bytes) else result[0])
         after = result[1].decode() if len(result) > 1 and isinstance(result[1], bytes) else None
         return Enqueued(outcome=outcome, job_id=job_id, after=after)
 

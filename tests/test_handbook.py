@@ -17,8 +17,8 @@ from service.config import Settings, shipped_rules_dir
 from service.knowledge.handbook import build, file_link, render
 from service.knowledge.pages import commands
 from service.rules import RuleSet, load_rules
-from service.web.board import BoardConfig, board_blueprint
-from service.web.board.session import Cookies, Kind
+from service.web.board import BoardConfig, register_board
+from service.web.board.session import Cookies, ViewerKind
 from service.web.handbook import handbook_blueprint
 from service.worker.executor import note_body
 from tests.test_rules_shipped import plan_for
@@ -142,7 +142,7 @@ def app_for(rules: RuleSet) -> Flask:
     settings = Settings(webhook_secret=SECRET)
     config = BoardConfig(client_id="board-app", client_secret="board-secret", groups=("acme",), kiosk_token=KIOSK)
     app = Flask("handbook_test")
-    app.register_blueprint(board_blueprint(settings, lambda: None, rules, config))  # type: ignore[arg-type,return-value]
+    register_board(app, settings, lambda: None, rules, config)  # type: ignore[arg-type,return-value]
     app.register_blueprint(handbook_blueprint(settings, rules, config, clock=lambda: NOW))
     return app
 
@@ -151,7 +151,7 @@ def signed_in(app: Flask) -> FlaskClient:
     """A client holding the board's session cookie for a signed-in person."""
     cookies = Cookies(BoardConfig(client_secret="board-secret").signing_key(SECRET), lifetime=3600, secure=False)
     response = Response()
-    cookies.issue(response, Kind.PERSON, "alice")
+    cookies.issue(response, ViewerKind.PERSON, "alice")
     name, _, rest = response.headers["Set-Cookie"].partition("=")
     client = app.test_client()
     client.set_cookie(name, rest.split(";", 1)[0])

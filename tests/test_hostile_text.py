@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 from service.events import parse_event
 from service.handlers.draft import Draft
-from service.handlers.render import render
 from service.incident import IncidentState, Issue, strip_memory
 from service.notify import Message, MessageKind, render_email, render_slack, render_teams, render_webhook
 from service.rules import RuleSet
+from service.rules.render import render
 from service.text import is_username, mention, neutralise, neutralise_line, plain
 from service.worker import process_delivery
 from tests.conftest import DECLARED, DECLARED_LABELS, payload

@@ -19,7 +19,7 @@ from rq.job import Job, JobStatus, validate_job_id
 from rq.registry import FailedJobRegistry
 
 from service.config import Settings
-from service.queue import EventQueue, Outcome, job_id_for
+from service.queue import EnqueueOutcome, EventQueue, job_id_for
 from service.worker import IncidentWorker, make_worker
 from tests.bursts import drained, work_until
 from tests.conftest import ROOT, test_redis_url
@@ -27,7 +27,7 @@ from tests.conftest import ROOT, test_redis_url
 RECORD = "tests.jobs.record"
 
 
-def enqueue(q: EventQueue, delivery: str, issue: str = "1:23", **data: object) -> Outcome:
+def enqueue(q: EventQueue, delivery: str, issue: str = "1:23", **data: object) -> EnqueueOutcome:
     meta = {"delivery_id": delivery, "event": "Issue Hook"}
     return q.enqueue(json.dumps(data).encode(), meta, delivery_id=delivery, issue_key=issue, actor="alice").outcome
 
@@ -88,8 +88,8 @@ def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyp
 def test_redelivery_is_dropped(redis_conn: Redis) -> None:
     """The same delivery id twice: one job, the second answered duplicate."""
     q = EventQueue(redis_conn, "dedupe", func=RECORD)
-    assert enqueue(q, "d-1") is Outcome.QUEUED
-    assert enqueue(q, "d-1") is Outcome.DUPLICATE
+    assert enqueue(q, "d-1") is EnqueueOutcome.QUEUED
+    assert enqueue(q, "d-1") is EnqueueOutcome.DUPLICATE
     assert Queue("dedupe", connection=redis_conn).job_ids == ["d-1"]
 
 
@@ -99,7 +99,7 @@ def test_redelivery_after_run_is_still_dropped(redis_conn: Redis) -> None:
     enqueue(q, "d-2")
     drain(redis_conn, "dedupe2")
     Job.fetch("d-2", connection=redis_conn).delete()
-    assert enqueue(q, "d-2") is Outcome.DUPLICATE
+    assert enqueue(q, "d-2") is EnqueueOutcome.DUPLICATE
     drain(redis_conn, "dedupe2")
     assert [r["id"] for r in ran(redis_conn)] == ["d-2"]
 
@@ -115,8 +115,8 @@ def test_job_ids_are_valid_for_rq() -> None:
 def test_same_issue_runs_in_order_on_concurrent_workers(redis_conn: Redis, workers) -> None:  # type: ignore[no-untyped-def]
     """Two back-to-back events of one issue with two workers free: the second starts after the first ends."""
     q = EventQueue(redis_conn, "ordered", func=RECORD)
-    assert enqueue(q, "first", hold=0.6) is Outcome.QUEUED
-    assert enqueue(q, "second") is Outcome.DEFERRED
+    assert enqueue(q, "first", hold=0.6) is EnqueueOutcome.QUEUED
+    assert enqueue(q, "second") is EnqueueOutcome.DEFERRED
     wait_for(lambda: len(ran(redis_conn)) == 2)
     first, second = ran(redis_conn)
     assert (first["id"], second["id"]) == ("first", "second")
@@ -161,7 +161,7 @@ def test_failed_predecessor_does_not_block_the_issue(redis_conn: Redis) -> None:
     """When an earlier event finally fails, the later one still runs, after it."""
     q = EventQueue(redis_conn, "chain", func=RECORD, retry_intervals=())
     enqueue(q, "bad", fail=True)
-    assert enqueue(q, "good") is Outcome.DEFERRED
+    assert enqueue(q, "good") is EnqueueOutcome.DEFERRED
     drain(redis_conn, "chain")
     assert [r["id"] for r in ran(redis_conn)] == ["good"]
     assert Job.fetch("bad", connection=redis_conn).get_status() == JobStatus.FAILED
@@ -206,7 +206,7 @@ def test_job_taken_just_before_a_warm_stop_is_run_by_the_next_worker(redis_conn:
     """SIGTERM between dequeue and start: the job and the issue's next event still run, in order."""
     q = EventQueue(redis_conn, "warm", func=RECORD)
     enqueue(q, "first")
-    assert enqueue(q, "second") is Outcome.DEFERRED
+    assert enqueue(q, "second") is EnqueueOutcome.DEFERRED
     stopping = two_queue_worker(redis_conn, "warm")
     assert take(stopping).id == "first"
     stopping.teardown()  # what the warm shutdown runs on its way out
@@ -304,7 +304,7 @@ def test_a_deferred_chain_leaves_no_key_without_an_expiry(redis_conn: Redis) -> 
     deletes `rq:job::<id>:dependencies`, so every deferred delivery left a key with no TTL behind.
     """
     q = EventQueue(redis_conn, "chainkeys", func=RECORD)
-    assert [enqueue(q, f"c-{n}") for n in range(5)] == [Outcome.QUEUED] + [Outcome.DEFERRED] * 4
+    assert [enqueue(q, f"c-{n}") for n in range(5)] == [EnqueueOutcome.QUEUED] + [EnqueueOutcome.DEFERRED] * 4
     drain(redis_conn, "chainkeys")
     assert [r["id"] for r in ran(redis_conn)] == [f"c-{n}" for n in range(5)]
     forever = [k.decode() for k in redis_conn.scan_iter("rq:job:*") if redis_conn.ttl(k) == -1]

@@ -12,9 +12,9 @@ from typing import Any
 from ..incident import CHECKLIST_PREFIX
 from ..rules import actions as then
 from ..rules.conditions import matches
+from ..rules.render import handbook_link, own_procedure
 from ..text import checklist_items, mention, neutralise, plain
 from .draft import CHECKLIST, POST, ROLES, Draft
-from .render import handbook_link, own_procedure
 
 CHECKLIST_MARKER = CHECKLIST_PREFIX + " {phase} -->"
 
@@ -120,7 +120,7 @@ def _remind(action: then.Remind, d: Draft, rule: str) -> None:
         d.schedule_reminder(float(minutes), action.roles, rule)
 
 
-def _open_review(action: then.OpenReview, d: Draft, rule: str) -> None:
+def _open_review(action: then.OpenReviewThen, d: Draft, rule: str) -> None:
     if d.memory.get("review"):
         return
     title = f"Post-incident review: {plain(' '.join(d.issue.title.split()))}"
@@ -131,16 +131,16 @@ APPLY: dict[type, Callable[[Any, Draft, str], None]] = {
     then.SetSeverity: lambda a, d, rule: d.set_severity(a.level, rule),
     then.SetPhase: lambda a, d, rule: d.set_phase(a.name, rule),
     then.SetCategory: lambda a, d, rule: d.set_category(a.name, rule),
-    then.AddLabels: lambda a, d, rule: d.add_labels(set(a.labels), rule),
-    then.RemoveLabels: lambda a, d, rule: d.remove_labels(set(a.labels), rule),
+    then.AddLabelsThen: lambda a, d, rule: d.add_labels(set(a.labels), rule),
+    then.RemoveLabelsThen: lambda a, d, rule: d.remove_labels(set(a.labels), rule),
     then.Staff: _staff,
     then.Post: lambda a, d, rule: d.post_template(POST, a.template, rule),
     then.Comment: lambda a, d, rule: d.post_template(POST, a.template, rule),
     then.Checklist: _checklist,
-    then.Notify: lambda a, d, rule: d.notify(a.channel, a.message, rule),
+    then.NotifyThen: lambda a, d, rule: d.notify(a.channel, a.message, rule),
     then.Remind: _remind,
-    then.OpenReview: _open_review,
-    then.CloseIssue: lambda a, d, rule: d.close(rule),
+    then.OpenReviewThen: _open_review,
+    then.CloseIssueThen: lambda a, d, rule: d.close(rule),
 }
 
 

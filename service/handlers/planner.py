@@ -18,13 +18,13 @@ from ..events import Event
 from ..incident import IncidentState
 from ..plan import Notify, OpenReview, Plan, PostNote, Remember, SetNativeSeverity
 from ..rules import NATIVE_TO_NAME, RuleSet
+from ..rules.render import render
 from .areas import apply_areas
 from .builtin import confidential_review, exclusive_scopes, native_severity, record
 from .commands import run_commands, run_drill_request
 from .draft import DEFAULT_BOT, SUMMARY, Draft, Section
 from .drills import drill_injects, route_drill_notifications
 from .engine import run_rules
-from .render import render
 from .scorecard import scorecard
 
 # The planning steps, run in this order for every delivery.

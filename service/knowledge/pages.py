@@ -15,7 +15,7 @@ from service.durations import human_duration
 from service.handlers.commands import COMMANDS, HELP
 from service.rules import RuleSet
 
-# Slugs are part of the bot's comments (handlers/render.py links `phases#<phase>`, `roles#<role>`): keep them.
+# Slugs are part of the bot's comments (rules/render.py links `phases#<phase>`, `roles#<role>`): keep them.
 INDEX, SEVERITIES, ROLES, PHASES, COMMUNICATION, COMMANDS_PAGE, GLOSSARY = (
     "index",
     "severities",

@@ -56,7 +56,7 @@ class Digest:
 
 
 @dataclass
-class Outcome:
+class DigestRun:
     """What a run did: channels told now, channels already told this week, the issue, failures."""
 
     sent: list[str] = field(default_factory=list)
@@ -137,10 +137,10 @@ def run_digest(
     env: Mapping[str, str],
     gitlab: ReportingProject | None,
     keys: Keys | None = None,
-) -> Outcome:
+) -> DigestRun:
     """Render the week's digest, put it in the reporting issue (created or updated), tell each channel once."""
     digest = compose(store, rules, now)
-    outcome = Outcome()
+    outcome = DigestRun()
     settings = rules.digest
     if gitlab is not None and settings.project:
         try:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..rules import RuleSet
     from ..store import Store
-    from .digest import Outcome
+    from .digest import DigestRun
 
 log = logging.getLogger("incident_bot.digest")
 DIGEST_TIMEOUT = 300
@@ -33,7 +33,7 @@ class DigestError(Exception):
 
 def run_now(
     settings: Settings, rules: RuleSet, connection: Redis, *, store: Store | None = None, now: datetime | None = None
-) -> Outcome | None:
+) -> DigestRun | None:
     """Run the digest once (None: another run holds the lock); an index not given is opened for the run."""
     from ..store import open_store  # the digest's modules load when it runs, not with the worker or the CLI
     from .digest import ReportingProject, run_digest
@@ -78,7 +78,7 @@ def digest_job() -> str:
     return _said(outcome)
 
 
-def _said(outcome: Outcome) -> str:
+def _said(outcome: DigestRun) -> str:
     told = ", ".join(outcome.sent) or "no channel"
     already = f" (already told this week: {', '.join(outcome.already)})" if outcome.already else ""
     issue = (

@@ -3,8 +3,9 @@
 Owns reading the files (`read`, `source`: the bounded YAML composer; `schema`), building and
 cross-checking them (`loader`), the model (`model`: RuleSet, Severity, Phase, Channel, Drill, ...),
 the functional areas and drill scenarios (`areas`, `drills`, read through `folder`),
-the rules language (`conditions`: `when`; `actions`: `then`, both compiled at load), the
-template sandbox (`sandbox`, `templates`), load-time sample renders (`samples`) and
+the rules language (`conditions`: `when`; `actions`: `then`, both compiled at load; `facts`: what
+they read of a plan), the template sandbox and context (`sandbox`, `templates`, `render`), load-time
+sample renders (`samples`) and
 rotations. Nothing here talks to GitLab or Redis. Callers import from here:
 `from service.rules import load_rules, RuleSet, RulesError`.
 """

@@ -38,12 +38,12 @@ class SetCategory:
 
 
 @dataclass(frozen=True)
-class AddLabels:
+class AddLabelsThen:
     labels: tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class RemoveLabels:
+class RemoveLabelsThen:
     labels: tuple[str, ...]
 
 
@@ -72,7 +72,7 @@ class Checklist:
 
 
 @dataclass(frozen=True)
-class Notify:
+class NotifyThen:
     channel: str
     message: str = "status_update"
 
@@ -84,13 +84,13 @@ class Remind:
 
 
 @dataclass(frozen=True)
-class OpenReview:
+class OpenReviewThen:
     template: jinja2.Template | None
     labels: tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class CloseIssue:
+class CloseIssueThen:
     pass
 
 
@@ -98,16 +98,16 @@ Then = (
     SetSeverity
     | SetPhase
     | SetCategory
-    | AddLabels
-    | RemoveLabels
+    | AddLabelsThen
+    | RemoveLabelsThen
     | Staff
     | Post
     | Comment
     | Checklist
-    | Notify
+    | NotifyThen
     | Remind
-    | OpenReview
-    | CloseIssue
+    | OpenReviewThen
+    | CloseIssueThen
 )
 
 
@@ -151,9 +151,9 @@ def compile_action(op: str, arg: Any, rules: RuleSet, comment: jinja2.Template |
     if op == "set_category":
         return SetCategory(arg)
     if op == "add_labels":
-        return AddLabels(tuple(arg))
+        return AddLabelsThen(tuple(arg))
     if op == "remove_labels":
-        return RemoveLabels(tuple(arg))
+        return RemoveLabelsThen(tuple(arg))
     if op == "staff":
         return Staff(_names(arg))
     if op == "post":
@@ -164,15 +164,17 @@ def compile_action(op: str, arg: Any, rules: RuleSet, comment: jinja2.Template |
     if op == "checklist":
         return Checklist(arg)
     if op == "notify":
-        return Notify(arg) if isinstance(arg, str) else Notify(arg["channel"], arg.get("message", "status_update"))
+        return (
+            NotifyThen(arg) if isinstance(arg, str) else NotifyThen(arg["channel"], arg.get("message", "status_update"))
+        )
     if op == "remind":
         return Remind(_names(arg["role"]), arg.get("every_minutes"))
     if op == "open_review":
         template = arg.get("template", "review") if isinstance(arg, dict) else "review"
         labels = tuple(arg.get("labels", ())) if isinstance(arg, dict) else ()
-        return OpenReview(rules.templates.get(template), labels or tuple(rules.settings.get("review_labels", ())))
+        return OpenReviewThen(rules.templates.get(template), labels or tuple(rules.settings.get("review_labels", ())))
     if op == "close_issue":
-        return CloseIssue()
+        return CloseIssueThen()
     raise ValueError(f"unknown action {op!r}")  # the schema admits only the ones above
 
 

@@ -1,4 +1,4 @@
-"""The closed set of rule conditions (`when`): compiled at load, evaluated against a Draft."""
+"""The closed set of rule conditions (`when`): compiled at load, checked on the plan's `facts.Facts` (a Draft)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import re2
 
 if TYPE_CHECKING:
-    from ..handlers.draft import Draft
+    from .facts import Facts
     from .model import RuleSet
 
 Compiled = tuple[tuple[str, Any], ...]
@@ -52,14 +52,14 @@ def _name_is(arg: Any, name: str | None) -> bool:
     return name in _as_set(arg)
 
 
-def _entered(arg: Any, d: Draft) -> bool:
+def _entered(arg: Any, d: Facts) -> bool:
     phase = d.phase()
     if phase is None or phase == d.before("phase"):
         return False
     return arg == "any" or phase in _as_set(arg)
 
 
-def _severity_delta(d: Draft) -> int:
+def _severity_delta(d: Facts) -> int:
     """Negative when more severe than the severity last handled (escalation), positive when less."""
     before, now = d.before("severity"), d.severity()
     if not d.before("declared") or before is None or now is None:
@@ -67,7 +67,7 @@ def _severity_delta(d: Draft) -> int:
     return now - before
 
 
-CHECKS: dict[str, Callable[[Any, Draft], bool]] = {
+CHECKS: dict[str, Callable[[Any, Facts], bool]] = {
     "kind": lambda arg, d: d.event.kind.value == arg,
     "action": lambda arg, d: d.event.action in _as_set(arg),
     "new_incident": lambda arg, d: (not d.before("declared")) == arg,
@@ -94,7 +94,7 @@ CHECKS: dict[str, Callable[[Any, Draft], bool]] = {
 REGEX_KEYS = frozenset({"title_matches", "description_matches", "text_matches"})
 
 
-def matches(when: Compiled, draft: Draft) -> bool:
+def matches(when: Compiled, draft: Facts) -> bool:
     """True when every condition holds (`any`: one of the nested maps; `not`: the nested map fails)."""
     for op, arg in when:
         if op == "any":

@@ -36,7 +36,7 @@ class RulesError(Exception):
 
 
 @dataclass(frozen=True)
-class Digest:
+class DigestSettings:
     """The weekly executive digest: when (cron, UTC), which channels, which reporting project (None: no issue)."""
 
     cron: str = "0 8 * * 1"
@@ -244,11 +244,11 @@ class RuleSet:
         return str(self.settings.get("training_channel", "training"))
 
     @property
-    def digest(self) -> Digest:
+    def digest(self) -> DigestSettings:
         """The `digest:` settings, defaults filled in (the loader has checked the cron and the channels)."""
         raw = self.settings.get("digest") or {}
-        default = Digest()
-        return Digest(
+        default = DigestSettings()
+        return DigestSettings(
             cron=str(raw.get("cron", default.cron)),
             channels=tuple(raw.get("channels", default.channels)),
             project=raw.get("project"),

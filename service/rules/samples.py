@@ -1,23 +1,24 @@
-"""Load-time checks that need the planner's model: every template rendered against sample incidents.
+"""Load-time checks: every template rendered against sample incidents.
 
 A template that names something the context lacks (`incident.titel`) compiles fine and fails
 only when a delivery renders it; then the delivery fails and its issue waits. Rendering every
-template at load, through the same `service.handlers.render.render` the planner uses, turns
-that into a `file:line` error before the rules are accepted. (The one place the rules layer
-uses the handlers layer: `Draft` and the render context, which import nothing of the rules.)
+template at load, through the same `render.render` the planner uses, turns that into a
+`file:line` error before the rules are accepted. A sample is a `SampleIncident`: the facts a Draft
+offers (`facts.TemplateFacts`) of an incident nothing has changed yet, so the rules layer
+never imports the planning layer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..events import Actor, Event, Kind
-from ..handlers.draft import Draft
-from ..handlers.render import render
-from ..incident import IncidentState, Issue
+from ..incident import Issue
+from .render import render
 
 if TYPE_CHECKING:
     from .model import RuleSet
@@ -25,7 +26,37 @@ if TYPE_CHECKING:
 SAMPLE_NOW = datetime(2026, 1, 7, 10, 30, tzinfo=UTC)
 
 
-def sample_drafts(rules: RuleSet) -> Iterator[Draft]:
+@dataclass(frozen=True)
+class SampleIncident:
+    """A sample incident as a template sees it (`facts.TemplateFacts`), as a fresh Draft of it would show it."""
+
+    event: Event
+    issue: Issue
+    memory: Mapping[str, Any]
+    rules: RuleSet
+    now: datetime
+
+    @property
+    def labels(self) -> frozenset[str]:
+        return self.issue.labels
+
+    def before(self, key: str) -> Any:
+        return self.memory.get(key)
+
+    def issue_state(self) -> str:
+        return "closed" if self.issue.state == "closed" else "opened"
+
+    def severity(self) -> int | None:
+        return self.rules.severity_of(self.labels)
+
+    def phase(self) -> str | None:
+        return self.rules.phase_of(self.labels)
+
+    def category(self) -> str | None:
+        return self.rules.category_of(self.labels)
+
+
+def sample_drafts(rules: RuleSet) -> Iterator[SampleIncident]:
     """Declared incidents at the most and least severe level, and one with nothing set yet."""
     levels = sorted(rules.severities)
     first_phase = rules.phases[0] if rules.phases else None
@@ -70,10 +101,10 @@ def sample_drafts(rules: RuleSet) -> Iterator[Draft]:
                 "staffed": staffed,
                 "timeline": [{"at": "2026-01-07 10:00 UTC", "what": "Incident declared"}],
             }
-        yield Draft(event, IncidentState(issue=issue, memory=memory), rules, SAMPLE_NOW)
+        yield SampleIncident(event, issue, memory, rules, SAMPLE_NOW)
 
 
-def render_problem(template: Any, drafts: list[Draft]) -> str | None:
+def render_problem(template: Any, drafts: list[SampleIncident]) -> str | None:
     """Why `template` cannot be rendered for one of the sample incidents, or None."""
     for draft in drafts:
         try:

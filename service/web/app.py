@@ -17,7 +17,7 @@ from .. import logs, metrics
 from ..config import Settings, signing_key
 from ..connection import connect as connection_for
 from ..intake import Intake, SpoolError
-from ..queue import EventQueue, Outcome, notify_queue_name
+from ..queue import EnqueueOutcome, EventQueue, notify_queue_name
 from ..rules import RuleSet, load_rules
 from ..spool import Spool
 from .edge import Accepted, Ignored, IgnoreReason, Rejected, classify, verify
@@ -89,12 +89,20 @@ def create_app(
     queue = Intake(deliveries, Spool(settings.spool_dir))
     app = Flask("incident_bot")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    index_figures = _add_pages(app, settings, rules, connection)
+    _add_webhook(app, settings, rules, queue, key)
+    _add_probes(app, settings, rules, connection, index_figures)
+    return app
+
+
+def _add_pages(app: Flask, settings: Settings, rules: RuleSet, connection: Redis) -> list[Any]:
+    """The board, the API and the handbook; returns the index's figures for /metrics."""
     # The board's pages (issue 11), imported here so the edge module stays light; its index opens at the first view.
     from service.store import open_store
 
-    from .board import board_blueprint  # deferred with open_store (above)
+    from .board import register_board  # deferred with open_store (above)
 
-    app.register_blueprint(board_blueprint(settings, open_store, rules))
+    register_board(app, settings, open_store, rules)
     from .api import api_blueprint  # deferred like the board: GET /api/incidents reads the index (issue 10)
 
     app.register_blueprint(api_blueprint(os.environ, open_store))
@@ -103,7 +111,11 @@ def create_app(
     app.register_blueprint(handbook_blueprint(settings, rules))
     from service.reports.gauges import index_collector  # deferred like the board: the index's figures on /metrics
 
-    index_figures = [index_collector(rules, connection, settings.queue_name, open_store)]
+    return [index_collector(rules, connection, settings.queue_name, open_store)]
+
+
+def _add_webhook(app: Flask, settings: Settings, rules: RuleSet, queue: Intake, key: bytes) -> None:
+    """`POST /webhook`: verify, classify, enqueue (or spool), answer."""
 
     @app.post("/webhook")
     def webhook() -> tuple[Response, int]:
@@ -140,19 +152,22 @@ def create_app(
             log.error("queue unavailable and delivery not spooled: %s", exc)
             metrics.delivery("rejected", "503")
             return _answer(503, error=f"queue unavailable and local {exc.reason}, retry later")
-        if result.outcome is Outcome.DUPLICATE:
+        if result.outcome is EnqueueOutcome.DUPLICATE:
             metrics.delivery("duplicate")
             logs.bind(log, delivery=decision.delivery_id, project=ref.project_id, iid=ref.iid).info("duplicate")
             return _answer(200, status="duplicate", job_id=result.job_id)
-        if result.outcome is Outcome.SELF:
+        if result.outcome is EnqueueOutcome.SELF:
             return _ignored(Ignored(IgnoreReason.OWN_CHANGE))
-        if result.outcome is Outcome.SPOOLED:
+        if result.outcome is EnqueueOutcome.SPOOLED:
             metrics.delivery("spooled")
             return _answer(202, status="spooled", job_id=result.job_id)
         # No log line here: the worker logs every delivery it applies, and this path is the hot one.
         metrics.delivery("queued")
         return _answer(202, status="queued", job_id=result.job_id, after=result.after)
 
+
+def _add_probes(app: Flask, settings: Settings, rules: RuleSet, connection: Redis, index_figures: list[Any]) -> None:
+    """`/metrics`, `/healthz`, `/readyz` and the 413 answer."""
     scraped = [settings.queue_name, notify_queue_name(settings.queue_name)]
 
     @app.get("/metrics")
@@ -177,5 +192,3 @@ def create_app(
     @app.errorhandler(413)
     def too_large(_: Exception) -> tuple[Response, int]:
         return _answer(413, error=f"body over {settings.max_body_bytes} bytes")
-
-    return app

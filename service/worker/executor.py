@@ -48,7 +48,7 @@ DRILL_PLACEHOLDER = "{drill_url}"  # handlers.drills.DRILL_PLACEHOLDER: the `dri
 
 
 @dataclass
-class Outcome:
+class Applied:
     """What the executor did, for logs and tests."""
 
     writes: list[str] = field(default_factory=list)
@@ -97,13 +97,13 @@ def apply_plan(
     *,
     followups: FollowUps | None = None,
     finish: Callable[[Plan], Plan] | None = None,
-) -> Outcome:
+) -> Applied:
     """Execute the plan against GitLab with the fewest calls, through the delivery's bound client.
 
     `finish` completes the plan's comment once the issue itself is written (past incidents read
     from the index), so the first write does not wait for it.
     """
-    outcome = Outcome()
+    outcome = Applied()
     if plan.empty:
         return outcome
     event, client = delivery.event, delivery.gitlab
@@ -193,7 +193,7 @@ def _new_memory_note(client: GitLabClient, pid: int, iid: int, body: str) -> int
     return note_id
 
 
-def _open_drill(drill: OpenDrill, delivery: Delivery, body: str, outcome: Outcome, followups: FollowUps | None) -> str:
+def _open_drill(drill: OpenDrill, delivery: Delivery, body: str, outcome: Applied, followups: FollowUps | None) -> str:
     """Open the drill issue (or find the one a killed attempt opened), queue its declaration; the reply, linked."""
     event = delivery.event
     try:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..store import Store
     from ..store.reindex import GitLabHistory
     from .delivery import Delivery
-    from .executor import Outcome
+    from .executor import Applied
 
 log = logging.getLogger("incident_bot.worker")
 RETRY_OPEN_SECONDS = 60.0  # an index that would not open is tried again after this, not on every delivery
@@ -110,7 +110,7 @@ class DeliveryIndex:
         return self._store
 
     def record(
-        self, delivery: Delivery, state: IncidentState, plan: Plan, outcome: Outcome, payload: Mapping[str, Any]
+        self, delivery: Delivery, state: IncidentState, plan: Plan, outcome: Applied, payload: Mapping[str, Any]
     ) -> bool:
         """Record the delivery's Observation (called after `apply_plan` succeeded); False when the index failed."""
         from ..store.observe import observe  # the store package loads when a delivery is recorded, not at import

@@ -15,7 +15,7 @@ from ..handlers.planner import plan_event
 from ..incident import IncidentState, UnexpectedAnswer, new_comment, state_from_event
 from ..plan import Plan
 from .delivery import Delivery
-from .executor import Outcome, apply_plan, log_plan
+from .executor import Applied, apply_plan, log_plan
 from .limits import with_limits
 from .runtime import Runtime, current
 from .scorecard import record_training, with_scorecard
@@ -107,7 +107,7 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str
         plan = _plan(delivery, state)
         log_plan(plan, event, blog)  # type: ignore[arg-type]
         if runtime.index is not None and runtime.trial_index:  # only a local trial's own index, never a real one
-            runtime.index.record(delivery, state, plan, Outcome(), payload)
+            runtime.index.record(delivery, state, plan, Applied(), payload)
         return f"dry-run: {len(plan.actions)} actions"
     # A comment addressed to the bot needs its author's access level; a command that changes
     # something asks GitLab afresh.

@@ -12,7 +12,7 @@ from flask import Flask
 from service.config import Settings
 from service.rules import RuleSet, load_rules
 from service.store import Store, open_store
-from service.web.board import BoardConfig, board_blueprint
+from service.web.board import BoardConfig, register_board
 from tests.rulesdir import TEST_RULES
 
 from .seed import incident, record
@@ -82,7 +82,7 @@ def store(tmp_path: Path, now: datetime) -> Iterator[Store]:
 def board_app(settings: Settings, store: Store | Callable[[], Store], rules: RuleSet, config: BoardConfig) -> Flask:
     """A Flask app with just the board blueprint (as the app factory registers it)."""
     app = Flask("board_test")
-    app.register_blueprint(board_blueprint(settings, store, rules, config))
+    register_board(app, settings, store, rules, config)
     return app
 
 

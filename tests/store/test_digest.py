@@ -11,7 +11,7 @@ from types import MappingProxyType
 import pytest
 from redis import Redis
 
-from service.reports.digest import Outcome, ReportingProject, run_digest, week_of
+from service.reports.digest import DigestRun, ReportingProject, run_digest, week_of
 from service.rules import RuleSet
 from service.store import EventKind, Observation, Store, TimelineEvent
 from tests.fakegitlab import FakeGitLab, FakeGitLabServer
@@ -71,7 +71,7 @@ def digest_rules(rules: RuleSet) -> RuleSet:
     return dataclasses.replace(rules, settings=MappingProxyType({**rules.settings, "digest": digest}))
 
 
-def run(store: Store, rules: RuleSet, redis_conn: Redis, now: datetime, url: str) -> Outcome:
+def run(store: Store, rules: RuleSet, redis_conn: Redis, now: datetime, url: str) -> DigestRun:
     """One digest run at `now`, as the scheduled job or `digest --now` does it."""
     project = ReportingProject(url, "test-token", redis_conn)
     return run_digest(store=store, rules=rules, connection=redis_conn, now=now, env=os.environ, gitlab=project)

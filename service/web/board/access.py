@@ -8,7 +8,7 @@ from flask import Request
 
 from ...config import Settings
 from .config import BoardConfig
-from .session import Cookies, Kind, Viewer, same_token
+from .session import Cookies, Viewer, ViewerKind, same_token
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 SIGN_IN_SETTINGS = "INCIDENT_BOT_BOARD_CLIENT_ID and INCIDENT_BOT_BOARD_CLIENT_SECRET (Sign in with GitLab)"
@@ -69,13 +69,13 @@ def admit(request: Request, config: BoardConfig, cookies: Cookies, *, trial: boo
     presented = request.args.get("token") or bearer(request)
     if presented is not None:
         if config.kiosk_token and same_token(presented, config.kiosk_token):
-            return Admission(Viewer(Kind.KIOSK), presented_token=True)
+            return Admission(Viewer(ViewerKind.KIOSK), presented_token=True)
         return Admission(None, bad_token=True)
     viewer = cookies.viewer(request.cookies.get("incident_bot_board"))
-    if viewer is not None and (viewer.kind is not Kind.PERSON or config.oauth):
+    if viewer is not None and (viewer.kind is not ViewerKind.PERSON or config.oauth):
         return Admission(viewer)
     if trial and not config.oauth and request.remote_addr in LOOPBACK:
-        return Admission(Viewer(Kind.LOCAL))
+        return Admission(Viewer(ViewerKind.LOCAL))
     return Admission(None)
 
 

@@ -108,7 +108,7 @@ def find(store: Store, project: str, iid: int) -> IncidentRow | None:
     return IncidentRow.from_row(row) if row is not None else None
 
 
-class FollowUps(NamedTuple):
+class IncidentFollowUps(NamedTuple):
     """What the incident page shows beside the timeline: notifications, the reminder pending, checklists."""
 
     notified: list[Sent]
@@ -116,13 +116,13 @@ class FollowUps(NamedTuple):
     checklists: list[Progress]
 
 
-def follow_ups(store: Store, row: IncidentRow, phases: Sequence[str]) -> FollowUps:
+def follow_ups(store: Store, row: IncidentRow, phases: Sequence[str]) -> IncidentFollowUps:
     """The notifications sent about an incident (each attempt, oldest first), its next reminder, its checklists."""
     # A notification names its project by path, or by id when the delivery had no path.
     names = [name for name in (row.project_path, str(row.project_id)) if name]
     order = {name: i for i, name in enumerate(phases)}  # checklists in the rules' phase order
     ticks = sorted(progress(store.engine, row.id), key=lambda p: (order.get(p.phase, len(order)), p.phase))
-    return FollowUps(sent(store.engine, names, row.iid), pending(store.engine, row.project_id, row.iid), ticks)
+    return IncidentFollowUps(sent(store.engine, names, row.iid), pending(store.engine, row.project_id, row.iid), ticks)
 
 
 def search(

@@ -26,7 +26,7 @@ FLOW_SECONDS = 600
 MAX_VISIBLE = 150
 
 
-class Kind(StrEnum):
+class ViewerKind(StrEnum):
     """How the viewer got in."""
 
     PERSON = "person"  # signed in with GitLab and a member of an allowed group
@@ -38,7 +38,7 @@ class Kind(StrEnum):
 class Viewer:
     """The viewer of one request."""
 
-    kind: Kind
+    kind: ViewerKind
     username: str = ""
     visible: frozenset[tuple[int, int]] = field(default_factory=frozenset)  # confidential (project_id, iid)
     checked_at: float = 0.0  # when `visible` was read from GitLab
@@ -46,13 +46,13 @@ class Viewer:
 
     def fresh(self, access_seconds: float, now: float) -> bool:
         """Whether the confidential access checked at sign-in is recent enough to trust."""
-        return self.kind is Kind.PERSON and now - self.checked_at <= access_seconds
+        return self.kind is ViewerKind.PERSON and now - self.checked_at <= access_seconds
 
     def may_see(self, project_id: int, iid: int, confidential: bool, *, fresh: bool) -> bool:
         """Confidential details only for a person who could see that issue at a recent check; never kiosks."""
         if not confidential:
             return True
-        return self.kind is Kind.PERSON and fresh and (project_id, iid) in self.visible
+        return self.kind is ViewerKind.PERSON and fresh and (project_id, iid) in self.visible
 
 
 class Cookies:
@@ -71,7 +71,7 @@ class Cookies:
             return None
         try:
             return Viewer(
-                kind=Kind(data["k"]),
+                kind=ViewerKind(data["k"]),
                 username=str(data.get("u", "")),
                 visible=frozenset((int(p), int(i)) for p, i in data.get("v", [])),
                 checked_at=float(data.get("t", 0.0)),
@@ -81,7 +81,7 @@ class Cookies:
             return None
 
     def issue(
-        self, response: Response, kind: Kind, username: str = "", visible: Iterable[tuple[int, int]] = ()
+        self, response: Response, kind: ViewerKind, username: str = "", visible: Iterable[tuple[int, int]] = ()
     ) -> Viewer:
         """Start a session (sign-in or kiosk exchange): a fresh CSRF token, the access checked now."""
         viewer = Viewer(kind, username, frozenset(visible), time.time(), secrets.token_urlsafe(24))

@@ -29,7 +29,7 @@ class SignInError(Exception):
 
 
 @dataclass(frozen=True)
-class Person:
+class SignedInPerson:
     """Who signed in, and what GitLab says they may see."""
 
     user_id: int
@@ -84,7 +84,7 @@ class GitLabSignIn:
             raise SignInError(401, "GitLab answered the sign-in without an access token")
         return access
 
-    def person(self, access_token: str, groups: Iterable[str], incident_label: str) -> Person:
+    def person(self, access_token: str, groups: Iterable[str], incident_label: str) -> SignedInPerson:
         """Who the token belongs to, whether they are in one of `groups`, which confidential incidents they see."""
         with requests.Session() as http:
             http.headers["Authorization"] = f"Bearer {access_token}"
@@ -94,7 +94,7 @@ class GitLabSignIn:
             user_id, username = int(me["id"]), str(me.get("username", ""))
             member = any(self._member(http, group, user_id) for group in groups)
             visible = self._confidential(http, incident_label) if member else frozenset()
-        return Person(user_id, username, member, visible)
+        return SignedInPerson(user_id, username, member, visible)
 
     def _member(self, http: requests.Session, group: str, user_id: int) -> bool:
         # members/all includes inherited membership (a member of a parent group belongs here too).

@@ -1,4 +1,4 @@
-"""What rules templates see (the render context) and how they are rendered for a Draft."""
+"""What rules templates see (the render context) and how they are rendered for the facts of a plan (a Draft)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import jinja2
 from ..text import neutralise_line
 
 if TYPE_CHECKING:
-    from ..rules import RuleSet
-    from .draft import Draft
+    from .facts import TemplateFacts
+    from .model import RuleSet
 
 
 def handbook_link(rules: RuleSet, section: str = "", anchor: str = "") -> str:
@@ -26,7 +26,7 @@ def own_procedure(rules: RuleSet) -> bool:
     return not rules.settings.get("procedure_url") and bool(handbook_link(rules))
 
 
-def context(d: Draft) -> dict[str, Any]:
+def context(d: TemplateFacts) -> dict[str, Any]:
     """What templates may use; every user-supplied string is already neutralised."""
     rules = d.rules
     level = d.severity()
@@ -75,6 +75,6 @@ def context(d: Draft) -> dict[str, Any]:
     }
 
 
-def render(template: jinja2.Template, d: Draft) -> str:
-    """Render a rules template for this draft (sandboxed; unknown names are errors at plan time)."""
+def render(template: jinja2.Template, d: TemplateFacts) -> str:
+    """Render a rules template for these facts (sandboxed; unknown names are errors at plan time)."""
     return template.render(context(d)).strip()
