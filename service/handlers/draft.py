@@ -28,6 +28,7 @@ from ..plan import (
     ScheduleReminder,
     Unassign,
 )
+from ..rules.facts import LevelsFromLabels
 
 if TYPE_CHECKING:
     import jinja2
@@ -51,7 +52,7 @@ class Section:
     template: Any = None
 
 
-class Draft:
+class Draft(LevelsFromLabels):
     """The incident as this plan would leave it; the only mutable thing during planning.
 
     `bot` is the bot's username and `access` the author's access level (known only when
@@ -106,15 +107,6 @@ class Draft:
 
     def issue_state(self) -> str:
         return "closed" if self.closing else "opened"
-
-    def severity(self) -> int | None:
-        return self.rules.severity_of(self.labels)
-
-    def phase(self) -> str | None:
-        return self.rules.phase_of(self.labels)
-
-    def category(self) -> str | None:
-        return self.rules.category_of(self.labels)
 
     def areas(self) -> list[tuple[Area, str]]:
         """The functional areas the incident belongs to, with why: those matching now, and those applied before."""

@@ -60,3 +60,24 @@ class TemplateFacts(Facts, Protocol):
 
     @property
     def now(self) -> datetime: ...
+
+
+class _Labelled(Protocol):
+    @property
+    def rules(self) -> RuleSet: ...
+
+    @property
+    def labels(self) -> Set[str]: ...
+
+
+class LevelsFromLabels:
+    """Severity, phase and category as the rules read them from the labels: one derivation for a Draft and a sample."""
+
+    def severity(self: _Labelled) -> int | None:
+        return self.rules.severity_of(self.labels)
+
+    def phase(self: _Labelled) -> str | None:
+        return self.rules.phase_of(self.labels)
+
+    def category(self: _Labelled) -> str | None:
+        return self.rules.category_of(self.labels)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..events import Actor, Event, Kind
 from ..incident import Issue
+from .facts import LevelsFromLabels
 from .render import render
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ SAMPLE_NOW = datetime(2026, 1, 7, 10, 30, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
-class SampleIncident:
+class SampleIncident(LevelsFromLabels):
     """A sample incident as a template sees it (`facts.TemplateFacts`), as a fresh Draft of it would show it."""
 
     event: Event
@@ -45,15 +46,6 @@ class SampleIncident:
 
     def issue_state(self) -> str:
         return "closed" if self.issue.state == "closed" else "opened"
-
-    def severity(self) -> int | None:
-        return self.rules.severity_of(self.labels)
-
-    def phase(self) -> str | None:
-        return self.rules.phase_of(self.labels)
-
-    def category(self) -> str | None:
-        return self.rules.category_of(self.labels)
 
 
 def sample_drafts(rules: RuleSet) -> Iterator[SampleIncident]:

@@ -16,7 +16,7 @@ from service.config import Settings
 from service.knowledge.handbook import build, render, served_link
 from service.rules import RuleSet
 
-from .board.access import admit, board_cookies, local_trial, refusal
+from .board.access import admit, board_cookies, local_trial, refusal, secure
 from .board.config import BoardConfig
 
 CSP = "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -44,12 +44,7 @@ def handbook_blueprint(
 
     @bp.after_request
     def headers(response: Answer) -> Answer:
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
+        return secure(response, CSP)
 
     @bp.get("/handbook", defaults={"section": "index"})
     @bp.get("/handbook/<section>")

@@ -29,7 +29,7 @@ from service.rules import RuleSet
 from service.store import Store
 
 from . import queries, signin_views
-from .access import admit, refusal
+from .access import admit, refusal, secure
 from .answers import json_answer, message, page
 from .config import BoardConfig
 from .session import Viewer, ViewerKind
@@ -135,13 +135,7 @@ def headers(response: Answer) -> Answer:
     """The board's security headers, and the kiosk cookie for a token presented in a header."""
     if getattr(g, "issue_kiosk_cookie", False):
         board().cookies.issue(response, ViewerKind.KIOSK)
-    if response.mimetype != "image/svg+xml":
-        response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
+    return secure(response, CSP if response.mimetype != "image/svg+xml" else None)
 
 
 @blueprint.get("/board", endpoint="board")  # `board` is the state getter

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Request
+from werkzeug.wrappers import Response as Answer
 
 from ...config import Settings
 from .config import BoardConfig
@@ -84,3 +85,14 @@ def safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/board"
     return target[:500]
+
+
+def secure(response: Answer, csp: str | None) -> Answer:
+    """The headers every page of the board and the handbook carries (`csp` None: leave that header alone)."""
+    if csp is not None:
+        response.headers["Content-Security-Policy"] = csp
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
