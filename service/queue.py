@@ -7,7 +7,7 @@ one Lua script does, atomically:
 1. ignore the bot's own events (its username is cached in Redis by the worker);
 2. drop a redelivery (a `SET NX` on the delivery id, kept for `dedupe_ttl`);
 3. record the job as the issue's latest event and read the one before it;
-4. write the job hash in RQ's own format (taken from a template `Job`);
+4. write the job hash in RQ's own format (`rqstore.job_fields`, from a template `Job`);
 5. if the issue's previous event is still pending, register the new job as its
    dependent exactly as RQ does (`allow_dependency_failures`), so RQ enqueues it
    when the previous one finishes or finally fails; otherwise push it.
@@ -26,11 +26,10 @@ from enum import StrEnum
 from typing import Any
 
 from redis import Redis
-from rq import Queue, Retry
-from rq.job import Job
-from rq.registry import DeferredJobRegistry
+from rq import Queue
 from rq.utils import now, utcformat
 
+from . import rqstore
 from .keys import Keys
 
 # The delivery job's stable name: RQ stores it with every queued job, so a worker of an older or newer
@@ -101,25 +100,6 @@ class Enqueued:
     after: str | None = None
 
 
-def dependencies_key(job_id: str) -> str:
-    """The set RQ keeps a deferred job's dependencies in, named by RQ's own `Job.dependencies_key`.
-
-    RQ 3 spells it `rq:job::<id>:dependencies` (two colons) and expires and deletes that key with the job; a
-    hand-written `rq:job:<id>:dependencies` was never read nor expired, and one leaked for every deferred delivery.
-    """
-    return _DEPENDENCIES[0] + job_id + _DEPENDENCIES[1]
-
-
-def _rq_dependencies_key(job_id: str) -> str:
-    job = Job.__new__(Job)  # no connection, no Redis call: only the attribute the property reads
-    job._id = job_id
-    return str(job.dependencies_key)
-
-
-# Worked out once from RQ's property (the enqueue is the edge's hot path): the parts before and after the id.
-_DEPENDENCIES = tuple(_rq_dependencies_key("\0").split("\0"))
-
-
 def job_id_for(delivery_id: str, keys: Keys | None = None) -> str:
     """The job id of a delivery: RQ job ids allow letters, digits, `_` and `-`; anything else is hashed."""
     raw = delivery_id
@@ -147,31 +127,20 @@ class EventQueue:
         # The deployment's keys and job ids (Settings.keys); the default namespace when not said.
         self.keys = keys or Keys()
         self.dedupe_ttl = dedupe_ttl
-        self._deferred_key = DeferredJobRegistry(name, connection=connection).key
+        self._deferred_key = rqstore.deferred_key(name)
         # The job fields that never change are written into the script itself, so each delivery
         # sends only its own four and Redis reads no template.
-        static = self._template_fields()
+        static = rqstore.job_fields(
+            connection,
+            func,
+            queue_name=self.queue.name,
+            timeout=JOB_TIMEOUT,
+            result_ttl=RESULT_TTL,
+            retry_intervals=retry_intervals,
+        )
         template = ", ".join(f"{_lua_string(k)}, {_lua_string(v)}" for k, v in static.items())
         self._script = connection.register_script(ENQUEUE_LUA.replace("{TEMPLATE}", template))
         self._registered = False
-
-    def _template_fields(self) -> dict[str, Any]:
-        template = Job.create(
-            self.func,
-            args=(b"", {}),
-            connection=self.connection,
-            origin=self.queue.name,
-            timeout=JOB_TIMEOUT,
-            result_ttl=RESULT_TTL,
-            retry=Retry(max=len(self.retry_intervals), interval=list(self.retry_intervals))
-            if self.retry_intervals
-            else None,
-        )
-        fields = template.to_dict()
-        for dynamic in ("data", "created_at", "enqueued_at", "description"):
-            fields.pop(dynamic, None)
-        fields.pop("status", None)  # set by the script: queued, or deferred behind the issue's last event
-        return {k: v for k, v in fields.items() if v != ""}
 
     def enqueue(self, body: bytes, meta: dict[str, Any], *, delivery_id: str, issue_key: str, actor: str) -> Enqueued:
         """Enqueue one delivery for `func(body, meta)` (`process_delivery`); one Redis round trip."""
@@ -180,21 +149,20 @@ class EventQueue:
         stamp = utcformat(moment)
         # Not compressed: zlib costs ~50 µs a delivery on the hot path, and RQ reads uncompressed data as is.
         data = pickle.dumps((self.func, None, (body, meta), {}), protocol=pickle.HIGHEST_PROTOCOL)
-        job_key = Job.key_for(job_id)
         keys = [
             self.keys.seen(delivery_id),
             self.keys.last(issue_key),
-            job_key,
+            rqstore.job_key(job_id),
             self.queue.key,
             self.keys.bot_username,
             self._deferred_key,
-            dependencies_key(job_id),
+            rqstore.dependencies_key(job_id),
         ]
         args: list[Any] = [
             job_id,
             self.dedupe_ttl,
             actor,
-            Job.redis_job_namespace_prefix,
+            rqstore.JOB_PREFIX,
             moment.timestamp(),
             "data",
             data,
@@ -207,7 +175,7 @@ class EventQueue:
         ]
         if not self._registered:
             # Only RQ's dashboards read `rq:queues`; once per process is plenty.
-            self.connection.sadd(Queue.redis_queues_keys, self.queue.key)
+            self.connection.sadd(rqstore.QUEUES_KEY, self.queue.key)
             self._registered = True
         result = self._script(keys=keys, args=args)
         outcome = EnqueueOutcome(result[0].decode() if isinstance(result[0], bytes) else result[0])
