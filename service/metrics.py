@@ -28,6 +28,7 @@ from rq.utils import utcparse
 
 from .errors import ConfigError
 from .keys import Keys
+from .rqstore import failed_key, job_key, queue_key
 
 log = logging.getLogger("incident_bot.metrics")
 DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -200,9 +201,9 @@ class RedisCollector:
         )
         with self.connection.pipeline(transaction=False) as pipe:
             for name in self.queue_names:
-                pipe.llen(f"rq:queue:{name}")
-                pipe.lindex(f"rq:queue:{name}", 0)
-                pipe.zcard(f"rq:failed:{name}")
+                pipe.llen(queue_key(name))
+                pipe.lindex(queue_key(name), 0)
+                pipe.zcard(failed_key(name))
             answers = pipe.execute()
         heads: dict[str, str] = {}
         for i, name in enumerate(self.queue_names):
@@ -213,7 +214,7 @@ class RedisCollector:
                 heads[name] = head.decode() if isinstance(head, bytes) else str(head)
         now = time.time()
         for name in self.queue_names:
-            stamp = self.connection.hget(f"rq:job:{heads[name]}", "enqueued_at") if name in heads else None
+            stamp = self.connection.hget(job_key(heads[name]), "enqueued_at") if name in heads else None
             oldest.add_metric([name], max(now - _epoch(stamp), 0.0) if stamp else 0.0)
         keys = Keys.of_queue(self.queue_names[0] if self.queue_names else "")  # the webhook check's, per deployment
         for key in self.connection.scan_iter(match=keys.hook_state_pattern, count=100):

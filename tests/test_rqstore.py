@@ -6,6 +6,9 @@ deferred delivery (issue 17); naming every RQ key through `service.rqstore`, fro
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from redis import Redis
 from rq import Queue
@@ -14,6 +17,12 @@ from rq.registry import DeferredJobRegistry, FailedJobRegistry
 
 from service import rqstore
 
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE = ROOT / "service"
+# Parsed at collection, like tests/test_layout.py (a later ast.parse can fail after another test's RecursionError).
+TREES: dict[Path, ast.Module] = {
+    path: ast.parse(path.read_text(), str(path)) for path in SERVICE.rglob("*.py") if "rq:" in path.read_text()
+}
 JOB_IDS = ["abc", "delivery-1", "staging-key-0123456789abcdef", "x_y"]
 QUEUE_NAMES = ["incident-bot", "incident-bot-notify", "staging", "a:b"]
 
@@ -35,3 +44,28 @@ def test_queue_and_registry_keys_are_those_rq_names(name: str, redis_conn: Redis
     assert rqstore.failed_key(name) == FailedJobRegistry(name, connection=redis_conn).key
     assert rqstore.deferred_key(name) == DeferredJobRegistry(name, connection=redis_conn).key
     assert rqstore.QUEUES_KEY == Queue.redis_queues_keys
+
+
+def _docstrings(tree: ast.Module) -> set[int]:
+    """The ids of the docstring nodes of a module and its classes and functions (prose, not code)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+    return found
+
+
+def test_only_rqstore_spells_an_rq_key() -> None:
+    """No module but service/rqstore.py has an `rq:` string in its code (f-strings included)."""
+    spelled = []
+    for path, tree in TREES.items():
+        if path == SERVICE / "rqstore.py":
+            continue
+        prose = _docstrings(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in prose:
+                if "rq:" in node.value:
+                    spelled.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
+    assert spelled == []

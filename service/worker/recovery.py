@@ -24,13 +24,13 @@ from __future__ import annotations
 import logging
 
 from redis import Redis
-from rq.job import Job
+
+from ..rqstore import JOB_PREFIX, QUEUE_PREFIX
 
 log = logging.getLogger("incident_bot.recovery")
 
 CLAIMERS_KEY = "incident-bot:claimers"
 ALIVE_PREFIX = "incident-bot:alive:"
-QUEUE_PREFIX = "rq:queue:"
 
 
 def alive_key(worker_name: str) -> str:
@@ -102,7 +102,7 @@ class Claims:
         self._sweep = connection.register_script(SWEEP_LUA)
 
     def _args(self) -> list[str]:
-        return [Job.redis_job_namespace_prefix, QUEUE_PREFIX, self.worker_name]
+        return [JOB_PREFIX, QUEUE_PREFIX, self.worker_name]
 
     def take(self, queue_keys: list[str], block_seconds: int = 0) -> str | None:
         """Move the next job id of the first non-empty queue into the claims; block on the first queue if asked."""
@@ -131,7 +131,7 @@ class Claims:
         for raw in self.connection.smembers(CLAIMERS_KEY):
             name = _text(raw)
             keys = [claims_key(name), CLAIMERS_KEY, alive_key(name)]
-            returned = int(self._sweep(keys=keys, args=[Job.redis_job_namespace_prefix, QUEUE_PREFIX, name]))
+            returned = int(self._sweep(keys=keys, args=[JOB_PREFIX, QUEUE_PREFIX, name]))
             if returned > 0:
                 log.warning("put %s job(s) of stopped worker %s back on their queue", returned, name)
                 total += returned
