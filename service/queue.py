@@ -66,7 +66,7 @@ redis.call('HSET', KEYS[3], {TEMPLATE}, 'status', pending and 'deferred' or 'que
 if pending then
   redis.call('HSET', KEYS[3], 'dependency_id', prev, 'allow_dependency_failures', '1')
   redis.call('SADD', KEYS[7], prev)
-  redis.call('SADD', ARGV[4] .. prev .. ':dependents', ARGV[1])
+  redis.call('SADD', {DEPENDENTS_BEFORE} .. prev .. {DEPENDENTS_AFTER}, ARGV[1])
   redis.call('ZADD', KEYS[6], ARGV[5], ARGV[1])
   return {'deferred', prev}
 end
@@ -139,7 +139,10 @@ class EventQueue:
             retry_intervals=retry_intervals,
         )
         template = ", ".join(f"{_lua_string(k)}, {_lua_string(v)}" for k, v in static.items())
-        self._script = connection.register_script(ENQUEUE_LUA.replace("{TEMPLATE}", template))
+        before, after = rqstore.DEPENDENTS_KEY
+        script = ENQUEUE_LUA.replace("{DEPENDENTS_BEFORE}", _lua_string(before))
+        script = script.replace("{DEPENDENTS_AFTER}", _lua_string(after))
+        self._script = connection.register_script(script.replace("{TEMPLATE}", template))
         self._registered = False
 
     def enqueue(self, body: bytes, meta: dict[str, Any], *, delivery_id: str, issue_key: str, actor: str) -> Enqueued:

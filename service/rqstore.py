@@ -31,7 +31,13 @@ def job_key(job_id: str) -> str:
 
 def dependents_key(job_id: str) -> str:
     """The set of the jobs RQ enqueues when job `job_id` finishes (or finally fails)."""
-    return Job.dependents_key_for(job_id)
+    return DEPENDENTS_KEY[0] + job_id + DEPENDENTS_KEY[1]
+
+
+# RQ's `Job.dependents_key_for`, before and after the id: the enqueue script builds the key of a job id it reads
+# in Redis (the issue's previous event), so it is given these two parts rather than a key.
+_BEFORE, _AFTER = Job.dependents_key_for("\0").split("\0")
+DEPENDENTS_KEY: tuple[str, str] = (_BEFORE, _AFTER)
 
 
 def dependencies_key(job_id: str) -> str:
