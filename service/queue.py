@@ -43,9 +43,6 @@ JOB_TIMEOUT = 120
 RESULT_TTL = 24 * 3600
 _JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
-# Statuses of a previous event that mean "not applied yet": the new one waits for it.
-_PENDING = ("queued", "started", "scheduled", "deferred", "ready_to_enqueue", "created")
-
 ENQUEUE_LUA = """
 -- KEYS: 1 dedupe, 2 issue's last job, 3 job hash, 4 queue list, 5 bot username,
 --       6 deferred registry, 7 job's dependencies set
@@ -72,7 +69,7 @@ if pending then
 end
 redis.call('RPUSH', KEYS[4], ARGV[1])
 return {'queued'}
-""".replace("{PENDING}", "{" + ", ".join(f"['{s}'] = true" for s in _PENDING) + "}")
+""".replace("{PENDING}", "{" + ", ".join(f"['{s}'] = true" for s in rqstore.PENDING) + "}")
 
 
 def _lua_string(value: Any) -> str:

@@ -15,13 +15,26 @@ from typing import Any
 
 from redis import Redis
 from rq import Queue, Retry
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.registry import DeferredJobRegistry, FailedJobRegistry
 
 # A job's hash is JOB_PREFIX + id; a queue's list QUEUE_PREFIX + name; QUEUES_KEY the set of every queue's key.
 JOB_PREFIX: str = Job.redis_job_namespace_prefix
 QUEUE_PREFIX: str = Queue.redis_queue_namespace_prefix
 QUEUES_KEY: str = Queue.redis_queues_keys
+
+# A job's statuses that mean "not applied yet": the enqueue script defers an issue's new event behind one of these.
+PENDING: tuple[str, ...] = tuple(
+    status.value
+    for status in (
+        JobStatus.QUEUED,
+        JobStatus.STARTED,
+        JobStatus.SCHEDULED,
+        JobStatus.DEFERRED,
+        JobStatus.READY_TO_ENQUEUE,
+        JobStatus.CREATED,
+    )
+)
 
 
 def job_key(job_id: str) -> str:

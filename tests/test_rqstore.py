@@ -46,6 +46,10 @@ def test_queue_and_registry_keys_are_those_rq_names(name: str, redis_conn: Redis
     assert rqstore.QUEUES_KEY == Queue.redis_queues_keys
 
 
+def test_pending_statuses_are_those_the_enqueue_always_deferred_behind() -> None:
+    assert rqstore.PENDING == ("queued", "started", "scheduled", "deferred", "ready_to_enqueue", "created")
+
+
 def _docstrings(tree: ast.Module) -> set[int]:
     """The ids of the docstring nodes of a module and its classes and functions (prose, not code)."""
     found = set()
