@@ -19,7 +19,6 @@ and a killed worker, while events of different issues run in parallel.
 from __future__ import annotations
 
 import hashlib
-import pickle
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -147,8 +146,6 @@ class EventQueue:
         job_id = job_id_for(delivery_id, self.keys)
         moment = now()
         stamp = utcformat(moment)
-        # Not compressed: zlib costs ~50 µs a delivery on the hot path, and RQ reads uncompressed data as is.
-        data = pickle.dumps((self.func, None, (body, meta), {}), protocol=pickle.HIGHEST_PROTOCOL)
         keys = [
             self.keys.seen(delivery_id),
             self.keys.last(issue_key),
@@ -164,14 +161,9 @@ class EventQueue:
             actor,
             rqstore.JOB_PREFIX,
             moment.timestamp(),
-            "data",
-            data,
-            "created_at",
-            stamp,
-            "enqueued_at",
-            stamp,
-            "description",
-            f"{meta.get('event', 'delivery')} for {issue_key}",
+            *rqstore.job_own_fields(
+                self.func, (body, meta), description=f"{meta.get('event', 'delivery')} for {issue_key}", stamp=stamp
+            ),
         ]
         if not self._registered:
             # Only RQ's dashboards read `rq:queues`; once per process is plenty.

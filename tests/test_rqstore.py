@@ -16,6 +16,7 @@ from rq.job import Job
 from rq.registry import DeferredJobRegistry, FailedJobRegistry
 
 from service import rqstore
+from service.queue import PROCESS_FUNC, EventQueue
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE = ROOT / "service"
@@ -73,3 +74,13 @@ def test_only_rqstore_spells_an_rq_key() -> None:
                 if "rq:" in node.value:
                     spelled.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
     assert spelled == []
+
+
+def test_a_job_the_enqueue_writes_is_one_rq_reads_back(redis_conn: Redis) -> None:
+    """The job hash written in RQ's format (template fields and each job's own) is what RQ's `Job.fetch` reads."""
+    queue = EventQueue(redis_conn, "rqstore-format")
+    queue.enqueue(b"{}", {"event": "issue"}, delivery_id="fmt-1", issue_key="g/p#1", actor="")
+    job = Job.fetch("fmt-1", connection=redis_conn)
+    assert (job.func_name, job.args, job.kwargs) == (PROCESS_FUNC, (b"{}", {"event": "issue"}), {})
+    assert (job.origin, job.get_status(), job.description) == ("rqstore-format", "queued", "issue for g/p#1")
+    assert job.enqueued_at is not None and job.created_at == job.enqueued_at
