@@ -24,11 +24,10 @@ from typing import Any, NamedTuple
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq.utils import utcparse
 
 from .errors import ConfigError
 from .keys import Keys
-from .rqstore import failed_key, job_key, queue_key
+from .rqstore import enqueued_at, failed_key, queue_key
 
 log = logging.getLogger("incident_bot.metrics")
 DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -214,8 +213,8 @@ class RedisCollector:
                 heads[name] = head.decode() if isinstance(head, bytes) else str(head)
         now = time.time()
         for name in self.queue_names:
-            stamp = self.connection.hget(job_key(heads[name]), "enqueued_at") if name in heads else None
-            oldest.add_metric([name], max(now - _epoch(stamp), 0.0) if stamp else 0.0)
+            since = enqueued_at(self.connection, heads[name]) if name in heads else None
+            oldest.add_metric([name], max(now - since, 0.0) if since is not None else 0.0)
         keys = Keys.of_queue(self.queue_names[0] if self.queue_names else "")  # the webhook check's, per deployment
         for key in self.connection.scan_iter(match=keys.hook_state_pattern, count=100):
             text = key.decode() if isinstance(key, bytes) else str(key)
@@ -224,14 +223,6 @@ class RedisCollector:
             namespace = "/".join(text.split(":")[-2:])
             disabled.add_metric([namespace, state], 0 if state == HOOK_HEALTHY else 1)
         return [depth, oldest, failed, disabled]
-
-
-def _epoch(stamp: bytes | str) -> float:
-    """RQ's `enqueued_at` as seconds since the epoch; 0 when unreadable."""
-    try:
-        return float(utcparse(stamp.decode() if isinstance(stamp, bytes) else stamp).timestamp())
-    except ValueError:
-        return 0.0
 
 
 def registry(connection: Redis, queue_names: list[str], extra: Iterable[Any] = ()) -> Any:

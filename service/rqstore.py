@@ -18,6 +18,7 @@ from redis import Redis
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.registry import DeferredJobRegistry, FailedJobRegistry
+from rq.utils import utcparse
 
 # A job's hash is JOB_PREFIX + id; a queue's list QUEUE_PREFIX + name; QUEUES_KEY the set of every queue's key.
 JOB_PREFIX: str = Job.redis_job_namespace_prefix
@@ -125,3 +126,14 @@ def job_own_fields(func: str, args: tuple[Any, ...], *, description: str, stamp:
     """
     data = pickle.dumps((func, None, args, {}), protocol=pickle.HIGHEST_PROTOCOL)
     return ["data", data, "created_at", stamp, "enqueued_at", stamp, "description", description]
+
+
+def enqueued_at(connection: Redis, job_id: str) -> float | None:
+    """When job `job_id` was enqueued, in seconds since the epoch: None when it is gone, 0 when unreadable."""
+    stamp = connection.hget(job_key(job_id), "enqueued_at")
+    if not stamp:
+        return None
+    try:
+        return float(utcparse(stamp.decode() if isinstance(stamp, bytes) else str(stamp)).timestamp())
+    except ValueError:
+        return 0.0

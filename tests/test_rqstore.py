@@ -84,3 +84,5 @@ def test_a_job_the_enqueue_writes_is_one_rq_reads_back(redis_conn: Redis) -> Non
     assert (job.func_name, job.args, job.kwargs) == (PROCESS_FUNC, (b"{}", {"event": "issue"}), {})
     assert (job.origin, job.get_status(), job.description) == ("rqstore-format", "queued", "issue for g/p#1")
     assert job.enqueued_at is not None and job.created_at == job.enqueued_at
+    assert rqstore.enqueued_at(redis_conn, "fmt-1") == job.enqueued_at.timestamp()
+    assert rqstore.enqueued_at(redis_conn, "never-enqueued") is None
