@@ -23,9 +23,9 @@ from rq.exceptions import DuplicateJobError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from service.jobs import PROCESS_FUNC  # noqa: E402
 from service.queue import (  # noqa: E402
     JOB_TIMEOUT,
-    PROCESS_FUNC,
     RESULT_TTL,
     RETRY_INTERVALS,
     Enqueued,

@@ -29,11 +29,9 @@ from rq import Queue
 from rq.utils import now, utcformat
 
 from . import rqstore
+from .jobs import PROCESS_FUNC
 from .keys import Keys
 
-# The delivery job's stable name: RQ stores it with every queued job, so a worker of an older or newer
-# release runs it; `service.worker` re-exports `process_delivery` from `service.worker.job`.
-PROCESS_FUNC = "service.worker.process_delivery"
 # About 6.5 minutes of GitLab trouble before a job is failed. The first retry is immediate
 # (python-gitlab has already backed off inside the job) and needs no scheduler: a worker
 # killed together with its scheduler leaves the scheduler lock held for another ~60 s.

@@ -205,4 +205,4 @@ def test_comments_link_the_served_handbook_when_procedure_url_is_left_out(tmp_pa
 def test_comments_keep_procedure_url_when_it_is_set(rules: RuleSet) -> None:
     """With procedure_url set (the shipped rules), comments carry it and no handbook section link."""
     body = note_body(plan_for(rules, "issue.open.incident"))
-    assert rules.settings["procedure_url"] in body and "Handbook:" not in body
+    assert rules.settings.procedure_url in body and "Handbook:" not in body

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
 from rq import Queue
 from rq.job import Job, JobStatus
+from rq.utils import import_attribute
 
+from service import jobs
 from service.config import Settings
 from service.incident import read_memory
-from service.notify.jobs import NOTIFY_FUNC
-from service.queue import PROCESS_FUNC
+from service.jobs import NOTIFY_FUNC, PROCESS_FUNC, REMINDER_FUNC
 from service.rules import Channel, ChannelKind
 from service.worker import make_worker
-from service.worker.followups import REMINDER_FUNC, reminder_key
+from service.worker.followups import reminder_key
 from tests.conftest import body
 
 # Every function path a job has ever been stored under (deliveries, reminders up to a day ahead, notifications).
@@ -66,11 +68,45 @@ def test_a_notification_queued_under_the_old_path_runs(redis_conn, monkeypatch) 
 
 def test_a_drill_inject_scheduled_under_its_path_runs(fake, runtime, redis_conn) -> None:  # type: ignore[no-untyped-def]
     """`service.worker.injects.post_inject` (scheduled up to a week ahead): posts the inject on an open drill."""
+    from service.jobs import INJECT_FUNC  # the name RQ stores with each scheduled inject
     from service.rules.drills import drill_marker
-    from service.worker.drills import INJECT_FUNC  # the name RQ stores with each scheduled inject
 
     assert INJECT_FUNC == "service.worker.injects.post_inject"
     fake.issues[(1, 23)].update(labels=["incident", "drill"], description=f"Drill.\n{drill_marker('db')}")
     job = run_by_path(redis_conn, INJECT_FUNC, 1, 23, "db", 0, 5.0, "Error rate now 40% in EU.")
     assert job.get_status() == JobStatus.FINISHED, job.latest_result()
     assert [n["body"] for n in fake.bot_notes()] == ["**Drill inject** (T+5 min): Error rate now 40% in EU."]
+
+
+# Every stable name `service.jobs` declares, as literal strings: a renamed constant or module fails here.
+STABLE_NAMES = {
+    "PROCESS_FUNC": "service.worker.process_delivery",
+    "REMINDER_FUNC": "service.reminders.fire",
+    "NOTIFY_FUNC": "service.notify.send_notification",
+    "INJECT_FUNC": "service.worker.injects.post_inject",
+    "RECONCILE_FUNC": "service.ops.jobs.reconcile_job",
+    "WEBHOOK_CHECK_FUNC": "service.ops.jobs.webhook_check_job",
+    "DIGEST_FUNC": "service.reports.digest_job.digest_job",
+}
+
+
+def test_the_one_module_declares_every_stable_name_unchanged() -> None:
+    """`service.jobs` holds each job name once, with the value RQ has stored for it all along."""
+    declared = {name: getattr(jobs, name) for name in dir(jobs) if name.endswith("_FUNC")}
+    assert declared == STABLE_NAMES
+    assert sorted(jobs.ALL_FUNCS) == sorted(STABLE_NAMES.values())
+
+
+@pytest.mark.parametrize("name", sorted(STABLE_NAMES))
+def test_every_stable_name_resolves_as_a_worker_would(name: str) -> None:
+    """RQ's own resolver (what a worker calls on a stored job) finds a callable under each name."""
+    assert callable(import_attribute(getattr(jobs, name)))
+
+
+def test_the_periodic_jobs_are_registered_under_their_stable_names() -> None:
+    """The cron scheduler stores a registered function by its module and name: those are the constants."""
+    from service.worker import schedule
+
+    registered = {f"{f.__module__}.{f.__qualname__}" for f in schedule.PERIODIC_FUNCS}
+    assert registered == {jobs.RECONCILE_FUNC, jobs.WEBHOOK_CHECK_FUNC, jobs.DIGEST_FUNC}
+    assert callable(import_attribute("service.notify.alerts.alert_responders"))  # the webhook check's pickled argument

@@ -9,9 +9,9 @@ from redis import Redis
 from rq import Queue
 from rq.cron import CronScheduler
 
+from service.jobs import RECONCILE_FUNC, WEBHOOK_CHECK_FUNC
 from service.notify import DeliveryError
 from service.notify.alerts import alert_responders
-from service.ops.jobs import RECONCILE_FUNC, WEBHOOK_CHECK_FUNC
 from service.queue import notify_queue_name
 from service.worker.schedule import PeriodicJobs
 from tests.e2e.harness import wait_until

@@ -16,7 +16,8 @@ from rq.job import Job
 from rq.registry import DeferredJobRegistry, FailedJobRegistry
 
 from service import rqstore
-from service.queue import PROCESS_FUNC, EventQueue
+from service.jobs import PROCESS_FUNC
+from service.queue import EventQueue
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE = ROOT / "service"

@@ -82,7 +82,7 @@ def test_declaration_comment(rules) -> None:  # type: ignore[no-untyped-def]
     body = note_body(plan_for(rules, "issue.open.incident"))
     assert "Incident declared: severity 3 (medium)" in body
     assert "| `severity::1` critical |" in body
-    assert "Where to document" in body and rules.settings["procedure_url"] in body
+    assert "Where to document" in body and rules.settings.procedure_url in body
     assert "- [ ] Confirm the impact and scope" in body  # identification checklist as a task list
 
 
@@ -137,9 +137,8 @@ def test_native_severity_follows_label(rules) -> None:  # type: ignore[no-untype
 def test_native_severity_sync_can_be_switched_off(rules) -> None:  # type: ignore[no-untyped-def]
     """With `native_severity_sync: false` no GraphQL call is planned."""
     from dataclasses import replace
-    from types import MappingProxyType
 
-    off = replace(rules, settings=MappingProxyType({**rules.settings, "native_severity_sync": False}))
+    off = replace(rules, settings=replace(rules.settings, native_severity_sync=False))
     assert plan_for(off, "issue.open.incident").of(SetNativeSeverity) == []
 
 

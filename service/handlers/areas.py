@@ -33,7 +33,7 @@ def apply_areas(d: Draft) -> None:
         roles = tuple(dict.fromkeys(role for area, _ in found for role in area.roles))
         if roles:
             apply_action(Staff(roles), d, RULE.format("staffing"))
-    broadcast = set(d.rules.settings.get("broadcast_channels", ["responders"]))
+    broadcast = set(d.rules.settings.broadcast_channels)
     told = [(message, text) for channel, message, _, text in d.notifications if channel in broadcast]
     for area, _ in found:
         for channel in area.channels:

@@ -49,7 +49,7 @@ def help_text(d: Draft) -> str:
 
 
 def _broadcast(d: Draft) -> list[str]:
-    names = d.rules.settings.get("broadcast_channels", ["responders"])
+    names = list(d.rules.settings.broadcast_channels)
     if drill_involved(d):  # a drill tells the training channel only (and says so)
         names = [d.rules.training_channel]
     return [n for n in names if n in d.rules.channels]
@@ -167,7 +167,7 @@ def _dispatch(d: Draft, commands: dict[str, Callable[[Draft, str], str]]) -> Non
     if parsed is None:
         return
     command, rest = parsed
-    minimum = int(d.rules.settings.get("command_min_access", 30))
+    minimum = d.rules.settings.command_min_access
     if (d.access or 0) < minimum:
         d.post(REPLY, REFUSED.format(actor=mention(e.actor.username)), REFUSED_RULE)
         return

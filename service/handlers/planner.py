@@ -69,7 +69,7 @@ def finish(draft: Draft) -> Plan:
         return Plan()
     actions = list(draft.actions)
     level = draft.severity()
-    if rules.settings.get("native_severity_sync", True) and level is not None and draft.event.is_incident:
+    if rules.settings.native_severity_sync and level is not None and draft.event.is_incident:
         native = rules.severities[level].native
         current = NATIVE_TO_NAME.get((draft.issue.severity or "unknown").lower(), "UNKNOWN")
         handled = memory_before.get("severity")

@@ -227,7 +227,7 @@ def phases_page(rules: RuleSet, areas: tuple[Any, ...] = ()) -> Page:
 
 
 def communication_page(rules: RuleSet, bot: str) -> Page:
-    broadcast = rules.settings.get("broadcast_channels", ["responders"])
+    broadcast = rules.settings.broadcast_channels
     blocks = [
         h("Who is told what", "told"),
         table(("Channel", "Told when", "Rule"), ((f"`{c}`", what, why) for c, what, why in notifications(rules))),
@@ -241,13 +241,13 @@ def communication_page(rules: RuleSet, bot: str) -> Page:
         ),
         p("The bot reminds the Incident Manager (else the Engineer On Call) when an update is due."),
         h("Where to document", "documentation"),
-        p(str(rules.settings.get("documentation", "In the incident issue."))),
+        p(rules.settings.documentation),
     ]
     return Page(COMMUNICATION, "Communication", tuple(blocks))
 
 
 def commands_page(rules: RuleSet, bot: str) -> Page:
-    minimum = int(rules.settings.get("command_min_access", 30))
+    minimum = rules.settings.command_min_access
     return Page(
         COMMANDS_PAGE,
         "Comment commands",

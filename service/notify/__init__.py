@@ -5,7 +5,7 @@ kind renders it (`messages`), and the notification job (`jobs`). Channels are de
 in the rules (`service.rules.Channel`); the worker's follow-ups queue the jobs.
 
 `service.notify.send_notification` is a job name: RQ stores it with every queued
-notification, so it stays importable here.
+notification, so it stays importable here (`service.jobs.NOTIFY_FUNC`).
 """
 
 from ..rules import Channel, ChannelKind

@@ -58,7 +58,7 @@ def send_alert(target: Target, text: str, *, timeout: float = 10) -> None:
 def alert_responders(text: str) -> None:
     """Tell the rules' broadcast channels `text`; raise the first DeliveryError after trying every channel."""
     rules = load_rules(Settings.from_env().rules_dir)
-    names = rules.settings.get("broadcast_channels", ["responders"])
+    names = rules.settings.broadcast_channels
     failures: list[DeliveryError] = []
     for name in names:
         channel = rules.channels.get(name)

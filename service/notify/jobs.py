@@ -15,6 +15,7 @@ from rq.exceptions import DuplicateJobError
 from rq.job import Job
 
 from .. import metrics
+from ..jobs import NOTIFY_FUNC
 from ..keys import Keys
 from ..rules import Channel, ChannelKind
 from .channels import (
@@ -32,9 +33,6 @@ from .messages import Message, redacted_if_confidential, render_email, render_sl
 log = logging.getLogger("incident_bot.notify")
 
 FAILED = "notification %s for %s to channel %s failed: %s"
-# The notification job's stable name: RQ stores it with each job (retries run minutes later),
-# so it stays the name it always had; `service.notify` re-exports `send_notification`.
-NOTIFY_FUNC = "service.notify.send_notification"
 RETRY_INTERVALS = (2, 10, 30, 120)  # about 3 minutes of channel trouble before a notification is failed
 SENT_TTL = 7 * 24 * 3600
 JOB_TIMEOUT = 60

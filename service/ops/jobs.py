@@ -24,8 +24,6 @@ from .reconcile import Reconciler, describe, reconcile_periodically
 from .watch import check_webhook
 
 log = logging.getLogger("incident_bot.ops")
-RECONCILE_FUNC = "service.ops.jobs.reconcile_job"
-WEBHOOK_CHECK_FUNC = "service.ops.jobs.webhook_check_job"
 WEBHOOK_CHECK_SECONDS = 300
 
 

@@ -81,11 +81,8 @@ def wanted_labels(rules: RuleSet) -> list[WantedLabel]:
     settings = rules.settings
     want(
         rules.incident_label,
-        str(settings.get("incident_label_color") or INCIDENT_COLOR),
-        str(
-            settings.get("incident_label_description")
-            or "An incident: incident-bot runs the incident-response process on this issue."
-        ),
+        settings.incident_label_color or INCIDENT_COLOR,
+        settings.incident_label_description,
         "settings.incident_label",
     )
     for i, sev in enumerate(sorted(rules.severities.values(), key=lambda s: s.level)):
@@ -101,7 +98,7 @@ def wanted_labels(rules: RuleSet) -> list[WantedLabel]:
         want(cat.label, cat.color or CATEGORY_COLOR, text, f"categories.{cat.name}")
     if rules.drills:  # a drill issue carries it beside the incident label
         want(rules.drill_label, DRILL_COLOR, "A drill: a practice incident (rules/drills/).", "settings.drill_label")
-    for name in _names(list(settings.get("review_labels") or ())):
+    for name in _names(list(settings.review_labels)):
         want(
             name, REVIEW_COLOR, "Post-incident review of an incident, opened by incident-bot.", "settings.review_labels"
         )

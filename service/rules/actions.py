@@ -172,7 +172,7 @@ def compile_action(op: str, arg: Any, rules: RuleSet, comment: jinja2.Template |
     if op == "open_review":
         template = arg.get("template", "review") if isinstance(arg, dict) else "review"
         labels = tuple(arg.get("labels", ())) if isinstance(arg, dict) else ()
-        return OpenReviewThen(rules.templates.get(template), labels or tuple(rules.settings.get("review_labels", ())))
+        return OpenReviewThen(rules.templates.get(template), labels or rules.settings.review_labels)
     if op == "close_issue":
         return CloseIssueThen()
     raise ValueError(f"unknown action {op!r}")  # the schema admits only the ones above

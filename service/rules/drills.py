@@ -75,7 +75,6 @@ DRILL_SCHEMA: dict[str, Any] = {
 }
 _VALIDATOR = Draft202012Validator(DRILL_SCHEMA)
 # settings.drill_limit: how many drills one person may open by command in one project within a window.
-DRILL_LIMIT = (5, 60.0)  # the default: 5 an hour
 DRILL_LIMIT_SETTING: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -125,8 +124,7 @@ def is_drill(labels: Iterable[str], rules: RuleSet) -> bool:
 
 def drill_limit(rules: RuleSet) -> tuple[int, float]:
     """(drills, minutes): at most that many drills per person and project within that many minutes."""
-    raw = rules.settings.get("drill_limit") or {}
-    return int(raw.get("max_per_person", DRILL_LIMIT[0])), float(raw.get("window_minutes", DRILL_LIMIT[1]))
+    return rules.settings.drill_limit
 
 
 def request_marker(request: str) -> str:

@@ -21,6 +21,7 @@ from .read import read_dir
 from .rotation import Override, Rotation
 from .samples import render_problem, sample_drafts
 from .sandbox import step_budget
+from .settings import ProcessSettings
 from .source import Located, Problem
 from .templates import TEMPLATES, template_error
 
@@ -198,7 +199,7 @@ class _Builder:
             templates=MappingProxyType(templates),
             channels=MappingProxyType(channels),
             teams=MappingProxyType(teams),
-            settings=MappingProxyType(settings),
+            settings=ProcessSettings.from_mapping(settings),
             files=tuple(self.files),
         )
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from .rotation import Rotation
+from .settings import DigestSettings, ProcessSettings
 from .source import Problem
 
 if TYPE_CHECKING:
@@ -33,16 +34,6 @@ class RulesError(Exception):
         """Every problem, one per line, preceded by a count."""
         noun = "error" if len(self.problems) == 1 else "errors"
         return "\n".join([f"invalid rules: {len(self.problems)} {noun}", *(f"  {p}" for p in self.problems)])
-
-
-@dataclass(frozen=True)
-class DigestSettings:
-    """The weekly executive digest: when (cron, UTC), which channels, which reporting project (None: no issue)."""
-
-    cron: str = "0 8 * * 1"
-    channels: tuple[str, ...] = ("executives",)
-    project: str | None = None
-    labels: tuple[str, ...] = ("incident-digest",)
 
 
 @dataclass(frozen=True)
@@ -224,36 +215,29 @@ class RuleSet:
     templates: Mapping[str, jinja2.Template] = field(default_factory=lambda: MappingProxyType({}))
     channels: Mapping[str, Channel] = field(default_factory=lambda: MappingProxyType({}))
     teams: Mapping[str, Team] = field(default_factory=lambda: MappingProxyType({}))
-    settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    settings: ProcessSettings = field(default_factory=ProcessSettings)  # built once at load, defaults in one place
     files: tuple[str, ...] = ()
     areas: Mapping[str, Area] = field(default_factory=lambda: MappingProxyType({}))  # rules/areas/*.yml
     drills: Mapping[str, Drill] = field(default_factory=lambda: MappingProxyType({}))  # rules/drills/*.yml
 
     @property
     def incident_label(self) -> str:
-        return str(self.settings.get("incident_label", "incident"))
+        return self.settings.incident_label
 
     @property
     def drill_label(self) -> str:
         """The label that makes an incident a drill (with the incident label)."""
-        return str(self.settings.get("drill_label", "drill"))
+        return self.settings.drill_label
 
     @property
     def training_channel(self) -> str:
         """The only channel a drill's notifications go to (dropped when it is not declared)."""
-        return str(self.settings.get("training_channel", "training"))
+        return self.settings.training_channel
 
     @property
     def digest(self) -> DigestSettings:
         """The `digest:` settings, defaults filled in (the loader has checked the cron and the channels)."""
-        raw = self.settings.get("digest") or {}
-        default = DigestSettings()
-        return DigestSettings(
-            cron=str(raw.get("cron", default.cron)),
-            channels=tuple(raw.get("channels", default.channels)),
-            project=raw.get("project"),
-            labels=tuple(raw.get("labels", default.labels)),
-        )
+        return self.settings.digest
 
     def areas_for(
         self, category: str | None, labels: AbstractSet[str], project_path: str, title: str

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def handbook_link(rules: RuleSet, section: str = "", anchor: str = "") -> str:
     """A link into the served handbook (`settings.handbook_url`, e.g. https://bot/handbook), or "" when unset."""
-    base = str(rules.settings.get("handbook_url", "")).rstrip("/")
+    base = rules.settings.handbook_url.rstrip("/")
     if not base:
         return ""
     return (f"{base}/{section}" if section else base) + (f"#{anchor}" if anchor else "")
@@ -23,7 +23,7 @@ def handbook_link(rules: RuleSet, section: str = "", anchor: str = "") -> str:
 
 def own_procedure(rules: RuleSet) -> bool:
     """Whether comments link the served handbook's sections: `procedure_url` left out, `handbook_url` given."""
-    return not rules.settings.get("procedure_url") and bool(handbook_link(rules))
+    return not rules.settings.procedure_url and bool(handbook_link(rules))
 
 
 def context(d: TemplateFacts) -> dict[str, Any]:
@@ -64,13 +64,13 @@ def context(d: TemplateFacts) -> dict[str, Any]:
             for e in d.memory.get("timeline", [])
             if isinstance(e, dict)
         ],
-        "procedure_url": rules.settings.get("procedure_url") or handbook_link(rules),
+        "procedure_url": rules.settings.procedure_url or handbook_link(rules),
         "handbook": {
             "index": handbook_link(rules),
             "phase": handbook_link(rules, "phases", phase.name) if phase and handbook_link(rules) else "",
             "roles": {name: handbook_link(rules, "roles", name) for name in rules.roles},
         },
-        "documentation": rules.settings.get("documentation", ""),
+        "documentation": rules.settings.documentation,
         "now": d.now.strftime("%Y-%m-%d %H:%M UTC"),
     }
 

@@ -52,7 +52,7 @@ def vocabulary(rules: RuleSet, bot_username: str) -> Vocabulary:
         phases=tuple((p.label, p.name) for p in rules.phases),
         categories=tuple((c.label, c.name) for c in rules.categories.values()),
         incident_label=rules.incident_label,
-        drill_label=str(rules.settings.get("drill_label", "drill")),
+        drill_label=rules.drill_label,
         bot_username=bot_username,
     )
 

@@ -7,7 +7,7 @@ follow-ups of an applied plan (`followups`: notification jobs, reminder schedule
 the reminder job (`reminders`).
 
 `service.worker.process_delivery` is a job name: RQ stores it with every queued
-delivery, so it stays importable here whatever module defines it.
+delivery, so it stays importable here whatever module defines it (`service.jobs.PROCESS_FUNC`).
 """
 
 from .job import process_delivery

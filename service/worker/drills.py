@@ -3,7 +3,7 @@
 The bot's own events never reach the queue, so the drill issue the bot opens would never be declared:
 the follow-ups queue the Issue Hook GitLab would have sent for it (`service.ops.drill.declare`, as
 `reconcile` does), under a delivery id fixed by the issue, so a retried request queues it once.
-Each inject is its own RQ job on the notify queue, under the stable name `INJECT_FUNC`, with an id
+Each inject is its own RQ job on the notify queue, under its stable name (`service.jobs.INJECT_FUNC`), with an id
 fixed by the issue and the inject's place: a redelivered declaration never schedules one twice.
 When it fires it posts only while the issue is still an open drill of the same scenario
 (`service.worker.injects`).
@@ -18,13 +18,12 @@ from rq import Queue
 from rq.exceptions import DuplicateJobError
 
 from ..gitlab import GitLabClient
+from ..jobs import INJECT_FUNC
 from ..keys import Keys
 from ..plan import OpenDrill, ScheduleInjects
 from ..rules.drills import request_marker
 
 log = logging.getLogger("incident_bot.drills")
-# RQ stores this dotted path with every scheduled inject (up to a week ahead): it stays this name.
-INJECT_FUNC = "service.worker.injects.post_inject"
 INJECT_KEEP_SECONDS = 8 * 24 * 3600  # longer than a drill lasts (rules.drills.MAX_DRILL_MINUTES)
 
 

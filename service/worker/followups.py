@@ -16,6 +16,7 @@ from rq import Queue
 from rq.exceptions import DuplicateJobError
 
 from ..incident import IncidentState
+from ..jobs import REMINDER_FUNC
 from ..keys import Keys
 from ..notify.jobs import enqueue_notification, record_outcomes_with
 from ..notify.messages import Message, MessageKind
@@ -32,9 +33,6 @@ if TYPE_CHECKING:
     from ..store import Store
 
 log = logging.getLogger("incident_bot.followups")
-# The reminder job's stable name: RQ stores it with each job, and reminders are scheduled up to a day
-# ahead, so it stays the name it always had (`service/reminders.py` re-exports `worker.reminders.fire`).
-REMINDER_FUNC = "service.reminders.fire"
 
 
 def reminder_key(project_id: int, iid: int, keys: Keys | None = None) -> str:

@@ -1,6 +1,6 @@
 """The drill inject job: post one inject of a drill as a comment, if the issue is still an open drill.
 
-Scheduled by `service.worker.drills.schedule_injects` under the stable name `INJECT_FUNC`
+Scheduled by `service.worker.drills.schedule_injects` under its stable name `service.jobs.INJECT_FUNC`
 (RQ stores the dotted path with each job, up to a week ahead).
 """
 

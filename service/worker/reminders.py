@@ -66,7 +66,7 @@ def fire(project_id: int, iid: int, token: str, count: int) -> str:
         return "stopped"
     staffed = state.memory.get("staffed", {})
     owner = next((staffed[r] for r in record.get("roles", []) if r in staffed), None)
-    limit = int(rules.settings.get("reminder_limit", 48))
+    limit = rules.settings.reminder_limit
     body = REMINDER.format(owner=f"@{owner}, " if owner else "", level=level, every=human_duration(minutes), bot=bot)
     if count >= limit:
         body += LAST.format(count=count)

@@ -24,6 +24,9 @@ log = logging.getLogger("incident_bot.worker")
 RECONCILE_TIMEOUT = 300
 WEBHOOK_CHECK_TIMEOUT = 120
 REDIS_RETRY_SECONDS = 2.0
+# RQ's cron scheduler stores each job by its function's `module.name`: these must be the stable names
+# `service.jobs` declares (RECONCILE_FUNC, WEBHOOK_CHECK_FUNC, DIGEST_FUNC; tests/test_job_paths.py).
+PERIODIC_FUNCS = (reconcile_job, webhook_check_job, digest_job)
 
 
 class PeriodicJobs:

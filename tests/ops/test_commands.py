@@ -14,8 +14,9 @@ from rq.job import Job, JobStatus
 
 from service.config import Settings
 from service.errors import ConfigError
+from service.jobs import RECONCILE_FUNC, WEBHOOK_CHECK_FUNC
 from service.ops.commands import add_parsers
-from service.ops.jobs import RECONCILE_FUNC, WEBHOOK_CHECK_FUNC, reconcile_job, webhook_check_job
+from service.ops.jobs import reconcile_job, webhook_check_job
 from service.worker import make_worker
 from tests.conftest import test_redis_url
 from tests.fakegitlab import FakeGitLabServer

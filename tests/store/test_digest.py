@@ -6,13 +6,13 @@ import dataclasses
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from types import MappingProxyType
 
 import pytest
 from redis import Redis
 
 from service.reports.digest import DigestRun, ReportingProject, run_digest, week_of
 from service.rules import RuleSet
+from service.rules.settings import DigestSettings
 from service.store import EventKind, Observation, Store, TimelineEvent
 from tests.fakegitlab import FakeGitLab, FakeGitLabServer
 from tests.receivers import HttpReceiver
@@ -67,8 +67,8 @@ def gitlab() -> Iterator[FakeGitLabServer]:
 @pytest.fixture
 def digest_rules(rules: RuleSet) -> RuleSet:
     """The shipped rules with a digest to the executives and responders and a reporting project."""
-    digest = {"channels": ["executives", "responders"], "project": str(REPORTING)}
-    return dataclasses.replace(rules, settings=MappingProxyType({**rules.settings, "digest": digest}))
+    digest = DigestSettings(channels=("executives", "responders"), project=str(REPORTING))
+    return dataclasses.replace(rules, settings=dataclasses.replace(rules.settings, digest=digest))
 
 
 def run(store: Store, rules: RuleSet, redis_conn: Redis, now: datetime, url: str) -> DigestRun:

@@ -6,13 +6,13 @@ import dataclasses
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from types import MappingProxyType
 
 import pytest
 from redis import Redis
 
 from service.reports.digest import ReportingProject, run_digest
 from service.rules import RuleSet
+from service.rules.settings import DigestSettings
 from service.store import EventKind, Observation, Store, TimelineEvent
 from tests.fakegitlab import FakeGitLab, FakeGitLabServer
 
@@ -50,8 +50,8 @@ def test_the_digest_issue_shows_no_confidential_incident(  # type: ignore[no-unt
     start = MONDAY - timedelta(days=3)
     store.record(observed(41, SECRET, confidential=True, start=start))
     store.record(observed(42, "Checkout slow in EU", confidential=False, start=start + timedelta(hours=1)))
-    digest = {"channels": [], "project": str(REPORTING)}
-    with_digest = dataclasses.replace(rules, settings=MappingProxyType({**rules.settings, "digest": digest}))
+    digest = DigestSettings(channels=(), project=str(REPORTING))
+    with_digest = dataclasses.replace(rules, settings=dataclasses.replace(rules.settings, digest=digest))
     project = ReportingProject(gitlab.url, "test-token", redis_conn)
     outcome = run_digest(
         store=store, rules=with_digest, connection=redis_conn, now=MONDAY, env=os.environ, gitlab=project

@@ -77,13 +77,12 @@ def test_a_failing_write_does_not_fail_the_delivery(fake, runtime, database_url:
 
 def test_the_vocabulary_follows_reloaded_rules(runtime, database_url: str) -> None:  # type: ignore[no-untyped-def]
     """Rules reloaded with another drill label: the next delivery's store reads drills by the new label."""
-    from types import MappingProxyType
 
     index = DeliveryIndex(lambda: open_store(database_url))
     store = index.store(runtime.rules, "incident-bot")
     assert store is not None and store.vocab.drill_label == "drill"
     reloaded = dataclasses.replace(
-        runtime.rules, settings=MappingProxyType({**runtime.rules.settings, "drill_label": "exercise"})
+        runtime.rules, settings=dataclasses.replace(runtime.rules.settings, drill_label="exercise")
     )
     assert index.store(reloaded, "incident-bot") is store and store.vocab.drill_label == "exercise"
     store.engine.dispose()
