@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis import Redis
 from redis.exceptions import RedisError
+from rq.exceptions import StopRequested
 
 from ..store import pending
 
@@ -59,7 +60,9 @@ class index_guard:  # lower case, as contextlib.suppress: `with index_guard(log,
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> bool:
-        if not isinstance(exc, Exception):  # None, or KeyboardInterrupt and friends: not the index's to swallow
+        # None, KeyboardInterrupt and friends, or RQ's StopRequested (SIGTERM in an idle worker, an Exception
+        # subclass): not the index's to swallow, or the worker would not stop.
+        if not isinstance(exc, Exception) or isinstance(exc, StopRequested):
             return False
         self.failed = True
         why = f"{type(exc).__name__}: {exc}"
