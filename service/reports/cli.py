@@ -90,7 +90,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     args.end = moment(args.raw_to) if args.raw_to else None
     if args.since is not None and args.end is not None:
         raise UsageError("incident-bot report: use --since or --from/--to, not both")
-    now = datetime.now(UTC).replace(microsecond=0)
+    # Rounded up to the next whole second: [from, to) then holds an incident that started this very second
+    # (times are whole seconds), which a truncated now left out.
+    now = (datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=0)
     start, end = window(args, now)
     settings = Settings.from_env()
     try:

@@ -102,3 +102,39 @@ def test_a_first_report_prints_the_report_and_nothing_else(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["incidents"] == 0
     assert done.stderr == ""
+
+
+def test_the_default_window_includes_an_incident_started_this_second(
+    data_dir: Path, rules: RuleSet, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`report` right after a declaration counts it: the window ends after now, not at now cut to the second
+    (a sample delivered and reported within one second was missing: seen in the serve e2e test)."""
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    history = FakeHistory()
+    bot = FakeBot(history, rules, None)
+    bot.deliver(history.open((1, 1), now, "alice", ["incident"], title="Started this second"), now)
+    with HistoryServer(history) as server:
+        monkeypatch.setenv("GITLAB_URL", server.url)
+        monkeypatch.setenv("GITLAB_TOKEN", "token")
+        assert main(["reindex", "--group", "shop"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("service.reports.cli.datetime", _Frozen.at(now))  # the report runs in that same second
+    assert main(["report", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["incidents"] == 1
+
+
+class _Frozen:
+    """datetime with now() pinned to `moment` plus half a second."""
+
+    @staticmethod
+    def at(moment):  # type: ignore[no-untyped-def]
+        from datetime import datetime, timedelta
+
+        class Frozen(datetime):
+            @classmethod
+            def now(cls, tz=None):  # type: ignore[no-untyped-def]
+                return moment + timedelta(microseconds=500_000)
+
+        return Frozen
