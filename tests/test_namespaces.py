@@ -10,7 +10,6 @@ from rq import Queue
 
 from service.config import Settings
 from service.keys import DEFAULT_NAMESPACE, Keys
-from service.queue import EventQueue
 from service.web.app import create_app
 from tests.conftest import body, hook_headers, payload
 
@@ -62,10 +61,14 @@ def test_a_deployments_edge_writes_only_its_own_keys(settings, rules, redis_conn
 
 
 def test_the_bot_username_of_one_deployment_filters_nothing_in_another(settings, rules, redis_conn) -> None:  # type: ignore[no-untyped-def]
-    """Staging's bot user is `alice`; production still queues alice's changes (its own bot is someone else)."""
-    EventQueue(redis_conn, "staging")  # nothing written at construction
-    redis_conn.set(Keys("staging").bot_username, "alice")  # the fixture's actor
+    """Staging's bot user is `alice`: staging drops alice's change as its own, production still queues it."""
+    from service.queue import remember_bot_username
+
+    remember_bot_username(redis_conn, "alice", Keys("staging"))  # what staging's worker records; the fixture's actor
+    staging = _client(settings, rules, redis_conn, "staging").test_client()
     production = _client(settings, rules, redis_conn, "incident-bot").test_client()
+    own = staging.post("/webhook", data=body("issue.open.incident"), headers=hook_headers(key="a-1"))
+    assert own.status_code == 200 and own.json["status"] == "ignored"
     answer = production.post("/webhook", data=body("issue.open.incident"), headers=hook_headers(key="a-1"))
     assert answer.json["status"] == "queued"
 
