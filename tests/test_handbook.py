@@ -19,7 +19,7 @@ from service.knowledge.pages import commands
 from service.rules import RuleSet, load_rules
 from service.web.board import BoardConfig, register_board
 from service.web.board.session import Cookies, ViewerKind
-from service.web.handbook import handbook_blueprint
+from service.web.handbook import register_handbook
 from service.worker.executor import note_body
 from tests.test_rules_shipped import plan_for
 
@@ -143,7 +143,7 @@ def app_for(rules: RuleSet) -> Flask:
     config = BoardConfig(client_id="board-app", client_secret="board-secret", groups=("acme",), kiosk_token=KIOSK)
     app = Flask("handbook_test")
     register_board(app, settings, lambda: None, rules, config)  # type: ignore[arg-type,return-value]
-    app.register_blueprint(handbook_blueprint(settings, rules, config, clock=lambda: NOW))
+    register_handbook(app, settings, rules, config, clock=lambda: NOW)
     return app
 
 

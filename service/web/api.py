@@ -11,10 +11,11 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from .. import bounds
 from ..store.model import utc
@@ -31,48 +32,62 @@ CONFIDENTIAL = "Confidential incident"
 TIMES = ("started_at", "acknowledged_at", "mitigated_at", "resolved_at", "created_at", "updated_at")
 
 
-def api_blueprint(env: Mapping[str, str], open_store: Callable[[], Store]) -> Blueprint:
-    """The `/api` routes over the index that `open_store` opens at the first request."""
-    bp = Blueprint("api", __name__, url_prefix="/api")
-    token = env.get("INCIDENT_BOT_API_TOKEN", "").strip()
+KEY = "incident_bot.api"
+blueprint = Blueprint("api", __name__, url_prefix="/api")
+
+
+@dataclass(frozen=True)
+class ApiState:
+    """One app's API: its token ('' = off) and the index, opened at the first request."""
+
+    token: str
+    index: Callable[[], Store]
+    reset: Callable[[], None]
+
+
+def register_api(app: Flask, env: Mapping[str, str], open_store: Callable[[], Store]) -> None:
+    """Add `/api/incidents` over the index that `open_store` opens at the first request."""
     held: list[Store] = []
 
-    def store() -> Store:
+    def index() -> Store:
         if not held:
             held.append(open_store())
         return held[0]
 
-    @bp.get("/incidents")
-    def list_incidents() -> tuple[Response, int]:
-        if not token:
-            return _json(404, error="the API is off: set INCIDENT_BOT_API_TOKEN to turn it on")
-        presented = request.headers.get("Authorization", "")
-        scheme, _, value = presented.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
-            response, status = _json(401, error="a valid `Authorization: Bearer <INCIDENT_BOT_API_TOKEN>` is required")
-            response.headers["WWW-Authenticate"] = 'Bearer realm="incident-bot"'
-            return response, status
-        try:
-            page, per_page, state, scope = _params(request.args)
-        except bounds.OutOfBounds as exc:
-            return _json(400, error=str(exc))
-        try:
-            total, rows = _page(store(), scope, state, page, per_page)
-        except (sa.exc.SQLAlchemyError, OSError) as exc:
-            log.warning("incident index unavailable for the API: %s", str(exc).splitlines()[0][:200])
-            held.clear()
-            return _json(503, error="incident index unavailable, retry shortly")
-        more = page * per_page < total
-        return _json(
-            200,
-            page=page,
-            per_page=per_page,
-            total=total,
-            next_page=page + 1 if more else None,
-            incidents=[_incident(r) for r in rows],
-        )
+    app.extensions[KEY] = ApiState(env.get("INCIDENT_BOT_API_TOKEN", "").strip(), index, held.clear)
+    app.register_blueprint(blueprint)
 
-    return bp
+
+@blueprint.get("/incidents")
+def list_incidents() -> tuple[Response, int]:
+    api: ApiState = current_app.extensions[KEY]
+    if not api.token:
+        return _json(404, error="the API is off: set INCIDENT_BOT_API_TOKEN to turn it on")
+    presented = request.headers.get("Authorization", "")
+    scheme, _, value = presented.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), api.token.encode()):
+        response, status = _json(401, error="a valid `Authorization: Bearer <INCIDENT_BOT_API_TOKEN>` is required")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="incident-bot"'
+        return response, status
+    try:
+        page, per_page, state, scope = _params(request.args)
+    except bounds.OutOfBounds as exc:
+        return _json(400, error=str(exc))
+    try:
+        total, rows = _page(api.index(), scope, state, page, per_page)
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        log.warning("incident index unavailable for the API: %s", str(exc).splitlines()[0][:200])
+        api.reset()
+        return _json(503, error="incident index unavailable, retry shortly")
+    more = page * per_page < total
+    return _json(
+        200,
+        page=page,
+        per_page=per_page,
+        total=total,
+        next_page=page + 1 if more else None,
+        incidents=[_incident(r) for r in rows],
+    )
 
 
 def _params(args: Mapping[str, str]) -> tuple[int, int, str, Scope]:

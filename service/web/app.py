@@ -103,12 +103,12 @@ def _add_pages(app: Flask, settings: Settings, rules: RuleSet, connection: Redis
     from .board import register_board  # deferred with open_store (above)
 
     register_board(app, settings, open_store, rules)
-    from .api import api_blueprint  # deferred like the board: GET /api/incidents reads the index (issue 10)
+    from .api import register_api  # deferred like the board: GET /api/incidents reads the index (issue 10)
 
-    app.register_blueprint(api_blueprint(os.environ, open_store))
-    from .handbook import handbook_blueprint  # deferred like the board: the handbook's pages (issue 12)
+    register_api(app, os.environ, open_store)
+    from .handbook import register_handbook  # deferred like the board: the handbook's pages (issue 12)
 
-    app.register_blueprint(handbook_blueprint(settings, rules))
+    register_handbook(app, settings, rules)
     from service.reports.gauges import index_collector  # deferred like the board: the index's figures on /metrics
 
     return [index_collector(rules, connection, settings.queue_name, open_store)]
