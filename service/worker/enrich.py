@@ -122,10 +122,10 @@ class Enrichment:
         state: IncidentState,
         index: DeliveryIndex | None = None,
         payload: Mapping[str, Any] | None = None,
-        enrichers: tuple[Enricher, ...] = ENRICHERS,
+        enrichers: tuple[Enricher, ...] | None = None,  # None: ENRICHERS as they are when the delivery runs
     ):
         self.delivery, self.state, self.index, self.payload = delivery, state, index, payload or {}
-        self.enrichers = enrichers
+        self.enrichers = ENRICHERS if enrichers is None else enrichers
         self._store: Store | None = None
         self._down = False
 

@@ -14,12 +14,12 @@ from service import logs
 from service.events import parse_event
 from service.handlers.planner import plan_event
 from service.incident import IncidentState, Issue
+from service.parts import SimilarPart
 from service.plan import Plan, PostNote
 from service.rules import RuleSet
 from service.store import Store
 from service.store.similar import similar
 from service.worker import process_delivery
-from service.parts import SimilarPart
 from service.worker.enrich import ENRICHERS, Enrichment
 from service.worker.executor import Applied, comment, note_body
 from service.worker.index import DeliveryIndex
