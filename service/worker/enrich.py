@@ -1,23 +1,11 @@
-"""The enrichers: one ordered list that fills a plan's deferred parts (`service.parts`), under one failure policy.
+"""The enrichers: one ordered list (`ENRICHERS`) that fills a plan's deferred parts, under one failure policy.
 
-The planner is pure, so whatever a delivery's text needs from I/O is a typed part in the plan. Each
-enricher fills one kind of part, before or after the issue write:
-
-| order | part | stage | reads |
-| --- | --- | --- | --- |
-| 1 | `TimelinePart` (the `timeline` reply, a review's pre-fill) | before the write | the index |
-| 2 | `ScorecardPart` (a closing drill's card) | before the write | the index |
-| 3 | `ReviewLink` | after the write | the review issue the executor opened |
-| 4 | `DrillLink` | after the write | the drill issue the executor opened |
-| 5 | `SimilarPart` (the `similar` reply, a declaration's section) | after the write | the index |
-| 6 | `TrainingNote` | after the write | the training record (the index) |
-
-After the write, so the first write never waits for the index; the links need the issue that
-write created. The one policy for an enricher that reads the index: no index configured, the part
-shows its enricher's `no_index` text; the index cannot be opened or read, it shows `unavailable`,
-the failure logged once (`index.index_guard`) and the index not asked again in this delivery; a
-`quiet` part (a review's timeline, a declaration's past incidents, a training note) shows nothing
-then. The index never fails a delivery. The executor renders a comment only once every part is filled.
+The planner is pure, so whatever a delivery's text needs from I/O is a typed part in the plan
+(`service.parts`). Each enricher fills one kind of part, before or after the issue write: after it,
+so the first write never waits for the index, and the links have the issues that write opened.
+The order and the policy (what a part shows when the index is missing or cannot be read, logged
+once) are stated in docs/architecture.md, "One plan tells the whole story"; `Enrichment._texts` is
+the policy. The executor renders a comment only once every part is filled.
 """
 
 from __future__ import annotations
