@@ -134,8 +134,9 @@ class Enrichment:
     def _texts(self, enricher: Enricher, sources: Sources, parts: list[Part]) -> dict[Part, str]:
         """Each part's text under the one policy."""
         texts = enricher.index
-        if texts is None:
-            return {p: enricher.fill(sources, parts).get(p) or "" for p in parts}
+        if texts is None:  # the links: what the executor opened, or why not
+            filled = enricher.fill(sources, parts)
+            return {p: filled.get(p) or "" for p in parts}
         if self.index is None:
             return {p: "" if p.quiet else texts.no_index for p in parts}
         got: Mapping[Part, str | None] = {}
