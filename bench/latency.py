@@ -13,6 +13,7 @@ Uses Redis database 11 (flushed) unless --redis says otherwise.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import re
 import sys
@@ -30,10 +31,11 @@ from redis import Redis  # noqa: E402
 
 from bench.store import drop_database, own_database, postgres_or_none  # noqa: E402
 from service.config import Settings  # noqa: E402
+from service.parts import SimilarPart  # noqa: E402
 from service.rules import load_rules  # noqa: E402
 from service.store import Store, open_store  # noqa: E402
+from service.worker import enrich as enrich_module  # noqa: E402
 from service.worker import install, process_delivery  # noqa: E402
-from service.worker import job as job_module  # noqa: E402
 from service.worker.runtime import build_runtime  # noqa: E402
 from tests.board.seed import incident  # noqa: E402
 from tests.conftest import SECRET, body  # noqa: E402
@@ -129,8 +131,11 @@ def run(args: argparse.Namespace) -> None:
     connection.flushdb()
     timings = Timings()
     figures: dict[str, dict[str, list[float]]] = {"index": {}, "no index": {}}
-    original_similar = job_module.with_similar
-    job_module.with_similar = timings.wrap("similar", original_similar)  # type: ignore[assignment]
+    original_enrichers = enrich_module.ENRICHERS  # the similar-incidents enricher's reads, timed
+    enrich_module.ENRICHERS = tuple(
+        dataclasses.replace(e, fill=timings.wrap("similar", e.fill)) if e.kind is SimilarPart else e
+        for e in original_enrichers
+    )
     try:
         with FakeGitLabServer(fake) as gitlab:
             settings = Settings(
@@ -161,7 +166,7 @@ def run(args: argparse.Namespace) -> None:
                     for step, seconds in steps.items():
                         figures[label].setdefault(step, []).append(seconds)
     finally:
-        job_module.with_similar = original_similar  # type: ignore[assignment]
+        enrich_module.ENRICHERS = original_enrichers
         connection.flushdb()
         connection.close()
         store.engine.dispose()

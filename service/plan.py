@@ -1,9 +1,22 @@
-"""What the bot decided to do for one delivery: inert, frozen actions, each naming its rule."""
+"""What the bot decided to do for one delivery: inert, frozen actions, each naming its rule.
+
+A plan is the whole story of a delivery: its actions, the incident as it leaves it (`After`), and the
+pieces of its text that need I/O (`Part`s: the timeline, similar incidents, a scorecard, the review
+and drill links, a training note). A comment or a review's description is a sequence of plain text
+and parts; the worker's enrichers (`service.worker.enrich`) fill each part, and the text can be
+rendered only once every part is filled (`Unfilled` otherwise). `preview` shows it as planned.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from .parts import Composed, Filled, Part, Piece
+
+if TYPE_CHECKING:
+    from .incident import IncidentState
 
 
 @dataclass(frozen=True)
@@ -38,10 +51,15 @@ class Unassign(Action):
 
 
 @dataclass(frozen=True)
-class PostNote(Action):
-    """A section of the bot's single comment for this delivery."""
+class PostNote(Composed, Action):
+    """A section of the bot's single comment for this delivery: text and deferred parts."""
 
-    body: str
+    parts: tuple[Piece, ...]
+
+    @property
+    def body(self) -> str:
+        """The section's text; raises `Unfilled` while a part waits for its enricher."""
+        return self.text
 
 
 @dataclass(frozen=True)
@@ -65,12 +83,18 @@ class CloseIssue(Action):
 
 
 @dataclass(frozen=True)
-class OpenReview(Action):
-    """Open a linked post-incident review issue."""
+class OpenReview(Composed, Action):
+    """Open a linked post-incident review issue; its description (`parts`) ends with the timeline's part."""
 
     title: str
-    description: str
+    parts: tuple[Piece, ...]
     labels: tuple[str, ...] = ()
+    SHOWN_AS: ClassVar[str] = "description"
+
+    @property
+    def description(self) -> str:
+        """The description; raises `Unfilled` while the timeline waits for its enricher."""
+        return self.text
 
 
 @dataclass(frozen=True)
@@ -82,7 +106,7 @@ class ConfideReview(Action):
 
 @dataclass(frozen=True)
 class OpenDrill(Action):
-    """Open a drill's issue in this project (the `drill` command); the reply links it at `{drill_url}`."""
+    """Open a drill's issue in this project (the `drill` command); the reply links it with a `DrillLink`."""
 
     scenario: str
     title: str
@@ -125,14 +149,67 @@ class ScheduleReminder(Action):
 
 
 @dataclass(frozen=True)
+class After:
+    """The incident as the plan leaves it, worked out once by the planner from its Draft.
+
+    `assignees`: the usernames assigned once the plan's Assign/Unassign apply (a name GitLab does not
+    know is left out by the executor). `memory` is the bot's memory before the executor records the
+    delivery itself (and the review it opened).
+    """
+
+    labels: frozenset[str]
+    memory: Mapping[str, Any]
+    assignees: tuple[str, ...]
+    state: str  # opened, closed
+
+    @staticmethod
+    def unchanged(state: IncidentState) -> After:
+        """The incident as it is: what a plan that changes nothing leaves."""
+        return After(state.labels, state.memory, state.issue.assignees, state.issue.state)
+
+
+@dataclass(frozen=True)
 class Plan:
-    """One consolidated plan for one delivery."""
+    """One consolidated plan for one delivery: its actions and (`after`) the incident as it leaves it."""
 
     actions: tuple[Action, ...] = ()
+    after: After | None = None
+
+    def settled(self, state: IncidentState) -> After:
+        """The incident after this plan (`state`'s own for a plan that does nothing)."""
+        if self.after is not None:
+            return self.after
+        if self.actions:
+            raise ValueError("a plan with actions carries the incident it leaves (Plan.after)")
+        return After.unchanged(state)
 
     def of(self, kind: type[Action]) -> list[Any]:
         """The actions of one type, in order."""
         return [a for a in self.actions if isinstance(a, kind)]
+
+    def parts(self, kind: type[Part] = Part) -> list[Any]:
+        """The deferred parts of this kind in the plan's texts, filled or not, in order."""
+        found = []
+        for action in self.actions:
+            for piece in action.parts if isinstance(action, Composed) else ():
+                part = piece.part if isinstance(piece, Filled) else piece
+                if isinstance(part, kind):
+                    found.append(part)
+        return found
+
+    def unfilled(self, kind: type[Part] = Part) -> list[Any]:
+        """The parts of this kind still waiting for their enricher."""
+        return [p for a in self.actions if isinstance(a, Composed) for p in a.parts if isinstance(p, kind)]
+
+    def fill(self, texts: Mapping[Part, str]) -> Plan:
+        """The plan with each part in `texts` filled with its text (other parts untouched)."""
+        actions = []
+        for action in self.actions:
+            if isinstance(action, Composed) and any(isinstance(p, Part) and p in texts for p in action.parts):
+                pieces = tuple(Filled(p, texts[p]) if isinstance(p, Part) and p in texts else p for p in action.parts)
+                action = replace(cast(Any, action), parts=pieces)
+            actions.append(action)
+        return replace(self, actions=tuple(actions))
 
     @property
     def empty(self) -> bool:
@@ -143,6 +220,9 @@ class Plan:
         lines = []
         for action in self.actions:
             fields = {k: v for k, v in vars(action).items() if k != "rule"}
+            if isinstance(action, Composed):  # planned text as it reads, each part by its preview
+                fields = {(action.SHOWN_AS if k == "parts" else k): v for k, v in fields.items()}
+                fields[action.SHOWN_AS] = action.preview
             shown = ", ".join(f"{k}={_short(v)}" for k, v in fields.items())
             lines.append(f"{type(action).__name__}({shown})  [rule: {action.rule}]")
         return lines

@@ -13,7 +13,8 @@ from .events import PayloadError, parse_event
 from .handlers.draft import DEFAULT_BOT
 from .handlers.planner import plan_event
 from .incident import IncidentState, Note, state_from_event
-from .plan import Remember
+from .parts import Composed
+from .plan import Action, Remember
 from .rules import RuleSet
 from .worker.executor import label_change, note_body
 
@@ -75,7 +76,7 @@ def simulate(
         return 0
     plan = plan_event(event, state, rules, now or datetime.now(UTC), bot=bot, access=access)
     if as_json:
-        print(json.dumps([{"action": type(a).__name__, **asdict(a)} for a in plan.actions], indent=2, default=str))
+        print(json.dumps([_as_json(a) for a in plan.actions], indent=2, default=str))
         return 0
     print(
         f"{event.kind.value} {event.action} on {event.project_path or event.project_id}#{event.iid} "
@@ -99,3 +100,14 @@ def simulate(
     if body:
         print("\n--- the comment ---\n" + body)
     return 0
+
+
+def _as_json(action: Action) -> dict[str, Any]:
+    """One action for `--json`: its fields, planned text as it reads (a deferred part by its preview)."""
+    if isinstance(action, Composed):
+        fields = {k: (action.preview if k == "parts" else getattr(action, k)) for k in vars(action)}
+        return {
+            "action": type(action).__name__,
+            **{(action.SHOWN_AS if k == "parts" else k): v for k, v in fields.items()},
+        }
+    return {"action": type(action).__name__, **asdict(action)}

@@ -193,7 +193,7 @@ def test_comment_notify_remind_review(tmp_path: Path) -> None:
     assert [(n.channel, n.message) for n in result.of(Notify)] == [("responders", "status_update")]
     assert [(r.minutes, r.roles) for r in result.of(ScheduleReminder)] == [(15.0, ("eoc",))]
     (review,) = result.of(OpenReview)
-    assert review.labels == ("retro",) and "Timeline so far" in review.description
+    assert review.labels == ("retro",) and "Timeline so far" in review.preview
 
 
 def test_rule_fires_once_per_delivery_even_if_it_matches_again(tmp_path: Path) -> None:

@@ -25,7 +25,6 @@ LONG_FUNCTIONS: dict[str, str] = {
     "service/serve.py:run": "issue 17: 84 lines",
     "service/store/history.py:history_observation": "issue 17: 93 lines",
     "service/store/observe.py:observe": "issue 17: 82 lines",
-    "service/worker/executor.py:apply_plan": "issue 17 (item 1 rewrites the executor): 89 lines",
     "service/worker/reminders.py:fire": "issue 17: 66 lines",
 }
 # Modules of other areas whose deferred imports are not yet explained where they are; their owners add the comment.

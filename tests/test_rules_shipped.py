@@ -271,7 +271,7 @@ def test_close_resolves_and_opens_review_for_high_severity(rules) -> None:  # ty
     assert change.add == ("incident::post-incident",) and change.remove == ("incident::identification",)
     (review,) = plan.of(OpenReview)
     assert review.title.startswith("Post-incident review: ")
-    assert "incident declared" in review.description and "phase identification → post-incident" in review.description
+    assert "incident declared" in review.preview and "phase identification → post-incident" in review.preview
     assert "Post-incident review opened: {review_url}" in note_body(plan)
     assert "## Resolved" in note_body(plan)
     assert {(n.channel, n.message) for n in plan.of(Notify)} == {("responders", "resolved"), ("executives", "resolved")}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeAlias
 
+from ..parts import Piece, SimilarPart, TimelinePart
 from ..text import is_username, mention, neutralise, neutralise_line
 from .draft import REPLY, Draft
 from .drills import drill_command, drill_involved
@@ -30,10 +32,7 @@ REFUSED = (
 RULE = "command:{}"
 REFUSED_RULE = RULE.format("refused")  # the worker answers one person's refusals at most once an hour
 TIMELINE_RULE = RULE.format("timeline")
-# Planning reads nothing: the worker renders the timeline from the index into the reply at this mark.
-TIMELINE_PLACEHOLDER = "{incident_timeline}"
 SIMILAR_RULE = RULE.format("similar")
-SIMILAR_PLACEHOLDER = "{similar_incidents}"  # filled by the worker from the index, like the timeline
 
 
 def help_text(d: Draft) -> str:
@@ -127,15 +126,17 @@ def _page(d: Draft, rest: str) -> str:
     return f"Paging **{team.title}**: {mention(user)}, you are needed on this incident."
 
 
-def _timeline(d: Draft, rest: str) -> str:
-    return f"**Timeline** of this incident:\n\n{TIMELINE_PLACEHOLDER}"
+def _timeline(d: Draft, rest: str) -> tuple[Piece, ...]:
+    # Planning reads nothing: the worker's enricher renders the timeline from the index into the part.
+    return ("**Timeline** of this incident:\n\n", TimelinePart())
 
 
-def _similar(d: Draft, rest: str) -> str:
-    return f"**Similar past incidents**:\n\n{SIMILAR_PLACEHOLDER}"
+def _similar(d: Draft, rest: str) -> tuple[Piece, ...]:
+    return ("**Similar past incidents**:\n\n", SimilarPart())
 
 
-COMMANDS: dict[str, Callable[[Draft, str], str]] = {
+Reply: TypeAlias = Callable[[Draft, str], str | tuple[Piece, ...]]  # a reply: text, or text and parts
+COMMANDS: dict[str, Reply] = {
     "severity": _severity,
     "phase": _phase,
     "handoff": _handoff,
@@ -146,7 +147,7 @@ COMMANDS: dict[str, Callable[[Draft, str], str]] = {
     "drill": drill_command,
 }
 # On an issue that is no incident the bot answers only these (the edge admits only `drill` comments there).
-OUTSIDE_INCIDENTS: dict[str, Callable[[Draft, str], str]] = {"drill": drill_command}
+OUTSIDE_INCIDENTS: dict[str, Reply] = {"drill": drill_command}
 
 
 def run_commands(d: Draft) -> None:
@@ -161,7 +162,7 @@ def run_drill_request(d: Draft) -> None:
         _dispatch(d, OUTSIDE_INCIDENTS)
 
 
-def _dispatch(d: Draft, commands: dict[str, Callable[[Draft, str], str]]) -> None:
+def _dispatch(d: Draft, commands: dict[str, Reply]) -> None:
     e = d.event
     parsed = e.command(d.bot)
     if parsed is None:

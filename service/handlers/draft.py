@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..events import Event
 from ..incident import IncidentState, Issue
+from ..parts import Piece, ReviewLink
 from ..plan import (
     Action,
     AddLabels,
@@ -44,11 +45,11 @@ DEFAULT_BOT = "incident-bot"
 
 @dataclass(frozen=True)
 class Section:
-    """A piece of the delivery's comment; a template is rendered when the plan is complete."""
+    """A piece of the delivery's comment (text and deferred parts); a template is rendered when the plan is complete."""
 
     order: int
     rule: str
-    body: str = ""
+    body: tuple[Piece, ...] = ()
     template: Any = None
 
 
@@ -184,8 +185,8 @@ class Draft(LevelsFromLabels):
     def open_review(self, title: str, labels: tuple[str, ...], template: jinja2.Template | None, rule: str) -> None:
         """Open the post-incident review issue and say so in this delivery's comment."""
         self.review_template = template
-        self._actions.append(OpenReview(rule, title, "", labels))
-        self.post(POST, "Post-incident review opened: {review_url}", rule)
+        self._actions.append(OpenReview(rule, title, (), labels))  # its description: the planner's `finish`
+        self.post(POST, ("Post-incident review opened: ", ReviewLink()), rule)
         self._version += 1
 
     def open_drill(self, scenario: str, title: str, description: str, labels: tuple[str, ...], rule: str) -> None:
@@ -207,9 +208,11 @@ class Draft(LevelsFromLabels):
                 routed.append((channel, message, rule, text))
         self.notifications[:] = routed
 
-    def post(self, order: int, body: str, rule: str) -> None:
-        if body.strip():
-            self.sections.append(Section(order, rule, body.strip()))
+    def post(self, order: int, body: str | tuple[Piece, ...], rule: str) -> None:
+        """A section: text, or text with deferred parts the worker fills (`service.parts`)."""
+        parts = (body.strip(),) if isinstance(body, str) else body
+        if parts and parts != ("",):
+            self.sections.append(Section(order, rule, parts))
             self._version += 1
 
     def post_template(self, order: int, template: Any, rule: str) -> None:

@@ -2,13 +2,14 @@
 every notification of a drill goes to the training channel only (`route_drill_notifications`, the last step).
 
 The drill issue itself is opened by the worker (`OpenDrill`); its reply names the drill and links it
-at `DRILL_PLACEHOLDER`, which the executor fills once the issue exists.
+with a `DrillLink` part, which the worker fills once the issue exists.
 """
 
 from __future__ import annotations
 
 import logging
 
+from ..parts import DrillLink, Piece
 from ..rules.drills import drill_issue, is_drill, scenario_of
 from ..text import mention
 from .draft import POST, Draft
@@ -18,10 +19,9 @@ log = logging.getLogger("incident_bot.plan")
 DRILL_RULE = "command:drill"
 INJECTS_RULE = "drill-injects"
 ROUTE_RULE = "drill-training-channel"
-DRILL_PLACEHOLDER = "{drill_url}"
 
 
-def drill_command(d: Draft, rest: str) -> str:
+def drill_command(d: Draft, rest: str) -> str | tuple[Piece, ...]:
     """`@bot drill <scenario>`: open a drill issue of that scenario (any issue of the project may ask)."""
     name = rest.split()[0].lower() if rest.split() else ""
     drill = d.rules.drills.get(name)
@@ -34,8 +34,9 @@ def drill_command(d: Draft, rest: str) -> str:
         d.timeline(f"drill `{drill.name}` opened by {mention(d.event.actor.username)}")
     training = f"`{d.rules.training_channel}`" if d.rules.training_channel in d.rules.channels else "no channel"
     return (
-        f"Drill **{drill.title}** (`{drill.name}`) opened by {mention(d.event.actor.username)}: {DRILL_PLACEHOLDER}\n\n"
-        f"It runs the whole process for real; its notifications go to {training} only."
+        f"Drill **{drill.title}** (`{drill.name}`) opened by {mention(d.event.actor.username)}: ",
+        DrillLink(),
+        f"\n\nIt runs the whole process for real; its notifications go to {training} only.",
     )
 
 

@@ -16,12 +16,14 @@ from datetime import datetime
 
 from ..events import Event
 from ..incident import IncidentState
+from ..parts import TimelinePart
 from ..plan import Notify, OpenReview, Plan, PostNote, Remember, SetNativeSeverity
 from ..rules import NATIVE_TO_NAME, RuleSet
 from ..rules.render import render
 from .areas import apply_areas
 from .builtin import confidential_review, exclusive_scopes, native_severity, record
 from .commands import run_commands, run_drill_request
+from .deferred import after, similar_section, training_notes
 from .draft import DEFAULT_BOT, SUMMARY, Draft, Section
 from .drills import drill_injects, route_drill_notifications
 from .engine import run_rules
@@ -63,7 +65,8 @@ def plan_event(
 
 
 def finish(draft: Draft) -> Plan:
-    """Turn the draft into a Plan: summary, sections in order, memory, native severity."""
+    """Turn the draft into a Plan: summary, sections in order, the parts the worker fills, memory, native severity,
+    and the incident as the plan leaves it."""
     rules, memory_before = draft.rules, draft.state.memory
     if not draft.actions and not draft.sections and not draft.notifications and draft.memory == memory_before:
         return Plan()
@@ -75,14 +78,10 @@ def finish(draft: Draft) -> Plan:
         handled = memory_before.get("severity")
         if native != current and (level != handled or not memory_before.get("declared")):
             actions.append(SetNativeSeverity("native-severity-sync", native))
-    sections = list(draft.sections)
-    if draft.did:
-        lines = [f"- {what} — rule `{rule}`{_why(draft, rule)}" for what, rule in draft.did]
-        sections.append(Section(SUMMARY, "summary", "**incident-bot** made these changes:\n" + "\n".join(lines)))
     review = draft.review_template
+    description = render(review, draft) if review is not None else ""  # the index's timeline appended by the worker
     actions = [
-        replace(a, description=render(review, draft)) if isinstance(a, OpenReview) and review is not None else a
-        for a in actions
+        replace(a, parts=(description, TimelinePart(review=True))) if isinstance(a, OpenReview) else a for a in actions
     ]
     staffed = draft.memory.get("staffed", {})
     roles = tuple((rules.roles[r].title, u) for r, u in staffed.items() if r in rules.roles)
@@ -101,14 +100,26 @@ def finish(draft: Draft) -> Plan:
                 severity_name=rules.severities[level].name if level is not None else "",
             )
         )
-    for section in sorted(sections, key=lambda s: s.order):
-        body = render(section.template, draft) if section.template is not None else section.body
-        if body:
-            actions.append(PostNote(section.rule, body))
+    actions += _notes(draft)
     for key in sorted(set(draft.memory) | set(memory_before)):
         if draft.memory.get(key) != memory_before.get(key):
             actions.append(Remember("memory", key, draft.memory.get(key)))
-    return Plan(actions=tuple(actions))
+    return Plan(actions=tuple(actions), after=after(draft, actions))
+
+
+def _notes(draft: Draft) -> list[PostNote]:
+    """The comment's sections in order (the summary first), then what the worker adds from the index."""
+    sections = list(draft.sections)
+    if draft.did:
+        lines = [f"- {what} — rule `{rule}`{_why(draft, rule)}" for what, rule in draft.did]
+        sections.append(Section(SUMMARY, "summary", ("**incident-bot** made these changes:\n" + "\n".join(lines),)))
+    notes = []
+    for section in sorted(sections, key=lambda s: s.order):
+        parts = (render(section.template, draft),) if section.template is not None else section.body
+        if parts and parts != ("",):
+            notes.append(PostNote(section.rule, parts))
+    notes += similar_section(draft, notes)
+    return notes + training_notes(draft, notes)
 
 
 def _why(draft: Draft, rule: str) -> str:

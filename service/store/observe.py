@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from service.events import is_incident
 from service.incident import read_memory
-from service.plan import AddLabels, CloseIssue, Plan, Remember, RemoveLabels
+from service.plan import Plan
 
 from .checklists import count
 from .model import EventKind, Observation, Progress, TimelineEvent, parse_time
@@ -92,15 +92,15 @@ def observe(
         kind = EventKind.STATUS_UPDATE if vocab.is_status_update(event.note or "") else EventKind.COMMENT
         events.append(TimelineEvent(at, kind, "", "", "", actor, actor_id, False))
     # The bot's step: what the plan changed.
-    bot = vocab.bot_username
-    labels_after = _labels_after(plan, state.labels)
+    bot, after = vocab.bot_username, plan.settled(state)  # the incident as the plan leaves it
+    labels_after = after.labels
     events += label_events(state.labels, labels_after, at, vocab, actor=bot, actor_id=None)
-    closing = bool(plan.of(CloseIssue)) and state.issue.state != "closed"
+    closing = after.state == "closed" and state.issue.state != "closed"
     if closing:
         events.append(TimelineEvent(at, EventKind.STATE, "", "", "closed", bot, None, True))
     raw = state.memory.get("staffed")
     staffed_before = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
-    staffed = _remembered(plan, "staffed", staffed_before)
+    staffed = _staffed(after.memory.get("staffed"), staffed_before)
     for role in sorted(set(staffed_before) | set(staffed)):
         if staffed_before.get(role) != staffed.get(role):
             was, now_user = staffed_before.get(role) or "", staffed.get(role) or ""
@@ -124,7 +124,7 @@ def observe(
         drill=vocab.drill_label in labels_after,
         issue_type=(issue.issue_type or "issue").lower(),
         category=vocab.category(labels_after),
-        area=first_area(_remembered_value(plan, "areas", state.memory.get("areas"))),
+        area=first_area(after.memory.get("areas")),
         severity=vocab.severity(labels_after),
         phase=vocab.phase(labels_after),
         state="closed" if closing else issue.state,
@@ -155,30 +155,9 @@ def _checklists(state: IncidentState, event: Event, payload: Mapping[str, Any]) 
     return tuple({p.phase: p for p in found}.values())
 
 
-def _labels_after(plan: Plan, labels: frozenset[str]) -> frozenset[str]:
-    """The labels once the plan's AddLabels/RemoveLabels are applied in order (as the executor nets them)."""
-    after = set(labels)
-    for action in plan.actions:
-        if isinstance(action, AddLabels):
-            after.update(action.labels)
-        elif isinstance(action, RemoveLabels):
-            after.difference_update(action.labels)
-    return frozenset(after)
-
-
-def _remembered_value(plan: Plan, key: str, default: Any) -> Any:
-    """The memory value the plan leaves for `key` (the last Remember wins), else `default`."""
-    value: Any = default
-    for action in plan.actions:
-        if isinstance(action, Remember) and action.key == key:
-            value = action.value
-    return value
-
-
-def _remembered(plan: Plan, key: str, default: dict[str, str]) -> dict[str, str]:
-    """The memory mapping the plan leaves for `key` (the last Remember wins)."""
-    value = _remembered_value(plan, key, default)
-    return {str(k): str(v) for k, v in (value or {}).items()} if isinstance(value, dict) else dict(default)
+def _staffed(value: Any, before: dict[str, str]) -> dict[str, str]:
+    """Who is staffed after the plan (its memory `staffed`; anything but a mapping leaves it as it was)."""
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else dict(before)
 
 
 def first_area(areas: Any) -> str | None:

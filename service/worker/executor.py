@@ -10,7 +10,7 @@ a worker killed before it re-plans from GitLab and repeats only what is missing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,6 @@ from ..events import Event
 from ..gitlab import GitLabClient, PermanentGitLabError
 from ..incident import IncidentState, new_comment, strip_memory, with_delivery, write_memory
 from ..plan import (
-    AddLabels,
     Assign,
     CloseIssue,
     ConfideReview,
@@ -28,7 +27,6 @@ from ..plan import (
     Plan,
     PostNote,
     Remember,
-    RemoveLabels,
     ScheduleInjects,
     ScheduleReminder,
     SetNativeSeverity,
@@ -36,6 +34,7 @@ from ..plan import (
 )
 from ..text import is_username, neutralise_line
 from .drills import open_drill
+from .enrich import Enrichment
 
 if TYPE_CHECKING:
     from .delivery import Delivery
@@ -43,18 +42,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("incident_bot.apply")
 
-REVIEW_PLACEHOLDER = "{review_url}"
-DRILL_PLACEHOLDER = "{drill_url}"  # handlers.drills.DRILL_PLACEHOLDER: the `drill` command's link
-
 
 @dataclass
 class Applied:
-    """What the executor did, for logs and tests."""
+    """What the executor did, for logs and tests (and the link enrichers: what it opened, or why not)."""
 
     writes: list[str] = field(default_factory=list)
     review: tuple[int, str, bool] | None = None
     drill: tuple[int, str, bool] | None = None  # the drill issue a `drill` command opened (iid, url, opened now)
     note_id: int | None = None
+    review_error: str | None = None  # GitLab refused to open the review (said in its link)
+    drill_error: str | None = None  # GitLab refused to open the drill (said in its link)
 
 
 @dataclass(frozen=True)
@@ -64,30 +62,29 @@ class LabelChange:
 
 
 def label_change(plan: Plan, current: frozenset[str]) -> LabelChange:
-    """The net label edit: only labels that actually change."""
-    add: set[str] = set()
-    remove: set[str] = set()
-    for action in plan.actions:
-        if isinstance(action, AddLabels):
-            add.update(action.labels)
-            remove.difference_update(action.labels)
-        elif isinstance(action, RemoveLabels):
-            remove.update(action.labels)
-            add.difference_update(action.labels)
-    return LabelChange(add=tuple(sorted(add - current)), remove=tuple(sorted(remove & current)))
+    """The net label edit from `current` to the labels the plan leaves (`Plan.after`): only labels that change."""
+    after = plan.after.labels if plan.after is not None else current
+    return LabelChange(add=tuple(sorted(after - current)), remove=tuple(sorted(current - after)))
 
 
 def new_memory(plan: Plan, state: IncidentState, event: Event) -> dict[str, Any]:
-    """The memory after this plan: Remember actions applied in order, the delivery recorded."""
-    memory = dict(state.memory)
-    for action in plan.of(Remember):
-        memory[action.key] = action.value
+    """The memory to write: the plan's (`Plan.after`), with this delivery recorded."""
+    memory = dict(plan.settled(state).memory)
     return with_delivery(memory, event.delivery_id, new_comment(event), state.memory_note_id if state.memory else None)
 
 
 def note_body(plan: Plan) -> str:
-    """The sections of this delivery's comment, joined."""
-    return "\n\n".join(section.body.strip() for section in plan.of(PostNote) if section.body.strip())
+    """The sections of this delivery's comment, joined, as planned: a part not yet filled shows its preview."""
+    return _joined(section.preview for section in plan.of(PostNote))
+
+
+def comment(plan: Plan) -> str:
+    """The comment the executor posts; raises `Unfilled` while a part still waits for its enricher."""
+    return _joined(section.body for section in plan.of(PostNote))
+
+
+def _joined(bodies: Iterable[str]) -> str:
+    return "\n\n".join(body.strip() for body in bodies if body.strip())
 
 
 def apply_plan(
@@ -96,16 +93,44 @@ def apply_plan(
     delivery: Delivery,
     *,
     followups: FollowUps | None = None,
-    finish: Callable[[Plan], Plan] | None = None,
+    enrichment: Enrichment | None = None,
 ) -> Applied:
     """Execute the plan against GitLab with the fewest calls, through the delivery's bound client.
 
-    `finish` completes the plan's comment once the issue itself is written (past incidents read
-    from the index), so the first write does not wait for it.
+    The issue first (labels, assignees, state, the review and drill issues), then `enrichment`'s
+    enrichers of the after-write stage fill the comment's parts (the links, what the index says), so
+    the first write does not wait for the index; the comment is rendered only once every part is filled.
     """
     outcome = Applied()
     if plan.empty:
         return outcome
+    event, client = delivery.event, delivery.gitlab
+    pid, iid = event.project_id, event.iid
+    unknown = _write_issue(plan, state, delivery, outcome)
+    memory = new_memory(plan, state, event)
+    for review in plan.of(OpenReview)[:1]:
+        _review(review, state, delivery, outcome, memory)
+    for confide in plan.of(ConfideReview)[:1]:
+        client.update_issue(pid, confide.iid, confidential=True)
+        outcome.writes.append("update_review")
+    for drill in plan.of(OpenDrill)[:1]:
+        _open_drill(drill, delivery, outcome, followups)
+    plan = (enrichment or Enrichment(delivery, state)).after_write(plan, outcome)
+    body = comment(plan)
+    if unknown:
+        # A rotation naming someone GitLab does not know: say so where responders will read it.
+        names = ", ".join(f"`{u}`" if is_username(u) else neutralise_line(u) for u in unknown)
+        body += f"\n\n**Not assigned**: {names} is not a GitLab user; check the rotation in `rules/`."
+    if followups is not None and (plan.of(Notify) or plan.of(ScheduleReminder) or plan.of(ScheduleInjects)):
+        # Before the note, which records the delivery as applied: a worker killed in between
+        # enqueues them again on retry, and their own keys keep anyone from being told twice.
+        followups(plan, delivery, state)
+    _write_note(client, state, pid, iid, body, memory, bool(plan.of(Remember)), outcome)
+    return outcome
+
+
+def _write_issue(plan: Plan, state: IncidentState, delivery: Delivery, outcome: Applied) -> list[str]:
+    """The issue's one PUT (labels, assignees, state) and its native severity; the usernames GitLab does not know."""
     event, client = delivery.event, delivery.gitlab
     pid, iid = event.project_id, event.iid
     labels = label_change(plan, state.labels)
@@ -130,43 +155,41 @@ def apply_plan(
         except PermanentGitLabError as exc:
             # A courtesy: a refusal (no permission, no native severity on this tier) must not stop the rest.
             delivery.log.warning("native severity not set for %s#%s: %s", pid, iid, exc)
-    if finish is not None:
-        plan = finish(plan)
-    body = note_body(plan)
-    if unknown:
-        # A rotation naming someone GitLab does not know: say so where responders will read it.
-        names = ", ".join(f"`{u}`" if is_username(u) else neutralise_line(u) for u in unknown)
-        body += f"\n\n**Not assigned**: {names} is not a GitLab user; check the rotation in `rules/`."
-    remembered = bool(plan.of(Remember))
-    memory = new_memory(plan, state, event)
-    for review in plan.of(OpenReview)[:1]:
-        existing = state.memory.get("review")
-        if existing:
-            outcome.review = (int(existing["iid"]), str(existing.get("url", "")), False)
-        else:
-            # A worker killed after opening the review but before the note retries: find it, don't open another.
-            try:
-                outcome.review = _open_review(client, pid, iid, review, confidential=state.issue.confidential)
-            except PermanentGitLabError as exc:
-                delivery.log.warning("review issue not opened for %s#%s: %s", pid, iid, exc)
-                body = body.replace(REVIEW_PLACEHOLDER, f"not possible ({exc}); please open one by hand")
-                continue
-            outcome.writes += ["create_issue", "link_issues"] if outcome.review[2] else []
-            memory["review"] = {
-                "iid": outcome.review[0],
-                "url": outcome.review[1],
-                "confidential": state.issue.confidential,
-            }
-        body = body.replace(REVIEW_PLACEHOLDER, outcome.review[1] or f"#{outcome.review[0]}")
-    for confide in plan.of(ConfideReview)[:1]:
-        client.update_issue(pid, confide.iid, confidential=True)
-        outcome.writes.append("update_review")
-    for drill in plan.of(OpenDrill)[:1]:
-        body = _open_drill(drill, delivery, body, outcome, followups)
-    if followups is not None and (plan.of(Notify) or plan.of(ScheduleReminder) or plan.of(ScheduleInjects)):
-        # Before the note, which records the delivery as applied: a worker killed in between
-        # enqueues them again on retry, and their own keys keep anyone from being told twice.
-        followups(plan, delivery, state)
+    return unknown
+
+
+def _review(
+    review: OpenReview, state: IncidentState, delivery: Delivery, outcome: Applied, memory: dict[str, Any]
+) -> None:
+    """The review issue: the one the memory names, else opened now (and remembered); a refusal is kept for its link."""
+    existing = state.memory.get("review")
+    if existing:
+        outcome.review = (int(existing["iid"]), str(existing.get("url", "")), False)
+        return
+    event, confidential = delivery.event, state.issue.confidential
+    pid, iid = event.project_id, event.iid
+    # A worker killed after opening the review but before the note retries: find it, don't open another.
+    try:
+        outcome.review = _open_review(delivery.gitlab, pid, iid, review, confidential=confidential)
+    except PermanentGitLabError as exc:
+        delivery.log.warning("review issue not opened for %s#%s: %s", pid, iid, exc)
+        outcome.review_error = str(exc)
+        return
+    outcome.writes += ["create_issue", "link_issues"] if outcome.review[2] else []
+    memory["review"] = {"iid": outcome.review[0], "url": outcome.review[1], "confidential": confidential}
+
+
+def _write_note(
+    client: GitLabClient,
+    state: IncidentState,
+    pid: int,
+    iid: int,
+    body: str,
+    memory: dict[str, Any],
+    remembered: bool,
+    outcome: Applied,
+) -> None:
+    """The note goes last: a new comment carrying the memory, or only the memory note edited."""
     if body:
         outcome.note_id = _new_memory_note(client, pid, iid, write_memory(body, memory))
         outcome.writes.append("create_note")
@@ -178,7 +201,6 @@ def apply_plan(
             client, pid, iid, write_memory("_incident-bot is tracking this incident._", memory)
         )
         outcome.writes.append("create_note")
-    return outcome
 
 
 def _new_memory_note(client: GitLabClient, pid: int, iid: int, body: str) -> int:
@@ -193,19 +215,19 @@ def _new_memory_note(client: GitLabClient, pid: int, iid: int, body: str) -> int
     return note_id
 
 
-def _open_drill(drill: OpenDrill, delivery: Delivery, body: str, outcome: Applied, followups: FollowUps | None) -> str:
-    """Open the drill issue (or find the one a killed attempt opened), queue its declaration; the reply, linked."""
+def _open_drill(drill: OpenDrill, delivery: Delivery, outcome: Applied, followups: FollowUps | None) -> None:
+    """Open the drill issue (or find the one a killed attempt opened), queue its declaration; a refusal is kept."""
     event = delivery.event
     try:
         outcome.drill = open_drill(delivery.gitlab, event.project_id, event.iid, drill, event.delivery_id)
     except PermanentGitLabError as exc:
         delivery.log.warning("drill %s not opened from %s#%s: %s", drill.scenario, event.project_id, event.iid, exc)
-        return body.replace(DRILL_PLACEHOLDER, f"not possible ({exc})")
+        outcome.drill_error = str(exc)
+        return
     iid, url, opened = outcome.drill
     outcome.writes += ["create_issue", "link_issues"] if opened else []
     if followups is not None:
         followups.declare_drill(drill, delivery, iid, url)
-    return body.replace(DRILL_PLACEHOLDER, url or f"#{iid}")
 
 
 def _open_review(

@@ -15,13 +15,11 @@ from ..handlers.planner import plan_event
 from ..incident import IncidentState, UnexpectedAnswer, new_comment, state_from_event
 from ..plan import Plan
 from .delivery import Delivery
+from .enrich import Enrichment
 from .executor import Applied, apply_plan, log_plan
 from .limits import with_limits
 from .runtime import Runtime, current
-from .scorecard import record_training, with_scorecard
-from .similar import with_similar
-from .timeline import with_timeline
-from .training import with_training_note
+from .scorecard import record_training
 
 log = logging.getLogger("incident_bot.worker")
 ACCESS_CACHE_SECONDS = 30  # only for commands that change nothing (help); the others always ask
@@ -118,19 +116,15 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str
     if state.remembers(event.delivery_id, new_comment(event)):
         delivery.log.info("skipped: delivery already applied")
         return "already applied"
-    plan = with_timeline(_plan(delivery, state), delivery, state, runtime.index, payload)
-    plan = with_scorecard(plan, delivery, state, runtime.index, payload)  # issue 12: a closing drill's scorecard
+    # The plan's deferred parts are filled by the enrichers (worker.enrich): the timeline and a closing drill's
+    # scorecard now, the links and what else the index says once the issue is written (in apply_plan).
+    enrichment = Enrichment(delivery, state, runtime.index, payload)
+    plan = enrichment.before_write(_plan(delivery, state))
     # Drills per person, one refusal an hour.
     plan = with_limits(plan, delivery, state, runtime.connection, runtime.settings.keys)
     for line in plan.describe():
         delivery.log.info("plan: %s", line)
-    # Past incidents and the staffing's training note (issue 12) are read from the index once the issue is
-    # written (labels, assignees): the first write does not wait for the index.
-    def finish(written: Plan) -> Plan:
-        written = with_similar(written, delivery=delivery, state=state, index=runtime.index)
-        return with_training_note(written, delivery, state, runtime.index)
-
-    outcome = apply_plan(plan, state, delivery, followups=runtime.followups, finish=finish)
+    outcome = apply_plan(plan, state, delivery, followups=runtime.followups, enrichment=enrichment)
     delivery.log.info("applied: %s", ", ".join(outcome.writes) or "nothing to write")
     if runtime.index is not None:  # after GitLab is written: the index is derived and never fails the delivery
         runtime.index.record(delivery, state, plan, outcome, payload)

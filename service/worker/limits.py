@@ -11,6 +11,7 @@ Planning is pure, so these Redis checks run here, on the finished plan, before a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from redis import Redis
 
 from ..handlers.commands import REFUSED_RULE
 from ..keys import Keys
-from ..plan import OpenDrill, Plan, PostNote, Remember
+from ..plan import After, OpenDrill, Plan, PostNote, Remember
 from ..rules.drills import drill_limit
 from ..text import mention
 
@@ -63,13 +64,13 @@ def take_drill(connection: Redis, delivery: Delivery, keys: Keys) -> datetime | 
     return datetime.fromtimestamp(float(oldest) + minutes * 60, UTC)
 
 
-def _limited(delivery: Delivery, again: datetime) -> Plan:
+def _limited(delivery: Delivery, state: IncidentState, again: datetime) -> Plan:
     most, minutes = drill_limit(delivery.rules)
     window = "hour" if minutes == 60 else f"{minutes:g} minutes" if minutes % 60 else f"{minutes / 60:g} hours"
     moment = (again + timedelta(seconds=59)).strftime("%Y-%m-%d %H:%M UTC")  # rounded up: never too early
     count = f"{most} drill" + ("s" if most > 1 else "")
     text = LIMITED.format(actor=mention(delivery.event.actor.username), count=count, minutes=window, when=moment)
-    return Plan((PostNote(LIMITED_RULE, text),))
+    return Plan((PostNote(LIMITED_RULE, (text,)),), after=After.unchanged(state))  # the refusal changes nothing
 
 
 def with_limits(plan: Plan, delivery: Delivery, state: IncidentState, connection: Redis, keys: Keys) -> Plan:
@@ -79,7 +80,7 @@ def with_limits(plan: Plan, delivery: Delivery, state: IncidentState, connection
         if again is not None:
             who = delivery.event.actor.username
             delivery.log.warning("drill refused: @%s is over the drill limit until %s", who, again.isoformat())
-            plan = _limited(delivery, again)
+            plan = _limited(delivery, state, again)
     refusals = [a for a in plan.actions if isinstance(a, PostNote) and a.rule in (REFUSED_RULE, LIMITED_RULE)]
     if not refusals:
         return plan
@@ -99,6 +100,6 @@ def with_limits(plan: Plan, delivery: Delivery, state: IncidentState, connection
     )
     kept = tuple(a for a in plan.actions if a not in refusals)
     if kept or state.memory_note_id is None:
-        return Plan(kept)
+        return replace(plan, actions=kept)
     # Nothing else to write: the bot's memory still records the comment as handled (its note edited, nothing posted).
-    return Plan((Remember(LIMITED_RULE, "notes", state.memory.get("notes")),))
+    return Plan((Remember(LIMITED_RULE, "notes", state.memory.get("notes")),), after=After.unchanged(state))

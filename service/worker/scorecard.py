@@ -1,79 +1,54 @@
-"""A closing drill's scorecard filled in from the index, and its participants written to the training record.
+"""The scorecard enricher: a closing drill's card from the index; then its participants in the training record.
 
-Planning is pure, so the scorecard step (`handlers.scorecard`) plans a section holding
-`SCORECARD_PLACEHOLDER`; `with_scorecard` (in the job, between planning and applying) reads
-the index and renders the figures there. The index lags one delivery (it is written after
-GitLab), so the events of this very delivery (the close itself) are added from its
-Observation, as `worker.timeline` does. Once the plan is applied and the index has this
-delivery, `record_training` writes who held which role. Neither ever fails the delivery.
+Planning is pure, so the scorecard step (`handlers.scorecard`) plans a section holding a
+`ScorecardPart`; this enricher (second in `worker.enrich.ENRICHERS`, before the issue write) reads
+the index and renders the figures into it. The index lags one delivery (it is written after
+GitLab), so the events of this very delivery (the close itself) are added from its Observation,
+as `worker.timeline` does. Once the plan is applied and the index has this delivery,
+`record_training` writes who held which role. Neither ever fails the delivery.
 The store's modules are imported only by plans that close a drill.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..handlers.scorecard import SCORECARD_PLACEHOLDER, SCORECARD_RULE
-from ..plan import Plan, PostNote
+from ..parts import ScorecardPart
+from ..plan import Plan
 from .index import index_guard
 from .timeline import as_indexed
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from ..incident import IncidentState
     from ..rules import RuleSet
-    from ..store.model import Progress
     from ..store.store import Store
     from .delivery import Delivery
+    from .enrich import Sources
     from .index import DeliveryIndex
 
+FAILURE = "incident index not read for the scorecard"
 UNAVAILABLE = "*The incident index cannot be read right now, so there is no scorecard; ask for the `timeline`.*"
-NOT_CONFIGURED = "*This worker keeps no incident index, so there is no scorecard to show.*"
+NONE = "*This worker keeps no incident index, so there is no scorecard to show.*"
 
 
 def scoring(plan: Plan) -> bool:
-    """The plan closes a drill (it holds the scorecard section)."""
-    return any(isinstance(a, PostNote) and a.rule == SCORECARD_RULE for a in plan.actions)
+    """The plan closes a drill (it holds the scorecard's part)."""
+    return bool(plan.parts(ScorecardPart))
 
 
-def with_scorecard(
-    plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None, payload: Mapping[str, Any]
-) -> Plan:
-    """The plan with the drill's scorecard rendered into its section."""
-    if not scoring(plan):
-        return plan
-    text = NOT_CONFIGURED if index is None else _render(plan, delivery, state, index, payload) or UNAVAILABLE
-    actions = tuple(
-        replace(a, body=a.body.replace(SCORECARD_PLACEHOLDER, text, 1))
-        if isinstance(a, PostNote) and a.rule == SCORECARD_RULE
-        else a
-        for a in plan.actions
-    )
-    return replace(plan, actions=actions)
-
-
-def _render(
-    plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryIndex, payload: Mapping[str, Any]
-) -> str | None:
-    """The rendered card; None when the index cannot be read."""
+def fill(sources: Sources, parts: list[ScorecardPart]) -> dict[Any, str | None]:
+    """The rendered card in each scorecard part; raises when the index cannot be read."""
     # Imported here: SQLAlchemy and the report's modules load only for a plan that closes a drill.
     from ..reports.scorecard import render_scorecard, score
     from ..reports.targets import targets_from_rules
     from ..store.checklists import progress
     from ..store.training import participants
 
-    seen = as_indexed(plan, delivery, state, index, payload, "the scorecard")
-    if seen is None:
-        return None
+    delivery, state, store = sources.delivery, sources.state, sources.store
+    assert store is not None
+    seen = as_indexed(sources.plan, delivery, state, store, sources.payload)
     rules, row, obs, events, milestones = delivery.rules, seen.row, seen.obs, seen.events, seen.milestones
-    read: list[Progress] = []
-    with index_guard(delivery.log, "incident index not read for the scorecard") as reading:  # the card says so
-        if row is not None:
-            read = progress(seen.store.engine, row.id)
-    if reading.failed:
-        return None
+    read = progress(store.engine, row.id) if row is not None else []
     checklists = {p.phase: p for p in [*read, *(obs.checklists if obs else ())]}  # this delivery's reading wins
     name, drill = _scenario(rules, state, row.description if row else "")
     card = score(
@@ -90,7 +65,8 @@ def _render(
         roles=participants(events, obs.roles if obs else (row.roles if row else {})),
         role_titles={name: role.title for name, role in rules.roles.items()},
     )
-    return render_scorecard(card, {level: s.name for level, s in rules.severities.items()})
+    text = render_scorecard(card, {level: s.name for level, s in rules.severities.items()})
+    return dict.fromkeys(parts, text or None)
 
 
 def _scenario(rules: RuleSet, state: IncidentState, indexed: str) -> tuple[str | None, Any]:

@@ -1,58 +1,38 @@
-"""Similar past incidents put into a plan's comment: on declaration, and for `@bot similar`.
+"""The similar-incidents enricher: past incidents like this one, for `@bot similar` and a declaration's section.
 
-Planning is pure, so the `similar` command plans a reply holding `SIMILAR_PLACEHOLDER`, and a
-declaration (the plan remembers `declared` for the first time) gets a section appended here from
-the index. The job hands `with_similar` to the executor as its `finish` step: it runs once the
-issue's labels and assignees are written, so a declaration's first write never waits for the
-index. Only those plans pay for reading the index (the store's query module is imported then,
-not with the job).
+Planning is pure, so the `similar` command's reply holds a `SimilarPart`, and a declaration (the
+plan remembers `declared` for the first time) a quiet one in a section of its own. This enricher
+runs after the issue write (`worker.enrich.ENRICHERS`): its labels and assignees are written
+first, so a declaration's first write never waits for the index. Only those plans pay for reading
+the index (the store's query module is imported then, not with the job).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ..handlers.commands import SIMILAR_PLACEHOLDER, SIMILAR_RULE
-from ..plan import Plan, PostNote, Remember
+from ..parts import SimilarPart
 from ..rules.areas import sharing
 from ..text import md_link, neutralise_line, safe_url
-from .executor import label_change
-from .index import index_guard
 
 if TYPE_CHECKING:
-    from ..incident import IncidentState
     from ..rules import RuleSet
     from ..store.similar import Candidate, Similar
-    from .delivery import Delivery
-    from .index import DeliveryIndex
+    from .enrich import Sources
 
-RULE = "similar-incidents"
+FAILURE = "incident index not read for similar incidents"
 NONE_FOUND = "*No similar past incidents in the index (same category or area, and words in common).*"
 UNAVAILABLE = "*The incident index cannot be read right now; try again later.*"
-NOT_CONFIGURED = "*This worker keeps no incident index, so there are no past incidents to compare.*"
+NONE = "*This worker keeps no incident index, so there are no past incidents to compare.*"
+HEADING = "**Similar past incidents** (from the incident index):\n\n"
 
 
-def with_similar(plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None) -> Plan:
-    """The plan with similar incidents in the `similar` reply, and appended to a declaration when there are any."""
-    replying = any(isinstance(a, PostNote) and a.rule == SIMILAR_RULE for a in plan.actions)
-    declaring = not state.memory.get("declared") and any(
-        isinstance(a, Remember) and a.key == "declared" and a.value for a in plan.actions
-    )
-    if not replying and not declaring:
-        return plan
-    found = _find(plan, delivery, state, index)
-    text = NOT_CONFIGURED if index is None else UNAVAILABLE if found is None else render(found) or NONE_FOUND
-    actions = [
-        replace(a, body=a.body.replace(SIMILAR_PLACEHOLDER, text, 1))
-        if isinstance(a, PostNote) and a.rule == SIMILAR_RULE
-        else a
-        for a in plan.actions
-    ]
-    if declaring and not replying and found:
-        actions.append(PostNote(RULE, "**Similar past incidents** (from the incident index):\n\n" + render(found)))
-    return replace(plan, actions=tuple(actions))
+def fill(sources: Sources, parts: list[SimilarPart]) -> dict[Any, str | None]:
+    """The list in the `similar` reply (or that there is none), and a declaration's section when there are some."""
+    found = _find(sources)
+    listed = render(found)
+    return {p: (listed or NONE_FOUND) if p.reply else (HEADING + listed if listed else "") for p in parts}
 
 
 def render(found: list[Similar]) -> str:
@@ -74,37 +54,30 @@ def render(found: list[Similar]) -> str:
     return "\n".join(lines)
 
 
-def _find(plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None) -> list[Similar] | None:
-    """The similar incidents, [] without an index, None when the index cannot be read."""
-    if index is None:
-        return []
+def _find(sources: Sources) -> list[Similar]:
+    """The similar incidents; raises when the index cannot be read."""
     # Imported here: SQLAlchemy loads only for plans that ask for past incidents.
     from ..store.similar import similar
 
-    rules, event, issue = delivery.rules, delivery.event, state.issue
-    store = index.store(rules, delivery.bot_username)
-    if store is None:
-        return None
-    change = label_change(plan, state.labels)  # the labels as the plan leaves them (a category it inferred)
-    labels = (set(state.labels) | set(change.add)) - set(change.remove)
+    delivery, issue, store = sources.delivery, sources.state.issue, sources.store
+    assert store is not None
+    rules, event = delivery.rules, delivery.event
+    labels = sources.plan.settled(sources.state).labels  # as the plan leaves them (a category it inferred)
     category = rules.category_of(labels)
     areas = frozenset(a.name for a, _ in rules.areas_for(category, labels, event.project_path or "", issue.title))
-
-    with index_guard(delivery.log, "incident index not read for similar incidents"):  # the comment says so
-        return similar(
-            store,
-            project_id=event.project_id,
-            iid=event.iid,
-            text=f"{issue.title} {issue.description}",
-            category=category,
-            areas=areas,
-            # The issue as GitLab has it now (a delivery's `confidential` is also set by an internal note,
-            # while the bot's reply is an ordinary comment).
-            confidential=issue.confidential,
-            projects=sharing(rules, event.project_path or ""),
-            area_of=_past_areas.of(rules),
-        )
-    return None
+    return similar(
+        store,
+        project_id=event.project_id,
+        iid=event.iid,
+        text=f"{issue.title} {issue.description}",
+        category=category,
+        areas=areas,
+        # The issue as GitLab has it now (a delivery's `confidential` is also set by an internal note,
+        # while the bot's reply is an ordinary comment).
+        confidential=issue.confidential,
+        projects=sharing(rules, event.project_path or ""),
+        area_of=_past_areas.of(rules),
+    )
 
 
 class PastAreas:

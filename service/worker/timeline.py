@@ -1,70 +1,51 @@
-"""The incident's timeline put into a plan before it is applied: the `timeline` command's reply, the review's pre-fill.
+"""The timeline enricher: the incident's timeline from the index, for the `timeline` reply and a review's pre-fill.
 
-Planning is pure, so the `timeline` command plans a reply holding `TIMELINE_PLACEHOLDER`
-and this step (in the job, between planning and applying) reads the index and renders
-it there; a review issue the plan opens gets the same timeline and the times against
-targets appended to its description. The index lags one delivery (it is written after
-GitLab), so the events this very delivery will cause are added from its Observation.
-Only plans with a timeline reply or a review pay for reading the index (the store's modules are
-imported then, not with the job).
+Planning is pure, so the `timeline` command's reply holds a `TimelinePart` and a review the plan
+opens ends with a quiet one (`service.parts`); this enricher (first in `worker.enrich.ENRICHERS`,
+before the issue write) renders the timeline and the times against targets into both. The index
+lags one delivery (it is written after GitLab), so the events this very delivery will cause are
+added from its Observation. Only plans with such a part pay for reading the index (the store's
+modules are imported then, not with the job).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..handlers.commands import TIMELINE_PLACEHOLDER, TIMELINE_RULE
-from ..plan import OpenReview, Plan, PostNote
-from .index import index_guard
+from ..parts import TimelinePart
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from ..incident import IncidentState
+    from ..plan import Plan
     from ..store import Store
     from ..store.model import Observation, TimelineEvent
     from ..store.query import IncidentRow
     from ..store.timeline import Milestones
     from .delivery import Delivery
-    from .index import DeliveryIndex
+    from .enrich import Sources
 
+FAILURE = "incident index not read for the timeline"
 UNAVAILABLE = "*The incident index cannot be read right now, so there is no timeline to show; try again later.*"
-NOT_CONFIGURED = "*This worker keeps no incident index, so there is no timeline to show.*"
+NONE = "*This worker keeps no incident index, so there is no timeline to show.*"
 REVIEW_HEADING = "\n\n## Timeline (from the incident index)\n\n"
 
 
-def with_timeline(
-    plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None, payload: Mapping[str, Any]
-) -> Plan:
-    """The plan with the rendered timeline in the `timeline` reply and appended to a review it opens."""
-    replying = any(isinstance(a, PostNote) and a.rule == TIMELINE_RULE for a in plan.actions)
-    if not replying and not plan.of(OpenReview):
-        return plan
-    text = _render(plan, delivery, state, index, payload)
-    rendered = text if text != NOT_CONFIGURED else None  # a review gets a timeline, never an excuse
-    actions = []
-    for action in plan.actions:
-        if isinstance(action, PostNote) and action.rule == TIMELINE_RULE:
-            action = replace(action, body=action.body.replace(TIMELINE_PLACEHOLDER, text or UNAVAILABLE, 1))
-        elif isinstance(action, OpenReview) and rendered:
-            action = replace(action, description=action.description + REVIEW_HEADING + rendered)
-        actions.append(action)
-    return replace(plan, actions=tuple(actions))
+def fill(sources: Sources, parts: list[TimelinePart]) -> dict[Any, str | None]:
+    """The rendered timeline in the reply, and under its heading at the end of a review (None: nothing to show)."""
+    assert sources.store is not None
+    text = _render(sources.plan, sources.delivery, sources.state, sources.store, sources.payload)
+    return {p: (REVIEW_HEADING + text if p.review else text) if text else None for p in parts}
 
 
-def _render(
-    plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None, payload: Mapping[str, Any]
-) -> str | None:
-    """The rendered timeline, NOT_CONFIGURED without an index, None when the index cannot be read."""
-    if index is None:
-        return NOT_CONFIGURED
+def _render(plan: Plan, delivery: Delivery, state: IncidentState, store: Store, payload: Mapping[str, Any]) -> str:
+    """The rendered timeline; raises when the index cannot be read (the enricher's policy says so)."""
     from ..reports.targets import targets_from_rules
     from ..reports.timeline import render_timeline
 
-    seen = as_indexed(plan, delivery, state, index, payload, "the timeline")
-    if seen is None:
-        return None
+    seen = as_indexed(plan, delivery, state, store, payload)
     rules = delivery.rules
     names = {level: s.name for level, s in rules.severities.items()}
     return render_timeline(
@@ -84,27 +65,16 @@ class Indexed:
 
 
 def as_indexed(
-    plan: Plan,
-    delivery: Delivery,
-    state: IncidentState,
-    index: DeliveryIndex,
-    payload: Mapping[str, Any],
-    purpose: str,
-) -> Indexed | None:
-    """The incident's row, timeline and milestones, this delivery's Observation added; None when unreadable."""
+    plan: Plan, delivery: Delivery, state: IncidentState, store: Store, payload: Mapping[str, Any]
+) -> Indexed:
+    """The incident's row, timeline and milestones, this delivery's Observation added; raises when unreadable."""
     from ..store.observe import observe
     from ..store.timeline import derive
     from ..store.vocabulary import POST_INCIDENT
 
-    rules, event = delivery.rules, delivery.event
-    store = index.store(rules, delivery.bot_username)
-    if store is None:
-        return None
-    with index_guard(delivery.log, f"incident index not read for {purpose}") as read:  # the caller says so
-        row = store.incident(event.project_id, event.iid)
-        events = store.timeline(event.project_id, event.iid)
-    if read.failed:
-        return None
+    event = delivery.event
+    row = store.incident(event.project_id, event.iid)
+    events = store.timeline(event.project_id, event.iid)
     obs = observe(event, state, plan, store.vocab, now=delivery.clock(), payload=payload)
     known = {e.key() for e in events}
     events += [e for e in (obs.events if obs else ()) if e.key() not in known]

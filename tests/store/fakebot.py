@@ -88,7 +88,7 @@ class FakeBot:
                 review_url = history.issues[(key[0], iid)]["web_url"]
                 memory["review"] = {"iid": iid, "url": review_url}
         memory = with_delivery(memory, event.delivery_id)
-        body = "\n\n".join(p.body for p in plan.of(PostNote)) or "_incident-bot is tracking this incident._"
+        body = "\n\n".join(p.preview for p in plan.of(PostNote)) or "_incident-bot is tracking this incident._"
         if plan.actions:
             history._note(key, at, bot, write_memory(body, memory))
         return event, state, plan, review_url

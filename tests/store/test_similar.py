@@ -14,14 +14,16 @@ from service import logs
 from service.events import parse_event
 from service.handlers.planner import plan_event
 from service.incident import IncidentState, Issue
-from service.plan import PostNote
+from service.parts import SimilarPart
+from service.plan import Plan, PostNote
 from service.rules import RuleSet
 from service.store import Store
 from service.store.similar import similar
 from service.worker import process_delivery
-from service.worker.executor import note_body
+from service.worker.enrich import ENRICHERS, Enrichment
+from service.worker.executor import Applied, comment, note_body
 from service.worker.index import DeliveryIndex
-from service.worker.similar import NONE_FOUND, with_similar
+from service.worker.similar import NONE_FOUND
 from tests.board.seed import incident, record
 from tests.conftest import body, payload
 
@@ -101,6 +103,13 @@ class FakeDelivery:
     rules: RuleSet
     bot_username: str = "incident-bot"
     log: Any = field(default_factory=lambda: logs.bind(logging.getLogger("test"), delivery="d"))
+    clock: Any = lambda: NOW
+
+
+def with_similar(plan: Plan, delivery: Any, state: IncidentState, index: Any) -> Plan:
+    """The similar-incidents enricher on the plan, as the executor runs it once the issue is written."""
+    only = tuple(e for e in ENRICHERS if e.kind is SimilarPart)
+    return Enrichment(delivery, state, index, enrichers=only).after_write(plan, Applied())
 
 
 def planned(rules: RuleSet, title: str, note: str | None = None, memory: dict[str, Any] | None = None) -> Any:
@@ -122,26 +131,27 @@ def test_declaration_lists_similar_incidents_as_links(store: Store, rules: RuleS
     """A new security incident's comment links the past ones like it, titles made inert, the confidential one absent."""
     seed(store)
     plan, delivery, state = planned(rules, "Leaked token found in CI job logs")
-    body = note_body(with_similar(plan, delivery, state, FakeIndex(store)))  # type: ignore[arg-type]
+    body = comment(with_similar(plan, delivery, state, FakeIndex(store)))
     assert "**Similar past incidents**" in body
     assert f"[{PROJECT}#101](https://gitlab.example.com/{PROJECT}/-/issues/101) Leaked deploy token" in body
     assert "#104" not in body and "pangolin" not in body and "#103" not in body
 
 
 def test_declaration_without_similar_incidents_adds_nothing(store: Store, rules: RuleSet) -> None:
-    """With nothing alike in the index, the declaration comment is unchanged."""
+    """With nothing alike in the index, the declaration comment is unchanged: its section shows nothing."""
     plan, delivery, state = planned(rules, "Leaked token found in CI job logs")
-    assert with_similar(plan, delivery, state, FakeIndex(store)) == plan  # type: ignore[arg-type]
+    rest = dataclasses.replace(plan, actions=tuple(a for a in plan.actions if a.rule != "similar-incidents"))
+    assert comment(with_similar(plan, delivery, state, FakeIndex(store))) == note_body(rest)
 
 
 def test_similar_command_answers_from_the_index(store: Store, rules: RuleSet) -> None:
     """`@incident-bot similar` replies with the list, or says there is none."""
     memory = {"declared": True, "severity": 3, "phase": "identification", "category": "security"}
     plan, delivery, state = planned(rules, "Leaked token in CI job logs", "@incident-bot similar", memory)
-    assert any(isinstance(a, PostNote) and "{similar_incidents}" in a.body for a in plan.actions)
-    assert NONE_FOUND in note_body(with_similar(plan, delivery, state, FakeIndex(store)))  # type: ignore[arg-type]
+    assert any(isinstance(a, PostNote) and "{similar_incidents}" in a.preview for a in plan.actions)
+    assert NONE_FOUND in comment(with_similar(plan, delivery, state, FakeIndex(store)))
     seed(store)
-    body = note_body(with_similar(plan, delivery, state, FakeIndex(store)))  # type: ignore[arg-type]
+    body = comment(with_similar(plan, delivery, state, FakeIndex(store)))
     assert f"{PROJECT}#101" in body and "{similar_incidents}" not in body
 
 
@@ -198,7 +208,7 @@ def test_a_past_incidents_areas_are_worked_out_once_per_rules(
     monkeypatch.setattr(RuleSet, "areas_for", counted)
     for reloaded in (rules, rules, dataclasses.replace(rules)):
         plan, delivery, state = planned(reloaded, "Database replica lagging behind primary")
-        assert "#304" in note_body(with_similar(plan, delivery, state, FakeIndex(store)))  # type: ignore[arg-type]
+        assert "#304" in comment(with_similar(plan, delivery, state, FakeIndex(store)))
     past = [
         title
         for title in asked
