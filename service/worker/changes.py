@@ -55,7 +55,9 @@ def record_change(runtime: Runtime, body: bytes, meta: dict[str, Any], give_up: 
         return "ignored: no index"
     from ..store.changes import record  # the store's SQL loads with the first change, as with the first incident
 
-    bot = runtime.settings.bot_username if runtime.dry_run else runtime.bot_username()
+    # The index's vocabulary wants the bot's name: the one the deliveries cached, since a change asks GitLab nothing.
+    cached = runtime.connection.get(runtime.settings.keys.bot_username)
+    bot = cached.decode() if isinstance(cached, bytes) else runtime.settings.bot_username
     store = runtime.index.store(runtime.rules, bot)
     if store is None:
         raise ChangeNotRecorded(f"{what}: the incident index is not open; retried")
