@@ -168,3 +168,19 @@ feature_flag_changes = sa.Table(
     sa.UniqueConstraint("project_id", "name", "active", "changed_at", name="uq_feature_flag_changes_switch"),
 )
 sa.Index("ix_feature_flag_changes_changed_at", feature_flag_changes.c.changed_at)
+
+# The confirmed cause of an incident (at most one; `@incident-bot cause none` removes it): a deployment, a merge
+# request or a feature flag. `report --changes` counts the deployments that caused incidents from it.
+incident_causes = sa.Table(
+    "incident_causes",
+    metadata,
+    sa.Column("project_id", sa.BigInteger, primary_key=True, autoincrement=False),  # the incident's
+    sa.Column("iid", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # deployment | merge_request | feature_flag
+    sa.Column("cause_project_id", sa.BigInteger, nullable=False),
+    sa.Column("deployment_id", sa.BigInteger),
+    sa.Column("merge_request_iid", sa.Integer),
+    sa.Column("flag_name", sa.String(255)),
+    sa.Column("recorded_by", sa.String(255), nullable=False, server_default=""),
+    sa.Column("recorded_at", Time, nullable=False),
+)

@@ -1,4 +1,4 @@
-"""Deployments and feature-flag switches, the changes an incident's suspects come from (issue 19, suspects).
+"""Deployments and feature-flag switches (an incident's suspects), and incidents' confirmed causes (issue 19).
 
 Revision ID: 0006
 Revises: 0005
@@ -19,7 +19,7 @@ Time = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    """Create deployments and feature_flag_changes, each with its time index."""
+    """Create deployments and feature_flag_changes, each with its time index, and incident_causes."""
     op.create_table(
         "deployments",
         sa.Column("project_id", sa.BigInteger, primary_key=True, autoincrement=False),
@@ -50,10 +50,23 @@ def upgrade() -> None:
         sa.UniqueConstraint("project_id", "name", "active", "changed_at", name="uq_feature_flag_changes_switch"),
     )
     op.create_index("ix_feature_flag_changes_changed_at", "feature_flag_changes", ["changed_at"])
+    op.create_table(
+        "incident_causes",
+        sa.Column("project_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("iid", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("cause_project_id", sa.BigInteger, nullable=False),
+        sa.Column("deployment_id", sa.BigInteger),
+        sa.Column("merge_request_iid", sa.Integer),
+        sa.Column("flag_name", sa.String(255)),
+        sa.Column("recorded_by", sa.String(255), nullable=False, server_default=""),
+        sa.Column("recorded_at", Time, nullable=False),
+    )
 
 
 def downgrade() -> None:
-    """Drop both tables."""
+    """Drop the three tables."""
+    op.drop_table("incident_causes")
     op.drop_index("ix_feature_flag_changes_changed_at", "feature_flag_changes")
     op.drop_table("feature_flag_changes")
     op.drop_index("ix_deployments_status_changed_at", "deployments")
