@@ -14,6 +14,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from redis import Redis
 
+from service.changes.hooks import CHANGE_EVENTS, CHANGE_HOOKS, parse_change
 from service.config import Settings
 from service.events import PayloadError, parse_event
 from service.web.app import create_app
@@ -28,6 +30,7 @@ from service.web.edge import sign
 from tests.conftest import FIXTURES, ROOT, SECRET, test_redis_url
 from tests.e2e.harness import Stack
 
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 SCALE = float(os.environ.get("INCIDENT_BOT_FUZZ_SCALE", "1"))
 SHARED = ROOT.parent / "shared" / "payloads"
 DOCUMENTS: list[dict[str, Any]] = [
@@ -36,6 +39,7 @@ DOCUMENTS: list[dict[str, Any]] = [
     if isinstance(json.loads(path.read_text()), dict)
 ]
 HOOKS = ["Issue Hook", "Note Hook", "Confidential Issue Hook", "Confidential Note Hook", "Push Hook", "", "issue hook"]
+HOOKS += ["Deployment Hook", "Feature Flag Hook"]  # issue 19: changes, recorded in the index
 # Raw JSON text no Python value serialises to: non-finite and huge numbers, deep nesting, escaped surrogates.
 RAW_TOKENS = [
     "Infinity",
@@ -223,7 +227,11 @@ def _post(client: Any, rules: Any, body: bytes, headers: dict[str, str], counts:
     assert resp.status_code < 500, (resp.status_code, resp.data[:300], body[:300], headers)
     if resp.status_code == 202:
         try:
-            parse_event(json.loads(body), incident_label=rules.incident_label)
+            document = json.loads(body)
+            if headers.get("X-Gitlab-Event") in CHANGE_HOOKS or document.get("object_kind") in CHANGE_EVENTS:
+                parse_change(document, NOW)
+            else:
+                parse_event(document, incident_label=rules.incident_label)
         except (ValueError, PayloadError, RecursionError) as exc:
             raise AssertionError(f"accepted, then the worker fails: {exc!r}\n{body[:500]!r}") from exc
 

@@ -7,10 +7,11 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
-from service.rules import load_rules
-from service.rules.settings import DigestSettings, ProcessSettings
+from service.rules import RulesError, load_rules
+from service.rules.settings import DigestSettings, ProcessSettings, SuspectSettings
 from service.worker.executor import note_body
 from tests.rulesdir import ROOT, TEST_RULES
 from tests.test_rules_shipped import plan_for
@@ -30,6 +31,7 @@ DEFAULTS = {
     "training_channel": "training",
     "drill_limit": (5, 60.0),
     "digest": DigestSettings(cron="0 8 * * 1", channels=("executives",), project=None, labels=("incident-digest",)),
+    "suspects": SuspectSettings(window_hours=24.0, environments=(), limit=5),
 }
 
 
@@ -70,6 +72,27 @@ def test_docs_state_the_defaults_the_object_has() -> None:
         f.name: getattr(defaults, f.name)
         for f in dataclasses.fields(ProcessSettings)
         if f.name not in ("incident_label_color", "incident_label_description", "procedure_url", "handbook_url")
-        and f.name not in ("review_labels", "drill_limit", "digest")  # described in words (none, 5 per 60 minutes)
+        and f.name not in ("review_labels", "drill_limit", "digest", "suspects")  # in words, or in their own table
     }
     assert documented == {k: list(v) if isinstance(v, tuple) else v for k, v in stated.items()}
+
+
+def test_docs_state_the_suspects_defaults_the_object_has() -> None:
+    """docs/rules.md's Suspects table: each `suspects.<name>` default is SuspectSettings' own."""
+    lines = (ROOT / "docs" / "rules.md").read_text().splitlines()
+    rows = {m.group(1): m.group(2) for line in lines if (m := re.match(r"\| `suspects\.(\w+)` \|.*\| (.+) \|$", line))}
+    defaults = SuspectSettings()
+    assert rows == {"window_hours": "`24`", "environments": "none", "limit": "`5`"}
+    assert (defaults.window_hours, defaults.environments, defaults.limit) == (24.0, (), 5)
+
+
+def test_suspects_settings_are_read_and_checked(tmp_path: Path) -> None:
+    """`settings.suspects` is read into SuspectSettings; a window of 0 hours is refused at its file and line."""
+    folder = without_settings(tmp_path)
+    (folder / "suspects.yml").write_text("settings:\n  suspects:\n    window_hours: 6\n    environments: [live-eu]\n")
+    suspects = load_rules(folder).settings.suspects
+    assert suspects == SuspectSettings(window_hours=6.0, environments=("live-eu",), limit=5)
+    (folder / "suspects.yml").write_text("settings:\n  suspects:\n    window_hours: 0\n")
+    with pytest.raises(RulesError) as failed:
+        load_rules(folder)
+    assert "suspects.yml:3" in failed.value.report()

@@ -106,7 +106,7 @@ def check_access(api: OpsGitLab, ns: Namespace, user: dict[str, Any]) -> Row:
 
 
 def check_hook(api: OpsGitLab, ns: Namespace, url: str | None, *, needed: bool = True) -> tuple[list[Row], bool]:
-    """The webhook: present, pointing here, the four triggers on, enabled, recent deliveries succeeding.
+    """The webhook: present, pointing here, its triggers on, enabled, recent deliveries succeeding.
 
     Returns the rows and whether a hook was found; `needed=False` when a group hook already delivers.
     """

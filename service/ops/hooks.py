@@ -6,8 +6,16 @@ from typing import Any
 
 HOOK_NAME = "incident-bot"
 HOOK_DESCRIPTION = "incident-bot: runs the incident process (managed by `incident-bot setup`)"
-# The four triggers the bot reads; every other trigger is switched off (GitLab turns push events on by default).
-HOOK_TRIGGERS = ("issues_events", "confidential_issues_events", "note_events", "confidential_note_events")
+# The triggers the bot reads (deployments and feature flags: the changes an incident's suspects come from, issue 19);
+# every other trigger is switched off (GitLab turns push events on by default).
+HOOK_TRIGGERS = (
+    "issues_events",
+    "confidential_issues_events",
+    "note_events",
+    "confidential_note_events",
+    "deployment_events",
+    "feature_flag_events",
+)
 OFF_TRIGGERS = (
     "push_events",
     "tag_push_events",
@@ -15,9 +23,7 @@ OFF_TRIGGERS = (
     "job_events",
     "pipeline_events",
     "wiki_page_events",
-    "deployment_events",
     "releases_events",
-    "feature_flag_events",
 )
 GROUP_ONLY_OFF = ("subgroup_events", "member_events", "project_events")
 REENABLE = (

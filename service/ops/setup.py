@@ -165,7 +165,7 @@ class Setup:
                 if not dry:
                     self.api.create_hook(ns, {**wanted, "token": secret})
                 status = Status.WOULD_CREATE if dry else Status.CREATED
-                triggers = "issues, comments (and confidential ones)"
+                triggers = "issues, comments (and confidential ones), deployments, feature flags"
                 self.rows.append(Row("webhook", name, status, f"{self.options.url}: {triggers}"))
                 return True
             differs = hook_differences(found, wanted)

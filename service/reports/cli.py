@@ -63,12 +63,19 @@ def add_parsers(sub: Any) -> None:
         "--to", dest="raw_to", type=end_text, metavar="DATE", help="window end (a date includes that day; default now)"
     )
     p.add_argument("--by", choices=GROUPINGS, help="how incidents are grouped (default severity)")
-    p.add_argument("--format", choices=FORMATS, default="md", help="output format (--training: md, csv or json)")
+    p.add_argument(
+        "--format", choices=FORMATS, default="md", help="output format (--training and --changes: md, csv or json)"
+    )
     p.add_argument("--out", type=Path, metavar="FILE", help="write to this file instead of standard output")
     p.add_argument(
         "--training",
         action="store_true",
         help="the training record instead: who practised which role in drills, who in each rotation never has",
+    )
+    p.add_argument(
+        "--changes",
+        action="store_true",
+        help="per project and environment: deployments, those that caused incidents, the change-failure rate",
     )
     p.set_defaults(func=cmd_report)
 
@@ -94,6 +101,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     # (times are whole seconds), which a truncated now left out.
     now = (datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=0)
     start, end = window(args, now)
+    if args.changes:
+        from .changes import changes_text  # SQLAlchemy loads only when the report runs
+
+        if args.by or args.format == "html":
+            raise UsageError("incident-bot report: --changes comes as md, csv or json, grouped by environment")
+        return write(changes_text(start, end, args.format, args.project, args.group), args.out)
     settings = Settings.from_env()
     try:
         rules = load_rules(settings.rules_dir)

@@ -14,6 +14,22 @@ from typing import Any
 DRILL_LIMIT = (5, 60.0)  # settings.drill_limit's default: 5 drills per person and project an hour
 INCIDENT_LABEL_DESCRIPTION = "An incident: incident-bot runs the incident-response process on this issue."
 
+# A name the rules give (a channel, a role, a phase): the schema's one pattern for it.
+NAME_SCHEMA: dict[str, Any] = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_.-]*$"}
+
+# The schema of `settings.digest` (DigestSettings below).
+DIGEST_SETTING: dict[str, Any] = {
+    "type": "object",
+    "description": "The weekly executive digest (see the README's incident index section).",
+    "additionalProperties": False,
+    "properties": {
+        "cron": {"type": "string", "description": "When it runs (UTC), default `0 8 * * 1`."},
+        "channels": {"type": "array", "items": NAME_SCHEMA, "description": "Default [executives]."},
+        "project": {"type": "string", "minLength": 1, "description": "Reporting project (path)."},
+        "labels": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
 
 @dataclass(frozen=True)
 class DigestSettings:
@@ -32,6 +48,40 @@ class DigestSettings:
             channels=tuple(raw.get("channels", default.channels)),
             project=raw.get("project"),
             labels=tuple(raw.get("labels", default.labels)),
+        )
+
+
+# The changes named as an incident's suspects (issue 19); the schema of SuspectSettings below.
+SUSPECTS_SETTING: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "window_hours": {"type": "number", "exclusiveMinimum": 0, "maximum": 24 * 31, "description": "Default 24."},
+        "environments": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1, "maxLength": 255},
+            "description": "Environments whose deployments are suspects whatever their tier (besides production).",
+        },
+        "limit": {"type": "integer", "minimum": 1, "maximum": 20, "description": "Suspects listed at most; default 5."},
+    },
+}
+
+
+@dataclass(frozen=True)
+class SuspectSettings:
+    """Which changes an incident's suspects are (issue 19): how far back, which environments besides production."""
+
+    window_hours: float = 24.0
+    environments: tuple[str, ...] = ()  # environment names that count as production whatever their tier
+    limit: int = 5
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> SuspectSettings:
+        default = cls()
+        return cls(
+            window_hours=float(raw.get("window_hours", default.window_hours)),
+            environments=tuple(raw.get("environments", default.environments)),
+            limit=int(raw.get("limit", default.limit)),
         )
 
 
@@ -54,6 +104,7 @@ class ProcessSettings:
     training_channel: str = "training"
     drill_limit: tuple[int, float] = DRILL_LIMIT  # (drills, minutes)
     digest: DigestSettings = field(default_factory=DigestSettings)
+    suspects: SuspectSettings = field(default_factory=SuspectSettings)
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> ProcessSettings:
@@ -79,4 +130,5 @@ class ProcessSettings:
                 float(limit.get("window_minutes", d.drill_limit[1])),
             ),
             digest=DigestSettings.from_mapping(raw.get("digest") or {}),
+            suspects=SuspectSettings.from_mapping(raw.get("suspects") or {}),
         )

@@ -130,3 +130,57 @@ training_records = sa.Table(
 )
 # The staffing note asks "when did this person last practise this role": one index search.
 sa.Index("ix_training_records_username_role", training_records.c.username, training_records.c.role)
+
+# Changes that may cause incidents (issue 19), from GitLab's deployment and feature-flag hooks: the suspects of an
+# incident and `report --changes` read them. A deployment's row is its latest status (one per deployment).
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("project_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("deployment_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("project_path", sa.String(255), nullable=False, server_default=""),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("environment", sa.String(255), nullable=False),
+    sa.Column("tier", sa.String(32), nullable=False, server_default=""),
+    sa.Column("deployable_url", sa.String(2048), nullable=False, server_default=""),
+    sa.Column("sha", sa.String(32), nullable=False, server_default=""),
+    sa.Column("commit_title", sa.String(1024), nullable=False, server_default=""),
+    sa.Column("username", sa.String(255), nullable=False, server_default=""),
+    sa.Column("status_changed_at", Time, nullable=False),
+    sa.Column("recorded_at", Time, nullable=False),
+)
+# The suspects' query: a window of time before an incident's start.
+sa.Index("ix_deployments_status_changed_at", deployments.c.status_changed_at)
+
+# Each switch of a feature flag; a replayed delivery (the same switch at the same time) adds nothing.
+feature_flag_changes = sa.Table(
+    "feature_flag_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.BigInteger, nullable=False),
+    sa.Column("project_path", sa.String(255), nullable=False, server_default=""),
+    sa.Column("flag_id", sa.BigInteger),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("username", sa.String(255), nullable=False, server_default=""),
+    sa.Column("changed_at", Time, nullable=False),
+    sa.Column("recorded_at", Time, nullable=False),
+    sa.UniqueConstraint("project_id", "name", "active", "changed_at", name="uq_feature_flag_changes_switch"),
+)
+sa.Index("ix_feature_flag_changes_changed_at", feature_flag_changes.c.changed_at)
+
+# The confirmed cause of an incident (at most one; `@incident-bot cause none` removes it): a deployment, a merge
+# request or a feature flag. `report --changes` counts the deployments that caused incidents from it.
+incident_causes = sa.Table(
+    "incident_causes",
+    metadata,
+    sa.Column("project_id", sa.BigInteger, primary_key=True, autoincrement=False),  # the incident's
+    sa.Column("iid", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # deployment | merge_request | feature_flag
+    sa.Column("cause_project_id", sa.BigInteger, nullable=False),
+    sa.Column("deployment_id", sa.BigInteger),
+    sa.Column("merge_request_iid", sa.Integer),
+    sa.Column("flag_name", sa.String(255)),
+    sa.Column("recorded_by", sa.String(255), nullable=False, server_default=""),
+    sa.Column("recorded_at", Time, nullable=False),
+)

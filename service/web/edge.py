@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from ..bounds import EARLIEST
+from ..changes.hooks import CHANGE_EVENTS, CHANGE_HOOKS, ChangeReference, change_reference, parse_change
 from ..config import signing_key
 from ..events import (
     ACCEPTED_HOOKS,
@@ -59,7 +61,7 @@ class Rejected(Exception):
 class Accepted:
     """A delivery worth a worker's time; the worker parses it into an Event."""
 
-    ref: Reference
+    ref: Reference | ChangeReference
     delivery_id: str
     event_name: str
     event_uuid: str | None
@@ -242,9 +244,11 @@ def classify(
         raise Rejected(400, f"body nests too deeply (limit {MAX_DEPTH})") from None
     if not isinstance(payload, dict):
         raise Rejected(400, "body must be a JSON object")
+    kind = payload.get("object_kind")
+    if event_name in CHANGE_HOOKS or (not event_name and isinstance(kind, str) and kind in CHANGE_EVENTS):
+        return _change(headers, body, payload, event_name, signed_id)
     if event_name and event_name not in ACCEPTED_HOOKS:
         return Ignored(IgnoreReason.OTHER_EVENT, event_name)
-    kind = payload.get("object_kind")
     if kind not in ("issue", "work_item", "note"):
         if not isinstance(kind, str):
             raise Rejected(400, "missing field object_kind")
@@ -273,3 +277,18 @@ def classify(
         event_name=event_name,
         event_uuid=uuid,
     )
+
+
+def _change(headers: Headers, body: bytes, payload: dict[str, Any], event_name: str, signed_id: str | None) -> Accepted:
+    """A Deployment or Feature Flag Hook (issue 19): checked by the worker's own parse, queued per project."""
+    try:
+        change = parse_change(payload, EARLIEST)  # the worker's time stands in for a missing one; only checked here
+    except PayloadError as exc:
+        raise Rejected(400, str(exc)) from None
+    if body.count(b"[") + body.count(b"{") > MAX_DEPTH and _too_deep(payload, MAX_DEPTH):
+        raise Rejected(400, f"body nests too deeply (limit {MAX_DEPTH})")
+    uuid = _header(headers, "X-Gitlab-Event-UUID")
+    # A flag hook carries no time: without an Idempotency-Key (GitLab before 17.4) a flag switched the same way
+    # again has the same body, and only the event's UUID tells the two switches apart.
+    key = delivery_id(headers, body + uuid.encode("latin-1", "replace"), signed_id)
+    return Accepted(change_reference(change), key, event_name, uuid or None)

@@ -9,11 +9,13 @@ from typing import Any
 from rq import get_current_job
 
 from .. import logs
+from ..changes.hooks import CHANGE_EVENTS
 from ..events import Event, PayloadError, parse_event
 from ..gitlab import PermanentGitLabError
 from ..handlers.planner import plan_event
 from ..incident import IncidentState, UnexpectedAnswer, new_comment, state_from_event
 from ..plan import Plan
+from .changes import record_change
 from .delivery import Delivery
 from .enrich import Enrichment
 from .executor import Applied, apply_plan, log_plan
@@ -54,6 +56,8 @@ def access_level(runtime: Runtime, event: Event, fresh: bool = False) -> int:
 def process_delivery(body: bytes, meta: dict[str, Any]) -> str:
     """The RQ job: parse, load state, plan, apply. Returns a one-line summary."""
     runtime = current()
+    if meta.get("event") in CHANGE_EVENTS:  # a deployment or a feature flag (issue 19): only the index records it
+        return record_change(runtime, body, meta, give_up=no_retry)
     try:
         payload = json.loads(body)
         event = parse_event(

@@ -45,13 +45,15 @@ def test_setup_creates_every_label_once_with_the_rules_colours(api, fake, rules)
     assert not has_problem(rows), render(rows)
 
 
-def test_setup_creates_the_hook_with_exactly_the_four_triggers_and_the_token(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
-    """One project hook: issues, confidential issues, comments, confidential comments; the secret; SSL verified."""
+def test_setup_creates_the_hook_with_exactly_its_triggers_and_the_token(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+    """One project hook: issues, confidential issues, comments, confidential comments, deployments, feature flags
+    (issue 19: the suspects' changes); the secret; SSL verified."""
     setup(api, rules)
     (hook,) = fake.hooks[("projects", 1)]
     assert hook["url"] == URL
     on = {k for k, v in hook.items() if k.endswith("_events") and v is True}
     assert on == set(HOOK_TRIGGERS)
+    assert {"deployment_events", "feature_flag_events"} <= on
     assert hook["push_events"] is False
     assert hook["enable_ssl_verification"] is True
     assert fake.hook_tokens[hook["id"]] == SECRET
