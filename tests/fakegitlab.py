@@ -154,7 +154,7 @@ class FakeGitLab:
             path_of = {v: k for k, v in self.projects.items()}
             return (200, {"id": pid, "path_with_namespace": path_of.get(pid, ref)}) if pid else (404, {"message": "404"})
         m = re.fullmatch(r"/projects/(\d+)/issues", path)
-        if m and method == "GET":  # the listing, with GitLab's `search` (titles; `in=description` too) as a substring
+        if m and method == "GET":  # the listing; `search` (titles, `in=description`) as a substring
             wanted, where = query.get("search", ""), query.get("in", "title").split(",")
             found = [
                 i
