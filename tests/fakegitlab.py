@@ -151,8 +151,10 @@ class FakeGitLab:
         if m and method == "GET":  # a project by id or URL-encoded path
             ref = unquote(m.group(1))
             pid = int(ref) if ref.isdigit() else self.projects.get(ref)
+            if not pid:
+                return 404, {"message": "404 Project Not Found"}
             path_of = {v: k for k, v in self.projects.items()}
-            return (200, {"id": pid, "path_with_namespace": path_of.get(pid, ref)}) if pid else (404, {"message": "404"})
+            return 200, {"id": pid, "path_with_namespace": path_of.get(pid, ref)}
         m = re.fullmatch(r"/projects/(\d+)/issues", path)
         if m and method == "GET":  # the listing; `search` (titles, `in=description`) as a substring
             wanted, where = query.get("search", ""), query.get("in", "title").split(",")
