@@ -168,11 +168,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return simulate(Path(args.payload), rules, state_file=Path(args.state) if args.state else None, as_json=args.json)
 
 
-def cmd_schema(_: argparse.Namespace) -> int:
-    """Print the JSON Schema of the rules format."""
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of the rules format (`--alerts`: of rules/alerts.yml)."""
+    from .rules.alerts import ALERTS_SCHEMA
     from .rules.schema import RULES_SCHEMA
 
-    print(json.dumps(RULES_SCHEMA, indent=2))
+    print(json.dumps(ALERTS_SCHEMA if getattr(args, "alerts", False) else RULES_SCHEMA, indent=2))
     return 0
 
 
@@ -211,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_simulate)
     p = sub.add_parser("schema", help="print the JSON Schema of rule files")
+    p.add_argument("--alerts", action="store_true", help="the schema of rules/alerts.yml instead")
     p.set_defaults(func=cmd_schema)
     ops_commands.add_parsers(sub)  # setup, doctor, reconcile
     report_command.add_parsers(sub)  # report

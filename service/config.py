@@ -88,6 +88,9 @@ class Settings:
     drill_minute_seconds: float = 60.0
     # Where the edge spools deliveries while Redis cannot be reached (INCIDENT_BOT_SPOOL_DIR; service/spool.py).
     spool_dir: Path = Path("data/spool")
+    # The alert endpoints (issue 18): off while INCIDENT_BOT_ALERTS_TOKEN is unset; Grafana's HMAC secret optional.
+    alerts_token: str = ""
+    grafana_hmac_secret: str = ""
 
     @property
     def keys(self) -> Keys:
@@ -143,6 +146,8 @@ class Settings:
                 env.get("INCIDENT_BOT_SPOOL_DIR", "").strip()
                 or Path(env.get("INCIDENT_BOT_DATA_DIR", "").strip() or "data") / "spool"
             ),
+            alerts_token=env.get("INCIDENT_BOT_ALERTS_TOKEN", "").strip(),
+            grafana_hmac_secret=env.get("INCIDENT_BOT_GRAFANA_HMAC_SECRET", ""),
         )
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 # A delivery (webhook event) queued by the edge, `reconcile` and drills.
 PROCESS_FUNC = "service.worker.process_delivery"
+# An alert notification queued by the edge's alert endpoints (issue 18).
+ALERT_FUNC = "service.worker.alerts.process_alert"
 # A reminder, scheduled up to a day ahead; re-exported by `service/reminders.py` from `service.worker.reminders`.
 REMINDER_FUNC = "service.reminders.fire"
 # A notification to a channel (retried for minutes); re-exported by `service.notify` from `service.notify.jobs`.
@@ -25,4 +27,13 @@ WEBHOOK_CHECK_FUNC = "service.ops.jobs.webhook_check_job"
 DIGEST_FUNC = "service.reports.digest_job.digest_job"
 # Also stored by path: the webhook check's argument (`service.notify.alerts.alert_responders`, pickled by name).
 
-ALL_FUNCS = (PROCESS_FUNC, REMINDER_FUNC, NOTIFY_FUNC, INJECT_FUNC, RECONCILE_FUNC, WEBHOOK_CHECK_FUNC, DIGEST_FUNC)
+ALL_FUNCS = (
+    PROCESS_FUNC,
+    ALERT_FUNC,
+    REMINDER_FUNC,
+    NOTIFY_FUNC,
+    INJECT_FUNC,
+    RECONCILE_FUNC,
+    WEBHOOK_CHECK_FUNC,
+    DIGEST_FUNC,
+)

@@ -130,6 +130,25 @@ class Keys:
     def refusals_unanswered(self, project_id: int, actor: str) -> str:
         return self._key("limits", "unanswered", project_id, actor)
 
+    # Alerts (service/alerts/grouping.py): each group's record (its incident), new groups per minute, the storm.
+    def alert_group(self, group_id: str) -> str:
+        return self._key("alerts", "group", group_id)
+
+    def alert_new_groups(self, minute: int) -> str:
+        return self._key("alerts", "new", minute)
+
+    @property
+    def alert_storm(self) -> str:
+        return self._key("alerts", "storm")
+
+    @property
+    def alert_storm_lock(self) -> str:
+        return self._key("alerts", "storm", "lock")
+
+    @property
+    def alert_last_received(self) -> str:
+        return self._key("alerts", "last-received")
+
     # The index: issues whose index write failed, waiting for a catch-up (store/pending.py).
     @property
     def index_pending(self) -> str:

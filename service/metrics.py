@@ -64,6 +64,7 @@ class _Metrics:
         self.repairs = Counter(
             "incident_bot_reconcile_repairs", "Incidents a scheduled reconcile found out of date", ["outcome"]
         )
+        self.alerts = Counter("incident_bot_alerts", "Alert notifications by source and outcome", ["source", "outcome"])
 
 
 _metrics: _Metrics | None = None
@@ -118,6 +119,11 @@ def delivery(outcome: str, reason: str = "") -> None:
     if child is None:
         child = _delivery_children[(outcome, reason)] = _get().deliveries.labels(outcome, reason)
     child.inc()
+
+
+def alert(source: str, outcome: str) -> None:
+    """Count one alert notification at the edge: queued, spooled, duplicate, rejected (its HTTP status)."""
+    _get().alerts.labels(source, outcome).inc()
 
 
 def gitlab_response(response: Any, *args: Any, **kwargs: Any) -> None:

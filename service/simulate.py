@@ -9,7 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .alerts.payload import AlertPayloadError
+from .alerts.sources import parse
 from .events import PayloadError, parse_event
+from .handlers.alerts import plan_alert
 from .handlers.draft import DEFAULT_BOT
 from .handlers.planner import plan_event
 from .incident import IncidentState, Note, state_from_event
@@ -51,6 +54,29 @@ def load_state_file(path: Path, base: IncidentState) -> tuple[IncidentState, str
     return state, data.get("bot_username", DEFAULT_BOT), data.get("actor_access", SIMULATED_ACCESS)
 
 
+def simulate_alert(body: bytes, payload: dict[str, Any], rules: RuleSet, *, as_json: bool, now: datetime | None) -> int:
+    """The plan for an alert group the bot has not seen: its route, project, severity and the incident it opens."""
+    source = "alertmanager" if "alerts" in payload else "generic"
+    if not rules.alerts.configured:
+        return _fail("no rules/alerts.yml: alerts open no incidents")
+    try:
+        group = parse(source, body)
+    except AlertPayloadError as exc:
+        return _fail(f"{source} alert: {exc}")
+    planned = plan_alert(group, None, rules, now or datetime.now(UTC), opening="simulated")
+    if as_json:
+        print(json.dumps([{"action": type(a).__name__, **asdict(a)} for a in planned.plan.actions], indent=2))
+        return 0
+    routed = planned.routed
+    print(
+        f"{group.source} alert group {group.group_id}: route {routed.route}, project {routed.project}, "
+        f"severity {routed.severity}, on resolve: {routed.on_resolved.value}"
+    )
+    for line in planned.plan.describe():
+        print(f"  {line}")
+    return 0
+
+
 def simulate(
     payload_path: Path,
     rules: RuleSet,
@@ -62,6 +88,8 @@ def simulate(
     """Print the plan for one delivery; exit code 0, or 2 when an input cannot be read."""
     try:
         payload: Any = json.loads(payload_path.read_text())
+        if isinstance(payload, dict) and "object_kind" not in payload:  # an alert notification (issue 18)
+            return simulate_alert(payload_path.read_bytes(), payload, rules, as_json=as_json, now=now)
         event = parse_event(payload, delivery_id="simulated", incident_label=rules.incident_label)
     except (OSError, ValueError, PayloadError) as exc:
         return _fail(f"{payload_path}: {exc}")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 BOT = {"id": 99, "username": "incident-bot", "name": "Incident Bot"}
 
@@ -54,6 +54,10 @@ class FakeGitLab:
         }
     )
     members: dict[int, int] = field(default_factory=lambda: {7: 40, 8: 30, 21: 40, 23: 30})
+    # Projects by path (GET /projects/:id-or-path; the alert routes name projects by path).
+    projects: dict[str, int] = field(
+        default_factory=lambda: {"group/project": 1, "ops/production": 1, "shop/checkout": 2}
+    )
     issues: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     notes: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
     links: dict[tuple[int, int], list[tuple[int, int]]] = field(default_factory=dict)
@@ -143,10 +147,22 @@ class FakeGitLab:
         if m and method == "GET":
             level = self.members.get(int(m.group(2)))
             return (200, {"id": int(m.group(2)), "access_level": level}) if level else (404, {"message": "404"})
+        m = re.fullmatch(r"/projects/([^/]+)", path)
+        if m and method == "GET":  # a project by id or URL-encoded path
+            ref = unquote(m.group(1))
+            pid = int(ref) if ref.isdigit() else self.projects.get(ref)
+            if not pid:
+                return 404, {"message": "404 Project Not Found"}
+            path_of = {v: k for k, v in self.projects.items()}
+            return 200, {"id": pid, "path_with_namespace": path_of.get(pid, ref)}
         m = re.fullmatch(r"/projects/(\d+)/issues", path)
-        if m and method == "GET":  # the listing, with GitLab's `search` (in titles) as a substring match
-            wanted = query.get("search", "")
-            found = [i for (p, _), i in sorted(self.issues.items()) if p == int(m.group(1)) and wanted in i["title"]]
+        if m and method == "GET":  # the listing; `search` (titles, `in=description`) as a substring
+            wanted, where = query.get("search", ""), query.get("in", "title").split(",")
+            found = [
+                i
+                for (p, _), i in sorted(self.issues.items())
+                if p == int(m.group(1)) and any(wanted in (i.get(f) or "") for f in where)
+            ]
             return 200, found
         if m and method == "POST":
             pid = int(m.group(1))

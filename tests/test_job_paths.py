@@ -81,6 +81,7 @@ def test_a_drill_inject_scheduled_under_its_path_runs(fake, runtime, redis_conn)
 # Every stable name `service.jobs` declares, as literal strings: a renamed constant or module fails here.
 STABLE_NAMES = {
     "PROCESS_FUNC": "service.worker.process_delivery",
+    "ALERT_FUNC": "service.worker.alerts.process_alert",
     "REMINDER_FUNC": "service.reminders.fire",
     "NOTIFY_FUNC": "service.notify.send_notification",
     "INJECT_FUNC": "service.worker.injects.post_inject",

@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 from service.rules import RuleSet
 
 from . import pages as P
+from .alerts import alerts_page
 from .areas import area_pages
 from .drills import drills_page
 from .pages import Page
@@ -45,6 +46,7 @@ def build(rules: RuleSet, *, bot: str = "incident-bot", now: datetime | None = N
         P.commands_page(rules, bot),
         *area_pages(rules, areas),
         drills_page(rules, bot),
+        alerts_page(rules),
         P.glossary_page(rules),
     ]
     return [P.index_page(rules, bot, [(page.slug, page.title) for page in body]), *body]

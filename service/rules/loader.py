@@ -13,6 +13,7 @@ import jinja2
 from croniter import croniter
 
 from .actions import compile_then
+from .alerts import build_alerts, read_alerts
 from .areas import build_areas, read_areas
 from .conditions import RegexBudget, compile_when
 from .drills import build_drills, read_drills
@@ -36,7 +37,8 @@ def load_rules(directory: Path | str) -> RuleSet:
     docs, problems = read_dir(Path(directory))
     area_docs, area_problems = read_areas(Path(directory))
     drill_docs, drill_problems = read_drills(Path(directory))
-    problems += area_problems + drill_problems
+    alerts_doc, alert_problems = read_alerts(Path(directory))
+    problems += area_problems + drill_problems + alert_problems
     count = sum(len(d.data.get("rules") or []) for d in docs if isinstance(d.data.get("rules"), list))
     if count > MAX_RULES:
         problems.append(Problem(str(directory), 0, f"{count:,} rules; at most {MAX_RULES:,} are accepted"))
@@ -50,9 +52,10 @@ def load_rules(directory: Path | str) -> RuleSet:
     areas, problems = build_areas(area_docs, ruleset)
     ruleset = replace(ruleset, areas=MappingProxyType(areas))
     drills, drill_problems = build_drills(drill_docs, ruleset)
-    if problems + drill_problems:
-        raise RulesError(problems + drill_problems)
-    return replace(ruleset, drills=MappingProxyType(drills))
+    alerts, alert_problems = build_alerts(alerts_doc, ruleset)
+    if problems + drill_problems + alert_problems:
+        raise RulesError(problems + drill_problems + alert_problems)
+    return replace(ruleset, drills=MappingProxyType(drills), alerts=alerts)
 
 
 class _Builder:

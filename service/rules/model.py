@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
+from .alertmodel import AlertRules
 from .rotation import Rotation
 from .settings import DigestSettings, ProcessSettings
 from .source import Problem
@@ -219,6 +220,7 @@ class RuleSet:
     files: tuple[str, ...] = ()
     areas: Mapping[str, Area] = field(default_factory=lambda: MappingProxyType({}))  # rules/areas/*.yml
     drills: Mapping[str, Drill] = field(default_factory=lambda: MappingProxyType({}))  # rules/drills/*.yml
+    alerts: AlertRules = field(default_factory=AlertRules)  # rules/alerts.yml (issue 18)
 
     @property
     def incident_label(self) -> str:

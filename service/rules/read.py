@@ -7,6 +7,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from .alerts import ALERTS_FILES
 from .schema import RULES_SCHEMA
 from .source import MAX_VALUES, Located, Problem, load
 
@@ -55,7 +56,8 @@ def _rule_name(doc: Located, path: tuple[Any, ...]) -> str | None:
 def read_dir(directory: Path) -> tuple[list[Located], list[Problem]]:
     if not directory.is_dir():
         return [], [Problem(str(directory), 0, "rules directory not found")]
-    files = sorted([*directory.glob("*.yml"), *directory.glob("*.yaml")])
+    # alerts.yml has a schema of its own (rules/alerts.py), read beside the process files.
+    files = sorted(p for p in [*directory.glob("*.yml"), *directory.glob("*.yaml")] if p.name not in ALERTS_FILES)
     if not files:
         return [], [Problem(str(directory), 0, "no .yml files in the rules directory")]
     if len(files) > MAX_FILES:

@@ -20,6 +20,7 @@ from ..intake import Intake, SpoolError
 from ..queue import EnqueueOutcome, EventQueue, notify_queue_name
 from ..rules import RuleSet, load_rules
 from ..spool import Spool
+from .alerts import register_alerts
 from .edge import Accepted, Ignored, IgnoreReason, Rejected, classify, verify
 from .packing import packer_options
 
@@ -91,6 +92,7 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     index_figures = _add_pages(app, settings, rules, connection)
     _add_webhook(app, settings, rules, queue, key)
+    register_alerts(app, settings, rules, connection, _read_body)  # issue 18: off while no alerts token is set
     _add_probes(app, settings, rules, connection, index_figures)
     return app
 

@@ -1,0 +1,75 @@
+"""The typed actions an alert notification plans (service.handlers.alerts), applied by service.worker.alertapply.
+
+Each names its rule (`alerts.routes[N]`, `alerts.default`, `alerts.storm`, ...), like every planned action.
+Opening, reopening or changing an incident here is followed by the Issue Hook GitLab would have sent, queued
+for the ordinary planner: the incident process (staffing, checklist, notifications, reminders, index) runs
+as for a declared incident, in its own one comment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..plan import Action
+
+
+@dataclass(frozen=True)
+class OpenAlertIncident(Action):
+    """Open the group's incident issue in the routed project (or find the one a killed attempt opened)."""
+
+    project: str
+    title: str
+    description: str
+    labels: tuple[str, ...]
+    confidential: bool
+    opening: str  # the marker in the description, searched for on retry
+    previous: str = ""  # the URL of the incident this group had before, linked from the new one
+
+
+@dataclass(frozen=True)
+class JoinAlertStorm(Action):
+    """List the group in the storm incident (opened with the first overflow, its description edited after)."""
+
+    project: str
+    group_id: str
+    title: str
+    status: str
+    since: float | None
+    labels: tuple[str, ...]
+    limit: int
+
+
+@dataclass(frozen=True)
+class UpdateAlertTable(Action):
+    """Edit the alert table in the incident's description in place (no comment per repeat)."""
+
+    table: str
+
+
+@dataclass(frozen=True)
+class EscalateAlertIncident(Action):
+    """A more severe alert joined: the severity label changes as a person's change would."""
+
+    add: str
+    remove: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CommentOnAlertIncident(Action):
+    """A comment on the incident (every alert resolved; fired again)."""
+
+    body: str
+
+
+@dataclass(frozen=True)
+class ReopenAlertIncident(Action):
+    """The group fired again within `reopen_within_minutes` of resolving and a person had closed its incident."""
+
+
+@dataclass(frozen=True)
+class ResolveAlertIncident(Action):
+    """`on_resolved: mitigate` (move to `phase_label`) or `close`; `comment` plans no such action."""
+
+    behaviour: str
+    phase_label: str = ""
+    remove: tuple[str, ...] = ()

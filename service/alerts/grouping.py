@@ -1,0 +1,122 @@
+"""What the bot remembers of each alert group (its incident, its alerts' states), kept durably in Redis.
+
+The record is the group -> incident mapping: a redelivered or repeated notification finds the incident it
+opened, and an incident being opened carries a marker (`opening`) so a worker killed after GitLab created the
+issue finds that issue on retry instead of opening a second. Records have no expiry: a group may fire again
+months later, and `reopen_within_minutes` decides whether it returns to its incident. The new-groups counter
+(one key per minute) and the storm record are what `max_new_incidents_per_minute` is decided on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from redis import Redis
+
+from ..keys import Keys
+from .payload import FIRING, AlertGroup
+
+NEW_GROUPS_TTL = 120  # seconds a minute's counter is kept: the minute itself and any late retry in the next one
+STORM_WINDOW_SECONDS = 3600  # overflowing groups join the storm incident that took one within the last hour
+LOCK_SECONDS = 60
+
+
+def group_key(group_id: str) -> str:
+    """The queue's ordering key of an alert group (beside GitLab issues' `<project>:<iid>`)."""
+    return f"alerts:{group_id}"
+
+
+@dataclass(frozen=True)
+class GroupRecord:
+    """One alert group: its incident (once opened) and every alert of it seen so far."""
+
+    group_id: str
+    source: str
+    title: str = ""
+    project_id: int | None = None
+    project_path: str = ""
+    iid: int | None = None
+    url: str = ""
+    severity: int | None = None
+    resolved_at: float | None = None  # epoch seconds when the last alert resolved; None while any fires
+    alerts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # fingerprint -> alert_state()
+    opening: str = ""  # the marker of the incident being opened (set before GitLab is asked to create it)
+    slot: int | None = None  # this group's place among the new groups of its minute (claimed once)
+    storm: bool = False  # gathered into the storm incident instead of an incident of its own
+
+    @property
+    def firing(self) -> bool:
+        return any(a.get("status") == FIRING for a in self.alerts.values())
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> GroupRecord:
+        data = json.loads(raw)
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def alert_state(alert: Any) -> dict[str, Any]:
+    """What the record keeps of one alert (enough to render its row of the table)."""
+    return {
+        "name": alert.name,
+        "status": alert.status,
+        "labels": dict(alert.labels),
+        "summary": alert.annotations.get("summary", ""),
+        "starts_at": alert.starts_at.timestamp() if alert.starts_at else None,
+        "ends_at": alert.ends_at.timestamp() if alert.ends_at else None,
+        "links": [list(link) for link in alert.links],
+    }
+
+
+def merged(record: GroupRecord | None, group: AlertGroup) -> dict[str, dict[str, Any]]:
+    """The group's alerts after this notification: each alert it names takes its new state, the rest stay."""
+    alerts = {fp: dict(state) for fp, state in (record.alerts if record else {}).items()}
+    for alert in group.alerts:
+        alerts[alert.fingerprint] = alert_state(alert)
+    return alerts
+
+
+def initial(group: AlertGroup) -> GroupRecord:
+    return GroupRecord(group_id=group.group_id, source=str(group.source))
+
+
+class GroupStore:
+    """The records in Redis, the per-minute count of new groups and the storm's record (under its lock)."""
+
+    def __init__(self, connection: Redis, keys: Keys):
+        self.connection = connection
+        self.keys = keys
+
+    def get(self, group_id: str) -> GroupRecord | None:
+        raw = self.connection.get(self.keys.alert_group(group_id))
+        return GroupRecord.from_json(raw) if raw else None
+
+    def put(self, record: GroupRecord) -> None:
+        self.connection.set(self.keys.alert_group(record.group_id), record.to_json())
+
+    def claim_slot(self, record: GroupRecord, now: float) -> GroupRecord:
+        """Count this group among the new groups of this minute, once (a retried job keeps its slot)."""
+        if record.slot is not None:
+            return record
+        key = self.keys.alert_new_groups(int(now // 60))
+        pipe = self.connection.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, NEW_GROUPS_TTL)
+        claimed = replace(record, slot=int(pipe.execute()[0]))
+        self.put(claimed)
+        return claimed
+
+    @contextmanager
+    def storm(self) -> Iterator[dict[str, Any]]:
+        """The storm record, read and written back under a lock (groups overflow from several workers at once)."""
+        with self.connection.lock(self.keys.alert_storm_lock, timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS):
+            raw = self.connection.get(self.keys.alert_storm)
+            state: dict[str, Any] = json.loads(raw) if raw else {}
+            yield state
+            self.connection.set(self.keys.alert_storm, json.dumps(state, sort_keys=True))

@@ -1,0 +1,83 @@
+"""The alert job: parse the notification, load its group's record, plan, apply, store the record. RQ runs it by
+name (`service.jobs.ALERT_FUNC`). Notifications of one group arrive here one at a time, in order (the queue's
+per-key order on `alerts:<group>`), so reading, applying and writing the record needs no lock of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from .. import logs
+from ..alerts.grouping import GroupStore, initial
+from ..alerts.payload import AlertGroup
+from ..alerts.sources import parse
+from ..gitlab import PermanentGitLabError
+from ..handlers.alerts import AlertPlan, needs_incident, plan_alert
+from ..queue import EventQueue
+from .alertapply import AlertApply, apply_alert_plan
+from .job import no_retry
+from .runtime import Runtime, current
+
+log = logging.getLogger("incident_bot.alerts")
+
+
+def process_alert(body: bytes, meta: dict[str, Any]) -> str:
+    """The RQ job for one alert notification; returns a one-line summary."""
+    runtime = current()
+    try:
+        group = parse(str(meta.get("source", "")), body)
+    except Exception as exc:  # pure: the edge parsed the same body; whatever this is, a retry raises it again
+        no_retry()
+        raise ValueError(f"alert {meta.get('delivery_id')}: {type(exc).__name__}: {exc}") from exc
+    blog = logs.bind(log, delivery=str(meta.get("delivery_id", "")), alert_group=group.group_id)
+    if not runtime.rules.alerts.configured:
+        blog.warning("alert dropped: no rules/alerts.yml (the edge accepted it under older rules)")
+        return "ignored: no alerts.yml"
+    try:
+        return _process(runtime, group, str(meta.get("delivery_id", "")), blog)
+    except PermanentGitLabError:
+        no_retry()
+        raise
+
+
+def _plan(runtime: Runtime, group: AlertGroup, delivery_id: str, store: GroupStore | None) -> AlertPlan:
+    """Load the group's record (claiming a new-groups slot when this opens an incident) and plan."""
+    now = runtime.clock()
+    record = store.get(group.group_id) if store is not None else None
+    if store is not None and needs_incident(group, record, now.timestamp(), runtime.rules):
+        record = store.claim_slot(record or initial(group), now.timestamp())
+    incident_open = True
+    if record and record.iid and record.project_id and record.resolved_at and group.firing and not runtime.dry_run:
+        incident_open = runtime.client().get_issue(record.project_id, record.iid).state != "closed"
+    return plan_alert(group, record, runtime.rules, now, incident_open=incident_open, opening=delivery_id)
+
+
+def _process(runtime: Runtime, group: AlertGroup, delivery_id: str, blog: logs.Bound) -> str:
+    store = GroupStore(runtime.connection, runtime.settings.keys)
+    runtime.connection.set(runtime.settings.keys.alert_last_received, f"{time.time():.0f}")  # for `doctor`
+    planned = _plan(runtime, group, delivery_id, None if runtime.dry_run else store)
+    for line in planned.plan.describe():
+        blog.info("%splan: %s", "dry-run: " if runtime.dry_run else "", line)
+    if runtime.dry_run:
+        return f"dry-run: {len(planned.plan.actions)} actions"
+    if planned.plan.empty:
+        store.put(planned.after)
+        return "nothing to do"
+    before = store.get(group.group_id) or initial(group)
+    settings = runtime.settings
+    deliveries = runtime.followups.deliveries if runtime.followups is not None else None
+    ctx = AlertApply(
+        client=runtime.client(),
+        store=store,
+        deliveries=deliveries or EventQueue(runtime.connection, settings.queue_name, keys=settings.keys),
+        log=blog,
+        delivery_id=delivery_id,
+        now=runtime.clock().timestamp(),
+    )
+    after = apply_alert_plan(planned.plan, before, planned.after, ctx)
+    store.put(after)
+    summary = ", ".join(type(a).__name__ for a in planned.plan.actions)
+    blog.info("applied: %s (route %s)", summary, planned.routed.route)
+    return "applied: " + summary
