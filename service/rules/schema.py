@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .drills import DRILL_LIMIT_SETTING
+from .settings import DIGEST_SETTING, FOLLOW_UPS_SETTING
 
 _NAME = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_.-]*$"}
 _NAMES = {"anyOf": [_NAME, {"type": "array", "items": _NAME, "minItems": 1}]}
@@ -151,17 +152,8 @@ RULES_SCHEMA: dict[str, Any] = {
                 "drill_label": {"type": "string", "minLength": 1, "description": "Marks a drill; default `drill`."},
                 "training_channel": {**_NAME, "description": "A drill's only channel; default `training`."},
                 "drill_limit": DRILL_LIMIT_SETTING,
-                "digest": {
-                    "type": "object",
-                    "description": "The weekly executive digest (see the README's incident index section).",
-                    "additionalProperties": False,
-                    "properties": {
-                        "cron": {"type": "string", "description": "When it runs (UTC), default `0 8 * * 1`."},
-                        "channels": {"type": "array", "items": _NAME, "description": "Default [executives]."},
-                        "project": {"type": "string", "minLength": 1, "description": "Reporting project (path)."},
-                        "labels": {"type": "array", "items": {"type": "string"}},
-                    },
-                },
+                "digest": DIGEST_SETTING,
+                "followups": FOLLOW_UPS_SETTING,
             },
         },
         "severities": {
