@@ -1,7 +1,7 @@
 """What a follow-up (a corrective action) is: the issue facts the bot tracks, a reference to one, and its state.
 
 Shared by the GitLab client (which parses GitLab's issue JSON into `FollowUpIssue` and `LinkedIssue` once),
-the planner (the `follow-up` command reads a `Reference`), the index (`store.corrective` keeps `FollowUp`
+the planner (the `follow-up` command reads an `IssueRef`), the index (`store.corrective` keeps `FollowUp`
 rows) and what is shown of them (`worker.corrective_text`). Dates are whole UTC days: a follow-up is
 overdue from its due date on (`days_overdue` is 0 on the due date itself).
 """
@@ -23,7 +23,7 @@ _DUE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
-class Reference:
+class IssueRef:
     """An issue as a person names it: in this project (`path` None) or in another."""
 
     path: str | None
@@ -33,15 +33,15 @@ class Reference:
         return f"{self.path or ''}#{self.iid}"
 
 
-def reference(text: str) -> Reference | None:
-    """`#123` or `group/project#123` as a Reference; None for anything else (a path ending in `/` or `..`)."""
+def reference(text: str) -> IssueRef | None:
+    """`#123` or `group/project#123` as an IssueRef; None for anything else (a path ending in `/` or `..`)."""
     match = _REFERENCE.fullmatch(text.strip())
     if match is None or not 1 <= int(match.group("iid")) <= MAX_IID:
         return None
     path = match.group("path")
     if path is not None and (path.endswith(("/", ".")) or "//" in path or ".." in path):
         return None
-    return Reference(path, int(match.group("iid")))
+    return IssueRef(path, int(match.group("iid")))
 
 
 def due_date(text: str) -> date | None:
@@ -137,8 +137,9 @@ def follow_up_from_api(project_id: int, data: Any) -> FollowUpIssue:
         raise UnexpectedAnswer(what, "`iid` or `labels` missing", data)
     people = [a for a in data.get("assignees") or [] if isinstance(a, dict) and isinstance(a.get("username"), str)]
     due = due_date(_text(data, "due_date"))
-    refs = data.get("references") if isinstance(data.get("references"), dict) else {}
-    full = refs.get("full") if isinstance(refs.get("full"), str) else ""
+    refs = data.get("references")
+    full = refs.get("full") if isinstance(refs, dict) else None
+    full = full if isinstance(full, str) else ""
     return FollowUpIssue(
         project_id=project_id,
         iid=data["iid"],
@@ -158,9 +159,10 @@ def follow_up_from_api(project_id: int, data: Any) -> FollowUpIssue:
 
 def linked_from_api(data: Any) -> LinkedIssue:
     """One entry of GitLab's issue links as a LinkedIssue; UnexpectedAnswer when it names no issue."""
-    if not isinstance(data, dict) or not isinstance(data.get("iid"), int) or not isinstance(data.get("project_id"), int):
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in ("iid", "project_id")):
         raise UnexpectedAnswer("the links of an issue", "`iid` or `project_id` missing", data)
-    labels = data.get("labels") if isinstance(data.get("labels"), list) else []
+    raw = data.get("labels")
+    labels = raw if isinstance(raw, list) else []
     kind = data.get("issue_type") or data.get("type") or "issue"
     return LinkedIssue(
         project_id=data["project_id"],

@@ -138,3 +138,16 @@ class Keys:
     # The index's figures on /metrics (reports/gauges.py).
     def index_metrics(self, part: str) -> str:
         return self._key("metrics", self.namespace, "index", part)
+
+    # Follow-ups (worker/corrective.py, worker/overdue.py).
+    def follow_up_list(self, project_id: int, iid: int) -> str:
+        """The id of the bot's "Follow-ups" note on an incident or review (else found by its marker)."""
+        return self._key("follow-ups", "list", project_id, iid)
+
+    def follow_up_reminded(self, project_id: int, iid: int, number: int) -> str:
+        """Set when overdue reminder `number` of a follow-up is posted: once, whichever worker runs the pass."""
+        return self._key("follow-ups", "reminded", project_id, iid, number)
+
+    @property
+    def follow_ups_check_ran(self) -> str:
+        return self._key("follow-ups", "check", "ran")

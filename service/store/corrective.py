@@ -85,7 +85,7 @@ def record(engine: Engine, incident: tuple[int, int], issue: FollowUpIssue, now:
                 if known is None:
                     conn.execute(follow_ups.insert().values(**values))
                     return True
-                if utc(known.updated_at) > values["updated_at"]:  # type: ignore[operator]
+                if utc(known.updated_at) > values["updated_at"]:
                     return False
                 before = _follow_up(known)
                 after = (values["incident_project_id"], values["incident_iid"], *(values[f] for f in _FACTS))

@@ -33,9 +33,11 @@ from ..events import (
 # GitLab's payloads nest about five deep. The worker parses the same body again, deeper in its stack: a bound far
 # below Python's recursion limit means nothing the edge accepts can fail there with a RecursionError.
 MAX_DEPTH = 64
-# A comment asking any bot for a drill (`@name drill ...` starting a line): admitted on any issue, and the
-# worker checks that `name` is the bot. Blanks are [ \t] only, so no match attempt runs past its line.
-_DRILL_REQUEST = re.compile(r"^[ \t]*@[\w.-]+[:,]?[ \t]+drill\b", re.IGNORECASE | re.MULTILINE)
+# A comment asking any bot for a drill or a follow-up (`@name drill ...`, `@name follow-up ...` starting a line):
+# admitted on any issue (a follow-up is asked in a review), and the worker checks that `name` is the bot. Blanks
+# are [ \t] only, so no match attempt runs past its line.
+_DRILL_REQUEST = re.compile(r"^[ \t]*@[\w.-]+[:,]?[ \t]+(?:drill|follow-up)\b", re.IGNORECASE | re.MULTILINE)
+FOLLOW_UP_LABEL = "corrective-action"  # settings.followups.label's default (rules/settings.py)
 # Seconds since the epoch, as Standard Webhooks sends them; anything longer is not a timestamp.
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
@@ -203,6 +205,17 @@ def _removed_label(payload: dict[str, Any], incident_label: str) -> bool:
     return isinstance(change, dict) and _names(change.get("previous"), incident_label)
 
 
+def _follow_up_issue(payload: dict[str, Any], kind: str, label: str) -> bool:
+    """An Issue Hook of a follow-up's issue: it carries the follow-up label now, or did before this change."""
+    if kind == "note":
+        return False
+    attributes = payload.get("object_attributes")
+    labels = payload.get("labels", attributes.get("labels") if isinstance(attributes, dict) else None)
+    changes = payload.get("changes")
+    change = changes.get("labels") if isinstance(changes, dict) else None
+    return _names(labels, label) or (isinstance(change, dict) and _names(change.get("previous"), label))
+
+
 def _drill_request(payload: dict[str, Any], kind: str) -> bool:
     """A comment on an issue that is no incident may still ask for a drill (`@bot drill <scenario>`)."""
     attributes = payload.get("object_attributes")
@@ -228,6 +241,7 @@ def classify(
     *,
     incident_label: str = INCIDENT_LABEL,
     signed_id: str | None = None,
+    follow_up_label: str = FOLLOW_UP_LABEL,
 ) -> Accepted | Ignored:
     """Decide whether a worker should see the delivery; raise Rejected(400) if it is malformed.
 
@@ -255,7 +269,11 @@ def classify(
             if target is None and kind == "note":
                 raise Rejected(400, "missing field object_attributes.noteable_type")
             return Ignored(IgnoreReason.COMMENT_ON_OTHER, target)
-    if not _may_be_incident(payload, kind, incident_label) and not _drill_request(payload, kind):
+    if (
+        not _may_be_incident(payload, kind, incident_label)
+        and not _drill_request(payload, kind)
+        and not _follow_up_issue(payload, kind, follow_up_label)
+    ):
         return Ignored(IgnoreReason.NOT_AN_INCIDENT)
     try:
         event = parse_event(payload, incident_label=incident_label)

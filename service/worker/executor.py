@@ -19,11 +19,13 @@ from ..gitlab import GitLabClient, PermanentGitLabError
 from ..incident import IncidentState, new_comment, strip_memory, with_delivery, write_memory
 from ..plan import (
     AddLabels,
+    AdoptFollowUp,
     Assign,
     CloseIssue,
     ConfideReview,
     Notify,
     OpenDrill,
+    OpenFollowUp,
     OpenReview,
     Plan,
     PostNote,
@@ -32,14 +34,17 @@ from ..plan import (
     ScheduleInjects,
     ScheduleReminder,
     SetNativeSeverity,
+    TrackFollowUp,
     Unassign,
 )
 from ..text import is_username, neutralise_line
+from .corrective import apply_follow_ups
 from .drills import open_drill
 
 if TYPE_CHECKING:
     from .delivery import Delivery
     from .followups import FollowUps
+    from .index import DeliveryIndex
 
 log = logging.getLogger("incident_bot.apply")
 
@@ -97,6 +102,7 @@ def apply_plan(
     *,
     followups: FollowUps | None = None,
     finish: Callable[[Plan], Plan] | None = None,
+    index: DeliveryIndex | None = None,
 ) -> Applied:
     """Execute the plan against GitLab with the fewest calls, through the delivery's bound client.
 
@@ -163,6 +169,8 @@ def apply_plan(
         outcome.writes.append("update_review")
     for drill in plan.of(OpenDrill)[:1]:
         body = _open_drill(drill, delivery, body, outcome, followups)
+    if plan.of(OpenFollowUp) or plan.of(AdoptFollowUp) or plan.of(TrackFollowUp):  # issue 20: worker/corrective.py
+        body = apply_follow_ups(plan, delivery, state, body, index)
     if followups is not None and (plan.of(Notify) or plan.of(ScheduleReminder) or plan.of(ScheduleInjects)):
         # Before the note, which records the delivery as applied: a worker killed in between
         # enqueues them again on retry, and their own keys keep anyone from being told twice.
