@@ -53,16 +53,16 @@ def refresh_lists(delivery: Delivery, incident: tuple[int, int], index: Delivery
     with index_guard(delivery.log, "follow-ups list not refreshed: incident index not read") as guard:
         rows = of_incident(store.engine, *incident)
         found = store.incident(*incident)
-    if guard.failed or not rows:
+    if guard.failed:
         return
     text = say.checklist(rows, delivery.clock().date())
     review = review_iid(found.review_url if found is not None else None)
     for target in [incident, *([(incident[0], review)] if review is not None else [])]:
-        _write(delivery, target, text)
+        _write(delivery, target, text, create=bool(rows))
 
 
-def _write(delivery: Delivery, target: tuple[int, int], text: str) -> None:
-    """Edit the list note of `target` in place, or post it the first time."""
+def _write(delivery: Delivery, target: tuple[int, int], text: str, *, create: bool) -> None:
+    """Edit the list note of `target` in place, or post it the first time (`create`: when there is one to show)."""
     client = delivery.gitlab
     key = delivery.keys.follow_up_list(*target)
     note_id = _known(delivery, key) or _find(delivery, target)
@@ -72,6 +72,8 @@ def _write(delivery: Delivery, target: tuple[int, int], text: str) -> None:
             if current.body != text:
                 client.edit_note(target[0], target[1], note_id, text)
             return
+    if not create:
+        return
     note_id = client.create_note(target[0], target[1], text)
     try:
         if delivery.redis is not None:
