@@ -20,6 +20,13 @@ from .incident import UnexpectedAnswer
 _REFERENCE = re.compile(r"(?:(?P<path>[A-Za-z0-9_.][A-Za-z0-9_./-]{0,254}))?#(?P<iid>[0-9]{1,10})")
 MAX_IID = 2**31 - 1
 _DUE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISSUE_URL = re.compile(r"/-/issues/([0-9]{1,10})$")
+
+
+def review_iid(review_url: str | None) -> int | None:
+    """A review issue's iid from its URL (the bot opens the review in the incident's project)."""
+    found = _ISSUE_URL.search(review_url or "")
+    return int(found.group(1)) if found else None
 
 
 @dataclass(frozen=True)

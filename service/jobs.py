@@ -23,6 +23,16 @@ INJECT_FUNC = "service.worker.injects.post_inject"
 RECONCILE_FUNC = "service.ops.jobs.reconcile_job"
 WEBHOOK_CHECK_FUNC = "service.ops.jobs.webhook_check_job"
 DIGEST_FUNC = "service.reports.digest_job.digest_job"
+FOLLOW_UPS_CHECK_FUNC = "service.ops.overdue.follow_ups_check_job"  # the follow-ups' hourly overdue pass
 # Also stored by path: the webhook check's argument (`service.notify.alerts.alert_responders`, pickled by name).
 
-ALL_FUNCS = (PROCESS_FUNC, REMINDER_FUNC, NOTIFY_FUNC, INJECT_FUNC, RECONCILE_FUNC, WEBHOOK_CHECK_FUNC, DIGEST_FUNC)
+ALL_FUNCS = (
+    PROCESS_FUNC,
+    REMINDER_FUNC,
+    NOTIFY_FUNC,
+    INJECT_FUNC,
+    RECONCILE_FUNC,
+    WEBHOOK_CHECK_FUNC,
+    DIGEST_FUNC,
+    FOLLOW_UPS_CHECK_FUNC,
+)

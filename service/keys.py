@@ -144,9 +144,9 @@ class Keys:
         """The id of the bot's "Follow-ups" note on an incident or review (else found by its marker)."""
         return self._key("follow-ups", "list", project_id, iid)
 
-    def follow_up_reminded(self, project_id: int, iid: int, number: int) -> str:
-        """Set when overdue reminder `number` of a follow-up is posted: once, whichever worker runs the pass."""
-        return self._key("follow-ups", "reminded", project_id, iid, number)
+    def follow_up_reminded(self, project_id: int, iid: int, reminder: str) -> str:
+        """Set once a follow-up's reminder (`overdue-2`, `unowned-1`) is posted, whichever worker ran the pass."""
+        return self._key("follow-ups", "reminded", project_id, iid, reminder)
 
     @property
     def follow_ups_check_ran(self) -> str:

@@ -33,6 +33,7 @@ class IncidentFacts(NamedTuple):
     title: str
     url: str
     confidential: bool
+    review_url: str | None
 
 
 def _follow_up(row: Any) -> FollowUp:
@@ -146,6 +147,7 @@ def with_incidents(engine: Engine, *, open_only: bool = False) -> list[tuple[Fol
         incidents.c.title.label("i_title"),
         incidents.c.url.label("i_url"),
         incidents.c.confidential.label("i_confidential"),
+        incidents.c.review_url.label("i_review_url"),
         incidents.c.id.label("i_id"),
     ]
     query = sa.select(follow_ups, *columns).select_from(joined)
@@ -161,7 +163,14 @@ def _facts(row: Any) -> IncidentFacts | None:
         return None
     roles = row.i_roles if isinstance(row.i_roles, dict) else {}
     return IncidentFacts(
-        row.i_severity, row.i_category, row.i_area, roles, row.i_title, row.i_url, bool(row.i_confidential)
+        row.i_severity,
+        row.i_category,
+        row.i_area,
+        roles,
+        row.i_title,
+        row.i_url,
+        bool(row.i_confidential),
+        row.i_review_url,
     )
 
 

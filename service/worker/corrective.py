@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from .. import corrective_text as say
 from ..corrective import FollowUp, FollowUpIssue, LinkedIssue
 from ..events import is_incident
 from ..gitlab import PermanentGitLabError
 from ..plan import AdoptFollowUp, OpenFollowUp, Plan, TrackFollowUp
 from ..text import md_link, neutralise_line
-from . import corrective_text as say
 from .corrective_lists import incident_of_review, refresh_lists, store_of
 from .index import index_guard
 

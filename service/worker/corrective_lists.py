@@ -7,13 +7,13 @@ follow-up of the incident however it came (command, label and link, reindex).
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
 
+from .. import corrective_text as say
+from ..corrective import review_iid
 from ..events import is_incident
-from . import corrective_text as say
 from .index import index_guard
 
 if TYPE_CHECKING:
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from .delivery import Delivery
     from .index import DeliveryIndex
 
-_ISSUE_URL = re.compile(r"/-/issues/([0-9]{1,10})$")
 
 
 def store_of(delivery: Delivery, index: DeliveryIndex | None) -> Store | None:
@@ -35,12 +34,6 @@ def incident_of_review(delivery: Delivery, project_id: int, iid: int) -> tuple[i
         if is_incident(linked.issue_type, linked.labels, delivery.rules.incident_label):
             return linked.project_id, linked.iid
     return None
-
-
-def review_iid(review_url: str | None) -> int | None:
-    """The review issue's iid from its URL (the review is opened in the incident's project)."""
-    found = _ISSUE_URL.search(review_url or "")
-    return int(found.group(1)) if found else None
 
 
 def refresh_lists(delivery: Delivery, incident: tuple[int, int], index: DeliveryIndex | None) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from ..corrective import FollowUp
-from ..text import md_link, mention, neutralise_line
+from .corrective import FollowUp
+from .text import md_link, mention, neutralise_line
 
 LIST_MARKER = "<!-- incident-bot:follow-ups -->"
 MEMORY_LIMIT = 10  # open corrective actions listed on a new declaration
