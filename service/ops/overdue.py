@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from ..store import Store
     from ..store.corrective import IncidentFacts
 
+# The store (SQLAlchemy), the GitLab client and RQ are imported when a pass runs: the worker's scheduler and the
+# CLI import this module to name the job and build the parser.
 log = logging.getLogger("incident_bot.ops")
 CHECK_SECONDS = 3600
 MANAGER_ROLE = "incident-manager"  # the role named on escalation (rules/roles.yml)
