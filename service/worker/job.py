@@ -14,6 +14,7 @@ from ..gitlab import PermanentGitLabError
 from ..handlers.planner import plan_event
 from ..incident import IncidentState, UnexpectedAnswer, new_comment, state_from_event
 from ..plan import Plan, TrackFollowUp
+from .corrective_memory import with_open_follow_ups
 from .delivery import Delivery
 from .executor import Applied, apply_plan, log_plan
 from .limits import with_limits
@@ -130,6 +131,7 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str
     # written (labels, assignees): the first write does not wait for the index.
     def finish(written: Plan) -> Plan:
         written = with_similar(written, delivery=delivery, state=state, index=runtime.index)
+        written = with_open_follow_ups(written, delivery, state, runtime.index)  # issue 20: earlier follow-ups
         return with_training_note(written, delivery, state, runtime.index)
 
     outcome = apply_plan(plan, state, delivery, followups=runtime.followups, finish=finish, index=runtime.index)

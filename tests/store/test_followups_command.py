@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from service.store import Store
@@ -73,3 +74,24 @@ def test_asked_in_the_review_it_follows_up_the_reviews_incident(fake, runtime, i
     assert (1, issue["iid"]) in fake.links[(1, 23)]
     assert "Add a canary stage" in last_reply(fake, 30)
     assert [r.owner for r in of_incident(indexed.engine, 1, 23)] == ["alice"]
+
+
+def open_incident(fake, iid: int, labels: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Incident 1#`iid` opened with `labels` (GitLab has them too) and declared by the bot."""
+    data = json.loads(body("issue.open.incident"))
+    data["object_attributes"]["iid"] = iid
+    data["labels"] = data["object_attributes"]["labels"] = [{"title": label} for label in labels]
+    fake.add_issue(1, iid, labels=labels, title=f"Checkout errors again ({iid})")
+    assert process_delivery(json.dumps(data).encode(), {"delivery_id": f"open-{iid}"}).startswith("applied")
+
+
+def test_the_next_incident_in_the_area_is_told_of_open_corrective_actions(fake, runtime, indexed: Store) -> None:  # type: ignore[no-untyped-def]
+    """1#23 (availability) has an open follow-up: declaring 1#24 (availability) lists it; 1#25 (security) does not."""
+    open_incident(fake, 23, ["incident", "incident-category::availability"])
+    comment("@incident-bot follow-up Add a circuit breaker @bob", key="c1")
+    open_incident(fake, 24, ["incident", "incident-category::availability"])
+    declaration = "\n".join(n["body"] for n in fake.bot_notes(1, 24))
+    assert "Open corrective actions in this area" in declaration and "Add a circuit breaker" in declaration
+    assert "category availability" in declaration and "from incident #23" in declaration
+    open_incident(fake, 25, ["incident", "incident-category::security"])
+    assert "Open corrective actions" not in "\n".join(n["body"] for n in fake.bot_notes(1, 25))
