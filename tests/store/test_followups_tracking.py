@@ -69,3 +69,21 @@ def test_removing_the_label_drops_the_follow_up_from_the_list(fake, runtime, ind
     assert issue_hook(fake, issue["iid"], "unlabel-1", previous=[LABEL]) == "applied: follow-up tracked"
     assert of_incident(indexed.engine, 1, 23) == []
     assert "0 of 0 done" in list_note(fake) and "Add a circuit breaker" not in list_note(fake)
+
+
+def test_the_review_shows_the_same_list_and_closing_the_incident_keeps_tracking(fake, runtime, indexed: Store) -> None:  # type: ignore[no-untyped-def]
+    """Severity 2 resolved: the review opens; a follow-up asked then is listed on the incident and the review alike,
+    and its close (the incident closed) still ticks both."""
+    labels = ["incident", "severity::2", "incident::identification"]
+    fake.issues[(1, 23)]["labels"] = list(labels)
+    assert process_delivery(body("issue.open.incident"), {"delivery_id": "open-23"}).startswith("applied")
+    fake.issues[(1, 23)]["state"] = "closed"
+    assert process_delivery(body("issue.close.incident"), {"delivery_id": "close-23"}).startswith("applied")
+    review = [i for i in fake.issues.values() if i["iid"] != 23 and "post-incident-review" in i["labels"]]
+    assert review, "no review opened"
+    comment("@incident-bot follow-up Add a canary stage @bob", key="c1")
+    (issue,) = follow_up_issues(fake)
+    assert "Add a canary stage" in list_note(fake, 23) and list_note(fake, 23) == list_note(fake, review[0]["iid"])
+    issue.update(state="closed", closed_at="2026-12-02T15:00:00Z", updated_at="2026-12-02T15:00:00Z")
+    issue_hook(fake, issue["iid"], "close-f")
+    assert "- [x] " in list_note(fake, 23) and "- [x] " in list_note(fake, review[0]["iid"])
