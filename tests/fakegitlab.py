@@ -122,8 +122,6 @@ class FakeGitLab:
     def handle(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> tuple[int, Any]:
         parts = urlsplit(url)
         path = re.sub(r"^/api/v4", "", parts.path)
-        # A project named by its URL-encoded path (`group%2Fproject`), as GitLab accepts it: its id.
-        path = re.sub(r"^/projects/([^/]*%2F[^/]*)", lambda m: f"/projects/{self.projects.get(unquote(m[1]), 0)}", path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         data: dict[str, Any] = {}
         if body:
@@ -144,6 +142,10 @@ class FakeGitLab:
             return self._route(method, path, query, data)
 
     def _route(self, method: str, path: str, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        # An issue of a project named by its URL-encoded path (`group%2Fproject`), as GitLab accepts it.
+        named = re.fullmatch(r"/projects/([^/]*%2F[^/]*)(/issues.*)", path)
+        if named and unquote(named[1]) in self.projects:
+            path = f"/projects/{self.projects[unquote(named[1])]}{named[2]}"
         if path == "/user" and method == "GET":
             return 200, BOT
         if path == "/users" and method == "GET":

@@ -97,3 +97,9 @@ def test_a_grouping_of_the_other_report_is_refused(monkeypatch, capsys) -> None:
     """`--by month` means nothing for follow-ups: exit 2 with a sentence, not a traceback."""
     assert main(["report", "--follow-ups", "--by", "month"]) == 2
     assert "--by month is not one of severity, area, team, owner" in capsys.readouterr().err
+
+
+def test_a_follow_up_grouping_is_refused_for_the_incident_report(capsys) -> None:  # type: ignore[no-untyped-def]
+    """`report --by team` without `--follow-ups`: exit 2 naming the groupings of the incident report."""
+    assert main(["report", "--by", "team"]) == 2
+    assert "--by team is not one of severity, category, area, month" in capsys.readouterr().err
