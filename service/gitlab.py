@@ -15,6 +15,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from . import metrics
+from .gitlab_followups import FollowUpCalls, FollowUpGitLab
 from .incident import Issue, Note, UnexpectedAnswer, issue_from_api, note_from_api
 from .keys import Keys
 
@@ -44,7 +45,7 @@ class User:
     username: str
 
 
-class GitLabClient(Protocol):
+class GitLabClient(FollowUpGitLab, Protocol):
     """Every GitLab operation the bot performs (PythonGitLabClient; tests fake GitLab over HTTP, not here)."""
 
     def current_user(self) -> User: ...
@@ -107,7 +108,7 @@ def _wrap(exc: Exception) -> Exception:
 
 
 
-class PythonGitLabClient:
+class PythonGitLabClient(FollowUpCalls):
     """GitLabClient over python-gitlab: timeouts, transient retries, the delivery's event UUID on writes."""
 
     def __init__(

@@ -25,6 +25,7 @@ INJECT_FUNC = "service.worker.injects.post_inject"
 RECONCILE_FUNC = "service.ops.jobs.reconcile_job"
 WEBHOOK_CHECK_FUNC = "service.ops.jobs.webhook_check_job"
 DIGEST_FUNC = "service.reports.digest_job.digest_job"
+FOLLOW_UPS_CHECK_FUNC = "service.ops.overdue.follow_ups_check_job"  # the follow-ups' hourly overdue pass
 # Also stored by path: the webhook check's argument (`service.notify.alerts.alert_responders`, pickled by name).
 
 ALL_FUNCS = (
@@ -36,4 +37,5 @@ ALL_FUNCS = (
     RECONCILE_FUNC,
     WEBHOOK_CHECK_FUNC,
     DIGEST_FUNC,
+    FOLLOW_UPS_CHECK_FUNC,
 )

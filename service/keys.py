@@ -157,3 +157,16 @@ class Keys:
     # The index's figures on /metrics (reports/gauges.py).
     def index_metrics(self, part: str) -> str:
         return self._key("metrics", self.namespace, "index", part)
+
+    # Follow-ups (worker/corrective.py, worker/overdue.py).
+    def follow_up_list(self, project_id: int, iid: int) -> str:
+        """The id of the bot's "Follow-ups" note on an incident or review (else found by its marker)."""
+        return self._key("follow-ups", "list", project_id, iid)
+
+    def follow_up_reminded(self, project_id: int, iid: int, reminder: str) -> str:
+        """Set once a follow-up's reminder (`overdue-2`, `unowned-1`) is posted, whichever worker ran the pass."""
+        return self._key("follow-ups", "reminded", project_id, iid, reminder)
+
+    @property
+    def follow_ups_check_ran(self) -> str:
+        return self._key("follow-ups", "check", "ran")

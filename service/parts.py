@@ -66,6 +66,19 @@ class SimilarPart(Part):
 
 
 @dataclass(frozen=True)
+class OpenFollowUpsPart(Part):
+    """A declaration's open corrective actions of earlier incidents in its area or category, from the index."""
+
+    @property
+    def quiet(self) -> bool:
+        return True  # listed only when there are some
+
+    @property
+    def preview(self) -> str:
+        return "[open corrective actions in this area, if the index has any: filled by the worker]"
+
+
+@dataclass(frozen=True)
 class ScorecardPart(Part):
     """A closing drill's scorecard, from the index."""
 

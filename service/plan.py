@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from .parts import Composed, Filled, Part, Piece
@@ -120,6 +121,37 @@ class ScheduleInjects(Action):
 
     scenario: str
     injects: tuple[tuple[float, str], ...]
+
+
+@dataclass(frozen=True)
+class OpenFollowUp(Action):
+    """Open a follow-up issue (`follow-up <title>`), labelled and linked to the incident and its review.
+
+    `severity` is the incident's severity as planned (the due date's default when `due_on` is None);
+    `from_review`: asked in the review issue, whose incident the executor finds through its links.
+    """
+
+    title: str
+    owner: str | None = None
+    due_on: date | None = None
+    severity: int | None = None
+    from_review: bool = False
+
+
+@dataclass(frozen=True)
+class AdoptFollowUp(Action):
+    """Make an existing issue a follow-up of the incident (`follow-up #123`): the label, a link, tracked."""
+
+    project: str | None  # a path; None: the project of the issue the command came in
+    iid: int
+    from_review: bool = False
+
+
+@dataclass(frozen=True)
+class TrackFollowUp(Action):
+    """This delivery's issue is (or was, `dropped`) a follow-up: read it, keep it in the index, refresh lists."""
+
+    dropped: bool = False
 
 
 @dataclass(frozen=True)

@@ -61,10 +61,12 @@ class FakeGitLab:
     issues: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     notes: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
     links: dict[tuple[int, int], list[tuple[int, int]]] = field(default_factory=dict)
+    projects: dict[str, int] = field(default_factory=lambda: {"group/project": 1, "group/other": 2})
     calls: list[Call] = field(default_factory=list)
     failures: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path regex, status), used once
     delay: dict[tuple[str, str], float] = field(default_factory=dict)  # (method, path regex) -> seconds
     lock: threading.Lock = field(default_factory=threading.Lock)
+    now: str = "2026-11-27T10:00:00Z"  # what the fake writes as `updated_at` and `closed_at`
     _next_note: int = 1000
     _next_iid: int = 500
 
@@ -93,10 +95,18 @@ class FakeGitLab:
             "issue_type": "incident",
             "severity": "UNKNOWN",
             "web_url": f"http://gitlab.test/group/project/-/issues/{iid}",
+            "due_date": None,
+            "created_at": "2026-11-27T09:00:00Z",
+            "updated_at": "2026-11-27T09:00:00Z",
+            "closed_at": None,
+            "references": {"full": f"{self.path_of(project_id)}#{iid}"},
         }
         self.issues[(project_id, iid)] = issue
         self.notes.setdefault((project_id, iid), [])
         return issue
+
+    def path_of(self, project_id: int) -> str:
+        return next((path for path, pid in self.projects.items() if pid == project_id), f"group/p{project_id}")
 
     def fail(self, method: str, path_regex: str, status: int, times: int = 1) -> None:
         """The next `times` matching requests answer `status`."""
@@ -136,6 +146,10 @@ class FakeGitLab:
             return self._route(method, path, query, data)
 
     def _route(self, method: str, path: str, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        # An issue of a project named by its URL-encoded path (`group%2Fproject`), as GitLab accepts it.
+        named = re.fullmatch(r"/projects/([^/]*%2F[^/]*)(/issues.*)", path)
+        if named and unquote(named[1]) in self.projects:
+            path = f"/projects/{self.projects[unquote(named[1])]}{named[2]}"
         if path == "/user" and method == "GET":
             return 200, BOT
         if path == "/users" and method == "GET":
@@ -175,6 +189,9 @@ class FakeGitLab:
                 description=data.get("description", ""),
                 confidential=data.get("confidential") in (True, "true"),
             )
+            issue["issue_type"] = data.get("issue_type", "issue")  # GitLab's default type
+            issue["created_at"] = issue["updated_at"] = self.now
+            self._update(issue, {k: v for k, v in data.items() if k in ("assignee_ids", "due_date")})
             return 201, issue
         m = re.fullmatch(r"/projects/(\d+)/issues/(\d+)(/.*)?", path)
         if not m:
@@ -204,12 +221,13 @@ class FakeGitLab:
                     note["body"] = data["body"]
                     return 200, note
             return 404, {"message": "404 Note Not Found"}
-        if rest == "/links" and method == "POST":
+        if rest == "/links" and method == "POST":  # links go both ways, as in GitLab
             target = (int(data.get("target_project_id", key[0])), int(data["target_issue_iid"]))
             self.links.setdefault(key, []).append(target)
+            self.links.setdefault(target, []).append(key)
             return 201, {"source_issue": issue, "target_issue": self.issues.get(target, {"iid": target[1]})}
         if rest == "/links" and method == "GET":
-            return 200, [self.issues[t] for t in self.links.get(key, []) if t in self.issues]
+            return 200, [self.issues[t] for t in dict.fromkeys(self.links.get(key, [])) if t in self.issues]
         return 404, {"message": "404 Not found"}
 
     def add_note(self, key: tuple[int, int], body: str, author: str) -> dict[str, Any]:
@@ -241,10 +259,14 @@ class FakeGitLab:
             issue["assignees"] = [{"id": int(i), "username": names.get(int(i), str(i))} for i in ids]
         if "confidential" in data:
             issue["confidential"] = data["confidential"] in (True, "true")
+        if "due_date" in data:
+            issue["due_date"] = data["due_date"] or None
         if data.get("state_event") == "close":
             issue["state"] = "closed"
+            issue["closed_at"] = self.now
         elif data.get("state_event") == "reopen":
-            issue["state"] = "opened"
+            issue["state"], issue["closed_at"] = "opened", None
+        issue["updated_at"] = self.now
         return issue
 
 

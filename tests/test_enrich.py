@@ -22,6 +22,7 @@ from service.handlers.planner import finish, plan_event
 from service.incident import IncidentState, Issue
 from service.parts import (
     DrillLink,
+    OpenFollowUpsPart,
     Part,
     ReviewLink,
     ScorecardPart,
@@ -113,6 +114,7 @@ def test_the_enrichers_run_in_one_order_and_fill_every_kind_of_part() -> None:
         (ReviewLink, after),
         (DrillLink, after),
         (SimilarPart, after),
+        (OpenFollowUpsPart, after),
         (TrainingNote, after),
     ]
     kinds = {c for _, c in inspect.getmembers(parts, inspect.isclass) if issubclass(c, Part) and c is not Part}

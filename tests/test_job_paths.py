@@ -88,6 +88,7 @@ STABLE_NAMES = {
     "RECONCILE_FUNC": "service.ops.jobs.reconcile_job",
     "WEBHOOK_CHECK_FUNC": "service.ops.jobs.webhook_check_job",
     "DIGEST_FUNC": "service.reports.digest_job.digest_job",
+    "FOLLOW_UPS_CHECK_FUNC": "service.ops.overdue.follow_ups_check_job",
 }
 
 
@@ -109,5 +110,5 @@ def test_the_periodic_jobs_are_registered_under_their_stable_names() -> None:
     from service.worker import schedule
 
     registered = {f"{f.__module__}.{f.__qualname__}" for f in schedule.PERIODIC_FUNCS}
-    assert registered == {jobs.RECONCILE_FUNC, jobs.WEBHOOK_CHECK_FUNC, jobs.DIGEST_FUNC}
+    assert registered == {jobs.RECONCILE_FUNC, jobs.WEBHOOK_CHECK_FUNC, jobs.DIGEST_FUNC, jobs.FOLLOW_UPS_CHECK_FUNC}
     assert callable(import_attribute("service.notify.alerts.alert_responders"))  # the webhook check's pickled argument

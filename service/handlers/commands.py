@@ -7,6 +7,7 @@ from typing import TypeAlias
 
 from ..parts import Piece, SimilarPart, TimelinePart
 from ..text import is_username, mention, neutralise, neutralise_line
+from .corrective import follow_up_command
 from .draft import REPLY, Draft
 from .drills import drill_command, drill_involved
 
@@ -23,6 +24,8 @@ HELP = """**incident-bot commands** (start a comment with `@{bot}`):
 | `@{bot} timeline` | post this incident's timeline and its times against the targets |
 | `@{bot} similar` | list up to three similar past incidents from the index |
 | `@{bot} drill <scenario>` | open a practice incident, on any issue of the project ({drills}) |
+| `@{bot} follow-up <title> [@owner] [due YYYY-MM-DD]` | open a follow-up (corrective action), here or in the review |
+| `@{bot} follow-up #123` | make an existing issue (`#123` or `group/project#123`) a follow-up |
 
 Only project members with at least Developer access can command the bot."""
 REFUSED = (
@@ -145,9 +148,13 @@ COMMANDS: dict[str, Reply] = {
     "timeline": _timeline,
     "similar": _similar,
     "drill": drill_command,
+    "follow-up": follow_up_command,
 }
-# On an issue that is no incident the bot answers only these (the edge admits only `drill` comments there).
-OUTSIDE_INCIDENTS: dict[str, Reply] = {"drill": drill_command}
+# On an issue that is no incident the bot answers only these (the edge admits only their comments there).
+OUTSIDE_INCIDENTS: dict[str, Reply] = {
+    "drill": drill_command,
+    "follow-up": follow_up_command,
+}
 
 
 def run_commands(d: Draft) -> None:
@@ -156,7 +163,7 @@ def run_commands(d: Draft) -> None:
 
 
 def run_drill_request(d: Draft) -> None:
-    """The one step for a comment on an issue that is no incident: `@bot drill <scenario>`; anything else: nothing."""
+    """The one step for a comment on an issue that is no incident: `drill`, or `follow-up` in a review; else nothing."""
     parsed = d.event.command(d.bot)
     if parsed is not None and parsed[0] in OUTSIDE_INCIDENTS:
         _dispatch(d, OUTSIDE_INCIDENTS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..parts import Piece, SimilarPart, TrainingNote
+from ..parts import OpenFollowUpsPart, Piece, SimilarPart, TrainingNote
 from ..plan import Action, After, Assign, CloseIssue, PostNote, Unassign
 from ..rules.drills import is_drill
 from ..text import mention
@@ -19,14 +19,18 @@ if TYPE_CHECKING:
     from .draft import Draft
 
 SIMILAR_RULE = "similar-incidents"  # a declaration's section of past incidents
+FOLLOW_UPS_RULE = "open-corrective-actions"  # a declaration's section of earlier incidents' open follow-ups
 TRAINING_RULE = "training-note"  # a training note with no staffing section to sit under
 
 
 def similar_section(d: Draft, notes: list[PostNote]) -> list[PostNote]:
-    """A declaration (memory `declared` for the first time) lists past incidents, unless it replies with them."""
+    """A declaration (memory `declared` for the first time) lists past incidents, unless it replies with them,
+    and the open follow-ups of earlier incidents in its area or category."""
     declaring = not d.state.memory.get("declared") and d.memory.get("declared")
     replying = any(isinstance(p, SimilarPart) for note in notes for p in note.parts)
-    return [PostNote(SIMILAR_RULE, (SimilarPart(reply=False),))] if declaring and not replying else []
+    similar = [PostNote(SIMILAR_RULE, (SimilarPart(reply=False),))] if declaring and not replying else []
+    # Memory for the next incident (issue 20): what earlier incidents here promised and have not done yet.
+    return similar + ([PostNote(FOLLOW_UPS_RULE, (OpenFollowUpsPart(),))] if declaring else [])
 
 
 def newly_staffed(d: Draft) -> list[tuple[str, str]]:

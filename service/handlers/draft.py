@@ -195,6 +195,11 @@ class Draft(LevelsFromLabels):
             self._actions.append(OpenDrill(rule, scenario, title, description, labels))
             self._version += 1
 
+    def follow_up(self, action: Action) -> None:
+        """Open or adopt a follow-up (an OpenFollowUp or AdoptFollowUp: the executor replies once it exists)."""
+        self._actions.append(action)
+        self._version += 1
+
     def schedule_injects(self, scenario: str, injects: tuple[tuple[float, str], ...], rule: str) -> None:
         """Post a drill's injects (minutes from now, text) as they fall due."""
         self._actions.append(ScheduleInjects(rule, scenario, injects))

@@ -23,6 +23,7 @@ from ..rules.render import render
 from .areas import apply_areas
 from .builtin import confidential_review, exclusive_scopes, native_severity, record
 from .commands import run_commands, run_drill_request
+from .corrective import track_follow_up
 from .deferred import after, similar_section, training_notes
 from .draft import DEFAULT_BOT, SUMMARY, Draft, Section
 from .drills import drill_injects, route_drill_notifications
@@ -55,7 +56,9 @@ def plan_event(
 ) -> Plan:
     """The consolidated plan for one delivery (`bot`: the bot's username; `access`: the author's level)."""
     if not event.is_incident and not event.is_note:
-        return Plan()  # the incident label was just removed (the edge admits that for the index): nothing to run
+        # A follow-up's issue (the edge admits it by its label), or one that just lost the incident label: the
+        # index forgets that one, and nothing runs.
+        return track_follow_up(event, rules, state)
     draft = Draft(event, state, rules, now, bot=bot, access=access)
     # A comment on an issue that is no incident: the edge admits it only for `@bot drill`, and only that runs.
     for step in STEPS if event.is_incident else OUTSIDE_INCIDENTS:

@@ -239,3 +239,20 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--project", help="GROUP/PROJECT (default: the first of INCIDENT_BOT_PROJECTS)")
     p.add_argument("--dry-run", action="store_true", help="print the issue that would be opened, open nothing")
     p.set_defaults(func=cmd_drill)
+    p = sub.add_parser("follow-ups", help="follow-ups (corrective actions): --check runs the overdue pass now")
+    p.add_argument("--check", action="store_true", help="remind owners of overdue follow-ups now (once each)")
+    p.set_defaults(func=cmd_follow_ups)
+
+
+def cmd_follow_ups(args: argparse.Namespace) -> int:
+    """`follow-ups --check`: the overdue pass the workers run hourly, now; prints what it did."""
+    from .overdue import check_now
+
+    if not args.check:
+        print("incident-bot follow-ups: say what to do (--check)", file=sys.stderr)
+        return 2
+    settings = Settings.from_env()
+    _need_token(settings, "follow-ups", False)
+    done = check_now(settings, _rules(settings), _redis(settings, "follow-ups"))
+    print(done.summary())
+    return 1 if done.failures else 0

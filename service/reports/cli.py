@@ -15,6 +15,7 @@ from service.store.cli import add_scope, duration, open_index_or_exit
 DEFAULT_SINCE = "30d"
 # Plain strings here: building the CLI must not import SQLAlchemy or the plotting library.
 GROUPINGS = ("severity", "category", "area", "month")
+FOLLOW_UP_GROUPINGS = ("severity", "area", "team", "owner")  # reports.corrective.GROUPINGS
 FORMATS = ("md", "csv", "json", "html")
 
 
@@ -62,7 +63,11 @@ def add_parsers(sub: Any) -> None:
     p.add_argument(
         "--to", dest="raw_to", type=end_text, metavar="DATE", help="window end (a date includes that day; default now)"
     )
-    p.add_argument("--by", choices=GROUPINGS, help="how incidents are grouped (default severity)")
+    p.add_argument(
+        "--by",
+        choices=sorted(set(GROUPINGS) | set(FOLLOW_UP_GROUPINGS)),
+        help="how incidents are grouped (default severity); --follow-ups: severity, area, team or owner",
+    )
     p.add_argument(
         "--format", choices=FORMATS, default="md", help="output format (--training and --changes: md, csv or json)"
     )
@@ -77,6 +82,11 @@ def add_parsers(sub: Any) -> None:
         action="store_true",
         help="per project and environment: deployments, those that caused incidents, the change-failure rate",
     )
+    p.add_argument(
+        "--follow-ups",
+        action="store_true",
+        help="follow-ups (corrective actions) instead: open, overdue, closed, median days to close (md or json)",
+    )
     p.set_defaults(func=cmd_report)
 
 
@@ -86,6 +96,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         from .training import training_text  # the training report's modules load only when it runs
 
         return write(training_text(args), args.out)
+    if args.changes and args.follow_ups:
+        raise UsageError("incident-bot report: --changes or --follow-ups, not both")
+    grouping = FOLLOW_UP_GROUPINGS if args.follow_ups else GROUPINGS
+    if args.by is not None and args.by not in grouping:
+        raise UsageError(f"incident-bot report: --by {args.by} is not one of {', '.join(grouping)} here")
+    if args.follow_ups and args.format not in ("md", "json"):
+        raise UsageError("incident-bot report --follow-ups: --format md or json")
     from service.config import Settings
     from service.rules import RulesError, load_rules
     from service.store import open_store
@@ -114,6 +131,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(exc.report(), file=sys.stderr)
         return 1
     store = open_index_or_exit(open_store)
+    if args.follow_ups:
+        return write(follow_ups_text(store, rules, start, end, args.by or "severity", args.format), args.out)
     report = report_from_store(
         store,
         start=start,
@@ -135,3 +154,12 @@ def write(text: str, out: Path | None) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def follow_ups_text(store: Any, rules: Any, start: datetime, end: datetime, by: str, fmt: str) -> str:
+    """`report --follow-ups`: the follow-ups' figures over [start, end) (reports/corrective.py)."""
+    from service.store.corrective import with_incidents
+
+    from .corrective import figures, render
+
+    return render(figures(with_incidents(store.engine), start, end, by, rules), fmt, by)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .drills import DRILL_LIMIT_SETTING
-from .settings import DIGEST_SETTING, SUSPECTS_SETTING
+from .settings import DIGEST_SETTING, FOLLOW_UPS_SETTING, SUSPECTS_SETTING
 from .settings import NAME_SCHEMA as _NAME
 
 _NAMES = {"anyOf": [_NAME, {"type": "array", "items": _NAME, "minItems": 1}]}
@@ -154,6 +154,7 @@ RULES_SCHEMA: dict[str, Any] = {
                 "drill_limit": DRILL_LIMIT_SETTING,
                 "digest": DIGEST_SETTING,
                 "suspects": SUSPECTS_SETTING,
+                "followups": FOLLOW_UPS_SETTING,
             },
         },
         "severities": {

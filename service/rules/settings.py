@@ -66,6 +66,27 @@ SUSPECTS_SETTING: dict[str, Any] = {
     },
 }
 
+# Follow-ups (corrective actions): days from opening to the due date, by the incident's highest severity.
+FOLLOW_UP_DUE_DAYS: Mapping[int, int | None] = {1: 14, 2: 30, 3: 60, 4: None}
+_DAYS = {"type": "integer", "minimum": 1, "maximum": 3650}
+FOLLOW_UPS_SETTING: dict[str, Any] = {
+    "type": "object",
+    "description": "Follow-ups (corrective actions) tracked from the review to closure (docs/rules.md).",
+    "additionalProperties": False,
+    "properties": {
+        "label": {"type": "string", "minLength": 1, "maxLength": 255, "description": "Default `corrective-action`."},
+        "project": {"type": "string", "pattern": "^[A-Za-z0-9_.][A-Za-z0-9_./-]{0,254}$"},
+        "due_days": {
+            "type": "object",
+            "description": "Severity level -> days to the due date (null: no due date).",
+            "propertyNames": {"pattern": "^[1-9]$"},
+            "additionalProperties": {"oneOf": [_DAYS, {"type": "null"}]},
+        },
+        "escalate_after_days": _DAYS,
+        "remind_every_days": {**_DAYS, "maximum": 365},
+    },
+}
+
 
 @dataclass(frozen=True)
 class SuspectSettings:
@@ -82,6 +103,36 @@ class SuspectSettings:
             window_hours=float(raw.get("window_hours", default.window_hours)),
             environments=tuple(raw.get("environments", default.environments)),
             limit=int(raw.get("limit", default.limit)),
+        )
+
+
+@dataclass(frozen=True)
+class FollowUpSettings:
+    """Follow-ups: their label, where they are opened (None: the incident's project), due dates, reminders."""
+
+    label: str = "corrective-action"
+    project: str | None = None
+    due_days: Mapping[int, int | None] = field(default_factory=lambda: dict(FOLLOW_UP_DUE_DAYS))
+    escalate_after_days: int = 14  # overdue this long: the incident manager is named too
+    remind_every_days: int = 7  # an overdue follow-up is named again this often
+
+    def due_in(self, severity: int | None) -> int | None:
+        """Days from opening to the due date for an incident of this (highest) severity; None: no due date."""
+        return self.due_days.get(severity) if severity is not None else None
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> FollowUpSettings:
+        d = cls()
+        days = dict(d.due_days)
+        for key, value in (raw.get("due_days") or {}).items():
+            if isinstance(key, int | str) and not isinstance(key, bool) and str(key).isdigit():
+                days[int(key)] = None if value is None else int(value)
+        return cls(
+            label=str(raw.get("label", d.label)),
+            project=raw.get("project") or d.project,
+            due_days=days,
+            escalate_after_days=int(raw.get("escalate_after_days", d.escalate_after_days)),
+            remind_every_days=int(raw.get("remind_every_days", d.remind_every_days)),
         )
 
 
@@ -105,6 +156,7 @@ class ProcessSettings:
     drill_limit: tuple[int, float] = DRILL_LIMIT  # (drills, minutes)
     digest: DigestSettings = field(default_factory=DigestSettings)
     suspects: SuspectSettings = field(default_factory=SuspectSettings)
+    followups: FollowUpSettings = field(default_factory=FollowUpSettings)
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> ProcessSettings:
@@ -131,4 +183,5 @@ class ProcessSettings:
             ),
             digest=DigestSettings.from_mapping(raw.get("digest") or {}),
             suspects=SuspectSettings.from_mapping(raw.get("suspects") or {}),
+            followups=FollowUpSettings.from_mapping(raw.get("followups") or {}),
         )

@@ -184,3 +184,28 @@ incident_causes = sa.Table(
     sa.Column("recorded_by", sa.String(255), nullable=False, server_default=""),
     sa.Column("recorded_at", Time, nullable=False),
 )
+# Follow-ups (corrective actions) of incidents, as last read from their GitLab issues (issue 20). An issue follows up
+# one incident. Not tied to the incidents table: a follow-up outlives a reindex that prunes its incident.
+follow_ups = sa.Table(
+    "follow_ups",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("incident_project_id", sa.BigInteger, nullable=False),
+    sa.Column("incident_iid", sa.Integer, nullable=False),
+    sa.Column("project_id", sa.BigInteger, nullable=False),
+    sa.Column("project_path", sa.String(255), nullable=False, server_default=""),
+    sa.Column("iid", sa.Integer, nullable=False),
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
+    sa.Column("url", sa.Text, nullable=False, server_default=""),
+    sa.Column("confidential", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("owner", sa.String(255)),  # the first assignee; none: no owner yet
+    sa.Column("due_on", sa.Date),
+    sa.Column("state", sa.String(16), nullable=False, server_default="opened"),
+    sa.Column("opened_at", Time, nullable=False),
+    sa.Column("closed_at", Time),
+    sa.Column("reminded", sa.Integer, nullable=False, server_default="0"),  # overdue reminders posted so far
+    sa.Column("updated_at", Time, nullable=False),
+    sa.UniqueConstraint("project_id", "iid", name="uq_follow_ups_project_iid"),
+)
+sa.Index("ix_follow_ups_incident", follow_ups.c.incident_project_id, follow_ups.c.incident_iid)
+sa.Index("ix_follow_ups_state_due_on", follow_ups.c.state, follow_ups.c.due_on)

@@ -132,7 +132,13 @@ def _add_webhook(app: Flask, settings: Settings, rules: RuleSet, queue: Intake, 
         headers = request.headers
         try:
             signed_id = verify(headers, body, settings.webhook_secret, settings.signature_window, key=key)
-            decision = classify(headers, body, incident_label=rules.incident_label, signed_id=signed_id)
+            decision = classify(
+                headers,
+                body,
+                incident_label=rules.incident_label,
+                signed_id=signed_id,
+                follow_up_label=rules.settings.followups.label,
+            )
         except Rejected as exc:
             log.info("rejected %s: %s", exc.status, exc.reason)
             metrics.delivery("rejected", str(exc.status))

@@ -26,18 +26,15 @@ from ..events import (
     Kind,
     PayloadError,
     Reference,
-    is_incident,
-    issue_type_of,
     noteable_type,
     parse_event,
 )
+from ..rules.settings import FollowUpSettings
+from .admission import drill_request, follow_up_issue, may_be_incident, too_deep
 
 # GitLab's payloads nest about five deep. The worker parses the same body again, deeper in its stack: a bound far
 # below Python's recursion limit means nothing the edge accepts can fail there with a RecursionError.
 MAX_DEPTH = 64
-# A comment asking any bot for a drill (`@name drill ...` starting a line): admitted on any issue, and the
-# worker checks that `name` is the bot. Blanks are [ \t] only, so no match attempt runs past its line.
-_DRILL_REQUEST = re.compile(r"^[ \t]*@[\w.-]+[:,]?[ \t]+drill\b", re.IGNORECASE | re.MULTILINE)
 # Seconds since the epoch, as Standard Webhooks sends them; anything longer is not a timestamp.
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
@@ -175,61 +172,13 @@ def delivery_id(headers: Headers, body: bytes, signed_id: str | None = None) -> 
     return "sha256-" + hashlib.sha256(body).hexdigest()
 
 
-def _may_be_incident(payload: dict[str, Any], kind: str, incident_label: str) -> bool:
-    """What `events.is_incident` decides, read straight from the payload (the edge builds no Event).
-
-    Also an Issue Hook that just removed the incident label: the worker plans nothing for it, and the index forgets it.
-    """
-    issue = payload.get("issue") if kind == "note" else payload.get("object_attributes")
-    if not isinstance(issue, dict):
-        return True  # malformed: let the parser name what is missing
-    labels = (issue.get("labels") if kind == "note" else payload.get("labels", issue.get("labels"))) or []
-    if not isinstance(labels, list):
-        return True
-    return is_incident(issue_type_of(issue), labels, incident_label) or (
-        kind != "note" and _removed_label(payload, incident_label)
-    )
-
-
-def _names(labels: Any, name: str) -> bool:
-    """Whether a list of labels (objects with a title, or plain names) holds `name`."""
-    if not isinstance(labels, list):
-        return False
-    return any((label.get("title") if isinstance(label, dict) else label) == name for label in labels)
-
-
-def _removed_label(payload: dict[str, Any], incident_label: str) -> bool:
-    """An Issue Hook whose labels held the incident label before this change: the index must forget the issue."""
-    changes = payload.get("changes")
-    change = changes.get("labels") if isinstance(changes, dict) else None
-    return isinstance(change, dict) and _names(change.get("previous"), incident_label)
-
-
-def _drill_request(payload: dict[str, Any], kind: str) -> bool:
-    """A comment on an issue that is no incident may still ask for a drill (`@bot drill <scenario>`)."""
-    attributes = payload.get("object_attributes")
-    note = attributes.get("note") if kind == "note" and isinstance(attributes, dict) else None
-    return isinstance(note, str) and _DRILL_REQUEST.search(note) is not None
-
-
-def _too_deep(payload: Any, limit: int) -> bool:
-    """True if containers nest deeper than `limit`; iterative, so any depth json.loads built is safe to walk."""
-    todo: list[tuple[Any, int]] = [(payload, 1)]
-    while todo:
-        item, depth = todo.pop()
-        if depth > limit:
-            return True
-        children = item.values() if isinstance(item, dict) else item
-        todo.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
-
-
 def classify(
     headers: Headers,
     body: bytes,
     *,
     incident_label: str = INCIDENT_LABEL,
     signed_id: str | None = None,
+    follow_up_label: str = FollowUpSettings.label,
 ) -> Accepted | Ignored:
     """Decide whether a worker should see the delivery; raise Rejected(400) if it is malformed.
 
@@ -259,14 +208,18 @@ def classify(
             if target is None and kind == "note":
                 raise Rejected(400, "missing field object_attributes.noteable_type")
             return Ignored(IgnoreReason.COMMENT_ON_OTHER, target)
-    if not _may_be_incident(payload, kind, incident_label) and not _drill_request(payload, kind):
+    if (
+        not may_be_incident(payload, kind, incident_label)
+        and not drill_request(payload, kind)
+        and not follow_up_issue(payload, kind, follow_up_label)
+    ):
         return Ignored(IgnoreReason.NOT_AN_INCIDENT)
     try:
         event = parse_event(payload, incident_label=incident_label)
     except PayloadError as exc:
         raise Rejected(400, str(exc)) from None
     # Counting brackets (in C) bounds the depth; only a body with many of them is walked.
-    if body.count(b"[") + body.count(b"{") > MAX_DEPTH and _too_deep(payload, MAX_DEPTH):
+    if body.count(b"[") + body.count(b"{") > MAX_DEPTH and too_deep(payload, MAX_DEPTH):
         raise Rejected(400, f"body nests too deeply (limit {MAX_DEPTH})")
     if event.kind is Kind.NOTE and payload["object_attributes"].get("system"):
         return Ignored(IgnoreReason.SYSTEM_NOTE)
@@ -285,7 +238,7 @@ def _change(headers: Headers, body: bytes, payload: dict[str, Any], event_name: 
         change = parse_change(payload, EARLIEST)  # the worker's time stands in for a missing one; only checked here
     except PayloadError as exc:
         raise Rejected(400, str(exc)) from None
-    if body.count(b"[") + body.count(b"{") > MAX_DEPTH and _too_deep(payload, MAX_DEPTH):
+    if body.count(b"[") + body.count(b"{") > MAX_DEPTH and too_deep(payload, MAX_DEPTH):
         raise Rejected(400, f"body nests too deeply (limit {MAX_DEPTH})")
     uuid = _header(headers, "X-Gitlab-Event-UUID")
     # A flag hook carries no time: without an Idempotency-Key (GitLab before 17.4) a flag switched the same way

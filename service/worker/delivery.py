@@ -12,10 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from redis import Redis
+
 from .. import logs
 from ..events import Event
 from ..gitlab import GitLabClient
 from ..incident import IncidentState, Note, checklist_notes, find_memory, memory_in, resolve_checklists
+from ..keys import Keys
 from ..rules import RuleSet
 
 
@@ -31,6 +34,8 @@ class Delivery:
     bot_username: str
     actor_access: int | None = None  # read only when the author addresses the bot
     dry_run: bool = False
+    redis: Redis | None = None  # the worker's Redis, for a job's small caches (follow-up list note ids)
+    keys: Keys = Keys()
 
     @property
     def gitlab(self) -> GitLabClient:

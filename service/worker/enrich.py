@@ -15,8 +15,17 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from ..parts import DrillLink, Part, ReviewLink, ScorecardPart, SimilarPart, TimelinePart, TrainingNote
-from . import scorecard, similar, timeline, training
+from ..parts import (
+    DrillLink,
+    OpenFollowUpsPart,
+    Part,
+    ReviewLink,
+    ScorecardPart,
+    SimilarPart,
+    TimelinePart,
+    TrainingNote,
+)
+from . import corrective_memory, scorecard, similar, timeline, training
 from .index import index_guard
 
 if TYPE_CHECKING:
@@ -93,6 +102,7 @@ ENRICHERS: tuple[Enricher, ...] = (
     Enricher(ReviewLink, AFTER, _review_link),
     Enricher(DrillLink, AFTER, _drill_link),
     Enricher(SimilarPart, AFTER, similar.fill, IndexTexts(similar.FAILURE, similar.UNAVAILABLE, similar.NONE)),
+    Enricher(OpenFollowUpsPart, AFTER, corrective_memory.fill, IndexTexts(corrective_memory.FAILURE, "", "")),
     Enricher(TrainingNote, AFTER, training.fill, IndexTexts(training.FAILURE, "", "")),
 )
 

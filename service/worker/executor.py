@@ -18,11 +18,13 @@ from ..events import Event
 from ..gitlab import GitLabClient, PermanentGitLabError
 from ..incident import IncidentState, new_comment, strip_memory, with_delivery, write_memory
 from ..plan import (
+    AdoptFollowUp,
     Assign,
     CloseIssue,
     ConfideReview,
     Notify,
     OpenDrill,
+    OpenFollowUp,
     OpenReview,
     Plan,
     PostNote,
@@ -30,15 +32,18 @@ from ..plan import (
     ScheduleInjects,
     ScheduleReminder,
     SetNativeSeverity,
+    TrackFollowUp,
     Unassign,
 )
 from ..text import is_username, neutralise_line
+from .corrective import apply_follow_ups
 from .drills import open_drill
 from .enrich import Enrichment
 
 if TYPE_CHECKING:
     from .delivery import Delivery
     from .followups import FollowUps
+    from .index import DeliveryIndex
 
 log = logging.getLogger("incident_bot.apply")
 
@@ -94,6 +99,7 @@ def apply_plan(
     *,
     followups: FollowUps | None = None,
     enrichment: Enrichment | None = None,
+    index: DeliveryIndex | None = None,
 ) -> Applied:
     """Execute the plan against GitLab with the fewest calls, through the delivery's bound client.
 
@@ -121,6 +127,8 @@ def apply_plan(
         # A rotation naming someone GitLab does not know: say so where responders will read it.
         names = ", ".join(f"`{u}`" if is_username(u) else neutralise_line(u) for u in unknown)
         body += f"\n\n**Not assigned**: {names} is not a GitLab user; check the rotation in `rules/`."
+    if plan.of(OpenFollowUp) or plan.of(AdoptFollowUp) or plan.of(TrackFollowUp):  # issue 20: worker/corrective.py
+        body = apply_follow_ups(plan, delivery, state, body, index)
     if followups is not None and (plan.of(Notify) or plan.of(ScheduleReminder) or plan.of(ScheduleInjects)):
         # Before the note, which records the delivery as applied: a worker killed in between
         # enqueues them again on retry, and their own keys keep anyone from being told twice.

@@ -14,7 +14,7 @@ from ..events import Event, PayloadError, parse_event
 from ..gitlab import PermanentGitLabError
 from ..handlers.planner import plan_event
 from ..incident import IncidentState, UnexpectedAnswer, new_comment, state_from_event
-from ..plan import Plan
+from ..plan import Plan, TrackFollowUp
 from .changes import record_change
 from .delivery import Delivery
 from .enrich import Enrichment
@@ -25,7 +25,7 @@ from .scorecard import record_training
 
 log = logging.getLogger("incident_bot.worker")
 ACCESS_CACHE_SECONDS = 30  # only for commands that change nothing (help); the others always ask
-CHANGING_COMMANDS = frozenset({"severity", "phase", "handoff", "update", "page", "drill"})
+CHANGING_COMMANDS = frozenset({"severity", "phase", "handoff", "update", "page", "drill", "follow-up"})
 DRY_RUN_ACCESS = 30  # dry-run cannot ask GitLab; it shows what a Developer's command would do
 
 
@@ -116,6 +116,8 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str
     command = event.command(bot)
     access = access_level(runtime, event, fresh=command[0] in CHANGING_COMMANDS) if command else None
     delivery = runtime.delivery(event, blog, bot, access)
+    if not event.is_incident and not event.is_note and (tracked := _track_follow_up(runtime, delivery)) is not None:
+        return tracked
     state = delivery.load_state()
     if state.remembers(event.delivery_id, new_comment(event)):
         delivery.log.info("skipped: delivery already applied")
@@ -128,9 +130,20 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str
     plan = with_limits(plan, delivery, state, runtime.connection, runtime.settings.keys)
     for line in plan.describe():
         delivery.log.info("plan: %s", line)
-    outcome = apply_plan(plan, state, delivery, followups=runtime.followups, enrichment=enrichment)
+    outcome = apply_plan(plan, state, delivery, followups=runtime.followups, enrichment=enrichment, index=runtime.index)
     delivery.log.info("applied: %s", ", ".join(outcome.writes) or "nothing to write")
     if runtime.index is not None:  # after GitLab is written: the index is derived and never fails the delivery
         runtime.index.record(delivery, state, plan, outcome, payload)
         record_training(plan, delivery, state, runtime.index)  # issue 12: a closed drill's participants
     return "applied: " + (", ".join(outcome.writes) or "nothing")
+
+
+def _track_follow_up(runtime: Runtime, delivery: Delivery) -> str | None:
+    """An Issue Hook of a follow-up's issue (issue 20): tracked from a fresh read of the issue, without the
+    incident's state (it is none); None for any other issue that is no incident (the index forgets it)."""
+    state = state_from_event(delivery.event)
+    plan = _plan(delivery, state)
+    if not plan.of(TrackFollowUp):
+        return None
+    apply_plan(plan, state, delivery, index=runtime.index)
+    return "applied: follow-up tracked"

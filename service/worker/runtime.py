@@ -107,6 +107,8 @@ class Runtime:
             bot_username=bot,
             actor_access=access,
             dry_run=self.dry_run,
+            redis=self.connection,
+            keys=self.settings.keys,
         )
 
 

@@ -17,6 +17,7 @@ from rq.cron import CronScheduler
 from ..notify.alerts import alert_responders
 from ..ops.config import OpsSettings
 from ..ops.jobs import WEBHOOK_CHECK_SECONDS, reconcile_job, webhook_check_job
+from ..ops.overdue import CHECK_SECONDS, follow_ups_check_job
 from ..queue import notify_queue_name
 from ..reports.digest_job import DIGEST_TIMEOUT, digest_job
 
@@ -25,8 +26,10 @@ RECONCILE_TIMEOUT = 300
 WEBHOOK_CHECK_TIMEOUT = 120
 REDIS_RETRY_SECONDS = 2.0
 # RQ's cron scheduler stores each job by its function's `module.name`: these must be the stable names
-# `service.jobs` declares (RECONCILE_FUNC, WEBHOOK_CHECK_FUNC, DIGEST_FUNC; tests/test_job_paths.py).
-PERIODIC_FUNCS = (reconcile_job, webhook_check_job, digest_job)
+# `service.jobs` declares (RECONCILE_FUNC, WEBHOOK_CHECK_FUNC, DIGEST_FUNC, FOLLOW_UPS_CHECK_FUNC;
+# tests/test_job_paths.py).
+PERIODIC_FUNCS = (reconcile_job, webhook_check_job, digest_job, follow_ups_check_job)
+FOLLOW_UPS_CHECK_TIMEOUT = 600
 
 
 class PeriodicJobs:
@@ -45,6 +48,8 @@ class PeriodicJobs:
             interval=WEBHOOK_CHECK_SECONDS,
             job_timeout=WEBHOOK_CHECK_TIMEOUT,
         )
+        # Follow-ups' overdue pass (issue 20): hourly, one run per hour across workers (the job's own lock).
+        self.cron.register(follow_ups_check_job, queue, interval=CHECK_SECONDS, job_timeout=FOLLOW_UPS_CHECK_TIMEOUT)
         if digest_cron:  # the executive digest, on the rules' cron (in this process's time zone: UTC when deployed)
             self.cron.register(digest_job, queue, cron=digest_cron, job_timeout=DIGEST_TIMEOUT)
         self._stop = threading.Event()

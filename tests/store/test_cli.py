@@ -51,7 +51,7 @@ def test_reindex_then_report(
     [
         (["report", "--since", "30x"], "expected a duration such as 30d"),
         (["report", "--from", "yesterday"], "expected a date (YYYY-MM-DD) or an ISO timestamp"),
-        (["report", "--by", "team"], "invalid choice: 'team'"),
+        (["report", "--by", "week"], "invalid choice: 'week'"),  # team and owner group follow-ups
         (["report", "--project", "a", "--group", "b"], "not allowed with argument"),
     ],
 )

@@ -1,0 +1,182 @@
+"""What a follow-up (a corrective action) is: the issue facts the bot tracks, a reference to one, and its state.
+
+Shared by the GitLab client (which parses GitLab's issue JSON into `FollowUpIssue` and `LinkedIssue` once),
+the planner (the `follow-up` command reads an `IssueRef`), the index (`store.corrective` keeps `FollowUp`
+rows) and what is shown of them (`worker.corrective_text`). Dates are whole UTC days: a follow-up is
+overdue from its due date on (`days_overdue` is 0 on the due date itself).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from . import bounds
+from .incident import UnexpectedAnswer
+
+# `#123` or `group/sub/project#123` (GitLab's path characters); iids are positive 31-bit integers.
+_REFERENCE = re.compile(r"(?:(?P<path>[A-Za-z0-9_.][A-Za-z0-9_./-]{0,254}))?#(?P<iid>[0-9]{1,10})")
+MAX_IID = 2**31 - 1
+_DUE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISSUE_URL = re.compile(r"/-/issues/([0-9]{1,10})$")
+
+
+def review_iid(review_url: str | None) -> int | None:
+    """A review issue's iid from its URL (the bot opens the review in the incident's project)."""
+    found = _ISSUE_URL.search(review_url or "")
+    return int(found.group(1)) if found else None
+
+
+@dataclass(frozen=True)
+class IssueRef:
+    """An issue as a person names it: in this project (`path` None) or in another."""
+
+    path: str | None
+    iid: int
+
+    def __str__(self) -> str:
+        return f"{self.path or ''}#{self.iid}"
+
+
+def reference(text: str) -> IssueRef | None:
+    """`#123` or `group/project#123` as an IssueRef; None for anything else (a path ending in `/` or `..`)."""
+    match = _REFERENCE.fullmatch(text.strip())
+    if match is None or not 1 <= int(match.group("iid")) <= MAX_IID:
+        return None
+    path = match.group("path")
+    if path is not None and (path.endswith(("/", ".")) or "//" in path or ".." in path):
+        return None
+    return IssueRef(path, int(match.group("iid")))
+
+
+def due_date(text: str) -> date | None:
+    """`YYYY-MM-DD` as a date between 2000 and 2999; None for anything else."""
+    if not _DUE.fullmatch(text):
+        return None
+    try:
+        found = date.fromisoformat(text)
+    except ValueError:
+        return None
+    return found if 2000 <= found.year <= 2999 else None
+
+
+@dataclass(frozen=True)
+class FollowUpIssue:
+    """A follow-up's issue as GitLab has it now (REST `GET /projects/:id/issues/:iid`)."""
+
+    project_id: int
+    iid: int
+    title: str = ""
+    url: str = ""
+    state: str = "opened"
+    owner: str | None = None  # the first assignee
+    due_on: date | None = None
+    labels: frozenset[str] = frozenset()
+    confidential: bool = False
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    updated_at: datetime | None = None
+    project_path: str = ""
+
+
+@dataclass(frozen=True)
+class LinkedIssue:
+    """An issue linked to another (REST `GET /projects/:id/issues/:iid/links`)."""
+
+    project_id: int
+    iid: int
+    title: str = ""
+    url: str = ""
+    labels: frozenset[str] = frozenset()
+    issue_type: str = "issue"
+    state: str = "opened"
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A follow-up as the index keeps it: which incident it follows up, and what its issue said last."""
+
+    incident_project_id: int
+    incident_iid: int
+    project_id: int
+    iid: int
+    project_path: str = ""
+    title: str = ""
+    url: str = ""
+    confidential: bool = False
+    owner: str | None = None
+    due_on: date | None = None
+    state: str = "opened"
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    reminded: int = 0  # overdue reminders posted so far
+
+    @property
+    def ref(self) -> str:
+        return f"{self.project_path}#{self.iid}" if self.project_path else f"#{self.iid}"
+
+    def is_open(self, at: datetime) -> bool:
+        """Opened before `at` and not closed by then (closed without a known time: closed)."""
+        if self.opened_at is not None and self.opened_at >= at:
+            return False
+        if self.closed_at is not None:
+            return self.closed_at >= at
+        return self.state == "opened"
+
+    def days_overdue(self, today: date) -> int | None:
+        """Whole days past the due date (0 on the day itself); None when it has none or is not yet due."""
+        if self.due_on is None or today < self.due_on:
+            return None
+        return (today - self.due_on).days
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def follow_up_from_api(project_id: int, data: Any) -> FollowUpIssue:
+    """GitLab's issue JSON as a FollowUpIssue; UnexpectedAnswer when `iid` or `labels` is missing."""
+    what = f"follow-up issue of project {project_id}"
+    if not isinstance(data, dict) or not isinstance(data.get("iid"), int) or not isinstance(data.get("labels"), list):
+        raise UnexpectedAnswer(what, "`iid` or `labels` missing", data)
+    people = [a for a in data.get("assignees") or [] if isinstance(a, dict) and isinstance(a.get("username"), str)]
+    due = due_date(_text(data, "due_date"))
+    refs = data.get("references")
+    full = refs.get("full") if isinstance(refs, dict) else None
+    full = full if isinstance(full, str) else ""
+    return FollowUpIssue(
+        project_id=project_id,
+        iid=data["iid"],
+        title=_text(data, "title"),
+        url=_text(data, "web_url"),
+        state="closed" if data.get("state") == "closed" else "opened",
+        owner=people[0]["username"] if people else None,
+        due_on=due,
+        labels=frozenset(str(label) for label in data["labels"]),
+        confidential=data.get("confidential") is True,
+        opened_at=bounds.parse_time(data.get("created_at")),
+        closed_at=bounds.parse_time(data.get("closed_at")),
+        updated_at=bounds.parse_time(data.get("updated_at")),
+        project_path=full.rpartition("#")[0] if "#" in full else "",
+    )
+
+
+def linked_from_api(data: Any) -> LinkedIssue:
+    """One entry of GitLab's issue links as a LinkedIssue; UnexpectedAnswer when it names no issue."""
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in ("iid", "project_id")):
+        raise UnexpectedAnswer("the links of an issue", "`iid` or `project_id` missing", data)
+    raw = data.get("labels")
+    labels = raw if isinstance(raw, list) else []
+    kind = data.get("issue_type") or data.get("type") or "issue"
+    return LinkedIssue(
+        project_id=data["project_id"],
+        iid=data["iid"],
+        title=_text(data, "title"),
+        url=_text(data, "web_url"),
+        labels=frozenset(str(label) for label in labels),
+        issue_type=str(kind).lower(),
+        state="closed" if data.get("state") == "closed" else "opened",
+    )

@@ -1,0 +1,82 @@
+"""What the bot says of follow-ups: the checklist kept current, replies, overdue reminders, the next incident's memory.
+
+Pure functions of `FollowUp` rows: every title goes through `service.text` (a link only to a plain http(s) URL),
+so a hostile title cannot mention, run a quick action or break the list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from .corrective import FollowUp
+from .text import md_link, mention, neutralise_line
+
+LIST_MARKER = "<!-- incident-bot:follow-ups -->"
+MEMORY_LIMIT = 10  # open corrective actions listed on a new declaration
+
+
+def _owner(fu: FollowUp) -> str:
+    return mention(fu.owner) if fu.owner else "**no owner yet**"
+
+
+def _due(fu: FollowUp, today: date) -> str:
+    if fu.due_on is None:
+        return "no due date"
+    late = fu.days_overdue(today) if fu.state == "opened" else None
+    if late is None:
+        return f"due {fu.due_on:%Y-%m-%d}"
+    return f"due {fu.due_on:%Y-%m-%d}, **overdue{f' {late} days' if late else ' today'}**"
+
+
+def line(fu: FollowUp, today: date) -> str:
+    """One follow-up: its link and title, owner, due date (and how late)."""
+    title = neutralise_line(fu.title)
+    if fu.state == "closed":
+        closed = f"closed {fu.closed_at:%Y-%m-%d}" if fu.closed_at else "closed"
+        return f"- [x] {md_link(fu.ref, fu.url)} {title} — {_owner(fu)}, {closed}"
+    return f"- [ ] {md_link(fu.ref, fu.url)} {title} — {_owner(fu)}, {_due(fu, today)}"
+
+
+def checklist(rows: Sequence[FollowUp], today: date) -> str:
+    """The "Follow-ups" note of an incident and its review, kept current in place by the bot."""
+    done = sum(1 for fu in rows if fu.state == "closed")
+    head = f"**Follow-ups** (corrective actions): {done} of {len(rows)} done. Kept current by incident-bot."
+    return "\n".join([head, "", *(line(fu, today) for fu in rows), "", LIST_MARKER])
+
+
+def reply(fu: FollowUp, verb: str, today: date, unknown_owner: str | None = None) -> str:
+    """The answer in the incident: which issue, its owner (or that it has none yet) and its due date."""
+    text = f"Follow-up {verb}: {md_link(fu.ref, fu.url)} {neutralise_line(fu.title)} — {_owner(fu)}, {_due(fu, today)}."
+    if unknown_owner:
+        text += f" ({neutralise_line('@' + unknown_owner)} is not a GitLab user: assign someone.)"
+    return text
+
+
+def reminder(fu: FollowUp, today: date, manager: str | None) -> str:
+    """The overdue comment on the follow-up's issue: the owner named, and the incident manager once escalated."""
+    late = fu.days_overdue(today) or 0
+    when = "is due today" if late == 0 else f"is {late} days overdue (due {fu.due_on:%Y-%m-%d})"
+    text = f"{_owner(fu)}: this follow-up of incident #{fu.incident_iid} {when}."
+    text += " Close it when done, or agree a new date."
+    if manager:
+        text += f"\n\n{mention(manager)} (incident manager of the incident): please help it get done."
+    return text
+
+
+def unowned(rows: Sequence[FollowUp], today: date) -> str:
+    """In the review (or the incident): the follow-ups nobody owns yet."""
+    lines = "\n".join(line(fu, today) for fu in rows)
+    return f"These follow-ups have **no owner yet**; assign each to someone:\n\n{lines}"
+
+
+def open_in_area(rows: Sequence[tuple[FollowUp, str]], today: date) -> str:
+    """The declaration's "open corrective actions in this area" section ('' when there are none).
+
+    `rows`: an open follow-up of an earlier incident, and why it is listed (its area or category).
+    """
+    if not rows:
+        return ""
+    shown = [f"{line(fu, today)} (from incident #{fu.incident_iid}; {why})" for fu, why in rows[:MEMORY_LIMIT]]
+    more = f"\n- … and {len(rows) - MEMORY_LIMIT} more" if len(rows) > MEMORY_LIMIT else ""
+    return "**Open corrective actions in this area** (from earlier incidents):\n\n" + "\n".join(shown) + more

@@ -1,0 +1,167 @@
+"""The follow-ups' overdue pass: every worker schedules it hourly, one run per period across them (issue 20).
+
+For each open follow-up in the index: on its due date one comment on its issue naming the owner, then one
+every `followups.remind_every_days` (default a week) while it stays open; once it is
+`followups.escalate_after_days` overdue the incident manager of its incident is named too. A follow-up with
+no owner is named in the review (or, without one, the incident) on the same cadence from its opening, until
+it has one. Each reminder is posted once: its number is kept in the index (`reminded`) and in Redis
+(`keys.follow_up_reminded`), checked before and written after the comment. `incident-bot follow-ups --check`
+runs a pass now; the scheduled job skips when another worker ran this period's.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from redis import Redis
+
+from .. import corrective_text as say
+from ..corrective import FollowUp, review_iid
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..gitlab import GitLabClient
+    from ..keys import Keys
+    from ..rules import RuleSet
+    from ..store import Store
+    from ..store.corrective import IncidentFacts
+
+# The store (SQLAlchemy), the GitLab client and RQ are imported when a pass runs: the worker's scheduler and the
+# CLI import this module to name the job and build the parser.
+log = logging.getLogger("incident_bot.ops")
+CHECK_SECONDS = 3600
+MANAGER_ROLE = "incident-manager"  # the role named on escalation (rules/roles.yml)
+MARKER_SECONDS = 400 * 24 * 3600  # longer than any follow-up stays open; the index keeps the count beyond
+
+
+@dataclass
+class Pass:
+    """What one pass did."""
+
+    reminded: list[str] = field(default_factory=list)  # `ref (number)`
+    escalated: list[str] = field(default_factory=list)
+    unowned: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"follow-ups: {len(self.reminded)} overdue reminders ({len(self.escalated)} naming the incident manager), "
+            f"{len(self.unowned)} without owner named, {len(self.failures)} failed"
+        )
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a pass works with."""
+
+    store: Store
+    client: GitLabClient
+    rules: RuleSet
+    redis: Redis
+    keys: Keys
+    now: datetime
+
+
+def run_pass(ctx: Context) -> Pass:
+    """Remind the owners of overdue follow-ups and name the ones without owner; each once per period."""
+    from ..store.corrective import with_incidents  # SQLAlchemy loads when the pass runs
+
+    done = Pass()
+    for fu, facts in with_incidents(ctx.store.engine, open_only=True):
+        try:
+            _overdue(ctx, fu, facts, done)
+            _unowned(ctx, fu, facts, done)
+        except Exception as exc:  # noqa: BLE001  # one follow-up's failure (GitLab refusing) must not stop the others
+            log.warning("follow-up %s: reminder not posted: %s: %s", fu.ref, type(exc).__name__, exc)
+            done.failures.append(f"{fu.ref}: {type(exc).__name__}")
+    return done
+
+
+def _once(ctx: Context, fu: FollowUp, kind: str, number: int) -> bool:
+    """Whether reminder `number` of this kind is still to post (its Redis marker not set)."""
+    return not ctx.redis.exists(ctx.keys.follow_up_reminded(fu.project_id, fu.iid, f"{kind}-{number}"))
+
+
+def _posted(ctx: Context, fu: FollowUp, kind: str, number: int) -> None:
+    key = ctx.keys.follow_up_reminded(fu.project_id, fu.iid, f"{kind}-{number}")
+    ctx.redis.set(key, ctx.now.isoformat(), ex=MARKER_SECONDS)
+
+
+def _overdue(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass) -> None:
+    from ..store.corrective import set_reminded
+
+    settings, today = ctx.rules.settings.followups, ctx.now.date()
+    late = fu.days_overdue(today)
+    if late is None or fu.owner is None:
+        return
+    number = late // settings.remind_every_days + 1  # 1 on the due date, 2 a period later, ...
+    if fu.reminded >= number or not _once(ctx, fu, "overdue", number):
+        return
+    manager = facts.roles.get(MANAGER_ROLE) if facts is not None and late >= settings.escalate_after_days else None
+    ctx.client.create_note(fu.project_id, fu.iid, say.reminder(fu, today, manager))
+    _posted(ctx, fu, "overdue", number)
+    set_reminded(ctx.store.engine, fu.project_id, fu.iid, number)
+    done.reminded.append(f"{fu.ref} ({number})")
+    if manager:
+        done.escalated.append(fu.ref)
+
+
+def _unowned(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass) -> None:
+    if fu.owner is not None or fu.opened_at is None:
+        return
+    # The reply to the command said it has no owner; a period later (and each period after) the review says so.
+    number = (ctx.now - fu.opened_at).days // ctx.rules.settings.followups.remind_every_days
+    if number < 1 or not _once(ctx, fu, "unowned", number):
+        return
+    review = review_iid(facts.review_url if facts is not None else None)
+    where = (fu.incident_project_id, review) if review is not None else (fu.incident_project_id, fu.incident_iid)
+    ctx.client.create_note(where[0], where[1], say.unowned([fu], ctx.now.date()))
+    _posted(ctx, fu, "unowned", number)
+    done.unowned.append(fu.ref)
+
+
+def check_now(
+    settings: Settings, rules: RuleSet, connection: Redis, *, store: Store | None = None, now: datetime | None = None
+) -> Pass:
+    """One pass now, with the worker's GitLab client and index (an index not given is opened for the pass)."""
+    from ..gitlab import PythonGitLabClient
+    from ..store import open_store
+
+    client = PythonGitLabClient(
+        settings.gitlab_url,
+        settings.gitlab_token,
+        timeout=settings.gitlab_timeout,
+        cache=connection,
+        keys=settings.keys,
+    )
+    opened = store or open_store()
+    try:
+        ctx = Context(opened, client, rules, connection, settings.keys, now or datetime.now(UTC))
+        return run_pass(ctx)
+    finally:
+        if store is None:
+            opened.engine.dispose()
+
+
+def follow_ups_check_job(every_seconds: int = CHECK_SECONDS) -> str:
+    """RQ job, scheduled hourly by every worker: one overdue pass per `every_seconds` across them (0: every time)."""
+    from rq import get_current_job
+
+    from ..config import Settings
+    from ..rules import load_rules
+
+    job = get_current_job()
+    if job is None:
+        raise RuntimeError("the follow-ups check runs inside an RQ worker")
+    settings = Settings.from_env()
+    if settings.dry_run:
+        return "skipped: dry-run (no GITLAB_TOKEN)"
+    ran = settings.keys.follow_ups_check_ran
+    if every_seconds > 0 and not job.connection.set(ran, "1", nx=True, ex=max(every_seconds - 5, 1)):
+        return "skipped: another worker ran this period's follow-ups check"
+    done = check_now(settings, load_rules(settings.rules_dir), job.connection)
+    log.info("%s", done.summary())
+    return done.summary()

@@ -1,0 +1,217 @@
+"""Follow-ups in the executor: open or adopt one (the `follow-up` command), track one's issue, keep lists current.
+
+One function per action type (`OpenFollowUp`, `AdoptFollowUp`, `TrackFollowUp`), called by `apply_follow_ups`
+from the executor before the delivery's note: each returns the reply it adds to that note. GitLab is the
+source of truth: a follow-up is read back from its issue (a fresh read, so a redelivered or reordered hook
+records the same thing), then kept in the index (`store.corrective`), then the "Follow-ups" checklist of
+the incident and its review is rewritten in place (`lists`). The index never fails a delivery (`index_guard`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from .. import corrective_text as say
+from ..corrective import FollowUp, FollowUpIssue, LinkedIssue
+from ..events import is_incident
+from ..gitlab import PermanentGitLabError
+from ..plan import AdoptFollowUp, OpenFollowUp, Plan, TrackFollowUp
+from ..text import md_link, neutralise_line
+from .corrective_lists import incident_of_review, refresh_lists, store_of
+from .index import index_guard
+
+if TYPE_CHECKING:
+    from ..incident import IncidentState
+    from .delivery import Delivery
+    from .index import DeliveryIndex
+
+NO_INCIDENT = "This issue is no incident and is linked to none, so there is nothing to follow up here."
+
+
+def apply_follow_ups(
+    plan: Plan, delivery: Delivery, state: IncidentState, body: str, index: DeliveryIndex | None
+) -> str:
+    """Carry out the plan's follow-up actions; the delivery's note with their replies added."""
+    replies = []
+    for opening in plan.of(OpenFollowUp)[:1]:
+        replies.append(open_follow_up(opening, delivery, state, index))
+    for adopting in plan.of(AdoptFollowUp)[:1]:
+        replies.append(adopt_follow_up(adopting, delivery, state, index))
+    for tracking in plan.of(TrackFollowUp)[:1]:
+        track_follow_up(tracking, delivery, index)
+    return "\n\n".join(part for part in (body, *replies) if part)
+
+
+def _incident(delivery: Delivery, from_review: bool) -> tuple[int, int] | None:
+    """The incident a command is about: the issue itself, or the one its review is linked to."""
+    event = delivery.event
+    if not from_review:
+        return event.project_id, event.iid
+    return incident_of_review(delivery, event.project_id, event.iid)
+
+
+def _due(delivery: Delivery, issue: FollowUpIssue, severity: int | None) -> FollowUpIssue:
+    """The follow-up with the rules' due date for the incident's severity, set in GitLab when it has none."""
+    days = delivery.rules.settings.followups.due_in(severity)
+    if issue.due_on is not None or days is None:
+        return issue
+    due = ((issue.opened_at or delivery.clock()) + timedelta(days=days)).date()
+    delivery.gitlab.edit_follow_up(issue.project_id, issue.iid, due_on=due)
+    return FollowUpIssue(**{**vars(issue), "due_on": due})
+
+
+def _severity(
+    delivery: Delivery, incident: tuple[int, int], planned: int | None, index: DeliveryIndex | None
+) -> int | None:
+    """The incident's highest severity: the index's, or as planned (1 is the highest)."""
+    known = None
+    store = store_of(delivery, index)
+    if store is not None:
+        with index_guard(delivery.log, "incident index not read for a follow-up's due date"):
+            row = store.incident(*incident)
+            known = row.highest_severity if row is not None else None
+    levels = [level for level in (known, planned) if level is not None]
+    return min(levels) if levels else None
+
+
+def open_follow_up(action: OpenFollowUp, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None) -> str:
+    """Open the follow-up issue (or find the one a killed attempt opened), link it, keep it; the reply."""
+    incident = _incident(delivery, action.from_review)
+    if incident is None:
+        return NO_INCIDENT
+    client, settings = delivery.gitlab, delivery.rules.settings.followups
+    linked = client.issue_links(*incident)
+    found = next((i for i in linked if i.title == action.title and settings.label in i.labels), None)
+    if found is not None:  # a retry after the issue was opened: reply about that one
+        issue = client.get_follow_up(found.project_id, found.iid)
+        return _keep(delivery, incident, issue, index, "opened", linked)
+    owner_id = client.user_id(action.owner) if action.owner else None
+    severity = _severity(delivery, incident, action.severity, index)
+    days = settings.due_in(severity)
+    due = action.due_on or ((delivery.clock() + timedelta(days=days)).date() if days is not None else None)
+    description = f"A follow-up (corrective action) of incident {_ref(incident, state)}, opened by incident-bot."
+    try:
+        issue = client.open_follow_up(
+            settings.project or incident[0],
+            action.title,
+            description,
+            [settings.label],
+            assignee_id=owner_id,
+            due_on=due,
+            confidential=state.issue.confidential,
+        )
+    except PermanentGitLabError as exc:
+        delivery.log.warning("follow-up not opened for %s#%s: %s", *incident, exc)
+        return f"The follow-up could not be opened ({neutralise_line(str(exc))}); please open it by hand."
+    unknown = action.owner if action.owner and owner_id is None else None
+    return _keep(delivery, incident, issue, index, "opened", linked, unknown)
+
+
+def adopt_follow_up(
+    action: AdoptFollowUp, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None
+) -> str:
+    """Make an existing issue a follow-up: the label, a link to the incident, its due date; the reply."""
+    incident = _incident(delivery, action.from_review)
+    if incident is None:
+        return NO_INCIDENT
+    client, label = delivery.gitlab, delivery.rules.settings.followups.label
+    shown = neutralise_line(f"{action.project or ''}#{action.iid}")
+    try:
+        issue = client.get_follow_up(action.project or delivery.event.project_id, action.iid)
+    except PermanentGitLabError:
+        return f"I cannot find issue `{shown}` (or I may not see it), so it is not a follow-up."
+    if (issue.project_id, issue.iid) == incident or is_incident(None, issue.labels, delivery.rules.incident_label):
+        return f"`{shown}` is an incident, not a follow-up of one."
+    if label not in issue.labels:
+        client.edit_follow_up(issue.project_id, issue.iid, add_labels=[label])
+        issue = FollowUpIssue(**{**vars(issue), "labels": issue.labels | {label}})
+    issue = _due(delivery, issue, _severity(delivery, incident, None, index))
+    return _keep(delivery, incident, issue, index, "adopted", client.issue_links(*incident))
+
+
+def _keep(
+    delivery: Delivery,
+    incident: tuple[int, int],
+    issue: FollowUpIssue,
+    index: DeliveryIndex | None,
+    verb: str,
+    linked: list[LinkedIssue],
+    unknown_owner: str | None = None,
+) -> str:
+    """Link the follow-up to the incident (and its review), keep it in the index, refresh the lists; the reply."""
+    if not any((i.project_id, i.iid) == (issue.project_id, issue.iid) for i in linked):
+        delivery.gitlab.link_issues(incident[0], incident[1], issue.project_id, issue.iid)
+    row = _record(delivery, incident, issue, index)
+    refresh_lists(delivery, incident, index)
+    today = delivery.clock().date()
+    return say.reply(row, verb, today, unknown_owner)
+
+
+def _record(
+    delivery: Delivery, incident: tuple[int, int], issue: FollowUpIssue, index: DeliveryIndex | None
+) -> FollowUp:
+    from ..store.corrective import record  # SQLAlchemy loads with the index, not with the worker
+
+    row = FollowUp(incident[0], incident[1], **{k: v for k, v in vars(issue).items() if k in _ROW})
+    store = store_of(delivery, index)
+    if store is not None:
+        with index_guard(delivery.log, f"follow-up {issue.project_id}#{issue.iid} not kept in the index"):
+            record(store.engine, incident, issue, delivery.clock())
+    return row
+
+
+_ROW = frozenset(
+    ("project_id", "iid", "project_path", "title", "url", "confidential", "owner", "due_on", "state", "opened_at")
+) | {"closed_at"}
+
+
+def track_follow_up(action: TrackFollowUp, delivery: Delivery, index: DeliveryIndex | None) -> None:
+    """A follow-up's issue changed: read it afresh, keep it (or forget it), refresh its incident's lists."""
+    from ..store import corrective as kept  # as above
+
+    event, store = delivery.event, store_of(delivery, index)
+    if store is None:
+        delivery.log.warning("follow-up %s#%s not tracked: the incident index is not open", event.project_id, event.iid)
+        return
+    issue = delivery.gitlab.get_follow_up(event.project_id, event.iid)
+    label = delivery.rules.settings.followups.label
+    with index_guard(delivery.log, "follow-up not tracked in the index") as guard:
+        known = kept.find(store.engine, event.project_id, event.iid)
+        if label not in issue.labels:
+            gone = kept.forget(store.engine, event.project_id, event.iid)
+            if gone is not None:
+                refresh_lists(delivery, (gone.incident_project_id, gone.incident_iid), index)
+            return
+    if guard.failed:
+        return
+    incident = (known.incident_project_id, known.incident_iid) if known else _linked_incident(delivery)
+    if incident is None:
+        delivery.log.info("issue labelled %s but linked to no incident: not a follow-up yet", label)
+        return
+    if known is None:  # adopted by its label and a link: its due date by the rules, if it has none
+        issue = _due(delivery, issue, _severity(delivery, incident, None, index))
+    with index_guard(delivery.log, "follow-up not tracked in the index"):
+        if kept.record(store.engine, incident, issue, delivery.clock()):
+            refresh_lists(delivery, incident, index)
+
+
+def _linked_incident(delivery: Delivery) -> tuple[int, int] | None:
+    """The incident an issue is linked to: an incident itself, or the incident of a review it is linked to."""
+    event, rules = delivery.event, delivery.rules
+    links = delivery.gitlab.issue_links(event.project_id, event.iid)
+    for linked in links:
+        if is_incident(linked.issue_type, linked.labels, rules.incident_label):
+            return linked.project_id, linked.iid
+    reviews = set(rules.settings.review_labels)
+    for linked in links:
+        if not reviews or reviews & linked.labels:
+            found = incident_of_review(delivery, linked.project_id, linked.iid)
+            if found is not None:
+                return found
+    return None
+
+
+def _ref(incident: tuple[int, int], state: IncidentState) -> str:
+    url = state.issue.web_url if (state.issue.project_id, state.issue.iid) == incident else ""
+    return md_link(f"#{incident[1]}", url) if url else f"#{incident[1]}"

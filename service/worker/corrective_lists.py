@@ -1,0 +1,90 @@
+"""The "Follow-ups" checklist of an incident and of its review, rewritten in place whenever a follow-up changes.
+
+One bot note per issue, found by the id Redis keeps (`keys.follow_up_list`) or else by its marker among the
+bot's notes, edited in place; created the first time. The list is rendered from the index, so it shows every
+follow-up of the incident however it came (command, label and link, reindex).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from redis.exceptions import RedisError
+
+from .. import corrective_text as say
+from ..corrective import review_iid
+from ..events import is_incident
+from .index import index_guard
+
+if TYPE_CHECKING:
+    from ..store import Store
+    from .delivery import Delivery
+    from .index import DeliveryIndex
+
+
+
+def store_of(delivery: Delivery, index: DeliveryIndex | None) -> Store | None:
+    """The worker's open index, or None (no index configured, or it cannot be opened now)."""
+    return index.store(delivery.rules, delivery.bot_username) if index is not None else None
+
+
+def incident_of_review(delivery: Delivery, project_id: int, iid: int) -> tuple[int, int] | None:
+    """The incident an issue (a review) is linked to, if any."""
+    for linked in delivery.gitlab.issue_links(project_id, iid):
+        if is_incident(linked.issue_type, linked.labels, delivery.rules.incident_label):
+            return linked.project_id, linked.iid
+    return None
+
+
+def refresh_lists(delivery: Delivery, incident: tuple[int, int], index: DeliveryIndex | None) -> None:
+    """Rewrite the incident's and its review's "Follow-ups" note from the index (nothing without an index)."""
+    from ..store.corrective import of_incident  # SQLAlchemy loads with the index, not with the worker
+
+    store = store_of(delivery, index)
+    if store is None:
+        return
+    with index_guard(delivery.log, "follow-ups list not refreshed: incident index not read") as guard:
+        rows = of_incident(store.engine, *incident)
+        found = store.incident(*incident)
+    if guard.failed:
+        return
+    text = say.checklist(rows, delivery.clock().date())
+    review = review_iid(found.review_url if found is not None else None)
+    for target in [incident, *([(incident[0], review)] if review is not None else [])]:
+        _write(delivery, target, text, create=bool(rows))
+
+
+def _write(delivery: Delivery, target: tuple[int, int], text: str, *, create: bool) -> None:
+    """Edit the list note of `target` in place, or post it the first time (`create`: when there is one to show)."""
+    client = delivery.gitlab
+    key = delivery.keys.follow_up_list(*target)
+    note_id = _known(delivery, key) or _find(delivery, target)
+    if note_id is not None:
+        current = client.get_note(target[0], target[1], note_id)
+        if current is not None and current.author == delivery.bot_username:
+            if current.body != text:
+                client.edit_note(target[0], target[1], note_id, text)
+            return
+    if not create:
+        return
+    note_id = client.create_note(target[0], target[1], text)
+    try:
+        if delivery.redis is not None:
+            delivery.redis.set(key, note_id)
+    except RedisError as exc:
+        delivery.log.warning("follow-ups note id not kept (found by its marker next time): %s", exc)
+
+
+def _known(delivery: Delivery, key: str) -> int | None:
+    try:
+        raw = delivery.redis.get(key) if delivery.redis is not None else None
+    except RedisError:
+        return None
+    return int(raw) if raw is not None and raw.isdigit() else None
+
+
+def _find(delivery: Delivery, target: tuple[int, int]) -> int | None:
+    for note in delivery.gitlab.iter_notes(*target):
+        if note.author == delivery.bot_username and say.LIST_MARKER in note.body:
+            return note.id
+    return None

@@ -1,0 +1,62 @@
+"""Deliveries about follow-ups (issue 20) for the tests: comments on an incident or review, Issue Hooks of follow-ups.
+
+Each goes through the real delivery job (`process_delivery`, as an RQ worker runs it) against the fake GitLab.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from service.worker import process_delivery
+from tests.conftest import payload
+from tests.fakegitlab import FakeGitLab
+
+LABEL = "corrective-action"
+
+
+def comment(
+    note: str, *, iid: int = 23, user: str = "alice", uid: int = 7, key: str = "", incident: bool = True
+) -> str:
+    """`user` comments `note` on issue 1#`iid` (an incident, or else a plain issue such as the review)."""
+    data: dict[str, Any] = payload("note.create.incident")
+    data["user"] = {**data["user"], "id": uid, "username": user, "name": user.title()}
+    data["object_attributes"]["note"] = note
+    data["object_attributes"]["id"] = abs(hash(key or note)) % 10**9
+    data["issue"]["iid"] = iid
+    if not incident:
+        data["issue"]["labels"], data["issue"]["type"] = [], "Issue"
+    return process_delivery(json.dumps(data).encode(), {"delivery_id": key or f"note-{iid}-{note[:40]}"})
+
+
+def issue_hook(fake: FakeGitLab, iid: int, key: str, *, project_id: int = 1, previous: list[str] | None = None) -> str:
+    """The Issue Hook GitLab sends for issue `project_id`#`iid` as the fake has it now (labels before: `previous`)."""
+    issue = fake.issues[(project_id, iid)]
+    data: dict[str, Any] = payload("issue.update.severity")
+    attrs = data["object_attributes"]
+    attrs.update(iid=iid, title=issue["title"], description=issue["description"], url=issue["web_url"])
+    attrs.update(state=issue["state"], type="Issue", project_id=project_id, due_date=issue.get("due_date"))
+    attrs["labels"] = data["labels"] = [{"title": label} for label in issue["labels"]]
+    data["project"]["id"] = project_id
+    data["assignees"] = [{"username": a["username"], "id": a["id"]} for a in issue["assignees"]]
+    before = issue["labels"] if previous is None else previous
+    data["changes"] = {"labels": {"previous": [{"title": x} for x in before], "current": attrs["labels"]}}
+    return process_delivery(json.dumps(data).encode(), {"delivery_id": key})
+
+
+def follow_up_issues(fake: FakeGitLab) -> list[dict[str, Any]]:
+    """The issues carrying the follow-up label, in the order they were made."""
+    return [i for _, i in sorted(fake.issues.items()) if LABEL in i["labels"]]
+
+
+def list_note(fake: FakeGitLab, iid: int = 23) -> str:
+    """The bot's "Follow-ups" note on issue 1#`iid` ('' when there is none)."""
+    found = [n["body"] for n in fake.bot_notes(1, iid) if "incident-bot:follow-ups" in n["body"]]
+    assert len(found) <= 1, found  # kept in place: never a second one
+    return found[0] if found else ""
+
+
+def last_reply(fake: FakeGitLab, iid: int = 23) -> str:
+    """The bot's newest note on issue 1#`iid` that is not the Follow-ups list."""
+    notes = [n["body"] for n in fake.bot_notes(1, iid) if "incident-bot:follow-ups" not in n["body"]]
+    return notes[-1] if notes else ""
