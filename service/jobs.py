@@ -19,10 +19,24 @@ REMINDER_FUNC = "service.reminders.fire"
 NOTIFY_FUNC = "service.notify.send_notification"
 # A drill inject, scheduled up to a week ahead.
 INJECT_FUNC = "service.worker.injects.post_inject"
+# Paging: one page sent to one contact (retried like a notification), and a page's next step, scheduled up to a
+# day ahead (a level's ack_within_minutes is at most 24 hours; each step schedules only the next).
+PAGE_FUNC = "service.paging.send.send_page"
+PAGE_STEP_FUNC = "service.worker.pagestep.page_step"
 # The periodic jobs the worker's cron scheduler enqueues.
 RECONCILE_FUNC = "service.ops.jobs.reconcile_job"
 WEBHOOK_CHECK_FUNC = "service.ops.jobs.webhook_check_job"
 DIGEST_FUNC = "service.reports.digest_job.digest_job"
 # Also stored by path: the webhook check's argument (`service.notify.alerts.alert_responders`, pickled by name).
 
-ALL_FUNCS = (PROCESS_FUNC, REMINDER_FUNC, NOTIFY_FUNC, INJECT_FUNC, RECONCILE_FUNC, WEBHOOK_CHECK_FUNC, DIGEST_FUNC)
+ALL_FUNCS = (
+    PROCESS_FUNC,
+    REMINDER_FUNC,
+    NOTIFY_FUNC,
+    INJECT_FUNC,
+    RECONCILE_FUNC,
+    WEBHOOK_CHECK_FUNC,
+    DIGEST_FUNC,
+    PAGE_FUNC,
+    PAGE_STEP_FUNC,
+)

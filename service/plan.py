@@ -125,6 +125,39 @@ class ScheduleReminder(Action):
 
 
 @dataclass(frozen=True)
+class SendPage(Action):
+    """Page one person (`person`, a username) or a channel (`person` empty) through one contact; its own RQ job.
+
+    `contact` is `channel:NAME` or `email:ADDRESS`; a person's page carries a signed acknowledgement link.
+    """
+
+    page: str  # the page's id (service.handlers.paging)
+    step: int  # the level paged, counted across runs of the levels (0-based)
+    person: str
+    contact: str
+    severity: int | None = None
+    severity_name: str = ""
+
+
+@dataclass(frozen=True)
+class SchedulePageStep(Action):
+    """Page step `step` of page `page` in `minutes` (paging minutes), unless acknowledged by then; its own RQ job."""
+
+    page: str
+    step: int
+    minutes: float
+
+
+@dataclass(frozen=True)
+class AcknowledgePage(Action):
+    """`person` acknowledged page `page` (by `via`: comment or link): the incident's acknowledged time in the index."""
+
+    page: str
+    person: str
+    via: str
+
+
+@dataclass(frozen=True)
 class Plan:
     """One consolidated plan for one delivery."""
 

@@ -87,6 +87,8 @@ STABLE_NAMES = {
     "RECONCILE_FUNC": "service.ops.jobs.reconcile_job",
     "WEBHOOK_CHECK_FUNC": "service.ops.jobs.webhook_check_job",
     "DIGEST_FUNC": "service.reports.digest_job.digest_job",
+    "PAGE_FUNC": "service.paging.send.send_page",
+    "PAGE_STEP_FUNC": "service.worker.pagestep.page_step",
 }
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..events import Event
 from ..incident import IncidentState, Issue
 from ..plan import (
+    AcknowledgePage,
     Action,
     AddLabels,
     Assign,
@@ -25,7 +26,9 @@ from ..plan import (
     OpenReview,
     RemoveLabels,
     ScheduleInjects,
+    SchedulePageStep,
     ScheduleReminder,
+    SendPage,
     Unassign,
 )
 from ..rules.facts import LevelsFromLabels
@@ -197,6 +200,11 @@ class Draft(LevelsFromLabels):
     def schedule_injects(self, scenario: str, injects: tuple[tuple[float, str], ...], rule: str) -> None:
         """Post a drill's injects (minutes from now, text) as they fall due."""
         self._actions.append(ScheduleInjects(rule, scenario, injects))
+        self._version += 1
+
+    def page(self, action: SendPage | SchedulePageStep | AcknowledgePage) -> None:
+        """A paging action (service.handlers.paging): a page sent, the next step scheduled, an acknowledgement."""
+        self._actions.append(action)
         self._version += 1
 
     def route_notifications(self, channel: str | None, rule: str) -> None:

@@ -17,6 +17,7 @@ from .areas import build_areas, read_areas
 from .conditions import RegexBudget, compile_when
 from .drills import build_drills, read_drills
 from .model import Category, Channel, Phase, Role, Rule, RulesError, RuleSet, Severity, Team
+from .paging_load import build_paging
 from .read import read_dir
 from .rotation import Override, Rotation
 from .samples import render_problem, sample_drafts
@@ -50,9 +51,10 @@ def load_rules(directory: Path | str) -> RuleSet:
     areas, problems = build_areas(area_docs, ruleset)
     ruleset = replace(ruleset, areas=MappingProxyType(areas))
     drills, drill_problems = build_drills(drill_docs, ruleset)
-    if problems + drill_problems:
-        raise RulesError(problems + drill_problems)
-    return replace(ruleset, drills=MappingProxyType(drills))
+    paging, paging_problems = build_paging(docs, ruleset)
+    if problems + drill_problems + paging_problems:
+        raise RulesError(problems + drill_problems + paging_problems)
+    return replace(ruleset, drills=MappingProxyType(drills), paging=paging)
 
 
 class _Builder:

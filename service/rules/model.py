@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
+from .paging import Paging
 from .rotation import Rotation
 from .settings import DigestSettings, ProcessSettings
 from .source import Problem
@@ -84,6 +85,7 @@ class ChannelKind(StrEnum):
     TEAMS = "teams"
     WEBHOOK = "webhook"
     EMAIL = "email"
+    MATTERMOST = "mattermost"  # an incoming webhook (GitLab ships Mattermost)
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,7 @@ class RuleSet:
     files: tuple[str, ...] = ()
     areas: Mapping[str, Area] = field(default_factory=lambda: MappingProxyType({}))  # rules/areas/*.yml
     drills: Mapping[str, Drill] = field(default_factory=lambda: MappingProxyType({}))  # rules/drills/*.yml
+    paging: Paging = field(default_factory=Paging)  # rules/paging.yml (rules.paging)
 
     @property
     def incident_label(self) -> str:

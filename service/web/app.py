@@ -92,6 +92,10 @@ def create_app(
     index_figures = _add_pages(app, settings, rules, connection)
     _add_webhook(app, settings, rules, queue, key)
     _add_probes(app, settings, rules, connection, index_figures)
+    from ..paging.settings import PagingSettings  # deferred like the board: `/ack/<token>` (issue 21), off by default
+    from ..paging.web import register_ack
+
+    register_ack(app, PagingSettings.from_env(os.environ), connection, deliveries)
     return app
 
 

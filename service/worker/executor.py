@@ -30,7 +30,9 @@ from ..plan import (
     Remember,
     RemoveLabels,
     ScheduleInjects,
+    SchedulePageStep,
     ScheduleReminder,
+    SendPage,
     SetNativeSeverity,
     Unassign,
 )
@@ -163,7 +165,7 @@ def apply_plan(
         outcome.writes.append("update_review")
     for drill in plan.of(OpenDrill)[:1]:
         body = _open_drill(drill, delivery, body, outcome, followups)
-    if followups is not None and (plan.of(Notify) or plan.of(ScheduleReminder) or plan.of(ScheduleInjects)):
+    if followups is not None and _has_followups(plan):
         # Before the note, which records the delivery as applied: a worker killed in between
         # enqueues them again on retry, and their own keys keep anyone from being told twice.
         followups(plan, delivery, state)
@@ -179,6 +181,11 @@ def apply_plan(
         )
         outcome.writes.append("create_note")
     return outcome
+
+
+def _has_followups(plan: Plan) -> bool:
+    """Whether the plan asks anything of people or time (notifications, reminders, injects, pages)."""
+    return any(plan.of(kind) for kind in (Notify, ScheduleReminder, ScheduleInjects, SendPage, SchedulePageStep))
 
 
 def _new_memory_note(client: GitLabClient, pid: int, iid: int, body: str) -> int:
