@@ -110,13 +110,13 @@ def _step(d: Draft, page: str, record: dict[str, Any], policy: Policy, step: int
         d.page(SendPage(RULE, page, step, "", f"channel:{channel}", severity=level_severity, severity_name=name))
         channels_at[channel] = step
     d.page(SchedulePageStep(RULE, page, step + 1, level.ack_within_minutes))
-    who = [*(mention(p) for p in people), *(f"`{c}`" for c in channels)] or ["nobody (no one on call)"]
-    record.update(step=step, people=people_at, channels=channels_at, last=[*people, *(f"`{c}`" for c in channels)])
+    who = [*(mention(p) for p in people), *(f"`{c}`" for c in channels)]
+    record.update(step=step, people=people_at, channels=channels_at, last=who)
     _save(d, page, record)
     where = f"level {step % count + 1} of {count}" + (
         f", run {run + 1} of {policy.repeat + 1}" if policy.repeat else ""
     )
-    d.timeline(f"paged ({where}): {', '.join(who)}")
+    d.timeline(f"paged ({where}): {', '.join(who) or 'nobody (no one on call)'}")
     minutes = f"{level.ack_within_minutes:g} min"
     body = (
         f"**Paged** (policy `{policy.name}`, {where}): {_reached(d, people, channels)}. "
