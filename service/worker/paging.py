@@ -21,7 +21,6 @@ from ..incident import IncidentState
 from ..jobs import PAGE_STEP_FUNC
 from ..keys import Keys
 from ..notify.messages import Message, MessageKind
-from ..paging import deliveries
 from ..paging.send import enqueue_page, page_payload
 from ..plan import Plan, SchedulePageStep, SendPage
 from ..rules.paging import split
@@ -71,7 +70,8 @@ class PagingFollowUps:
         """Schedule the page's next step `minutes` paging minutes from now, once."""
         event = delivery.event
         keys = Keys.of_queue(self.queue.name)
-        job_id = keys.job_id(deliveries.step_delivery_id(event.project_id, event.iid, action.page, action.step))
+        # Not the step delivery's id: RQ keeps every job at rq:job:<id>, and the job queues that delivery.
+        job_id = keys.job_id(f"page-due-{event.project_id}-{event.iid}-{action.page}-{action.step}")
         done = keys.scheduled_once(job_id)  # RQ frees a job id once its result expires
         if self.queue.connection.exists(done):
             return
