@@ -155,6 +155,7 @@ class AcknowledgePage(Action):
     page: str
     person: str
     via: str
+    at: str = ""  # when (ISO 8601 UTC), as the page's record in the memory says: reindex reads the same
 
 
 @dataclass(frozen=True)

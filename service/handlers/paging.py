@@ -193,9 +193,10 @@ def acknowledge(d: Draft, person: str, via: str, only: str | None = None) -> str
             return "No page is waiting for an acknowledgement."
         paged = sorted({p for v in found.values() for p in v.get("people", {})})
         return f"Only the people paged can acknowledge: {', '.join(mention(p) for p in paged) or 'nobody'}."
+    at = d.now.strftime(TIME)
     for page, record in mine.items():
-        _save(d, page, {**record, "acked": {"by": person, "at": d.now.strftime(TIME), "via": via}, "ended": "acked"})
-        d.page(AcknowledgePage(ACK_RULE, page, person, via))
+        _save(d, page, {**record, "acked": {"by": person, "at": at, "via": via}, "ended": "acked"})
+        d.page(AcknowledgePage(ACK_RULE, page, person, via, at))
     d.timeline(f"page acknowledged by {mention(person)}" + (" (link)" if via == "link" else ""))
     return (
         f"Page acknowledged by {mention(person)}"
