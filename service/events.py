@@ -71,6 +71,7 @@ class Event:
     note_id: int | None = None  # the comment's id: one comment is applied once, whichever delivery brings it
     delivery_id: str = ""
     event_uuid: str | None = None
+    paging: str = ""  # a paging step or acknowledgement the bot queued itself (`step:<page>:<n>`, `ack:<page>:<user>`)
 
     @property
     def issue_key(self) -> str:

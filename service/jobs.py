@@ -21,6 +21,10 @@ REMINDER_FUNC = "service.reminders.fire"
 NOTIFY_FUNC = "service.notify.send_notification"
 # A drill inject, scheduled up to a week ahead.
 INJECT_FUNC = "service.worker.injects.post_inject"
+# Paging: one page sent to one contact (retried like a notification), and a page's next step, scheduled up to a
+# day ahead (a level's ack_within_minutes is at most 24 hours; each step schedules only the next).
+PAGE_FUNC = "service.paging.send.send_page"
+PAGE_STEP_FUNC = "service.worker.pagestep.page_step"
 # The periodic jobs the worker's cron scheduler enqueues.
 RECONCILE_FUNC = "service.ops.jobs.reconcile_job"
 WEBHOOK_CHECK_FUNC = "service.ops.jobs.webhook_check_job"
@@ -38,4 +42,6 @@ ALL_FUNCS = (
     WEBHOOK_CHECK_FUNC,
     DIGEST_FUNC,
     FOLLOW_UPS_CHECK_FUNC,
+    PAGE_FUNC,
+    PAGE_STEP_FUNC,
 )

@@ -86,6 +86,10 @@ class Keys:
         """Kept after a scheduled job's result expires, so a redelivery never schedules it again."""
         return self._key(job_id)
 
+    # Paging: an acknowledgement link used once (service/paging/web.py).
+    def ack_used(self, nonce: str) -> str:
+        return self._key("paging", "ack-used", nonce)
+
     # The digest.
     @property
     def digest_running(self) -> str:

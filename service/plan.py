@@ -201,6 +201,40 @@ class After:
 
 
 @dataclass(frozen=True)
+class SendPage(Action):
+    """Page one person (`person`, a username) or a channel (`person` empty) through one contact; its own RQ job.
+
+    `contact` is `channel:NAME` or `email:ADDRESS`; a person's page carries a signed acknowledgement link.
+    """
+
+    page: str  # the page's id (service.handlers.paging)
+    step: int  # the level paged, counted across runs of the levels (0-based)
+    person: str
+    contact: str
+    severity: int | None = None
+    severity_name: str = ""
+
+
+@dataclass(frozen=True)
+class SchedulePageStep(Action):
+    """Page step `step` of page `page` in `minutes` (paging minutes), unless acknowledged by then; its own RQ job."""
+
+    page: str
+    step: int
+    minutes: float
+
+
+@dataclass(frozen=True)
+class AcknowledgePage(Action):
+    """`person` acknowledged page `page` (by `via`: comment or link): the incident's acknowledged time in the index."""
+
+    page: str
+    person: str
+    via: str
+    at: str = ""  # when (ISO 8601 UTC), as the page's record in the memory says: reindex reads the same
+
+
+@dataclass(frozen=True)
 class Plan:
     """One consolidated plan for one delivery: its actions and (`after`) the incident as it leaves it."""
 

@@ -56,12 +56,11 @@ class FakeGitLab:
     members: dict[int, int] = field(default_factory=lambda: {7: 40, 8: 30, 21: 40, 23: 30})
     # Projects by path (GET /projects/:id-or-path; the alert routes name projects by path).
     projects: dict[str, int] = field(
-        default_factory=lambda: {"group/project": 1, "ops/production": 1, "shop/checkout": 2}
+        default_factory=lambda: {"group/project": 1, "group/other": 2, "ops/production": 1, "shop/checkout": 3}
     )
     issues: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     notes: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
     links: dict[tuple[int, int], list[tuple[int, int]]] = field(default_factory=dict)
-    projects: dict[str, int] = field(default_factory=lambda: {"group/project": 1, "group/other": 2})
     calls: list[Call] = field(default_factory=list)
     failures: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path regex, status), used once
     delay: dict[tuple[str, str], float] = field(default_factory=dict)  # (method, path regex) -> seconds

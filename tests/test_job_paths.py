@@ -89,6 +89,8 @@ STABLE_NAMES = {
     "WEBHOOK_CHECK_FUNC": "service.ops.jobs.webhook_check_job",
     "DIGEST_FUNC": "service.reports.digest_job.digest_job",
     "FOLLOW_UPS_CHECK_FUNC": "service.ops.overdue.follow_ups_check_job",
+    "PAGE_FUNC": "service.paging.send.send_page",
+    "PAGE_STEP_FUNC": "service.worker.pagestep.page_step",
 }
 
 

@@ -10,6 +10,7 @@ from ..text import is_username, mention, neutralise, neutralise_line
 from .corrective import follow_up_command
 from .draft import REPLY, Draft
 from .drills import drill_command, drill_involved
+from .paging import ack_command, begin
 
 HELP = """**incident-bot commands** (start a comment with `@{bot}`):
 
@@ -21,6 +22,7 @@ HELP = """**incident-bot commands** (start a comment with `@{bot}`):
 | `@{bot} handoff <role> @user` | hand a role over ({roles}) |
 | `@{bot} update <text>` | broadcast a status update and record it here |
 | `@{bot} page <team>` | engage a team's on-call ({teams}) |
+| `@{bot} ack` | acknowledge the page you were paged by: its escalation stops |
 | `@{bot} timeline` | post this incident's timeline and its times against the targets |
 | `@{bot} similar` | list up to three similar past incidents from the index |
 | `@{bot} drill <scenario>` | open a practice incident, on any issue of the project ({drills}) |
@@ -124,6 +126,9 @@ def _page(d: Draft, rest: str) -> str:
     if user is None:
         return f"Nobody is on call for **{team.title}** (rotation `{team.rotation}`); reach them another way."
     d.timeline(f"{team.title} paged: {mention(user)} by {mention(d.event.actor.username)}")
+    policy = d.rules.paging.team_policy(team.name)
+    if policy is not None and not drill_involved(d):  # rules/paging.yml: a page that is acknowledged or escalates
+        return f"Paging **{team.title}**: " + begin(d, policy, f"team:{team.name}", (f"rotation:{team.rotation}",))
     for channel in [team.channel] if team.channel else _broadcast(d):
         d.notify(channel, "page", RULE.format("page"), text=f"{team.title} paged: {user}")
     return f"Paging **{team.title}**: {mention(user)}, you are needed on this incident."
@@ -145,6 +150,7 @@ COMMANDS: dict[str, Reply] = {
     "handoff": _handoff,
     "update": _update,
     "page": _page,
+    "ack": ack_command,
     "timeline": _timeline,
     "similar": _similar,
     "drill": drill_command,

@@ -17,6 +17,7 @@ from ..events import Event
 from ..incident import IncidentState, Issue
 from ..parts import Piece, ReviewLink
 from ..plan import (
+    AcknowledgePage,
     Action,
     AddLabels,
     Assign,
@@ -26,7 +27,9 @@ from ..plan import (
     OpenReview,
     RemoveLabels,
     ScheduleInjects,
+    SchedulePageStep,
     ScheduleReminder,
+    SendPage,
     Unassign,
 )
 from ..rules.facts import LevelsFromLabels
@@ -203,6 +206,11 @@ class Draft(LevelsFromLabels):
     def schedule_injects(self, scenario: str, injects: tuple[tuple[float, str], ...], rule: str) -> None:
         """Post a drill's injects (minutes from now, text) as they fall due."""
         self._actions.append(ScheduleInjects(rule, scenario, injects))
+        self._version += 1
+
+    def page(self, action: SendPage | SchedulePageStep | AcknowledgePage) -> None:
+        """A paging action (service.handlers.paging): a page sent, the next step scheduled, an acknowledgement."""
+        self._actions.append(action)
         self._version += 1
 
     def route_notifications(self, channel: str | None, rule: str) -> None:

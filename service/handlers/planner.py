@@ -28,6 +28,7 @@ from .deferred import after, similar_section, training_notes
 from .draft import DEFAULT_BOT, SUMMARY, Draft, Section
 from .drills import drill_injects, route_drill_notifications
 from .engine import run_rules
+from .paging import on_signal, start_on_severity
 from .scorecard import scorecard
 
 # The planning steps, run in this order for every delivery.
@@ -38,12 +39,15 @@ STEPS: list[Callable[[Draft], None]] = [
     drill_injects,
     run_rules,
     apply_areas,
+    start_on_severity,  # after the rules staffed the roles a page reaches
     record,
     confidential_review,
     scorecard,  # a drill closing now: its scorecard (filled by the worker from the index)
 ]
 
 OUTSIDE_INCIDENTS: list[Callable[[Draft], None]] = [run_drill_request]
+# A delivery the bot queued for one of its pages (a step due, a link acknowledgement): only the page moves.
+PAGING: list[Callable[[Draft], None]] = [on_signal]
 
 
 def plan_event(
@@ -61,7 +65,7 @@ def plan_event(
         return track_follow_up(event, rules, state)
     draft = Draft(event, state, rules, now, bot=bot, access=access)
     # A comment on an issue that is no incident: the edge admits it only for `@bot drill`, and only that runs.
-    for step in STEPS if event.is_incident else OUTSIDE_INCIDENTS:
+    for step in PAGING if event.paging else STEPS if event.is_incident else OUTSIDE_INCIDENTS:
         step(draft)
     route_drill_notifications(draft)  # always last: nothing any step asked may reach a real channel from a drill
     return finish(draft)

@@ -28,6 +28,8 @@ def alert_body(target: Target, text: str, webhook: Mapping[str, Any] | None = No
     kind = target.channel.kind
     if kind == ChannelKind.SLACK:
         payload: Mapping[str, Any] = {"text": slack_text(text, TEXT_LIMIT)}
+    elif kind == ChannelKind.MATTERMOST:
+        payload = {"text": clip(text, TEXT_LIMIT)}
     elif kind == ChannelKind.TEAMS:
         card = {
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

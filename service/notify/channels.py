@@ -31,7 +31,7 @@ EXCERPT_CHARS = 200
 _MASS_MENTION = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 
 
-HTTP_KINDS = frozenset({ChannelKind.SLACK, ChannelKind.TEAMS, ChannelKind.WEBHOOK})
+HTTP_KINDS = frozenset({ChannelKind.SLACK, ChannelKind.TEAMS, ChannelKind.WEBHOOK, ChannelKind.MATTERMOST})
 
 
 class ChannelConfigError(ValueError):

@@ -28,7 +28,15 @@ from .channels import (
     resolve,
     send_email,
 )
-from .messages import Message, redacted_if_confidential, render_email, render_slack, render_teams, render_webhook
+from .messages import (
+    Message,
+    redacted_if_confidential,
+    render_email,
+    render_mattermost,
+    render_slack,
+    render_teams,
+    render_webhook,
+)
 
 log = logging.getLogger("incident_bot.notify")
 
@@ -70,7 +78,12 @@ def deliver(target: Target, message: Message, *, timeout: float = 10) -> None:
         mail = render_email(message, sender=sender, recipients=target.recipients)
         send_email(target, mail, timeout=timeout)
         return
-    renderer = {ChannelKind.SLACK: render_slack, ChannelKind.TEAMS: render_teams}.get(kind, render_webhook)
+    renderers = {
+        ChannelKind.SLACK: render_slack,
+        ChannelKind.TEAMS: render_teams,
+        ChannelKind.MATTERMOST: render_mattermost,
+    }
+    renderer = renderers.get(kind, render_webhook)
     body = json.dumps(renderer(message), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     post_json(target, body, timeout=timeout)
 

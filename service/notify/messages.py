@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from enum import StrEnum
 from typing import Any
 
-from ..text import is_username, plain
+from ..text import is_username, plain, safe_url
 from .channels import clip, slack_text
 
 CONFIDENTIAL_TITLE = "Confidential incident"
@@ -30,6 +30,8 @@ class MessageKind(StrEnum):
     STATUS_UPDATE = "status_update"
     RESOLVED = "resolved"
     PAGE = "page"
+    PAGED = "paged"  # a person (or channel) paged: acknowledge or it escalates (service.paging)
+    PAGE_UNACKNOWLEDGED = "page_unacknowledged"  # every level paged, nobody acknowledged
 
 
 HEADLINES = {
@@ -41,6 +43,8 @@ HEADLINES = {
     MessageKind.STATUS_UPDATE: "Status update",
     MessageKind.RESOLVED: "Incident resolved",
     MessageKind.PAGE: "Team paged",
+    MessageKind.PAGED: "You are paged",
+    MessageKind.PAGE_UNACKNOWLEDGED: "Page not acknowledged",
 }
 
 
@@ -60,6 +64,7 @@ class Message:
     change: str = ""
     text: str | None = None
     confidential: bool = False
+    ack_url: str = ""  # a page's signed acknowledgement link (service.paging.tokens); "" when links are off
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", MessageKind(self.kind))
@@ -119,6 +124,9 @@ def render_slack(message: Message) -> dict[str, Any]:
     ]
     if m.text:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": slack_text(m.text, SLACK_TEXT_LIMIT)}})
+    if m.ack_url:  # a link button: it opens the confirmation page, which acknowledges on its own POST
+        button = {"type": "button", "text": {"type": "plain_text", "text": "Acknowledge"}, "url": m.ack_url}
+        blocks.append({"type": "actions", "elements": [{**button, "style": "primary", "action_id": "ack"}]})
     footer = {"type": "mrkdwn", "text": f"<{link}|Open {slack_text(m.reference, 300)}>"}
     blocks.append({"type": "context", "elements": [footer]})
     return {"text": slack_text(_summary(m), SLACK_TEXT_LIMIT), "blocks": blocks}
@@ -138,7 +146,8 @@ def render_teams(message: Message) -> dict[str, Any]:
         "type": "AdaptiveCard",
         "version": "1.4",
         "body": body,
-        "actions": [{"type": "Action.OpenUrl", "title": f"Open {m.reference}", "url": m.url}],
+        "actions": [{"type": "Action.OpenUrl", "title": f"Open {m.reference}", "url": m.url}]
+        + ([{"type": "Action.OpenUrl", "title": "Acknowledge", "url": m.ack_url}] if m.ack_url else []),
         "msteams": {"width": "Full"},
     }
     attachment = {
@@ -149,12 +158,28 @@ def render_teams(message: Message) -> dict[str, Any]:
     return {"type": "message", "attachments": [attachment]}
 
 
+def render_mattermost(message: Message) -> dict[str, Any]:
+    """A Mattermost incoming-webhook body: Markdown `text` (a notification's preview) and one attachment."""
+    m = _shown(message)  # mentions and links made inert; Mattermost renders no HTML
+    link = m.url if safe_url(m.url) else ""
+    lead = f"**[{m.headline}]({link})**" if link else f"**{m.headline}**"
+    fields = [{"short": name != "Roles", "title": name, "value": clip(value, TEXT_LIMIT)} for name, value in _facts(m)]
+    attachment: dict[str, Any] = {"fallback": clip(_summary(m), 500), "text": clip(m.change, 1000), "fields": fields}
+    if m.text:
+        attachment["fields"].append({"short": False, "title": "Text", "value": clip(m.text, TEXT_LIMIT)})
+    if m.ack_url and safe_url(m.ack_url):  # a plain link: interactive buttons need an integration server
+        lead += f"\n[Acknowledge]({m.ack_url})"
+    return {"text": clip(lead, TEXT_LIMIT), "attachments": [attachment]}
+
+
 def render_webhook(message: Message) -> dict[str, Any]:
     """The generic webhook body: the message's fields as JSON, plus a one-line summary."""
     m = _shown(message)
     data = m.to_dict()
     data["roles"] = [{"role": role, "username": user} for role, user in m.roles]
     del data["severity_name"]  # shown in severity_label; the webhook contract (version 1) stays as it was
+    if not m.ack_url:
+        del data["ack_url"]  # only a page carries one: every other message is exactly as before
     return {"version": WEBHOOK_VERSION, **data, "severity_label": m.severity_label, "summary": _summary(m)}
 
 
@@ -171,6 +196,8 @@ def render_email(message: Message, *, sender: str, recipients: Sequence[str]) ->
     lines.append("")
     lines.extend(f"{name}: {value}".replace("\n", "\n  ") for name, value in _facts(m))
     lines.append(f"Link: {m.url}")
+    if m.ack_url:
+        lines.append(f"Acknowledge: {m.ack_url}")
     if m.text:
         lines.extend(["", m.text])
     mail.set_content("\n".join(lines) + "\n")

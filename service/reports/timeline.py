@@ -126,6 +126,8 @@ def _describe(e: TimelineEvent, severity_names: Mapping[int, str]) -> str:
             return f"{role} handed off from {_person(e.value_from)} to {_person(e.value_to)}"
         case EventKind.REVIEW:
             return f"post-incident review opened: {to}"
+        case EventKind.PAGE_ACK:
+            return f"page acknowledged by {_person(e.actor)}"
     return ""
 
 

@@ -18,6 +18,7 @@ from .areas import build_areas, read_areas
 from .conditions import RegexBudget, compile_when
 from .drills import build_drills, read_drills
 from .model import Category, Channel, Phase, Role, Rule, RulesError, RuleSet, Severity, Team
+from .paging_load import build_paging
 from .read import read_dir
 from .rotation import Override, Rotation
 from .samples import render_problem, sample_drafts
@@ -53,9 +54,10 @@ def load_rules(directory: Path | str) -> RuleSet:
     ruleset = replace(ruleset, areas=MappingProxyType(areas))
     drills, drill_problems = build_drills(drill_docs, ruleset)
     alerts, alert_problems = build_alerts(alerts_doc, ruleset)
-    if problems + drill_problems + alert_problems:
-        raise RulesError(problems + drill_problems + alert_problems)
-    return replace(ruleset, drills=MappingProxyType(drills), alerts=alerts)
+    paging, paging_problems = build_paging(docs, ruleset)
+    if problems + drill_problems + alert_problems + paging_problems:
+        raise RulesError(problems + drill_problems + alert_problems + paging_problems)
+    return replace(ruleset, drills=MappingProxyType(drills), alerts=alerts, paging=paging)
 
 
 class _Builder:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from .alertmodel import AlertRules
+from .paging import Paging
 from .rotation import Rotation
 from .settings import DigestSettings, ProcessSettings
 from .source import Problem
@@ -85,6 +86,7 @@ class ChannelKind(StrEnum):
     TEAMS = "teams"
     WEBHOOK = "webhook"
     EMAIL = "email"
+    MATTERMOST = "mattermost"  # an incoming webhook (GitLab ships Mattermost)
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,7 @@ class RuleSet:
     areas: Mapping[str, Area] = field(default_factory=lambda: MappingProxyType({}))  # rules/areas/*.yml
     drills: Mapping[str, Drill] = field(default_factory=lambda: MappingProxyType({}))  # rules/drills/*.yml
     alerts: AlertRules = field(default_factory=AlertRules)  # rules/alerts.yml (issue 18)
+    paging: Paging = field(default_factory=Paging)  # rules/paging.yml (rules.paging)
 
     @property
     def incident_label(self) -> str:

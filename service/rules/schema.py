@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .drills import DRILL_LIMIT_SETTING
+from .paging import PAGING_SCHEMA
 from .settings import DIGEST_SETTING, FOLLOW_UPS_SETTING, SUSPECTS_SETTING
 from .settings import NAME_SCHEMA as _NAME
 
@@ -14,6 +15,8 @@ _LEVEL = {"type": "integer", "minimum": 1, "maximum": 9}
 # Positive, at most a year (more overflows the scheduler's datetimes); YAML .inf/.nan are refused on read (source.py).
 _MINUTES = {"type": "number", "exclusiveMinimum": 0, "maximum": 525_600}
 _USERNAME = {"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"}
+# What a `notify` action may say (notify.messages.MessageKind; pages have their own kinds).
+MESSAGES = ("declared", "escalated", "deescalated", "phase", "handoff", "status_update", "resolved", "page")
 
 CONDITIONS: dict[str, Any] = {
     "kind": {"enum": ["issue", "note"], "description": "What the delivery is about."},
@@ -72,18 +75,7 @@ ACTIONS: dict[str, Any] = {
                 "required": ["channel"],
                 "properties": {
                     "channel": _NAME,
-                    "message": {
-                        "enum": [
-                            "declared",
-                            "escalated",
-                            "deescalated",
-                            "phase",
-                            "handoff",
-                            "status_update",
-                            "resolved",
-                            "page",
-                        ]
-                    },
+                    "message": {"enum": [*MESSAGES]},
                 },
             },
         ],
@@ -260,7 +252,7 @@ RULES_SCHEMA: dict[str, Any] = {
                 "additionalProperties": False,
                 "required": ["kind", "target_env"],
                 "properties": {
-                    "kind": {"enum": ["slack", "teams", "webhook", "email"]},
+                    "kind": {"enum": ["slack", "teams", "webhook", "email", "mattermost"]},
                     "target_env": {"type": "string", "pattern": "^[A-Z_][A-Z0-9_]*$"},
                     "secret_env": {"type": "string", "pattern": "^[A-Z_][A-Z0-9_]*$"},
                 },
@@ -275,6 +267,7 @@ RULES_SCHEMA: dict[str, Any] = {
                 "properties": {"rotation": _NAME, "channel": _NAME, "title": {"type": "string"}},
             },
         },
+        "paging": PAGING_SCHEMA,
         "rules": {
             "type": "array",
             "items": {

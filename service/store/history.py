@@ -111,6 +111,7 @@ def history_observation(
                     )
                 )
         staffed = now_staffed
+        events += page_acks(memory)
         areas = memory.get("areas", areas)
         review = memory.get("review")
         if isinstance(review, dict) and review.get("url") and review_url is None:
@@ -153,3 +154,16 @@ def review_iid(notes_raw: Sequence[Raw], bot: str) -> int | None:
         if isinstance(review, dict) and str(review.get("iid", "")).isdigit():
             return int(review["iid"])
     return None
+
+
+def page_acks(memory: dict[str, Any]) -> list[TimelineEvent]:
+    """The pages the memory says were acknowledged (`handlers.paging`), as the worker recorded them."""
+    found = []
+    pages = memory.get("pages")
+    for page, record in pages.items() if isinstance(pages, dict) else ():
+        acked = record.get("acked") if isinstance(record, dict) else None
+        at = parse_time(acked.get("at")) if isinstance(acked, dict) else None
+        if isinstance(acked, dict) and at is not None and isinstance(acked.get("by"), str):
+            via = str(acked.get("via", ""))
+            found.append(TimelineEvent(at, EventKind.PAGE_ACK, str(page), "", via, acked["by"], None, False))
+    return found

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from service.events import is_incident
 from service.incident import read_memory
-from service.plan import Plan
+from service.plan import AcknowledgePage, Plan
 
 from .checklists import count
 from .model import EventKind, Observation, Progress, TimelineEvent, parse_time
@@ -91,6 +91,9 @@ def observe(
     elif event.action == "create" and actor != vocab.bot_username:
         kind = EventKind.STATUS_UPDATE if vocab.is_status_update(event.note or "") else EventKind.COMMENT
         events.append(TimelineEvent(at, kind, "", "", "", actor, actor_id, False))
+    for ack in plan.of(AcknowledgePage):  # a page acknowledged: the incident's acknowledged time (store.timeline)
+        when = parse_time(ack.at) or at
+        events.append(TimelineEvent(when, EventKind.PAGE_ACK, ack.page, "", ack.via, ack.person, None, False))
     # The bot's step: what the plan changed.
     bot, after = vocab.bot_username, plan.settled(state)  # the incident as the plan leaves it
     labels_after = after.labels

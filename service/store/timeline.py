@@ -8,7 +8,8 @@ index and reports"):
 - start: `created_at` if the issue carried the incident label (or type Incident)
   from creation, else the first time the incident label was added;
 - acknowledged: the first non-system comment by a person other than the issue's
-  author and the bot, or a person (not the bot) setting a phase of mitigation or later;
+  author and the bot, a person (not the bot) setting a phase of mitigation or later,
+  or a page acknowledged (`@bot ack` or the page's link, rules/paging.yml);
 - mitigated: the first time it entered remediation or post-incident, or was closed;
 - resolved: the last time it was closed or entered post-incident with no reopening
   after; open incidents are unresolved.
@@ -130,6 +131,8 @@ def _start(ordered: list[TimelineEvent], created_at: datetime | None, issue_type
 
 
 def _acknowledges(e: TimelineEvent, author_id: int | None, author: str | None, phases: set[str]) -> bool:
+    if e.kind is EventKind.PAGE_ACK:
+        return True  # whoever was paged, even the issue's author: acknowledging the page is the acknowledgement
     if e.by_bot:
         return False
     if e.kind in ACK_COMMENTS:

@@ -94,6 +94,10 @@ def create_app(
     _add_webhook(app, settings, rules, queue, key)
     register_alerts(app, settings, rules, connection, _read_body)  # issue 18: off while no alerts token is set
     _add_probes(app, settings, rules, connection, index_figures)
+    from ..paging.settings import PagingSettings  # deferred like the board: `/ack/<token>` (issue 21), off by default
+    from ..paging.web import register_ack
+
+    register_ack(app, PagingSettings.from_env(os.environ), connection, deliveries)
     return app
 
 

@@ -30,7 +30,9 @@ from ..plan import (
     PostNote,
     Remember,
     ScheduleInjects,
+    SchedulePageStep,
     ScheduleReminder,
+    SendPage,
     SetNativeSeverity,
     TrackFollowUp,
     Unassign,
@@ -129,7 +131,7 @@ def apply_plan(
         body += f"\n\n**Not assigned**: {names} is not a GitLab user; check the rotation in `rules/`."
     if plan.of(OpenFollowUp) or plan.of(AdoptFollowUp) or plan.of(TrackFollowUp):  # issue 20: worker/corrective.py
         body = apply_follow_ups(plan, delivery, state, body, index)
-    if followups is not None and (plan.of(Notify) or plan.of(ScheduleReminder) or plan.of(ScheduleInjects)):
+    if followups is not None and _has_followups(plan):
         # Before the note, which records the delivery as applied: a worker killed in between
         # enqueues them again on retry, and their own keys keep anyone from being told twice.
         followups(plan, delivery, state)
@@ -209,6 +211,11 @@ def _write_note(
             client, pid, iid, write_memory("_incident-bot is tracking this incident._", memory)
         )
         outcome.writes.append("create_note")
+
+
+def _has_followups(plan: Plan) -> bool:
+    """Whether the plan asks anything of people or time (notifications, reminders, injects, pages)."""
+    return any(plan.of(kind) for kind in (Notify, ScheduleReminder, ScheduleInjects, SendPage, SchedulePageStep))
 
 
 def _new_memory_note(client: GitLabClient, pid: int, iid: int, body: str) -> int:

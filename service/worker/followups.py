@@ -77,6 +77,7 @@ class FollowUps:
     store_of: Callable[[], Store | None] | None = None  # the incident index, when the worker keeps one
     deliveries: EventQueue | None = None  # where a drill the bot opened is queued for declaration
     drill_minute_seconds: float = 60.0  # how long a drill's minute lasts (INCIDENT_BOT_DRILL_MINUTE_SECONDS)
+    paging: Callable[[Plan, Delivery, IncidentState], None] | None = None  # pages and their steps (worker.paging)
 
     def attach_index(self, store_of: Callable[[], Store | None]) -> None:
         """Record in the index what follow-ups do: each notification's outcome, the next reminder due."""
@@ -110,6 +111,8 @@ class FollowUps:
             self.notify(action, delivery, state)
         for reminder in plan.of(ScheduleReminder)[-1:]:
             self.remind(reminder, delivery)
+        if self.paging is not None:
+            self.paging(plan, delivery, state)
         for injects in plan.of(ScheduleInjects)[:1]:
             event = delivery.event
             count = schedule_injects(self.queue, event.project_id, event.iid, injects, self.drill_minute_seconds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 from rq import get_current_job
@@ -25,7 +26,7 @@ from .scorecard import record_training
 
 log = logging.getLogger("incident_bot.worker")
 ACCESS_CACHE_SECONDS = 30  # only for commands that change nothing (help); the others always ask
-CHANGING_COMMANDS = frozenset({"severity", "phase", "handoff", "update", "page", "drill", "follow-up"})
+CHANGING_COMMANDS = frozenset({"severity", "phase", "handoff", "update", "page", "drill", "follow-up", "ack"})
 DRY_RUN_ACCESS = 30  # dry-run cannot ask GitLab; it shows what a Developer's command would do
 
 
@@ -66,6 +67,8 @@ def process_delivery(body: bytes, meta: dict[str, Any]) -> str:
             event_uuid=meta.get("event_uuid"),
             incident_label=runtime.rules.incident_label,
         )
+        if meta.get("paging"):  # only the bot's own paging deliveries carry it (service.paging.deliveries)
+            event = replace(event, paging=str(meta["paging"]))
     except Exception as exc:
         # Parsing is pure: whatever it raises (a TypeError from `"assignees": 5` as much as a
         # PayloadError), a retry raises it again while the later events wait.

@@ -18,12 +18,14 @@ from ..errors import ConfigError
 from ..events import Event
 from ..gitlab import GitLabClient, PythonGitLabClient
 from ..notify.channels import ChannelConfigError, configured_channels
+from ..paging.settings import PagingSettings
 from ..queue import EventQueue, notify_queue_name, remember_bot_username
 from ..rules import RulesError, RuleSet, fingerprint, load_rules
 from ..trial import SERVE_CHILD
 from .delivery import Delivery
 from .followups import FollowUps
 from .index import DeliveryIndex
+from .paging import PagingFollowUps
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -168,6 +170,8 @@ def build_runtime(
         deliveries=EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl, keys=settings.keys),
         drill_minute_seconds=settings.drill_minute_seconds,
     )
+    paging = PagingSettings.from_env(os.environ)  # a bad value stops the start, as every setting does
+    followups.paging = PagingFollowUps(followups.queue, minute_seconds=paging.minute_seconds)
     index = DeliveryIndex(open_index, connection, _history(settings), settings.queue_name) if open_index else None
     runtime = Runtime(
         settings=settings, rules=rules, connection=connection, followups=followups, index=index, trial_index=trial_index

@@ -1,0 +1,169 @@
+"""Paging end to end on a fast clock: gunicorn web, a real RQ worker, Redis, the fake GitLab over HTTP, a real
+local receiver per channel (HTTP) and for e-mail (SMTP). A paging minute lasts a fraction of a second."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from redis import Redis
+
+from service.incident import strip_memory
+from service.paging import tokens
+from service.rules import load_rules
+from tests.conftest import payload, test_redis_url
+from tests.e2e.harness import Stack, accepted, wait_until
+from tests.fakegitlab import FakeGitLab, FakeGitLabServer
+from tests.paging.pagingrules import paging_rules
+from tests.receivers import HttpReceiver, SmtpReceiver
+
+pytestmark = pytest.mark.e2e
+SECRET = "a-long-enough-ack-secret"
+PAGED = "You are paged"
+
+
+class Receivers:
+    """A recording HTTP receiver per channel of the rules and one SMTP server, with their environment."""
+
+    def __init__(self, rules_dir: Path):
+        self.http = {name: HttpReceiver() for name in load_rules(rules_dir).channels}
+        self.smtp = SmtpReceiver()
+
+    def env(self) -> dict[str, str]:
+        found = {f"INCIDENT_BOT_CHANNEL_{n.upper().replace('-', '_')}": r.url for n, r in self.http.items()}
+        return {**found, **self.smtp.env(), "INCIDENT_BOT_PAGER_SECRET": "pager-signing-secret"}
+
+    def pages(self, channel: str) -> list[str]:
+        """The bodies of the pages a channel received."""
+        return [r.body.decode() for r in self.http[channel].delivered if PAGED in r.body.decode()]
+
+    def mails(self) -> list[str]:
+        return [m.message.get_content() for m in self.smtp.messages if PAGED in str(m.message["Subject"])]
+
+    def close(self) -> None:
+        for receiver in self.http.values():
+            receiver.close()
+        self.smtp.close()
+
+
+@pytest.fixture()
+def rules_dir(tmp_path: Path) -> Path:
+    return paging_rules(tmp_path / "paging")
+
+
+@pytest.fixture()
+def receivers(rules_dir: Path) -> Iterator[Receivers]:
+    found = Receivers(rules_dir)
+    yield found
+    found.close()
+
+
+def paging_stack(tmp_path: Path, url: str, redis_url: str, rules_dir: Path, minute: str, **env: str) -> Stack:
+    return Stack(
+        tmp_path, url, redis_url, INCIDENT_BOT_RULES=str(rules_dir), INCIDENT_BOT_PAGING_MINUTE_SECONDS=minute, **env
+    )
+
+
+def declare_severity_1(stack: Stack, gitlab: FakeGitLab) -> None:
+    with gitlab.lock:
+        gitlab.issues[(1, 23)]["labels"] = ["incident", "severity::1"]
+    data = payload("issue.open.incident")
+    stack.wait_finished(accepted(stack.post(json.dumps(data).encode(), key="open-sev1")))
+
+
+def notes(gitlab: FakeGitLab) -> list[str]:
+    with gitlab.lock:
+        return [strip_memory(n["body"]) for n in gitlab.bot_notes()]
+
+
+def assert_whole_escalation(receivers: Receivers, gitlab: FakeGitLab) -> None:
+    """Two runs of the three levels, each page once, then the broadcast; the issue told every step."""
+    assert len(receivers.pages("pager-carol")) == 2  # level 1 of each run (Mattermost)
+    assert len(receivers.mails()) == 2 and all("Acknowledge:" not in m for m in receivers.mails())
+    assert len(receivers.pages("pager-bob")) == 2  # level 2 of each run: the staffed IM (Teams)
+    assert len(receivers.pages("executives")) == 2  # level 3 of each run
+    said = "\n".join(notes(gitlab))
+    assert said.count("Not acknowledged by") == 6 and "Nobody acknowledged the page" in said
+    broadcast = [r for r in receivers.http["responders"].delivered if "Page not acknowledged" in r.body.decode()]
+    assert len(broadcast) == 1
+
+
+def test_nobody_acknowledges_every_level_then_the_broadcast(  # type: ignore[no-untyped-def]
+    tmp_path: Path, fake_server: FakeGitLabServer, gitlab: FakeGitLab, redis_conn: Redis, rules_dir, receivers
+) -> None:
+    """Unacknowledged, the page runs every level twice (repeat: 1), each page once, then tells `responders`."""
+    stack = paging_stack(tmp_path, fake_server.url, test_redis_url(), rules_dir, "0.1", **receivers.env())
+    try:
+        stack.start_web()
+        stack.start_worker()
+        declare_severity_1(stack, gitlab)
+        wait_until(lambda: "Nobody acknowledged the page" in "\n".join(notes(gitlab)), timeout=60, what="the end")
+        wait_until(lambda: len(receivers.http["responders"].delivered) >= 2, what="the broadcast sent")
+        time.sleep(1)  # anything sent twice would arrive by now
+        assert_whole_escalation(receivers, gitlab)
+        body = json.loads(receivers.pages("pager-carol")[0])
+        assert set(body) == {"text", "attachments"} and "Checkout returns 500 errors" in body["text"]
+    finally:
+        stack.stop()
+        print(stack.output())
+
+
+def _link(receivers: Receivers) -> str:
+    text = json.loads(receivers.pages("pager-carol")[0])["text"]
+    return text.split("[Acknowledge](", 1)[1].split(")", 1)[0]
+
+
+def test_the_ack_link(  # type: ignore[no-untyped-def]
+    tmp_path: Path, fake_server: FakeGitLabServer, gitlab: FakeGitLab, redis_conn: Redis, rules_dir, receivers
+) -> None:
+    """GET is harmless; POST acknowledges and stops the escalation; replayed, forged, expired links are refused."""
+    links = {"INCIDENT_BOT_PUBLIC_URL": "https://bot.example.com/some/path", "INCIDENT_BOT_ACK_SECRET": SECRET}
+    stack = paging_stack(tmp_path, fake_server.url, test_redis_url(), rules_dir, "1", **receivers.env(), **links)
+    try:
+        stack.start_web()
+        stack.start_worker()
+        declare_severity_1(stack, gitlab)
+        wait_until(lambda: receivers.pages("pager-carol"), what="carol paged")
+        link = _link(receivers)
+        assert link.startswith("https://bot.example.com/ack/")
+        local = stack.url + urlsplit(link).path
+        seen = requests.get(local, timeout=5)
+        assert seen.status_code == 200 and "@eoc-carol" in seen.text and 'method="post"' in seen.text
+        assert seen.headers["Referrer-Policy"] == "no-referrer" and seen.headers["Cache-Control"] == "no-store"
+        time.sleep(0.5)
+        assert not any("Page acknowledged" in n for n in notes(gitlab))  # GET changed nothing
+        assert requests.post(local, timeout=5).status_code == 200
+        wait_until(lambda: any("Page acknowledged by @eoc-carol through the link" in n for n in notes(gitlab)))
+        assert requests.post(local, timeout=5).status_code == 409  # single use
+        assert requests.get(local, timeout=5).status_code == 409
+        token = urlsplit(link).path.rsplit("/", 1)[1]
+        body, signature = token.split(".")
+        claims = json.loads(tokens._unb64(body))
+        someone_else = tokens._b64(json.dumps({**claims, "u": "im-alice"}).encode()) + "." + signature
+        assert requests.post(f"{stack.url}/ack/{someone_else}", timeout=5).status_code == 403
+        expired = tokens.issue(SECRET, (1, "gitlabhq/gitlab-test"), 23, claims["g"], "eoc-carol", int(time.time()) - 1)
+        assert requests.post(f"{stack.url}/ack/{expired}", timeout=5).status_code == 410
+        assert requests.post(f"{stack.url}/ack/not-a-token", timeout=5).status_code == 400
+        time.sleep(6)  # past level 1's 5 paging minutes: nobody else is paged
+        assert receivers.pages("pager-bob") == [] and len(receivers.pages("pager-carol")) == 1
+        assert not any("Not acknowledged" in n for n in notes(gitlab))
+    finally:
+        stack.stop()
+        print(stack.output())
+
+
+def test_links_are_off_by_default(tmp_path: Path, fake_server: FakeGitLabServer, redis_conn: Redis, rules_dir) -> None:  # type: ignore[no-untyped-def]
+    """Without a public URL and a secret, /ack/ answers 404 whatever the token."""
+    stack = paging_stack(tmp_path, fake_server.url, test_redis_url(), rules_dir, "1")
+    try:
+        stack.start_web(workers=1)
+        token = tokens.issue(SECRET, (1, "p"), 23, "abc", "eoc-carol", int(time.time()) + 60)
+        assert requests.get(f"{stack.url}/ack/{token}", timeout=5).status_code == 404
+        assert requests.post(f"{stack.url}/ack/{token}", timeout=5).status_code == 404
+    finally:
+        stack.stop()
