@@ -48,3 +48,8 @@ def work_until(
 def drained(queues: Sequence[Queue]) -> Callable[[], bool]:
     """A condition for `work_until`: nothing queued, scheduled or deferred on `queues`."""
     return lambda: not any(q.count or q.scheduled_job_registry.count or q.deferred_job_registry.count for q in queues)
+
+
+def run_worker(queue: Queue) -> None:
+    """Run burst workers until the queue and its scheduled retries are drained (retries brought forward)."""
+    work_until([queue], drained([queue]), what="notification jobs drained")

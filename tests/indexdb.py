@@ -1,4 +1,7 @@
-"""Store fixtures: every store test runs against SQLite and against the real PostgreSQL."""
+"""The incident index's fixtures (a plugin tests/conftest.py registers): each test on SQLite and on PostgreSQL.
+
+The index is tested from tests/store/ and from the worker, reports and web tests that read or write it.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from service.rules import RuleSet, load_rules
+from service.rules import RuleSet
 from service.store import Store, make_engine, migrate, open_store
 from service.store.observe import vocabulary
 from service.store.schema import metadata
 from service.worker.index import DeliveryIndex
 from service.worker.runtime import Runtime
-from tests.rulesdir import TEST_RULES
 
 # Trust auth on the local server (as CI's service); override to point elsewhere.
 POSTGRES_ADMIN = os.environ.get("INCIDENT_BOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -58,12 +60,6 @@ def empty_database(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def rules() -> RuleSet:
-    """The shipped rules, with test people in the rotations."""
-    return load_rules(TEST_RULES)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database of each kind (SQLite file in tmp; the PostgreSQL test database emptied)."""
@@ -100,3 +96,11 @@ def indexed(runtime: Runtime, database_url: str) -> Iterator[Store]:
     reader.engine.dispose()
     for store in opened:
         store.engine.dispose()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The index lives under a fresh INCIDENT_BOT_DATA_DIR; no database URL set."""
+    monkeypatch.setenv("INCIDENT_BOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("INCIDENT_BOT_DATABASE_URL", raising=False)
+    return tmp_path / "data"

@@ -7,9 +7,7 @@ declares like any incident; below Developer the command is refused; a retried re
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import responses
@@ -20,26 +18,11 @@ from service.incident import read_memory
 from service.rules import RuleSet
 from service.web.app import create_app
 from service.worker import build_runtime, install, process_delivery
-from tests.bursts import work_until
-from tests.conftest import GITLAB, NOW, hook_headers, payload
+from tests.conftest import GITLAB, NOW, hook_headers
+from tests.drillcomments import as_body, drills, request, settle
 from tests.fakegitlab import FakeGitLab, install_responses
 
-QUEUES = ("incident-bot", "incident-bot-notify")
 DRILL_TITLE = "[DRILL] Primary database unreachable"
-
-
-def request(note: str = "@incident-bot drill database-outage", user: str = "alice", uid: int = 7) -> dict[str, Any]:
-    """A new comment on issue 1#23, which is no incident (no incident label, type Issue)."""
-    data = payload("note.create.incident")
-    data["user"] = {**data["user"], "id": uid, "username": user, "name": user.title()}
-    data["object_attributes"]["note"] = note
-    data["issue"]["labels"] = []
-    data["issue"]["type"] = "Issue"
-    return data
-
-
-def as_body(data: dict[str, Any]) -> bytes:
-    return json.dumps(data).encode()
 
 
 @pytest.fixture()
@@ -61,16 +44,6 @@ def worker(settings, rules: RuleSet, redis_conn: Redis, gitlab, monkeypatch):  #
     runtime.clock = lambda: NOW
     install(runtime)
     return runtime
-
-
-def settle(conn: Redis, until=None) -> None:  # type: ignore[no-untyped-def]
-    """Run burst workers (with the scheduler) until `until()` holds, or until both queues are empty."""
-    queues = [Queue(name, connection=conn) for name in QUEUES]
-    work_until(queues, until or (lambda: all(q.count == 0 for q in queues)), what="the worker's expected state")
-
-
-def drills(gitlab: FakeGitLab) -> list[dict[str, Any]]:
-    return [i for i in gitlab.issues.values() if i["title"].startswith("[DRILL]")]
 
 
 def test_a_comment_on_an_issue_that_is_no_incident_opens_a_declared_drill(  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from service.plan import Notify, OpenDrill, Plan, PostNote, ScheduleInjects, Set
 from service.rules import RuleSet
 from service.rules.drills import drill_marker
 from tests.conftest import DECLARED, NOW, payload
-from tests.test_rules_shipped import plan_for
+from tests.planning import plan_for
 
 DRILL = ["incident", "drill", "incident-category::availability"]
 

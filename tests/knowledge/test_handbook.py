@@ -21,7 +21,7 @@ from service.web.board import BoardConfig, register_board
 from service.web.board.session import Cookies, ViewerKind
 from service.web.handbook import register_handbook
 from service.worker.executor import note_body
-from tests.test_rules_shipped import plan_for
+from tests.planning import plan_for
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 KIOSK = "kiosk-token-for-the-handbook"

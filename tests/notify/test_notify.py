@@ -32,7 +32,7 @@ from service.notify import (
     sent_marker_key,
 )
 from service.notify.channels import SIGNATURE_HEADER, TIMESTAMP_HEADER, Target
-from tests.bursts import drained, work_until
+from tests.bursts import run_worker
 from tests.conftest import test_redis_url
 from tests.receivers import SECRET_PATH, HttpReceiver, SmtpReceiver, free_port
 
@@ -327,11 +327,6 @@ def queue(redis: Redis, token: str) -> Iterator[Queue]:
     for key in redis.scan_iter(f"*{token}*"):
         redis.delete(key)
     redis.srem(Queue.redis_queues_keys, q.key)
-
-
-def run_worker(queue: Queue) -> None:
-    """Run burst workers until the queue and its scheduled retries are drained (retries brought forward)."""
-    work_until([queue], drained([queue]), what="notification jobs drained")
 
 
 def test_flaky_channel_delivers_once_after_retries_and_others_are_unaffected(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Iterator
 
@@ -15,49 +14,10 @@ from rq.job import Job, JobStatus
 from service.config import Settings
 from service.errors import ConfigError
 from service.jobs import RECONCILE_FUNC, WEBHOOK_CHECK_FUNC
-from service.ops.commands import add_parsers
 from service.ops.jobs import reconcile_job, webhook_check_job
 from service.worker import make_worker
-from tests.conftest import test_redis_url
-from tests.fakegitlab import FakeGitLabServer
+from tests.ops.helpers import OPS_QUEUE, URL, run
 from tests.receivers import HttpReceiver
-from tests.rulesdir import TEST_RULES
-
-URL = "https://bot.example.com/webhook"
-OPS_QUEUE = "incident-bot-ops"
-
-
-@pytest.fixture()
-def settings(server: FakeGitLabServer) -> Settings:
-    """The in-process worker's settings point at the fake GitLab's HTTP server (overrides conftest's)."""
-    return Settings(
-        gitlab_url=server.url, gitlab_token="test-token", redis_url=test_redis_url(), rules_dir=TEST_RULES
-    )
-
-
-@pytest.fixture()
-def env(server: FakeGitLabServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The environment of a bot pointed at the fake GitLab and the test Redis."""
-    for name, value in {
-        "GITLAB_URL": server.url,
-        "GITLAB_TOKEN": "test-token",
-        "GITLAB_WEBHOOK_SECRET": "hook-s3cret",
-        "REDIS_URL": test_redis_url(),
-        "INCIDENT_BOT_RULES": str(TEST_RULES),
-        "INCIDENT_BOT_PROJECTS": "group/project",
-        "INCIDENT_BOT_PUBLIC_URL": URL,
-        "INCIDENT_BOT_CHANNEL_RESPONDERS": "https://hooks.example.com/r",
-        "INCIDENT_BOT_CHANNEL_EXECUTIVES": "https://hooks.example.com/e",
-    }.items():
-        monkeypatch.setenv(name, value)
-
-
-def run(*argv: str) -> int:
-    """Parse and run one command as `incident-bot` would."""
-    parser = argparse.ArgumentParser(prog="incident-bot")
-    add_parsers(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
-    return int(args.func(args))
 
 
 def test_setup_then_doctor_then_setup_again(env, fake, redis_conn, capsys) -> None:  # type: ignore[no-untyped-def]

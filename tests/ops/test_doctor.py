@@ -18,7 +18,6 @@ from service.ops.setup import SetupOptions, run_setup
 from service.ops.table import Row, Status, has_problem, render
 from service.ops.watch import check_webhook
 from service.rules import RuleSet
-from tests.conftest import test_redis_url
 from tests.fakegitlab import FakeGitLabServer
 from tests.receivers import HttpReceiver, free_port
 from tests.rulesdir import ROOT, TEST_RULES
@@ -39,13 +38,6 @@ CHANNELS = {
 @pytest.fixture()
 def api(server: FakeGitLabServer) -> OpsGitLab:
     return OpsGitLab(server.url, "test-token", timeout=5)
-
-
-@pytest.fixture()
-def settings(server: FakeGitLabServer) -> Settings:
-    return Settings(
-        gitlab_url=server.url, gitlab_token="test-token", redis_url=test_redis_url(), rules_dir=TEST_RULES
-    )
 
 
 @pytest.fixture()

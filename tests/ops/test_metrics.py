@@ -9,10 +9,7 @@ from rq.cron import CronScheduler
 
 from service import metrics
 from service.ops.jobs import reconcile_job
-from tests.ops import test_commands as ops
-
-# The ops tests' fixtures: the fake GitLab over HTTP, its model, the worker's settings and the bot's environment.
-settings, env = ops.settings, ops.env  # the command tests' fixtures (server and fake come from the conftest)
+from tests.ops import helpers as ops
 
 Sample = tuple[str, tuple[str, ...]]
 

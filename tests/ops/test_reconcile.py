@@ -19,30 +19,24 @@ from rq import Queue, SimpleWorker
 from service.bounds import parse_duration
 from service.config import Settings
 from service.events import PayloadError, is_incident, issue_type_of, parse_event, reference
-from service.gitlab import PythonGitLabClient
 from service.incident import Note, find_memory, read_memory
-from service.ops.api import OpsGitLab
 from service.ops.comments import unhandled_commands
 from service.ops.reconcile import (
-    Reconciler,
     delivery_id,
     describe,
     difference,
     reconcile_periodically,
     synthetic_payload,
 )
-from service.queue import EventQueue, job_id_for, notify_queue_name
-from service.rules import RuleSet
+from service.queue import job_id_for, notify_queue_name
 from service.web.edge import Accepted, classify
 from service.worker import build_runtime, install
 from tests.conftest import SECRET, hook_headers, payload, test_redis_url
 from tests.fakegitlab import BOT, FakeGitLabServer
 from tests.fakeops import FakeOps
+from tests.ops.helpers import CLOCK, QUEUE, project
 from tests.receivers import HttpReceiver
 from tests.rulesdir import TEST_RULES
-
-QUEUE = "incident-bot"
-CLOCK = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture()
@@ -57,26 +51,9 @@ def settings(server: FakeGitLabServer) -> Settings:
     )
 
 
-@pytest.fixture()
-def reconciler(server: FakeGitLabServer, rules: RuleSet, redis_conn: Redis, runtime) -> Reconciler:  # type: ignore[no-untyped-def]
-    """A reconciler on the real queue; `runtime` installs the worker side the job uses."""
-    return Reconciler(
-        OpsGitLab(server.url, "test-token", timeout=5),
-        PythonGitLabClient(server.url, "test-token", timeout=5, cache=redis_conn),
-        EventQueue(redis_conn, QUEUE),
-        rules,
-        redis_conn,
-        clock=lambda: CLOCK,
-    )
-
-
 def work(conn: Redis) -> None:
     """Run every queued delivery with the real job, in an RQ worker in this process."""
     SimpleWorker([Queue(QUEUE, connection=conn)], connection=conn).work(burst=True, logging_level="WARNING")
-
-
-def project(reconciler: Reconciler):  # type: ignore[no-untyped-def]
-    return reconciler.api.namespace("projects", "group/project")
 
 
 def memory(fake: FakeOps, iid: int) -> dict:

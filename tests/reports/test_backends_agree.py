@@ -16,7 +16,7 @@ from service.rules import RuleSet
 from service.store import EventKind, Observation, Store, TimelineEvent, make_engine, migrate
 from service.store.observe import vocabulary
 from service.store.training import TrainingRecord, record, records
-from tests.store.test_report import TARGETS
+from tests.reports.helpers import TARGETS
 
 B = datetime(2026, 3, 2, 8, 0, 0, 400_000, tzinfo=UTC)  # a start with a fraction of a second
 NOW = datetime(2026, 3, 31, 12, 0, 0, 900_000, tzinfo=UTC)
@@ -91,7 +91,7 @@ def everything(store: Store, rules: RuleSet) -> dict[str, object]:
 @pytest.fixture
 def both(tmp_path: Path, postgres_url: str, rules: RuleSet) -> Iterator[list[Store]]:
     """A migrated, empty index on each backend."""
-    from tests.store.conftest import empty_database
+    from tests.indexdb import empty_database
 
     empty_database(postgres_url)
     stores = []

@@ -14,17 +14,13 @@ from service.reports import GroupBy, contract, render, report_from_store
 from service.reports.figures import nearest_rank
 from service.reports.formats import Format
 from service.store import EventKind, Observation, Store, TimelineEvent
+from tests.reports.helpers import TARGETS
 
 BOT = "incident-bot"
 IDS = {"alice": 7, "bob": 8, "carol": 9, "dave": 10, "erin": 11}
 B = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 NOW = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
 WINDOW = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
-TARGETS = {
-    1: {"acknowledge_minutes": 15, "mitigate_minutes": 240, "resolve_minutes": 1440},
-    2: {"acknowledge_minutes": 30, "mitigate_minutes": 480, "resolve_minutes": 2880},
-    3: {"acknowledge_minutes": 60, "mitigate_minutes": 1440, "resolve_minutes": 10080},
-}  # severity 4 has none
 Step = Callable[[datetime], TimelineEvent]
 
 

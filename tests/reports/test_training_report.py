@@ -16,7 +16,6 @@ from service.rules import RuleSet
 from service.store import Store, open_store
 from service.store.training import TrainingRecord, record, records
 from tests.rulesdir import TEST_RULES
-from tests.store.test_cli import data_dir  # noqa: F401  (the fixture: an index under a fresh data directory)
 
 OCT, NOV = datetime(2026, 10, 1, 10, tzinfo=UTC), datetime(2026, 11, 1, 10, tzinfo=UTC)
 NOW = datetime(2026, 11, 27, 10, tzinfo=UTC)

@@ -15,7 +15,7 @@ from service.plan import Assign, Notify, Plan, Remember
 from service.rules import RulesError, RuleSet, load_rules
 from service.worker.executor import note_body
 from tests.conftest import payload
-from tests.test_rules_shipped import plan_for
+from tests.planning import plan_for
 
 
 def notified(plan: Plan) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ from service.rules import RulesError, load_rules
 from service.rules.schema import ACTIONS, CONDITIONS
 from service.rules.source import load
 from tests.conftest import ROOT
-from tests.test_rules_loader import MINIMAL
+from tests.rules.helpers import MINIMAL
 
 SHIPPED = sorted((ROOT / "rules").glob("*.yml"))
 SHIPPED_DRILLS = sorted((ROOT / "rules" / "drills").glob("*.yml"))

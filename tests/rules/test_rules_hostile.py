@@ -18,7 +18,7 @@ from service.handlers.planner import plan_event
 from service.incident import IncidentState, Issue
 from service.rules import RulesError, load_rules
 from tests.conftest import NOW, ROOT, payload
-from tests.test_rules_loader import MINIMAL, write
+from tests.rules.helpers import MINIMAL, write
 
 LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 9) + "]\n" for i in range(8)

@@ -15,26 +15,8 @@ import yaml
 from service.rules import RulesError, load_rules
 from service.rules.schema import RULES_SCHEMA
 from tests.conftest import ROOT
+from tests.rules.helpers import MINIMAL, write
 from tests.rulesdir import TEST_RULES
-
-MINIMAL = """\
-severities:
-  3: {label: "severity::3", name: medium}
-phases:
-  - {name: identification, label: "incident::identification"}
-roles:
-  eoc: {title: EOC, rotation: eoc}
-rotations:
-  eoc: {members: [carol]}
-templates:
-  hello: "Hello {{ incident.title }}"
-"""
-
-
-def write(tmp_path: Path, **files: str) -> Path:
-    for name, text in files.items():
-        (tmp_path / f"{name}.yml").write_text(text)
-    return tmp_path
 
 
 def problems(tmp_path: Path, rules: str, **extra: str) -> list[str]:

@@ -12,8 +12,8 @@ import yaml
 from service.rules import load_rules
 from service.rules.settings import DigestSettings, ProcessSettings
 from service.worker.executor import note_body
+from tests.planning import plan_for
 from tests.rulesdir import ROOT, TEST_RULES
-from tests.test_rules_shipped import plan_for
 
 # What a rules dir without a `settings:` section gets, as docs/rules.md documents it.
 DEFAULTS = {

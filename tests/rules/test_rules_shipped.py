@@ -2,50 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from service.events import parse_event
 from service.handlers.planner import plan_event
 from service.incident import IncidentState, Issue, Note
 from service.plan import Assign, Notify, OpenReview, Plan, ScheduleReminder, SetNativeSeverity, Unassign
-from service.rules import RuleSet
 from service.worker.executor import label_change, note_body
 from tests.conftest import DECLARED, DECLARED_LABELS, NOW, payload
+from tests.planning import plan_for
 
 BASE = DECLARED_LABELS
-
-
-def plan_for(
-    rules: RuleSet,
-    fixture: str,
-    *,
-    labels: list[str] | None = None,
-    memory: dict[str, Any] | None = None,
-    state: str | None = None,
-    notes: tuple[Note, ...] = (),
-    access: int | None = None,
-    **attrs: Any,
-) -> Plan:
-    data = payload(fixture)
-    target = data["object_attributes"] if "issue" not in data else data["issue"]
-    if "note" in attrs:
-        data["object_attributes"]["note"] = attrs.pop("note")
-    target.update(attrs)
-    event = parse_event(data, delivery_id="d")
-    current = frozenset(labels if labels is not None else event.labels)
-    issue = Issue(
-        project_id=1,
-        iid=23,
-        title=event.title,
-        description=event.description,
-        state=state or event.state,
-        labels=current,
-        web_url="http://gitlab.test/g/p/-/issues/23",
-    )
-    st = IncidentState(issue=issue, memory=memory or {}, notes=notes)
-    return plan_event(event, st, rules, NOW, access=access)
 
 
 def rules_of(plan: Plan) -> set[str]:

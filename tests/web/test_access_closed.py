@@ -21,7 +21,7 @@ from service.config import Settings
 from service.rules import RuleSet
 from service.store import open_store
 from service.web.app import create_app
-from tests.board.seed import incident, record
+from tests.web.board.seed import incident, record
 
 LOOPBACK = {"REMOTE_ADDR": "127.0.0.1"}
 TITLE = "Checkout errors for EU customers"

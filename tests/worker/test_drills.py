@@ -30,10 +30,10 @@ from service.rules import RuleSet, load_rules
 from service.worker import build_runtime, install, process_delivery
 from service.worker.drills import inject_job_id
 from tests.conftest import GITLAB, NOW, payload
+from tests.drillcomments import as_body, drills, request, settle
 from tests.fakegitlab import FakeGitLab, install_responses
 from tests.receivers import HttpReceiver
 from tests.rulesdir import TEST_RULES
-from tests.test_drill_command import as_body, drills, request, settle
 
 CHANNELS = ("responders", "executives", "reliability", "sirt", "support", "training")
 NOTIFY = "incident-bot-notify"

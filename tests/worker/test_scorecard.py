@@ -19,18 +19,12 @@ from service.rules import RuleSet
 from service.rules.drills import drill_marker
 from service.store import Store
 from service.store.training import records
-from service.worker import process_delivery
 from service.worker.index import DeliveryIndex
-from tests.conftest import NOW
 from tests.drillscript import DrillScript
 from tests.fakegitlab import FakeGitLab
+from tests.worker.helpers import on_call, send
 
 WJ = "\u2060"
-
-
-def send(data: bytes, event: str, key: str) -> str:
-    """Through the real job, in process (GitLab is the fake behind `responses`)."""
-    return process_delivery(data, {"delivery_id": key, "event_uuid": key})
 
 
 def drill_issue(fake: FakeGitLab, drill: bool = True) -> DrillScript:
@@ -40,13 +34,6 @@ def drill_issue(fake: FakeGitLab, drill: bool = True) -> DrillScript:
     issue["description"] = "The primary stopped answering.\n\n" + drill_marker("database-outage")
     issue["labels"] = ["incident", "drill"] if drill else ["incident"]
     return DrillScript(fake, send)
-
-
-def on_call(rules: RuleSet, rotation: str) -> str:
-    """Who the rotation has on call at the runtime's clock."""
-    user = rules.rotations[rotation].on_call(NOW)
-    assert user is not None
-    return user
 
 
 def play(script: DrillScript, rules: RuleSet) -> tuple[str, str]:

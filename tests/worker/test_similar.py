@@ -22,8 +22,8 @@ from service.worker import process_delivery
 from service.worker.executor import note_body
 from service.worker.index import DeliveryIndex
 from service.worker.similar import NONE_FOUND, with_similar
-from tests.board.seed import incident, record
 from tests.conftest import body, payload
+from tests.web.board.seed import incident, record
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 PROJECT = "acme/ops"

@@ -14,8 +14,8 @@ from service.rules import RulesError, RuleSet, load_rules
 from service.store import Store
 from service.worker import process_delivery
 from service.worker.index import DeliveryIndex
-from tests.board.seed import incident, record
 from tests.conftest import body, payload
+from tests.web.board.seed import incident, record
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 HERE = "gitlabhq/gitlab-test"  # the project of the fixtures' deliveries (id 1)

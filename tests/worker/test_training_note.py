@@ -19,7 +19,7 @@ from service.worker.index import DeliveryIndex
 from tests.conftest import NOW
 from tests.drillscript import DrillScript
 from tests.fakegitlab import FakeGitLab
-from tests.store.test_scorecard import on_call, send
+from tests.worker.helpers import on_call, send
 
 IM = "**Incident Manager (IM)**"
 

@@ -9,7 +9,7 @@ import pytest
 from rq.job import JobStatus
 
 from tests.conftest import body
-from tests.test_worker import run_queued
+from tests.worker.helpers import run_queued
 
 SECRET_TITLE = "Payroll export leaks salaries"
 

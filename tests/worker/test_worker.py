@@ -16,6 +16,7 @@ from service.queue import EventQueue
 from service.worker import process_delivery
 from tests.conftest import body, payload
 from tests.rulesdir import TEST_RULES
+from tests.worker.helpers import run_queued
 
 
 def run(name: str, key: str, uuid: str | None = "uuid-1", **attrs: object) -> str:
@@ -220,18 +221,6 @@ def test_unknown_rotation_member_is_reported_not_assigned(fake, runtime) -> None
     run("issue.open.incident", "k1")
     assert fake.issues[(1, 23)]["assignees"] == []
     assert "**Not assigned**: `eoc-carol` is not a GitLab user" in fake.bot_notes()[-1]["body"]
-
-
-def run_queued(redis_conn, name: str, deliveries: list[tuple[str, bytes]]) -> list[Job]:  # type: ignore[no-untyped-def]
-    """Enqueue deliveries of issue 1#23 as the edge does and run them with the production worker, burst."""
-    from service.config import Settings
-    from service.worker import make_worker
-
-    queue = EventQueue(redis_conn, name)
-    for key, data in deliveries:
-        queue.enqueue(data, {"delivery_id": key}, delivery_id=key, issue_key="1:23", actor="alice")
-    make_worker(Settings(), redis_conn, [name]).work(burst=True)
-    return [Job.fetch(key, connection=redis_conn) for key, _ in deliveries]
 
 
 @pytest.mark.parametrize("assignees", [5, True, "alice"])

@@ -1,4 +1,7 @@
-"""Board fixtures: an index seeded with incidents, the shipped rules, and a small Flask app with the board."""
+"""Board fixtures: an index seeded with incidents, and a small Flask app with the board.
+
+Here `store` is that seeded SQLite index; elsewhere (tests/indexdb.py) it is an empty index on each backend.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +13,9 @@ import pytest
 from flask import Flask
 
 from service.config import Settings
-from service.rules import RuleSet, load_rules
+from service.rules import RuleSet
 from service.store import Store, open_store
 from service.web.board import BoardConfig, register_board
-from tests.rulesdir import TEST_RULES
 
 from .seed import incident, record
 
@@ -21,12 +23,6 @@ GITLAB = "https://gitlab.example.com"
 KIOSK_TOKEN = "kiosk-7f3c9a2e-token"
 SECRET_TITLE = "Leaked signing key in build logs"
 SECRET_WORD = "pangolin"  # only in the confidential incident's description
-
-
-@pytest.fixture(scope="session")
-def rules() -> RuleSet:
-    """The shipped rules (severity 1 and 2 have an update cadence: 30 and 60 minutes)."""
-    return load_rules(TEST_RULES)
 
 
 @pytest.fixture

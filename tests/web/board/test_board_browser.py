@@ -35,7 +35,7 @@ ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ARTEFACTS = Path(os.environ.get("INCIDENT_BOT_TEST_ARTEFACTS", ROOT / "build" / "test-artefacts"))
 LIVE_WAIT_MS = 10_000  # the promise: a change shows within 10 s, without a reload
 

@@ -24,9 +24,9 @@ from service.web.board import BoardConfig
 from service.worker import process_delivery
 from service.worker.followups import FollowUps
 from service.worker.reminders import fire
+from tests.bursts import run_worker
 from tests.conftest import body, test_redis_url
 from tests.receivers import SECRET_PATH, HttpReceiver
-from tests.test_notify import run_worker
 
 from .conftest import GITLAB, KIOSK_TOKEN, board_app
 
