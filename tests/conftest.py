@@ -134,7 +134,7 @@ _DATA_DIRS: list[str] = []
 
 # The suite's burst workers (RQ's SimpleWorker) stop as the service's worker does: RQ's own stop may wait out its
 # pubsub listener's 60 s poll (IncidentWorker.unsubscribe says why), which stalled tests by a minute at random.
-SimpleWorker.unsubscribe = IncidentWorker.unsubscribe  # type: ignore[method-assign]
+SimpleWorker.unsubscribe = IncidentWorker.unsubscribe  # type: ignore[method-assign,assignment]  # patching RQ's class
 
 
 def pytest_configure(config: pytest.Config) -> None:

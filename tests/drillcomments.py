@@ -32,7 +32,7 @@ def as_body(data: dict[str, Any]) -> bytes:
     return json.dumps(data).encode()
 
 
-def settle(conn: Redis, until=None) -> None:  # type: ignore[no-untyped-def]
+def settle(conn: Redis, until=None) -> None:
     """Run burst workers (with the scheduler) until `until()` holds, or until both queues are empty."""
     queues = [Queue(name, connection=conn) for name in QUEUES]
     work_until(queues, until or (lambda: all(q.count == 0 for q in queues)), what="the worker's expected state")

@@ -37,7 +37,7 @@ def gitlab() -> Iterator[FakeGitLab]:
 
 
 @pytest.fixture()
-def worker(settings, rules: RuleSet, redis_conn: Redis, gitlab, monkeypatch):  # type: ignore[no-untyped-def]
+def worker(settings, rules: RuleSet, redis_conn: Redis, gitlab, monkeypatch):
     for name in ("RESPONDERS", "EXECUTIVES", "RELIABILITY", "SIRT", "SUPPORT", "TRAINING"):
         monkeypatch.delenv(f"INCIDENT_BOT_CHANNEL_{name}", raising=False)
     runtime = build_runtime(settings, rules, redis_conn)
@@ -46,7 +46,7 @@ def worker(settings, rules: RuleSet, redis_conn: Redis, gitlab, monkeypatch):  #
     return runtime
 
 
-def test_a_comment_on_an_issue_that_is_no_incident_opens_a_declared_drill(  # type: ignore[no-untyped-def]
+def test_a_comment_on_an_issue_that_is_no_incident_opens_a_declared_drill(
     settings, rules, redis_conn, worker, gitlab
 ) -> None:
     """The edge admits the request, the worker opens `[DRILL] ...` with the drill labels and the bot declares it."""
@@ -78,12 +78,12 @@ def test_a_comment_on_an_issue_that_is_no_incident_opens_a_declared_drill(  # ty
     assert drill["assignees"], "the roles were staffed"
 
 
-def test_a_plain_comment_on_an_issue_that_is_no_incident_is_still_ignored(settings, rules, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_a_plain_comment_on_an_issue_that_is_no_incident_is_still_ignored(settings, rules, redis_conn) -> None:
     """Only a line starting `@name drill` is admitted; other comments and mentions stay out of the queue."""
     app = create_app(settings, connection=redis_conn, rules=rules).test_client()
     for note in ("Hello world", "see @incident-bot drill later", "@incident-bot severity 1", "@incident-bot drilling"):
         answer = app.post("/webhook", data=as_body(request(note)), headers=hook_headers("Note Hook"))
-        assert answer.status_code == 200 and answer.json["status"] == "ignored", note
+        assert answer.status_code == 200 and (answer.json or {}).get("status") == "ignored", note
     answer = app.post(
         "/webhook",
         data=as_body(request("Let's practise.\n  @incident-bot: drill leaked-credential")),
@@ -92,7 +92,7 @@ def test_a_plain_comment_on_an_issue_that_is_no_incident_is_still_ignored(settin
     assert answer.status_code == 202
 
 
-def test_the_command_is_refused_below_developer(worker, gitlab) -> None:  # type: ignore[no-untyped-def]
+def test_the_command_is_refused_below_developer(worker, gitlab) -> None:
     """A Reporter (and a non-member) is refused, as for every changing command; nothing is opened."""
     gitlab.members[13] = 20  # mallory: Reporter
     process_delivery(as_body(request(user="mallory", uid=13)), {"delivery_id": "r-1"})
@@ -101,14 +101,14 @@ def test_the_command_is_refused_below_developer(worker, gitlab) -> None:  # type
     assert drills(gitlab) == [] and not any(c.method == "POST" and c.path == "/projects/1/issues" for c in gitlab.calls)
 
 
-def test_the_access_level_is_asked_afresh_for_a_drill(worker, gitlab, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_the_access_level_is_asked_afresh_for_a_drill(worker, gitlab, redis_conn) -> None:
     """A cached Developer level from a harmless command does not open a drill after the member was removed."""
     redis_conn.set("incident-bot:access:1:13", 40)
     process_delivery(as_body(request(user="mallory", uid=13)), {"delivery_id": "r-2"})
     assert drills(gitlab) == []
 
 
-def test_an_unknown_scenario_lists_the_known_ones(worker, gitlab) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_scenario_lists_the_known_ones(worker, gitlab) -> None:
     """A scenario the rules do not define: the usage with every scenario, and no issue."""
     process_delivery(as_body(request("@incident-bot drill volcano")), {"delivery_id": "u-1"})
     (reply,) = gitlab.bot_notes(1, 23)
@@ -119,7 +119,7 @@ def test_an_unknown_scenario_lists_the_known_ones(worker, gitlab) -> None:  # ty
     assert drills(gitlab) == []
 
 
-def test_a_retried_request_opens_one_drill(worker, gitlab, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_a_retried_request_opens_one_drill(worker, gitlab, redis_conn) -> None:
     """The reply failed after the drill was opened: the retry finds that drill (its request marker), opens none."""
     gitlab.fail("POST", r"/projects/1/issues/23/notes", 500, times=20)  # python-gitlab's own retries too
     with pytest.raises(Exception, match="500"):
@@ -142,7 +142,7 @@ def test_a_retried_request_opens_one_drill(worker, gitlab, redis_conn) -> None: 
     assert len(drills(gitlab)) == 2
 
 
-def test_a_drill_asked_for_on_an_incident_is_noted_in_its_timeline(worker, gitlab) -> None:  # type: ignore[no-untyped-def]
+def test_a_drill_asked_for_on_an_incident_is_noted_in_its_timeline(worker, gitlab) -> None:
     """On an incident the reply is part of the bot's usual comment, and the timeline records the request."""
     data = request("@incident-bot drill leaked-credential")
     data["issue"]["labels"] = [{"title": "incident"}]
@@ -156,7 +156,7 @@ def test_a_drill_asked_for_on_an_incident_is_noted_in_its_timeline(worker, gitla
     )
 
 
-def test_a_non_incident_issue_gets_no_process_from_the_request(worker, gitlab) -> None:  # type: ignore[no-untyped-def]
+def test_a_non_incident_issue_gets_no_process_from_the_request(worker, gitlab) -> None:
     """The requesting issue keeps its labels and gets no severity sync, staffing or checklist."""
     gitlab.issues[(1, 23)]["labels"] = ["severity::2"]
     data = copy.deepcopy(request())

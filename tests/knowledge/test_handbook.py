@@ -17,6 +17,7 @@ from service.config import Settings, shipped_rules_dir
 from service.knowledge.handbook import build, file_link, render
 from service.knowledge.pages import commands
 from service.rules import RuleSet, load_rules
+from service.store import Store
 from service.web.board import BoardConfig, register_board
 from service.web.board.session import Cookies, ViewerKind
 from service.web.handbook import register_handbook
@@ -137,12 +138,17 @@ def test_html_copy_is_checked_too(tmp_path: Path) -> None:
     assert main(["handbook", "--rules", str(rules_dir), "--check", str(out)]) == 1
 
 
+def unopened() -> Store:
+    """The board's index opener: these tests never open the index."""
+    raise AssertionError("the handbook tests open no index")
+
+
 def app_for(rules: RuleSet) -> Flask:
     """The board and the handbook as the app factory registers them, GitLab sign-in configured."""
     settings = Settings(webhook_secret=SECRET)
     config = BoardConfig(client_id="board-app", client_secret="board-secret", groups=("acme",), kiosk_token=KIOSK)
     app = Flask("handbook_test")
-    register_board(app, settings, lambda: None, rules, config)  # type: ignore[arg-type,return-value]
+    register_board(app, settings, unopened, rules, config)
     register_handbook(app, settings, rules, config, clock=lambda: NOW)
     return app
 

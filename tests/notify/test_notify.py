@@ -9,6 +9,7 @@ import pickle
 import re
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from redis import Redis
@@ -44,7 +45,7 @@ FAST_RETRIES = (0, 1)  # one immediate retry, then one through RQ's scheduler
 
 def incident(**changes: object) -> Message:
     """A severity 1 incident in mitigation with two roles staffed."""
-    fields: dict[str, object] = {
+    fields: dict[str, Any] = {
         "kind": "escalated",
         "title": TITLE,
         "project": "shop/checkout",
@@ -58,7 +59,7 @@ def incident(**changes: object) -> Message:
         "text": "Payments provider returns 502 for EU cards since 10:02 UTC.",
     }
     fields.update(changes)
-    return Message(**fields)  # type: ignore[arg-type]
+    return Message(**fields)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ def scrape(connection: Redis) -> dict[Sample, float]:
     }
 
 
-def test_a_scheduled_reconcile_counts_its_repairs(env, fake, redis_conn, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_a_scheduled_reconcile_counts_its_repairs(env, fake, redis_conn, runtime) -> None:
     """An incident only GitLab knows, healed by the scheduled pass: one repair `queued`, its GitLab calls counted."""
     ops.run("setup")
     fake.add_issue(1, 62, labels=["incident"])

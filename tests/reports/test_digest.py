@@ -77,7 +77,7 @@ def run(store: Store, rules: RuleSet, redis_conn: Redis, now: datetime, url: str
     return run_digest(store=store, rules=rules, connection=redis_conn, now=now, env=os.environ, gitlab=project)
 
 
-def test_posts_once_per_week_per_channel_and_updates_the_weeks_issue(  # type: ignore[no-untyped-def]
+def test_posts_once_per_week_per_channel_and_updates_the_weeks_issue(
     store: Store, digest_rules: RuleSet, redis_conn: Redis, receivers, gitlab: FakeGitLabServer
 ) -> None:
     """Monday's run tells both channels and opens the week's issue; Tuesday's re-run tells nobody, edits that issue."""
@@ -116,7 +116,7 @@ def test_posts_once_per_week_per_channel_and_updates_the_weeks_issue(  # type: i
     ]
 
 
-def test_a_refusing_channel_is_told_on_the_next_run(  # type: ignore[no-untyped-def]
+def test_a_refusing_channel_is_told_on_the_next_run(
     store: Store, digest_rules: RuleSet, redis_conn: Redis, receivers, gitlab: FakeGitLabServer
 ) -> None:
     """Executives' channel answers 500: the others are told, the failure is reported, a re-run tells it once."""
@@ -134,7 +134,7 @@ def test_the_week_is_the_one_most_of_the_window_lies_in() -> None:
     assert week_of(MONDAY + timedelta(days=4)) == "2026-W49"
 
 
-def test_a_bad_digest_block_is_a_file_line_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_digest_block_is_a_file_line_error(tmp_path) -> None:
     """A cron that is not five fields and an unknown channel are each named with their file and line."""
     import shutil
 
@@ -157,7 +157,7 @@ def test_a_bad_digest_block_is_a_file_line_error(tmp_path) -> None:  # type: ign
 
 
 @pytest.fixture
-def digest_env(tmp_path, monkeypatch: pytest.MonkeyPatch, receivers, gitlab: FakeGitLabServer) -> None:  # type: ignore[no-untyped-def]
+def digest_env(tmp_path, monkeypatch: pytest.MonkeyPatch, receivers, gitlab: FakeGitLabServer) -> None:
     """`incident-bot` configured as deployed: a rules copy with a digest block, an index under tmp, the fake GitLab."""
     import shutil
 
@@ -180,7 +180,7 @@ def digest_env(tmp_path, monkeypatch: pytest.MonkeyPatch, receivers, gitlab: Fak
     monkeypatch.delenv("INCIDENT_BOT_DATABASE_URL", raising=False)
 
 
-def test_digest_now_posts_to_the_executives_once_and_keeps_one_issue(  # type: ignore[no-untyped-def]
+def test_digest_now_posts_to_the_executives_once_and_keeps_one_issue(
     digest_env: None, redis_conn: Redis, receivers, gitlab: FakeGitLabServer, capsys
 ) -> None:
     """`incident-bot digest --now` twice: the executives (the default channel) hear once; the week's issue is edited."""
@@ -195,7 +195,7 @@ def test_digest_now_posts_to_the_executives_once_and_keeps_one_issue(  # type: i
     assert len(issues) == 1 and issues[0]["title"].startswith("Incident digest ")
 
 
-def test_the_worker_schedules_the_digest_on_the_rules_cron(  # type: ignore[no-untyped-def]
+def test_the_worker_schedules_the_digest_on_the_rules_cron(
     digest_env: None, redis_conn: Redis, receivers, gitlab: FakeGitLabServer
 ) -> None:
     """The periodic jobs register the digest job on its cron; run by a real RQ worker, it posts and opens the issue."""

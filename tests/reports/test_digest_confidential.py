@@ -43,7 +43,7 @@ def gitlab() -> Iterator[FakeGitLabServer]:
         yield server
 
 
-def test_the_digest_issue_shows_no_confidential_incident(  # type: ignore[no-untyped-def]
+def test_the_digest_issue_shows_no_confidential_incident(
     store: Store, rules: RuleSet, redis_conn: Redis, gitlab
 ) -> None:
     """A confidential incident is counted in the digest but its title, project and number appear nowhere in it."""
@@ -64,7 +64,7 @@ def test_the_digest_issue_shows_no_confidential_incident(  # type: ignore[no-unt
     assert "Pangolin" not in text and "#41" not in text and "confidential incident" in text
 
 
-def test_the_workers_digest_job_shows_no_confidential_incident(  # type: ignore[no-untyped-def]
+def test_the_workers_digest_job_shows_no_confidential_incident(
     store: Store, database_url: str, redis_conn: Redis, gitlab, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The scheduled digest job, run by a real RQ worker over this index: the reporting issue names nothing of it."""

@@ -62,7 +62,7 @@ HOSTILE = [
     "\t=1",
     "\r=1",
 ]
-TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
+TEXT = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=12)
 TITLES = st.lists(st.sampled_from(HOSTILE) | TEXT, min_size=1, max_size=6).map("".join)
 FORMULA = tuple("=+-@\t\r")
 

@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -63,7 +64,7 @@ def record(
     severity: int | None,
     phase_now: str,
     state: str = "opened",
-    **facts: object,
+    **facts: Any,
 ) -> None:
     flat = [s for step in steps for s in (step if isinstance(step, list) else [step])]
     obs = Observation(
@@ -80,7 +81,7 @@ def record(
         created_at=created,
         observed_at=NOW,
         events=tuple(s(created) for s in flat),
-        **facts,  # type: ignore[arg-type]
+        **facts,
     )
     store.record(obs)
 
@@ -329,7 +330,7 @@ def report_store(store: Store) -> Store:
     return store
 
 
-def _report(store: Store, by: GroupBy = GroupBy.SEVERITY):  # type: ignore[no-untyped-def]
+def _report(store: Store, by: GroupBy = GroupBy.SEVERITY):
     return report_from_store(store, start=WINDOW[0], end=WINDOW[1], by=by, targets=TARGETS, now=NOW)
 
 

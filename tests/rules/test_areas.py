@@ -39,7 +39,7 @@ def test_security_incident_gets_sirt_items_and_channel(rules: RuleSet) -> None:
     assert remembered(plan, "areas") == ["security"]
 
 
-def plan_now():  # type: ignore[no-untyped-def]
+def plan_now():
     """The planner's clock in these tests (tests.conftest.NOW)."""
     from tests.conftest import NOW  # the shared clock, named where it is used
 

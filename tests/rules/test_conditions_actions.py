@@ -39,7 +39,7 @@ def plan(
     memory: dict[str, Any] | None = None,
     event_changes: dict[str, Any] | None = None,
     **attrs: Any,
-):  # type: ignore[no-untyped-def]
+):
     data = payload(fixture)
     data["object_attributes"].update(attrs)
     if event_changes is not None:
@@ -65,7 +65,7 @@ def label(t: str) -> dict[str, Any]:
     return {"title": t}
 
 
-CASES = [
+CASES: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = [
     ({"kind": "issue"}, {}, {"fixture": "note.create.incident"}),
     ({"action": ["update"]}, {}, {"action": "close", "state": "closed"}),
     (

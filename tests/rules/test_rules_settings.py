@@ -7,6 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 from service.rules import load_rules
@@ -57,7 +58,9 @@ def test_the_shipped_settings_are_read_into_the_object() -> None:
     assert settings.documentation.startswith("Document in this issue:")
     assert settings.review_labels == ("post-incident-review",)
     assert settings.broadcast_channels == ("responders",)
-    assert dataclasses.is_dataclass(settings) and settings.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    assert dataclasses.is_dataclass(settings)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(settings, "review_labels", ())  # noqa: B010 - the attribute a frozen dataclass refuses
 
 
 def test_docs_state_the_defaults_the_object_has() -> None:

@@ -121,12 +121,12 @@ class _Frozen:
     """datetime with now() pinned to `moment` plus half a second."""
 
     @staticmethod
-    def at(moment):  # type: ignore[no-untyped-def]
+    def at(moment):
         from datetime import datetime, timedelta
 
         class Frozen(datetime):
             @classmethod
-            def now(cls, tz=None):  # type: ignore[no-untyped-def]
+            def now(cls, tz=None):
                 return moment + timedelta(microseconds=500_000)
 
         return Frozen

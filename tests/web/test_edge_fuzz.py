@@ -194,7 +194,7 @@ class LogRecords(logging.Handler):
 
 
 @pytest.fixture()
-def edge(settings: Settings, rules, redis_conn: Redis) -> Iterator[tuple[Any, LogRecords]]:  # type: ignore[no-untyped-def]
+def edge(settings: Settings, rules, redis_conn: Redis) -> Iterator[tuple[Any, LogRecords]]:
     """The app on the real Redis, with every log record captured."""
     records = LogRecords()
     root = logging.getLogger()
@@ -251,7 +251,7 @@ def _report(name: str, counts: Counter[str], records: LogRecords) -> None:
     assert records.tracebacks() == []
 
 
-def test_mutated_payloads(edge, rules) -> None:  # type: ignore[no-untyped-def]
+def test_mutated_payloads(edge, rules) -> None:
     """Documented payloads with wrong types, huge numbers, deep nesting or bad text in any field."""
     client, records = edge
     counts: Counter[str] = Counter()
@@ -267,7 +267,7 @@ def test_mutated_payloads(edge, rules) -> None:  # type: ignore[no-untyped-def]
     assert sum(counts.values()) >= 3 * 2400 * SCALE and counts["202"] > 0 and counts["400"] > 0
 
 
-def test_garbage_bodies(edge, rules) -> None:  # type: ignore[no-untyped-def]
+def test_garbage_bodies(edge, rules) -> None:
     """Malformed JSON, bare values, random bytes, other encodings."""
     client, records = edge
     counts: Counter[str] = Counter()
@@ -283,7 +283,7 @@ def test_garbage_bodies(edge, rules) -> None:  # type: ignore[no-untyped-def]
     assert sum(counts.values()) >= 3 * 700 * SCALE
 
 
-def test_valid_bodies_with_odd_headers(edge, rules) -> None:  # type: ignore[no-untyped-def]
+def test_valid_bodies_with_odd_headers(edge, rules) -> None:
     """Unchanged payloads under every kind of header and signature, right and wrong."""
     client, records = edge
     counts: Counter[str] = Counter()
@@ -366,8 +366,8 @@ def framed_request(draw: st.DrawFn) -> bytes:
         if draw(st.integers(0, 5)) == 0:  # larger than the limit
             payload = b"%x\r\n%s\r\n0\r\n\r\n" % (9000, b"x" * 9000)
     else:
-        declared = draw(st.sampled_from([len(body)] * 4 + [len(body) + 5, max(len(body) - 1, 0), 10**6, -1]))
-        lines.append(f"Content-Length: {declared}")
+        length = draw(st.sampled_from([len(body)] * 4 + [len(body) + 5, max(len(body) - 1, 0), 10**6, -1]))
+        lines.append(f"Content-Length: {length}")
         payload = body
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace") + payload
 

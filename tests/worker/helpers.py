@@ -10,7 +10,7 @@ from service.worker import process_delivery
 from tests.conftest import NOW
 
 
-def run_queued(redis_conn, name: str, deliveries: list[tuple[str, bytes]]) -> list[Job]:  # type: ignore[no-untyped-def]
+def run_queued(redis_conn, name: str, deliveries: list[tuple[str, bytes]]) -> list[Job]:
     """Enqueue deliveries of issue 1#23 as the edge does and run them with the production worker, burst."""
     from service.config import Settings
     from service.worker import make_worker

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from service.worker import process_delivery
 from tests.conftest import body, payload
@@ -14,7 +15,7 @@ def run(name: str, key: str, **attrs: object) -> str:
     return process_delivery(body(name, **attrs), {"delivery_id": key, "event_uuid": f"uuid-{key}"})
 
 
-def close_severe(fake, *, confidential: bool) -> dict:  # type: ignore[no-untyped-def, type-arg]
+def close_severe(fake, *, confidential: bool) -> dict[str, Any]:
     """Declare a severity 1 incident, close it; the review issue the bot opened."""
     fake.issues[(1, 23)].update(labels=["incident", "severity::1"], title=SECRET_TITLE, confidential=confidential)
     run("issue.open.incident", "k1", title=SECRET_TITLE, confidential=confidential)
@@ -24,7 +25,7 @@ def close_severe(fake, *, confidential: bool) -> dict:  # type: ignore[no-untype
     return review
 
 
-def test_a_confidential_incidents_review_is_confidential(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_a_confidential_incidents_review_is_confidential(fake, runtime) -> None:
     """Closing a confidential severity 1 incident opens its review as a confidential issue (GitLab is told so)."""
     review = close_severe(fake, confidential=True)
     assert review["confidential"] is True
@@ -33,14 +34,14 @@ def test_a_confidential_incidents_review_is_confidential(fake, runtime) -> None:
     assert f"Post-incident review opened: {review['web_url']}" in fake.bot_notes()[-1]["body"]
 
 
-def test_an_open_incidents_review_stays_open(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_an_open_incidents_review_stays_open(fake, runtime) -> None:
     """A non-confidential incident's review is an ordinary issue, as before."""
     review = close_severe(fake, confidential=False)
     assert review["confidential"] is False
     assert review["title"] == f"Post-incident review: {SECRET_TITLE}"
 
 
-def test_a_drill_asked_from_a_confidential_incident_names_nothing_of_it(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_a_drill_asked_from_a_confidential_incident_names_nothing_of_it(fake, runtime) -> None:
     """`@incident-bot drill` in a confidential incident opens a drill issue with nothing of that incident in it."""
     fake.issues[(1, 23)].update(labels=["incident", "severity::1"], title=SECRET_TITLE, confidential=True)
     run("issue.open.incident", "k1", title=SECRET_TITLE, confidential=True)
@@ -55,7 +56,7 @@ def test_a_drill_asked_from_a_confidential_incident_names_nothing_of_it(fake, ru
     assert fake.links[(1, 23)] == [(1, drill["iid"])]  # GitLab lists a link only to those who can read both ends
 
 
-def test_a_hostile_title_reaches_the_review_inert(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_a_hostile_title_reaches_the_review_inert(fake, runtime) -> None:
     """The review's title copies the incident's as plain text: no live mention, link, image or quick action."""
     hostile = "@all ![x](http://evil/x.png) [click](http://evil) <details> /close"
     fake.issues[(1, 23)].update(labels=["incident", "severity::1"], title=hostile)
@@ -68,7 +69,7 @@ def test_a_hostile_title_reaches_the_review_inert(fake, runtime) -> None:  # typ
     assert not any(live in review["description"] for live in ("@all", "](", "http://evil", "<details>"))
 
 
-def test_an_incident_made_confidential_after_its_review_takes_the_review_with_it(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_an_incident_made_confidential_after_its_review_takes_the_review_with_it(fake, runtime) -> None:
     """The review (title and timeline of the incident) becomes confidential when the incident does, once."""
     review = close_severe(fake, confidential=False)
     assert review["confidential"] is False

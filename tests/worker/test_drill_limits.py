@@ -48,7 +48,7 @@ def gitlab() -> Iterator[FakeGitLab]:
 
 
 @pytest.fixture()
-def worker(settings, rules: RuleSet, redis_conn: Redis, gitlab, monkeypatch):  # type: ignore[no-untyped-def]
+def worker(settings, rules: RuleSet, redis_conn: Redis, gitlab, monkeypatch):
     for name in CHANNELS:
         monkeypatch.delenv(f"INCIDENT_BOT_CHANNEL_{name}", raising=False)
     runtime = build_runtime(settings, rules, redis_conn)
@@ -65,7 +65,7 @@ def replies(gitlab: FakeGitLab) -> list[str]:
     return [strip_memory(n["body"]) for n in gitlab.bot_notes(1, 23)]
 
 
-def test_the_sixth_drill_in_an_hour_is_refused_once_and_allowed_after_the_window(worker, gitlab) -> None:  # type: ignore[no-untyped-def]
+def test_the_sixth_drill_in_an_hour_is_refused_once_and_allowed_after_the_window(worker, gitlab) -> None:
     """Five drills open; the sixth is refused with one comment naming when to ask again; a seventh within the hour
     gets no comment at all; once the hour has passed the person may open a drill again."""
     for n in range(5):
@@ -85,7 +85,7 @@ def test_the_sixth_drill_in_an_hour_is_refused_once_and_allowed_after_the_window
     assert len(drills(gitlab)) == 6 and "Drill **" in replies(gitlab)[-1]
 
 
-def test_the_limit_is_per_person(worker, gitlab) -> None:  # type: ignore[no-untyped-def]
+def test_the_limit_is_per_person(worker, gitlab) -> None:
     """Another Developer's drills are not counted against alice's (bob is a Developer too)."""
     for n in range(5):
         process_delivery(comment("@incident-bot drill database-outage", n), {"delivery_id": f"a-{n}"})
@@ -93,7 +93,7 @@ def test_the_limit_is_per_person(worker, gitlab) -> None:  # type: ignore[no-unt
     assert len(drills(gitlab)) == 6
 
 
-def test_a_retried_drill_request_counts_once(worker, gitlab) -> None:  # type: ignore[no-untyped-def]
+def test_a_retried_drill_request_counts_once(worker, gitlab) -> None:
     """A request retried after its drill was opened (the reply failed) does not use up a second drill."""
     gitlab.fail("POST", r"/projects/1/issues/23/notes", 500, times=20)
     with pytest.raises(Exception, match="500"):
@@ -105,7 +105,7 @@ def test_a_retried_drill_request_counts_once(worker, gitlab) -> None:  # type: i
     assert len(drills(gitlab)) == 5 and all("Drill **" in r for r in replies(gitlab))
 
 
-def test_ten_refused_commands_from_a_non_member_get_one_answer(worker, gitlab) -> None:  # type: ignore[no-untyped-def]
+def test_ten_refused_commands_from_a_non_member_get_one_answer(worker, gitlab) -> None:
     """A non-member asking ten times on a public project's issue: one refusal is posted, nine are only logged."""
     for n in range(10):
         process_delivery(
@@ -116,7 +116,7 @@ def test_ten_refused_commands_from_a_non_member_get_one_answer(worker, gitlab) -
     assert drills(gitlab) == []
 
 
-def test_refusals_on_an_incident_are_answered_once_and_every_comment_is_recorded(worker, gitlab) -> None:  # type: ignore[no-untyped-def]
+def test_refusals_on_an_incident_are_answered_once_and_every_comment_is_recorded(worker, gitlab) -> None:
     """On an incident the unanswered refusals still count as handled in the bot's memory (its note edited, no new
     comment), so reconcile never replays them."""
     gitlab.issues[(1, 23)]["labels"] = ["incident"]
@@ -150,7 +150,7 @@ def test_a_drill_limit_setting_is_checked_with_file_and_line(tmp_path: Path) -> 
     assert drill_limit(load_rules(rules)) == (2, 30.0)
 
 
-def test_removing_the_drill_label_while_escalating_notifies_training_only(  # type: ignore[no-untyped-def]
+def test_removing_the_drill_label_while_escalating_notifies_training_only(
     settings, rules, redis_conn, gitlab, monkeypatch
 ) -> None:
     """A declared severity 3 drill; one Issue Hook removes `drill` and sets severity 1: the escalation reaches the

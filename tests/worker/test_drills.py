@@ -63,14 +63,14 @@ def receivers(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, HttpReceive
         receiver.close()
 
 
-def start(settings, rules: RuleSet, conn: Redis, minute_seconds: float = 60.0):  # type: ignore[no-untyped-def]
+def start(settings, rules: RuleSet, conn: Redis, minute_seconds: float = 60.0):
     runtime = build_runtime(replace(settings, drill_minute_seconds=minute_seconds), rules, conn)
     runtime.clock = lambda: NOW
     install(runtime)
     return runtime
 
 
-def open_drill(gitlab, conn: Redis, scenario: str = "database-outage") -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def open_drill(gitlab, conn: Redis, scenario: str = "database-outage") -> dict[str, Any]:
     """Ask for a drill on issue 23 and let the worker open and declare it."""
     process_delivery(as_body(request(f"@incident-bot drill {scenario}")), {"delivery_id": f"ask-{scenario}"})
     drill = drills(gitlab)[-1]
@@ -104,7 +104,7 @@ def heard(receivers: dict[str, HttpReceiver]) -> dict[str, int]:
     return {name: len(r.delivered) for name, r in receivers.items() if r.delivered}
 
 
-def test_a_drill_tells_the_training_channel_only(settings, rules, redis_conn, gitlab, receivers) -> None:  # type: ignore[no-untyped-def]
+def test_a_drill_tells_the_training_channel_only(settings, rules, redis_conn, gitlab, receivers) -> None:
     """Declared, escalated to severity 1, a status update and a page: all of it to `training`, nothing elsewhere."""
     start(settings, rules, redis_conn)
     drill = open_drill(gitlab, redis_conn)
@@ -125,7 +125,7 @@ def test_a_drill_tells_the_training_channel_only(settings, rules, redis_conn, gi
     assert {"responders", "executives"} <= set(heard(receivers))
 
 
-def test_without_a_training_channel_a_drill_tells_nobody(  # type: ignore[no-untyped-def]
+def test_without_a_training_channel_a_drill_tells_nobody(
     settings, redis_conn, gitlab, receivers, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """No `training` channel declared: the drill's notifications are dropped, with the reason logged."""
@@ -144,7 +144,7 @@ def test_without_a_training_channel_a_drill_tells_nobody(  # type: ignore[no-unt
     assert "no channel only" in gitlab.bot_notes(1, 23)[0]["body"]
 
 
-def test_the_last_guard_holds_a_notification_planned_for_a_real_channel(  # type: ignore[no-untyped-def]
+def test_the_last_guard_holds_a_notification_planned_for_a_real_channel(
     settings, rules, redis_conn, gitlab, receivers
 ) -> None:
     """Follow-ups refuse a drill's notification to any channel but training, whatever a plan says."""
@@ -162,11 +162,11 @@ def test_the_last_guard_holds_a_notification_planned_for_a_real_channel(  # type
     assert heard(receivers) == before
 
 
-def inject_notes(gitlab, iid: int) -> list[str]:  # type: ignore[no-untyped-def]
+def inject_notes(gitlab, iid: int) -> list[str]:
     return [n["body"] for n in gitlab.bot_notes(1, iid) if n["body"].startswith("**Drill inject**")]
 
 
-def test_injects_are_posted_in_order_on_a_fast_clock_and_never_twice(settings, rules, redis_conn, gitlab) -> None:  # type: ignore[no-untyped-def]
+def test_injects_are_posted_in_order_on_a_fast_clock_and_never_twice(settings, rules, redis_conn, gitlab) -> None:
     """A drill minute of 10 ms: every inject is posted with its time; a redelivered declaration schedules none."""
     start(settings, rules, redis_conn, minute_seconds=0.01)
     drill = open_drill(gitlab, redis_conn)
@@ -191,7 +191,7 @@ def test_injects_are_posted_in_order_on_a_fast_clock_and_never_twice(settings, r
     assert inject_notes(gitlab, drill["iid"]) == []
 
 
-def test_no_inject_after_the_drill_is_closed(settings, rules, redis_conn, gitlab) -> None:  # type: ignore[no-untyped-def]
+def test_no_inject_after_the_drill_is_closed(settings, rules, redis_conn, gitlab) -> None:
     """The drill closed before its injects fell due: each inject job runs and posts nothing."""
     start(settings, rules, redis_conn, minute_seconds=0.02)
     drill = open_drill(gitlab, redis_conn)
@@ -200,11 +200,11 @@ def test_no_inject_after_the_drill_is_closed(settings, rules, redis_conn, gitlab
     settle(redis_conn, lambda: notify.scheduled_job_registry.count == 0 and notify.count == 0)
     assert inject_notes(gitlab, drill["iid"]) == []
     finished = [notify.fetch_job(i) for i in notify.finished_job_registry.get_job_ids()]
-    results = [j.return_value() for j in finished if j is not None and j.func_name.endswith("post_inject")]
+    results = [j.return_value() for j in finished if j is not None and (j.func_name or "").endswith("post_inject")]
     assert results and set(results) == {"skipped: no longer an open drill"}
 
 
-def test_no_inject_once_it_is_no_longer_a_drill(settings, rules, redis_conn, gitlab) -> None:  # type: ignore[no-untyped-def]
+def test_no_inject_once_it_is_no_longer_a_drill(settings, rules, redis_conn, gitlab) -> None:
     """The drill label removed (the issue turned into something else): its injects stay silent."""
     start(settings, rules, redis_conn, minute_seconds=0.02)
     drill = open_drill(gitlab, redis_conn)
@@ -214,7 +214,7 @@ def test_no_inject_once_it_is_no_longer_a_drill(settings, rules, redis_conn, git
     assert inject_notes(gitlab, drill["iid"]) == []
 
 
-def test_a_drill_is_indexed_as_one_and_left_out_of_report_and_digest(  # type: ignore[no-untyped-def]
+def test_a_drill_is_indexed_as_one_and_left_out_of_report_and_digest(
     settings, rules, redis_conn, gitlab, tmp_path: Path
 ) -> None:
     """Through the real job with an index: the drill's row says drill; `report` and the digest count only the

@@ -4,20 +4,27 @@ later pass reindexes it from GitLab."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from redis import Redis
 
+from service import logs
+from service.events import parse_event
+from service.incident import IncidentState, Issue
 from service.ops.doctor import check_index_catch_up
 from service.ops.table import Status
+from service.plan import Plan
 from service.reports.gauges import IndexCollector
 from service.rules import RuleSet
 from service.store import open_store
 from service.store.reindex import GitLabHistory
+from service.worker.delivery import Delivery
+from service.worker.executor import Applied
 from service.worker.index import DeliveryIndex
+from tests.conftest import payload
 from tests.fakehistory import BOT, FakeHistory, HistoryServer
 from tests.store.fakebot import FakeBot
 from tests.store.history_script import play
@@ -34,7 +41,7 @@ def pending_gauge(redis_conn: Redis) -> float | None:
     return None
 
 
-def test_a_failed_index_write_is_caught_up_from_gitlab(  # type: ignore[no-untyped-def]
+def test_a_failed_index_write_is_caught_up_from_gitlab(
     tmp_path: Path, database_url: str, rules: RuleSet, redis_conn: Redis, monkeypatch, caplog
 ) -> None:
     """The database cannot be opened when a delivery is applied: the issue is recorded (doctor warns, the gauge
@@ -49,15 +56,12 @@ def test_a_failed_index_write_is_caught_up_from_gitlab(  # type: ignore[no-untyp
     with HistoryServer(history) as server:
         history_of = lambda: GitLabHistory(server.url, "token")  # noqa: E731
         index = DeliveryIndex(lambda: open_store(where[0]), redis_conn, history_of, QUEUE)
-        delivery = SimpleNamespace(
-            event=SimpleNamespace(project_id=key[0], iid=key[1]),
-            log=logging.getLogger("incident_bot.worker"),
-            rules=rules,
-            bot_username=BOT["username"],
-            clock=lambda: datetime.now(UTC),
-        )
+        event = replace(parse_event(payload("issue.open.incident")), project_id=key[0], iid=key[1])
+        log = logs.bind(logging.getLogger("incident_bot.worker"))
+        delivery = Delivery(event, None, log, rules, lambda: datetime.now(UTC), BOT["username"])
+        state = IncidentState(issue=Issue(project_id=key[0], iid=key[1]))
         caplog.set_level(logging.WARNING, logger="incident_bot")
-        assert index.record(delivery, None, None, None, {}) is False  # type: ignore[arg-type]
+        assert index.record(delivery, state, Plan(), Applied(), {}) is False
         assert "recorded for a catch-up" in caplog.text
         row = check_index_catch_up(redis_conn, QUEUE)
         assert row.status is Status.WARN and "1 issue(s)" in row.detail
@@ -79,7 +83,7 @@ def test_a_failed_index_write_is_caught_up_from_gitlab(  # type: ignore[no-untyp
     assert pending_gauge(redis_conn) == 0
 
 
-def test_the_workers_maintenance_pass_applies_pending_catch_ups(  # type: ignore[no-untyped-def]
+def test_the_workers_maintenance_pass_applies_pending_catch_ups(
     runtime, database_url: str, rules: RuleSet, redis_conn: Redis
 ) -> None:
     """With no delivery coming, the worker's own maintenance pass reindexes a pending issue from GitLab."""

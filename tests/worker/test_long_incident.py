@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from service.incident import read_memory, strip_memory
 from service.worker import process_delivery
 from tests.conftest import body
@@ -14,28 +16,28 @@ def run(name: str, key: str) -> str:
     return process_delivery(body(name), {"delivery_id": key, "event_uuid": None})
 
 
-def chatter(fake, count: int = HUMAN_NOTES, text: str = "still looking") -> None:  # type: ignore[no-untyped-def]
+def chatter(fake, count: int = HUMAN_NOTES, text: str = "still looking") -> None:
     """People comment `count` times; no delivery reaches the bot for these (as with a lost hook)."""
     for n in range(count):
         fake.add_note((1, 23), f"{text} {n}", "alice")
 
 
-def move_to(fake, phase: str) -> None:  # type: ignore[no-untyped-def]
+def move_to(fake, phase: str) -> None:
     """A person swaps the phase label on the issue."""
     labels = [x for x in fake.issues[(1, 23)]["labels"] if not x.startswith("incident::")]
     fake.issues[(1, 23)]["labels"] = [*labels, f"incident::{phase}"]
 
 
-def reads_of(fake, start: int) -> list[str]:  # type: ignore[no-untyped-def]
+def reads_of(fake, start: int) -> list[str]:
     """The GETs made to GitLab since call number `start`."""
     return [f"{c.path}?{c.query}" for c in fake.calls[start:] if c.method == "GET"]
 
 
-def declared_notes(fake) -> list[str]:  # type: ignore[no-untyped-def]
+def declared_notes(fake) -> list[str]:
     return [n["body"] for n in fake.bot_notes() if "Incident declared" in n["body"]]
 
 
-def test_phase_change_after_520_comments_does_not_declare_again(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_phase_change_after_520_comments_does_not_declare_again(fake, runtime) -> None:
     """520 comments after the bot's last note, a phase change is handled as a phase change, not a new incident."""
     run("issue.open.incident", "k1")
     assignees = list(fake.issues[(1, 23)]["assignees"])
@@ -50,7 +52,7 @@ def test_phase_change_after_520_comments_does_not_declare_again(fake, runtime) -
     assert memory is not None and memory["phase"] == "mitigation" and memory["deliveries"][-2:] == ["k1", "k2"]
 
 
-def test_delivery_reads_a_bounded_number_of_notes(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_delivery_reads_a_bounded_number_of_notes(fake, runtime) -> None:
     """However long the incident, a delivery reads the issue and a few notes by id, never pages of notes."""
     run("issue.open.incident", "k1")
     reads = []
@@ -65,7 +67,7 @@ def test_delivery_reads_a_bounded_number_of_notes(fake, runtime) -> None:  # typ
     assert len(declared_notes(fake)) == 1
 
 
-def test_lost_pointer_falls_back_to_reading_every_page(fake, runtime, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_lost_pointer_falls_back_to_reading_every_page(fake, runtime, redis_conn) -> None:
     """With Redis flushed, the memory 700 comments back is still found (all pages read once), then by id again."""
     run("issue.open.incident", "k1")
     chatter(fake, 700)
@@ -81,7 +83,7 @@ def test_lost_pointer_falls_back_to_reading_every_page(fake, runtime, redis_conn
     assert len(reads_of(fake, start)) <= 3
 
 
-def test_stale_pointer_to_a_deleted_note_falls_back(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_stale_pointer_to_a_deleted_note_falls_back(fake, runtime) -> None:
     """Someone deleted the bot's latest note: the pointer is stale, the previous memory is found by scanning."""
     run("issue.open.incident", "k1")
     move_to(fake, "mitigation")
@@ -94,7 +96,7 @@ def test_stale_pointer_to_a_deleted_note_falls_back(fake, runtime) -> None:  # t
     assert "Remediation" in fake.bot_notes()[-1]["body"]
 
 
-def test_pointer_to_a_note_of_someone_else_is_not_trusted(fake, runtime, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_pointer_to_a_note_of_someone_else_is_not_trusted(fake, runtime, redis_conn) -> None:
     """A pointer naming a user's note that carries a planted memory marker is stale: the bot's own memory wins."""
     run("issue.open.incident", "k1")
     planted = fake.add_note((1, 23), '<!-- incident-bot:memory {"declared":false} -->', "mallory")
@@ -105,7 +107,7 @@ def test_pointer_to_a_note_of_someone_else_is_not_trusted(fake, runtime, redis_c
     assert len(declared_notes(fake)) == 1
 
 
-def test_unticked_items_are_carried_over_after_520_comments(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_unticked_items_are_carried_over_after_520_comments(fake, runtime) -> None:
     """The previous phase's unticked items are read from the bot's checklist note by id, however far back."""
     run("issue.open.incident", "k1")
     first = fake.bot_notes()[0]
@@ -119,7 +121,7 @@ def test_unticked_items_are_carried_over_after_520_comments(fake, runtime) -> No
     assert "Confirm the impact" not in latest
 
 
-def test_planted_checklist_in_a_user_note_is_ignored(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_planted_checklist_in_a_user_note_is_ignored(fake, runtime) -> None:
     """A user note imitating the bot's checklist marker is not read as the bot's checklist."""
     run("issue.open.incident", "k1")
     for note in fake.bot_notes():  # every item of the real checklist is done
@@ -137,13 +139,15 @@ def test_planted_checklist_in_a_user_note_is_ignored(fake, runtime) -> None:  # 
     assert "evil.example" not in latest and "javascript:" not in latest
 
 
-def test_memory_from_before_checklist_ids_still_carries_items_over(fake, runtime, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_memory_from_before_checklist_ids_still_carries_items_over(fake, runtime, redis_conn) -> None:
     """An incident declared by an older bot (no checklist ids in its memory) still gets "Still open from"."""
     from service.incident import write_memory
 
     run("issue.open.incident", "k1")
     (note,) = fake.bot_notes()
-    old = {k: v for k, v in read_memory(note["body"]).items() if k != "checklists"}  # type: ignore[union-attr]
+    memory = read_memory(note["body"])
+    assert memory is not None
+    old = {k: v for k, v in memory.items() if k != "checklists"}
     note["body"] = write_memory(note["body"], old)
     redis_conn.flushdb()
     chatter(fake)
@@ -152,18 +156,19 @@ def test_memory_from_before_checklist_ids_still_carries_items_over(fake, runtime
     latest = fake.bot_notes()[-1]["body"]
     assert "Still open from **Identification**" in latest
     assert len(declared_notes(fake)) == 1
-    assert read_memory(latest)["checklists"] == {"identification": note["id"], "mitigation": None}  # type: ignore[index]
+    assert (read_memory(latest) or {}).get("checklists") == {"identification": note["id"], "mitigation": None}
 
 
 def test_unreadable_pointer_means_reading_all_notes() -> None:
     """Redis down while the pointer is read: no pointer (the memory is found by scanning), not a failed delivery."""
+    from redis import Redis
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     from service.gitlab import PythonGitLabClient
 
-    class Down:
-        def get(self, key: str) -> None:
+    class Down(Redis):
+        def get(self, name: Any) -> Any:
             raise RedisConnectionError("Connection refused")
 
-    client = PythonGitLabClient("http://gitlab.test", "t", cache=Down())  # type: ignore[arg-type]
+    client = PythonGitLabClient("http://gitlab.test", "t", cache=Down())
     assert client.memory_note(1, 23) is None

@@ -41,7 +41,7 @@ def gitlab() -> Iterator[FakeGitLab]:
 
 
 @pytest.fixture()
-def pipeline(settings, rules, redis_conn: Redis, receivers, gitlab):  # type: ignore[no-untyped-def]
+def pipeline(settings, rules, redis_conn: Redis, receivers, gitlab):
     runtime = build_runtime(settings, rules, redis_conn)
     runtime.clock = lambda: NOW
     assert runtime.followups is not None
@@ -50,7 +50,7 @@ def pipeline(settings, rules, redis_conn: Redis, receivers, gitlab):  # type: ig
     return create_app(settings, connection=redis_conn, rules=rules).test_client()
 
 
-def work(conn: Redis, until) -> None:  # type: ignore[no-untyped-def]
+def work(conn: Redis, until) -> None:
     """Run burst workers with the scheduler until `until()` holds (scheduled retries brought forward)."""
     work_until([Queue(name, connection=conn) for name in QUEUES], until, what="the pipeline's expected state")
 
@@ -64,7 +64,7 @@ def kinds(receiver: HttpReceiver) -> list[str]:
     return [r.json()["blocks"][0]["text"]["text"] for r in receiver.delivered]
 
 
-def test_opened_incident_notifies_responders_only(pipeline, receivers, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_opened_incident_notifies_responders_only(pipeline, receivers, redis_conn) -> None:
     """A severity 3 incident is announced to responders and not to executives."""
     assert (
         pipeline.post("/webhook", data=body("issue.open.incident"), headers=hook_headers(key="o1")).status_code == 202
@@ -77,7 +77,7 @@ def test_opened_incident_notifies_responders_only(pipeline, receivers, redis_con
     assert receivers["executives"].requests == []
 
 
-def test_escalation_to_critical_notifies_executives(pipeline, receivers, redis_conn, gitlab) -> None:  # type: ignore[no-untyped-def]
+def test_escalation_to_critical_notifies_executives(pipeline, receivers, redis_conn, gitlab) -> None:
     """Escalating to severity 1 tells responders and executives, with the new roles."""
     pipeline.post("/webhook", data=body("issue.open.incident"), headers=hook_headers(key="e1"))
     settle(redis_conn)
@@ -90,7 +90,7 @@ def test_escalation_to_critical_notifies_executives(pipeline, receivers, redis_c
     assert "Incident escalated" in text and "S1" in text and "Communications Manager" in text
 
 
-def test_flaky_channel_gets_one_delivery_and_others_are_unaffected(pipeline, receivers, redis_conn, gitlab) -> None:  # type: ignore[no-untyped-def]
+def test_flaky_channel_gets_one_delivery_and_others_are_unaffected(pipeline, receivers, redis_conn, gitlab) -> None:
     """Responders answer 500 twice then 200: exactly one delivery; executives get theirs, untouched."""
     receivers["responders"].fail(2)
     gitlab.issues[(1, 23)]["labels"] = ["severity::1"]
@@ -101,7 +101,7 @@ def test_flaky_channel_gets_one_delivery_and_others_are_unaffected(pipeline, rec
     assert [r.status for r in receivers["executives"].requests] == [200]
 
 
-def test_dead_channel_fails_visibly_and_delays_nothing(pipeline, receivers, redis_conn, gitlab) -> None:  # type: ignore[no-untyped-def]
+def test_dead_channel_fails_visibly_and_delays_nothing(pipeline, receivers, redis_conn, gitlab) -> None:
     """A channel that always fails ends in the failed registry; the other channel and GitLab proceed."""
     receivers["responders"].fail_always()
     gitlab.issues[(1, 23)]["labels"] = ["severity::1"]
@@ -113,7 +113,7 @@ def test_dead_channel_fails_visibly_and_delays_nothing(pipeline, receivers, redi
     assert failed.startswith("notify-responders-")
 
 
-def test_redelivery_notifies_nobody_again(pipeline, receivers, redis_conn, gitlab) -> None:  # type: ignore[no-untyped-def]
+def test_redelivery_notifies_nobody_again(pipeline, receivers, redis_conn, gitlab) -> None:
     """The same delivery resent (even with the GitLab writes replayed) tells nobody twice."""
     data = body("issue.open.incident")
     pipeline.post("/webhook", data=data, headers=hook_headers(key="r1"))
@@ -126,7 +126,7 @@ def test_redelivery_notifies_nobody_again(pipeline, receivers, redis_conn, gitla
     assert len(gitlab.bot_notes()) == 1
 
 
-def test_confidential_incident_is_redacted(pipeline, receivers, redis_conn, gitlab) -> None:  # type: ignore[no-untyped-def]
+def test_confidential_incident_is_redacted(pipeline, receivers, redis_conn, gitlab) -> None:
     """Outbound messages about a confidential incident carry the link and severity, not the title."""
     gitlab.issues[(1, 23)]["confidential"] = True
     pipeline.post("/webhook", data=body("issue.open.confidential"), headers=hook_headers(key="c1"))
@@ -137,7 +137,7 @@ def test_confidential_incident_is_redacted(pipeline, receivers, redis_conn, gitl
     assert "issues/23" in text and "S3" in text
 
 
-def test_channel_without_target_is_logged_once_at_start(settings, rules, redis_conn, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_channel_without_target_is_logged_once_at_start(settings, rules, redis_conn, monkeypatch, caplog) -> None:
     """No target configured: one log line when the worker starts, and nothing is enqueued for it."""
     monkeypatch.delenv("INCIDENT_BOT_CHANNEL_RESPONDERS", raising=False)
     monkeypatch.delenv("INCIDENT_BOT_CHANNEL_EXECUTIVES", raising=False)

@@ -23,7 +23,7 @@ LIMIT = 3
 
 
 @pytest.fixture()
-def fast_rules(tmp_path: Path):  # type: ignore[no-untyped-def]
+def fast_rules(tmp_path: Path):
     """The shipped rules with a 0.6 s cadence for severity 1 and at most three reminders a series."""
     folder = tmp_path / "rules"
     shutil.copytree(TEST_RULES, folder)
@@ -35,7 +35,7 @@ def fast_rules(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture()
-def reminding(settings, fast_rules, redis_conn: Redis, fake, monkeypatch):  # type: ignore[no-untyped-def]
+def reminding(settings, fast_rules, redis_conn: Redis, fake, monkeypatch):
     from service.worker import install
 
     monkeypatch.delenv("INCIDENT_BOT_CHANNEL_RESPONDERS", raising=False)
@@ -47,16 +47,16 @@ def reminding(settings, fast_rules, redis_conn: Redis, fake, monkeypatch):  # ty
     return runtime
 
 
-def reminders(fake) -> list[str]:  # type: ignore[no-untyped-def]
+def reminders(fake) -> list[str]:
     return [n["body"] for n in fake.bot_notes() if "Status update due" in n["body"]]
 
 
-def run_scheduler(conn: Redis, until) -> None:  # type: ignore[no-untyped-def]
+def run_scheduler(conn: Redis, until) -> None:
     """Burst workers with the scheduler until `until()` holds; the next reminder is brought forward, not waited for."""
     work_until([Queue("incident-bot-notify", connection=conn)], until, what="the reminders' expected state")
 
 
-def test_reminders_on_cadence_to_the_incident_manager_and_bounded(reminding, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_reminders_on_cadence_to_the_incident_manager_and_bounded(reminding, fake, redis_conn) -> None:
     """Severity 1: reminders arrive on the cadence, addressed to the IM, and stop after the limit."""
     process_delivery(body("issue.open.incident"), {"delivery_id": "open-1"})
     run_scheduler(redis_conn, lambda: len(reminders(fake)) == LIMIT)
@@ -71,7 +71,7 @@ def test_reminders_on_cadence_to_the_incident_manager_and_bounded(reminding, fak
     assert len(reminders(fake)) == LIMIT
 
 
-def test_human_comment_restarts_the_cadence(reminding, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_human_comment_restarts_the_cadence(reminding, fake, redis_conn) -> None:
     """A comment starts a new series; the old series' pending reminder does nothing when it fires."""
     process_delivery(body("issue.open.incident"), {"delivery_id": "open-1"})
     old = reminder_job_id(1, 23, "open-1", 1)
@@ -82,11 +82,11 @@ def test_human_comment_restarts_the_cadence(reminding, fake, redis_conn) -> None
         redis_conn,
         lambda: Job.fetch(new, connection=redis_conn).is_finished and Job.fetch(old, connection=redis_conn).is_finished,
     )
-    assert Job.fetch(old, connection=redis_conn).return_value().startswith("superseded")
+    assert str(Job.fetch(old, connection=redis_conn).return_value()).startswith("superseded")
     assert Job.fetch(new, connection=redis_conn).return_value() == "reminded (1)"
 
 
-def test_resolution_stops_reminders(reminding, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_resolution_stops_reminders(reminding, fake, redis_conn) -> None:
     """A reminder that fires after the incident was closed posts nothing and ends the series."""
     process_delivery(body("issue.open.incident"), {"delivery_id": "open-1"})
     fake.issues[(1, 23)]["state"] = "closed"
@@ -96,14 +96,14 @@ def test_resolution_stops_reminders(reminding, fake, redis_conn) -> None:  # typ
     assert reminders(fake) == [] and redis_conn.get(reminder_key(1, 23)) is None
 
 
-def test_no_reminders_for_low_severity(reminding, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_no_reminders_for_low_severity(reminding, fake, redis_conn) -> None:
     """Severity 3 has no cadence: nothing is scheduled."""
     fake.issues[(1, 23)]["labels"] = ["incident"]
     process_delivery(body("issue.open.incident"), {"delivery_id": "open-3"})
     assert Queue("incident-bot-notify", connection=redis_conn).scheduled_job_registry.count == 0
 
 
-def test_reminders_stop_when_no_longer_an_incident(reminding, fake, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_reminders_stop_when_no_longer_an_incident(reminding, fake, redis_conn) -> None:
     """Someone removes the incident label (and it is not of type Incident): the next reminder ends the series."""
     process_delivery(body("issue.open.incident"), {"delivery_id": "open-1"})
     fake.issues[(1, 23)]["labels"] = ["severity::1"]

@@ -59,7 +59,7 @@ def scorecard(fake: FakeGitLab) -> str:
     return strip_memory(note["body"]).split("## Drill scorecard", 1)[1]
 
 
-def test_closing_a_drill_posts_its_scorecard_and_records_who_held_each_role(  # type: ignore[no-untyped-def]
+def test_closing_a_drill_posts_its_scorecard_and_records_who_held_each_role(
     fake, runtime, indexed: Store, rules: RuleSet
 ) -> None:
     """Every figure as worked out by hand from the history; the training record names each role's people."""
@@ -116,11 +116,11 @@ def play_counting(script: DrillScript, rules: RuleSet, counts: dict[str, tuple[i
         original(phase, n)
         counts[phase] = script.checklist(phase)
 
-    script.tick = tick  # type: ignore[method-assign]
+    script.tick = tick  # type: ignore[method-assign]  # this one script counts as it ticks
     return play(script, rules)
 
 
-def test_a_real_incident_gets_no_scorecard_and_no_training_record(  # type: ignore[no-untyped-def]
+def test_a_real_incident_gets_no_scorecard_and_no_training_record(
     fake, runtime, indexed: Store, rules: RuleSet
 ) -> None:
     """The same history without the drill label: no card, nobody recorded as having practised."""
@@ -130,7 +130,7 @@ def test_a_real_incident_gets_no_scorecard_and_no_training_record(  # type: igno
 
 
 @pytest.mark.parametrize("broken", [False, True])
-def test_without_a_readable_index_the_card_says_so(fake, runtime, broken: bool) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_readable_index_the_card_says_so(fake, runtime, broken: bool) -> None:
     """No index on this worker, or one that will not open: the card explains, the close is applied."""
     if broken:
 
@@ -146,7 +146,7 @@ def test_without_a_readable_index_the_card_says_so(fake, runtime, broken: bool) 
     assert fake.issues[(1, 23)]["state"] == "closed"
 
 
-def test_the_scorecard_reads_the_scenario_from_the_issue_and_survives_an_unknown_one(  # type: ignore[no-untyped-def]
+def test_the_scorecard_reads_the_scenario_from_the_issue_and_survives_an_unknown_one(
     fake, runtime, indexed: Store
 ) -> None:
     """A drill whose scenario the rules no longer define: no expected severity or phases, the rest of the card."""
@@ -162,7 +162,7 @@ def test_the_scorecard_reads_the_scenario_from_the_issue_and_survives_an_unknown
     assert {r.scenario for r in records(indexed.engine)} == {"retired-scenario"}
 
 
-def test_the_training_record_survives_a_replayed_close(fake, runtime, indexed: Store, rules: RuleSet) -> None:  # type: ignore[no-untyped-def]
+def test_the_training_record_survives_a_replayed_close(fake, runtime, indexed: Store, rules: RuleSet) -> None:
     """The close delivered again is already applied: no second card, the same records."""
     script = drill_issue(fake)
     script.open(0)

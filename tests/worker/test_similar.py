@@ -83,13 +83,14 @@ def test_a_confidential_incident_sees_confidential_ones_of_its_project(store: St
     assert 104 not in [s.row.iid for s in other_project]
 
 
-@dataclass
-class FakeIndex:
+class FakeIndex(DeliveryIndex):
     """The worker's DeliveryIndex as `with_similar` uses it: a store for these rules."""
 
-    opened: Store
+    def __init__(self, opened: Store) -> None:
+        super().__init__(lambda: opened)
+        self.opened = opened
 
-    def store(self, rules: RuleSet, bot_username: str) -> Store:
+    def store(self, rules: RuleSet, bot_username: str, now: float | None = None) -> Store:
         return self.opened
 
 
@@ -122,7 +123,7 @@ def test_declaration_lists_similar_incidents_as_links(store: Store, rules: RuleS
     """A new security incident's comment links the past ones like it, titles made inert, the confidential one absent."""
     seed(store)
     plan, delivery, state = planned(rules, "Leaked token found in CI job logs")
-    body = note_body(with_similar(plan, delivery, state, FakeIndex(store)))  # type: ignore[arg-type]
+    body = note_body(with_similar(plan, delivery, state, FakeIndex(store)))
     assert "**Similar past incidents**" in body
     assert f"[{PROJECT}#101](https://gitlab.example.com/{PROJECT}/-/issues/101) Leaked deploy token" in body
     assert "#104" not in body and "pangolin" not in body and "#103" not in body
@@ -131,7 +132,7 @@ def test_declaration_lists_similar_incidents_as_links(store: Store, rules: RuleS
 def test_declaration_without_similar_incidents_adds_nothing(store: Store, rules: RuleSet) -> None:
     """With nothing alike in the index, the declaration comment is unchanged."""
     plan, delivery, state = planned(rules, "Leaked token found in CI job logs")
-    assert with_similar(plan, delivery, state, FakeIndex(store)) == plan  # type: ignore[arg-type]
+    assert with_similar(plan, delivery, state, FakeIndex(store)) == plan
 
 
 def test_similar_command_answers_from_the_index(store: Store, rules: RuleSet) -> None:
@@ -139,13 +140,15 @@ def test_similar_command_answers_from_the_index(store: Store, rules: RuleSet) ->
     memory = {"declared": True, "severity": 3, "phase": "identification", "category": "security"}
     plan, delivery, state = planned(rules, "Leaked token in CI job logs", "@incident-bot similar", memory)
     assert any(isinstance(a, PostNote) and "{similar_incidents}" in a.body for a in plan.actions)
-    assert NONE_FOUND in note_body(with_similar(plan, delivery, state, FakeIndex(store)))  # type: ignore[arg-type]
+    assert NONE_FOUND in note_body(with_similar(plan, delivery, state, FakeIndex(store)))
     seed(store)
-    body = note_body(with_similar(plan, delivery, state, FakeIndex(store)))  # type: ignore[arg-type]
+    body = note_body(with_similar(plan, delivery, state, FakeIndex(store)))
     assert f"{PROJECT}#101" in body and "{similar_incidents}" not in body
 
 
-def test_a_declaration_writes_the_issue_before_it_reads_past_incidents(fake, runtime, store: Store) -> None:  # type: ignore[no-untyped-def]
+def test_a_declaration_writes_the_issue_before_it_reads_past_incidents(
+    fake, runtime, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Labels and assignees reach GitLab before the index is read; the declaration comment still lists the past ones."""
     title = "Checkout returns 502 errors for card payments"
     seen = incident(101, title, now=NOW, started_minutes_ago=900, project_id=1)  # the delivery's project
@@ -159,7 +162,7 @@ def test_a_declaration_writes_the_issue_before_it_reads_past_incidents(fake, run
         written_before_read.append([f"{c.method} {c.path}" for c in fake.writes()])
         return opened(rules, bot_username, now)
 
-    index.store = store_after_writes  # type: ignore[method-assign]
+    monkeypatch.setattr(index, "store", store_after_writes)
     runtime.index = index
     outcome = process_delivery(body("issue.open.incident"), {"delivery_id": "d1", "event_uuid": "u1"})
     assert outcome.startswith("applied")
@@ -198,7 +201,7 @@ def test_a_past_incidents_areas_are_worked_out_once_per_rules(
     monkeypatch.setattr(RuleSet, "areas_for", counted)
     for reloaded in (rules, rules, dataclasses.replace(rules)):
         plan, delivery, state = planned(reloaded, "Database replica lagging behind primary")
-        assert "#304" in note_body(with_similar(plan, delivery, state, FakeIndex(store)))  # type: ignore[arg-type]
+        assert "#304" in note_body(with_similar(plan, delivery, state, FakeIndex(store)))
     past = [
         title
         for title in asked

@@ -55,7 +55,7 @@ def rules_with_area_projects(tmp_path: Path, projects: str) -> Path:
     return folder
 
 
-def declaration(fake, runtime, store: Store) -> str:  # type: ignore[no-untyped-def]
+def declaration(fake, runtime, store: Store) -> str:
     """The declaration comment of incident 1#23 (`Checkout returns 500 errors`) through the real job."""
     runtime.index = DeliveryIndex(lambda: store)
     outcome = process_delivery(body("issue.open.incident"), {"delivery_id": "d1", "event_uuid": "u1"})
@@ -63,7 +63,7 @@ def declaration(fake, runtime, store: Store) -> str:  # type: ignore[no-untyped-
     return str(fake.bot_notes()[-1]["body"])
 
 
-def test_only_the_same_projects_incidents_are_listed(fake, runtime, store: Store) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_same_projects_incidents_are_listed(fake, runtime, store: Store) -> None:
     """By default the declaration names past incidents of its own project only, not another project's open ones."""
     seed(store)
     comment = declaration(fake, runtime, store)
@@ -71,7 +71,7 @@ def test_only_the_same_projects_incidents_are_listed(fake, runtime, store: Store
     assert "secretgroup" not in comment and "pangolin" not in comment and "wombat" not in comment
 
 
-def test_an_areas_projects_share_but_never_a_confidential_one(  # type: ignore[no-untyped-def]
+def test_an_areas_projects_share_but_never_a_confidential_one(
     fake, runtime, store: Store, tmp_path: Path
 ) -> None:
     """Projects an area lists together see each other's open incidents; another project's confidential one, never."""
@@ -82,7 +82,7 @@ def test_an_areas_projects_share_but_never_a_confidential_one(  # type: ignore[n
     assert "#302" not in comment and "wombat" not in comment
 
 
-def test_an_area_not_listing_this_project_shares_nothing_with_it(  # type: ignore[no-untyped-def]
+def test_an_area_not_listing_this_project_shares_nothing_with_it(
     fake, runtime, store: Store, tmp_path: Path
 ) -> None:
     """An area sharing between other projects leaves this project's declarations to its own incidents."""
@@ -116,7 +116,7 @@ def test_the_shipped_areas_share_nothing(rules: RuleSet) -> None:
     assert all(not area.projects for area in rules.areas.values())
 
 
-def test_an_internal_note_asking_shows_no_confidential_incident(fake, runtime, store: Store) -> None:  # type: ignore[no-untyped-def]
+def test_an_internal_note_asking_shows_no_confidential_incident(fake, runtime, store: Store) -> None:
     """`@incident-bot similar` in an internal note of an open incident: the reply is an ordinary comment, so no
     confidential incident of the project is listed in it."""
     seed(store)

@@ -37,14 +37,14 @@ def comment(text: str, key: str, at: str, user: str = "bob", uid: int = 8, note_
     return process_delivery(json.dumps(data).encode(), {"delivery_id": key})
 
 
-def escalated_incident(fake) -> None:  # type: ignore[no-untyped-def]
+def escalated_incident(fake) -> None:
     """Alice's incident opened at 09:00 (the bot sets severity 3) and escalated by her to severity 1 at 09:20."""
     deliver("issue.open.incident", "k1", "2026-11-27T09:00:00Z")
     fake.issues[(1, 23)]["labels"] = ["incident", "severity::1", "severity::3", "incident::identification"]
     deliver("issue.update.severity", "k2", "2026-11-27T09:20:00Z")
 
 
-def test_timeline_command_shows_the_incident_so_far(fake, runtime, indexed: Store) -> None:  # type: ignore[no-untyped-def]
+def test_timeline_command_shows_the_incident_so_far(fake, runtime, indexed: Store) -> None:
     """Bob asks at 09:30: declared, escalation by alice, his own acknowledgement, TTA over its 15 min target."""
     escalated_incident(fake)
     assert comment("@incident-bot timeline", "c1", "2026-11-27T09:30:00Z").startswith("applied")
@@ -58,7 +58,7 @@ def test_timeline_command_shows_the_incident_so_far(fake, runtime, indexed: Stor
     assert not re.search(r"@(alice|bob)\b", reply)  # names people, pings nobody
 
 
-def test_a_critical_incidents_review_is_prefilled_with_the_timeline(fake, runtime, indexed: Store) -> None:  # type: ignore[no-untyped-def]
+def test_a_critical_incidents_review_is_prefilled_with_the_timeline(fake, runtime, indexed: Store) -> None:
     """Closing it at 11:00 opens a review whose description has the timeline and every time against its target."""
     escalated_incident(fake)
     comment("on it", "c1", "2026-11-27T09:30:00Z")
@@ -72,7 +72,7 @@ def test_a_critical_incidents_review_is_prefilled_with_the_timeline(fake, runtim
     assert "| Time to resolve | 2 h 00 min | 24 h 00 min | met |" in text
 
 
-def test_without_an_index_the_review_is_as_the_rules_write_it(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_without_an_index_the_review_is_as_the_rules_write_it(fake, runtime) -> None:
     """A worker keeping no index opens the review from the rules' template alone, with no word about an index."""
     fake.issues[(1, 23)]["labels"] = ["incident", "severity::1"]
     deliver("issue.open.incident", "k1", "2026-11-27T09:00:00Z")
@@ -82,7 +82,7 @@ def test_without_an_index_the_review_is_as_the_rules_write_it(fake, runtime) -> 
     assert "incident declared by @alice" in review["description"] and "index" not in review["description"]
 
 
-def test_timeline_without_a_readable_index_says_so(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_timeline_without_a_readable_index_says_so(fake, runtime) -> None:
     """No index on this worker, or one that will not open: the reply explains, the delivery is applied."""
     deliver("issue.open.incident", "k1", "2026-11-27T09:00:00Z")
     comment("@incident-bot timeline", "c1", "2026-11-27T09:30:00Z")
@@ -96,7 +96,7 @@ def test_timeline_without_a_readable_index_says_so(fake, runtime) -> None:  # ty
     assert "cannot be read right now" in strip_memory(fake.bot_notes()[-1]["body"])
 
 
-def test_an_index_that_fails_once_open_is_logged_once_and_the_reply_says_so(  # type: ignore[no-untyped-def]
+def test_an_index_that_fails_once_open_is_logged_once_and_the_reply_says_so(
     fake, runtime, tmp_path: Path, caplog
 ) -> None:
     """The index opened, then its database went away: one warning names what was not read, the delivery is applied."""
@@ -114,7 +114,7 @@ def test_an_index_that_fails_once_open_is_logged_once_and_the_reply_says_so(  # 
     opened.engine.dispose()
 
 
-def test_help_lists_the_timeline_command(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_help_lists_the_timeline_command(fake, runtime) -> None:
     """`help` names `timeline` among the commands."""
     deliver("issue.open.incident", "k1", "2026-11-27T09:00:00Z")
     comment("@incident-bot help", "c1", "2026-11-27T09:30:00Z")

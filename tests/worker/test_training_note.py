@@ -45,7 +45,7 @@ def note(username: str, last: str) -> str:
 
 
 @pytest.mark.parametrize(("days_ago", "shown"), [(None, "never"), (200, "2026-05-11"), (10, None)])
-def test_staffing_an_im_who_has_not_practised_lately_says_so(  # type: ignore[no-untyped-def]
+def test_staffing_an_im_who_has_not_practised_lately_says_so(
     fake, runtime, indexed: Store, rules: RuleSet, days_ago: int | None, shown: str | None
 ) -> None:
     """Never practised or 200 days ago: the note under the staffing; 10 days ago: none; staffed either way."""
@@ -65,7 +65,7 @@ def test_staffing_an_im_who_has_not_practised_lately_says_so(  # type: ignore[no
     assert "*Training*" not in "".join(n["body"] for n in fake.bot_notes() if IM not in n["body"])  # EOC: no rule
 
 
-def test_a_handoff_to_someone_unpractised_gets_the_note_in_its_reply(  # type: ignore[no-untyped-def]
+def test_a_handoff_to_someone_unpractised_gets_the_note_in_its_reply(
     fake, runtime, indexed: Store, rules: RuleSet
 ) -> None:
     """`@bot handoff incident-manager @x`: x never practised, so the hand-off's reply says so."""
@@ -79,7 +79,7 @@ def test_a_handoff_to_someone_unpractised_gets_the_note_in_its_reply(  # type: i
     assert f"{IM} handed off from @{im} to @{other}." in reply and note(other, "never") in reply
 
 
-def test_a_drill_gets_no_training_note(fake, runtime, indexed: Store) -> None:  # type: ignore[no-untyped-def]
+def test_a_drill_gets_no_training_note(fake, runtime, indexed: Store) -> None:
     """In a drill the staffing is the practice: no note, though nobody ever practised."""
     issue = fake.issues[(1, 23)]
     issue["labels"], issue["description"] = ["incident", "drill"], drill_marker("database-outage")
@@ -87,7 +87,7 @@ def test_a_drill_gets_no_training_note(fake, runtime, indexed: Store) -> None:  
 
 
 @pytest.mark.parametrize("broken", [False, True])
-def test_without_a_readable_index_there_is_no_note_and_no_failure(fake, runtime, broken: bool) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_readable_index_there_is_no_note_and_no_failure(fake, runtime, broken: bool) -> None:
     """No index, or one that will not open: the IM is staffed as always, with no note."""
     if broken:
 
@@ -99,7 +99,7 @@ def test_without_a_readable_index_there_is_no_note_and_no_failure(fake, runtime,
     assert "on call in `incident-managers`" in comment and "*Training*" not in comment
 
 
-def test_the_staffing_is_written_before_the_training_record_is_read(  # type: ignore[no-untyped-def]
+def test_the_staffing_is_written_before_the_training_record_is_read(
     fake, runtime, indexed: Store, rules: RuleSet
 ) -> None:
     """The IM is assigned in GitLab before the index is asked when they last practised; the note still shows."""

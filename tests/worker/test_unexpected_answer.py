@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 from rq.job import JobStatus
 
+from tests.bursts import failure
 from tests.conftest import body
 from tests.worker.helpers import run_queued
 
 SECRET_TITLE = "Payroll export leaks salaries"
 
 
-def test_issue_answer_without_labels_fails_once_and_the_next_delivery_applies(  # type: ignore[no-untyped-def]
+def test_issue_answer_without_labels_fails_once_and_the_next_delivery_applies(
     fake, runtime, redis_conn, caplog
 ) -> None:
     """GitLab answers issue 1#23 once without `labels`: that job fails without retry, the log line shows the
@@ -42,7 +43,7 @@ def test_issue_answer_without_labels_fails_once_and_the_next_delivery_applies(  
     assert lines, caplog.text
     assert "'iid': int" in lines[0] and "'title': str" in lines[0]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and SECRET_TITLE in r.getMessage()]
-    assert SECRET_TITLE not in (bad_job.latest_result().exc_string or "")  # type: ignore[union-attr]
+    assert SECRET_TITLE not in failure(bad_job)
     assert good_job.get_status() == JobStatus.FINISHED
     assert {"severity::3", "incident::identification"} <= fake.labels()
     assert len(fake.bot_notes()) == 1

@@ -14,6 +14,7 @@ from service.gitlab import PermanentGitLabError
 from service.incident import read_memory
 from service.queue import EventQueue
 from service.worker import process_delivery
+from tests.bursts import failure
 from tests.conftest import body, payload
 from tests.rulesdir import TEST_RULES
 from tests.worker.helpers import run_queued
@@ -23,7 +24,7 @@ def run(name: str, key: str, uuid: str | None = "uuid-1", **attrs: object) -> st
     return process_delivery(body(name, **attrs), {"delivery_id": key, "event_uuid": uuid})
 
 
-def test_new_incident_gets_severity_and_phase_in_one_put(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_new_incident_gets_severity_and_phase_in_one_put(fake, runtime) -> None:
     """The first behaviour: default severity and phase, in the same single PUT, then one note."""
     run("issue.open.incident", "k1")
     puts = [c for c in fake.writes() if c.method == "PUT"]
@@ -35,13 +36,13 @@ def test_new_incident_gets_severity_and_phase_in_one_put(fake, runtime) -> None:
     assert {"severity::3", "incident::identification"} <= fake.labels()
 
 
-def test_writes_forward_the_event_uuid(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_writes_forward_the_event_uuid(fake, runtime) -> None:
     """Every write carries X-Gitlab-Event-UUID, so GitLab does not fire the same hook again."""
     run("issue.open.incident", "k1", uuid="evt-42")
     assert fake.writes() and all(c.headers.get("X-Gitlab-Event-UUID") == "evt-42" for c in fake.writes())
 
 
-def test_existing_labels_are_kept(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_existing_labels_are_kept(fake, runtime) -> None:
     """An incident opened with a severity keeps it; only the missing phase is added."""
     fake.issues[(1, 23)]["labels"] = ["incident", "severity::2"]
     run("issue.open.incident", "k1")
@@ -50,7 +51,7 @@ def test_existing_labels_are_kept(fake, runtime) -> None:  # type: ignore[no-unt
     assert "remove_labels" not in put.body
 
 
-def test_replayed_delivery_writes_nothing(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_replayed_delivery_writes_nothing(fake, runtime) -> None:
     """A delivery already applied (recorded in the bot's memory note) is skipped, even with Redis flushed."""
     run("issue.open.incident", "k1")
     writes = len(fake.writes())
@@ -58,7 +59,7 @@ def test_replayed_delivery_writes_nothing(fake, runtime) -> None:  # type: ignor
     assert len(fake.writes()) == writes
 
 
-def test_irrelevant_update_writes_nothing(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_irrelevant_update_writes_nothing(fake, runtime) -> None:
     """A title edit on a handled incident changes nothing."""
     run("issue.open.incident", "k1")
     writes = len(fake.writes())
@@ -66,7 +67,7 @@ def test_irrelevant_update_writes_nothing(fake, runtime) -> None:  # type: ignor
     assert len(fake.writes()) == writes
 
 
-def test_memory_lives_in_the_bots_note(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_memory_lives_in_the_bots_note(fake, runtime) -> None:
     """The bot's note carries a hidden record of what it handled."""
     run("issue.open.incident", "k1")
     (note,) = fake.bot_notes()
@@ -75,7 +76,7 @@ def test_memory_lives_in_the_bots_note(fake, runtime) -> None:  # type: ignore[n
     assert memory["severity"] == 3 and memory["phase"] == "identification" and memory["deliveries"] == ["k1"]
 
 
-def test_bots_own_events_are_ignored(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_bots_own_events_are_ignored(fake, runtime) -> None:
     """An event whose actor is the bot (asked once via GET /user) is not acted on."""
     data = payload("issue.open.incident")
     data["user"]["username"] = "incident-bot"
@@ -84,14 +85,14 @@ def test_bots_own_events_are_ignored(fake, runtime) -> None:  # type: ignore[no-
     assert fake.writes() == []
 
 
-def test_bot_user_is_asked_once(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_bot_user_is_asked_once(fake, runtime) -> None:
     """GET /user happens once and is shared through Redis."""
     run("issue.open.incident", "k1")
     run("issue.update.title", "k2")
     assert [c.path for c in fake.calls].count("/user") == 1
 
 
-def test_dry_run_writes_nothing_and_logs_the_plan(settings, rules, redis_conn, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_writes_nothing_and_logs_the_plan(settings, rules, redis_conn, caplog) -> None:
     """Without a token the bot plans and logs what it would do, and makes no GitLab call at all."""
     from service.config import Settings
     from service.worker import Runtime, install
@@ -103,7 +104,7 @@ def test_dry_run_writes_nothing_and_logs_the_plan(settings, rules, redis_conn, c
     assert "would AddLabels" in caplog.text and "severity::3" in caplog.text
 
 
-def test_permanent_error_fails_without_retry(fake, runtime, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_permanent_error_fails_without_retry(fake, runtime, redis_conn) -> None:
     """A 403 from GitLab will not get better: the job fails at once, with the reason, in the failed registry."""
     fake.fail("PUT", r"/projects/1/issues/23", 403)
     queue = EventQueue(redis_conn, "perm")
@@ -111,10 +112,10 @@ def test_permanent_error_fails_without_retry(fake, runtime, redis_conn) -> None:
     SimpleWorker([Queue("perm", connection=redis_conn)], connection=redis_conn).work(burst=True)
     job = Job.fetch("p1", connection=redis_conn)
     assert job.get_status() == JobStatus.FAILED
-    assert "403" in (job.latest_result().exc_string or "")  # type: ignore[union-attr]
+    assert "403" in failure(job)
 
 
-def test_transient_error_is_retried_by_rq(fake, runtime, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_transient_error_is_retried_by_rq(fake, runtime, redis_conn) -> None:
     """GitLab answering 502 more often than python-gitlab retries: RQ retries the job and it applies once."""
     fake.fail("PUT", r"/projects/1/issues/23", 502, times=4)
     queue = EventQueue(redis_conn, "transient", retry_intervals=(0, 0))
@@ -125,7 +126,7 @@ def test_transient_error_is_retried_by_rq(fake, runtime, redis_conn) -> None:  #
     assert {"severity::3", "incident::identification"} <= fake.labels()
 
 
-def test_malformed_job_payload_fails_clearly(runtime) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_job_payload_fails_clearly(runtime) -> None:
     """A payload that cannot be parsed fails with a PayloadError naming the delivery."""
     from service.events import PayloadError
 
@@ -133,7 +134,7 @@ def test_malformed_job_payload_fails_clearly(runtime) -> None:  # type: ignore[n
         process_delivery(b"{}", {"delivery_id": "bad-1"})
 
 
-def test_permanent_error_class(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_permanent_error_class(fake, runtime) -> None:
     """A 404 issue is a PermanentGitLabError (the job will not retry)."""
     data = payload("issue.open.incident")
     data["object_attributes"]["iid"] = 999
@@ -141,7 +142,7 @@ def test_permanent_error_class(fake, runtime) -> None:  # type: ignore[no-untype
         process_delivery(json.dumps(data).encode(), {"delivery_id": "nf"})
 
 
-def test_username_lookups_are_cached_across_jobs(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_username_lookups_are_cached_across_jobs(fake, runtime) -> None:
     """Staffing the same person on two incidents asks GitLab for their id once (cache in Redis, shared by horses)."""
     fake.add_issue(1, 24)
     run("issue.open.incident", "k1")
@@ -150,7 +151,7 @@ def test_username_lookups_are_cached_across_jobs(fake, runtime) -> None:  # type
     assert len(lookups) == 1 and lookups[0].query == {"username": "eoc-carol"}
 
 
-def test_closing_a_critical_incident_opens_one_linked_review(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_closing_a_critical_incident_opens_one_linked_review(fake, runtime) -> None:
     """Story 3's end: a linked review issue pre-filled with the timeline; a replay after a crash opens no second one."""
     fake.issues[(1, 23)]["labels"] = ["incident", "severity::1"]
     run("issue.open.incident", "k1")
@@ -168,7 +169,7 @@ def test_closing_a_critical_incident_opens_one_linked_review(fake, runtime) -> N
     assert f"Post-incident review opened: {review['web_url']}" in fake.bot_notes()[-1]["body"]
 
 
-def test_edited_rules_are_picked_up_and_bad_edits_refused(fake, settings, redis_conn, tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_edited_rules_are_picked_up_and_bad_edits_refused(fake, settings, redis_conn, tmp_path, caplog) -> None:
     """A worker reloads changed rules between jobs; an invalid edit is logged and the last good rules stay."""
     import os
     import shutil
@@ -197,14 +198,14 @@ def test_edited_rules_are_picked_up_and_bad_edits_refused(fake, settings, redis_
     assert any(r.name == "default-severity" for r in rt.rules.rules)
 
 
-def test_native_severity_refused_does_not_stop_the_rest(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_native_severity_refused_does_not_stop_the_rest(fake, runtime) -> None:
     """GitLab refusing the GraphQL severity (no permission, Free tier) is logged; labels and note still land."""
     fake.fail("POST", r"/api/graphql", 403)
     assert run("issue.open.incident", "k1").startswith("applied")
     assert len(fake.bot_notes()) == 1 and "severity::3" in fake.labels()
 
 
-def test_review_refused_is_said_in_the_note(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_review_refused_is_said_in_the_note(fake, runtime) -> None:
     """If GitLab refuses to open the review issue, the comment says so instead of failing the event."""
     fake.issues[(1, 23)]["labels"] = ["incident", "severity::2"]
     run("issue.open.incident", "k1")
@@ -215,7 +216,7 @@ def test_review_refused_is_said_in_the_note(fake, runtime) -> None:  # type: ign
     assert "incident::post-incident" in fake.labels()
 
 
-def test_unknown_rotation_member_is_reported_not_assigned(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_rotation_member_is_reported_not_assigned(fake, runtime) -> None:
     """A rotation naming a user GitLab does not know: nobody is assigned and the comment says why."""
     del fake.users["eoc-carol"]
     run("issue.open.incident", "k1")
@@ -224,7 +225,7 @@ def test_unknown_rotation_member_is_reported_not_assigned(fake, runtime) -> None
 
 
 @pytest.mark.parametrize("assignees", [5, True, "alice"])
-def test_malformed_field_fails_at_once_and_the_issue_moves_on(  # type: ignore[no-untyped-def]
+def test_malformed_field_fails_at_once_and_the_issue_moves_on(
     fake, runtime, redis_conn, monkeypatch, assignees
 ) -> None:
     """A payload the parser chokes on (whatever it raises) fails without retries; the issue's next event is applied."""
@@ -232,7 +233,7 @@ def test_malformed_field_fails_at_once_and_the_issue_moves_on(  # type: ignore[n
 
     real = service.worker.job.parse_event
 
-    def parse(data, **kwargs):  # type: ignore[no-untyped-def]
+    def parse(data, **kwargs):
         if kwargs["delivery_id"] == "bad":  # the parser as it was: `"assignees": 5` raised a TypeError
             raise TypeError(f"{type(data['assignees']).__name__!r} object is not iterable")
         return real(data, **kwargs)
@@ -245,19 +246,19 @@ def test_malformed_field_fails_at_once_and_the_issue_moves_on(  # type: ignore[n
     )
     assert bad_job.get_status() == JobStatus.FAILED
     assert len(bad_job.results()) == 1  # run once, never retried
-    assert "object is not iterable" in (bad_job.latest_result().exc_string or "")  # type: ignore[union-attr]
+    assert "object is not iterable" in failure(bad_job)
     assert bad_job.id in FailedJobRegistry("malformed", connection=redis_conn)
     assert good_job.get_status() == JobStatus.FINISHED
     assert {"severity::3", "incident::identification"} <= fake.labels()
 
 
-def test_planning_error_fails_at_once_with_its_reason(fake, runtime, redis_conn, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_planning_error_fails_at_once_with_its_reason(fake, runtime, redis_conn, monkeypatch) -> None:
     """A rule template failing at render time cannot get better by retrying: failed now, next event runs."""
     import service.worker.job
 
     real = service.worker.job.plan_event
 
-    def plan(event, *args):  # type: ignore[no-untyped-def]
+    def plan(event, *args):
         if event.delivery_id == "bad":
             raise NameError("'titel' is undefined")  # what an undefined name in a template raises
         return real(event, *args)
@@ -267,7 +268,7 @@ def test_planning_error_fails_at_once_with_its_reason(fake, runtime, redis_conn,
         redis_conn, "unplannable", [("bad", body("issue.open.incident")), ("good", body("issue.open.incident"))]
     )
     assert bad_job.get_status() == JobStatus.FAILED and len(bad_job.results()) == 1
-    assert "'titel' is undefined" in (bad_job.latest_result().exc_string or "")  # type: ignore[union-attr]
+    assert "'titel' is undefined" in failure(bad_job)
     assert good_job.get_status() == JobStatus.FINISHED and len(fake.bot_notes()) == 1
 
 
@@ -282,7 +283,7 @@ def command(text: str, key: str, uid: int = 7) -> str:
 @pytest.mark.parametrize(
     "change", ["severity 1", "phase mitigation", "handoff eoc @bob", "update all good", "page database"]
 )
-def test_removed_member_cannot_change_anything_right_after(fake, runtime, change) -> None:  # type: ignore[no-untyped-def]
+def test_removed_member_cannot_change_anything_right_after(fake, runtime, change) -> None:
     """Access is asked again for every command that changes something: removal takes effect at once."""
     run("issue.open.incident", "k1")
     command("@incident-bot help", "c1")  # alice is a Developer: answered
@@ -293,7 +294,7 @@ def test_removed_member_cannot_change_anything_right_after(fake, runtime, change
     assert fake.labels() == labels
 
 
-def test_worker_log_has_one_line_per_delivery_not_rq_chatter(fake, runtime, redis_conn, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_worker_log_has_one_line_per_delivery_not_rq_chatter(fake, runtime, redis_conn, caplog) -> None:
     """At INFO the worker says "applied" once per delivery; RQ's registry cleaning and job lines are DEBUG."""
     from service.logs import quiet_rq
 

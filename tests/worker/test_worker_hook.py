@@ -21,7 +21,7 @@ def run(name: str, key: str, **attrs: object) -> str:
 
 
 
-def test_a_new_incident_and_its_severity_change_are_in_the_index(fake, runtime, indexed: Store) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_incident_and_its_severity_change_are_in_the_index(fake, runtime, indexed: Store) -> None:
     """Opening an incident and raising its severity leave its row and timeline (bot's defaults, alice's change)."""
     assert run("issue.open.incident", "k1").startswith("applied")
     row = indexed.incident(1, 23)
@@ -37,7 +37,7 @@ def test_a_new_incident_and_its_severity_change_are_in_the_index(fake, runtime, 
     assert any(actor == "incident-bot" and to == "3" for actor, _, to in severities)
 
 
-def test_skipped_and_dry_run_deliveries_record_nothing(fake, runtime, indexed: Store) -> None:  # type: ignore[no-untyped-def]
+def test_skipped_and_dry_run_deliveries_record_nothing(fake, runtime, indexed: Store) -> None:
     """A replayed delivery adds no timeline event; the bot's own change and a dry run leave the index untouched."""
     run("issue.open.incident", "k1")
     events = indexed.timeline(1, 23)
@@ -52,7 +52,7 @@ def test_skipped_and_dry_run_deliveries_record_nothing(fake, runtime, indexed: S
     assert indexed.timeline(1, 23) == events
 
 
-def test_an_unreachable_index_does_not_fail_the_delivery(fake, runtime, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_an_unreachable_index_does_not_fail_the_delivery(fake, runtime, caplog) -> None:
     """PostgreSQL refusing connections: GitLab is written, the job succeeds, a warning names the index."""
     dead = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere?connect_timeout=2"
     runtime.index = DeliveryIndex(lambda: open_store(dead))
@@ -62,7 +62,7 @@ def test_an_unreachable_index_does_not_fail_the_delivery(fake, runtime, caplog) 
     assert any("incident index not opened" in r.getMessage() for r in caplog.records)
 
 
-def test_a_failing_write_does_not_fail_the_delivery(fake, runtime, database_url: str, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_a_failing_write_does_not_fail_the_delivery(fake, runtime, database_url: str, caplog) -> None:
     """An index whose tables were dropped under the worker: the delivery still applies and warns."""
     store = open_store(database_url)
     runtime.index = DeliveryIndex(lambda: store)
@@ -75,7 +75,7 @@ def test_a_failing_write_does_not_fail_the_delivery(fake, runtime, database_url:
     store.engine.dispose()
 
 
-def test_the_vocabulary_follows_reloaded_rules(runtime, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_vocabulary_follows_reloaded_rules(runtime, database_url: str) -> None:
     """Rules reloaded with another drill label: the next delivery's store reads drills by the new label."""
 
     index = DeliveryIndex(lambda: open_store(database_url))

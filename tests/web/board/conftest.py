@@ -97,7 +97,7 @@ def app(store: Store, rules: RuleSet, config: BoardConfig) -> Flask:
 
 
 @pytest.fixture
-def worker_index(settings, redis_conn, rules: RuleSet, tmp_path: Path, monkeypatch) -> Iterator[Store]:  # type: ignore[no-untyped-def]
+def worker_index(settings, redis_conn, rules: RuleSet, tmp_path: Path, monkeypatch) -> Iterator[Store]:
     """The in-process worker with an index (SQLite) its jobs write, no channel targets, the clock at NOW: the index."""
     from service.notify.jobs import record_outcomes_with
     from service.worker import build_runtime, install

@@ -160,7 +160,7 @@ def test_a_stale_access_check_redacts_and_re_checks(store: Store, rules: RuleSet
     """After the access window a person's page view goes through sign-in again; the live fragment redacts meanwhile."""
     from .conftest import SECRET_TITLE
     from .fakeoauth import FakeGitLabOAuth
-    from .test_board_http import client, sign_in
+    from .helpers import client, sign_in
 
     config = BoardConfig(client_id="app", client_secret="s", groups=("acme",), access_minutes=0)
     c = client(board_app(Settings(gitlab_url="https://gitlab.example.com"), store, rules, config))

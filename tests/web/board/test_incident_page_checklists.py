@@ -32,7 +32,7 @@ def test_count_reads_each_phase_of_a_note_and_stops_at_the_list_end() -> None:
     assert [tuple(p) for p in count(note)] == [("identification", 1, 2), ("mitigation", 1, 1)]
 
 
-def test_page_shows_items_ticked_when_a_person_edits_the_bots_checklist_note(  # type: ignore[no-untyped-def]
+def test_page_shows_items_ticked_when_a_person_edits_the_bots_checklist_note(
     fake, rules: RuleSet, config: BoardConfig, worker_index: Store
 ) -> None:
     """Ticking an item of the bot's checklist note (a note update) shows `1 of N`; a look-alike comment counts not."""
@@ -43,7 +43,9 @@ def test_page_shows_items_ticked_when_a_person_edits_the_bots_checklist_note(  #
     assert client.get(f"/board?token={KIOSK_TOKEN}").status_code == 302
     assert "No checklist read yet" in page_text(client, "/incidents/1/23")
     note = next(n for n in fake.bot_notes() if MARKER in n["body"])
-    phase = re.search(rf"{MARKER} (\S+) -->", note["body"]).group(1)  # type: ignore[union-attr]
+    found = re.search(rf"{MARKER} (\S+) -->", note["body"])
+    assert found is not None
+    phase = found.group(1)
     total = len(re.findall(r"^- \[ \] ", note["body"], re.M))
     assert total >= 2
     note["body"] = note["body"].replace("- [ ] ", "- [x] ", 1)  # what the person's edit leaves in GitLab

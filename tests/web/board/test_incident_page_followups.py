@@ -16,7 +16,7 @@ from rq import Queue
 
 from service.config import Settings
 from service.notify.jobs import enqueue_notification, record_outcomes_with
-from service.notify.messages import Message
+from service.notify.messages import Message, MessageKind
 from service.rules import Channel, ChannelKind, RuleSet
 from service.store import Store, make_engine
 from service.store.followups import pending
@@ -65,7 +65,9 @@ def queue(token: str) -> Iterator[Queue]:
 
 def message(kind: str = "declared") -> Message:
     """A notification about incident 1 of the seeded index (acme/ops#1)."""
-    return Message(kind=kind, title="Checkout errors", project="acme/ops", iid=1, url=f"{GITLAB}/acme/ops/-/issues/1")  # type: ignore[arg-type]
+    return Message(
+        kind=MessageKind(kind), title="Checkout errors", project="acme/ops", iid=1, url=f"{GITLAB}/acme/ops/-/issues/1"
+    )
 
 
 def test_page_lists_each_notification_sent_and_each_failed_attempt_with_its_reason(
@@ -122,7 +124,7 @@ def test_an_index_that_cannot_be_written_never_fails_the_notification(
     assert any("notification outcome not recorded" in r.getMessage() for r in caplog.records)
 
 
-def test_page_shows_the_reminder_pending_and_not_once_resolved(  # type: ignore[no-untyped-def]
+def test_page_shows_the_reminder_pending_and_not_once_resolved(
     fake, rules: RuleSet, config: BoardConfig, worker_index: Store
 ) -> None:
     """Declaring a severity 1 incident schedules a reminder the page shows; resolving it clears it."""
