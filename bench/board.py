@@ -33,7 +33,7 @@ from service.store import Observation, Store, open_store  # noqa: E402
 from service.store.schema import incidents  # noqa: E402
 from service.web.board import BoardConfig, register_board  # noqa: E402
 from service.web.board.summary import month  # noqa: E402
-from tests.board.seed import incident  # noqa: E402
+from tests.web.board.seed import incident  # noqa: E402
 
 TARGET_MS = 50.0
 TOKEN = "bench-kiosk-token"

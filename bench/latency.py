@@ -37,10 +37,10 @@ from service.store import Store, open_store  # noqa: E402
 from service.worker import enrich as enrich_module  # noqa: E402
 from service.worker import install, process_delivery  # noqa: E402
 from service.worker.runtime import build_runtime  # noqa: E402
-from tests.board.seed import incident  # noqa: E402
 from tests.conftest import SECRET, body  # noqa: E402
 from tests.fakegitlab import FakeGitLab, FakeGitLabServer  # noqa: E402
 from tests.rulesdir import TEST_RULES  # noqa: E402  the shipped rules with the fake GitLab's people on call
+from tests.web.board.seed import incident  # noqa: E402
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/incident_bot_latency"  # with --postgres alone: <this>_PID, dropped

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from rq import Queue, SimpleWorker
+from rq.job import Job
 
 ROUNDS = 40  # bursts before giving up: each runs everything runnable, so a few are enough for any test
 
@@ -25,8 +26,8 @@ def bring_forward(queues: Sequence[Queue]) -> bool:
     for queue in queues:
         key = queue.scheduled_job_registry.key
         due = queue.connection.zrangebyscore(key, "-inf", earliest)
-        if due:
-            queue.connection.zadd(key, dict.fromkeys(due, 0))
+        if due:  # redis-py types a member as any of its response shapes; these are job ids (bytes)
+            queue.connection.zadd(key, {member: 0 for member in due if isinstance(member, bytes)})
     return True
 
 
@@ -48,3 +49,14 @@ def work_until(
 def drained(queues: Sequence[Queue]) -> Callable[[], bool]:
     """A condition for `work_until`: nothing queued, scheduled or deferred on `queues`."""
     return lambda: not any(q.count or q.scheduled_job_registry.count or q.deferred_job_registry.count for q in queues)
+
+
+def run_worker(queue: Queue) -> None:
+    """Run burst workers until the queue and its scheduled retries are drained (retries brought forward)."""
+    work_until([queue], drained([queue]), what="notification jobs drained")
+
+
+def failure(job: Job) -> str:
+    """The exception text of a job's latest result ("" when it has none)."""
+    result = job.latest_result()
+    return (result.exc_string or "") if result is not None else ""

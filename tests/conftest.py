@@ -33,6 +33,8 @@ from service.worker.rqworker import IncidentWorker
 from tests.fakegitlab import FakeGitLab, install_responses
 from tests.rulesdir import TEST_RULES
 
+pytest_plugins = ["tests.indexdb"]  # the index on both backends: store, worker, reports and web tests use it
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GITLAB = "http://gitlab.test"
@@ -132,7 +134,7 @@ _DATA_DIRS: list[str] = []
 
 # The suite's burst workers (RQ's SimpleWorker) stop as the service's worker does: RQ's own stop may wait out its
 # pubsub listener's 60 s poll (IncidentWorker.unsubscribe says why), which stalled tests by a minute at random.
-SimpleWorker.unsubscribe = IncidentWorker.unsubscribe  # type: ignore[method-assign]
+SimpleWorker.unsubscribe = IncidentWorker.unsubscribe  # type: ignore[method-assign,assignment]  # patching RQ's class
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -237,6 +239,7 @@ def _no_leftover_log_handler() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def rules() -> RuleSet:
+    """The shipped rules with the test people in the rotations (severity 1 and 2 ask updates every 30 and 60 min)."""
     return load_rules(TEST_RULES)
 
 

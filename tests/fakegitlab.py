@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
-BOT = {"id": 99, "username": "incident-bot", "name": "Incident Bot"}
+BOT: dict[str, Any] = {"id": 99, "username": "incident-bot", "name": "Incident Bot"}
 
 
 @dataclass
@@ -197,9 +197,9 @@ class FakeGitLab:
             return 404, {"message": "404 Not found"}
         key = (int(m.group(1)), int(m.group(2)))
         rest = m.group(3) or ""
-        issue = self.issues.get(key)
-        if issue is None:
+        if key not in self.issues:
             return 404, {"message": "404 Issue Not Found"}
+        issue = self.issues[key]
         if rest == "" and method == "GET":
             return 200, issue
         if rest == "" and method == "PUT":
@@ -212,8 +212,8 @@ class FakeGitLab:
             return 201, self.add_note(key, data["body"], BOT["username"])
         m2 = re.fullmatch(r"/notes/(\d+)", rest)
         if m2 and method == "GET":
-            found = next((n for n in self.notes[key] if n["id"] == int(m2.group(1))), None)
-            return (200, found) if found else (404, {"message": "404 Note Not Found"})
+            note = next((n for n in self.notes[key] if n["id"] == int(m2.group(1))), None)
+            return (200, note) if note else (404, {"message": "404 Note Not Found"})
         if m2 and method == "PUT":
             for note in self.notes[key]:
                 if note["id"] == int(m2.group(1)):

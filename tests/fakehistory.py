@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.fakegitlab import JsonServer
 
-BOT = {"id": 99, "username": "incident-bot", "name": "Incident Bot"}
+BOT: dict[str, Any] = {"id": 99, "username": "incident-bot", "name": "Incident Bot"}
 USERS = {"alice": 7, "bob": 8, "carol": 9, "dave": 10, "erin": 11, "incident-bot": 99}
 
 

@@ -86,7 +86,7 @@ class FakeOps(FakeGitLab):
         self.clock += timedelta(seconds=1)
         return stamp(self.clock)
 
-    def add_issue(self, project_id: int = 1, iid: int = 23, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+    def add_issue(self, project_id: int = 1, iid: int = 23, **kwargs: Any) -> dict[str, Any]:
         """An issue with GitLab's timestamps; `issue_type` may be given (default incident)."""
         issue_type = kwargs.pop("issue_type", "incident")
         issue = super().add_issue(project_id, iid, **kwargs)
@@ -229,10 +229,10 @@ class FakeOps(FakeGitLab):
             return 200, self._page(hooks, query)
         if rest == "/hooks" and method == "POST":
             token = data.pop("token", None)
-            hook = self.add_hook(kind, owner, **{k: v for k, v in data.items() if k in HOOK_FIELDS})
+            created = self.add_hook(kind, owner, **{k: v for k, v in data.items() if k in HOOK_FIELDS})
             if token:
-                self.hook_tokens[hook["id"]] = token
-            return 201, hook
+                self.hook_tokens[created["id"]] = token
+            return 201, created
         m = re.fullmatch(r"/hooks/(\d+)(/events)?", rest)
         hook = next((h for h in hooks if m and h["id"] == int(m.group(1))), None)
         if hook is None:

@@ -20,13 +20,13 @@ from tests.conftest import FIXTURES, ROOT
 DOCS = ROOT.parent / "shared" / "payloads" / "issue_hook.docs-example.json"
 
 
-def test_simulate_documented_payload_is_ignored(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_simulate_documented_payload_is_ignored(capsys) -> None:
     """GitLab's documented example (type Issue) is not an incident: simulate says so and exits 0."""
     assert main(["simulate", str(FIXTURES / "issue.open.docs.json")]) == 0
     assert capsys.readouterr().out.startswith("not an incident")
 
 
-def test_simulate_incident_prints_plan_and_comment(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_simulate_incident_prints_plan_and_comment(capsys) -> None:
     """Each action with its rule, the writes it would make, and the comment."""
     assert main(["simulate", str(FIXTURES / "issue.open.incident.json")]) == 0
     out = capsys.readouterr().out
@@ -34,7 +34,7 @@ def test_simulate_incident_prints_plan_and_comment(capsys) -> None:  # type: ign
     assert "GitLab writes: one PUT" in out and "--- the comment ---" in out
 
 
-def test_simulate_with_state_and_json(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_simulate_with_state_and_json(tmp_path: Path, capsys) -> None:
     """`--state` says what GitLab holds now; `--json` is machine-readable."""
     state = tmp_path / "state.json"
     state.write_text(
@@ -55,7 +55,7 @@ def test_simulate_with_state_and_json(tmp_path: Path, capsys) -> None:  # type: 
     assert {"action": "RemoveLabels", "rule": "exclusive-severity", "labels": ["severity::3"]} in actions
 
 
-def test_simulate_bad_inputs_are_explained(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_simulate_bad_inputs_are_explained(tmp_path: Path, capsys) -> None:
     """A missing or malformed file is a one-line error and exit 2, never a traceback."""
     assert main(["simulate", str(tmp_path / "absent.json")]) == 2
     (tmp_path / "bad.json").write_text('{"object_kind": "issue"}')
@@ -65,12 +65,12 @@ def test_simulate_bad_inputs_are_explained(tmp_path: Path, capsys) -> None:  # t
 
 
 @pytest.mark.skipif(not DOCS.exists(), reason="shared/ payloads not beside the checkout")
-def test_simulate_on_shared_payloads(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_simulate_on_shared_payloads(capsys) -> None:
     """The README's example: the documented payload from ../shared/payloads."""
     assert main(["simulate", str(DOCS)]) == 0
 
 
-def test_schema_and_check_rules(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_schema_and_check_rules(capsys) -> None:
     """`schema` prints JSON; `check-rules` summarises the shipped rules."""
     assert main(["schema"]) == 0 and json.loads(capsys.readouterr().out)["title"] == "incident-bot rules file"
     assert main(["check-rules"]) == 0 and capsys.readouterr().out.startswith("rules OK: ")
@@ -109,7 +109,7 @@ def test_rotation_turns_and_overrides() -> None:
 
 
 @pytest.mark.parametrize("command", ["web", "worker"])
-def test_web_and_worker_refuse_to_start_without_a_secret(command, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_web_and_worker_refuse_to_start_without_a_secret(command, monkeypatch, capsys) -> None:
     """No GITLAB_WEBHOOK_SECRET and no local-trial flag: exit 2 naming the variable and the way out."""
     monkeypatch.delenv("GITLAB_WEBHOOK_SECRET", raising=False)
     monkeypatch.delenv("INCIDENT_BOT_LOCAL_TRIAL", raising=False)
@@ -122,7 +122,7 @@ def test_web_and_worker_refuse_to_start_without_a_secret(command, monkeypatch, c
     ("argv", "env"),
     [(["web", "--insecure-local-trial"], {}), (["web"], {"INCIDENT_BOT_LOCAL_TRIAL": "1"})],
 )
-def test_web_starts_without_a_secret_only_as_an_explicit_local_trial(argv, env, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_web_starts_without_a_secret_only_as_an_explicit_local_trial(argv, env, monkeypatch, capsys) -> None:
     """The flag or INCIDENT_BOT_LOCAL_TRIAL=1 lets `web` start without a secret, with a loud warning."""
     import service.web.server
 
@@ -140,7 +140,7 @@ def test_web_starts_without_a_secret_only_as_an_explicit_local_trial(argv, env, 
     assert "every delivery is accepted unverified" in capsys.readouterr().err
 
 
-def test_web_with_a_secret_starts_quietly(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_web_with_a_secret_starts_quietly(monkeypatch, capsys) -> None:
     """With a secret, `web` starts and says nothing about trials."""
     import service.web.server
 
@@ -151,14 +151,14 @@ def test_web_with_a_secret_starts_quietly(monkeypatch, capsys) -> None:  # type:
     assert started == ["127.0.0.1:9999"] and "unverified" not in capsys.readouterr().err
 
 
-def test_bad_whsec_secret_stops_web_with_a_clear_message(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_bad_whsec_secret_stops_web_with_a_clear_message(monkeypatch, capsys) -> None:
     """A `whsec_` secret that is not base64 is a start-up error (exit 2) naming the variable."""
     monkeypatch.setenv("GITLAB_WEBHOOK_SECRET", "whsec_@@@")
     assert main(["web"]) == 2
     assert "GITLAB_WEBHOOK_SECRET starts with whsec_" in capsys.readouterr().err
 
 
-def test_a_lone_web_names_its_redis_and_index_and_joins_a_running_serves_redis(  # type: ignore[no-untyped-def]
+def test_a_lone_web_names_its_redis_and_index_and_joins_a_running_serves_redis(
     monkeypatch, capsys, tmp_path: Path
 ) -> None:
     """`web` says which Redis and index it uses; with REDIS_URL unset it takes a running serve's, like doctor."""

@@ -21,13 +21,14 @@ from tests.conftest import DECLARED, DECLARED_LABELS, NOW, payload
 HOSTILE = st.one_of(
     st.text(max_size=400),
     st.sampled_from(["/close", "@all", "<script>x</script>", "[x](javascript:1)", "| a | b |", "\u2028/label ~x"]),
-    st.lists(st.sampled_from(["/close", "@all", "due", "2026-13-45", "@", "#12", "<img>", "\n", "`", "x"]), max_size=9)
-    .map(" ".join),
+    st.lists(
+        st.sampled_from(["/close", "@all", "due", "2026-13-45", "@", "#12", "<img>", "\n", "`", "x"]), max_size=9
+    ).map(" ".join),
 )
 TODAY = date(2026, 12, 1)
 
 
-def plan_for(note: str, rules: RuleSet):  # type: ignore[no-untyped-def]
+def plan_for(note: str, rules: RuleSet):
     data = payload("note.create.incident")
     data["object_attributes"]["note"] = note
     event = parse_event(data, delivery_id="d")

@@ -110,7 +110,7 @@ def hostile_draft(rules: RuleSet, text: str) -> Draft:
 
 
 @pytest.mark.parametrize("text", HOSTILE)
-def test_every_template_renders_hostile_text_inert(rules, text: str) -> None:  # type: ignore[no-untyped-def]
+def test_every_template_renders_hostile_text_inert(rules, text: str) -> None:
     """Each comment template of the shipped rules, rendered with hostile title, actor, timeline and roles."""
     draft = hostile_draft(rules, text)
     assert rules.templates, "no templates to check"
@@ -135,7 +135,7 @@ def issue_event(name: str, key: str, title: str) -> str:
 
 
 @pytest.mark.parametrize("text", HOSTILE)
-def test_pipeline_outputs_render_hostile_text_inert(fake, runtime, text: str) -> None:  # type: ignore[no-untyped-def]
+def test_pipeline_outputs_render_hostile_text_inert(fake, runtime, text: str) -> None:
     """Declared, commanded by a hostile username with hostile arguments, refused, resolved: every output inert."""
     title = " ".join(text.split())  # GitLab keeps titles on one line; the hook may not
     fake.issues[(1, 23)].update(title=text, labels=["incident", "severity::1"])
@@ -170,7 +170,7 @@ def test_pipeline_outputs_render_hostile_text_inert(fake, runtime, text: str) ->
 
 
 @pytest.mark.parametrize("text", HOSTILE)
-def test_planted_checklist_and_usernames_never_reach_a_later_note(fake, runtime, text: str) -> None:  # type: ignore[no-untyped-def]
+def test_planted_checklist_and_usernames_never_reach_a_later_note(fake, runtime, text: str) -> None:
     """A user note with the checklist marker and hostile items: the next phase says nothing of them."""
     issue_event("issue.open.incident", "open", "Checkout is down")
     for note in fake.bot_notes():
@@ -239,7 +239,7 @@ def test_username_validation(name: str, valid: bool) -> None:
     assert is_username(name) is valid
 
 
-def test_handoff_to_a_mass_mention_is_refused(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_handoff_to_a_mass_mention_is_refused(fake, runtime) -> None:
     """`handoff eoc @all.` is not a username: refused with the usage, nobody staffed or assigned."""
     issue_event("issue.open.incident", "open", "Checkout is down")
     assignees = list(fake.issues[(1, 23)]["assignees"])

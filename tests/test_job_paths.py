@@ -20,7 +20,7 @@ from tests.conftest import body
 OLD_PATHS = ("service.worker.process_delivery", "service.reminders.fire", "service.notify.send_notification")
 
 
-def run_by_path(redis_conn, path: str, *args: object) -> Job:  # type: ignore[no-untyped-def]
+def run_by_path(redis_conn, path: str, *args: object) -> Job:
     """Enqueue `path` by its string name, as an older release did, and run it with the production worker."""
     queue = Queue("old-paths", connection=redis_conn)
     job = queue.enqueue(path, *args)
@@ -33,7 +33,7 @@ def test_jobs_are_still_queued_under_their_old_paths() -> None:
     assert (PROCESS_FUNC, REMINDER_FUNC, NOTIFY_FUNC) == OLD_PATHS
 
 
-def test_a_delivery_queued_under_the_old_path_is_applied(fake, runtime, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_a_delivery_queued_under_the_old_path_is_applied(fake, runtime, redis_conn) -> None:
     """`service.worker.process_delivery`: the queued delivery declares the incident in GitLab."""
     job = run_by_path(redis_conn, OLD_PATHS[0], body("issue.open.incident"), {"delivery_id": "old-1"})
     assert job.get_status() == JobStatus.FINISHED, job.latest_result()
@@ -42,7 +42,7 @@ def test_a_delivery_queued_under_the_old_path_is_applied(fake, runtime, redis_co
     assert memory is not None and "old-1" in memory["deliveries"]
 
 
-def test_a_reminder_scheduled_under_the_old_path_runs(fake, runtime, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_a_reminder_scheduled_under_the_old_path_runs(fake, runtime, redis_conn) -> None:
     """`service.reminders.fire`: a reminder whose series was replaced meanwhile runs and stands down."""
     redis_conn.set(reminder_key(1, 23), '{"token": "newer", "roles": [], "minutes": 30}')
     job = run_by_path(redis_conn, OLD_PATHS[1], 1, 23, "older", 1)
@@ -51,7 +51,7 @@ def test_a_reminder_scheduled_under_the_old_path_runs(fake, runtime, redis_conn)
     assert fake.bot_notes() == []
 
 
-def test_a_notification_queued_under_the_old_path_runs(redis_conn, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_notification_queued_under_the_old_path_runs(redis_conn, monkeypatch) -> None:
     """`service.notify.send_notification`: a notification for a channel without a target is skipped, not failed."""
     monkeypatch.delenv("OLD_PATH_TARGET", raising=False)
     channel = Channel("ops", ChannelKind.WEBHOOK, "OLD_PATH_TARGET")
@@ -66,7 +66,7 @@ def test_a_notification_queued_under_the_old_path_runs(redis_conn, monkeypatch) 
     assert job.return_value() == "skipped: no target"
 
 
-def test_a_drill_inject_scheduled_under_its_path_runs(fake, runtime, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_a_drill_inject_scheduled_under_its_path_runs(fake, runtime, redis_conn) -> None:
     """`service.worker.injects.post_inject` (scheduled up to a week ahead): posts the inject on an open drill."""
     from service.jobs import INJECT_FUNC  # the name RQ stores with each scheduled inject
     from service.rules.drills import drill_marker

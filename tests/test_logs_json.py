@@ -47,7 +47,7 @@ def configured(monkeypatch: pytest.MonkeyPatch, fmt: str) -> io.StringIO:
     return buffer
 
 
-def test_a_delivery_logs_json_with_delivery_project_iid_and_rules(json_logs: io.StringIO, fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_a_delivery_logs_json_with_delivery_project_iid_and_rules(json_logs: io.StringIO, fake, runtime) -> None:
     """Applying a new incident: every line is JSON; the plan lines name their rules and carry the delivery."""
     process_delivery(body("issue.open.incident"), {"delivery_id": "json-1", "event_uuid": "uuid-1"})
     lines = json_lines(json_logs.getvalue())
@@ -86,7 +86,7 @@ def test_an_unknown_format_stops_the_start(monkeypatch: pytest.MonkeyPatch, caps
 
 
 @pytest.mark.e2e
-def test_the_web_process_writes_only_json_lines(tmp_path: Path, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_the_web_process_writes_only_json_lines(tmp_path: Path, redis_conn) -> None:
     """`incident-bot web` under gunicorn: its own lines and the app's are JSON; a duplicate names its delivery."""
     from tests.conftest import test_redis_url  # the e2e Stack's own Redis URL, as its fixture uses
 

@@ -68,7 +68,7 @@ def gitlab() -> Iterator[FakeGitLab]:
 
 
 @pytest.fixture()
-def client(settings, rules, redis_conn: Redis, receiver, gitlab) -> FlaskClient:  # type: ignore[no-untyped-def]
+def client(settings, rules, redis_conn: Redis, receiver, gitlab) -> FlaskClient:
     runtime = build_runtime(settings, rules, redis_conn)
     runtime.clock = lambda: NOW
     install(runtime)
@@ -77,7 +77,7 @@ def client(settings, rules, redis_conn: Redis, receiver, gitlab) -> FlaskClient:
 
 def test_counters_equal_the_deliveries_sent_and_the_work_done(
     client: FlaskClient, settings, redis_conn: Redis, gitlab: FakeGitLab, receiver: HttpReceiver
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Two queued, one duplicate, three ignored, three rejected; then one worker run: jobs, GitLab calls, 429s."""
     before = scrape(client)
     incident = body("issue.open.incident")
@@ -134,7 +134,7 @@ def test_webhook_state_from_the_ops_check_is_a_gauge(client: FlaskClient, redis_
     assert found[(name, (("namespace", "groups/7"), ("state", "delivering")))] == 0
 
 
-def test_scrape_answers_when_redis_does_not(settings, rules, receiver) -> None:  # type: ignore[no-untyped-def]
+def test_scrape_answers_when_redis_does_not(settings, rules, receiver) -> None:
     """Redis down: /metrics still answers 200 with the counters and incident_bot_redis_up 0."""
     dead = connect("redis://127.0.0.1:1/0")  # as the app connects: fails fast, no retry backoff
     found = scrape(create_app(settings, connection=dead, rules=rules).test_client())

@@ -14,7 +14,7 @@ from service.web.app import create_app
 from tests.conftest import body, hook_headers, payload
 
 
-def _client(settings: Settings, rules, redis_conn: Redis, queue_name: str):  # type: ignore[no-untyped-def]
+def _client(settings: Settings, rules, redis_conn: Redis, queue_name: str):
     return create_app(dataclasses.replace(settings, queue_name=queue_name), connection=redis_conn, rules=rules)
 
 
@@ -22,7 +22,7 @@ def _keys(redis_conn: Redis) -> set[str]:
     return {k.decode() for k in redis_conn.scan_iter(count=1000)}
 
 
-def test_one_delivery_sent_to_two_deployments_is_queued_by_each(settings, rules, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_one_delivery_sent_to_two_deployments_is_queued_by_each(settings, rules, redis_conn) -> None:
     """The same webhook delivered to production and staging is a job in each queue, not a duplicate in one."""
     production = _client(settings, rules, redis_conn, "incident-bot").test_client()
     staging = _client(settings, rules, redis_conn, "staging").test_client()
@@ -35,7 +35,7 @@ def test_one_delivery_sent_to_two_deployments_is_queued_by_each(settings, rules,
     assert Queue("staging", connection=redis_conn).job_ids == [second.json["job_id"]]
 
 
-def test_a_deployment_never_waits_behind_anothers_job(settings, rules, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_a_deployment_never_waits_behind_anothers_job(settings, rules, redis_conn) -> None:
     """An issue's pending event in one deployment does not defer the same issue's events in the other."""
     production = _client(settings, rules, redis_conn, "incident-bot").test_client()
     staging = _client(settings, rules, redis_conn, "staging").test_client()
@@ -46,13 +46,14 @@ def test_a_deployment_never_waits_behind_anothers_job(settings, rules, redis_con
     assert answer.json["status"] == "queued" and answer.json["after"] is None  # not deferred behind p-1
 
 
-def test_a_deployments_edge_writes_only_its_own_keys(settings, rules, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_a_deployments_edge_writes_only_its_own_keys(settings, rules, redis_conn) -> None:
     """Everything staging's edge writes is under `staging:` or is RQ's own key of a staging job."""
     staging = _client(settings, rules, redis_conn, "staging").test_client()
     staging.post("/webhook", data=body("issue.open.incident"), headers=hook_headers(key="k-1"))
     staging.post("/webhook", data=body("issue.open.incident"), headers=hook_headers(key="k-2"))
     written = _keys(redis_conn)
     assert written, "the edge wrote nothing"
+
     def own(key: str) -> bool:
         return key.startswith("staging:") or key == "rq:queues" or (key.startswith("rq:") and "staging" in key)
 
@@ -60,7 +61,7 @@ def test_a_deployments_edge_writes_only_its_own_keys(settings, rules, redis_conn
     assert foreign == set()
 
 
-def test_the_bot_username_of_one_deployment_filters_nothing_in_another(settings, rules, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_the_bot_username_of_one_deployment_filters_nothing_in_another(settings, rules, redis_conn) -> None:
     """Staging's bot user is `alice`: staging drops alice's change as its own, production still queues it."""
     from service.queue import remember_bot_username
 

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from redis import Redis
@@ -21,7 +22,7 @@ from rq.registry import FailedJobRegistry
 from service.config import Settings
 from service.queue import EnqueueOutcome, EventQueue, job_id_for
 from service.worker import IncidentWorker, make_worker
-from tests.bursts import drained, work_until
+from tests.bursts import drained, failure, work_until
 from tests.conftest import ROOT, test_redis_url
 
 RECORD = "tests.jobs.record"
@@ -32,7 +33,7 @@ def enqueue(q: EventQueue, delivery: str, issue: str = "1:23", **data: object) -
     return q.enqueue(json.dumps(data).encode(), meta, delivery_id=delivery, issue_key=issue, actor="alice").outcome
 
 
-def ran(conn: Redis) -> list[dict[str, float | str]]:
+def ran(conn: Redis) -> list[dict[str, Any]]:
     return [json.loads(x) for x in conn.lrange("test:ran", 0, -1)]
 
 
@@ -75,7 +76,7 @@ def workers(redis_conn: Redis) -> Iterator[None]:
         yield
 
 
-def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout: float = 60.0) -> None:
     """Poll `predicate` until it holds; the timeout is a deadline for a hang, never a speed check."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -112,7 +113,7 @@ def test_job_ids_are_valid_for_rq() -> None:
     validate_job_id(odd)
 
 
-def test_same_issue_runs_in_order_on_concurrent_workers(redis_conn: Redis, workers) -> None:  # type: ignore[no-untyped-def]
+def test_same_issue_runs_in_order_on_concurrent_workers(redis_conn: Redis, workers) -> None:
     """Two back-to-back events of one issue with two workers free: the second starts after the first ends."""
     q = EventQueue(redis_conn, "ordered", func=RECORD)
     assert enqueue(q, "first", hold=0.6) is EnqueueOutcome.QUEUED
@@ -123,7 +124,7 @@ def test_same_issue_runs_in_order_on_concurrent_workers(redis_conn: Redis, worke
     assert second["start"] >= first["end"]
 
 
-def test_different_issues_run_in_parallel(redis_conn: Redis, workers) -> None:  # type: ignore[no-untyped-def]
+def test_different_issues_run_in_parallel(redis_conn: Redis, workers) -> None:
     """Events of two issues overlap in time on two workers: each holds until the other has started."""
     q = EventQueue(redis_conn, "ordered", func=RECORD)
     enqueue(q, "a", issue="1:1", hold_until="test:started:b")  # one at a time, neither could finish
@@ -185,7 +186,7 @@ def test_failing_job_lands_in_failed_registry_with_reason(redis_conn: Redis) -> 
     registry = FailedJobRegistry("fails", connection=redis_conn)
     assert registry.get_job_ids() == ["doomed"]
     job = Job.fetch("doomed", connection=redis_conn)
-    assert "asked to fail: doomed" in (job.latest_result().exc_string or "")  # type: ignore[union-attr]
+    assert "asked to fail: doomed" in failure(job)
 
 
 def two_queue_worker(conn: Redis, name: str) -> IncidentWorker:
@@ -260,7 +261,7 @@ Intake(queue, Spool(Path(sys.argv[1]))).drain()
 """
 
 
-def test_a_drain_killed_between_enqueue_and_removal_applies_nothing_twice(redis_conn: Redis, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_drain_killed_between_enqueue_and_removal_applies_nothing_twice(redis_conn: Redis, tmp_path) -> None:
     """A web process SIGKILLed mid-drain re-sends what it had enqueued: the queue drops it, each runs once, in order."""
     from service.intake import Intake  # the spool's drain, tested here for the queue's half of its promise
     from service.spool import Record, Spool
@@ -290,7 +291,7 @@ def test_a_stopping_worker_does_not_wait_out_its_listener(redis_conn: Redis) -> 
     worker.subscribe()
     assert worker.pubsub is not None
     worker.pubsub.unsubscribe()  # the race's first half: the listener reads the reply and starts its long wait
-    wait_for(lambda: not worker.pubsub.subscribed)  # type: ignore[union-attr]
+    wait_for(lambda: worker.pubsub is not None and not worker.pubsub.subscribed)
     stopping = threading.Thread(target=worker.unsubscribe, daemon=True)
     stopping.start()
     stopping.join(timeout=30)  # a bound on a hang, not a speed check: the stall was 60 s

@@ -23,7 +23,7 @@ def test_neutralise_quick_actions_mentions_and_html() -> None:
     assert safe.splitlines()[0] == "&#47;close"
 
 
-def test_incident_titled_like_a_quick_action_cannot_close_itself(fake, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_incident_titled_like_a_quick_action_cannot_close_itself(fake, runtime) -> None:
     """An incident titled `/close` with `@all` in it: the bot's comment neither closes nor mass-mentions."""
     process_delivery(body("issue.open.incident", title="/close\n@all /assign @mallory"), {"delivery_id": "n1"})
     (note,) = fake.bot_notes()

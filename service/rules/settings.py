@@ -2,7 +2,7 @@
 
 Built once when the rules load (`ProcessSettings.from_mapping`); every reader uses its fields
 instead of reading the raw mapping with a default of its own. docs/rules.md states the same
-defaults (tests/test_rules_settings.py compares them).
+defaults (tests/rules/test_rules_settings.py compares them).
 """
 
 from __future__ import annotations

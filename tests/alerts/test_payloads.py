@@ -63,7 +63,7 @@ def test_generic_alert_with_end_time_is_resolved() -> None:
 def test_a_wrong_field_is_named(source: str, payload: dict[str, object], named: str) -> None:
     """Missing or ill-typed fields are refused with their name (the edge's 400)."""
     with pytest.raises(AlertPayloadError, match=named.replace("[", r"\[").replace("]", r"\]")):
-        parse(source, dumps(payload))  # type: ignore[arg-type]
+        parse(source, dumps(payload))
 
 
 def test_not_json_and_too_deep_are_refused() -> None:

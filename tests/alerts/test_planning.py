@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -90,7 +90,7 @@ def test_all_resolved_comments_then_applies_on_resolved(rules: RuleSet, behaviou
             "alerts.default",
             "mitigate",
             "incident::remediation",
-            planned.plan.actions[2].remove,  # type: ignore[attr-defined]
+            cast(Any, planned.plan.actions[2]).remove,
         )
     assert planned.after.resolved_at == NOW.timestamp()
     assert _plan(rules, alertmanager(am_alert(status="resolved")), planned.after).plan.empty  # re-sent: nothing
@@ -103,7 +103,7 @@ def test_firing_again_within_the_window_returns_to_the_incident(rules: RuleSet) 
     later = NOW + timedelta(minutes=30)
     planned = _plan(rules, alertmanager(), resolved, now=later, incident_open=False)
     assert kinds(planned) == [ReopenAlertIncident, CommentOnAlertIncident, UpdateAlertTable]
-    assert "Fired again" in planned.plan.actions[1].body and planned.after.resolved_at is None  # type: ignore[attr-defined]
+    assert "Fired again" in cast(Any, planned.plan.actions[1]).body and planned.after.resolved_at is None
     assert kinds(_plan(rules, alertmanager(), resolved, now=later, incident_open=True))[0] is CommentOnAlertIncident
 
 

@@ -23,7 +23,8 @@ def test_the_issue_form_loads_as_written() -> None:
     """The shipped alerts.yml (the issue's example): routes, severity map, limits."""
     alerts = load_rules(TEST_RULES).alerts
     assert alerts.configured and alerts.default is not None and alerts.default.project == "ops/production"
-    assert alerts.route_for({"service": "checkout"}).project == "shop/checkout"  # type: ignore[union-attr]
+    route = alerts.route_for({"service": "checkout"})
+    assert route is not None and route.project == "shop/checkout"
     assert alerts.route_for({"service": "search"}) is alerts.default
     assert alerts.severity_of({"severity": "Critical"}) == 1 and alerts.severity_of({}) == 3
     assert alerts.on_resolved is OnResolved.COMMENT and alerts.max_new_incidents_per_minute == 10

@@ -5,16 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from service.changes.hooks import Deployment, FlagChange
 from service.changes.suspects import SuspectScope, select_suspects
 from service.rules.settings import SuspectSettings
-from tests.store.test_changes import START, deployed, switched
+from tests.changes.helpers import START, deployed, switched
 
 SCOPE = SuspectScope(1, "acme/shop", START)
 
 
 def test_failed_running_staging_and_out_of_window_changes_are_no_suspects() -> None:
     """Only the successful production deployment and the flag inside the window are listed."""
-    changes = [
+    changes: list[Deployment | FlagChange] = [
         deployed(1, 12),
         deployed(2, 5, status="failed"),
         deployed(3, 6, status="running"),
@@ -33,7 +34,7 @@ def test_failed_running_staging_and_out_of_window_changes_are_no_suspects() -> N
 
 def test_a_hostile_environment_or_flag_name_is_inert_in_the_reason() -> None:
     """Mentions, links and quick actions from a payload's names reach the comment inert."""
-    changes = [
+    changes: list[Deployment | FlagChange] = [
         deployed(1, 12, tier="production", environment="@all [x](javascript:alert(1))"),
         switched("/close", 3, project_id=2, project_path="evil/@here"),
     ]

@@ -24,6 +24,7 @@ from rq import Queue
 from rq.job import Job
 
 from service.queue import EventQueue
+from tests.bursts import failure
 from tests.conftest import payload
 from tests.e2e.harness import Proc, RedisServer, Stack, calls, wait_until
 from tests.fakegitlab import FakeGitLab, FakeGitLabServer
@@ -129,7 +130,7 @@ def settled(stack: Stack, gitlab: FakeGitLab, sender: Sender) -> bool:
         return False
 
 
-def leftover_claims(connection: Redis) -> list[str]:
+def leftover_claims(connection: Redis) -> list[bytes | str]:
     """Job ids sitting in any worker's claims list."""
     return [job for key in connection.scan_iter("incident-bot:claims:*") for job in connection.lrange(key, 0, -1)]
 
@@ -195,7 +196,7 @@ def test_every_accepted_delivery_is_applied_exactly_once_through_kills_and_redis
         assert sorted(queue.failed_job_registry.get_job_ids()) == sorted(sender.poisoned)
         for key in sender.poisoned:
             job = Job.fetch(key, connection=stack.connection)
-            assert len(job.results()) == 1 and "delivery " + key in (job.latest_result().exc_string or "")  # type: ignore[union-attr]
+            assert len(job.results()) == 1 and "delivery " + key in failure(job)
         # The workers not stopped on purpose rode out both Redis restarts.
         assert all(proc.popen.poll() is None for proc in workers)
         retried = sum(1 for job in jobs if (job.retries_left or 0) < 5)

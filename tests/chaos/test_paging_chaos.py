@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import RedisServer, wait_until
-from tests.e2e.test_paging import Receivers, assert_whole_escalation, declare_severity_1, notes, paging_stack
 from tests.fakegitlab import FakeGitLabServer
+from tests.paging.helpers import Receivers, assert_whole_escalation, declare_severity_1, notes, paging_stack
 from tests.paging.pagingrules import paging_rules
 
 pytestmark = [pytest.mark.e2e, pytest.mark.chaos]

@@ -20,7 +20,7 @@ from redis import Redis
 
 from service.incident import strip_memory
 from service.rules import RuleSet
-from service.store import open_store
+from service.store import IncidentRow, open_store
 from service.store.training import records
 from tests.conftest import ROOT, payload, test_redis_url
 from tests.drillscript import DrillScript
@@ -46,7 +46,7 @@ def receivers(rules: RuleSet) -> Iterator[dict[str, HttpReceiver]]:
 
 
 @pytest.fixture()
-def drilling(tmp_path: Path, fake_server: FakeGitLabServer, redis_conn: Redis, receivers) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
+def drilling(tmp_path: Path, fake_server: FakeGitLabServer, redis_conn: Redis, receivers) -> Iterator[Stack]:
     """Web and one worker, every channel pointing at its receiver, drill minutes lasting 0.05 s."""
     channels = {f"INCIDENT_BOT_CHANNEL_{name.upper()}": r.url for name, r in receivers.items()}
     stack = Stack(
@@ -85,7 +85,7 @@ def ask_for_a_drill(stack: Stack, gitlab: FakeGitLab) -> None:
     stack.wait_finished(accepted(stack.post(json.dumps(note).encode(), key="ask-drill", event="Note Hook")))
 
 
-def test_a_drill_end_to_end(drilling: Stack, gitlab: FakeGitLab, receivers, rules: RuleSet, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_drill_end_to_end(drilling: Stack, gitlab: FakeGitLab, receivers, rules: RuleSet, tmp_path: Path) -> None:
     """Opened by command, injects on a fast clock, run by its participants, closed: the card, record and reports."""
     ask_for_a_drill(drilling, gitlab)
     wait_until(lambda: DRILL in gitlab.issues, what="the drill issue opened")
@@ -96,6 +96,7 @@ def test_a_drill_end_to_end(drilling: Stack, gitlab: FakeGitLab, receivers, rule
         lambda: (row := open_store(index_url).incident(*DRILL)) is not None and row.started_at and row,
         what="the drill declared and indexed",
     )
+    assert isinstance(declared, IncidentRow) and declared.started_at is not None
     scenario = rules.drills[SCENARIO]
 
     def injects() -> list[str]:

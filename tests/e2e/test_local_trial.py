@@ -34,7 +34,7 @@ def test_web_without_a_secret_refuses_to_start() -> None:
     assert "GITLAB_WEBHOOK_SECRET" in done.stderr and "--insecure-local-trial" in done.stderr
 
 
-def test_serve_without_a_secret_is_a_loud_local_trial(tmp_path: Path, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_serve_without_a_secret_is_a_loud_local_trial(tmp_path: Path, redis_conn) -> None:
     """`incident-bot serve` keeps the trial default: it starts, warns, and accepts an unsigned delivery."""
     port = free_port()
     log = tmp_path / "serve.log"

@@ -26,7 +26,7 @@ def receivers() -> Iterator[dict[str, HttpReceiver]]:
 
 
 @pytest.fixture()
-def notifying(tmp_path: Path, fake_server: FakeGitLabServer, redis_conn: Redis, receivers) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
+def notifying(tmp_path: Path, fake_server: FakeGitLabServer, redis_conn: Redis, receivers) -> Iterator[Stack]:
     """Web and one worker whose channels point at the local receivers."""
     stack = Stack(
         tmp_path,
@@ -44,7 +44,7 @@ def notifying(tmp_path: Path, fake_server: FakeGitLabServer, redis_conn: Redis, 
         print(stack.output())
 
 
-def test_people_hear_about_the_incident_once(notifying: Stack, receivers, gitlab: FakeGitLab) -> None:  # type: ignore[no-untyped-def]
+def test_people_hear_about_the_incident_once(notifying: Stack, receivers, gitlab: FakeGitLab) -> None:
     """Opened: responders only; escalated to 1: executives too; a redelivery tells nobody again."""
     accepted(notifying.post(body("issue.open.incident"), key="n-open"))
     wait_until(lambda: receivers["responders"].delivered, what="responders told of the new incident")
@@ -66,7 +66,7 @@ def test_people_hear_about_the_incident_once(notifying: Stack, receivers, gitlab
     assert len(receivers["responders"].requests) == 2 and len(receivers["executives"].requests) == 1
 
 
-def test_update_command_is_broadcast(notifying: Stack, receivers, gitlab: FakeGitLab) -> None:  # type: ignore[no-untyped-def]
+def test_update_command_is_broadcast(notifying: Stack, receivers, gitlab: FakeGitLab) -> None:
     """`@incident-bot update ...` from a Developer reaches the responders with its text and is quoted in the issue."""
     accepted(notifying.post(body("issue.open.incident"), key="u-open"))
     notifying.wait_finished("u-open")

@@ -13,42 +13,21 @@ import pytest
 import requests
 from redis import Redis
 
-from service.incident import strip_memory
 from service.paging import tokens
-from service.rules import load_rules
-from tests.conftest import payload, test_redis_url
-from tests.e2e.harness import Stack, accepted, wait_until
+from tests.conftest import test_redis_url
+from tests.e2e.harness import wait_until
 from tests.fakegitlab import FakeGitLab, FakeGitLabServer
+from tests.paging.helpers import (
+    SECRET,
+    Receivers,
+    assert_whole_escalation,
+    declare_severity_1,
+    notes,
+    paging_stack,
+)
 from tests.paging.pagingrules import paging_rules
-from tests.receivers import HttpReceiver, SmtpReceiver
 
 pytestmark = pytest.mark.e2e
-SECRET = "a-long-enough-ack-secret"
-PAGED = "You are paged"
-
-
-class Receivers:
-    """A recording HTTP receiver per channel of the rules and one SMTP server, with their environment."""
-
-    def __init__(self, rules_dir: Path):
-        self.http = {name: HttpReceiver() for name in load_rules(rules_dir).channels}
-        self.smtp = SmtpReceiver()
-
-    def env(self) -> dict[str, str]:
-        found = {f"INCIDENT_BOT_CHANNEL_{n.upper().replace('-', '_')}": r.url for n, r in self.http.items()}
-        return {**found, **self.smtp.env(), "INCIDENT_BOT_PAGER_SECRET": "pager-signing-secret"}
-
-    def pages(self, channel: str) -> list[str]:
-        """The bodies of the pages a channel received."""
-        return [r.body.decode() for r in self.http[channel].delivered if PAGED in r.body.decode()]
-
-    def mails(self) -> list[str]:
-        return [m.message.get_content() for m in self.smtp.messages if PAGED in str(m.message["Subject"])]
-
-    def close(self) -> None:
-        for receiver in self.http.values():
-            receiver.close()
-        self.smtp.close()
 
 
 @pytest.fixture()
@@ -63,37 +42,7 @@ def receivers(rules_dir: Path) -> Iterator[Receivers]:
     found.close()
 
 
-def paging_stack(tmp_path: Path, url: str, redis_url: str, rules_dir: Path, minute: str, **env: str) -> Stack:
-    return Stack(
-        tmp_path, url, redis_url, INCIDENT_BOT_RULES=str(rules_dir), INCIDENT_BOT_PAGING_MINUTE_SECONDS=minute, **env
-    )
-
-
-def declare_severity_1(stack: Stack, gitlab: FakeGitLab) -> None:
-    with gitlab.lock:
-        gitlab.issues[(1, 23)]["labels"] = ["incident", "severity::1"]
-    data = payload("issue.open.incident")
-    stack.wait_finished(accepted(stack.post(json.dumps(data).encode(), key="open-sev1")))
-
-
-def notes(gitlab: FakeGitLab) -> list[str]:
-    with gitlab.lock:
-        return [strip_memory(n["body"]) for n in gitlab.bot_notes()]
-
-
-def assert_whole_escalation(receivers: Receivers, gitlab: FakeGitLab) -> None:
-    """Two runs of the three levels, each page once, then the broadcast; the issue told every step."""
-    assert len(receivers.pages("pager-carol")) == 2  # level 1 of each run (Mattermost)
-    assert len(receivers.mails()) == 2 and all("Acknowledge:" not in m for m in receivers.mails())
-    assert len(receivers.pages("pager-bob")) == 2  # level 2 of each run: the staffed IM (Teams)
-    assert len(receivers.pages("executives")) == 2  # level 3 of each run
-    said = "\n".join(notes(gitlab))
-    assert said.count("Not acknowledged by") == 6 and "Nobody acknowledged the page" in said
-    broadcast = [r for r in receivers.http["responders"].delivered if "Page not acknowledged" in r.body.decode()]
-    assert len(broadcast) == 1
-
-
-def test_nobody_acknowledges_every_level_then_the_broadcast(  # type: ignore[no-untyped-def]
+def test_nobody_acknowledges_every_level_then_the_broadcast(
     tmp_path: Path, fake_server: FakeGitLabServer, gitlab: FakeGitLab, redis_conn: Redis, rules_dir, receivers
 ) -> None:
     """Unacknowledged, the page runs every level twice (repeat: 1), each page once, then tells `responders`."""
@@ -118,7 +67,7 @@ def _link(receivers: Receivers) -> str:
     return text.split("[Acknowledge](", 1)[1].split(")", 1)[0]
 
 
-def test_the_ack_link(  # type: ignore[no-untyped-def]
+def test_the_ack_link(
     tmp_path: Path, fake_server: FakeGitLabServer, gitlab: FakeGitLab, redis_conn: Redis, rules_dir, receivers
 ) -> None:
     """GET is harmless; POST acknowledges and stops the escalation; replayed, forged, expired links are refused."""
@@ -157,7 +106,7 @@ def test_the_ack_link(  # type: ignore[no-untyped-def]
         print(stack.output())
 
 
-def test_links_are_off_by_default(tmp_path: Path, fake_server: FakeGitLabServer, redis_conn: Redis, rules_dir) -> None:  # type: ignore[no-untyped-def]
+def test_links_are_off_by_default(tmp_path: Path, fake_server: FakeGitLabServer, redis_conn: Redis, rules_dir) -> None:
     """Without a public URL and a secret, /ack/ answers 404 whatever the token."""
     stack = paging_stack(tmp_path, fake_server.url, test_redis_url(), rules_dir, "1")
     try:

@@ -70,7 +70,7 @@ def test_two_webs_three_workers_keep_order_and_apply_each_delivery_once(
         for earlier, later in zip(ran, ran[1:], strict=False):
             assert earlier.ended_at is not None and later.started_at is not None
             assert later.started_at >= earlier.ended_at, f"issue {iid}: {later.id} started before {earlier.id} ended"
-        assert ran[0].return_value().startswith("applied: "), ran[0].return_value()
+        assert str(ran[0].return_value()).startswith("applied: "), ran[0].return_value()
         assert [job.return_value() for job in ran[1:]] == ["applied: nothing", "applied: nothing"]
         assert len(gitlab.bot_notes(1, iid)) == 1, f"issue {iid} declared more than once"
     writes = Counter((c.method, c.path) for c in calls(gitlab) if c.is_write)

@@ -70,7 +70,7 @@ def servers(tmp_path: Path) -> Iterator[Servers]:
 
 
 @pytest.mark.e2e
-def test_the_edge_queues_through_sentinel(servers: Servers, rules) -> None:  # type: ignore[no-untyped-def]
+def test_the_edge_queues_through_sentinel(servers: Servers, rules) -> None:
     """REDIS_SENTINELS + REDIS_SENTINEL_MASTER: a delivery is queued on the master the sentinel names."""
     env = {"REDIS_SENTINELS": f"127.0.0.1:{servers.sentinel}", "REDIS_SENTINEL_MASTER": MASTER}
     settings = Settings(webhook_secret=SECRET, redis_url=Settings.from_env(env).redis_url, rules_dir=TEST_RULES)

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +56,7 @@ def _env(data: Path, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture()
-def start(tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
+def start(tmp_path: Path) -> Iterator[Callable[..., Serve]]:
     """Start `serve` (stopped at the end of the test, its whole process tree)."""
     started: list[Serve] = []
 
@@ -73,8 +73,9 @@ def start(tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
             start_new_session=True,
         )
         serve = Serve(popen, port, full)
-        assert popen.stdout is not None
-        threading.Thread(target=lambda: serve.lines.extend(popen.stdout), daemon=True).start()  # type: ignore[arg-type]
+        output = popen.stdout
+        assert output is not None
+        threading.Thread(target=lambda: serve.lines.extend(output), daemon=True).start()
         started.append(serve)
         wait_until(
             lambda: any(line.startswith(BANNER_END) for line in serve.lines) or popen.poll() is not None,
@@ -121,7 +122,7 @@ def on_board(serve: Serve, title: str) -> bool:
     return title in requests.get(f"http://127.0.0.1:{serve.port}/board", timeout=5).text
 
 
-def test_a_trial_start_warns_once_ends_with_the_banner_and_shows_the_sample(start) -> None:  # type: ignore[no-untyped-def]
+def test_a_trial_start_warns_once_ends_with_the_banner_and_shows_the_sample(start) -> None:
     """Every warning once, the banner last; the sample's incident on the board and in `report`; one Redis."""
     serve = start()
     startup = serve.text()
@@ -149,7 +150,7 @@ def test_a_trial_start_warns_once_ends_with_the_banner_and_shows_the_sample(star
     assert "LOCAL TRIAL" not in after and "no target" not in after
 
 
-def test_a_real_start_never_shows_the_trial(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_real_start_never_shows_the_trial(start, tmp_path: Path) -> None:
     """After a trial with the demo incidents, a start with a token and secret shows none of them."""
     trial = start("--demo")
     assert "demo incidents in the trial index" in trial.text()

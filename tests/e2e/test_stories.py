@@ -82,8 +82,7 @@ def test_open_incident_is_handled_with_the_fewest_calls_and_redeliveries_write_n
     # The rotation hands over daily; the delivery may straddle a hand-over.
     assert eoc in {on_call_before, on_call(rules, "engineers-on-call")}
     assert got[4].body == {"add_labels": OPEN_LABELS, "assignee_ids": [gitlab.users[eoc]]}
-    assert got[5].body["variables"] == {"projectPath": "gitlabhq/gitlab-test", "iid": "23",
-                                        "severity": "MEDIUM"}
+    assert got[5].body["variables"] == {"projectPath": "gitlabhq/gitlab-test", "iid": "23", "severity": "MEDIUM"}
     assert [header(c, "X-Gitlab-Event-UUID") for c in got if c.is_write] == ["uuid-open"] * 3
     (note,) = gitlab.bot_notes()
     assert f"<!-- {MARKER} " in note["body"]
@@ -103,9 +102,7 @@ def test_open_incident_is_handled_with_the_fewest_calls_and_redeliveries_write_n
     assert len(gitlab.bot_notes()) == 1
 
 
-def test_raised_severity_staffs_the_roles_it_needs_once(
-    stack: Stack, gitlab: FakeGitLab, rules: RuleSet
-) -> None:
+def test_raised_severity_staffs_the_roles_it_needs_once(stack: Stack, gitlab: FakeGitLab, rules: RuleSet) -> None:
     """Story 2: severity 3 → 1 drops severity::3, assigns IM and CMOC, syncs CRITICAL, notes it; once only."""
     stack.start_web()
     stack.start_worker()
@@ -177,8 +174,7 @@ def test_phase_change_and_close_post_guidance_and_open_the_review(
         ("POST", f"{ISSUE}/links"),
         ("POST", NOTES),
     ], summary(writes)
-    assert writes[0].body == {"add_labels": "incident::post-incident",
-                              "remove_labels": "incident::mitigation"}
+    assert writes[0].body == {"add_labels": "incident::post-incident", "remove_labels": "incident::mitigation"}
     review = gitlab.issues[(1, 501)]
     assert review["title"] == "Post-incident review: Checkout returns 500 errors"
     assert review["labels"] == ["post-incident-review"]

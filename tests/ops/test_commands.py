@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Iterator
 
@@ -15,52 +14,13 @@ from rq.job import Job, JobStatus
 from service.config import Settings
 from service.errors import ConfigError
 from service.jobs import RECONCILE_FUNC, WEBHOOK_CHECK_FUNC
-from service.ops.commands import add_parsers
 from service.ops.jobs import reconcile_job, webhook_check_job
 from service.worker import make_worker
-from tests.conftest import test_redis_url
-from tests.fakegitlab import FakeGitLabServer
+from tests.ops.helpers import OPS_QUEUE, URL, run
 from tests.receivers import HttpReceiver
-from tests.rulesdir import TEST_RULES
-
-URL = "https://bot.example.com/webhook"
-OPS_QUEUE = "incident-bot-ops"
 
 
-@pytest.fixture()
-def settings(server: FakeGitLabServer) -> Settings:
-    """The in-process worker's settings point at the fake GitLab's HTTP server (overrides conftest's)."""
-    return Settings(
-        gitlab_url=server.url, gitlab_token="test-token", redis_url=test_redis_url(), rules_dir=TEST_RULES
-    )
-
-
-@pytest.fixture()
-def env(server: FakeGitLabServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The environment of a bot pointed at the fake GitLab and the test Redis."""
-    for name, value in {
-        "GITLAB_URL": server.url,
-        "GITLAB_TOKEN": "test-token",
-        "GITLAB_WEBHOOK_SECRET": "hook-s3cret",
-        "REDIS_URL": test_redis_url(),
-        "INCIDENT_BOT_RULES": str(TEST_RULES),
-        "INCIDENT_BOT_PROJECTS": "group/project",
-        "INCIDENT_BOT_PUBLIC_URL": URL,
-        "INCIDENT_BOT_CHANNEL_RESPONDERS": "https://hooks.example.com/r",
-        "INCIDENT_BOT_CHANNEL_EXECUTIVES": "https://hooks.example.com/e",
-    }.items():
-        monkeypatch.setenv(name, value)
-
-
-def run(*argv: str) -> int:
-    """Parse and run one command as `incident-bot` would."""
-    parser = argparse.ArgumentParser(prog="incident-bot")
-    add_parsers(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
-    return int(args.func(args))
-
-
-def test_setup_then_doctor_then_setup_again(env, fake, redis_conn, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_setup_then_doctor_then_setup_again(env, fake, redis_conn, capsys) -> None:
     """The adoption path: setup creates, doctor is happy (exit 0), a second setup writes nothing."""
     assert run("setup", "--project", "group/project", "--url", URL) == 0
     out = capsys.readouterr().out
@@ -73,14 +33,14 @@ def test_setup_then_doctor_then_setup_again(env, fake, redis_conn, capsys) -> No
     assert "already right" in capsys.readouterr().out
 
 
-def test_setup_dry_run_prints_and_writes_nothing(env, fake, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_setup_dry_run_prints_and_writes_nothing(env, fake, capsys) -> None:
     """--dry-run: the table of what would be done, no write, and it says so."""
     assert run("setup", "--dry-run") == 0
     assert fake.writes() == []
     assert "would create" in capsys.readouterr().out
 
 
-def test_doctor_exits_non_zero_on_a_disabled_hook(env, fake, redis_conn, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_doctor_exits_non_zero_on_a_disabled_hook(env, fake, redis_conn, capsys) -> None:
     """A disabled hook: doctor prints the fail line with the fix and exits 1."""
     run("setup")
     capsys.readouterr()
@@ -90,14 +50,14 @@ def test_doctor_exits_non_zero_on_a_disabled_hook(env, fake, redis_conn, capsys)
     assert "fail" in out and "Test → Issue events" in out
 
 
-def test_setup_without_a_token_says_what_to_set(env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_setup_without_a_token_says_what_to_set(env, monkeypatch) -> None:
     """No GITLAB_TOKEN: a one-line ConfigError naming it (`incident-bot` exits 2 with it: tests/test_exit_codes.py)."""
     monkeypatch.delenv("GITLAB_TOKEN")
     with pytest.raises(ConfigError, match="GITLAB_TOKEN is unset"):
         run("setup")
 
 
-def test_reconcile_command_queues_and_reports(env, fake, redis_conn, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_reconcile_command_queues_and_reports(env, fake, redis_conn, capsys) -> None:
     """`reconcile --since 2h` prints what it queued; run again it queues nothing."""
     fake.add_issue(1, 60, labels=["incident"])
     assert run("reconcile", "--since", "2h") == 0
@@ -108,13 +68,13 @@ def test_reconcile_command_queues_and_reports(env, fake, redis_conn, capsys) -> 
     assert "nothing queued" in capsys.readouterr().out
 
 
-def test_reconcile_refuses_a_bad_duration(env, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_reconcile_refuses_a_bad_duration(env, capsys) -> None:
     """--since with nonsense: exit 2 and the accepted form."""
     assert run("reconcile", "--since", "soon") == 2
     assert "e.g. 30m" in capsys.readouterr().err
 
 
-def test_periodic_reconcile_declares_an_incident_gitlab_never_delivered(env, fake, redis_conn, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_periodic_reconcile_declares_an_incident_gitlab_never_delivered(env, fake, redis_conn, runtime) -> None:
     """The scheduled job, run by a real RQ worker, queues the repair and the same worker applies it."""
     fake.add_issue(1, 61, labels=["incident"])
     Queue(OPS_QUEUE, connection=redis_conn).enqueue(RECONCILE_FUNC)
@@ -125,7 +85,7 @@ def test_periodic_reconcile_declares_an_incident_gitlab_never_delivered(env, fak
     assert len(fake.bot_notes(1, 61)) == 1
 
 
-def test_a_scheduled_job_with_a_bad_setting_fails_naming_it(env, redis_conn, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_scheduled_job_with_a_bad_setting_fails_naming_it(env, redis_conn, monkeypatch) -> None:
     """A bad setting in the worker's environment fails the periodic job with the setting named in its result,
     instead of the job being handed back to its queue as if the worker were stopping."""
     monkeypatch.setenv("INCIDENT_BOT_RECONCILE_EVERY", "soon")
@@ -151,7 +111,7 @@ def alert(text: str) -> None:
     requests.post(os.environ["TEST_ALERT_URL"], json={"text": text}, timeout=5).raise_for_status()
 
 
-def test_scheduled_webhook_check_alerts_once(env, fake, redis_conn, responders) -> None:  # type: ignore[no-untyped-def]
+def test_scheduled_webhook_check_alerts_once(env, fake, redis_conn, responders) -> None:
     """The webhook check job, run three times by a real worker while the hook is disabled, alerts once."""
     run("setup")
     queue = Queue(OPS_QUEUE, connection=redis_conn)
@@ -165,7 +125,7 @@ def test_scheduled_webhook_check_alerts_once(env, fake, redis_conn, responders) 
     assert "not receiving GitLab events for group/project" in sent.json()["text"]
 
 
-def test_scheduled_webhook_check_runs_once_per_period_across_workers(env, fake, redis_conn, responders) -> None:  # type: ignore[no-untyped-def]
+def test_scheduled_webhook_check_runs_once_per_period_across_workers(env, fake, redis_conn, responders) -> None:
     """Several workers' schedulers firing in the same period: one check asks GitLab, the others skip."""
     run("setup")
     queue = Queue(OPS_QUEUE, connection=redis_conn)
@@ -177,14 +137,14 @@ def test_scheduled_webhook_check_runs_once_per_period_across_workers(env, fake, 
 
 
 @pytest.mark.parametrize("url", ["bot.example.com/webhook", "ftp://bot.example.com/webhook", "https:///webhook"])
-def test_setup_refuses_a_url_gitlab_could_not_deliver_to(env, fake, capsys, url) -> None:  # type: ignore[no-untyped-def]
+def test_setup_refuses_a_url_gitlab_could_not_deliver_to(env, fake, capsys, url) -> None:
     """--url must be an http(s) URL with a host: exit 2 naming it, nothing written."""
     assert run("setup", "--url", url) == 2
     assert "--url must be an http(s) URL" in capsys.readouterr().err
     assert fake.writes() == []
 
 
-def test_rq_cron_schedules_both_jobs_as_the_worker_will(env, fake, redis_conn, runtime, responders) -> None:  # type: ignore[no-untyped-def]
+def test_rq_cron_schedules_both_jobs_as_the_worker_will(env, fake, redis_conn, runtime, responders) -> None:
     """Registered with RQ's CronScheduler (the wiring the worker gets), both jobs are enqueued and run."""
     run("setup")
     fake.add_issue(1, 62, labels=["incident"])

@@ -18,7 +18,6 @@ from service.ops.setup import SetupOptions, run_setup
 from service.ops.table import Row, Status, has_problem, render
 from service.ops.watch import check_webhook
 from service.rules import RuleSet
-from tests.conftest import test_redis_url
 from tests.fakegitlab import FakeGitLabServer
 from tests.receivers import HttpReceiver, free_port
 from tests.rulesdir import ROOT, TEST_RULES
@@ -42,13 +41,6 @@ def api(server: FakeGitLabServer) -> OpsGitLab:
 
 
 @pytest.fixture()
-def settings(server: FakeGitLabServer) -> Settings:
-    return Settings(
-        gitlab_url=server.url, gitlab_token="test-token", redis_url=test_redis_url(), rules_dir=TEST_RULES
-    )
-
-
-@pytest.fixture()
 def ready(api: OpsGitLab, rules: RuleSet) -> OpsGitLab:
     """GitLab as `incident-bot setup` leaves it."""
     rows = run_setup(api, rules, SetupOptions(url=URL, secret="s", project="group/project"))
@@ -56,7 +48,7 @@ def ready(api: OpsGitLab, rules: RuleSet) -> OpsGitLab:
     return api
 
 
-def doctor(api: OpsGitLab, settings: Settings, conn: Redis, env=CHANNELS, **options) -> list[Row]:  # type: ignore[no-untyped-def]
+def doctor(api: OpsGitLab, settings: Settings, conn: Redis, env=CHANNELS, **options) -> list[Row]:
     opts = {"project": "group/project", "url": URL, **options}
     return run_doctor(api, settings, conn, DoctorOptions(**opts), env=env, today=lambda: TODAY)
 
@@ -66,7 +58,7 @@ def row(rows: list[Row], what: str, name: str) -> Row:
     return found
 
 
-def test_doctor_is_all_ok_after_setup(ready, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_doctor_is_all_ok_after_setup(ready, settings, redis_conn) -> None:
     """Right after setup, with channel targets set, every line is ok."""
     rows = doctor(ready, settings, redis_conn)
     assert {r.status for r in rows} == {Status.OK}, render(rows)
@@ -74,7 +66,7 @@ def test_doctor_is_all_ok_after_setup(ready, settings, redis_conn) -> None:  # t
     assert kinds | {"channel", "rotation member"} == {r.what for r in rows}
 
 
-def test_doctor_checks_every_rotation_member(ready, fake, settings, redis_conn, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_doctor_checks_every_rotation_member(ready, fake, settings, redis_conn, tmp_path) -> None:
     """Each rotation member is checked: one who left the project, a blocked one and a placeholder fail, with the fix."""
     del fake.members[fake.users["im-bob"]]
     fake.blocked.add("db-heidi")
@@ -88,7 +80,7 @@ def test_doctor_checks_every_rotation_member(ready, fake, settings, redis_conn, 
     assert placeholders and all(r.status is Status.FAIL and "a placeholder" in r.detail for r in placeholders)
 
 
-def test_disabled_hook_fails_with_the_fix(ready, fake, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_disabled_hook_fails_with_the_fix(ready, fake, settings, redis_conn) -> None:
     """A hook GitLab disabled after failed deliveries is a fail that says how to re-enable it."""
     fake.disable_hook(fake.hooks[("projects", 1)][0], permanently=True)
     rows = doctor(ready, settings, redis_conn)
@@ -98,7 +90,7 @@ def test_disabled_hook_fails_with_the_fix(ready, fake, settings, redis_conn) -> 
     assert has_problem(rows)
 
 
-def test_temporarily_disabled_hook_fails_too(ready, fake, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_temporarily_disabled_hook_fails_too(ready, fake, settings, redis_conn) -> None:
     """A paused hook (`disabled_until` set) delivers nothing either: fail, naming until when."""
     hook = fake.hooks[("projects", 1)][0]
     fake.disable_hook(hook)
@@ -107,7 +99,7 @@ def test_temporarily_disabled_hook_fails_too(ready, fake, settings, redis_conn) 
     assert f"until {hook['disabled_until']}" in enabled.detail
 
 
-def test_missing_hook_and_labels_point_to_setup(api, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_missing_hook_and_labels_point_to_setup(api, settings, redis_conn) -> None:
     """Before setup: the webhook is a fail and the labels a warning, both naming `incident-bot setup`."""
     rows = doctor(api, settings, redis_conn)
     hook = row(rows, "webhook", "project group/project")
@@ -116,13 +108,13 @@ def test_missing_hook_and_labels_point_to_setup(api, settings, redis_conn) -> No
     assert labels.status is Status.WARN and "incident-bot setup" in labels.detail
 
 
-def test_hook_pointing_elsewhere_fails(ready, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_hook_pointing_elsewhere_fails(ready, settings, redis_conn) -> None:
     """The hook exists but sends to another URL than this bot's public one."""
     rows = doctor(ready, settings, redis_conn, url="https://new-host.example.com/webhook")
     assert row(rows, "webhook", "url").status is Status.FAIL
 
 
-def test_token_expiring_soon_warns_and_missing_scope_fails(ready, fake, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_token_expiring_soon_warns_and_missing_scope_fails(ready, fake, settings, redis_conn) -> None:
     """Expiry within 14 days is a warning; a token without the api scope is a fail."""
     fake.token.update(expires_at="2026-12-05", scopes=["read_api"])
     rows = doctor(ready, settings, redis_conn)
@@ -131,7 +123,7 @@ def test_token_expiring_soon_warns_and_missing_scope_fails(ready, fake, settings
     assert row(rows, "token", "scopes").status is Status.FAIL
 
 
-def test_unreachable_gitlab_fails_with_the_fix(settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_unreachable_gitlab_fails_with_the_fix(settings, redis_conn) -> None:
     """Nothing listening at GITLAB_URL: one fail line naming GITLAB_URL, and the other checks still run."""
     api = OpsGitLab(f"http://127.0.0.1:{free_port()}", "t", timeout=2)
     rows = doctor(api, settings, redis_conn)
@@ -140,7 +132,7 @@ def test_unreachable_gitlab_fails_with_the_fix(settings, redis_conn) -> None:  #
     assert row(rows, "redis", "ping").status is Status.OK
 
 
-def test_failing_deliveries_warn_and_a_401_names_the_secret(ready, fake, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_failing_deliveries_warn_and_a_401_names_the_secret(ready, fake, settings, redis_conn) -> None:
     """Recent deliveries answered 401 mean the secret differs: a warning with `setup --reset-token`."""
     hook = fake.hooks[("projects", 1)][0]
     fake.hook_events[hook["id"]] = [
@@ -152,7 +144,7 @@ def test_failing_deliveries_warn_and_a_401_names_the_secret(ready, fake, setting
     assert "--reset-token" in deliveries.detail
 
 
-def test_deliveries_gitlab_could_not_make_count_as_failed(ready, fake, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_deliveries_gitlab_could_not_make_count_as_failed(ready, fake, settings, redis_conn) -> None:
     """GitLab records an unreachable receiver as words, not a status: still a failed delivery, no crash."""
     hook = fake.hooks[("projects", 1)][0]
     fake.hook_events[hook["id"]] = [
@@ -165,14 +157,14 @@ def test_deliveries_gitlab_could_not_make_count_as_failed(ready, fake, settings,
     assert "internal error" in deliveries.detail
 
 
-def test_unset_channel_target_warns(ready, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_unset_channel_target_warns(ready, settings, redis_conn) -> None:
     """A channel whose variable is unset is a warning naming the variable."""
     rows = doctor(ready, settings, redis_conn, env={"INCIDENT_BOT_CHANNEL_RESPONDERS": "https://hooks.example.com/r"})
     executives = row(rows, "channel", "executives")
     assert executives.status is Status.WARN and "INCIDENT_BOT_CHANNEL_EXECUTIVES" in executives.detail
 
 
-def test_redis_down_fails(ready, settings) -> None:  # type: ignore[no-untyped-def]
+def test_redis_down_fails(ready, settings) -> None:
     """No Redis at REDIS_URL: a fail line, the GitLab checks still reported."""
     dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
     rows = doctor(ready, settings, dead)
@@ -187,7 +179,7 @@ def responders() -> Iterator[HttpReceiver]:
     receiver.close()
 
 
-def test_periodic_check_alerts_once_per_state_change(ready, fake, redis_conn, responders) -> None:  # type: ignore[no-untyped-def]
+def test_periodic_check_alerts_once_per_state_change(ready, fake, redis_conn, responders) -> None:
     """Disabled: the responders hear once however often the check runs; re-enabled: they hear once more."""
 
     def alert(text: str) -> None:
@@ -195,11 +187,13 @@ def test_periodic_check_alerts_once_per_state_change(ready, fake, redis_conn, re
 
     project = ready.namespace("projects", "group/project")
     hook = fake.hooks[("projects", 1)][0]
-    assert check_webhook(ready, project, URL, redis_conn, alert).healthy
+    health = check_webhook(ready, project, URL, redis_conn, alert)
+    assert health is not None and health.healthy
     assert responders.requests == []
     fake.disable_hook(hook, permanently=True)
     for _ in range(3):
-        assert not check_webhook(ready, project, URL, redis_conn, alert).healthy
+        health = check_webhook(ready, project, URL, redis_conn, alert)
+        assert health is not None and not health.healthy
     (first,) = responders.delivered
     assert "not receiving GitLab events for group/project" in first.json()["text"]
     assert "Test → Issue events" in first.json()["text"]
@@ -210,7 +204,7 @@ def test_periodic_check_alerts_once_per_state_change(ready, fake, redis_conn, re
     assert "again" in responders.delivered[1].json()["text"]
 
 
-def test_periodic_check_tries_again_when_the_alert_failed(ready, fake, redis_conn, responders) -> None:  # type: ignore[no-untyped-def]
+def test_periodic_check_tries_again_when_the_alert_failed(ready, fake, redis_conn, responders) -> None:
     """A responders channel that fails once does not swallow the alert: the next run sends it."""
 
     def alert(text: str) -> None:
@@ -227,14 +221,14 @@ def test_periodic_check_tries_again_when_the_alert_failed(ready, fake, redis_con
     assert len(responders.delivered) == 1
 
 
-def test_token_that_cannot_read_hooks_warns(ready, fake, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_token_that_cannot_read_hooks_warns(ready, fake, settings, redis_conn) -> None:
     """The bot's own Developer token cannot read webhooks (403): a warning saying whose token can."""
     fake.fail("GET", r"/projects/1/hooks", 403)
     hook = row(doctor(ready, settings, redis_conn), "webhook", "project group/project")
     assert hook.status is Status.WARN and "maintainer's token" in hook.detail
 
 
-def test_channel_values_the_worker_would_refuse_fail(tmp_path, ready, settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_channel_values_the_worker_would_refuse_fail(tmp_path, ready, settings, redis_conn) -> None:
     """A non-URL target and a signed webhook channel without its secret are fails naming the variable."""
     rules_dir = tmp_path / "rules"
     shutil.copytree(TEST_RULES, rules_dir)

@@ -28,7 +28,7 @@ def env(server: FakeGitLabServer, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def test_the_command_opens_the_drill_and_the_worker_declares_it(  # type: ignore[no-untyped-def]
+def test_the_command_opens_the_drill_and_the_worker_declares_it(
     env, server, fake, redis_conn: Redis, rules, capsys
 ) -> None:
     """It prints the issue's URL; the issue has the drill's title, labels and marker; the queued hook declares it."""
@@ -49,7 +49,7 @@ def test_the_command_opens_the_drill_and_the_worker_declares_it(  # type: ignore
     assert "security" in memory.get("areas", [])
 
 
-def test_dry_run_prints_the_issue_and_writes_nothing(env, fake, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_prints_the_issue_and_writes_nothing(env, fake, capsys) -> None:
     """--dry-run: title, labels and the participants' description; no GitLab call at all."""
     assert main(["drill", "--project", "group/project", "--dry-run", "database-outage"]) == 0
     out = capsys.readouterr().out
@@ -59,7 +59,7 @@ def test_dry_run_prints_the_issue_and_writes_nothing(env, fake, capsys) -> None:
     assert fake.calls == []
 
 
-def test_an_unknown_scenario_exits_2_listing_the_known_ones(env, fake, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_scenario_exits_2_listing_the_known_ones(env, fake, capsys) -> None:
     """A typo is a usage error naming every scenario; nothing is opened."""
     assert main(["drill", "--project", "group/project", "databse-outage"]) == 2
     err = capsys.readouterr().err
@@ -68,7 +68,7 @@ def test_an_unknown_scenario_exits_2_listing_the_known_ones(env, fake, capsys) -
     assert fake.calls == []
 
 
-def test_refusals_say_what_is_missing(env, fake, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_refusals_say_what_is_missing(env, fake, capsys, monkeypatch) -> None:
     """No project: exit 2; no token: exit 2; a project GitLab does not know: exit 1 with GitLab's answer."""
     assert main(["drill", "database-outage"]) == 2
     assert "--project" in capsys.readouterr().err
@@ -81,7 +81,7 @@ def test_refusals_say_what_is_missing(env, fake, capsys, monkeypatch) -> None:  
     assert not [i for i in fake.issues.values() if i["title"].startswith("[DRILL]")]
 
 
-def test_a_drill_opens_even_when_redis_is_down(env, fake, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_drill_opens_even_when_redis_is_down(env, fake, capsys, monkeypatch) -> None:
     """Redis unreachable: the issue is opened and printed, and stderr says the declaration waits for reconcile."""
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
     assert main(["drill", "--project", "group/project", "third-party-degraded"]) == 0
@@ -90,7 +90,7 @@ def test_a_drill_opens_even_when_redis_is_down(env, fake, capsys, monkeypatch) -
     assert "the next reconcile pass declares it" in captured.err
 
 
-def test_setup_creates_the_drill_label(rules) -> None:  # type: ignore[no-untyped-def]
+def test_setup_creates_the_drill_label(rules) -> None:
     """`setup` wants the drill label once the rules define a scenario (and not before)."""
     from dataclasses import replace
     from types import MappingProxyType

@@ -9,10 +9,7 @@ from rq.cron import CronScheduler
 
 from service import metrics
 from service.ops.jobs import reconcile_job
-from tests.ops import test_commands as ops
-
-# The ops tests' fixtures: the fake GitLab over HTTP, its model, the worker's settings and the bot's environment.
-settings, env = ops.settings, ops.env  # the command tests' fixtures (server and fake come from the conftest)
+from tests.ops import helpers as ops
 
 Sample = tuple[str, tuple[str, ...]]
 
@@ -25,7 +22,7 @@ def scrape(connection: Redis) -> dict[Sample, float]:
     }
 
 
-def test_a_scheduled_reconcile_counts_its_repairs(env, fake, redis_conn, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_a_scheduled_reconcile_counts_its_repairs(env, fake, redis_conn, runtime) -> None:
     """An incident only GitLab knows, healed by the scheduled pass: one repair `queued`, its GitLab calls counted."""
     ops.run("setup")
     fake.add_issue(1, 62, labels=["incident"])

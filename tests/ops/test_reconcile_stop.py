@@ -10,7 +10,7 @@ from service.ops.api import Namespace
 from service.ops.reconcile import Reconciler, reconcile_periodically
 from service.worker.stopping import StopInterrupt
 from tests.fakeops import FakeOps
-from tests.ops.test_reconcile import project, reconciler, settings  # noqa: F401 - the fixtures of those tests
+from tests.ops.helpers import project
 
 
 def test_a_pass_interrupted_by_a_stop_runs_again(reconciler: Reconciler, fake: FakeOps, redis_conn: Redis) -> None:  # noqa: F811

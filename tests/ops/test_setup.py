@@ -24,12 +24,12 @@ def api(server: FakeGitLabServer) -> OpsGitLab:
     return OpsGitLab(server.url, "test-token", timeout=5)
 
 
-def setup(api: OpsGitLab, rules: RuleSet, **options):  # type: ignore[no-untyped-def]
+def setup(api: OpsGitLab, rules: RuleSet, **options):
     opts = {"url": URL, "secret": SECRET, "project": "group/project", **options}
     return run_setup(api, rules, SetupOptions(**opts))
 
 
-def test_setup_creates_every_label_once_with_the_rules_colours(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+def test_setup_creates_every_label_once_with_the_rules_colours(api, fake, rules) -> None:
     """Every label the rules use is created in the project, once, with the colour and description setup chose."""
     rows = setup(api, rules)
     wanted = {w.name: w for w in wanted_labels(rules)}
@@ -45,7 +45,7 @@ def test_setup_creates_every_label_once_with_the_rules_colours(api, fake, rules)
     assert not has_problem(rows), render(rows)
 
 
-def test_setup_creates_the_hook_with_exactly_its_triggers_and_the_token(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+def test_setup_creates_the_hook_with_exactly_its_triggers_and_the_token(api, fake, rules) -> None:
     """One project hook: issues, confidential issues, comments, confidential comments, deployments, feature flags
     (issue 19: the suspects' changes); the secret; SSL verified."""
     setup(api, rules)
@@ -59,7 +59,7 @@ def test_setup_creates_the_hook_with_exactly_its_triggers_and_the_token(api, fak
     assert fake.hook_tokens[hook["id"]] == SECRET
 
 
-def test_second_run_writes_nothing(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+def test_second_run_writes_nothing(api, fake, rules) -> None:
     """Run twice: the second run makes no write and reports everything already right."""
     setup(api, rules)
     writes = len(fake.writes())
@@ -68,7 +68,7 @@ def test_second_run_writes_nothing(api, fake, rules) -> None:  # type: ignore[no
     assert {r.status for r in rows} == {Status.RIGHT}, render(rows)
 
 
-def test_dry_run_writes_nothing_and_says_what_it_would_do(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_writes_nothing_and_says_what_it_would_do(api, fake, rules) -> None:
     """--dry-run reads only, and its table says what a real run would create."""
     rows = setup(api, rules, dry_run=True)
     assert fake.writes() == []
@@ -76,7 +76,7 @@ def test_dry_run_writes_nothing_and_says_what_it_would_do(api, fake, rules) -> N
     assert "would create" in render(rows)
 
 
-def test_setup_corrects_a_hand_made_hook_and_a_wrong_label(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+def test_setup_corrects_a_hand_made_hook_and_a_wrong_label(api, fake, rules) -> None:
     """A hook to the same URL with push events on is corrected in place; a label with another colour is updated."""
     hand = fake.add_hook("projects", 1, url=URL, issues_events=True)
     fake.project_labels[1] = [{"id": 1, "name": "severity::1", "color": "#000000", "description": None}]
@@ -89,7 +89,7 @@ def test_setup_corrects_a_hand_made_hook_and_a_wrong_label(api, fake, rules) -> 
     assert "severity::1" in updated and "project group/project" in updated
 
 
-def test_free_tier_group_hook_is_reported_and_the_project_hook_set(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+def test_free_tier_group_hook_is_reported_and_the_project_hook_set(api, fake, rules) -> None:
     """On GitLab Free a group hook answers 404: setup says so and sets the project hook instead."""
     rows = setup(api, rules, group="group")
     (failed,) = [r for r in rows if r.status is Status.FAILED]
@@ -98,7 +98,7 @@ def test_free_tier_group_hook_is_reported_and_the_project_hook_set(api, fake, ru
     assert {label["name"] for label in fake.group_labels[5]} == {w.name for w in wanted_labels(rules)}
 
 
-def test_premium_group_hook_replaces_the_project_hook(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+def test_premium_group_hook_replaces_the_project_hook(api, fake, rules) -> None:
     """With group hooks available, the group gets the hook and the project none (no double deliveries)."""
     fake.premium = True
     rows = setup(api, rules, group="group")
@@ -107,7 +107,7 @@ def test_premium_group_hook_replaces_the_project_hook(api, fake, rules) -> None:
     assert not has_problem(rows), render(rows)
 
 
-def test_bot_without_developer_access_is_reported(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+def test_bot_without_developer_access_is_reported(api, fake, rules) -> None:
     """A bot user with Reporter access gets a row saying to give it Developer."""
     fake.members[99] = 20
     rows = setup(api, rules)
@@ -116,21 +116,21 @@ def test_bot_without_developer_access_is_reported(api, fake, rules) -> None:  # 
     assert "Reporter (20)" in row.detail and "Developer" in row.detail
 
 
-def test_unknown_project_is_one_clear_row(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_project_is_one_clear_row(api, fake, rules) -> None:
     """A project GitLab does not know yields one row naming it, and no write."""
     rows = setup(api, rules, project="nobody/nothing")
     assert [(r.what, r.name, r.status) for r in rows] == [("project", "nobody/nothing", Status.FAILED)]
     assert fake.writes() == []
 
 
-def test_missing_secret_refuses_to_make_an_unprotected_hook(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+def test_missing_secret_refuses_to_make_an_unprotected_hook(api, fake, rules) -> None:
     """Without GITLAB_WEBHOOK_SECRET no hook is created, and the row says what to set."""
     rows = setup(api, rules, secret="")
     assert fake.all_hooks() == []
     assert any("GITLAB_WEBHOOK_SECRET" in r.detail for r in rows if r.status is Status.FAILED)
 
 
-def test_token_without_maintainer_rights_gets_a_clear_hook_row(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+def test_token_without_maintainer_rights_gets_a_clear_hook_row(api, fake, rules) -> None:
     """Webhooks need Maintainer: a 403 says to run setup once with a maintainer's token and --bot-user."""
     fake.fail("GET", r"/projects/1/hooks", 403)
     rows = setup(api, rules)
@@ -139,7 +139,7 @@ def test_token_without_maintainer_rights_gets_a_clear_hook_row(api, fake, rules)
     assert fake.all_hooks() == []
 
 
-def test_bot_user_names_whose_access_is_checked(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+def test_bot_user_names_whose_access_is_checked(api, fake, rules) -> None:
     """Run with a maintainer's token, --bot-user checks the bot's own access (here: none)."""
     rows = setup(api, rules, bot_user="alice")
     assert [r for r in rows if r.what == "access"][0].detail.startswith("Maintainer (40)")
@@ -151,7 +151,7 @@ def test_bot_user_names_whose_access_is_checked(api, fake, rules) -> None:  # ty
     assert [r.detail for r in rows if r.what == "access"] == ["GitLab knows no such user"]
 
 
-def test_labels_any_rule_names_are_wanted(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_labels_any_rule_names_are_wanted(tmp_path) -> None:
     """Labels named in conditions (also inside any/not) and actions (add, remove, review labels) are created too."""
     rules_dir = tmp_path / "rules"
     shutil.copytree(TEST_RULES, rules_dir)
@@ -169,7 +169,7 @@ def test_labels_any_rule_names_are_wanted(tmp_path) -> None:  # type: ignore[no-
     assert wanted["customer-facing"].description == "Used by incident-bot rule comms-flag."
 
 
-def test_colours_and_descriptions_written_in_the_rules_are_used(tmp_path, api, fake) -> None:  # type: ignore[no-untyped-def]
+def test_colours_and_descriptions_written_in_the_rules_are_used(tmp_path, api, fake) -> None:
     """Optional `color`/`description` on severities, phases, categories and the incident label reach GitLab."""
     rules_dir = tmp_path / "rules"
     shutil.copytree(TEST_RULES, rules_dir)
@@ -201,7 +201,7 @@ def test_colours_and_descriptions_written_in_the_rules_are_used(tmp_path, api, f
     )
 
 
-def test_a_colour_that_is_not_rrggbb_is_a_rules_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_colour_that_is_not_rrggbb_is_a_rules_error(tmp_path) -> None:
     """`color: red` is refused at load with the file and line, like every other rules mistake."""
     rules_dir = tmp_path / "rules"
     shutil.copytree(TEST_RULES, rules_dir)
@@ -214,7 +214,7 @@ def test_a_colour_that_is_not_rrggbb_is_a_rules_error(tmp_path) -> None:  # type
     assert "settings.yml" in error.value.report() and "color" in error.value.report()
 
 
-def test_setup_refuses_to_go_live_with_the_shipped_placeholders(api, fake) -> None:  # type: ignore[no-untyped-def]
+def test_setup_refuses_to_go_live_with_the_shipped_placeholders(api, fake) -> None:
     """The shipped rotations hold placeholders: setup names each, with file:line, and creates no webhook."""
     rows = setup(api, load_rules(ROOT / "rules"))
     shown = render(rows)
@@ -225,7 +225,7 @@ def test_setup_refuses_to_go_live_with_the_shipped_placeholders(api, fake) -> No
     assert "@REPLACE-ME-eoc-1.git" in shown and "the bot goes live only once" in shown
 
 
-def test_setup_refuses_a_member_outside_the_project_or_blocked(api, fake, rules) -> None:  # type: ignore[no-untyped-def]
+def test_setup_refuses_a_member_outside_the_project_or_blocked(api, fake, rules) -> None:
     """A rotation member who is not a project member, or is blocked, is named with the fix; no webhook."""
     del fake.members[fake.users["eoc-dave"]]
     fake.blocked.add("sirt-grace")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any, cast
 
 import pytest
 
@@ -26,14 +27,14 @@ def receiver() -> Iterator[HttpReceiver]:
 
 def page(**fields: object) -> Message:
     base = {"kind": MessageKind.PAGED, "title": "Checkout down", "project": "g/p", "iid": 23, "severity": 1}
-    return Message(**{**base, "url": "https://gitlab.example.com/g/p/-/issues/23", **fields})  # type: ignore[arg-type]
+    return Message(**cast(Any, {**base, "url": "https://gitlab.example.com/g/p/-/issues/23", **fields}))
 
 
-def send(receiver: HttpReceiver, message: Message) -> dict:  # type: ignore[type-arg]
+def send(receiver: HttpReceiver, message: Message) -> dict:
     target = resolve(Channel("pager", ChannelKind.MATTERMOST, "PAGER_URL"), {"PAGER_URL": receiver.url})
     assert target is not None
     deliver(target, message)
-    return receiver.delivered[-1].json()  # type: ignore[no-any-return]
+    return receiver.delivered[-1].json()
 
 
 def test_a_page_to_mattermost(receiver: HttpReceiver) -> None:

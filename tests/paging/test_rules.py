@@ -48,9 +48,7 @@ def load(folder: Path, text: str) -> RulesError | None:
         ('["role:eoc"]', "5", '["sms:+15551234"]', 7, "does not match"),
     ],
 )
-def test_mistakes_are_refused_with_file_and_line(  # type: ignore[no-untyped-def]
-    tmp_path: Path, notify, minutes, contacts, line, said
-) -> None:
+def test_mistakes_are_refused_with_file_and_line(tmp_path: Path, notify, minutes, contacts, line, said) -> None:
     """Each mistake names paging.yml, its line and what is wrong."""
     error = load(tmp_path, BASE % (notify, minutes, contacts))
     assert error is not None
@@ -79,7 +77,7 @@ def test_unknown_policy_severity_and_team_are_named(tmp_path: Path) -> None:
     contact=st.text(max_size=60),
     minutes=st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(), st.text(max_size=5)),
 )
-def test_hostile_values_load_or_are_refused_with_a_line(tmp_path: Path, target: str, contact: str, minutes) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_values_load_or_are_refused_with_a_line(tmp_path: Path, target: str, contact: str, minutes) -> None:
     """Whatever a level or a contact holds, the rules load or every problem names paging.yml and a line."""
     text = BASE % (json.dumps([target]), json.dumps(minutes), json.dumps([contact]))
     error = load(tmp_path, text)

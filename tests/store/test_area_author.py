@@ -27,8 +27,7 @@ TITLES = {
 }
 
 
-
-def test_the_worker_fills_area_author_and_creation_time(fake, runtime: Runtime, indexed: Store) -> None:  # type: ignore[no-untyped-def]
+def test_the_worker_fills_area_author_and_creation_time(fake, runtime: Runtime, indexed: Store) -> None:
     """Three incidents opened through the real job: each row has its area; `report --by area` groups by it."""
     for iid, title in TITLES.items():
         fake.add_issue(1, iid, title=title)
@@ -56,7 +55,7 @@ def test_the_worker_fills_area_author_and_creation_time(fake, runtime: Runtime, 
     assert {key: group.count for key, group in report.groups.items()} == {"reliability": 1, "security": 1, "none": 1}
 
 
-def test_the_area_stays_once_applied(fake, runtime: Runtime, indexed: Store) -> None:  # type: ignore[no-untyped-def]
+def test_the_area_stays_once_applied(fake, runtime: Runtime, indexed: Store) -> None:
     """Renamed so no term matches any more: the area applied earlier stays the incident's area."""
     fake.add_issue(1, 23, title=TITLES[23])
     process_delivery(body("issue.open.incident", title=TITLES[23]), {"delivery_id": "o1"})

@@ -11,50 +11,21 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from redis import Redis
 
-from service.changes.hooks import Deployment, FlagChange
+from service.changes.hooks import FlagChange
 from service.changes.suspects import SuspectScope, scope_of
 from service.config import Settings
 from service.rules import RuleSet, load_rules
-from service.rules.settings import SuspectSettings
 from service.store import Store
 from service.store.changes import candidates, deployments_between, record, suspects
 from service.web.app import create_app
 from service.worker.rqworker import make_worker
+from tests.changes.helpers import SETTINGS, SHOP, START, deployed, switched
 from tests.conftest import hook_headers, payload
-from tests.store.test_similar_projects import rules_with_area_projects
-
-START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # the incident's start
-SETTINGS = SuspectSettings()
-SHOP = "acme/shop"
-
-
-def deployed(
-    n: int, minutes_before: float, *, status: str = "success", tier: str = "production", **kw: Any
-) -> Deployment:
-    """Deployment `n` of acme/shop (project 1), its status changed `minutes_before` the incident's start."""
-    fields: dict[str, Any] = {
-        "project_id": 1,
-        "project_path": SHOP,
-        "deployment_id": n,
-        "status": status,
-        "environment": "production" if tier == "production" else tier,
-        "tier": tier,
-        "deployable_url": f"http://gitlab.test/{SHOP}/-/jobs/{900 + n}",
-        "sha": f"abc{n}",
-        "commit_title": f"Change {n}",
-        "user": "dev",
-        "status_changed_at": START - timedelta(minutes=minutes_before),
-    }
-    return Deployment(**{**fields, **kw})
-
-
-def switched(name: str, minutes_before: float, active: bool = True, **kw: Any) -> FlagChange:
-    return FlagChange(**{"project_id": 1, "project_path": SHOP, "name": name, "active": active, "user": "ops",
-                         "changed_at": START - timedelta(minutes=minutes_before), **kw})  # fmt: skip
+from tests.rules.helpers import rules_with_area_projects
 
 
 def test_the_story_three_deployments_and_a_flag_then_an_incident(store: Store) -> None:
@@ -97,9 +68,9 @@ def test_only_production_or_named_environments_and_the_window_edges(store: Store
     for change in (deployed(1, 0), deployed(2, 24 * 60), deployed(3, 5, tier="staging"), deployed(4, 24 * 60 + 1)):
         record(store.engine, change)
     scope = SuspectScope(1, SHOP, START)
-    assert [s.change.deployment_id for s in suspects(store.engine, scope, SETTINGS)] == [1, 2]  # type: ignore[union-attr]
+    assert [cast(Any, s.change).deployment_id for s in suspects(store.engine, scope, SETTINGS)] == [1, 2]
     named = replace(SETTINGS, environments=("staging",))
-    assert [s.change.deployment_id for s in suspects(store.engine, scope, named)] == [1, 3, 2]  # type: ignore[union-attr]
+    assert [cast(Any, s.change).deployment_id for s in suspects(store.engine, scope, named)] == [1, 3, 2]
     assert suspects(store.engine, scope, named)[0].reason == "deployed to production 0 min before the incident started"
 
 
@@ -138,7 +109,7 @@ def test_the_scope_follows_the_areas_projects(tmp_path: Path) -> None:
     assert scope_of(rules, 9, "elsewhere/app", START, confidential=False).paths == ()
 
 
-def test_hooks_through_the_web_queue_and_worker(  # type: ignore[no-untyped-def]
+def test_hooks_through_the_web_queue_and_worker(
     settings: Settings, rules: RuleSet, redis_conn: Redis, runtime, indexed: Store
 ) -> None:
     """The documented hooks posted to /webhook, queued, run by a real worker: in the index, nothing sent to GitLab."""

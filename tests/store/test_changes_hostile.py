@@ -17,7 +17,7 @@ from service.web.edge import Accepted, Rejected, classify
 from service.worker.changes import ChangeNotRecorded, record_change
 from service.worker.index import DeliveryIndex
 from service.worker.runtime import Runtime
-from tests.changes.test_hooks import FIELDS, JSON, TIMES
+from tests.changes.helpers import FIELDS, JSON, TIMES
 from tests.conftest import payload
 from tests.e2e.harness import free_port
 

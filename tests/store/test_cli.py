@@ -17,14 +17,6 @@ from tests.store.fakebot import FakeBot
 from tests.store.history_script import play
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The index lives under a fresh INCIDENT_BOT_DATA_DIR; no database URL set."""
-    monkeypatch.setenv("INCIDENT_BOT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("INCIDENT_BOT_DATABASE_URL", raising=False)
-    return tmp_path / "data"
-
-
 def test_reindex_then_report(
     data_dir: Path, rules: RuleSet, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -129,12 +121,12 @@ class _Frozen:
     """datetime with now() pinned to `moment` plus half a second."""
 
     @staticmethod
-    def at(moment):  # type: ignore[no-untyped-def]
+    def at(moment):
         from datetime import datetime, timedelta
 
         class Frozen(datetime):
             @classmethod
-            def now(cls, tz=None):  # type: ignore[no-untyped-def]
+            def now(cls, tz=None):
                 return moment + timedelta(microseconds=500_000)
 
         return Frozen

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.cli import main
-from tests.store.test_query_bounds import EDGES, values
+from tests.boundvalues import EDGES, values
 
 REPORT_OPTIONS = ["--since", "--from", "--to", "--project", "--group"]
 REINDEX_OPTIONS = ["--since", "--project", "--group", "--workers"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from service.corrective import FollowUpIssue
 from service.store import Store
@@ -14,7 +15,7 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 def reading(hour: int, **facts: object) -> FollowUpIssue:
     at = datetime(2026, 11, 30, hour, tzinfo=UTC)
     opened = datetime(2026, 11, 1, tzinfo=UTC)
-    return FollowUpIssue(1, 501, title="Add a canary", opened_at=opened, updated_at=at, **facts)  # type: ignore[arg-type]
+    return FollowUpIssue(1, 501, title="Add a canary", opened_at=opened, updated_at=at, **cast(Any, facts))
 
 
 def test_readings_out_of_order_keep_the_newest(store: Store) -> None:

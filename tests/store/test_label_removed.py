@@ -70,17 +70,17 @@ def test_the_planner_does_nothing_for_an_issue_that_is_no_incident(rules: RuleSe
         assert plan_event(event, state, rules, NOW).empty
 
 
-
 def deliver(client: Any, redis_conn: Redis, data: dict[str, Any], key: str) -> None:
     """POST the delivery to the real app, then run what it queued with a real (in-process) RQ worker."""
     resp = client.post("/webhook", data=json.dumps(data).encode(), headers=hook_headers(key=key))
     assert resp.status_code == 202, resp.json
     worker = SimpleWorker([Queue("incident-bot", connection=redis_conn)], connection=redis_conn)
     worker.work(burst=True)
-    assert Queue("incident-bot", connection=redis_conn).fetch_job(key).get_status() == "finished"  # type: ignore[union-attr]
+    job = Queue("incident-bot", connection=redis_conn).fetch_job(key)
+    assert job is not None and job.get_status() == "finished"
 
 
-def test_removing_the_incident_label_makes_the_index_forget_it(  # type: ignore[no-untyped-def]
+def test_removing_the_incident_label_makes_the_index_forget_it(
     fake, runtime: Runtime, indexed: Store, settings, rules: RuleSet, redis_conn: Redis
 ) -> None:
     """Declared through a delivery, un-declared through one: gone from the index; the bot wrote nothing for it."""

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import multiprocessing
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 ROUNDS = 5
 PROCESSES = 3
 
 
-def _open(url: str, ready: object, results: object) -> None:
+def _open(url: str, ready: Barrier, results: Queue[tuple[str, object]]) -> None:
     """One process: wait for the others, then open (and so migrate) the index, as a starting worker does."""
     from service.store import open_store
     from service.store.engine import current_revision, head
 
-    ready.wait()  # type: ignore[attr-defined]
+    ready.wait()
     try:
         store = open_store(url)
-        results.put(("ok", current_revision(store.engine) == head()))  # type: ignore[attr-defined]
+        results.put(("ok", current_revision(store.engine) == head()))
     except Exception as exc:  # the failure is what the test reports
-        results.put(("failed", f"{type(exc).__name__}: {exc}"))  # type: ignore[attr-defined]
+        results.put(("failed", f"{type(exc).__name__}: {exc}"))
 
 
 def test_three_processes_migrate_one_fresh_sqlite_file_at_once(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ CREATED = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 ACKED = CREATED + timedelta(minutes=4)
 
 
-def test_a_link_acknowledgement_is_the_acknowledged_time(  # type: ignore[no-untyped-def]
+def test_a_link_acknowledgement_is_the_acknowledged_time(
     fake: FakeGitLab, runtime: Runtime, indexed: Store, tmp_path: Path
 ) -> None:
     """Declared at 09:00 (severity 1, the EOC paged), acknowledged by link at 09:04: TTA 4 minutes."""

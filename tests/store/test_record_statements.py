@@ -14,7 +14,7 @@ from service.store import EventKind, Observation, Store, TimelineEvent, make_eng
 from service.store import engine as engine_module
 from service.store.model import Progress
 from service.store.store import Store as StoreClass
-from tests.store.conftest import empty_database
+from tests.indexdb import empty_database
 
 T = datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=UTC)
 

@@ -11,11 +11,11 @@ import pytest
 
 from service.reports import GroupBy, contract, report_from_store
 from service.rules import RuleSet
-from service.store import Store, make_engine, migrate
-from service.store.reindex import GitLabHistory, ReindexError, reindex
-from tests.fakehistory import FakeHistory, HistoryServer
-from tests.store.conftest import empty_database
+from service.store import Store
+from service.store.reindex import ReindexError
+from tests.fakehistory import FakeHistory
 from tests.store.fakebot import FakeBot
+from tests.store.helpers import fresh, reindexed
 from tests.store.history_script import T0, play
 
 IGNORED = {"id", "updated_at"}  # the row id and when the index learned it differ by construction
@@ -37,20 +37,6 @@ def played(store: Store, rules: RuleSet, per_page: int = 3) -> FakeHistory:
     history = FakeHistory(max_per_page=per_page)
     play(FakeBot(history, rules, store))
     return history
-
-
-def reindexed(history: FakeHistory, store: Store, **kwargs: Any) -> int:
-    """Reindex `store` from the history served over HTTP; the number of incidents rebuilt."""
-    with HistoryServer(history) as server:
-        return reindex(store, GitLabHistory(server.url, "token"), store.vocab, **kwargs).incidents
-
-
-def fresh(url: str, like: Store) -> Store:
-    """The same database emptied and migrated again (a dropped index)."""
-    empty_database(url)
-    engine = make_engine(url)
-    migrate(engine)
-    return Store(engine, like.vocab)
 
 
 def test_reindex_gives_the_index_the_deliveries_built(store: Store, rules: RuleSet, database_url: str) -> None:

@@ -32,7 +32,7 @@ from service.worker.scorecard import record_training
 from tests.fakehistory import BOT, FakeHistory, HistoryServer
 from tests.store import fakebot
 from tests.store.fakebot import FakeBot
-from tests.store.test_reindex import fresh, reindexed
+from tests.store.helpers import fresh, reindexed
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, at the rotations' hand-over
 NOW = datetime(2026, 3, 10, tzinfo=UTC)  # the report's generated_at

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -17,7 +18,7 @@ from service.store.schema import metadata
 T = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-def obs(iid: int = 1, path: str = "shop/checkout", **facts: object) -> Observation:
+def obs(iid: int = 1, path: str = "shop/checkout", **facts: Any) -> Observation:
     """An incident declared at T with a comment by bob five minutes later."""
     events = facts.pop(
         "events",
@@ -26,14 +27,14 @@ def obs(iid: int = 1, path: str = "shop/checkout", **facts: object) -> Observati
             TimelineEvent(T + timedelta(minutes=5), EventKind.COMMENT, "", "", "", "bob", 8),
         ),
     )
-    defaults: dict[str, object] = {"author_id": 7, "created_at": T, "title": "Checkout down"}
+    defaults: dict[str, Any] = {"author_id": 7, "created_at": T, "title": "Checkout down"}
     return Observation(
         project_id=1 if path.startswith("shop/") else 2,
         project_path=path,
         iid=iid,
         observed_at=T + timedelta(minutes=5),
-        events=events,  # type: ignore[arg-type]
-        **{**defaults, **facts},  # type: ignore[arg-type]
+        events=events,
+        **{**defaults, **facts},
     )
 
 

@@ -16,7 +16,7 @@ def at(m: float) -> datetime:
     return C + timedelta(minutes=m)
 
 
-def ev(m: float, kind: EventKind, actor: str = "bob", frm: str = "", to: str = "", actor_id: int | None = None):  # type: ignore[no-untyped-def]
+def ev(m: float, kind: EventKind, actor: str = "bob", frm: str = "", to: str = "", actor_id: int | None = None):
     ids = {"alice": 7, "bob": 8, "carol": 9}
     return TimelineEvent(at(m), kind, "", frm, to, actor, actor_id or ids.get(actor), actor == BOT)
 

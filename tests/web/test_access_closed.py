@@ -21,7 +21,7 @@ from service.config import Settings
 from service.rules import RuleSet
 from service.store import open_store
 from service.web.app import create_app
-from tests.board.seed import incident, record
+from tests.web.board.seed import incident, record
 
 LOOPBACK = {"REMOTE_ADDR": "127.0.0.1"}
 TITLE = "Checkout errors for EU customers"
@@ -122,7 +122,7 @@ def test_with_sign_in_configured_loopback_is_sent_to_sign_in(
         (["web"], {"INCIDENT_BOT_LOCAL_TRIAL": "1"}),
     ],
 )
-def test_web_s_local_trial_flag_reaches_the_app(argv: list[str], env: dict[str, str], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_web_s_local_trial_flag_reaches_the_app(argv: list[str], env: dict[str, str], monkeypatch) -> None:
     """`web --insecure-local-trial` is a local trial for the app the server builds, not only for the start check."""
     import service.web.server
     from service.cli import main
@@ -141,7 +141,7 @@ def test_web_s_local_trial_flag_reaches_the_app(argv: list[str], env: dict[str, 
     assert seen == [True]
 
 
-def test_a_production_web_is_no_local_trial(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_production_web_is_no_local_trial(monkeypatch) -> None:
     """`web` with a secret and no flag builds its app outside a local trial."""
     import service.web.server
     from service.cli import main

@@ -30,7 +30,7 @@ arguments = st.one_of(
     st.text(),
     st.binary(),
     st.binary().map(bytearray),
-    st.binary().map(memoryview),
+    st.binary().map(lambda data: memoryview(data)),
     st.integers(-(2**80), 2**80),
     st.floats(),
     st.booleans(),
@@ -40,7 +40,7 @@ arguments = st.one_of(
 commands = st.sampled_from(["EVALSHA", "SET", "SCRIPT LOAD", b"HSET", b"CLIENT SETNAME"])
 
 
-def packed(pack, command, args):  # type: ignore[no-untyped-def]
+def packed(pack, command, args):
     """The bytes `pack` makes of the command, or the type of what it raised."""
     try:
         return b"".join(bytes(part) for part in pack(command, *args))
@@ -50,7 +50,7 @@ def packed(pack, command, args):  # type: ignore[no-untyped-def]
 
 @settings(max_examples=300, deadline=None)
 @given(commands, st.lists(arguments, max_size=25))
-def test_hiredis_packer_sends_what_redis_py_sends(command, args) -> None:  # type: ignore[no-untyped-def]
+def test_hiredis_packer_sends_what_redis_py_sends(command, args) -> None:
     """Any command and arguments (text, bytes, huge ints, NaN, bools, None, an IntEnum): the same bytes or error."""
     assert packed(HiredisPacker().pack, command, args) == packed(Connection().pack_command, command, args)
 
@@ -62,6 +62,6 @@ def test_the_edge_built_from_settings_queues_through_its_own_connection(
     client = create_app(replace(settings, redis_url=test_redis_url()), rules=rules).test_client()
     first = client.post("/webhook", data=body("issue.open.incident"), headers=hook_headers(key="packed-1"))
     again = client.post("/webhook", data=body("issue.open.incident"), headers=hook_headers(key="packed-1"))
-    assert first.status_code == 202 and again.status_code == 200 and again.json["status"] == "duplicate"
+    assert first.status_code == 202 and again.status_code == 200 and (again.json or {}).get("status") == "duplicate"
     assert Queue("incident-bot", connection=redis_conn).job_ids == ["packed-1"]
     assert client.get("/readyz").status_code == 200

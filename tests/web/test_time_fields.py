@@ -7,6 +7,7 @@ Such a delivery used to be queued (202) and then went missing from the index: th
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -41,7 +42,9 @@ def client(settings: Settings, rules: RuleSet, redis_conn: Redis) -> FlaskClient
     return create_app(settings, connection=redis_conn, rules=rules).test_client()
 
 
-def post(client: FlaskClient, fixture: str, where: str, field: str, value: str, key: str) -> tuple[int, dict]:
+def post(
+    client: FlaskClient, fixture: str, where: str, field: str, value: str | None, key: str
+) -> tuple[int, dict[str, Any]]:
     """POST `fixture` with `where.field` set to `value`; the status and the JSON answer."""
     data = payload(fixture)
     data[where][field] = value
@@ -68,5 +71,5 @@ def test_a_time_out_of_range_is_400_naming_the_field(
 def test_times_gitlab_sends_are_accepted(client: FlaskClient, value: str | None) -> None:
     """GitLab's forms of a time (and a missing one) are queued as before."""
     for n, (fixture, where, field) in enumerate(FIELDS):
-        status, answer = post(client, fixture, where, field, value, key=f"in-range-{n}-{value}")  # type: ignore[arg-type]
+        status, answer = post(client, fixture, where, field, value, key=f"in-range-{n}-{value}")
         assert status == 202, answer
