@@ -34,12 +34,13 @@ import requests  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from service.config import shipped_rules_dir  # noqa: E402
+from service.gitlab.history import GitLabHistory  # noqa: E402
 from service.reports import GroupBy, render, report_from_store  # noqa: E402
 from service.reports.formats import Format  # noqa: E402
 from service.rules import load_rules  # noqa: E402
 from service.store import EventKind, Observation, Store, TimelineEvent, make_engine, migrate  # noqa: E402
 from service.store.observe import observe, vocabulary  # noqa: E402
-from service.store.reindex import GitLabHistory, reindex  # noqa: E402
+from service.store.reindex import reindex  # noqa: E402
 from service.store.schema import incidents, metadata, timeline_events  # noqa: E402
 from service.store.timeline import derive  # noqa: E402
 from tests.fakehistory import FakeHistory, HistoryServer  # noqa: E402

@@ -159,11 +159,11 @@ def test_unreadable_pointer_means_reading_all_notes() -> None:
     """Redis down while the pointer is read: no pointer (the memory is found by scanning), not a failed delivery."""
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from service.gitlab import PythonGitLabClient
+    from service.gitlab import BotClient
 
     class Down:
         def get(self, key: str) -> None:
             raise RedisConnectionError("Connection refused")
 
-    client = PythonGitLabClient("http://gitlab.test", "t", cache=Down())  # type: ignore[arg-type]
+    client = BotClient("http://gitlab.test", "t", cache=Down())  # type: ignore[arg-type]
     assert client.memory_note(1, 23) is None

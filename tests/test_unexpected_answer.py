@@ -50,7 +50,7 @@ def test_issue_answer_without_labels_fails_once_and_the_next_delivery_applies(  
 
 def test_shape_names_keys_and_types_only() -> None:
     """The shape of an answer: nested keys and type names, no value, bounded."""
-    from service.incident import shape
+    from service.gitlab.errors import shape
 
     described = shape({"iid": 3, "title": "secret", "author": {"username": "eve"}, "assignees": [{"id": 1}], "x": None})
     assert described == "{'iid': int, 'title': str, 'author': {'username': str}, 'assignees': [{'id': int}], 'x': null}"
@@ -70,11 +70,10 @@ def test_every_answer_the_client_reads_fails_with_its_shape(path: str, answer: o
     """The bot's user, an issue's links and its notes, answered without the field read: UnexpectedAnswer, the shape."""
     import responses
 
-    from service.gitlab import PythonGitLabClient
-    from service.incident import UnexpectedAnswer
+    from service.gitlab import BotClient, UnexpectedAnswer
 
     with responses.RequestsMock() as rsps:
         rsps.add(responses.GET, f"http://gitlab.test/api/v4{path}", json=answer)
         with pytest.raises(UnexpectedAnswer) as raised:
-            call(PythonGitLabClient("http://gitlab.test", "token"))
+            call(BotClient("http://gitlab.test", "token"))
     assert "shape" in str(raised.value) and "'x'" not in str(raised.value)

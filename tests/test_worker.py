@@ -1,4 +1,4 @@
-"""The job itself: real python-gitlab against the fake GitLab at the HTTP boundary (`responses`)."""
+"""The job itself: the real GitLab session against the fake GitLab at the HTTP boundary (`responses`)."""
 
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ def test_permanent_error_fails_without_retry(fake, runtime, redis_conn) -> None:
 
 
 def test_transient_error_is_retried_by_rq(fake, runtime, redis_conn) -> None:  # type: ignore[no-untyped-def]
-    """GitLab answering 502 more often than python-gitlab retries: RQ retries the job and it applies once."""
+    """GitLab answering 502 more often than the GitLab session retries: RQ retries the job and it applies once."""
     fake.fail("PUT", r"/projects/1/issues/23", 502, times=4)
     queue = EventQueue(redis_conn, "transient", retry_intervals=(0, 0))
     queue.enqueue(body("issue.open.incident"), {"delivery_id": "t1"}, delivery_id="t1", issue_key="1:23", actor="alice")

@@ -10,9 +10,9 @@ from rq import get_current_job
 
 from .. import logs
 from ..events import Event, PayloadError, parse_event
-from ..gitlab import PermanentGitLabError
+from ..gitlab import PermanentGitLabError, UnexpectedAnswer
 from ..handlers.planner import plan_event
-from ..incident import IncidentState, UnexpectedAnswer, new_comment, state_from_event
+from ..incident import IncidentState, new_comment, state_from_event
 from ..plan import Plan
 from .delivery import Delivery
 from .executor import Applied, apply_plan, log_plan

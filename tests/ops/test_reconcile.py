@@ -1,6 +1,6 @@
 """`incident-bot reconcile`: incidents GitLab never delivered are brought up to date through the normal queue.
 
-The fake GitLab runs over HTTP (python-gitlab real), the queue is the real EventQueue on the real Redis,
+The fake GitLab runs over HTTP (the GitLab session real), the queue is the real EventQueue on the real Redis,
 and the synthetic deliveries are applied by the real delivery job in an RQ worker.
 """
 
@@ -19,9 +19,9 @@ from rq import Queue, SimpleWorker
 from service.bounds import parse_duration
 from service.config import Settings
 from service.events import PayloadError, is_incident, issue_type_of, parse_event, reference
-from service.gitlab import PythonGitLabClient
+from service.gitlab import BotClient
+from service.gitlab.ops import OpsGitLab
 from service.incident import Note, find_memory, read_memory
-from service.ops.api import OpsGitLab
 from service.ops.comments import unhandled_commands
 from service.ops.reconcile import (
     Reconciler,
@@ -62,7 +62,7 @@ def reconciler(server: FakeGitLabServer, rules: RuleSet, redis_conn: Redis, runt
     """A reconciler on the real queue; `runtime` installs the worker side the job uses."""
     return Reconciler(
         OpsGitLab(server.url, "test-token", timeout=5),
-        PythonGitLabClient(server.url, "test-token", timeout=5, cache=redis_conn),
+        BotClient(server.url, "test-token", timeout=5, cache=redis_conn),
         EventQueue(redis_conn, QUEUE),
         rules,
         redis_conn,
@@ -190,7 +190,7 @@ def test_the_same_repair_is_queued_once(reconciler, fake, redis_conn) -> None:  
 
 def test_listing_follows_pages_and_the_since_window(reconciler, fake, redis_conn, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Every page of the listing is read; an incident not updated since the window is left out."""
-    monkeypatch.setattr("service.ops.api.PAGE", 2)
+    monkeypatch.setattr("service.gitlab.session.PAGE", 2)
     for iid in range(50, 55):
         fake.add_issue(1, iid, labels=["incident"])
     old = fake.issues[(1, 50)]

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from redis import Redis
 
-from service.ops.api import Namespace
+from service.gitlab.ops import Namespace
 from service.ops.reconcile import Reconciler, reconcile_periodically
 from service.worker.stopping import StopInterrupt
 from tests.fakeops import FakeOps

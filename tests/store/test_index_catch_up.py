@@ -11,12 +11,12 @@ from types import SimpleNamespace
 import pytest
 from redis import Redis
 
+from service.gitlab.history import GitLabHistory
 from service.ops.doctor import check_index_catch_up
 from service.ops.table import Status
 from service.reports.gauges import IndexCollector
 from service.rules import RuleSet
 from service.store import open_store
-from service.store.reindex import GitLabHistory
 from service.worker.index import DeliveryIndex
 from tests.fakehistory import BOT, FakeHistory, HistoryServer
 from tests.store.fakebot import FakeBot

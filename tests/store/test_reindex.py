@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from service.gitlab import GitLabError
+from service.gitlab.history import GitLabHistory
 from service.reports import GroupBy, contract, report_from_store
 from service.rules import RuleSet
 from service.store import Store, make_engine, migrate
-from service.store.reindex import GitLabHistory, ReindexError, reindex
+from service.store.reindex import reindex
 from tests.fakehistory import FakeHistory, HistoryServer
 from tests.store.conftest import empty_database
 from tests.store.fakebot import FakeBot
@@ -125,7 +127,7 @@ def test_since_rebuilds_only_incidents_updated_since(store: Store, rules: RuleSe
 def test_an_unknown_project_is_a_clear_error(store: Store, rules: RuleSet) -> None:
     """A project GitLab does not know stops the reindex with the call that failed, not a traceback."""
     history = played(store, rules)
-    with pytest.raises(ReindexError, match=r"GET /projects/nope%2Fnothing/issues: 404"):
+    with pytest.raises(GitLabError, match=r"GET /projects/nope%2Fnothing/issues: GitLab answered 404"):
         reindexed(history, store, project="nope/nothing")
 
 

@@ -18,13 +18,14 @@ from typing import Any
 import pytest
 
 from service import logs
+from service.gitlab.history import GitLabHistory
 from service.handlers.planner import plan_event
 from service.reports.training import build_training, render
 from service.rules import RuleSet
 from service.rules.drills import drill_marker
 from service.store import EventKind, Observation, Store, TimelineEvent
 from service.store.observe import observe
-from service.store.reindex import GitLabHistory, ReindexResult, reindex
+from service.store.reindex import ReindexResult, reindex
 from service.store.training import TrainingRecord, held_at_close, rebuild, record, records
 from service.worker.delivery import Delivery
 from service.worker.index import DeliveryIndex
