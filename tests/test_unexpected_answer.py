@@ -20,17 +20,19 @@ def test_issue_answer_without_labels_fails_once_and_the_next_delivery_applies(  
     """GitLab answers issue 1#23 once without `labels`: that job fails without retry, the log line shows the
     answer's keys and types (not its title), and the issue's next delivery is applied."""
     fake.add_issue(title=SECRET_TITLE)
-    route = fake._route
+    route = fake.route
     mangled: list[str] = []
 
-    def answer(method: str, path: str, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
-        status, found = route(method, path, query, data)
+    def answer(
+        method: str, path: str, query: dict[str, str], data: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        status, found, extra = route(method, path, query, data, headers)
         if method == "GET" and path == "/projects/1/issues/23" and not mangled:
             mangled.append(path)
             found = {k: v for k, v in found.items() if k != "labels"}
-        return status, found
+        return status, found, extra
 
-    fake._route = answer
+    fake.route = answer  # type: ignore[method-assign]
     caplog.set_level(logging.INFO, logger="incident_bot")
     bad_job, good_job = run_queued(
         redis_conn, "unreadable", [("bad", body("issue.open.incident")), ("good", body("issue.open.incident"))]

@@ -1,4 +1,4 @@
-"""The operations commands' tests: GitLab is the fake operations API (`FakeOps`) served over real HTTP."""
+"""The operations commands' tests: GitLab is the fake operations API (`FakeGitLab`) served over real HTTP."""
 
 from __future__ import annotations
 
@@ -6,18 +6,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fakegitlab import FakeGitLabServer
-from tests.fakeops import FakeOps
+from tests.fakegitlab import FakeGitLab, FakeGitLabServer, ops_fake
 
 
 @pytest.fixture()
 def server() -> Iterator[FakeGitLabServer]:
-    with FakeGitLabServer(FakeOps()) as srv:
+    with FakeGitLabServer(ops_fake()) as srv:
         yield srv
 
 
 @pytest.fixture()
-def fake(server: FakeGitLabServer) -> FakeOps:
+def fake(server: FakeGitLabServer) -> FakeGitLab:
     """The fake behind the server (overrides the suite's in-process `fake`)."""
-    assert isinstance(server.fake, FakeOps)
+    assert isinstance(server.fake, FakeGitLab)
     return server.fake

@@ -15,10 +15,10 @@ from service.reports import GroupBy, contract, report_from_store
 from service.rules import RuleSet
 from service.store import Store, make_engine, migrate
 from service.store.reindex import reindex
-from tests.fakehistory import FakeHistory, HistoryServer
+from tests.fakegitlab import FakeGitLab, FakeGitLabServer, history_fake
 from tests.store.conftest import empty_database
-from tests.store.fakebot import FakeBot
 from tests.store.history_script import T0, play
+from tests.store.played import play_script
 
 IGNORED = {"id", "updated_at"}  # the row id and when the index learned it differ by construction
 TARGETS = {1: {"acknowledge_minutes": 15, "mitigate_minutes": 240, "resolve_minutes": 1440}}
@@ -34,16 +34,16 @@ def snapshot(store: Store) -> dict[tuple[int, int], dict[str, Any]]:
     return out
 
 
-def played(store: Store, rules: RuleSet, per_page: int = 3) -> FakeHistory:
+def played(store: Store, rules: RuleSet, per_page: int = 3) -> FakeGitLab:
     """The scripted history delivered to the bot, which records into `store`."""
-    history = FakeHistory(max_per_page=per_page)
-    play(FakeBot(history, rules, store))
+    history = history_fake(max_per_page=per_page)
+    play_script(play, history, rules, store)
     return history
 
 
-def reindexed(history: FakeHistory, store: Store, **kwargs: Any) -> int:
+def reindexed(history: FakeGitLab, store: Store, **kwargs: Any) -> int:
     """Reindex `store` from the history served over HTTP; the number of incidents rebuilt."""
-    with HistoryServer(history) as server:
+    with FakeGitLabServer(history) as server:
         return reindex(store, GitLabHistory(server.url, "token"), store.vocab, **kwargs).incidents
 
 
@@ -98,7 +98,7 @@ def test_at_most_four_calls_per_incident_plus_pagination(store: Store, rules: Ru
     history = played(store, rules, per_page=100)
     history.calls.clear()
     reindexed(history, store)
-    calls = Counter(path for _, path, _ in history.calls)
+    calls = Counter(c.path for c in history.calls)
     incidents = store.incidents()
     reviews = {r.review_url.rsplit("/", 1)[1] for r in incidents if r.review_url}
     assert len(reviews) == 4  # closed at severity 1-2: incident 1, the drill, blips 5 and 9
