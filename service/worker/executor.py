@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -113,23 +114,8 @@ def apply_plan(
     state_event = None
     if plan.of(CloseIssue) and state.issue.state != "closed":
         state_event = "close"
-    if labels.add or labels.remove or assignee_ids is not None or state_event:
-        client.update_issue(
-            pid,
-            iid,
-            add_labels=labels.add,
-            remove_labels=labels.remove,
-            assignee_ids=assignee_ids,
-            state_event=state_event,
-        )
-        outcome.writes.append("update_issue")
-    for severity in plan.of(SetNativeSeverity)[-1:]:
-        try:
-            client.set_native_severity(event.project_path or str(pid), iid, severity.severity)
-            outcome.writes.append("set_native_severity")
-        except PermanentGitLabError as exc:
-            # A courtesy: a refusal (no permission, no native severity on this tier) must not stop the rest.
-            delivery.log.warning("native severity not set for %s#%s: %s", pid, iid, exc)
+    edit = IssueEdit(labels, assignee_ids, state_event)
+    outcome.writes += _write_issue(plan, edit, delivery)
     if finish is not None:
         plan = finish(plan)
     body = note_body(plan)
@@ -179,6 +165,48 @@ def apply_plan(
         )
         outcome.writes.append("create_note")
     return outcome
+
+
+@dataclass(frozen=True)
+class IssueEdit:
+    """The one `PUT` of the incident: labels, assignees (None: unchanged), state."""
+
+    labels: LabelChange
+    assignee_ids: list[int] | None
+    state_event: str | None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.labels.add or self.labels.remove or self.assignee_ids is not None or self.state_event)
+
+
+def _write_issue(plan: Plan, edit: IssueEdit, delivery: Delivery) -> list[str]:
+    """The issue's `PUT` and the native severity (GraphQL) sent together: one round trip; the writes made.
+
+    Both land before the note that records the delivery as applied, so a failure of either is retried.
+    """
+    event, client = delivery.event, delivery.gitlab
+    pid, iid = event.project_id, event.iid
+    writes: list[str] = []
+    with ThreadPoolExecutor(2, thread_name_prefix="issue-write") as pool:
+        put = None
+        if not edit.empty:
+            labels = edit.labels
+            put = pool.submit(
+                client.update_issue, pid, iid, add_labels=labels.add, remove_labels=labels.remove,
+                assignee_ids=edit.assignee_ids, state_event=edit.state_event,
+            )  # fmt: skip
+            writes.append("update_issue")
+        for severity in plan.of(SetNativeSeverity)[-1:]:
+            try:
+                client.set_native_severity(event.project_path or str(pid), iid, severity.severity)
+                writes.append("set_native_severity")
+            except PermanentGitLabError as exc:
+                # A courtesy: a refusal (no permission, no native severity on this tier) must not stop the rest.
+                delivery.log.warning("native severity not set for %s#%s: %s", pid, iid, exc)
+        if put is not None:
+            put.result()
+    return writes
 
 
 def _new_memory_note(client: GitLabClient, pid: int, iid: int, body: str) -> int:
@@ -235,8 +263,10 @@ def _assignees(plan: Plan, state: IncidentState, client: GitLabClient) -> tuple[
         return None, []
     ids = [uid for name, uid in current.items() if name not in leaving]
     unknown = []
-    for username in dict.fromkeys(wanted):
-        uid = client.user_id(username)
+    names = list(dict.fromkeys(wanted))
+    with ThreadPoolExecutor(max(1, min(len(names), 8)), thread_name_prefix="user-read") as pool:
+        found = list(pool.map(client.user_id, names))  # every lookup in one round trip
+    for username, uid in zip(names, found, strict=True):
         if uid is None:
             unknown.append(username)
         elif uid not in ids:
