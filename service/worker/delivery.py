@@ -9,13 +9,13 @@ clock, the bot's username, the author's access level and whether this is a dry r
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from .. import logs
 from ..events import Event
 from ..gitlab import GitLabClient
+from ..gitlab.together import together
 from ..incident import IncidentState, Issue, Note, checklist_notes, find_memory, memory_in, resolve_checklists
 from ..rules import RuleSet
 
@@ -49,11 +49,9 @@ class Delivery:
         """
         client, bot = self.gitlab, self.bot_username
         pid, iid = self.event.project_id, self.event.iid
-        with ThreadPoolExecutor(1, thread_name_prefix="issue-read") as reads:
-            # The issue is read while the notes are: one round trip fewer for every delivery.
-            issue = reads.submit(client.get_issue, pid, iid)
-            state = self._memory_state(client, bot, pid, iid)
-            return replace(state, issue=issue.result())
+        # The issue is read while the notes are: one round trip fewer for every delivery.
+        state, issue = together(lambda: self._memory_state(client, bot, pid, iid), lambda: client.get_issue(pid, iid))
+        return replace(state, issue=issue)
 
     def _memory_state(self, client: GitLabClient, bot: str, pid: int, iid: int) -> IncidentState:
         """The bot's memory and the current phase's checklist note (the issue itself is filled in by the caller)."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..events import Event
 from ..gitlab import GitLabClient, PermanentGitLabError
+from ..gitlab.together import together
 from ..incident import IncidentState, new_comment, strip_memory, with_delivery, write_memory
 from ..plan import (
     AddLabels,
@@ -188,24 +189,26 @@ def _write_issue(plan: Plan, edit: IssueEdit, delivery: Delivery) -> list[str]:
     event, client = delivery.event, delivery.gitlab
     pid, iid = event.project_id, event.iid
     writes: list[str] = []
-    with ThreadPoolExecutor(2, thread_name_prefix="issue-write") as pool:
-        put = None
-        if not edit.empty:
-            labels = edit.labels
-            put = pool.submit(
-                client.update_issue, pid, iid, add_labels=labels.add, remove_labels=labels.remove,
-                assignee_ids=edit.assignee_ids, state_event=edit.state_event,
-            )  # fmt: skip
-            writes.append("update_issue")
-        for severity in plan.of(SetNativeSeverity)[-1:]:
+    calls: list[Callable[[], Any]] = []
+    if not edit.empty:
+        labels = edit.labels
+        calls.append(lambda: client.update_issue(
+            pid, iid, add_labels=labels.add, remove_labels=labels.remove,
+            assignee_ids=edit.assignee_ids, state_event=edit.state_event,
+        ))  # fmt: skip
+        writes.append("update_issue")
+    for severity in plan.of(SetNativeSeverity)[-1:]:
+
+        def native(wanted: str = severity.severity) -> None:
             try:
-                client.set_native_severity(event.project_path or str(pid), iid, severity.severity)
+                client.set_native_severity(event.project_path or str(pid), iid, wanted)
                 writes.append("set_native_severity")
             except PermanentGitLabError as exc:
                 # A courtesy: a refusal (no permission, no native severity on this tier) must not stop the rest.
                 delivery.log.warning("native severity not set for %s#%s: %s", pid, iid, exc)
-        if put is not None:
-            put.result()
+
+        calls.append(native)
+    together(*calls)
     return writes
 
 
@@ -264,8 +267,7 @@ def _assignees(plan: Plan, state: IncidentState, client: GitLabClient) -> tuple[
     ids = [uid for name, uid in current.items() if name not in leaving]
     unknown = []
     names = list(dict.fromkeys(wanted))
-    with ThreadPoolExecutor(max(1, min(len(names), 8)), thread_name_prefix="user-read") as pool:
-        found = list(pool.map(client.user_id, names))  # every lookup in one round trip
+    found = together(*(partial(client.user_id, name) for name in names))  # every lookup in one round trip
     for username, uid in zip(names, found, strict=True):
         if uid is None:
             unknown.append(username)
