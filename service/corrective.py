@@ -1,6 +1,6 @@
 """What a follow-up (a corrective action) is: the issue facts the bot tracks, a reference to one, and its state.
 
-Shared by the GitLab client (which parses GitLab's issue JSON into `FollowUpIssue` and `LinkedIssue` once),
+Shared by the GitLab client (`gitlab.followups` parses GitLab's issue JSON into `FollowUpIssue` and `LinkedIssue` once),
 the planner (the `follow-up` command reads an `IssueRef`), the index (`store.corrective` keeps `FollowUp`
 rows) and what is shown of them (`worker.corrective_text`). Dates are whole UTC days: a follow-up is
 overdue from its due date on (`days_overdue` is 0 on the due date itself).
@@ -11,10 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
-
-from . import bounds
-from .incident import UnexpectedAnswer
 
 # `#123` or `group/sub/project#123` (GitLab's path characters); iids are positive 31-bit integers.
 _REFERENCE = re.compile(r"(?:(?P<path>[A-Za-z0-9_.][A-Za-z0-9_./-]{0,254}))?#(?P<iid>[0-9]{1,10})")
@@ -130,53 +126,3 @@ class FollowUp:
         if self.due_on is None or today < self.due_on:
             return None
         return (today - self.due_on).days
-
-
-def _text(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    return value if isinstance(value, str) else ""
-
-
-def follow_up_from_api(project_id: int, data: Any) -> FollowUpIssue:
-    """GitLab's issue JSON as a FollowUpIssue; UnexpectedAnswer when `iid` or `labels` is missing."""
-    what = f"follow-up issue of project {project_id}"
-    if not isinstance(data, dict) or not isinstance(data.get("iid"), int) or not isinstance(data.get("labels"), list):
-        raise UnexpectedAnswer(what, "`iid` or `labels` missing", data)
-    people = [a for a in data.get("assignees") or [] if isinstance(a, dict) and isinstance(a.get("username"), str)]
-    due = due_date(_text(data, "due_date"))
-    refs = data.get("references")
-    full = refs.get("full") if isinstance(refs, dict) else None
-    full = full if isinstance(full, str) else ""
-    return FollowUpIssue(
-        project_id=project_id,
-        iid=data["iid"],
-        title=_text(data, "title"),
-        url=_text(data, "web_url"),
-        state="closed" if data.get("state") == "closed" else "opened",
-        owner=people[0]["username"] if people else None,
-        due_on=due,
-        labels=frozenset(str(label) for label in data["labels"]),
-        confidential=data.get("confidential") is True,
-        opened_at=bounds.parse_time(data.get("created_at")),
-        closed_at=bounds.parse_time(data.get("closed_at")),
-        updated_at=bounds.parse_time(data.get("updated_at")),
-        project_path=full.rpartition("#")[0] if "#" in full else "",
-    )
-
-
-def linked_from_api(data: Any) -> LinkedIssue:
-    """One entry of GitLab's issue links as a LinkedIssue; UnexpectedAnswer when it names no issue."""
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in ("iid", "project_id")):
-        raise UnexpectedAnswer("the links of an issue", "`iid` or `project_id` missing", data)
-    raw = data.get("labels")
-    labels = raw if isinstance(raw, list) else []
-    kind = data.get("issue_type") or data.get("type") or "issue"
-    return LinkedIssue(
-        project_id=data["project_id"],
-        iid=data["iid"],
-        title=_text(data, "title"),
-        url=_text(data, "web_url"),
-        labels=frozenset(str(label) for label in labels),
-        issue_type=str(kind).lower(),
-        state="closed" if data.get("state") == "closed" else "opened",
-    )

@@ -14,8 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .text import is_username
-
 if TYPE_CHECKING:
     from .events import Event
 
@@ -56,92 +54,6 @@ class Issue:
     severity: str | None = None
     author: str = ""  # the author's username, when GitLab's answer names one (a hook names only the actor)
     author_id: int | None = None
-
-
-SHAPE_KEYS = 40  # keys described per object: enough to see what GitLab sent, bounded for a log line
-
-
-class UnexpectedAnswer(ValueError):
-    """A GitLab answer the bot cannot read (a field missing or of another type): asking again gets the same answer.
-
-    Its message names the field and the answer's shape (keys and types, never a value: titles may be confidential).
-    """
-
-    def __init__(self, what: str, problem: str, data: Any):
-        self.shape = shape(data)
-        super().__init__(f"unexpected GitLab answer for {what}: {problem}; its shape: {self.shape}")
-
-
-def shape(value: Any, depth: int = 3) -> str:
-    """What a JSON value looks like, without any of its values: `{'iid': int, 'labels': [str]}`."""
-    if value is None:
-        return "null"
-    if isinstance(value, dict):
-        if depth <= 0:
-            return "{...}"
-        items = [f"{str(k)[:40]!r}: {shape(v, depth - 1)}" for k, v in list(value.items())[:SHAPE_KEYS]]
-        more = ", ..." if len(value) > SHAPE_KEYS else ""
-        return "{" + ", ".join(items) + more + "}"
-    if isinstance(value, list):
-        return "[]" if not value else f"[{shape(value[0], depth - 1)}]" if depth > 0 else "[...]"
-    return type(value).__name__
-
-
-def _required(data: Any, key: str, kind: type | tuple[type, ...], what: str) -> Any:
-    if not isinstance(data, dict):
-        raise UnexpectedAnswer(what, f"an object expected, got {type(data).__name__}", data)
-    if key not in data:
-        raise UnexpectedAnswer(what, f"`{key}` missing", data)
-    if not isinstance(data[key], kind) or isinstance(data[key], bool):
-        raise UnexpectedAnswer(what, f"`{key}` is {type(data[key]).__name__}", data)
-    return data[key]
-
-
-def issue_from_api(project_id: int, data: dict[str, Any]) -> Issue:
-    """The issue as GitLab's REST answer describes it (GET /projects/:id/issues/:iid); UnexpectedAnswer if unreadable.
-
-    `iid` and `labels` are required: an issue read without its labels would look like one that lost them all.
-    """
-    what = f"issue {project_id}"
-    iid = _required(data, "iid", int, what)
-    labels = _required(data, "labels", list, what)
-    try:
-        assignees = [a for a in data.get("assignees") or [] if isinstance(a, dict)]
-        author: dict[str, Any] = data["author"] if isinstance(data.get("author"), dict) else {}
-        name, ident = author.get("username"), author.get("id")  # the author, where GitLab's answer names one
-        return Issue(
-            project_id=project_id,
-            iid=iid,
-            title=str(data.get("title") or ""),
-            description=str(data.get("description") or ""),
-            state=str(data.get("state") or "opened"),
-            labels=frozenset(str(label) for label in labels),
-            assignees=tuple(str(a.get("username")) for a in assignees),
-            assignee_ids=tuple(int(a["id"]) for a in assignees if a.get("id") is not None),
-            confidential=bool(data.get("confidential")),
-            web_url=str(data.get("web_url") or ""),
-            issue_type=str(data.get("issue_type") or data.get("type") or "issue"),
-            severity=data.get("severity") if isinstance(data.get("severity"), str) else None,
-            author=name if isinstance(name, str) and is_username(name) else "",
-            author_id=ident if type(ident) is int and ident > 0 else None,
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise UnexpectedAnswer(what, type(exc).__name__, data) from None
-
-
-def note_from_api(item: dict[str, Any]) -> Note:
-    """A note as GitLab's REST answer describes it; UnexpectedAnswer if unreadable."""
-    ident = _required(item, "id", int, "a note")
-    try:
-        return Note(
-            id=ident,
-            body=str(item.get("body") or ""),
-            author=str((item.get("author") or {}).get("username") or ""),
-            created_at=str(item.get("created_at") or ""),
-            system=bool(item.get("system")),
-        )
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise UnexpectedAnswer("a note", type(exc).__name__, item) from None
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ class _Metrics:
         )
         self.gitlab = Counter(
             "incident_bot_gitlab_requests",
-            "GitLab API responses by method and status, each attempt counted (python-gitlab retries 429 and 5xx; "
+            "GitLab API responses by method and status, each attempt counted (the GitLab session retries 429 and 5xx; "
             "status 'error': no answer)",
             ["method", "status"],
         )

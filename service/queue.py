@@ -33,7 +33,7 @@ from .jobs import PROCESS_FUNC
 from .keys import Keys
 
 # About 6.5 minutes of GitLab trouble before a job is failed. The first retry is immediate
-# (python-gitlab has already backed off inside the job) and needs no scheduler: a worker
+# (the GitLab session has already backed off inside the job) and needs no scheduler: a worker
 # killed together with its scheduler leaves the scheduler lock held for another ~60 s.
 RETRY_INTERVALS = (0, 5, 15, 60, 300)
 JOB_TIMEOUT = 120

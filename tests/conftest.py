@@ -265,7 +265,7 @@ def settings() -> Settings:
 
 @pytest.fixture()
 def fake() -> Iterator[FakeGitLab]:
-    """The fake GitLab behind `responses`: python-gitlab makes real HTTP requests that land here."""
+    """The fake GitLab behind `responses`: the GitLab session makes real HTTP requests that land here."""
     model = FakeGitLab()
     model.add_issue(1, 23)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:

@@ -264,3 +264,32 @@ def test_every_package_is_installed() -> None:
         if "migrations" not in path.parts
     }
     assert packages - listed == set()
+
+
+# Modules outside service/gitlab/ allowed to import requests, each with why it never reaches GitLab.
+REQUESTS_ELSEWHERE = {"service/notify/channels.py": "notifications: chat and webhook relays, never GitLab"}
+
+
+def test_only_service_gitlab_talks_to_gitlab() -> None:
+    """One GitLab client: nothing outside service/gitlab/ imports python-gitlab or an OAuth client, and requests
+    only where it reaches other hosts (notification channels); bench/ and tests/ never import python-gitlab."""
+    found = []
+    for path, tree in TREES.items():
+        where = str(path.relative_to(ROOT))
+        if where.startswith("service/gitlab/"):
+            continue
+        for node in every_import(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            if isinstance(node, ast.ImportFrom) and node.level:
+                continue  # relative: a service module, checked by its own name
+            for top in {n.split(".")[0] for n in names}:
+                if top in ("gitlab", "authlib") or (top == "requests" and where not in REQUESTS_ELSEWHERE):
+                    found.append(f"{where}:{node.lineno} imports {top}")
+    for folder in ("bench", "tests"):
+        for path in (ROOT / folder).rglob("*.py"):
+            tree = ast.parse(path.read_text(), str(path))
+            for node in every_import(tree):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                if not getattr(node, "level", 0) and any(n.split(".")[0] == "gitlab" for n in names):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} imports python-gitlab")
+    assert found == []

@@ -109,7 +109,7 @@ def test_counters_equal_the_deliveries_sent_and_the_work_done(
     assert queued[("incident_bot_queue_oldest_job_age_seconds", (("queue", settings.queue_name),))] >= 0
     assert queued[("incident_bot_redis_up", ())] == 1
 
-    gitlab.fail("PUT", r"/projects/1/issues/23", 429)  # python-gitlab retries it: both attempts are counted
+    gitlab.fail("PUT", r"/projects/1/issues/23", 429)  # the session retries it: both attempts are counted
     make_worker(settings, redis_conn).work(burst=True)
     after = scrape(client)
     jobs = delta(queued, after, "incident_bot_job_duration_seconds_count")

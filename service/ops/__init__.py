@@ -7,6 +7,6 @@
   delivery for each through the normal queue (same dedupe and per-issue order).
 - `jobs`: the scheduled reconcile pass (one per period across all workers) and webhook check.
 - `commands`: the `incident-bot setup|doctor|reconcile` parsers; `config`: their environment.
-- `api`: the GitLab REST calls these make (python-gitlab), failing fast because a person is waiting;
+- their GitLab calls are `service.gitlab.ops` (failing fast because a person is waiting);
   `table`: the rows they print.
 """

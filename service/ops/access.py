@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .api import Namespace, OpsGitLab
+from ..gitlab.ops import Namespace, OpsGitLab
 
 DEVELOPER = 30
 ADMIN = 50  # an administrator can do everything an Owner can; members/all does not list them

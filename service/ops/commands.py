@@ -1,7 +1,7 @@
 """`incident-bot setup | doctor | reconcile | drill`: argument parsers and commands (wired in by `service.cli`).
 
 The work is imported when a command runs, not when `incident-bot` builds its parser: the other
-subcommands (web, worker, check-rules) would otherwise pay about half a second for python-gitlab
+subcommands (web, worker, check-rules) would otherwise pay about half a second for requests
 and RQ on every start.
 """
 
@@ -18,14 +18,14 @@ from ..errors import ConfigError
 if TYPE_CHECKING:
     from redis import Redis
 
+    from ..gitlab.ops import OpsGitLab
     from ..rules import RuleSet
-    from .api import OpsGitLab
 
 BOT_USER_HELP = "the bot's username, when GITLAB_TOKEN is someone else's (a maintainer's, for the webhook)"
 
 
 def _api(settings: Settings) -> OpsGitLab:
-    from .api import OpsGitLab
+    from ..gitlab.ops import OpsGitLab
 
     return OpsGitLab(settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout)
 
@@ -129,9 +129,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """One reconcile pass now: queue a delivery for every incident the bot is behind on."""
     from ..bounds import parse_duration
-    from ..gitlab import PythonGitLabClient
+    from ..gitlab import BotClient, GitLabError
     from ..queue import EventQueue
-    from .api import OpsError
     from .config import OpsSettings
     from .reconcile import Reconciler, describe
 
@@ -150,7 +149,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     api, connection = _api(settings), _redis(settings, "reconcile")
     reconciler = Reconciler(
         api,
-        PythonGitLabClient(
+        BotClient(
             settings.gitlab_url,
             settings.gitlab_token,
             timeout=settings.gitlab_timeout,
@@ -169,7 +168,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
                 ns = api.namespace(kind, path)
                 start = reconciler.clock() - since if since else None
                 print(describe(reconciler.run(ns, start)).replace("reconcile:", f"reconcile {ns.path}:", 1))
-            except OpsError as exc:
+            except GitLabError as exc:
                 print(f"incident-bot reconcile {path}: {exc}", file=sys.stderr)
                 code = 1
     return code
@@ -177,7 +176,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 def cmd_drill(args: argparse.Namespace) -> int:
     """Open a drill issue of a scenario in a project and queue its declaration; print the issue's URL."""
-    from .api import OpsError
+    from ..gitlab import GitLabError
     from .config import OpsSettings
     from .drill import open_drill, preview, unknown_scenario
 
@@ -205,7 +204,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
         queue = None
     try:
         url = open_drill(_api(settings), rules, args.scenario, project, queue)
-    except OpsError as exc:
+    except GitLabError as exc:
         print(f"incident-bot drill: {exc}", file=sys.stderr)
         return 1
     print(url)

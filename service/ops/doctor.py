@@ -15,10 +15,11 @@ from rq import Queue
 from rq.registry import FailedJobRegistry
 
 from ..config import Settings
+from ..gitlab import GitLabError
+from ..gitlab.ops import Namespace, OpsGitLab
 from ..queue import notify_queue_name
 from ..rules import RulesError, RuleSet, load_rules
 from .access import bot_access
-from .api import Namespace, OpsError, OpsGitLab
 from .hooks import HOOK_TRIGGERS, REENABLE, find_hook, hook_disabled
 from .labels import wanted_labels
 from .people import people_rows
@@ -60,7 +61,7 @@ def check_token(api: OpsGitLab, settings: Settings, today: date) -> tuple[list[R
         return [_fail("gitlab", where, fix)], None
     try:
         user = api.current_user()
-    except OpsError as exc:
+    except GitLabError as exc:
         if exc.unreachable:
             return [_fail("gitlab", where, f"{exc.detail}; check GITLAB_URL and the network")], None
         if exc.status == 401:
@@ -69,7 +70,7 @@ def check_token(api: OpsGitLab, settings: Settings, today: date) -> tuple[list[R
     rows = [_ok("gitlab", where, f"reachable, token of @{user.get('username')}")]
     try:
         token = api.token_self()
-    except OpsError as exc:
+    except GitLabError as exc:
         rows.append(_warn("token", "scopes", f"cannot read the token's scopes and expiry ({exc.detail})"))
         return rows, user
     scopes = [str(s) for s in token.get("scopes") or []]
@@ -100,7 +101,7 @@ def check_access(api: OpsGitLab, ns: Namespace, user: dict[str, Any]) -> Row:
     """The bot user's access level where it works."""
     try:
         enough, detail = bot_access(api, ns, user)
-    except OpsError as exc:
+    except GitLabError as exc:
         return _fail("access", ns.path, exc.detail)
     return Row("access", f"@{user.get('username')}", Status.OK if enough else Status.FAIL, detail)
 
@@ -113,7 +114,7 @@ def check_hook(api: OpsGitLab, ns: Namespace, url: str | None, *, needed: bool =
     name = f"{ns.kind[:-1]} {ns.path}"
     try:
         hook = find_hook(api.hooks(ns), url, hand_made=True)
-    except OpsError as exc:
+    except GitLabError as exc:
         if ns.kind == "groups" and exc.status == 404:
             detail = f"group webhooks unavailable (GitLab Free?): use --project ({exc.detail})"
             return [_warn("webhook", name, detail)], False
@@ -155,7 +156,7 @@ def _succeeded(status: Any) -> bool:
 def _deliveries(api: OpsGitLab, ns: Namespace, hook: dict[str, Any]) -> Row:
     try:
         events = api.hook_events(ns, int(hook["id"]))
-    except OpsError as exc:
+    except GitLabError as exc:
         if exc.status in (403, 404):
             return _ok("webhook", "deliveries", "this GitLab does not list a hook's deliveries; not checked")
         return _warn("webhook", "deliveries", exc.detail)
@@ -181,7 +182,7 @@ def check_labels(api: OpsGitLab, ns: Namespace, rules: RuleSet) -> Row:
     """Every label the rules use exists (GitLab would create a missing one without colour or description)."""
     try:
         present = {str(label.get("name")) for label in api.labels(ns)}
-    except OpsError as exc:
+    except GitLabError as exc:
         return _fail("labels", ns.path, exc.detail)
     wanted = wanted_labels(rules)
     missing = [w.name for w in wanted if w.name not in present]
@@ -278,7 +279,7 @@ def _bot(api: OpsGitLab, username: str, rows: list[Row]) -> dict[str, Any] | Non
     """The named bot user (the token may be a maintainer's); a fail row when GitLab does not know it."""
     try:
         found = api.user(username)
-    except OpsError as exc:
+    except GitLabError as exc:
         rows.append(_fail("access", f"@{username}", exc.detail))
         return None
     if found is None:
@@ -305,7 +306,7 @@ def run_doctor(
             continue
         try:
             targets.append(api.namespace(kind, path))
-        except OpsError as exc:
+        except GitLabError as exc:
             rows.append(_fail(kind[:-1], path, exc.detail))
     if not options.project and not options.group:
         rows.append(_warn("project", "-", "no --project given (or INCIDENT_BOT_PROJECTS): GitLab side not checked"))

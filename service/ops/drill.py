@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..events import Actor
+from ..gitlab.ops import OpsGitLab
 from ..queue import EventQueue
 from ..rules import RuleSet
 from ..rules.drills import drill_issue
-from .api import OpsGitLab
 from .reconcile import synthetic_payload
 
 log = logging.getLogger("incident_bot.drills")
@@ -95,7 +95,7 @@ def preview(rules: RuleSet, scenario: str, project: str) -> str:
 def open_drill(api: OpsGitLab, rules: RuleSet, scenario: str, project: str, queue: EventQueue | None) -> str:
     """Open the drill issue in `project`, queue its declaration (when Redis is given); the issue's URL.
 
-    Raises OpsError when GitLab refuses; a declaration that cannot be queued is said on stderr (the
+    Raises GitLabError when GitLab refuses; a declaration that cannot be queued is said on stderr (the
     webhook declares it when the token is a person's, and the next reconcile pass in any case).
     """
     ns = api.namespace("projects", project)

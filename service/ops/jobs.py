@@ -15,10 +15,10 @@ from rq import get_current_job
 
 from .. import metrics
 from ..config import Settings
-from ..gitlab import PythonGitLabClient
+from ..gitlab import BotClient, GitLabError
+from ..gitlab.ops import Namespace, OpsGitLab
 from ..queue import EventQueue
 from ..rules import load_rules
-from .api import Namespace, OpsError, OpsGitLab
 from .config import OpsSettings
 from .reconcile import Reconciler, describe, reconcile_periodically
 from .watch import check_webhook
@@ -40,7 +40,7 @@ def _namespaces(api: OpsGitLab, ops: OpsSettings) -> Iterator[Namespace]:
         for path in paths:
             try:
                 yield api.namespace(kind, path)
-            except OpsError as exc:
+            except GitLabError as exc:
                 log.error("%s %s skipped: %s", kind[:-1], path, exc)
 
 
@@ -53,12 +53,12 @@ def reconcile_job() -> str:
     if not ops.projects and not ops.groups:
         return "skipped: INCIDENT_BOT_PROJECTS and INCIDENT_BOT_GROUPS are unset"
     api = OpsGitLab(settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout)
-    client = PythonGitLabClient(
+    client = BotClient(
         settings.gitlab_url,
-            settings.gitlab_token,
-            timeout=settings.gitlab_timeout,
-            cache=connection,
-            keys=settings.keys,
+        settings.gitlab_token,
+        timeout=settings.gitlab_timeout,
+        cache=connection,
+        keys=settings.keys,
     )
     queue = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl, keys=settings.keys)
     reconciler = Reconciler(api, client, queue, load_rules(settings.rules_dir), connection)

@@ -127,10 +127,10 @@ def check_now(
     settings: Settings, rules: RuleSet, connection: Redis, *, store: Store | None = None, now: datetime | None = None
 ) -> Pass:
     """One pass now, with the worker's GitLab client and index (an index not given is opened for the pass)."""
-    from ..gitlab import PythonGitLabClient
+    from ..gitlab import BotClient
     from ..store import open_store
 
-    client = PythonGitLabClient(
+    client = BotClient(
         settings.gitlab_url,
         settings.gitlab_token,
         timeout=settings.gitlab_timeout,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..gitlab import GitLabError
+from ..gitlab.ops import Namespace, OpsGitLab
 from ..rules import RuleSet
 from ..rules.rotation import is_placeholder
-from .api import Namespace, OpsError, OpsGitLab
 from .table import Row, Status
 
 INACTIVE = frozenset({"blocked", "banned", "deactivated", "blocked_pending_approval", "ldap_blocked"})
@@ -59,7 +60,7 @@ def _check(api: OpsGitLab, ns: Namespace, person: Person) -> Person:
         if state in INACTIVE:
             return _problem(person, "blocked", f"the user is {state}: take them out {fix}, or unblock them")
         level = api.access_level(ns, int(user["id"]))
-    except OpsError as exc:
+    except GitLabError as exc:
         return _problem(person, "unchecked", f"could not check: {exc.detail}")
     if level <= 0:
         fix = f"add them to {ns.path} (Manage → Members, Developer) or take them out {fix}"

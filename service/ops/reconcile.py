@@ -24,11 +24,11 @@ from typing import Any
 from redis import Redis
 
 from ..events import INCIDENT_TYPE, is_incident, issue_type_of
-from ..gitlab import GitLabClient, PermanentGitLabError, TransientGitLabError
+from ..gitlab import GitLabClient, GitLabError
+from ..gitlab.ops import Namespace, OpsGitLab
 from ..incident import find_memory, last_handled_note, memory_in
 from ..queue import EventQueue
 from ..rules import RuleSet
-from .api import Namespace, OpsError, OpsGitLab
 from .comments import note_delivery_id, unhandled_commands
 
 log = logging.getLogger("incident_bot.ops")
@@ -198,7 +198,7 @@ class Reconciler:
                 after = last_handled_note(memory, memory_note)
                 notes = self.api.notes(project_id, iid)
                 commands = unhandled_commands(notes, after, attributes, path, bot, self.rules.incident_label)
-            except (TransientGitLabError, PermanentGitLabError, OpsError) as exc:
+            except GitLabError as exc:
                 # One unreadable issue must not stop the pass; it is looked at again next time.
                 log.warning("reconcile: %s#%s not checked: %s", path, iid, exc)
                 repairs.append(Repair(f"{path}#{iid}", f"not checked: {exc}", "-", "-", NOT_CHECKED))

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..gitlab import GitLabError
+from ..gitlab.ops import Namespace, OpsGitLab
 from ..rules import RuleSet
 from .access import bot_access, bot_user
-from .api import Namespace, OpsError, OpsGitLab
 from .hooks import find_hook, hook_differences, hook_disabled, hook_fields
 from .labels import WantedLabel, wanted_labels
 from .people import check_people
@@ -69,7 +70,7 @@ class Setup:
         noun = "project" if kind == "projects" else "group"
         try:
             return self.api.namespace(kind, path)
-        except OpsError as exc:
+        except GitLabError as exc:
             fix = "; check the path, and that the token's user can see it" if exc.status == 404 else ""
             self.rows.append(Row(noun, path, Status.FAILED, exc.detail + fix))
             return None
@@ -82,7 +83,7 @@ class Setup:
                 self.rows.append(Row("access", f"@{self.options.bot_user}", Status.FAILED, "GitLab knows no such user"))
                 return
             enough, detail = bot_access(self.api, ns, user)
-        except OpsError as exc:
+        except GitLabError as exc:
             self.rows.append(Row("access", ns.path, Status.FAILED, exc.detail))
             return
         self.rows.append(Row("access", f"@{user.get('username')}", Status.RIGHT if enough else Status.FAILED, detail))
@@ -99,7 +100,7 @@ class Setup:
         """Create the missing labels, correct colour and description of the bot's own ones."""
         try:
             existing = {str(label.get("name")): label for label in self.api.labels(ns)}
-        except OpsError as exc:
+        except GitLabError as exc:
             self.rows.append(Row("labels", ns.path, Status.FAILED, exc.detail))
             return
         for wanted in wanted_labels(self.rules):
@@ -111,7 +112,7 @@ class Setup:
             if not dry:
                 try:
                     self.api.create_label(ns, wanted.name, wanted.color, wanted.description)
-                except OpsError as exc:
+                except GitLabError as exc:
                     return Row("label", wanted.name, Status.FAILED, exc.detail)
             return Row("label", wanted.name, Status.WOULD_CREATE if dry else Status.CREATED, wanted.color)
         if ns.kind == "projects" and found.get("is_project_label") is False:
@@ -127,7 +128,7 @@ class Setup:
         if not dry:
             try:
                 self.api.update_label(ns, int(found["id"]), wanted.name, wanted.color, wanted.description)
-            except OpsError as exc:
+            except GitLabError as exc:
                 return Row("label", wanted.name, Status.FAILED, exc.detail)
         return Row("label", wanted.name, Status.WOULD_UPDATE if dry else Status.UPDATED, ", ".join(differs))
 
@@ -137,7 +138,7 @@ class Setup:
         dry, secret = self.options.dry_run, self.options.secret
         try:
             hooks = self.api.hooks(ns)
-        except OpsError as exc:
+        except GitLabError as exc:
             fallback = "; the project hook is set instead" if self.options.project else "; use --project"
             if ns.kind == "groups" and exc.status == 404:
                 self.rows.append(Row("webhook", name, Status.FAILED, FREE_TIER.format(status=exc.status) + fallback))
@@ -185,7 +186,7 @@ class Setup:
                         "GitLab never shows the secret token: --reset-token sends GITLAB_WEBHOOK_SECRET again",
                     )
                 )
-        except OpsError as exc:
+        except GitLabError as exc:
             self.rows.append(Row("webhook", name, Status.FAILED, exc.detail))
             return True
         disabled = hook_disabled(found) if found else None

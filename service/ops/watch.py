@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from redis import Redis
 
+from ..gitlab import GitLabError
+from ..gitlab.ops import Namespace, OpsGitLab
 from ..keys import Keys
-from .api import Namespace, OpsError, OpsGitLab
 from .hooks import REENABLE, find_hook, hook_disabled
 
 log = logging.getLogger("incident_bot.ops")
@@ -65,7 +66,7 @@ def check_webhook(
     """One periodic check: alert (and log) when the hook's state changed since the last check; None if unknown."""
     try:
         health = hook_health(api, ns, url)
-    except OpsError as exc:
+    except GitLabError as exc:
         # GitLab unreachable says nothing about the hook; the last known state stands.
         log.warning("webhook check of %s skipped: %s", ns.path, exc)
         return None

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-import requests
 from redis import Redis
 
 from ..durations import human_duration
+from ..gitlab import GitLabError, Session, UnexpectedAnswer
+from ..gitlab.issues import ProjectIssues
 from ..keys import Keys
 from ..notify.alerts import alert_body
 from ..notify.channels import DeliveryError, SmtpSettings, Target, clip, post_json, resolve, send_email
@@ -40,6 +40,7 @@ COMPARED_WEEKS = 4
 SENT_TTL = 40 * 24 * 3600  # longer than a week's re-runs; a marker per week and channel
 TEXT_LIMIT = 3000
 TITLE = "Incident digest {week}"
+REPORT_RETRIES = 0  # as before: a refusal is reported, and the digest job's own retry (RQ) tries again
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def run_digest(
     if gitlab is not None and settings.project:
         try:
             outcome.issue_url, outcome.issue_created = gitlab.publish(settings.project, digest, settings.labels)
-        except requests.RequestException as exc:
+        except (GitLabError, UnexpectedAnswer) as exc:
             outcome.failures.append(f"reporting issue in {settings.project}: {exc}")
     text = digest.summary + (f"\nFull digest: {outcome.issue_url}" if outcome.issue_url else "")
     for name in settings.channels:
@@ -184,38 +185,22 @@ def send(target: Target, text: str, digest: Digest, url: str | None, *, timeout:
 
 
 class ReportingProject:
-    """The reporting project's weekly issues over GitLab's REST API (find by title, create, update in place)."""
+    """The reporting project's weekly issues (found by title, created, updated in place) through service.gitlab."""
 
     def __init__(self, url: str, token: str, connection: Redis, *, timeout: float = 10.0, keys: Keys | None = None):
-        self.api = url.rstrip("/") + "/api/v4"
-        self.session = requests.Session()
-        self.session.headers["PRIVATE-TOKEN"] = token
+        self.session = Session(url, token=token, timeout=timeout, retries=REPORT_RETRIES)
         self.connection = connection
         self.keys = keys or Keys()
-        self.timeout = timeout
 
     def publish(self, project: str, digest: Digest, labels: tuple[str, ...]) -> tuple[str, bool]:
         """The week's issue with the digest as its description: (web URL, created now)."""
-        base = f"{self.api}/projects/{quote(project, safe='')}/issues"
+        issues = ProjectIssues(self.session, project)
         memory = self.keys.digest_issue(project, digest.week)
         known = self.connection.get(memory)
-        iid = int(known) if known else self._find(base, digest.title)
+        iid = int(known) if known else issues.find(digest.title)
         if iid is not None:
-            issue = self._request("PUT", f"{base}/{iid}", json={"description": digest.markdown})
-            created = False
+            issue, created = issues.describe(iid, digest.markdown), False
         else:
-            body = {"title": digest.title, "description": digest.markdown, "labels": ",".join(labels)}
-            issue = self._request("POST", base, json=body)
-            created = True
+            issue, created = issues.create(digest.title, digest.markdown, labels), True
         self.connection.set(memory, int(issue["iid"]), ex=SENT_TTL)
         return str(issue.get("web_url") or ""), created
-
-    def _find(self, base: str, title: str) -> int | None:
-        """The iid of the issue with exactly this title (Redis forgot it), or None."""
-        found = self._request("GET", base, params={"search": title, "in": "title", "state": "all", "per_page": 100})
-        return next((int(i["iid"]) for i in found if i.get("title") == title), None)
-
-    def _request(self, method: str, url: str, **kwargs: Any) -> Any:
-        response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-        response.raise_for_status()
-        return response.json()

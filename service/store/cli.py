@@ -54,11 +54,13 @@ def add_parsers(sub: Any) -> None:
 def cmd_reindex(args: argparse.Namespace) -> int:
     """Rebuild the incidents GitLab lists into the index; print how many and how fast."""
     from service.config import Settings
+    from service.gitlab import GitLabError
+    from service.gitlab.history import GitLabHistory
     from service.rules import RulesError, load_rules
 
     from . import open_store
     from .observe import vocabulary
-    from .reindex import GitLabHistory, ReindexError, reindex
+    from .reindex import reindex
 
     settings = Settings.from_env()
     if not settings.gitlab_token:
@@ -77,7 +79,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         result = reindex(
             store, source, vocab, project=args.project, group=args.group, since=since, workers=args.workers
         )
-    except ReindexError as exc:
+    except GitLabError as exc:
         print(f"incident-bot reindex: {exc}", file=sys.stderr)
         return 1
     print(

@@ -11,19 +11,14 @@ further call.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import quote
 
-import gitlab
-import requests
-from gitlab.exceptions import GitlabError
-
+from ..gitlab.history import GitLabHistory
 from .history import history_observation, review_iid
 from .model import Observation
 from .query import Scope
@@ -31,17 +26,12 @@ from .store import Store
 from .training import rebuild as rebuild_training
 from .vocabulary import Vocabulary
 
-PER_PAGE = 100
 DEFAULT_WORKERS = 4
 WRITE_BATCH = 50  # incidents per transaction: one commit per batch, and a crash loses at most a batch
 
 
-class ReindexError(Exception):
-    """GitLab could not be read (unreachable, refused); the message says which call."""
-
-
 class HistorySource(Protocol):
-    """The GitLab reads reindex needs; python-gitlab implements it, tests use the fake GitLab over HTTP."""
+    """The GitLab reads reindex needs: service.gitlab.history.GitLabHistory (tests: the fake over HTTP)."""
 
     def bot_username(self) -> str: ...
 
@@ -56,98 +46,6 @@ class HistorySource(Protocol):
     def notes(self, project_id: int, iid: int) -> list[dict[str, Any]]: ...
 
     def issue_state(self, project_id: int, iid: int) -> str | None: ...
-
-
-class GitLabHistory:
-    """HistorySource over python-gitlab: one client per thread, every call counted."""
-
-    def __init__(self, url: str, token: str, *, timeout: float = 30.0):
-        self.url, self.token, self.timeout = url, token, timeout
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self.calls = 0
-
-    def _gl(self) -> gitlab.Gitlab:
-        gl = getattr(self._local, "gl", None)
-        if gl is None:
-            gl = gitlab.Gitlab(self.url, private_token=self.token, timeout=self.timeout, retry_transient_errors=True)
-            self._local.gl = gl
-        return gl
-
-    def _count(self) -> None:
-        with self._lock:
-            self.calls += 1
-
-    def _get(self, path: str, query: dict[str, Any] | None = None) -> Any:
-        self._count()
-        try:
-            return self._gl().http_get(path, query_data=query or {}, max_retries=3)
-        except (GitlabError, requests.RequestException) as exc:
-            raise ReindexError(f"GET {path}: {exc}") from exc
-
-    def _list(self, path: str, query: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        """Every item of a paginated listing; each page is one call."""
-        page = 1
-        while True:
-            self._count()
-            try:
-                result = self._gl().http_get(
-                    path, query_data={**(query or {}), "per_page": PER_PAGE, "page": page}, max_retries=3, raw=True
-                )
-            except (GitlabError, requests.RequestException) as exc:
-                raise ReindexError(f"GET {path}: {exc}") from exc
-            assert isinstance(result, requests.Response)  # raw=True
-            items = result.json()
-            yield from items
-            following = result.headers.get("X-Next-Page", "")
-            if not following.strip() or not items:
-                return
-            page = int(following)
-
-    def bot_username(self) -> str:
-        return str(self._get("/user")["username"])
-
-    def incident_issues(
-        self, *, project: str | None, group: str | None, updated_after: datetime | None, incident_label: str
-    ) -> Iterator[dict[str, Any]]:
-        if project:
-            path = f"/projects/{quote(project, safe='')}/issues"
-        elif group:
-            path = f"/groups/{quote(group, safe='')}/issues"
-        else:
-            path = "/issues"
-        base: dict[str, Any] = {"scope": "all", "state": "all", "order_by": "created_at", "sort": "asc"}
-        if updated_after is not None:
-            base["updated_after"] = updated_after.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        seen: set[tuple[int, int]] = set()
-        for query in ({"labels": incident_label}, {"issue_type": "incident"}):
-            for issue in self._list(path, {**base, **query}):
-                key = (int(issue["project_id"]), int(issue["iid"]))
-                if key not in seen:
-                    seen.add(key)
-                    yield issue
-
-    def label_events(self, project_id: int, iid: int) -> list[dict[str, Any]]:
-        return list(self._list(f"/projects/{project_id}/issues/{iid}/resource_label_events"))
-
-    def state_events(self, project_id: int, iid: int) -> list[dict[str, Any]]:
-        return list(self._list(f"/projects/{project_id}/issues/{iid}/resource_state_events"))
-
-    def notes(self, project_id: int, iid: int) -> list[dict[str, Any]]:
-        return list(self._list(f"/projects/{project_id}/issues/{iid}/notes", {"sort": "asc", "order_by": "created_at"}))
-
-    def issue(self, project_id: int, iid: int) -> dict[str, Any]:
-        """One issue as GitLab's REST API answers it."""
-        found = self._get(f"/projects/{project_id}/issues/{iid}")
-        if not isinstance(found, dict):
-            raise ReindexError(f"GET /projects/{project_id}/issues/{iid}: not an issue")
-        return found
-
-    def issue_state(self, project_id: int, iid: int) -> str | None:
-        try:
-            return str(self._get(f"/projects/{project_id}/issues/{iid}").get("state") or "") or None
-        except ReindexError:
-            return None  # the review issue was deleted or moved: its state is simply unknown
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import logs
-from ..alertgitlab import find_issue, project_ref, set_description
 from ..alerts.actions import (
     CommentOnAlertIncident,
     EscalateAlertIncident,
@@ -28,6 +27,7 @@ from ..alerts.actions import (
 from ..alerts.grouping import STORM_WINDOW_SECONDS, GroupRecord, GroupStore
 from ..alerts.render import marker, storm_description, with_table
 from ..gitlab import GitLabClient
+from ..gitlab.alerts import find_issue, project_ref, set_description
 from ..incident import Issue
 from ..ops.reconcile import synthetic_payload
 from ..plan import Action, Plan

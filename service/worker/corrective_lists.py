@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from .index import DeliveryIndex
 
 
-
 def store_of(delivery: Delivery, index: DeliveryIndex | None) -> Store | None:
     """The worker's open index, or None (no index configured, or it cannot be opened now)."""
     return index.store(delivery.rules, delivery.bot_username) if index is not None else None

@@ -10,12 +10,14 @@ a worker killed before it re-plans from GitLab and repeats only what is missing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..events import Event
 from ..gitlab import GitLabClient, PermanentGitLabError
+from ..gitlab.together import together
 from ..incident import IncidentState, new_comment, strip_memory, with_delivery, write_memory
 from ..plan import (
     AdoptFollowUp,
@@ -148,23 +150,27 @@ def _write_issue(plan: Plan, state: IncidentState, delivery: Delivery, outcome: 
     state_event = None
     if plan.of(CloseIssue) and state.issue.state != "closed":
         state_event = "close"
+    calls: list[Callable[[], Any]] = []
     if labels.add or labels.remove or assignee_ids is not None or state_event:
-        client.update_issue(
-            pid,
-            iid,
-            add_labels=labels.add,
-            remove_labels=labels.remove,
-            assignee_ids=assignee_ids,
-            state_event=state_event,
-        )
+        calls.append(lambda: client.update_issue(
+            pid, iid, add_labels=labels.add, remove_labels=labels.remove,
+            assignee_ids=assignee_ids, state_event=state_event,
+        ))  # fmt: skip
         outcome.writes.append("update_issue")
     for severity in plan.of(SetNativeSeverity)[-1:]:
-        try:
-            client.set_native_severity(event.project_path or str(pid), iid, severity.severity)
-            outcome.writes.append("set_native_severity")
-        except PermanentGitLabError as exc:
-            # A courtesy: a refusal (no permission, no native severity on this tier) must not stop the rest.
-            delivery.log.warning("native severity not set for %s#%s: %s", pid, iid, exc)
+
+        def native(wanted: str = severity.severity) -> None:
+            try:
+                client.set_native_severity(event.project_path or str(pid), iid, wanted)
+                outcome.writes.append("set_native_severity")
+            except PermanentGitLabError as exc:
+                # A courtesy: a refusal (no permission, no native severity on this tier) must not stop the rest.
+                delivery.log.warning("native severity not set for %s#%s: %s", pid, iid, exc)
+
+        calls.append(native)
+    # The PUT and the GraphQL severity go together (one round trip); both land before the note that records the
+    # delivery as applied, so a failure of either is retried.
+    together(*calls)
     return unknown
 
 
@@ -272,8 +278,9 @@ def _assignees(plan: Plan, state: IncidentState, client: GitLabClient) -> tuple[
         return None, []
     ids = [uid for name, uid in current.items() if name not in leaving]
     unknown = []
-    for username in dict.fromkeys(wanted):
-        uid = client.user_id(username)
+    names = list(dict.fromkeys(wanted))
+    found = together(*(partial(client.user_id, name) for name in names))  # every lookup in one round trip
+    for username, uid in zip(names, found, strict=True):
         if uid is None:
             unknown.append(username)
         elif uid not in ids:

@@ -24,11 +24,11 @@ from rq.exceptions import StopRequested
 from ..store import pending
 
 if TYPE_CHECKING:
+    from ..gitlab.history import GitLabHistory
     from ..incident import IncidentState
     from ..plan import Plan
     from ..rules import RuleSet
     from ..store import Store
-    from ..store.reindex import GitLabHistory
     from .delivery import Delivery
     from .executor import Applied
 

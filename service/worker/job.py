@@ -12,9 +12,9 @@ from rq import get_current_job
 from .. import logs
 from ..changes.hooks import CHANGE_EVENTS
 from ..events import Event, PayloadError, parse_event
-from ..gitlab import PermanentGitLabError
+from ..gitlab import PermanentGitLabError, UnexpectedAnswer
 from ..handlers.planner import plan_event
-from ..incident import IncidentState, UnexpectedAnswer, new_comment, state_from_event
+from ..incident import IncidentState, new_comment, state_from_event
 from ..plan import Plan, TrackFollowUp
 from .changes import record_change
 from .delivery import Delivery

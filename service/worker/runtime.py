@@ -16,7 +16,8 @@ from .. import logs
 from ..config import Settings
 from ..errors import ConfigError
 from ..events import Event
-from ..gitlab import GitLabClient, PythonGitLabClient
+from ..gitlab import BotClient, GitLabClient
+from ..gitlab.history import GitLabHistory
 from ..notify.channels import ChannelConfigError, configured_channels
 from ..paging.settings import PagingSettings
 from ..queue import EventQueue, notify_queue_name, remember_bot_username
@@ -29,7 +30,6 @@ from .paging import PagingFollowUps
 
 if TYPE_CHECKING:
     from ..store import Store
-    from ..store.reindex import GitLabHistory
 
 log = logging.getLogger("incident_bot.worker")
 SILENT = logging.Logger("incident_bot.silent", logging.CRITICAL + 1)  # says nothing, whatever the level
@@ -75,7 +75,7 @@ class Runtime:
     def client(self) -> GitLabClient:
         """The process's GitLab client (one HTTP session); jobs use `for_delivery` copies of it."""
         if self._client is None:
-            self._client = PythonGitLabClient(
+            self._client = BotClient(
                 self.settings.gitlab_url,
                 self.settings.gitlab_token,
                 timeout=self.settings.gitlab_timeout,
@@ -141,8 +141,6 @@ def _history(settings: Settings) -> Callable[[], GitLabHistory] | None:
         return None
 
     def history() -> GitLabHistory:
-        from ..store.reindex import GitLabHistory  # python-gitlab's reindex client loads with the first catch-up
-
         return GitLabHistory(settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout)
 
     return history

@@ -34,7 +34,9 @@ class Gate:
         self._handle = gitlab.handle
         gitlab.handle = self.handle  # type: ignore[method-assign]  # the server thread calls model.handle
 
-    def handle(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> tuple[int, Any]:
+    def handle(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
         """The fake's own answer; the first read of the issue waits for `release` (bounded, never a hang)."""
         if method == "GET" and urlsplit(url).path.endswith(ISSUE) and not self.reached.is_set():
             self.reached.set()

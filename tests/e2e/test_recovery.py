@@ -55,7 +55,7 @@ def test_event_held_by_a_killed_worker_is_applied_exactly_once(stack: Stack, git
 @pytest.mark.parametrize(
     ("failures", "job_retries"),
     [
-        pytest.param(2, 0, id="python-gitlab-retries"),
+        pytest.param(2, 0, id="session-retries"),
         # 4 attempts per call (max_retries=3) all fail: the job fails and RQ runs it again.
         pytest.param(5, 1, id="rq-retries-the-job"),
     ],

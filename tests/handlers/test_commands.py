@@ -1,4 +1,4 @@
-"""Comment commands through the worker: real python-gitlab, the fake GitLab behind `responses`."""
+"""Comment commands through the worker: the real GitLab session, the fake GitLab behind `responses`."""
 
 from __future__ import annotations
 

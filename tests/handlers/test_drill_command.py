@@ -121,7 +121,7 @@ def test_an_unknown_scenario_lists_the_known_ones(worker, gitlab) -> None:
 
 def test_a_retried_request_opens_one_drill(worker, gitlab, redis_conn) -> None:
     """The reply failed after the drill was opened: the retry finds that drill (its request marker), opens none."""
-    gitlab.fail("POST", r"/projects/1/issues/23/notes", 500, times=20)  # python-gitlab's own retries too
+    gitlab.fail("POST", r"/projects/1/issues/23/notes", 500, times=20)  # the session's own retries too
     with pytest.raises(Exception, match="500"):
         process_delivery(as_body(request()), {"delivery_id": "again-1"})
     assert len(drills(gitlab)) == 1

@@ -1,4 +1,4 @@
-"""The operations commands' tests: GitLab is the fake operations API (`FakeOps`) served over real HTTP.
+"""The operations commands' tests: GitLab is the fake operations API (`FakeGitLab`) served over real HTTP.
 
 The in-process worker's settings, the bot's environment and a reconciler all point at that server.
 """
@@ -11,29 +11,28 @@ import pytest
 from redis import Redis
 
 from service.config import Settings
-from service.gitlab import PythonGitLabClient
-from service.ops.api import OpsGitLab
+from service.gitlab import BotClient
+from service.gitlab.ops import OpsGitLab
 from service.ops.reconcile import Reconciler
 from service.queue import EventQueue
 from service.rules import RuleSet
 from service.worker import Runtime
 from tests.conftest import test_redis_url
-from tests.fakegitlab import FakeGitLabServer
-from tests.fakeops import FakeOps
+from tests.fakegitlab import FakeGitLab, FakeGitLabServer, ops_fake
 from tests.ops.helpers import CLOCK, QUEUE, URL
 from tests.rulesdir import TEST_RULES
 
 
 @pytest.fixture()
 def server() -> Iterator[FakeGitLabServer]:
-    with FakeGitLabServer(FakeOps()) as srv:
+    with FakeGitLabServer(ops_fake()) as srv:
         yield srv
 
 
 @pytest.fixture()
-def fake(server: FakeGitLabServer) -> FakeOps:
+def fake(server: FakeGitLabServer) -> FakeGitLab:
     """The fake behind the server (overrides the suite's in-process `fake`)."""
-    assert isinstance(server.fake, FakeOps)
+    assert isinstance(server.fake, FakeGitLab)
     return server.fake
 
 
@@ -65,7 +64,7 @@ def reconciler(server: FakeGitLabServer, rules: RuleSet, redis_conn: Redis, runt
     """A reconciler on the real queue; `runtime` installs the worker side the job uses."""
     return Reconciler(
         OpsGitLab(server.url, "test-token", timeout=5),
-        PythonGitLabClient(server.url, "test-token", timeout=5, cache=redis_conn),
+        BotClient(server.url, "test-token", timeout=5, cache=redis_conn),
         EventQueue(redis_conn, QUEUE),
         rules,
         redis_conn,

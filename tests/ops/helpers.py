@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from service.ops.api import Namespace
+from service.gitlab.ops import Namespace
 from service.ops.commands import add_parsers
 from service.ops.reconcile import Reconciler
 

@@ -12,7 +12,7 @@ import requests
 from redis import Redis
 
 from service.config import Settings
-from service.ops.api import OpsGitLab
+from service.gitlab.ops import OpsGitLab
 from service.ops.doctor import DoctorOptions, run_doctor
 from service.ops.setup import SetupOptions, run_setup
 from service.ops.table import Row, Status, has_problem, render

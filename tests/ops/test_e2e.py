@@ -16,8 +16,7 @@ from redis import Redis
 
 from tests.conftest import ROOT, test_redis_url
 from tests.e2e.harness import Stack, calls, wait_until
-from tests.fakegitlab import FakeGitLabServer
-from tests.fakeops import FakeOps
+from tests.fakegitlab import FakeGitLab, FakeGitLabServer
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +39,9 @@ def command(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_setup_doctor_and_reconcile_heal_an_incident_the_disabled_hook_never_sent(stack: Stack, fake: FakeOps) -> None:
+def test_setup_doctor_and_reconcile_heal_an_incident_the_disabled_hook_never_sent(
+    stack: Stack, fake: FakeGitLab
+) -> None:
     """Setup makes doctor pass; GitLab disables the hook and an incident opens unseen; reconcile gets it declared."""
     stack.start_web()
     stack.start_worker()

@@ -1,6 +1,6 @@
 """`incident-bot reconcile`: incidents GitLab never delivered are brought up to date through the normal queue.
 
-The fake GitLab runs over HTTP (python-gitlab real), the queue is the real EventQueue on the real Redis,
+The fake GitLab runs over HTTP (the GitLab session real), the queue is the real EventQueue on the real Redis,
 and the synthetic deliveries are applied by the real delivery job in an RQ worker.
 """
 
@@ -32,8 +32,7 @@ from service.queue import job_id_for, notify_queue_name
 from service.web.edge import Accepted, classify
 from service.worker import build_runtime, install
 from tests.conftest import SECRET, hook_headers, payload, test_redis_url
-from tests.fakegitlab import BOT, FakeGitLabServer
-from tests.fakeops import FakeOps
+from tests.fakegitlab import BOT, FakeGitLab, FakeGitLabServer
 from tests.ops.helpers import CLOCK, QUEUE, project
 from tests.receivers import HttpReceiver
 from tests.rulesdir import TEST_RULES
@@ -56,7 +55,7 @@ def work(conn: Redis) -> None:
     SimpleWorker([Queue(QUEUE, connection=conn)], connection=conn).work(burst=True, logging_level="WARNING")
 
 
-def memory(fake: FakeOps, iid: int) -> dict:
+def memory(fake: FakeGitLab, iid: int) -> dict:
     notes = [Note(n["id"], n["body"], n["author"]["username"]) for n in reversed(fake.notes[(1, iid)])]
     return find_memory(notes, BOT["username"])[0]
 
@@ -167,14 +166,16 @@ def test_the_same_repair_is_queued_once(reconciler, fake, redis_conn) -> None:
 
 def test_listing_follows_pages_and_the_since_window(reconciler, fake, redis_conn, monkeypatch) -> None:
     """Every page of the listing is read; an incident not updated since the window is left out."""
-    monkeypatch.setattr("service.ops.api.PAGE", 2)
+    monkeypatch.setattr("service.gitlab.session.PAGE", 2)
     for iid in range(50, 55):
         fake.add_issue(1, iid, labels=["incident"])
     old = fake.issues[(1, 50)]
     old["updated_at"] = "2026-11-20T00:00:00.000Z"
     repairs = reconciler.run(project(reconciler), since=datetime(2026, 11, 26, tzinfo=UTC))
     assert sorted(r.reference for r in repairs) == [f"group/project#{i}" for i in range(51, 55)]
-    assert any(c.query.get("page") == "3" for c in fake.calls)
+    # Four incidents in the window, two a page: page 2 is read, and GitLab's empty X-Next-Page ends the listing.
+    assert any(c.query.get("page") == "2" for c in fake.calls)
+    assert not any(c.query.get("page") == "3" for c in fake.calls)
 
 
 def test_incident_by_type_without_the_label_is_found(reconciler, fake, redis_conn) -> None:
@@ -371,14 +372,14 @@ def test_a_group_pass_covers_its_projects(reconciler, fake, redis_conn) -> None:
     assert any(c.path == "/groups/5/issues" for c in fake.calls)
 
 
-def lost_comment(fake: FakeOps, iid: int, body: str, author: str = "alice") -> dict:
+def lost_comment(fake: FakeGitLab, iid: int, body: str, author: str = "alice") -> dict:
     """A comment made while the bot heard nothing (GitLab moves the issue's updated_at with it)."""
     note = fake.add_note((1, iid), body, author)
     fake.issues[(1, iid)]["updated_at"] = fake.tick()
     return note
 
 
-def replies(fake: FakeOps, iid: int) -> list[str]:
+def replies(fake: FakeGitLab, iid: int) -> list[str]:
     """The bot's comments without their memory, oldest first."""
     return [n["body"].split("<!--")[0] for n in fake.bot_notes(1, iid)]
 

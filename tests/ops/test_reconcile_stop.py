@@ -6,14 +6,14 @@ from collections.abc import Iterator
 
 from redis import Redis
 
-from service.ops.api import Namespace
+from service.gitlab.ops import Namespace
 from service.ops.reconcile import Reconciler, reconcile_periodically
 from service.worker.stopping import StopInterrupt
-from tests.fakeops import FakeOps
+from tests.fakegitlab import FakeGitLab
 from tests.ops.helpers import project
 
 
-def test_a_pass_interrupted_by_a_stop_runs_again(reconciler: Reconciler, fake: FakeOps, redis_conn: Redis) -> None:  # noqa: F811
+def test_a_pass_interrupted_by_a_stop_runs_again(reconciler: Reconciler, fake: FakeGitLab, redis_conn: Redis) -> None:  # noqa: F811
     """The stop interrupts the pass after its first project: the handed-back job's pass then runs in full."""
     fake.add_issue(1, 48, labels=["incident"])
     ns = project(reconciler)

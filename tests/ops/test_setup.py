@@ -1,4 +1,4 @@
-"""`incident-bot setup` against the fake GitLab over HTTP, python-gitlab real."""
+"""`incident-bot setup` against the fake GitLab over HTTP, the GitLab session real."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from service.ops.api import OpsGitLab
+from service.gitlab.ops import OpsGitLab
 from service.ops.hooks import HOOK_TRIGGERS
 from service.ops.labels import wanted_labels
 from service.ops.setup import SetupOptions, run_setup

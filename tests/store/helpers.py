@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.gitlab.history import GitLabHistory
 from service.store import Store, make_engine, migrate
-from service.store.reindex import GitLabHistory, reindex
-from tests.fakehistory import FakeHistory, HistoryServer
+from service.store.reindex import reindex
+from tests.fakegitlab import FakeGitLab, FakeGitLabServer
 from tests.indexdb import empty_database
 
 
-def reindexed(history: FakeHistory, store: Store, **kwargs: Any) -> int:
+def reindexed(history: FakeGitLab, store: Store, **kwargs: Any) -> int:
     """Reindex `store` from the history served over HTTP; the number of incidents rebuilt."""
-    with HistoryServer(history) as server:
+    with FakeGitLabServer(history) as server:
         return reindex(store, GitLabHistory(server.url, "token"), store.vocab, **kwargs).incidents
 
 

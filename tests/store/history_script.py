@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.store.fakebot import FakeBot
+from tests.store.played import PlayedBot
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 P, Q = 1, 2  # projects shop/checkout and ops/db
@@ -21,7 +21,7 @@ def t(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def play(bot: FakeBot) -> None:
+def play(bot: PlayedBot) -> None:
     """Play the whole history: each person's action is delivered to the bot at once."""
     h = bot.history
     # 1: opened as an incident; the bot defaults severity 3; escalated to 1, acknowledged by a comment,

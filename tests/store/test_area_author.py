@@ -15,9 +15,9 @@ from service.store import Store
 from service.store.observe import first_area
 from service.worker import Runtime, process_delivery
 from tests.conftest import body
-from tests.fakehistory import FakeHistory, HistoryServer
-from tests.store.fakebot import FakeBot
+from tests.fakegitlab import FakeGitLabServer, history_fake
 from tests.store.history_script import play
+from tests.store.played import play_script
 
 CREATED = datetime(2013, 12, 3, 17, 15, 43, tzinfo=UTC)  # the fixture's object_attributes.created_at
 TITLES = {
@@ -79,9 +79,9 @@ def test_report_by_area_after_reindex(
     """`incident-bot reindex` then `report --by area`: the security incident is its own group, read from GitLab."""
     monkeypatch.setenv("INCIDENT_BOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("INCIDENT_BOT_DATABASE_URL", raising=False)
-    history = FakeHistory(max_per_page=3)
-    play(FakeBot(history, rules, None))
-    with HistoryServer(history) as server:
+    history = history_fake(max_per_page=3)
+    play_script(play, history, rules)
+    with FakeGitLabServer(history) as server:
         monkeypatch.setenv("GITLAB_URL", server.url)
         monkeypatch.setenv("GITLAB_TOKEN", "token")
         assert main(["reindex"]) == 0

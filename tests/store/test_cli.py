@@ -12,18 +12,18 @@ import pytest
 
 from service.cli import main
 from service.rules import RuleSet
-from tests.fakehistory import FakeHistory, HistoryServer
-from tests.store.fakebot import FakeBot
+from tests.fakegitlab import FakeGitLabServer, history_fake
 from tests.store.history_script import play
+from tests.store.played import play_script, playing
 
 
 def test_reindex_then_report(
     data_dir: Path, rules: RuleSet, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """reindex fills the index from GitLab; report prints the JSON contract and writes Markdown to --out."""
-    history = FakeHistory(max_per_page=3)
-    play(FakeBot(history, rules, None))
-    with HistoryServer(history) as server:
+    history = history_fake(max_per_page=3)
+    play_script(play, history, rules)
+    with FakeGitLabServer(history) as server:
         monkeypatch.setenv("GITLAB_URL", server.url)
         monkeypatch.setenv("GITLAB_TOKEN", "token")
         assert main(["reindex", "--group", "shop"]) == 0
@@ -104,10 +104,10 @@ def test_the_default_window_includes_an_incident_started_this_second(
     from datetime import UTC, datetime
 
     now = datetime.now(UTC).replace(microsecond=0)
-    history = FakeHistory()
-    bot = FakeBot(history, rules, None)
-    bot.deliver(history.open((1, 1), now, "alice", ["incident"], title="Started this second"), now)
-    with HistoryServer(history) as server:
+    history = history_fake()
+    with playing(history, rules) as bot:
+        bot.deliver(history.open((1, 1), now, "alice", ["incident"], title="Started this second"), now)
+    with FakeGitLabServer(history) as server:
         monkeypatch.setenv("GITLAB_URL", server.url)
         monkeypatch.setenv("GITLAB_TOKEN", "token")
         assert main(["reindex", "--group", "shop"]) == 0

@@ -11,6 +11,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 
 from service.events import parse_event
+from service.handlers.planner import plan_event
 from service.incident import IncidentState, Issue
 from service.rules import RuleSet
 from service.store import Store
@@ -18,7 +19,6 @@ from service.web.app import create_app
 from service.web.edge import Accepted, Ignored, IgnoreReason, classify
 from service.worker import Runtime
 from tests.conftest import DECLARED, DECLARED_LABELS, hook_headers, payload
-from tests.store.fakebot import plan_event
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 AFTER = [label for label in DECLARED_LABELS if label != "incident"]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from service.events import parse_event
+from service.handlers.planner import plan_event
 from service.incident import IncidentState, Issue, state_from_event
 from service.plan import Plan
 from service.rules import RuleSet
 from service.store import EventKind
 from service.store.observe import observe, vocabulary
 from tests.conftest import payload
-from tests.store.fakebot import plan_event  # the one place the tests name the planner's module
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CREATED = datetime(2013, 12, 3, 17, 15, 43, tzinfo=UTC)

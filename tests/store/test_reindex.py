@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
+from service.gitlab import GitLabError
 from service.reports import GroupBy, contract, report_from_store
 from service.rules import RuleSet
 from service.store import Store
-from service.store.reindex import ReindexError
-from tests.fakehistory import FakeHistory
-from tests.store.fakebot import FakeBot
+from tests.fakegitlab import FakeGitLab, history_fake
 from tests.store.helpers import fresh, reindexed
 from tests.store.history_script import T0, play
+from tests.store.played import play_script
 
 IGNORED = {"id", "updated_at"}  # the row id and when the index learned it differ by construction
 TARGETS = {1: {"acknowledge_minutes": 15, "mitigate_minutes": 240, "resolve_minutes": 1440}}
@@ -32,10 +32,10 @@ def snapshot(store: Store) -> dict[tuple[int, int], dict[str, Any]]:
     return out
 
 
-def played(store: Store, rules: RuleSet, per_page: int = 3) -> FakeHistory:
+def played(store: Store, rules: RuleSet, per_page: int = 3) -> FakeGitLab:
     """The scripted history delivered to the bot, which records into `store`."""
-    history = FakeHistory(max_per_page=per_page)
-    play(FakeBot(history, rules, store))
+    history = history_fake(max_per_page=per_page)
+    play_script(play, history, rules, store)
     return history
 
 
@@ -82,7 +82,7 @@ def test_at_most_four_calls_per_incident_plus_pagination(store: Store, rules: Ru
     history = played(store, rules, per_page=100)
     history.calls.clear()
     reindexed(history, store)
-    calls = Counter(path for _, path, _ in history.calls)
+    calls = Counter(c.path for c in history.calls)
     incidents = store.incidents()
     reviews = {r.review_url.rsplit("/", 1)[1] for r in incidents if r.review_url}
     assert len(reviews) == 4  # closed at severity 1-2: incident 1, the drill, blips 5 and 9
@@ -111,7 +111,7 @@ def test_since_rebuilds_only_incidents_updated_since(store: Store, rules: RuleSe
 def test_an_unknown_project_is_a_clear_error(store: Store, rules: RuleSet) -> None:
     """A project GitLab does not know stops the reindex with the call that failed, not a traceback."""
     history = played(store, rules)
-    with pytest.raises(ReindexError, match=r"GET /projects/nope%2Fnothing/issues: 404"):
+    with pytest.raises(GitLabError, match=r"GET /projects/nope%2Fnothing/issues: GitLab answered 404"):
         reindexed(history, store, project="nope/nothing")
 
 

@@ -1,7 +1,7 @@
 """Reindex rebuilds the training record of closed drills from GitLab's history, as the delivery path wrote it.
 
-The drills are played through the real planner (FakeBot) with the delivery job's own last
-step, `record_training`, after each index record; then the index is dropped (or was down
+The drills are played through the real delivery job (tests/store/played.py), whose last
+step, `record_training`, follows each index record; then the index is dropped (or was down
 for a while) and reindex reads the same history back over HTTP. `report --training` must
 not tell the difference. Who held which role is worked out by hand from the rotations
 (weekly IMs and SIRT, daily EOCs, from Monday 2026-01-05 09:00: on 2026-03-02 im-alice, sirt-frank, eoc-carol).
@@ -9,30 +9,20 @@ not tell the difference. Who held which role is worked out by hand from the rota
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
-import pytest
-
-from service import logs
-from service.handlers.planner import plan_event
+from service.gitlab.history import GitLabHistory
 from service.reports.training import build_training, render
 from service.rules import RuleSet
 from service.rules.drills import drill_marker
 from service.store import EventKind, Observation, Store, TimelineEvent
-from service.store.observe import observe
-from service.store.reindex import GitLabHistory, ReindexResult, reindex
+from service.store.reindex import ReindexResult, reindex
 from service.store.training import TrainingRecord, held_at_close, rebuild, record, records
-from service.worker.delivery import Delivery
-from service.worker.index import DeliveryIndex
-from service.worker.scorecard import record_training
-from tests.fakehistory import BOT, FakeHistory, HistoryServer
-from tests.store import fakebot
-from tests.store.fakebot import FakeBot
+from tests.fakegitlab import FakeGitLab, FakeGitLabServer, history_fake
 from tests.store.helpers import fresh, reindexed
+from tests.store.played import PlayedBot, play_script
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, at the rotations' hand-over
 NOW = datetime(2026, 3, 10, tzinfo=UTC)  # the report's generated_at
@@ -57,35 +47,14 @@ def t(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-class DrillBot(FakeBot):
-    """FakeBot with the job's training step: after the index record, the worker's own `record_training`."""
-
-    def __init__(self, history: FakeHistory, rules: RuleSet, store: Store, up: Callable[[datetime], bool]):
-        super().__init__(history, rules, store)
-        self.up = up  # whether the worker's index answers at a delivery's time
-        self.index = DeliveryIndex(lambda: store)
-
-    def deliver(self, payload: dict[str, Any], at: datetime) -> None:
-        applied = self.apply(payload, at)
-        if applied is None or self.store is None or not self.up(at):
-            return
-        event, state, plan, review_url = applied
-        obs = observe(event, state, plan, self.vocab, now=at, payload=payload, review_url=review_url)
-        if obs is not None:
-            self.store.record(obs)
-        log = logs.Bound(logging.getLogger("incident_bot.test"), {})
-        delivery = Delivery(event, None, log, self.rules, lambda: at, BOT["username"])
-        record_training(plan, delivery, state, self.index)
-
-
-def open_drill(h: FakeHistory, iid: int, minutes: float, scenario: str) -> dict[str, Any]:
+def open_drill(h: FakeGitLab, iid: int, minutes: float, scenario: str) -> dict[str, Any]:
     """alice opens a drill of `scenario` as `incident-bot drill` would (labels, marker in the description)."""
     description = "You are told what happens.\n\n" + drill_marker(scenario)
     labels = ["incident", "drill"]
     return h.open((P, iid), t(minutes), "alice", labels, title="[DRILL] x", description=description, path="ops/drills")
 
 
-def play(bot: FakeBot) -> None:
+def play(bot: PlayedBot) -> None:
     """Three drills closed (one twice, one reopened since), one still open, and a real incident."""
     h = bot.history
     a = (P, 1)  # severity 1 (IM and CMOC staffed), the IM hands off, closed
@@ -112,16 +81,8 @@ def play(bot: FakeBot) -> None:
     bot.deliver(h.close(e, t(530), "bob"), t(530))
 
 
-@pytest.fixture(autouse=True)
-def developers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """FakeBot plans as a delivery by a Developer, so `@incident-bot handoff` is obeyed."""
-    monkeypatch.setattr(fakebot, "plan_event", partial(plan_event, access=DEVELOPER))
-
-
-def played(store: Store, rules: RuleSet, up: Callable[[datetime], bool] = lambda at: True) -> FakeHistory:
-    history = FakeHistory(max_per_page=3)
-    play(DrillBot(history, rules, store, up))
-    return history
+def played(store: Store, rules: RuleSet, up: Callable[[datetime], bool] = lambda at: True) -> FakeGitLab:
+    return play_script(play, history_fake(max_per_page=3), rules, store, up=up)
 
 
 def practised(store: Store) -> set[tuple[int, str, float, str, str]]:
@@ -143,9 +104,9 @@ def comparable_rows(found: list[TrainingRecord]) -> list[tuple[Any, ...]]:
     )
 
 
-def reindex_all(history: FakeHistory, store: Store) -> ReindexResult:
+def reindex_all(history: FakeGitLab, store: Store) -> ReindexResult:
     """A full reindex of `store` from the history over HTTP."""
-    with HistoryServer(history) as server:
+    with FakeGitLabServer(history) as server:
         return reindex(store, GitLabHistory(server.url, "token"), store.vocab)
 
 

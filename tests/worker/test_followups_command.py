@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
+
 from service.store import Store
 from service.store.corrective import of_incident
 from service.worker import process_delivery
 from tests.conftest import body
 from tests.followups import LABEL, comment, follow_up_issues, last_reply, list_note
+
+pytestmark = pytest.mark.usefixtures("follow_up_clock")  # the due dates below are worked out from its time
 
 
 def declare() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
 from redis import Redis
 from rq import Queue
 
@@ -14,6 +15,8 @@ from service.worker import process_delivery
 from tests.bursts import work_until
 from tests.conftest import body, payload
 from tests.followups import comment, follow_up_issues, issue_hook
+
+pytestmark = pytest.mark.usefixtures("follow_up_clock")  # the due dates below are worked out from its time
 
 NOTES = "incident-bot"
 

@@ -13,6 +13,7 @@ from redis import Redis
 
 from service import logs
 from service.events import parse_event
+from service.gitlab.history import GitLabHistory
 from service.incident import IncidentState, Issue
 from service.ops.doctor import check_index_catch_up
 from service.ops.table import Status
@@ -20,14 +21,13 @@ from service.plan import Plan
 from service.reports.gauges import IndexCollector
 from service.rules import RuleSet
 from service.store import open_store
-from service.store.reindex import GitLabHistory
 from service.worker.delivery import Delivery
 from service.worker.executor import Applied
 from service.worker.index import DeliveryIndex
 from tests.conftest import payload
-from tests.fakehistory import BOT, FakeHistory, HistoryServer
-from tests.store.fakebot import FakeBot
+from tests.fakegitlab import BOT, FakeGitLabServer, history_fake
 from tests.store.history_script import play
+from tests.store.played import play_script
 
 QUEUE = "incident-bot"  # the deployment's queue name (the settings' default)
 
@@ -47,13 +47,13 @@ def test_a_failed_index_write_is_caught_up_from_gitlab(
     """The database cannot be opened when a delivery is applied: the issue is recorded (doctor warns, the gauge
     says 1); once the database is back, the next pass reindexes it from GitLab and the index holds the incident."""
     monkeypatch.setattr("service.worker.index.RETRY_OPEN_SECONDS", 0.0)
-    history = FakeHistory()
-    play(FakeBot(history, rules, None))
+    history = history_fake()
+    play_script(play, history, rules)
     key = sorted(history.issues)[0]
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("the data directory is a file: the index cannot be created")
     where = [f"sqlite:///{blocker / 'incidents.sqlite3'}"]
-    with HistoryServer(history) as server:
+    with FakeGitLabServer(history) as server:
         history_of = lambda: GitLabHistory(server.url, "token")  # noqa: E731
         index = DeliveryIndex(lambda: open_store(where[0]), redis_conn, history_of, QUEUE)
         event = replace(parse_event(payload("issue.open.incident")), project_id=key[0], iid=key[1])
@@ -90,13 +90,13 @@ def test_the_workers_maintenance_pass_applies_pending_catch_ups(
     from service.store import pending
     from service.worker import make_worker
 
-    history = FakeHistory()
-    play(FakeBot(history, rules, None))
+    history = history_fake()
+    play_script(play, history, rules)
     key = sorted(history.issues)[0]
     redis_conn.set("incident-bot:bot-username", BOT["username"])  # the bot's name as the worker last asked GitLab
     redis_conn.set("incident-bot:bot-user-checked", "1")
     pending.add(redis_conn, runtime.settings.queue_name, *key)
-    with HistoryServer(history) as server:
+    with FakeGitLabServer(history) as server:
         runtime.index = DeliveryIndex(
             lambda: open_store(database_url), redis_conn, lambda: GitLabHistory(server.url, "token"), QUEUE
         )

@@ -164,11 +164,11 @@ def test_unreadable_pointer_means_reading_all_notes() -> None:
     from redis import Redis
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from service.gitlab import PythonGitLabClient
+    from service.gitlab import BotClient
 
     class Down(Redis):
         def get(self, name: Any) -> Any:
             raise RedisConnectionError("Connection refused")
 
-    client = PythonGitLabClient("http://gitlab.test", "t", cache=Down())
+    client = BotClient("http://gitlab.test", "t", cache=Down())
     assert client.memory_note(1, 23) is None

@@ -21,17 +21,19 @@ def test_issue_answer_without_labels_fails_once_and_the_next_delivery_applies(
     """GitLab answers issue 1#23 once without `labels`: that job fails without retry, the log line shows the
     answer's keys and types (not its title), and the issue's next delivery is applied."""
     fake.add_issue(title=SECRET_TITLE)
-    route = fake._route
+    route = fake.route
     mangled: list[str] = []
 
-    def answer(method: str, path: str, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
-        status, found = route(method, path, query, data)
+    def answer(
+        method: str, path: str, query: dict[str, str], data: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        status, found, extra = route(method, path, query, data, headers)
         if method == "GET" and path == "/projects/1/issues/23" and not mangled:
             mangled.append(path)
             found = {k: v for k, v in found.items() if k != "labels"}
-        return status, found
+        return status, found, extra
 
-    fake._route = answer
+    fake.route = answer
     caplog.set_level(logging.INFO, logger="incident_bot")
     bad_job, good_job = run_queued(
         redis_conn, "unreadable", [("bad", body("issue.open.incident")), ("good", body("issue.open.incident"))]
@@ -51,7 +53,7 @@ def test_issue_answer_without_labels_fails_once_and_the_next_delivery_applies(
 
 def test_shape_names_keys_and_types_only() -> None:
     """The shape of an answer: nested keys and type names, no value, bounded."""
-    from service.incident import shape
+    from service.gitlab.errors import shape
 
     described = shape({"iid": 3, "title": "secret", "author": {"username": "eve"}, "assignees": [{"id": 1}], "x": None})
     assert described == "{'iid': int, 'title': str, 'author': {'username': str}, 'assignees': [{'id': int}], 'x': null}"
@@ -71,11 +73,10 @@ def test_every_answer_the_client_reads_fails_with_its_shape(path: str, answer: o
     """The bot's user, an issue's links and its notes, answered without the field read: UnexpectedAnswer, the shape."""
     import responses
 
-    from service.gitlab import PythonGitLabClient
-    from service.incident import UnexpectedAnswer
+    from service.gitlab import BotClient, UnexpectedAnswer
 
     with responses.RequestsMock() as rsps:
         rsps.add(responses.GET, f"http://gitlab.test/api/v4{path}", json=answer)
         with pytest.raises(UnexpectedAnswer) as raised:
-            call(PythonGitLabClient("http://gitlab.test", "token"))
+            call(BotClient("http://gitlab.test", "token"))
     assert "shape" in str(raised.value) and "'x'" not in str(raised.value)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import redirect, request, url_for
 from werkzeug.wrappers import Response as Answer
 
+from ...gitlab.oauth import SignInError
 from . import queries
 from .access import SIGN_IN_SETTINGS, safe_next
 from .answers import message
 from .session import COOKIE, FLOW_COOKIE, ViewerKind, same_token
-from .signin import SignInError
 from .state import board
 
 NOT_CONFIGURED = f"GitLab sign-in is not configured: set {SIGN_IN_SETTINGS} to offer it."

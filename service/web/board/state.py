@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 
 from service.config import Settings
+from service.gitlab.oauth import GitLabSignIn
 from service.reports.targets import targets_from_rules
 from service.rules import RuleSet
 from service.store import Scope, Store
@@ -23,7 +24,6 @@ from .access import OFF_LOG, board_cookies, local_trial
 from .chart import trend_svg
 from .config import BoardConfig
 from .session import Cookies
-from .signin import GitLabSignIn
 from .summary import WINDOW_DAYS, Cached, month
 
 KEY = "incident_bot.board"

@@ -9,7 +9,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from .fakeoauth import FakeGitLabOAuth
+from tests.fakegitlab import FakeGitLab, install_responses
+
+from .conftest import GITLAB
 
 BASE = "https://board.example.com"
 
@@ -29,10 +31,10 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def sign_in(c: FlaskClient, person: FakeGitLabOAuth, next_path: str = "/board") -> tuple[TestResponse, str]:
+def sign_in(c: FlaskClient, person: FakeGitLab, next_path: str = "/board") -> tuple[TestResponse, str]:
     """The whole round trip: board -> sign-in -> GitLab authorize (faked) -> callback; returns the callback answer."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        person.install(rsps)
+        install_responses(rsps, person, GITLAB)
         start = c.get(f"/board/sign-in?next={next_path}")
         assert start.status_code == 302
         authorize = start.headers["Location"]

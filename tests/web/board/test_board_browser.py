@@ -20,9 +20,9 @@ from werkzeug.serving import make_server
 from service.config import Settings
 from service.store import Store, open_store
 from service.web.board import BoardConfig
+from tests.fakegitlab import FakeGitLabServer, signing_in
 
 from .conftest import KIOSK_TOKEN, SECRET_TITLE, board_app
-from .fakegitlab_oauth_server import FakeGitLabOAuthServer
 from .seed import incident, record
 
 CHROMIUM = os.environ.get("INCIDENT_BOT_CHROMIUM", "/usr/bin/chromium")
@@ -140,12 +140,12 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, da
 
 
 @pytest.fixture(scope="module")
-def servers(seeded: tuple[Store, datetime]) -> Iterator[tuple[BoardServer, FakeGitLabOAuthServer]]:
+def servers(seeded: tuple[Store, datetime]) -> Iterator[tuple[BoardServer, FakeGitLabServer]]:
     """The fake GitLab (the person may see the confidential incident) and the board."""
     from service.rules import load_rules
     from tests.rulesdir import TEST_RULES
 
-    gitlab = FakeGitLabOAuthServer(confidential=[(43, 3)])
+    gitlab = FakeGitLabServer(signing_in(confidential=[(43, 3)])).start()
     board = BoardServer(seeded[0], gitlab.url, load_rules(TEST_RULES))
     yield board, gitlab
     board.close()
@@ -176,7 +176,7 @@ def test_sign_in_then_board_in_order_with_overdue_marked(browser: Any, servers: 
     page = context.new_page()
     page.goto(f"{board.url}/board")
     page.wait_for_selector("h1:has-text('Incident board')")
-    assert gitlab.authorize_calls >= 1  # the round trip went through GitLab's authorize endpoint
+    assert gitlab.fake.authorize_calls >= 1  # the round trip went through GitLab's authorize endpoint
     assert page.url == f"{board.url}/board"
     assert "Signed in as\nim-alice" in page.inner_text("header") or "Signed in as im-alice" in page.inner_text("header")
     rows = active_rows(page)

@@ -158,13 +158,14 @@ def test_incident_paths_never_fail(kiosk: FlaskClient, project: str, iid: int) -
 
 def test_a_stale_access_check_redacts_and_re_checks(store: Store, rules: RuleSet, tmp_path: Path) -> None:
     """After the access window a person's page view goes through sign-in again; the live fragment redacts meanwhile."""
+    from tests.fakegitlab import signing_in
+
     from .conftest import SECRET_TITLE
-    from .fakeoauth import FakeGitLabOAuth
     from .helpers import client, sign_in
 
     config = BoardConfig(client_id="app", client_secret="s", groups=("acme",), access_minutes=0)
     c = client(board_app(Settings(gitlab_url="https://gitlab.example.com"), store, rules, config))
-    sign_in(c, FakeGitLabOAuth(confidential=[(43, 3)]))
+    sign_in(c, signing_in(confidential=[(43, 3)]))
     page = c.get("/board")
     assert page.status_code == 302 and "/board/sign-in" in page.headers["Location"]
     live = c.get("/board/live").json or {}

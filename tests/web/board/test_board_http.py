@@ -11,9 +11,9 @@ from flask import Flask
 from service.config import Settings
 from service.store import Store
 from service.web.board import BoardConfig
+from tests.fakegitlab import signing_in
 
 from .conftest import GITLAB, KIOSK_TOKEN, SECRET_TITLE, SECRET_WORD, board_app
-from .fakeoauth import FakeGitLabOAuth
 from .helpers import BASE, client, sign_in
 
 
@@ -38,7 +38,7 @@ def test_unauthenticated_api_is_401(app: Flask) -> None:
 def test_sign_in_uses_pkce_and_sets_a_safe_cookie(app: Flask) -> None:
     """Authorization code + PKCE S256 against GITLAB_URL; the session cookie is HttpOnly, SameSite=Lax, Secure."""
     c = client(app)
-    person = FakeGitLabOAuth()
+    person = signing_in()
     answer, authorize = sign_in(c, person)
     query = parse_qs(urlsplit(authorize).query)
     assert authorize.startswith(f"{GITLAB}/oauth/authorize?")
@@ -50,7 +50,7 @@ def test_sign_in_uses_pkce_and_sets_a_safe_cookie(app: Flask) -> None:
     assert len(cookies) == 1
     flags = cookies[0].lower()
     assert "httponly" in flags and "samesite=lax" in flags and "secure" in flags and "max-age=28800" in flags
-    assert person.token not in cookies[0]  # the person's GitLab token is not kept
+    assert person.tokens and all(token not in cookies[0] for token in person.tokens)  # no GitLab token kept
     board = c.get("/board")
     assert board.status_code == 200
     assert "Signed in as <strong>im-alice</strong>" in board.get_data(as_text=True)
@@ -59,7 +59,7 @@ def test_sign_in_uses_pkce_and_sets_a_safe_cookie(app: Flask) -> None:
 def test_non_member_is_403(app: Flask) -> None:
     """Someone GitLab knows but who is in none of INCIDENT_BOT_BOARD_GROUPS is refused, and gets no session."""
     c = client(app)
-    answer, _ = sign_in(c, FakeGitLabOAuth(username="outsider", user_id=99, groups=("elsewhere",)))
+    answer, _ = sign_in(c, signing_in(username="outsider", user_id=99, groups=("elsewhere",)))
     assert answer.status_code == 403
     assert "only for members of: acme, acme/sre" in answer.get_data(as_text=True)
     sessions = [h for h in answer.headers.getlist("Set-Cookie") if h.startswith("incident_bot_board=")]
@@ -70,7 +70,7 @@ def test_non_member_is_403(app: Flask) -> None:
 def test_member_of_a_subgroup_is_admitted(app: Flask) -> None:
     """Any one of the configured groups is enough."""
     c = client(app)
-    answer, _ = sign_in(c, FakeGitLabOAuth(groups=("acme/sre",)))
+    answer, _ = sign_in(c, signing_in(groups=("acme/sre",)))
     assert answer.status_code == 302
     assert c.get("/board").status_code == 200
 
@@ -88,7 +88,7 @@ def test_callback_with_a_foreign_state_is_refused(app: Flask) -> None:
 def test_confidential_redacted_for_a_person_who_cannot_see_it(app: Flask) -> None:
     """A member who cannot see the confidential issue in GitLab sees only severity and phase."""
     c = client(app)
-    sign_in(c, FakeGitLabOAuth(confidential=[]))
+    sign_in(c, signing_in(confidential=[]))
     page = c.get("/board").get_data(as_text=True)
     assert SECRET_TITLE not in page
     assert "confidential incident, severity 2, phase identification" in page
@@ -102,7 +102,7 @@ def test_confidential_redacted_for_a_person_who_cannot_see_it(app: Flask) -> Non
 def test_confidential_shown_to_a_person_who_can_see_it(app: Flask) -> None:
     """GitLab's answer at sign-in (the person's own token) decides; the page view itself calls nothing."""
     c = client(app)
-    sign_in(c, FakeGitLabOAuth(confidential=[(43, 3)]))
+    sign_in(c, signing_in(confidential=[(43, 3)]))
     with responses.RequestsMock():  # any GitLab call from a page view would fail here
         page = c.get("/board").get_data(as_text=True)
         detail = c.get("/incidents/acme/security/3").get_data(as_text=True)
@@ -162,7 +162,7 @@ def test_every_page_has_a_strict_csp(app: Flask) -> None:
 def test_sign_out_needs_the_csrf_token(app: Flask) -> None:
     """POST /board/sign-out without the form's token is refused; with it the cookie is removed."""
     c = client(app)
-    sign_in(c, FakeGitLabOAuth())
+    sign_in(c, signing_in())
     page = c.get("/board").get_data(as_text=True)
     token = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
     assert c.post("/board/sign-out").status_code == 403
@@ -176,7 +176,7 @@ def test_sign_out_needs_the_csrf_token(app: Flask) -> None:
 def test_open_redirect_after_sign_in_is_not_possible(app: Flask) -> None:
     """`next` pointing at another site sends the person to the board instead."""
     c = client(app)
-    answer, _ = sign_in(c, FakeGitLabOAuth(), next_path="//evil.example.com/x")
+    answer, _ = sign_in(c, signing_in(), next_path="//evil.example.com/x")
     assert answer.headers["Location"] == "/board"
 
 

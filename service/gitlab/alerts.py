@@ -1,6 +1,5 @@
-"""The GitLab calls alert incidents need beyond the narrow client (issue 18), kept apart for the port onto the
-`service/gitlab/` package (issue 17): a project's id from its path, an issue found by its marker, and a
-description edited in place. Each goes through the client's one `_call` (its errors, retries and metrics).
+"""The GitLab calls alert incidents need (issue 18): a project's id from its path, an issue found by its marker,
+and a description edited in place. Each goes through the client's Session (its errors, retries and metrics).
 """
 
 from __future__ import annotations
@@ -8,21 +7,21 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from .gitlab import PythonGitLabClient
-from .incident import UnexpectedAnswer
+from .client import BotClient
+from .errors import UnexpectedAnswer
 
 SEARCH_PAGE = 20
 
 
-def _client(client: Any) -> PythonGitLabClient:
-    if not isinstance(client, PythonGitLabClient):
-        raise TypeError(f"alert incidents need the python-gitlab client, not {type(client).__name__}")
+def _client(client: Any) -> BotClient:
+    if not isinstance(client, BotClient):
+        raise TypeError(f"alert incidents need the bot's GitLab client, not {type(client).__name__}")
     return client
 
 
 def project_ref(client: Any, project: str) -> tuple[int, str]:
     """The numeric id and path of `project` (a path such as `ops/production`, or its id)."""
-    data = _client(client)._call("get", f"/projects/{quote(project, safe='')}")
+    data = _client(client).session.call("get", f"/projects/{quote(project, safe='')}", f"project {project}")
     try:
         return int(data["id"]), str(data.get("path_with_namespace") or project)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -31,10 +30,11 @@ def project_ref(client: Any, project: str) -> tuple[int, str]:
 
 def find_issue(client: Any, pid: int, search: str, marker: str) -> tuple[int, str] | None:
     """The issue of `pid` whose description holds `marker` (searched by `search`, a word of it): (iid, URL)."""
-    found = _client(client)._call(
+    found = _client(client).session.call(
         "get",
         f"/projects/{pid}/issues",
-        query_data={"search": search, "in": "description", "per_page": SEARCH_PAGE, "order_by": "created_at"},
+        f"the issues of {pid} holding an alert group's marker",
+        query={"search": search, "in": "description", "per_page": SEARCH_PAGE, "order_by": "created_at"},
     )
     for issue in found if isinstance(found, list) else []:
         if isinstance(issue, dict) and marker in str(issue.get("description") or ""):
@@ -45,4 +45,6 @@ def find_issue(client: Any, pid: int, search: str, marker: str) -> tuple[int, st
 def set_description(client: Any, pid: int, iid: int, description: str) -> None:
     """Replace the issue's description (the alert table edited in place)."""
     bound = _client(client)
-    bound._call("put", f"/projects/{pid}/issues/{iid}", post_data={"description": description})
+    bound.session.call(
+        "put", f"/projects/{pid}/issues/{iid}", f"the alert table of {pid}#{iid}", json={"description": description}
+    )
