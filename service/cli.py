@@ -15,6 +15,7 @@ from .config import Settings
 from .errors import ConfigError
 from .knowledge import cli as handbook_command  # light: the rules load when `handbook` runs
 from .ops import commands as ops_commands  # light: setup/doctor/reconcile import their work when they run
+from .paging import cli as paging_command  # light: the rules load when `paging` runs
 from .reports import cli as report_command  # light: SQLAlchemy and pygal load when `report` runs
 from .reports import digest_job as digest_command  # light: the digest loads when it runs
 from .store import cli as reindex_command  # light: the index opens when `reindex` runs
@@ -219,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     digest_command.add_parsers(sub)  # digest
     reindex_command.add_parsers(sub)  # reindex
     handbook_command.add_parsers(sub)  # handbook
+    paging_command.add_parsers(sub)  # paging --simulate
     return parser
 
 

@@ -10,6 +10,7 @@ step never interleave: whichever comes first is applied first, and the other see
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 from ..events import is_incident
@@ -22,6 +23,7 @@ from .drills import drill_involved
 RULE = "paging"
 ACK_RULE = "command:ack"
 MAX_PAGES = 10  # page records kept in the memory: the open ones and the latest ended ones
+MAX_SENT = 60  # the people paged kept per page record (each level of each run: at most 10 levels x 6 runs)
 TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -70,24 +72,25 @@ def begin(d: Draft, policy: Policy, why: str, first: tuple[str, ...]) -> str:
     return _step(d, page, record, policy, 0)
 
 
-def _reach(d: Draft, targets: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """The people (usernames) and channels `targets` reach now: a role's holder (else its rotation's on-call)."""
-    people: list[str] = []
+def _reach(d: Draft, targets: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+    """The people (username: the rotation that reaches them, "" for none) and channels `targets` reach now: a role's
+    holder (else its rotation's on-call)."""
+    people: dict[str, str] = {}
     channels: list[str] = []
     staffed = d.memory.get("staffed", {})
     for target in targets:
         kind, name = split(target)
-        user = None
+        user, through = None, ""
         if kind == "channel" and name in d.rules.channels:
             channels.append(name)
         elif kind == "role" and name in d.rules.roles:
-            role = d.rules.roles[name]
-            rotation = d.rules.rotations.get(role.rotation)
+            through = d.rules.roles[name].rotation
+            rotation = d.rules.rotations.get(through)
             user = staffed.get(name) or (rotation.on_call(d.now) if rotation else None)
         elif kind == "rotation" and name in d.rules.rotations:
-            user = d.rules.rotations[name].on_call(d.now)
+            user, through = d.rules.rotations[name].on_call(d.now), name
         if user and user not in people:
-            people.append(user)
+            people[user] = through if through in d.rules.rotations else ""
     return people, channels
 
 
@@ -99,6 +102,7 @@ def _step(d: Draft, page: str, record: dict[str, Any], policy: Policy, step: int
     people, channels = _reach(d, first if step % count == 0 and first else level.notify)
     people_at, channels_at = dict(record["people"]), dict(record["channels"])
     new_people = [p for p in people if people_at.get(p, -1) < run * count]
+    sent = [*(record.get("sent") or ()), *(_sent(d, p, people[p], step, level.ack_within_minutes) for p in new_people)]
     new_channels = [c for c in channels if channels_at.get(c, -1) < run * count]
     level_severity = d.severity()
     name = d.rules.severities[level_severity].name if level_severity is not None else ""
@@ -111,7 +115,7 @@ def _step(d: Draft, page: str, record: dict[str, Any], policy: Policy, step: int
         channels_at[channel] = step
     d.page(SchedulePageStep(RULE, page, step + 1, level.ack_within_minutes))
     who = [*(mention(p) for p in people), *(f"`{c}`" for c in channels)]
-    record.update(step=step, people=people_at, channels=channels_at, last=who)
+    record.update(step=step, people=people_at, channels=channels_at, last=who, sent=sent[-MAX_SENT:])
     _save(d, page, record)
     where = f"level {step % count + 1} of {count}" + (
         f", run {run + 1} of {policy.repeat + 1}" if policy.repeat else ""
@@ -126,7 +130,13 @@ def _step(d: Draft, page: str, record: dict[str, Any], policy: Policy, step: int
     return body
 
 
-def _reached(d: Draft, people: list[str], channels: list[str]) -> str:
+def _sent(d: Draft, person: str, rotation: str, step: int, within: float) -> dict[str, Any]:
+    """What the index keeps of one person paged (`store.pages`): when, at which step, through which rotation, and
+    the minutes they had to acknowledge (the report's target)."""
+    return {"person": person, "step": step, "at": d.now.strftime(TIME), "rotation": rotation, "within": within}
+
+
+def _reached(d: Draft, people: Iterable[str], channels: list[str]) -> str:
     """Who was paged and how: `@carol (channel pager-carol, e-mail)`, a person with no contact by mention only."""
     shown = []
     for person in people:

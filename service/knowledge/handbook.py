@@ -17,6 +17,7 @@ from .alerts import alerts_page
 from .areas import area_pages
 from .drills import drills_page
 from .pages import Page
+from .paging import paging_page
 
 FORMATS = ("md", "html")
 # `code` spans and [text](page:slug#anchor) links: the only markup the handbook's text holds.
@@ -47,6 +48,7 @@ def build(rules: RuleSet, *, bot: str = "incident-bot", now: datetime | None = N
         *area_pages(rules, areas),
         drills_page(rules, bot),
         alerts_page(rules),
+        paging_page(rules, bot),
         P.glossary_page(rules),
     ]
     return [P.index_page(rules, bot, [(page.slug, page.title) for page in body]), *body]

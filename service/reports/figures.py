@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
 from service.store import Scope, Store
 from service.store.measure import Measured, measured
+from service.store.pages import page_rows
+
+from .paging import RotationPages, pages_by_rotation
 
 NONE_KEY = "none"
 LONGEST = 5
@@ -75,6 +78,7 @@ class Report:
     reviews_opened: int = 0
     reviews_open: int = 0
     longest: list[Listed] = field(default_factory=list)
+    pages: dict[str, RotationPages] = field(default_factory=dict)  # per rotation (reports.paging)
 
 
 def nearest_rank(values: Sequence[float], percent: float) -> float | None:
@@ -171,4 +175,5 @@ def report_from_store(
 ) -> Report:
     """The report read from the index: one query over the incidents that started in the window, drills left out."""
     scope = Scope(project=project, group=group, started_from=start, started_to=end, include_drills=False)
-    return build_report(measured(store.engine, scope, now), start=start, end=end, by=by, targets=targets)
+    report = build_report(measured(store.engine, scope, now), start=start, end=end, by=by, targets=targets)
+    return replace(report, pages=pages_by_rotation(page_rows(store.engine, scope)))

@@ -60,6 +60,10 @@ def contract(report: Report) -> dict[str, Any]:
             }
             for key, g in report.groups.items()
         },
+        "pages": {
+            rotation: {"sent": p.sent, "acknowledged_within_target": p.acknowledged_within_target}
+            for rotation, p in report.pages.items()
+        },
     }
 
 
@@ -104,9 +108,25 @@ def to_markdown(report: Report) -> str:
         counts = " | ".join(str(g.breaches[name]) for name in TARGETS)
         lines.append(f"| {neutralise_line(g.key)} | {g.count} | {times} | {counts} |")
     lines += ["", "Times in minutes from the incident's start; `—`: no incident of the group reached it.", ""]
+    lines += _pages_markdown(report)
     lines += _listing("Open incidents", report.open_incidents, "age")
     lines += _listing("Longest incidents", report.longest, "duration")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _pages_markdown(report: Report) -> list[str]:
+    """The pages per rotation (none: no table), the people paged and those who acknowledged within target."""
+    if not report.pages:
+        return []
+    lines = [
+        "### Pages by rotation",
+        "",
+        "| rotation | pages sent | acknowledged within target |",
+        "| --- | ---: | ---: |",
+    ]
+    for rotation, p in report.pages.items():
+        lines.append(f"| {neutralise_line(rotation)} | {p.sent} | {p.acknowledged_within_target} |")
+    return [*lines, "", "A page is one person paged at one level; the target is that level's `ack_within_minutes`.", ""]
 
 
 def _listing(title: str, items: list[Listed], what: str) -> list[str]:
@@ -136,6 +156,8 @@ CSV_HEADER = [
     "breaches_resolve",
 ]
 
+PAGES_HEADER = ["rotation", "pages_sent", "acknowledged_within_target"]
+
 
 def to_csv(report: Report) -> str:
     """One row per group, for spreadsheets (empty cell: no incident of the group has that time)."""
@@ -148,6 +170,10 @@ def to_csv(report: Report) -> str:
             cells += ["" if s.median is None else s.median, "" if s.p90 is None else s.p90]
         cells += [g.breaches[name] for name in TARGETS]
         writer.writerow([csv_cell(cell) for cell in cells])  # a group named `=...` is text, not a formula
+    if report.pages:  # a second table after an empty line, only when something was paged
+        writer.writerows([[], PAGES_HEADER])
+        for rotation, p in report.pages.items():
+            writer.writerow([csv_cell(rotation), p.sent, p.acknowledged_within_target])
     return out.getvalue()
 
 

@@ -126,6 +126,9 @@ def _describe(e: TimelineEvent, severity_names: Mapping[int, str]) -> str:
             return f"{role} handed off from {_person(e.value_from)} to {_person(e.value_to)}"
         case EventKind.REVIEW:
             return f"post-incident review opened: {to}"
+        case EventKind.PAGE:
+            through = f" (on call in {neutralise_line(e.value_from)})" if e.value_from else ""
+            return f"paged {_person(e.actor)}{through}"
         case EventKind.PAGE_ACK:
             return f"page acknowledged by {_person(e.actor)}"
     return ""

@@ -15,6 +15,7 @@ from typing import Any
 
 from .model import EventKind, Observation, TimelineEvent, parse_time
 from .observe import first_area, read_memory
+from .pages import page_sends
 from .timeline import label_events
 from .vocabulary import Vocabulary
 
@@ -111,7 +112,7 @@ def history_observation(
                     )
                 )
         staffed = now_staffed
-        events += page_acks(memory)
+        events += page_acks(memory) + page_sends(memory)
         areas = memory.get("areas", areas)
         review = memory.get("review")
         if isinstance(review, dict) and review.get("url") and review_url is None:

@@ -22,6 +22,7 @@ class EventKind(StrEnum):
     STATUS_UPDATE = "status_update"  # a comment that is an `@bot update ...` status update
     ROLE = "role"  # a role staffed or handed off (name: role; from/to: usernames)
     REVIEW = "review"  # the post-incident review issue was opened (to: its URL)
+    PAGE = "page"  # a person paged (name: page id; from: the rotation that reached them; to: minutes to ack; actor)
     PAGE_ACK = "page_ack"  # a page acknowledged (name: page id; to: comment|link; actor: who): acknowledged time
 
 

@@ -32,6 +32,7 @@ from service.plan import AcknowledgePage, Plan
 
 from .checklists import count
 from .model import EventKind, Observation, Progress, TimelineEvent, parse_time
+from .pages import page_sends
 from .timeline import label_events
 from .vocabulary import Vocabulary
 
@@ -96,6 +97,7 @@ def observe(
         events.append(TimelineEvent(when, EventKind.PAGE_ACK, ack.page, "", ack.via, ack.person, None, False))
     # The bot's step: what the plan changed.
     bot, after = vocab.bot_username, plan.settled(state)  # the incident as the plan leaves it
+    events += sorted(set(page_sends(after.memory)) - set(page_sends(state.memory)))  # the people this plan paged
     labels_after = after.labels
     events += label_events(state.labels, labels_after, at, vocab, actor=bot, actor_id=None)
     closing = after.state == "closed" and state.issue.state != "closed"

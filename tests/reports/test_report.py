@@ -320,6 +320,7 @@ EXPECTED = {
         # I14: no time reached.
         "none": group(1, (None, None), (None, None), (None, None), (0, 0, 0)),
     },
+    "pages": {},  # nobody paged (tests/reports/test_paging_report.py has pages)
 }
 
 

@@ -228,10 +228,12 @@ def _board_context(viewer: Viewer) -> dict[str, Any]:
     see = _may_see(viewer)
     active, recent = queries.board(shared.index(), now)
     entered = queries.phase_entered(shared.index(), [r.id for r in active])
+    paged = queries.paged_unacknowledged(shared.index(), [r.id for r in active])
+    active.sort(key=lambda r: r.id not in paged)  # paged, not acknowledged first; stable: then the usual order
     summary = shared.month.get()
     return {
         "now": now,
-        "active": [line(r, shared.rules, now, may_see=see, entered_phase=entered) for r in active],
+        "active": [line(r, shared.rules, now, may_see=see, entered_phase=entered, paged=paged) for r in active],
         "recent": [line(r, shared.rules, now, may_see=see) for r in recent],
         "summary": summary.rows,
         "window_count": summary.incidents,

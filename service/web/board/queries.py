@@ -79,6 +79,19 @@ def board(store: Store, now: datetime, days: int = RECENT_DAYS) -> tuple[list[Bo
     return active, recent[:MAX_RECENT]
 
 
+def paged_unacknowledged(store: Store, ids: Sequence[int]) -> set[int]:
+    """The incidents (by index id) with a page nobody acknowledged: a `page` event whose page has no `page_ack`."""
+    if not ids:
+        return set()
+    t, a = timeline_events.c, timeline_events.alias("acks").c
+    acked = sa.exists().where(a.incident_id == t.incident_id, a.name == t.name, a.kind == str(EventKind.PAGE_ACK))
+    query = (
+        sa.select(t.incident_id).where(t.incident_id.in_(list(ids)), t.kind == str(EventKind.PAGE), ~acked).distinct()
+    )
+    with store.engine.connect() as conn:
+        return {int(i) for (i,) in conn.execute(query)}
+
+
 def phase_entered(store: Store, ids: Sequence[int]) -> dict[int, datetime]:
     """When each incident (by index id) last changed phase."""
     if not ids:

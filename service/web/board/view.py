@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -78,6 +79,7 @@ class Line:
     overdue: bool
     resolved_at: datetime | None
     took: str  # start to resolved
+    paged: bool = False  # a page of it is not acknowledged (the board shows these first)
 
     @property
     def summary(self) -> str:
@@ -110,6 +112,7 @@ def line(
     *,
     may_see: Callable[[Shown], bool],
     entered_phase: Mapping[int, datetime] | None = None,
+    paged: AbstractSet[int] = frozenset(),
 ) -> Line:
     """The row as the viewer may see it, measured at `now`."""
     visible = may_see(row)
@@ -144,4 +147,5 @@ def line(
         overdue=overdue,
         resolved_at=row.resolved_at,
         took=_since(start, row.resolved_at) if row.resolved_at and start else "",
+        paged=row.id in paged,
     )
