@@ -34,6 +34,7 @@ class IncidentFacts(NamedTuple):
     url: str
     confidential: bool
     review_url: str | None
+    project_path: str = ""
 
 
 def _follow_up(row: Any) -> FollowUp:
@@ -149,6 +150,7 @@ def with_incidents(engine: Engine, *, open_only: bool = False) -> list[tuple[Fol
         incidents.c.confidential.label("i_confidential"),
         incidents.c.review_url.label("i_review_url"),
         incidents.c.id.label("i_id"),
+        incidents.c.project_path.label("i_project_path"),
     ]
     query = sa.select(follow_ups, *columns).select_from(joined)
     if open_only:
@@ -171,6 +173,7 @@ def _facts(row: Any) -> IncidentFacts | None:
         row.i_url,
         bool(row.i_confidential),
         row.i_review_url,
+        row.i_project_path or "",
     )
 
 
