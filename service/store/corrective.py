@@ -132,8 +132,14 @@ def of_incident(engine: Engine, project_id: int, iid: int) -> list[FollowUp]:
         return [_follow_up(row) for row in conn.execute(query)]
 
 
-def with_incidents(engine: Engine, *, open_only: bool = False) -> list[tuple[FollowUp, IncidentFacts | None]]:
-    """Every follow-up (or every open one) with its incident's facts, oldest first."""
+def with_incidents(
+    engine: Engine, *, open_only: bool = False, project: str | None = None, group: str | None = None
+) -> list[tuple[FollowUp, IncidentFacts | None]]:
+    """Every follow-up (or every open one) with its incident's facts, oldest first.
+
+    `project` (an id or a path) and `group` (a path: its projects and its subgroups') scope them by their
+    incident's project, as every report's `--project`/`--group` does; a path needs the incident in the index.
+    """
     joined = follow_ups.outerjoin(
         incidents,
         sa.and_(
@@ -155,6 +161,13 @@ def with_incidents(engine: Engine, *, open_only: bool = False) -> list[tuple[Fol
     query = sa.select(follow_ups, *columns).select_from(joined)
     if open_only:
         query = query.where(follow_ups.c.state == "opened")
+    if project and project.isdigit():
+        query = query.where(follow_ups.c.incident_project_id == int(project))
+    elif project:
+        query = query.where(incidents.c.project_path == project.strip("/"))
+    if group:
+        prefix = group.strip("/").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(incidents.c.project_path.like(f"{prefix}/%", escape="\\"))
     query = query.order_by(follow_ups.c.opened_at, follow_ups.c.project_id, follow_ups.c.iid)
     with engine.connect() as conn:
         return [(_follow_up(row), _facts(row)) for row in conn.execute(query)]
