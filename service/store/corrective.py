@@ -209,6 +209,16 @@ def rebuild(engine: Engine, incident: tuple[int, int], issues: Iterable[FollowUp
     return count
 
 
+def counts(engine: Engine, today: date) -> tuple[int, int]:
+    """How many follow-ups are open, and how many of them are overdue (due on or before `today`), in one query."""
+    c = follow_ups.c
+    late = sa.case((sa.and_(c.due_on.is_not(None), c.due_on <= today), 1), else_=0)
+    query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(late), 0)).where(c.state == "opened")
+    with engine.connect() as conn:
+        opened, overdue = conn.execute(query).one()
+    return int(opened), int(overdue)
+
+
 def due_before(rows: Sequence[FollowUp], today: date) -> list[FollowUp]:
     """The open ones due on or before `today` (overdue), most overdue first."""
     due = [r for r in rows if r.state == "opened" and r.due_on is not None and r.due_on <= today]
