@@ -9,7 +9,7 @@ from redis import Redis
 from rq import Queue
 from rq.cron import CronScheduler
 
-from service.jobs import RECONCILE_FUNC, WEBHOOK_CHECK_FUNC
+from service.jobs import FOLLOW_UPS_CHECK_FUNC, RECONCILE_FUNC, WEBHOOK_CHECK_FUNC
 from service.notify import DeliveryError
 from service.notify.alerts import alert_responders
 from service.queue import notify_queue_name
@@ -46,13 +46,14 @@ def test_operations_alert_that_a_channel_refuses_is_an_error(responders: HttpRec
 
 
 def test_periodic_jobs_enqueue_reconcile_and_webhook_check_then_stop(redis_conn: Redis) -> None:
-    """Started as the worker starts it, the schedule puts both jobs on the notifications queue and stops cleanly."""
+    """Started as the worker starts it, the schedule puts the interval jobs (reconcile, webhook check, follow-ups'
+    overdue check) on the notifications queue and stops cleanly."""
     jobs = PeriodicJobs(redis_conn, "incident-bot", "test", reconcile_seconds=600)
     queue = Queue(notify_queue_name("incident-bot"), connection=redis_conn)
     jobs.start()
     try:
-        wait_until(lambda: len(queue.job_ids) >= 2, what="both periodic jobs queued")
-        assert {job.func_name for job in queue.jobs} == {RECONCILE_FUNC, WEBHOOK_CHECK_FUNC}
+        wait_until(lambda: len(queue.job_ids) >= 3, what="the interval jobs queued")
+        assert {job.func_name for job in queue.jobs} == {RECONCILE_FUNC, WEBHOOK_CHECK_FUNC, FOLLOW_UPS_CHECK_FUNC}
         assert any(s.name == "incident-bot-test" for s in CronScheduler.all(redis_conn))
     finally:
         jobs.stop()
