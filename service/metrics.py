@@ -65,6 +65,12 @@ class _Metrics:
             "incident_bot_reconcile_repairs", "Incidents a scheduled reconcile found out of date", ["outcome"]
         )
         self.alerts = Counter("incident_bot_alerts", "Alert notifications by source and outcome", ["source", "outcome"])
+        self.follow_up_reminders = Counter(
+            "incident_bot_follow_up_reminders",
+            "Follow-up reminders posted by the overdue pass, by kind (overdue: naming the owner; escalated: naming "
+            "the incident manager too; unowned: a follow-up without owner named in the review)",
+            ["kind"],
+        )
 
 
 _metrics: _Metrics | None = None
@@ -164,6 +170,11 @@ def notification(channel: str, outcome: str) -> None:
 def reminder(outcome: str) -> None:
     """Count one reminder that fired (posted, stopped, superseded, dry_run)."""
     _get().reminders.labels(outcome).inc()
+
+
+def follow_up_reminder(kind: str) -> None:
+    """Count one follow-up reminder posted (overdue, escalated, unowned)."""
+    _get().follow_up_reminders.labels(kind).inc()
 
 
 def reconcile_repairs(outcomes: Iterable[str]) -> None:

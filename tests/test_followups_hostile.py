@@ -83,3 +83,20 @@ def test_references_and_dates_never_raise(text: str) -> None:
     assert found is None or 1 <= found.iid <= 2**31 - 1
     day = due_date(text)
     assert day is None or 2000 <= day.year <= 2999
+
+
+@settings(max_examples=150, deadline=None)
+@given(title=HOSTILE, owner=st.one_of(st.none(), HOSTILE), path=st.sampled_from(["", "g/p", "@all/x", "/close"]))
+def test_the_digests_overdue_follow_ups_are_inert(rules: RuleSet, title: str, owner: str | None, path: str) -> None:
+    """Any title, owner (as the index could hold it) and project path: the digest's section and its channels'
+    clause run nothing, mention nobody, link only to http(s); a confidential one shows none of it."""
+    from service.reports.digest_followups import clause, overdue, section
+
+    due = date(2026, 11, 1)
+    shown = FollowUp(1, 23, 1, 501, path, title, "javascript:alert(1)", owner=owner, due_on=due)
+    secret = FollowUp(1, 23, 1, 502, path, title, "http://gitlab.test/x", owner=owner, due_on=due, confidential=True)
+    items = overdue([(shown, None), (secret, None)], rules, TODAY)
+    text = section(items)
+    inert(text)
+    assert "@" not in clause(items)
+    assert text.count("confidential follow-up, 30 days overdue") == 1

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from redis import Redis
 
 from .. import corrective_text as say
+from .. import metrics
 from ..corrective import FollowUp, review_iid
 
 if TYPE_CHECKING:
@@ -102,6 +103,7 @@ def _overdue(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass
         return
     manager = facts.roles.get(MANAGER_ROLE) if facts is not None and late >= settings.escalate_after_days else None
     ctx.client.create_note(fu.project_id, fu.iid, say.reminder(fu, today, manager))
+    metrics.follow_up_reminder("escalated" if manager else "overdue")
     _posted(ctx, fu, "overdue", number)
     set_reminded(ctx.store.engine, fu.project_id, fu.iid, number)
     done.reminded.append(f"{fu.ref} ({number})")
@@ -119,6 +121,7 @@ def _unowned(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass
     review = review_iid(facts.review_url if facts is not None else None)
     where = (fu.incident_project_id, review) if review is not None else (fu.incident_project_id, fu.incident_iid)
     ctx.client.create_note(where[0], where[1], say.unowned([fu], ctx.now.date()))
+    metrics.follow_up_reminder("unowned")
     _posted(ctx, fu, "unowned", number)
     done.unowned.append(fu.ref)
 

@@ -69,7 +69,10 @@ def add_parsers(sub: Any) -> None:
         help="how incidents are grouped (default severity); --follow-ups: severity, area, team or owner",
     )
     p.add_argument(
-        "--format", choices=FORMATS, default="md", help="output format (--training and --changes: md, csv or json)"
+        "--format",
+        choices=FORMATS,
+        default="md",
+        help="output format (--training, --changes and --follow-ups: md, csv or json)",
     )
     p.add_argument("--out", type=Path, metavar="FILE", help="write to this file instead of standard output")
     p.add_argument(
@@ -85,7 +88,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument(
         "--follow-ups",
         action="store_true",
-        help="follow-ups (corrective actions) instead: open, overdue, closed, median days to close (md or json)",
+        help="follow-ups (corrective actions) instead: open, overdue, closed, median days to close (md, csv or json)",
     )
     p.set_defaults(func=cmd_report)
 
@@ -101,8 +104,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     grouping = FOLLOW_UP_GROUPINGS if args.follow_ups else GROUPINGS
     if args.by is not None and args.by not in grouping:
         raise UsageError(f"incident-bot report: --by {args.by} is not one of {', '.join(grouping)} here")
-    if args.follow_ups and args.format not in ("md", "json"):
-        raise UsageError("incident-bot report --follow-ups: --format md or json")
+    if args.follow_ups and args.format not in ("md", "csv", "json"):
+        raise UsageError("incident-bot report --follow-ups: --format md, csv or json")
     from service.config import Settings
     from service.rules import RulesError, load_rules
     from service.store import open_store
@@ -132,7 +135,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 1
     store = open_index_or_exit(open_store)
     if args.follow_ups:
-        return write(follow_ups_text(store, rules, start, end, args.by or "severity", args.format), args.out)
+        scope = {"project": args.project, "group": args.group}
+        return write(follow_ups_text(store, rules, start, end, args.by or "severity", args.format, **scope), args.out)
     report = report_from_store(
         store,
         start=start,
@@ -156,10 +160,22 @@ def write(text: str, out: Path | None) -> int:
     return 0
 
 
-def follow_ups_text(store: Any, rules: Any, start: datetime, end: datetime, by: str, fmt: str) -> str:
-    """`report --follow-ups`: the follow-ups' figures over [start, end) (reports/corrective.py)."""
+def follow_ups_text(
+    store: Any,
+    rules: Any,
+    start: datetime,
+    end: datetime,
+    by: str,
+    fmt: str,
+    *,
+    project: str | None = None,
+    group: str | None = None,
+) -> str:
+    """`report --follow-ups`: the follow-ups' figures over [start, end) (reports/corrective.py), of the incidents of
+    `--project` or `--group` when given."""
     from service.store.corrective import with_incidents
 
     from .corrective import figures, render
 
-    return render(figures(with_incidents(store.engine), start, end, by, rules), fmt, by)
+    rows = with_incidents(store.engine, project=project, group=group)
+    return render(figures(rows, start, end, by, rules), fmt, by)

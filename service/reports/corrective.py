@@ -10,6 +10,8 @@ the owner; `none` when unknown. Computed in Python from the rows, so SQLite and 
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import statistics
 from collections.abc import Sequence
@@ -19,6 +21,7 @@ from typing import Any
 from ..corrective import FollowUp
 from ..rules import RuleSet
 from ..store.corrective import IncidentFacts
+from ..text import csv_cell
 
 GROUPINGS = ("severity", "area", "team", "owner")
 NONE = "none"
@@ -84,9 +87,11 @@ def figures(
 
 
 def render(report: dict[str, Any], fmt: str, by: str) -> str:
-    """JSON (the contract) or a Markdown table."""
+    """JSON (the contract), CSV (a row per group, then `(all)`) or a Markdown table."""
     if fmt == "json":
         return json.dumps(report, indent=2) + "\n"
+    if fmt == "csv":
+        return _csv(report, by)
     lines = [
         f"# Follow-ups {report['from'][:10]} to {report['to'][:10]}",
         "",
@@ -99,3 +104,17 @@ def render(report: dict[str, Any], fmt: str, by: str) -> str:
         median = "" if g["median_days_to_close"] is None else g["median_days_to_close"]
         lines.append(f"| {key.replace('|', '/')} | {g['open']} | {g['overdue']} | {g['closed']} | {median} |")
     return "\n".join(lines) + "\n"
+
+
+def _csv(report: dict[str, Any], by: str) -> str:
+    """A row per group and an `(all)` row (no group is named so; its median empty: medians do not add up)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["from", "to", by, "open", "overdue", "closed", "median_days_to_close"])
+    window = (report["from"], report["to"])
+    for key, g in report["groups"].items():
+        median = "" if g["median_days_to_close"] is None else g["median_days_to_close"]
+        writer.writerow([*window, csv_cell(key), g["open"], g["overdue"], g["closed"], median])
+    closed = sum(g["closed"] for g in report["groups"].values())
+    writer.writerow([*window, "(all)", report["open"], report["overdue"], closed, ""])
+    return out.getvalue()

@@ -25,8 +25,10 @@ from ..keys import Keys
 from ..notify.alerts import alert_body
 from ..notify.channels import DeliveryError, SmtpSettings, Target, clip, post_json, resolve, send_email
 from ..rules import ChannelKind, RuleSet
+from ..store.corrective import with_incidents
 from ..store.measure import Measured, measured
 from ..store.query import Scope
+from . import digest_followups
 from .figures import GroupBy, build_report, spread
 from .formats import contract, to_markdown
 from .targets import targets_from_rules
@@ -82,6 +84,7 @@ def compose(store: Store, rules: RuleSet, now: datetime) -> Digest:
     report = build_report(week, start=start, end=now, by=GroupBy.SEVERITY, targets=targets)
     previous = build_report(earlier, start=before, end=start, by=GroupBy.SEVERITY, targets=targets)
     label = week_of(now)
+    late = digest_followups.overdue(with_incidents(store.engine, open_only=True), rules, now.date())
     rows = _comparison(
         week,
         earlier,
@@ -102,9 +105,12 @@ def compose(store: Store, rules: RuleSet, now: datetime) -> Digest:
             *table,
             "",
             to_markdown(report).replace("## Incident report", "## This week: incident report", 1),
+            "",
+            digest_followups.section(late),
         ]
     )
     said = "; ".join(f"{name} {now_text} (before: {then_text})" for name, now_text, then_text in rows)
+    said += f"; {digest_followups.clause(late)}"
     summary = f"Incident digest {label}, 7 days to {now:%Y-%m-%d %H:%M} UTC: {said}."
     return Digest(label, start, now, TITLE.format(week=label), markdown, summary, contract(report))
 

@@ -4,7 +4,9 @@
   drills left out, by their severity now (`none`: no severity label); every severity of the rules is listed.
 - `incident_bot_breaches_total{target,severity}`: targets breached, by the report's own test (`figures.breaches`)
   over every incident the index holds (no window), under the highest severity reached.
-- `incident_bot_index_up`: 1 when the index was read; 0 (and neither family above) when it could not be.
+- `incident_bot_follow_ups_open`, `incident_bot_follow_ups_overdue`: follow-ups (corrective actions) open now, and
+  those of them due on or before today (UTC; the overdue pass's rule) (issue 20).
+- `incident_bot_index_up`: 1 when the index was read; 0 (and none of the families above) when it could not be.
 
 A counter must never go down, and that figure can: an escalated incident leaves its old severity's count, one
 closed before anyone acknowledged it stops being an acknowledgement breach, a removed label or a reindex forgets
@@ -35,6 +37,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from service.store import Scope, pending
+from service.store.corrective import counts as follow_up_counts
 from service.store.measure import measured
 from service.store.query import conditions
 from service.store.schema import incidents
@@ -45,7 +48,8 @@ from .targets import targets_from_rules
 
 log = logging.getLogger("incident_bot.metrics")
 CACHE_SECONDS = 10.0
-# KEYS: the counters' state, the figures; ARGV: the open gauges (JSON), then pairs of series and the index's figure.
+# KEYS: the counters' state, the figures; ARGV: the gauges (JSON: {"open": ..., "follow_ups": ...}), then pairs of
+# series and the index's figure.
 ADVANCE = """
 local totals = {}
 for i = 2, #ARGV, 2 do
@@ -59,7 +63,8 @@ for i = 2, #ARGV, 2 do
   redis.call('HSET', KEYS[1], series, string.format('%d %d', figure, total))
   totals[series] = total
 end
-local figures = cjson.encode({up = 1, open = cjson.decode(ARGV[1]), breaches = totals})
+local gauges = cjson.decode(ARGV[1])
+local figures = cjson.encode({up = 1, open = gauges.open, follow_ups = gauges.follow_ups, breaches = totals})
 redis.call('SET', KEYS[2], figures)
 return figures
 """
@@ -72,6 +77,7 @@ class Figures:
     up: bool
     open: dict[str, int]
     breaches: dict[str, int] | None = None  # "acknowledge:1" -> total
+    follow_ups: dict[str, int] | None = None  # "open", "overdue" -> how many (None: figures of an older process)
 
     @classmethod
     def load(cls, raw: bytes | str) -> Figures:
@@ -79,21 +85,24 @@ class Figures:
         data = json.loads(raw)
         if not isinstance(data, dict):
             raise ValueError("not an object")
-        opened, counted = data.get("open") or {}, data.get("breaches") or {}
+        opened, counted, tracked = data.get("open") or {}, data.get("breaches") or {}, data.get("follow_ups")
         return cls(
             bool(data.get("up")),
             {str(k): int(v) for k, v in opened.items()},
             {str(k): int(v) for k, v in counted.items()},
+            {str(k): int(v) for k, v in tracked.items()} if isinstance(tracked, dict) else None,
         )
 
 
 DOWN = Figures(False, {})
 
 
-def read_index(
-    store: Any, targets: Targets, levels: Iterable[int], now: datetime
-) -> tuple[dict[str, int], dict[str, int]]:
-    """Open incidents by severity now, and breaches by `target:severity` (the report's test), from the index."""
+Read = tuple[dict[str, int], dict[str, int], dict[str, int]]  # open by severity, breaches, follow-ups
+
+
+def read_index(store: Any, targets: Targets, levels: Iterable[int], now: datetime) -> Read:
+    """Open incidents by severity now, breaches by `target:severity` (the report's test), follow-ups open and
+    overdue, from the index."""
     opened = {str(level): 0 for level in levels}
     c = incidents.c
     unresolved = (c.resolved_at.is_(None), c.started_at.is_not(None), *conditions(Scope(include_drills=False)))
@@ -113,7 +122,8 @@ def read_index(
             if breached:
                 series = f"{name}:{row.highest_severity}"
                 counted[series] = counted.get(series, 0) + 1
-    return opened, counted
+    still_open, overdue = follow_up_counts(store.engine, now.date())
+    return opened, counted, {"open": still_open, "overdue": overdue}
 
 
 class IndexCollector:
@@ -172,6 +182,7 @@ class IndexCollector:
         for severity, count in sorted(figures.open.items()):
             opened.add_metric([severity], count)
         yield opened
+        yield from _follow_ups(figures.follow_ups)
         if figures.breaches is None:
             return
         counter = CounterMetricFamily(
@@ -207,20 +218,21 @@ class IndexCollector:
         if read is None:
             conn.set(keys["figures"], json.dumps({"up": 0}))
             return DOWN
-        opened, counted = read
+        opened, counted, tracked = read
         pairs = [str(x) for series in sorted(counted.items()) for x in series]
-        stored = conn.eval(ADVANCE, 2, keys["breaches"], keys["figures"], json.dumps(opened), *pairs)
+        gauges = json.dumps({"open": opened, "follow_ups": tracked})
+        stored = conn.eval(ADVANCE, 2, keys["breaches"], keys["figures"], gauges, *pairs)
         return Figures.load(stored)
 
     def _alone(self) -> Figures:
         if self._local is not None and self.clock() - self._local[0] < self.seconds:
             return self._local[1]
         read = self._read()
-        figures = DOWN if read is None else Figures(True, read[0])
+        figures = DOWN if read is None else Figures(True, read[0], follow_ups=read[2])
         self._local = (self.clock(), figures)
         return figures
 
-    def _read(self) -> tuple[dict[str, int], dict[str, int]] | None:
+    def _read(self) -> Read | None:
         """Read the index; None when it cannot be opened or read (logged once until it answers again)."""
         try:
             if self._store is None:
@@ -233,6 +245,18 @@ class IndexCollector:
             return None
         self._failing = False
         return found
+
+
+def _follow_ups(tracked: dict[str, int] | None) -> Iterator[Any]:
+    from prometheus_client.core import GaugeMetricFamily
+
+    if tracked is None:
+        return
+    said = (("open", "Follow-ups (corrective actions) open"), ("overdue", "Open follow-ups due today or before (UTC)"))
+    for name, what in said:
+        family = GaugeMetricFamily(f"incident_bot_follow_ups_{name}", what + ", from the incident index")
+        family.add_metric([], tracked.get(name, 0))
+        yield family
 
 
 def index_collector(

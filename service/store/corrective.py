@@ -34,6 +34,7 @@ class IncidentFacts(NamedTuple):
     url: str
     confidential: bool
     review_url: str | None
+    project_path: str = ""
 
 
 def _follow_up(row: Any) -> FollowUp:
@@ -131,8 +132,14 @@ def of_incident(engine: Engine, project_id: int, iid: int) -> list[FollowUp]:
         return [_follow_up(row) for row in conn.execute(query)]
 
 
-def with_incidents(engine: Engine, *, open_only: bool = False) -> list[tuple[FollowUp, IncidentFacts | None]]:
-    """Every follow-up (or every open one) with its incident's facts, oldest first."""
+def with_incidents(
+    engine: Engine, *, open_only: bool = False, project: str | None = None, group: str | None = None
+) -> list[tuple[FollowUp, IncidentFacts | None]]:
+    """Every follow-up (or every open one) with its incident's facts, oldest first.
+
+    `project` (an id or a path) and `group` (a path: its projects and its subgroups') scope them by their
+    incident's project, as every report's `--project`/`--group` does; a path needs the incident in the index.
+    """
     joined = follow_ups.outerjoin(
         incidents,
         sa.and_(
@@ -149,10 +156,18 @@ def with_incidents(engine: Engine, *, open_only: bool = False) -> list[tuple[Fol
         incidents.c.confidential.label("i_confidential"),
         incidents.c.review_url.label("i_review_url"),
         incidents.c.id.label("i_id"),
+        incidents.c.project_path.label("i_project_path"),
     ]
     query = sa.select(follow_ups, *columns).select_from(joined)
     if open_only:
         query = query.where(follow_ups.c.state == "opened")
+    if project and project.isdigit():
+        query = query.where(follow_ups.c.incident_project_id == int(project))
+    elif project:
+        query = query.where(incidents.c.project_path == project.strip("/"))
+    if group:
+        prefix = group.strip("/").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(incidents.c.project_path.like(f"{prefix}/%", escape="\\"))
     query = query.order_by(follow_ups.c.opened_at, follow_ups.c.project_id, follow_ups.c.iid)
     with engine.connect() as conn:
         return [(_follow_up(row), _facts(row)) for row in conn.execute(query)]
@@ -171,6 +186,7 @@ def _facts(row: Any) -> IncidentFacts | None:
         row.i_url,
         bool(row.i_confidential),
         row.i_review_url,
+        row.i_project_path or "",
     )
 
 
@@ -191,6 +207,16 @@ def rebuild(engine: Engine, incident: tuple[int, int], issues: Iterable[FollowUp
         record(engine, incident, issue, now)
         count += 1
     return count
+
+
+def counts(engine: Engine, today: date) -> tuple[int, int]:
+    """How many follow-ups are open, and how many of them are overdue (due on or before `today`), in one query."""
+    c = follow_ups.c
+    late = sa.case((sa.and_(c.due_on.is_not(None), c.due_on <= today), 1), else_=0)
+    query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(late), 0)).where(c.state == "opened")
+    with engine.connect() as conn:
+        opened, overdue = conn.execute(query).one()
+    return int(opened), int(overdue)
 
 
 def due_before(rows: Sequence[FollowUp], today: date) -> list[FollowUp]:

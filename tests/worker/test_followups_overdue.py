@@ -97,3 +97,29 @@ def test_the_scheduled_job_runs_once_per_period_across_workers(
     work_until([queue], finished)
     results = sorted(str(job.return_value()) for job in (first, second))
     assert results[0].startswith("follow-ups: 0 overdue") and results[1].startswith("skipped: another worker")
+
+
+def test_each_reminder_posted_is_counted_by_kind(
+    fake, runtime, settings, rules, redis_conn: Redis, indexed: Store
+) -> None:
+    """`incident_bot_follow_up_reminders_total{kind}`: one per comment posted (overdue, escalated, unowned); a pass
+    that posts nothing counts nothing."""
+    from prometheus_client import REGISTRY
+
+    def counted() -> dict[str, float]:
+        found = {k: REGISTRY.get_sample_value("incident_bot_follow_up_reminders_total", {"kind": k}) for k in KINDS}
+        return {k: v or 0.0 for k, v in found.items()}
+
+    KINDS = ("overdue", "escalated", "unowned")
+    declare_severity_1(fake)
+    comment("@incident-bot follow-up Add a circuit breaker @bob due 2026-12-01", key="c1")
+    comment("@incident-bot follow-up Alert on queue depth", key="c2")
+    before = counted()
+    for day in ("2026-12-01", "2026-12-01", "2026-12-08", "2026-12-15"):
+        check_now(settings, rules, redis_conn, store=indexed, now=at(day))
+    after = counted()
+    # bob's: on the due day and a week on (overdue), 14 days on (escalated); the one without owner (opened
+    # 2026-11-27, the fake GitLab's clock) named a week on and two weeks on (the Dec 8 and 15 passes)
+    delta = {k: after[k] - before[k] for k in KINDS}
+    assert delta == {"overdue": 2, "escalated": 1, "unowned": 2}
+    assert len([n for n in fake.bot_notes(1, 23) if "assign each" in n["body"]]) == 2

@@ -28,7 +28,7 @@ from service.config import Settings
 from service.rules import RuleSet
 from service.store import Store
 
-from . import queries, signin_views
+from . import corrective, queries, signin_views
 from .access import admit, refusal, secure
 from .answers import json_answer, message, page
 from .config import BoardConfig
@@ -181,7 +181,8 @@ def incident(project: str, iid: int) -> Answer:
     events = [] if shown.redacted else index().timeline(row.project_id, row.iid)
     phases = [p.name for p in rules.phases]
     more = queries.IncidentFollowUps([], None, []) if shown.redacted else queries.follow_ups(index(), row, phases)
-    facts: dict[str, Any] = {"events": events, **more._asdict()}
+    actions = [] if shown.redacted else corrective.of_page(index(), row, _may_see_issue(g.board_viewer), now.date())
+    facts: dict[str, Any] = {"events": events, **more._asdict(), "corrective": actions}
     return page("board/incident.html", incident=shown, row=row, ref=ref(row), now=now, **facts)
 
 
@@ -231,7 +232,10 @@ def _board_context(viewer: Viewer) -> dict[str, Any]:
     paged = queries.paged_unacknowledged(shared.index(), [r.id for r in active])
     active.sort(key=lambda r: r.id not in paged)  # paged, not acknowledged first; stable: then the usual order
     summary = shared.month.get()
+    late, late_total = corrective.overdue_panel(shared.index(), now.date(), _may_see_issue(viewer))
     return {
+        "late_follow_ups": late,
+        "late_total": late_total,
         "now": now,
         "active": [line(r, shared.rules, now, may_see=see, entered_phase=entered, paged=paged) for r in active],
         "recent": [line(r, shared.rules, now, may_see=see) for r in recent],
@@ -249,6 +253,11 @@ def _fresh(viewer: Viewer) -> bool:
 def _may_see(viewer: Viewer) -> Callable[[Shown], bool]:
     current = _fresh(viewer)
     return lambda row: viewer.may_see(row.project_id, row.iid, row.confidential, fresh=current)
+
+
+def _may_see_issue(viewer: Viewer) -> corrective.MaySee:
+    current = _fresh(viewer)
+    return lambda project_id, iid, confidential: viewer.may_see(project_id, iid, confidential, fresh=current)
 
 
 def _sign_in_path() -> str:

@@ -250,3 +250,37 @@ def test_board_page_runs_under_its_csp(browser: Any, servers: Any) -> None:
     page.wait_for_function("document.querySelector('.trend img').complete")
     assert not [m for m in messages if "Content Security Policy" in m], messages
     context.close()
+
+
+def test_an_overdue_follow_up_appears_in_its_panel_and_on_its_incident_page(
+    browser: Any, servers: Any, seeded: Any
+) -> None:
+    """A follow-up gone overdue shows in the panel without reload; its incident's page lists it; a kiosk never sees
+    the confidential incident's follow-up named (issue 20)."""
+    from datetime import timedelta
+
+    from service.corrective import FollowUpIssue
+    from service.store.corrective import record as keep
+
+    board, _ = servers
+    store, now = seeded
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{board.url}/board?token={KIOSK_TOKEN}")
+    page.wait_for_selector("h1:has-text('Incident board')")
+    opened = now - timedelta(days=30)
+    for incident_key, iid, title in (((42, 1), 301, "Add a canary for checkout"), ((43, 3), 302, "Rotate the key")):
+        issue = FollowUpIssue(
+            42, iid, title=title, owner="db-heidi", due_on=now.date() - timedelta(days=4), opened_at=opened,
+            updated_at=opened, project_path="acme/ops", url=f"https://gitlab.example.com/acme/ops/-/issues/{iid}",
+        )  # fmt: skip
+        keep(store.engine, incident_key, issue, now)
+    row = page.wait_for_selector("tr.follow-up:has-text('Add a canary for checkout')", timeout=LIVE_WAIT_MS)
+    assert "db-heidi" in row.inner_text() and "4 days" in row.inner_text().lower()  # .overdue is upper case
+    panel = page.inner_text("section[aria-labelledby=late-h]")
+    assert "confidential follow-up" in panel and "Rotate the key" not in panel
+    row.query_selector("a:has-text('acme/ops#1')").click()
+    page.wait_for_selector("h2:has-text('Follow-ups')")
+    listed = page.inner_text("section[aria-labelledby=corrective-h]")
+    assert "acme/ops#301" in listed and "open" in listed and "4 days" in listed.lower()
+    context.close()
