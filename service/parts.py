@@ -66,6 +66,30 @@ class SimilarPart(Part):
 
 
 @dataclass(frozen=True)
+class SuspectsPart(Part):
+    """The changes that may have caused the incident, from the index: the `suspects` reply, or (`reply` False) a
+    declaration's "Recent changes" section."""
+
+    reply: bool = True
+    PREVIEW: ClassVar[str] = "{suspects}"
+
+    @property
+    def quiet(self) -> bool:
+        return not self.reply  # a declaration lists recent changes only when there are some
+
+    @property
+    def preview(self) -> str:
+        return self.PREVIEW if self.reply else "[recent changes before the incident, if any: filled by the worker]"
+
+
+@dataclass(frozen=True)
+class CauseNote(Part):
+    """The confirmation of `cause <ref>`: what the worker recorded in the index (or why not), and a rollback hint."""
+
+    PREVIEW: ClassVar[str] = "{cause_recorded}"
+
+
+@dataclass(frozen=True)
 class OpenFollowUpsPart(Part):
     """A declaration's open corrective actions of earlier incidents in its area or category, from the index."""
 

@@ -7,6 +7,7 @@ from typing import TypeAlias
 
 from ..parts import Piece, SimilarPart, TimelinePart
 from ..text import is_username, mention, neutralise, neutralise_line
+from .causes import cause_command, suspects_command
 from .corrective import follow_up_command
 from .draft import REPLY, Draft
 from .drills import drill_command, drill_involved
@@ -25,6 +26,9 @@ HELP = """**incident-bot commands** (start a comment with `@{bot}`):
 | `@{bot} ack` | acknowledge the page you were paged by: its escalation stops |
 | `@{bot} timeline` | post this incident's timeline and its times against the targets |
 | `@{bot} similar` | list up to three similar past incidents from the index |
+| `@{bot} suspects` | list the recent changes that may have caused this incident |
+| `@{bot} cause <ref>` | record the cause: `!123`, `group/project!123`, a deployment's id or job URL, a flag name |
+| `@{bot} cause none` | clear the recorded cause |
 | `@{bot} drill <scenario>` | open a practice incident, on any issue of the project ({drills}) |
 | `@{bot} follow-up <title> [@owner] [due YYYY-MM-DD]` | open a follow-up (corrective action), here or in the review |
 | `@{bot} follow-up #123` | make an existing issue (`#123` or `group/project#123`) a follow-up |
@@ -153,6 +157,8 @@ COMMANDS: dict[str, Reply] = {
     "ack": ack_command,
     "timeline": _timeline,
     "similar": _similar,
+    "suspects": suspects_command,
+    "cause": cause_command,
     "drill": drill_command,
     "follow-up": follow_up_command,
 }

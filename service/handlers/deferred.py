@@ -1,7 +1,7 @@
 """What the planner's `finish` adds once every step ran: the parts that need I/O, and the incident after the plan.
 
 Planning is pure, so what the index must say is planned as typed parts (`service.parts`) for the
-worker's enrichers: a declaration's similar past incidents, and the training note under each
+worker's enrichers: a declaration's recent changes and similar past incidents, and the training note under each
 staffing of a role with `require_training_days`. `after` is the incident as the plan leaves it
 (labels, assignees, memory, state), read off the Draft once, for every consumer of the plan.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..parts import OpenFollowUpsPart, Piece, SimilarPart, TrainingNote
+from ..parts import OpenFollowUpsPart, Piece, SimilarPart, SuspectsPart, TrainingNote
 from ..plan import Action, After, Assign, CloseIssue, PostNote, Unassign
 from ..rules.drills import is_drill
 from ..text import mention
@@ -19,18 +19,25 @@ if TYPE_CHECKING:
     from .draft import Draft
 
 SIMILAR_RULE = "similar-incidents"  # a declaration's section of past incidents
+SUSPECTS_RULE = "recent-changes"  # a declaration's section of the changes shortly before it started
 FOLLOW_UPS_RULE = "open-corrective-actions"  # a declaration's section of earlier incidents' open follow-ups
 TRAINING_RULE = "training-note"  # a training note with no staffing section to sit under
 
 
 def similar_section(d: Draft, notes: list[PostNote]) -> list[PostNote]:
-    """A declaration (memory `declared` for the first time) lists past incidents, unless it replies with them,
-    and the open follow-ups of earlier incidents in its area or category."""
+    """A declaration (memory `declared` for the first time) lists the recent changes (suspects) and past incidents,
+    unless it replies with them, and the open follow-ups of earlier incidents in its area or category."""
     declaring = not d.state.memory.get("declared") and d.memory.get("declared")
-    replying = any(isinstance(p, SimilarPart) for note in notes for p in note.parts)
-    similar = [PostNote(SIMILAR_RULE, (SimilarPart(reply=False),))] if declaring and not replying else []
+
+    def replying(kind: type) -> bool:
+        return any(isinstance(p, kind) for note in notes for p in note.parts)
+
+    changes = [PostNote(SUSPECTS_RULE, (SuspectsPart(reply=False),))] if not replying(SuspectsPart) else []
+    similar = [PostNote(SIMILAR_RULE, (SimilarPart(reply=False),))] if not replying(SimilarPart) else []
+    if not declaring:
+        return []
     # Memory for the next incident (issue 20): what earlier incidents here promised and have not done yet.
-    return similar + ([PostNote(FOLLOW_UPS_RULE, (OpenFollowUpsPart(),))] if declaring else [])
+    return [*changes, *similar, PostNote(FOLLOW_UPS_RULE, (OpenFollowUpsPart(),))]
 
 
 def newly_staffed(d: Draft) -> list[tuple[str, str]]:

@@ -203,6 +203,11 @@ class Draft(LevelsFromLabels):
         self._actions.append(action)
         self._version += 1
 
+    def record_cause(self, action: Action) -> None:
+        """Record or clear the incident's cause (a RecordCause: the worker writes the index and confirms)."""
+        self._actions.append(action)
+        self._version += 1
+
     def schedule_injects(self, scenario: str, injects: tuple[tuple[float, str], ...], rule: str) -> None:
         """Post a drill's injects (minutes from now, text) as they fall due."""
         self._actions.append(ScheduleInjects(rule, scenario, injects))

@@ -2,7 +2,8 @@
 
 A cause is a deployment, a merge request or a feature flag. `record_cause` is the index's writer for it
 (`None` clears an incident's cause); the deployments that caused incidents are read back joined with the
-deployment and the incident, so the report needs no GitLab call.
+deployment and the incident, so the report needs no GitLab call. The lookups that resolve a `cause <ref>` (a
+deployment by id or job URL, the one before it for the rollback hint, a project by path, a flag by name) are here.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.engine import Engine
 from ..changes.hooks import Deployment
 from .changes import deployment
 from .model import utc
-from .schema import deployments, incident_causes, incidents
+from .schema import deployments, feature_flag_changes, incident_causes, incidents
 
 
 class CauseKind(StrEnum):
@@ -103,3 +104,48 @@ def caused_incidents(engine: Engine) -> list[CausedIncident]:
             )
             for row in conn.execute(query)
         ]
+
+
+def deployments_named(engine: Engine, *, deployment_id: int | None = None, url: str | None = None) -> list[Deployment]:
+    """The indexed deployments with this id, or whose job has this URL, newest first (`cause <ref>`)."""
+    d = deployments.c
+    where = d.deployment_id == deployment_id if deployment_id is not None else d.deployable_url == (url or "")
+    query = sa.select(deployments).where(where).order_by(d.status_changed_at.desc(), d.project_id).limit(20)
+    with engine.connect() as conn:
+        return [deployment(row) for row in conn.execute(query)]
+
+
+def previous_deployment(engine: Engine, of: Deployment) -> Deployment | None:
+    """The last successful deployment of the same project and environment before `of` (the rollback hint)."""
+    d = deployments.c
+    at = utc(of.status_changed_at)
+    earlier = sa.or_(d.status_changed_at < at, sa.and_(d.status_changed_at == at, d.deployment_id < of.deployment_id))
+    query = (
+        sa.select(deployments)
+        .where(d.project_id == of.project_id, d.environment == of.environment, d.status == "success", earlier)
+        .order_by(d.status_changed_at.desc(), d.deployment_id.desc())
+        .limit(1)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return deployment(row) if row is not None else None
+
+
+def project_id_of(engine: Engine, path: str) -> int | None:
+    """The id of the project at `path` (any case) as the index has seen it in an incident or a change; None: unseen."""
+    lowered = path.lower()
+    with engine.connect() as conn:
+        for table in (incidents, deployments, feature_flag_changes):
+            query = sa.select(table.c.project_id).where(sa.func.lower(table.c.project_path) == lowered).limit(1)
+            found = conn.execute(query).scalar()
+            if found is not None:
+                return int(found)
+    return None
+
+
+def flag_projects(engine: Engine, name: str) -> list[tuple[int, str]]:
+    """(project id, path) of every project whose flag of this name the index has seen switched."""
+    f = feature_flag_changes.c
+    query = sa.select(f.project_id, f.project_path).where(f.name == name).distinct().order_by(f.project_id)
+    with engine.connect() as conn:
+        return [(int(row.project_id), str(row.project_path)) for row in conn.execute(query)]

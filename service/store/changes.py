@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -80,15 +81,48 @@ def record(engine: Engine, change: Change, recorded_at: datetime | None = None) 
         conn.execute(stmt)
 
 
-def _projects(columns: Any, scope: SuspectScope) -> Any:
-    """The incident's project, or a path the scope may name (a project, or a group and everything under it)."""
+def _projects(columns: Any, paths: int) -> Any:
+    """The incident's project (`:pid`), or one of `paths` shared paths (`:path_<n>`: the path, `:under_<n>`: a LIKE
+    pattern for a group and everything under it), as bound parameters: the statement is built once per count."""
     path = sa.func.lower(columns.project_path)
     shared = []
-    for p in scope.paths:
+    for n in range(paths):
+        shared += [path == sa.bindparam(f"path_{n}"), path.like(sa.bindparam(f"under_{n}"), escape="\\")]
+    return sa.or_(columns.project_id == sa.bindparam("pid"), *shared)
+
+
+def _path_values(scope: SuspectScope) -> dict[str, str]:
+    """The values of `_projects`' bound parameters for the scope's shared paths (lower case; LIKE escaped)."""
+    values = {}
+    for n, p in enumerate(scope.paths):
         lowered = p.lower()
-        escaped = lowered.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        shared += [path == lowered, path.like(escaped + "/%", escape="\\")]
-    return sa.or_(columns.project_id == scope.project_id, *shared)
+        values[f"path_{n}"] = lowered
+        values[f"under_{n}"] = lowered.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+    return values
+
+
+@lru_cache(maxsize=64)
+def _suspect_statements(paths: int, limit: int) -> tuple[Any, Any]:
+    """The two suspects' queries for a scope sharing `paths` paths, built once: every value is a bound parameter
+    (SQLAlchemy then reuses its compiled form; building the statement per lookup cost most of the lookup)."""
+    since, until = (
+        sa.bindparam("since", type_=_d.status_changed_at.type),
+        sa.bindparam("until", type_=_d.status_changed_at.type),
+    )
+    production = sa.or_(_d.tier == PRODUCTION, _d.environment.in_(sa.bindparam("environments", expanding=True)))
+    deployed = (
+        sa.select(deployments)
+        .where(_d.status == SUCCESS, production, _d.status_changed_at.between(since, until), _projects(_d, paths))
+        .order_by(_d.status_changed_at.desc(), _d.project_id.desc(), _d.deployment_id.desc())
+        .limit(limit)
+    )
+    switched = (
+        sa.select(feature_flag_changes)
+        .where(_f.changed_at.between(since, until), _projects(_f, paths))
+        .order_by(_f.changed_at.desc(), _f.id.desc())
+        .limit(limit)
+    )
+    return deployed, switched
 
 
 def deployment(row: Any) -> Deployment:
@@ -110,23 +144,17 @@ def flag_change(row: Any) -> FlagChange:
 
 def candidates(engine: Engine, scope: SuspectScope, settings: SuspectSettings) -> list[Change]:
     """The changes that count as the incident's suspects, at most `settings.limit` of each kind, newest first."""
-    since, until = utc(scope.started_at - timedelta(hours=settings.window_hours)), utc(scope.started_at)
-    production = sa.or_(_d.tier == PRODUCTION, _d.environment.in_(settings.environments))
-    deployed = (
-        sa.select(deployments)
-        .where(_d.status == SUCCESS, production, _d.status_changed_at.between(since, until), _projects(_d, scope))
-        .order_by(_d.status_changed_at.desc(), _d.project_id.desc(), _d.deployment_id.desc())
-        .limit(settings.limit)
-    )
-    switched = (
-        sa.select(feature_flag_changes)
-        .where(_f.changed_at.between(since, until), _projects(_f, scope))
-        .order_by(_f.changed_at.desc(), _f.id.desc())
-        .limit(settings.limit)
-    )
+    deployed, switched = _suspect_statements(len(scope.paths), settings.limit)
+    values = {
+        "since": utc(scope.started_at - timedelta(hours=settings.window_hours)),
+        "until": utc(scope.started_at),
+        "pid": scope.project_id,
+        "environments": list(settings.environments),
+        **_path_values(scope),
+    }
     with engine.connect() as conn:
-        found: list[Change] = [deployment(row) for row in conn.execute(deployed)]
-        found += [flag_change(row) for row in conn.execute(switched)]
+        found: list[Change] = [deployment(row) for row in conn.execute(deployed, values)]
+        found += [flag_change(row) for row in conn.execute(switched, values)]
     return found
 
 

@@ -16,16 +16,18 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from ..parts import (
+    CauseNote,
     DrillLink,
     OpenFollowUpsPart,
     Part,
     ReviewLink,
     ScorecardPart,
     SimilarPart,
+    SuspectsPart,
     TimelinePart,
     TrainingNote,
 )
-from . import corrective_memory, scorecard, similar, timeline, training
+from . import causes, corrective_memory, scorecard, similar, suspects, timeline, training
 from .index import index_guard
 
 if TYPE_CHECKING:
@@ -102,6 +104,8 @@ ENRICHERS: tuple[Enricher, ...] = (
     Enricher(ReviewLink, AFTER, _review_link),
     Enricher(DrillLink, AFTER, _drill_link),
     Enricher(SimilarPart, AFTER, similar.fill, IndexTexts(similar.FAILURE, similar.UNAVAILABLE, similar.NONE)),
+    Enricher(SuspectsPart, AFTER, suspects.fill, IndexTexts(suspects.FAILURE, suspects.UNAVAILABLE, suspects.NONE)),
+    Enricher(CauseNote, AFTER, causes.confirm),  # what the executor recorded (worker/causes.py), or why not
     Enricher(OpenFollowUpsPart, AFTER, corrective_memory.fill, IndexTexts(corrective_memory.FAILURE, "", "")),
     Enricher(TrainingNote, AFTER, training.fill, IndexTexts(training.FAILURE, "", "")),
 )

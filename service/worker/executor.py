@@ -40,6 +40,7 @@ from ..plan import (
     Unassign,
 )
 from ..text import is_username, neutralise_line
+from .causes import record_causes
 from .corrective import apply_follow_ups
 from .drills import open_drill
 from .enrich import Enrichment
@@ -62,6 +63,7 @@ class Applied:
     note_id: int | None = None
     review_error: str | None = None  # GitLab refused to open the review (said in its link)
     drill_error: str | None = None  # GitLab refused to open the drill (said in its link)
+    cause: str | None = None  # what `cause <ref>` recorded in the index, or why not (worker/causes.py)
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ def apply_plan(
         outcome.writes.append("update_review")
     for drill in plan.of(OpenDrill)[:1]:
         _open_drill(drill, delivery, outcome, followups)
+    outcome.cause = record_causes(plan, delivery, state, index)  # issue 19: into the index, before its CauseNote
     plan = (enrichment or Enrichment(delivery, state)).after_write(plan, outcome)
     body = comment(plan)
     if unknown:

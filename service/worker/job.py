@@ -26,7 +26,7 @@ from .scorecard import record_training
 
 log = logging.getLogger("incident_bot.worker")
 ACCESS_CACHE_SECONDS = 30  # only for commands that change nothing (help); the others always ask
-CHANGING_COMMANDS = frozenset({"severity", "phase", "handoff", "update", "page", "drill", "follow-up", "ack"})
+CHANGING_COMMANDS = frozenset({"severity", "phase", "handoff", "update", "page", "drill", "follow-up", "ack", "cause"})
 DRY_RUN_ACCESS = 30  # dry-run cannot ask GitLab; it shows what a Developer's command would do
 
 

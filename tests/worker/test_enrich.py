@@ -21,12 +21,14 @@ from service.handlers.draft import Draft
 from service.handlers.planner import finish, plan_event
 from service.incident import IncidentState, Issue
 from service.parts import (
+    CauseNote,
     DrillLink,
     OpenFollowUpsPart,
     Part,
     ReviewLink,
     ScorecardPart,
     SimilarPart,
+    SuspectsPart,
     TimelinePart,
     TrainingNote,
     Unfilled,
@@ -114,6 +116,8 @@ def test_the_enrichers_run_in_one_order_and_fill_every_kind_of_part() -> None:
         (ReviewLink, after),
         (DrillLink, after),
         (SimilarPart, after),
+        (SuspectsPart, after),
+        (CauseNote, after),
         (OpenFollowUpsPart, after),
         (TrainingNote, after),
     ]

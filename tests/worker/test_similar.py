@@ -14,7 +14,7 @@ from service import logs
 from service.events import parse_event
 from service.handlers.planner import plan_event
 from service.incident import IncidentState, Issue
-from service.parts import OpenFollowUpsPart, SimilarPart
+from service.parts import OpenFollowUpsPart, SimilarPart, SuspectsPart
 from service.plan import Plan, PostNote
 from service.rules import RuleSet
 from service.store import Store
@@ -109,7 +109,8 @@ class FakeDelivery:
 
 def with_similar(plan: Plan, delivery: Any, state: IncidentState, index: Any) -> Plan:
     """The similar-incidents enricher on the plan, as the executor runs it once the issue is written."""
-    only = tuple(e for e in ENRICHERS if e.kind in (SimilarPart, OpenFollowUpsPart))  # a declaration's sections
+    declaration = (SimilarPart, SuspectsPart, OpenFollowUpsPart)  # a declaration's sections
+    only = tuple(e for e in ENRICHERS if e.kind in declaration)
     return Enrichment(delivery, state, index, enrichers=only).after_write(plan, Applied())
 
 
@@ -141,7 +142,7 @@ def test_declaration_lists_similar_incidents_as_links(store: Store, rules: RuleS
 def test_declaration_without_similar_incidents_adds_nothing(store: Store, rules: RuleSet) -> None:
     """With nothing alike in the index, the declaration comment is unchanged: its section shows nothing."""
     plan, delivery, state = planned(rules, "Leaked token found in CI job logs")
-    quiet = ("similar-incidents", "open-corrective-actions")  # the declaration's sections that show nothing here
+    quiet = ("recent-changes", "similar-incidents", "open-corrective-actions")  # sections that show nothing here
     rest = dataclasses.replace(plan, actions=tuple(a for a in plan.actions if a.rule not in quiet))
     assert comment(with_similar(plan, delivery, state, FakeIndex(store))) == note_body(rest)
 

@@ -1,0 +1,138 @@
+"""`cause <ref>` carried out: the planned `RecordCause` resolved in the index and recorded there, and its confirmation.
+
+The executor calls `record_causes` after the issue write (`apply_plan`); it resolves the reference against the
+index (a deployment by id or job URL among the projects the incident may name, a project by path, a flag by
+name), writes `store.causes.record_cause`, and returns the confirmation that the `CauseNote` enricher (`confirm`)
+puts in the comment. With a deployment as the cause the confirmation names the previous successful deployment
+of that environment and its job, for a person to re-run: a hint, never an action. The index's one failure policy
+holds: no index, or one that cannot be written, is said in the reply, never a failed delivery. No GitLab call:
+the comment on a named merge request (`suspects.comment_on_cause`) waits for the GitLab package.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..changes.cause import RecordCause, RefKind
+from ..changes.hooks import Deployment
+from ..changes.suspects import SuspectScope, scope_of
+from ..parts import CauseNote
+from ..text import md_link, mention, neutralise_line
+from .index import index_guard
+
+if TYPE_CHECKING:
+    from ..incident import IncidentState
+    from ..plan import Plan
+    from ..store import Store
+    from .delivery import Delivery
+    from .enrich import Sources
+    from .index import DeliveryIndex
+
+FAILURE = "incident index not written for the cause"
+NO_INDEX = "*This worker keeps no incident index, so the cause is not recorded.*"
+NOT_WRITTEN = "*The cause is not recorded (nothing was written).*"
+UNAVAILABLE = "*The incident index cannot be written right now, so the cause is not recorded; try again later.*"
+
+
+def record_causes(plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None) -> str | None:
+    """Carry out the plan's last `RecordCause` (None: it has none); the confirmation, or why nothing was recorded."""
+    actions: list[RecordCause] = plan.of(RecordCause)
+    if not actions:
+        return None
+    store = index.store(delivery.rules, delivery.bot_username) if index is not None else None
+    if store is None:
+        return NO_INDEX if index is None else UNAVAILABLE
+    event, confidential = delivery.event, state.issue.confidential
+    scope = scope_of(delivery.rules, event.project_id, event.project_path or "", delivery.clock(), confidential)
+    said = UNAVAILABLE
+    with index_guard(delivery.log, FAILURE):
+        said = _record(store, actions[-1], scope, delivery)
+    return said
+
+
+def confirm(sources: Sources, parts: list[CauseNote]) -> dict[Any, str | None]:
+    """The `CauseNote`: what `record_causes` said (the executor keeps it in `Applied.cause`)."""
+    written = sources.written
+    said = written.cause if written is not None and written.cause else NOT_WRITTEN
+    return dict.fromkeys(parts, said)
+
+
+def _record(store: Store, action: RecordCause, scope: SuspectScope, delivery: Delivery) -> str:
+    from ..store.causes import Cause, CauseKind, record_cause  # SQLAlchemy loads with the index
+
+    pid, iid, now, by = scope.project_id, delivery.event.iid, delivery.clock(), mention(action.by)
+    ref = action.ref
+    if ref is None:
+        record_cause(store.engine, pid, iid, None, now)
+        return f"Cause cleared by {by}."
+    if ref.kind in (RefKind.DEPLOYMENT, RefKind.DEPLOYMENT_URL):
+        return _deployment(store, action, scope, delivery)
+    if ref.kind is RefKind.MERGE_REQUEST:
+        project = _mr_project(store, ref.path, scope)
+        shown = neutralise_line(str(ref))
+        if project is None:
+            return (
+                f"{shown}: the incident index has seen no project {neutralise_line(ref.path or '')}; nothing recorded."
+            )
+        mr = Cause(pid, iid, CauseKind.MERGE_REQUEST, project, merge_request_iid=ref.number, recorded_by=action.by)
+        record_cause(store.engine, pid, iid, mr, now)
+        return f"Cause recorded by {by}: merge request {shown}."
+    seen = [p for p, path in _flag_projects(store, ref.text) if scope.sees(p, path)]
+    project = scope.project_id if not seen or scope.project_id in seen else seen[0]
+    flag = Cause(pid, iid, CauseKind.FEATURE_FLAG, project, flag_name=ref.text, recorded_by=action.by)
+    record_cause(store.engine, pid, iid, flag, now)
+    unseen = "" if seen else " (the index has seen no switch of it)"
+    return f"Cause recorded by {by}: feature flag {neutralise_line(ref.text)}{unseen}."
+
+
+def _mr_project(store: Store, path: str | None, scope: SuspectScope) -> int | None:
+    from ..store.causes import project_id_of  # SQLAlchemy loads with the index
+
+    if path is None or path.lower() == scope.project_path.lower():
+        return scope.project_id
+    return project_id_of(store.engine, path)
+
+
+def _flag_projects(store: Store, name: str) -> list[tuple[int, str]]:
+    from ..store.causes import flag_projects  # SQLAlchemy loads with the index
+
+    return flag_projects(store.engine, name)
+
+
+def _deployment(store: Store, action: RecordCause, scope: SuspectScope, delivery: Delivery) -> str:
+    # SQLAlchemy loads with the index, not with the worker
+    from ..store.causes import Cause, CauseKind, deployments_named, previous_deployment, record_cause
+
+    ref, pid, iid = action.ref, scope.project_id, delivery.event.iid
+    assert ref is not None
+    named = deployments_named(store.engine, deployment_id=ref.number, url=ref.text or None)
+    found = [d for d in named if scope.sees(d.project_id, d.project_path)]
+    if not found:
+        return (
+            f"{neutralise_line(str(ref))} is no deployment the incident index knows in this incident's projects "
+            "(its Deployment Hook never arrived?); nothing recorded."
+        )
+    d = found[0]
+    cause = Cause(pid, iid, CauseKind.DEPLOYMENT, d.project_id, deployment_id=d.deployment_id, recorded_by=action.by)
+    record_cause(store.engine, pid, iid, cause, delivery.clock())
+    said = f"Cause recorded by {mention(action.by)}: {_shown(d)}."
+    return said + "\n\n" + rollback_hint(d, previous_deployment(store.engine, d))
+
+
+def _shown(d: Deployment) -> str:
+    title = f" {neutralise_line(d.commit_title)}" if d.commit_title else ""
+    when = f"{d.status_changed_at:%Y-%m-%d %H:%M} UTC"
+    link = md_link(d.sha or str(d.deployment_id), d.deployable_url)
+    return f"deployment {link}{title} to {neutralise_line(d.environment)} ({when})"
+
+
+def rollback_hint(cause: Deployment, previous: Deployment | None) -> str:
+    """A hint, never an action: the previous successful deployment of that environment and its job to re-run."""
+    env = neutralise_line(cause.environment)
+    if previous is None:
+        return f"**Rollback hint**: the incident index knows no earlier successful deployment to {env}."
+    job = md_link("its job", previous.deployable_url) if previous.deployable_url else "its job (no URL known)"
+    return (
+        f"**Rollback hint** (nothing is done for you): the previous successful deployment to {env} was "
+        f"{_shown(previous)}; re-run {job} to roll back."
+    )
