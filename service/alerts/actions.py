@@ -56,9 +56,13 @@ class EscalateAlertIncident(Action):
 
 @dataclass(frozen=True)
 class CommentOnAlertIncident(Action):
-    """A comment on the incident (every alert resolved; fired again)."""
+    """A comment on the incident (every alert resolved; fired again), posted once per `key`.
+
+    `key` names the occasion (`resolved-<last end>`, `fired-again-<resolution>`): the comment carries it in a
+    hidden marker, so a retry of a job killed after posting finds the comment instead of posting it twice."""
 
     body: str
+    key: str = ""
 
 
 @dataclass(frozen=True)

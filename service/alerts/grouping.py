@@ -47,6 +47,7 @@ class GroupRecord:
     opening: str = ""  # the marker of the incident being opened (set before GitLab is asked to create it)
     slot: int | None = None  # this group's place among the new groups of its minute (claimed once)
     storm: bool = False  # gathered into the storm incident instead of an incident of its own
+    noting: str = ""  # the marker of the comment being posted (set before GitLab is asked to create it)
 
     @property
     def firing(self) -> bool:

@@ -18,6 +18,7 @@ TABLE_START = "<!-- incident-bot:alerts -->"
 TABLE_END = "<!-- /incident-bot:alerts -->"
 _TABLE = re.compile(re.escape(TABLE_START) + ".*?" + re.escape(TABLE_END), re.DOTALL)
 _MARKER = "<!-- incident-bot:alert-group {group} {opening} -->"
+_NOTE_MARKER = "<!-- incident-bot:alert-note {group} {key} -->"
 MAX_TITLE = 200
 MAX_ROWS = 100  # rows shown; the rest are counted (GitLab's description holds 1 MB)
 MAX_LABELS_SHOWN = 12
@@ -28,6 +29,11 @@ def marker(group_id: str, opening: str) -> str:
     """The hidden line naming the group and the delivery that opened its incident (found again on retry)."""
     safe = re.sub(r"[^A-Za-z0-9_.:-]", "", opening)[:120]
     return _MARKER.format(group=group_id, opening=safe)
+
+
+def note_marker(group_id: str, key: str) -> str:
+    """The hidden line naming the group and the occasion of a comment (found again on retry)."""
+    return _NOTE_MARKER.format(group=group_id, key=re.sub(r"[^A-Za-z0-9_.:-]", "", key)[:120])
 
 
 def title(group: AlertGroup) -> str:

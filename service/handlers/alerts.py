@@ -79,7 +79,8 @@ def plan_alert(group: AlertGroup, record: GroupRecord | None, rules: RuleSet, no
     if firing and current.resolved_at is not None:
         reopen = not state.get("incident_open", True)
         actions += [ReopenAlertIncident(rule)] if reopen else []
-        actions.append(CommentOnAlertIncident(rule, fired_again_comment(firing, current.resolved_at, reopen)))
+        said = fired_again_comment(firing, current.resolved_at, reopen)
+        actions.append(CommentOnAlertIncident(rule, said, f"fired-again-{current.resolved_at:.0f}"))
     actions.append(UpdateAlertTable(rule, table(alerts)))
     level = severity(alerts.values(), rules)
     if firing and current.severity is not None and level < current.severity and level in rules.severities:
@@ -97,7 +98,10 @@ def _resolved(alerts: dict[str, Any], routed: Routed, rules: RuleSet, rule: str)
     phase = next((p for p in rules.phases if p.name == MITIGATED_PHASE), None)
     if behaviour is OnResolved.MITIGATE and phase is None:
         behaviour = OnResolved.COMMENT  # no remediation phase in these rules: nothing to move to
-    actions: list[Action] = [CommentOnAlertIncident(rule, resolved_comment(alerts, behaviour.value))]
+    last = max((a.get("ends_at") or 0 for a in alerts.values()), default=0)
+    actions: list[Action] = [
+        CommentOnAlertIncident(rule, resolved_comment(alerts, behaviour.value), f"resolved-{last:.0f}")
+    ]
     if behaviour is OnResolved.MITIGATE and phase is not None:
         others = tuple(p.label for p in rules.phases if p.label != phase.label)
         actions.append(ResolveAlertIncident(rule, behaviour.value, phase.label, others))
