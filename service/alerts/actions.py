@@ -77,3 +77,27 @@ class ResolveAlertIncident(Action):
     behaviour: str
     phase_label: str = ""
     remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SilenceAlertGroup(Action):
+    """`@bot silence <duration>` on an alert incident: an Alertmanager silence of the group's labels."""
+
+    group_id: str
+    seconds: int
+    created_by: str
+    incident_url: str
+
+
+@dataclass(frozen=True)
+class UnsilenceAlertGroup(Action):
+    """`@bot unsilence`: expire the silences the bot made for this incident's group."""
+
+    group_id: str
+
+
+@dataclass(frozen=True)
+class ExpireAlertSilences(Action):
+    """The alert incident closed: expire the silences the bot made for it (quietly: the close says enough)."""
+
+    group_id: str

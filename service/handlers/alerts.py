@@ -66,7 +66,7 @@ def plan_alert(group: AlertGroup, record: GroupRecord | None, rules: RuleSet, no
     routed = route(group, alerts.values(), rules)
     if needs_incident(group, record, stamp, rules):
         return _open(group, current, alerts, routed, rules, str(state.get("opening", "")))
-    after = replace(current, alerts=alerts)
+    after = replace(current, alerts=alerts, labels=dict(group.group_labels or group.common_labels))
     if alerts == current.alerts or (current.iid is None and not current.storm):
         return AlertPlan(Plan(), after, routed)  # a repeat, or resolved alerts of a group without an incident
     firing = [a for a in alerts.values() if a["status"] == FIRING]
@@ -116,6 +116,7 @@ def _open(
     """A new incident for the group, or a line in the storm incident past the minute's limit."""
     level = severity(alerts.values(), rules)
     after = replace(record, alerts=alerts, title=title(group), severity=level, resolved_at=None, slot=None)
+    after = replace(after, labels=dict(group.group_labels or group.common_labels))
     firing = [a for a in alerts.values() if a["status"] == FIRING]
     if (record.slot or 1) > rules.alerts.max_new_incidents_per_minute:
         storm = _storm(group, record, firing, routed, rules)
