@@ -88,17 +88,17 @@ def plan_alert(group: AlertGroup, record: GroupRecord | None, rules: RuleSet, no
         actions.append(EscalateAlertIncident(rule, rules.severities[level].label, others))
         after = replace(after, severity=level)
     if not firing and current.resolved_at is None:
-        actions += _resolved(alerts, routed, rules, rule)
+        actions += _resolved(alerts, routed, rules, rule, stamp)
     return AlertPlan(Plan(tuple(actions)), after, routed)
 
 
-def _resolved(alerts: dict[str, Any], routed: Routed, rules: RuleSet, rule: str) -> list[Action]:
+def _resolved(alerts: dict[str, Any], routed: Routed, rules: RuleSet, rule: str, now: float) -> list[Action]:
     """Every alert resolved: say when each did, then the route's `on_resolved`."""
     behaviour = routed.on_resolved
     phase = next((p for p in rules.phases if p.name == MITIGATED_PHASE), None)
     if behaviour is OnResolved.MITIGATE and phase is None:
         behaviour = OnResolved.COMMENT  # no remediation phase in these rules: nothing to move to
-    last = max((a.get("ends_at") or 0 for a in alerts.values()), default=0)
+    last = max((a.get("ends_at") or 0 for a in alerts.values()), default=0) or now
     actions: list[Action] = [
         CommentOnAlertIncident(rule, resolved_comment(alerts, behaviour.value), f"resolved-{last:.0f}")
     ]
