@@ -91,6 +91,7 @@ class Settings:
     # The alert endpoints (issue 18): off while INCIDENT_BOT_ALERTS_TOKEN is unset; Grafana's HMAC secret optional.
     alerts_token: str = ""
     grafana_hmac_secret: str = ""
+    alertmanager_url: str = ""  # INCIDENT_BOT_ALERTMANAGER_URL: where `@bot silence` creates silences
 
     @property
     def keys(self) -> Keys:
@@ -148,6 +149,7 @@ class Settings:
             ),
             alerts_token=env.get("INCIDENT_BOT_ALERTS_TOKEN", "").strip(),
             grafana_hmac_secret=env.get("INCIDENT_BOT_GRAFANA_HMAC_SECRET", ""),
+            alertmanager_url=env.get("INCIDENT_BOT_ALERTMANAGER_URL", "").strip().rstrip("/"),
         )
 
 

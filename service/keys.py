@@ -138,6 +138,10 @@ class Keys:
     def alert_group(self, group_id: str) -> str:
         return self._key("alerts", "group", group_id)
 
+    def alert_silences(self, group_id: str) -> str:
+        """The ids of the Alertmanager silences the bot made for the group's incident (a set)."""
+        return self._key("alerts", "silences", group_id)
+
     def alert_new_groups(self, minute: int) -> str:
         return self._key("alerts", "new", minute)
 

@@ -56,9 +56,13 @@ class EscalateAlertIncident(Action):
 
 @dataclass(frozen=True)
 class CommentOnAlertIncident(Action):
-    """A comment on the incident (every alert resolved; fired again)."""
+    """A comment on the incident (every alert resolved; fired again), posted once per `key`.
+
+    `key` names the occasion (`resolved-<last end>`, `fired-again-<resolution>`): the comment carries it in a
+    hidden marker, so a retry of a job killed after posting finds the comment instead of posting it twice."""
 
     body: str
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,3 +77,27 @@ class ResolveAlertIncident(Action):
     behaviour: str
     phase_label: str = ""
     remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SilenceAlertGroup(Action):
+    """`@bot silence <duration>` on an alert incident: an Alertmanager silence of the group's labels."""
+
+    group_id: str
+    seconds: int
+    created_by: str
+    incident_url: str
+
+
+@dataclass(frozen=True)
+class UnsilenceAlertGroup(Action):
+    """`@bot unsilence`: expire the silences the bot made for this incident's group."""
+
+    group_id: str
+
+
+@dataclass(frozen=True)
+class ExpireAlertSilences(Action):
+    """The alert incident closed: expire the silences the bot made for it (quietly: the close says enough)."""
+
+    group_id: str

@@ -47,6 +47,8 @@ class GroupRecord:
     opening: str = ""  # the marker of the incident being opened (set before GitLab is asked to create it)
     slot: int | None = None  # this group's place among the new groups of its minute (claimed once)
     storm: bool = False  # gathered into the storm incident instead of an incident of its own
+    labels: Mapping[str, str] = field(default_factory=dict)  # the group's labels (a silence's matchers)
+    noting: str = ""  # the marker of the comment being posted (set before GitLab is asked to create it)
 
     @property
     def firing(self) -> bool:
@@ -111,6 +113,20 @@ class GroupStore:
         claimed = replace(record, slot=int(pipe.execute()[0]))
         self.put(claimed)
         return claimed
+
+    def silences(self, group_id: str) -> list[str]:
+        """The silences the bot made for the group's incident and has not expired (kept apart from the record:
+        the command's job and the group's alert job write at once)."""
+        return sorted(
+            m.decode() if isinstance(m, bytes) else str(m)
+            for m in self.connection.smembers(self.keys.alert_silences(group_id))
+        )
+
+    def add_silence(self, group_id: str, silence_id: str) -> None:
+        self.connection.sadd(self.keys.alert_silences(group_id), silence_id)
+
+    def drop_silence(self, group_id: str, silence_id: str) -> None:
+        self.connection.srem(self.keys.alert_silences(group_id), silence_id)
 
     @contextmanager
     def storm(self) -> Iterator[dict[str, Any]]:

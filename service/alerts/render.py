@@ -18,6 +18,8 @@ TABLE_START = "<!-- incident-bot:alerts -->"
 TABLE_END = "<!-- /incident-bot:alerts -->"
 _TABLE = re.compile(re.escape(TABLE_START) + ".*?" + re.escape(TABLE_END), re.DOTALL)
 _MARKER = "<!-- incident-bot:alert-group {group} {opening} -->"
+_GROUP = re.compile(r"<!-- incident-bot:alert-group ([0-9a-f]{32}) ")
+_NOTE_MARKER = "<!-- incident-bot:alert-note {group} {key} -->"
 MAX_TITLE = 200
 MAX_ROWS = 100  # rows shown; the rest are counted (GitLab's description holds 1 MB)
 MAX_LABELS_SHOWN = 12
@@ -28,6 +30,17 @@ def marker(group_id: str, opening: str) -> str:
     """The hidden line naming the group and the delivery that opened its incident (found again on retry)."""
     safe = re.sub(r"[^A-Za-z0-9_.:-]", "", opening)[:120]
     return _MARKER.format(group=group_id, opening=safe)
+
+
+def group_of(description: str) -> str | None:
+    """The alert group an incident was opened for (its description's marker); None for any other issue."""
+    found = _GROUP.search(description or "")
+    return found.group(1) if found else None
+
+
+def note_marker(group_id: str, key: str) -> str:
+    """The hidden line naming the group and the occasion of a comment (found again on retry)."""
+    return _NOTE_MARKER.format(group=group_id, key=re.sub(r"[^A-Za-z0-9_.:-]", "", key)[:120])
 
 
 def title(group: AlertGroup) -> str:

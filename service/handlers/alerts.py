@@ -66,7 +66,7 @@ def plan_alert(group: AlertGroup, record: GroupRecord | None, rules: RuleSet, no
     routed = route(group, alerts.values(), rules)
     if needs_incident(group, record, stamp, rules):
         return _open(group, current, alerts, routed, rules, str(state.get("opening", "")))
-    after = replace(current, alerts=alerts)
+    after = replace(current, alerts=alerts, labels=dict(group.group_labels or group.common_labels))
     if alerts == current.alerts or (current.iid is None and not current.storm):
         return AlertPlan(Plan(), after, routed)  # a repeat, or resolved alerts of a group without an incident
     firing = [a for a in alerts.values() if a["status"] == FIRING]
@@ -79,7 +79,8 @@ def plan_alert(group: AlertGroup, record: GroupRecord | None, rules: RuleSet, no
     if firing and current.resolved_at is not None:
         reopen = not state.get("incident_open", True)
         actions += [ReopenAlertIncident(rule)] if reopen else []
-        actions.append(CommentOnAlertIncident(rule, fired_again_comment(firing, current.resolved_at, reopen)))
+        said = fired_again_comment(firing, current.resolved_at, reopen)
+        actions.append(CommentOnAlertIncident(rule, said, f"fired-again-{current.resolved_at:.0f}"))
     actions.append(UpdateAlertTable(rule, table(alerts)))
     level = severity(alerts.values(), rules)
     if firing and current.severity is not None and level < current.severity and level in rules.severities:
@@ -87,17 +88,20 @@ def plan_alert(group: AlertGroup, record: GroupRecord | None, rules: RuleSet, no
         actions.append(EscalateAlertIncident(rule, rules.severities[level].label, others))
         after = replace(after, severity=level)
     if not firing and current.resolved_at is None:
-        actions += _resolved(alerts, routed, rules, rule)
+        actions += _resolved(alerts, routed, rules, rule, stamp)
     return AlertPlan(Plan(tuple(actions)), after, routed)
 
 
-def _resolved(alerts: dict[str, Any], routed: Routed, rules: RuleSet, rule: str) -> list[Action]:
+def _resolved(alerts: dict[str, Any], routed: Routed, rules: RuleSet, rule: str, now: float) -> list[Action]:
     """Every alert resolved: say when each did, then the route's `on_resolved`."""
     behaviour = routed.on_resolved
     phase = next((p for p in rules.phases if p.name == MITIGATED_PHASE), None)
     if behaviour is OnResolved.MITIGATE and phase is None:
         behaviour = OnResolved.COMMENT  # no remediation phase in these rules: nothing to move to
-    actions: list[Action] = [CommentOnAlertIncident(rule, resolved_comment(alerts, behaviour.value))]
+    last = max((a.get("ends_at") or 0 for a in alerts.values()), default=0) or now
+    actions: list[Action] = [
+        CommentOnAlertIncident(rule, resolved_comment(alerts, behaviour.value), f"resolved-{last:.0f}")
+    ]
     if behaviour is OnResolved.MITIGATE and phase is not None:
         others = tuple(p.label for p in rules.phases if p.label != phase.label)
         actions.append(ResolveAlertIncident(rule, behaviour.value, phase.label, others))
@@ -112,6 +116,7 @@ def _open(
     """A new incident for the group, or a line in the storm incident past the minute's limit."""
     level = severity(alerts.values(), rules)
     after = replace(record, alerts=alerts, title=title(group), severity=level, resolved_at=None, slot=None)
+    after = replace(after, labels=dict(group.group_labels or group.common_labels))
     firing = [a for a in alerts.values() if a["status"] == FIRING]
     if (record.slot or 1) > rules.alerts.max_new_incidents_per_minute:
         storm = _storm(group, record, firing, routed, rules)

@@ -12,6 +12,7 @@ from .corrective import follow_up_command
 from .draft import REPLY, Draft
 from .drills import drill_command, drill_involved
 from .paging import ack_command, begin
+from .silences import silence_command, unsilence_command
 
 HELP = """**incident-bot commands** (start a comment with `@{bot}`):
 
@@ -32,6 +33,8 @@ HELP = """**incident-bot commands** (start a comment with `@{bot}`):
 | `@{bot} drill <scenario>` | open a practice incident, on any issue of the project ({drills}) |
 | `@{bot} follow-up <title> [@owner] [due YYYY-MM-DD]` | open a follow-up (corrective action), here or in the review |
 | `@{bot} follow-up #123` | make an existing issue (`#123` or `group/project#123`) a follow-up |
+| `@{bot} silence <duration>` | on an incident opened from an alert: silence its group in Alertmanager (e.g. `2h`) |
+| `@{bot} unsilence` | expire the silences the bot made for this incident (closing it does too) |
 
 Only project members with at least Developer access can command the bot."""
 REFUSED = (
@@ -161,6 +164,8 @@ COMMANDS: dict[str, Reply] = {
     "cause": cause_command,
     "drill": drill_command,
     "follow-up": follow_up_command,
+    "silence": silence_command,
+    "unsilence": unsilence_command,
 }
 # On an issue that is no incident the bot answers only these (the edge admits only their comments there).
 OUTSIDE_INCIDENTS: dict[str, Reply] = {

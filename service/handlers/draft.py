@@ -208,6 +208,11 @@ class Draft(LevelsFromLabels):
         self._actions.append(action)
         self._version += 1
 
+    def silence(self, action: Action) -> None:
+        """Silence an alert incident's group, unsilence it, or expire its silences (service.handlers.silences)."""
+        self._actions.append(action)
+        self._version += 1
+
     def schedule_injects(self, scenario: str, injects: tuple[tuple[float, str], ...], rule: str) -> None:
         """Post a drill's injects (minutes from now, text) as they fall due."""
         self._actions.append(ScheduleInjects(rule, scenario, injects))

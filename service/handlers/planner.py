@@ -30,6 +30,7 @@ from .drills import drill_injects, route_drill_notifications
 from .engine import run_rules
 from .paging import on_signal, start_on_severity
 from .scorecard import scorecard
+from .silences import expire_on_close
 
 # The planning steps, run in this order for every delivery.
 STEPS: list[Callable[[Draft], None]] = [
@@ -43,6 +44,7 @@ STEPS: list[Callable[[Draft], None]] = [
     record,
     confidential_review,
     scorecard,  # a drill closing now: its scorecard (filled by the worker from the index)
+    expire_on_close,  # an alert incident closing now: the silences the bot made for it (worker/silences.py)
 ]
 
 OUTSIDE_INCIDENTS: list[Callable[[Draft], None]] = [run_drill_request]

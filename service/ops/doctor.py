@@ -20,6 +20,7 @@ from ..gitlab.ops import Namespace, OpsGitLab
 from ..queue import notify_queue_name
 from ..rules import RulesError, RuleSet, load_rules
 from .access import bot_access
+from .alertcheck import check_alerts
 from .contacts import check_contacts
 from .hooks import HOOK_TRIGGERS, REENABLE, find_hook, hook_disabled
 from .labels import wanted_labels
@@ -325,6 +326,7 @@ def run_doctor(
                 rows += people_rows(api, ns, rules)
     rows += check_redis(connection, settings)
     rows.append(check_index_catch_up(connection, settings.queue_name))
+    rows += check_alerts(connection, settings)
     rows.append(rules_row)
     if rules is not None:
         rows += check_channels(rules, env) + check_contacts(rules, env)

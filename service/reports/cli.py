@@ -14,7 +14,7 @@ from service.store.cli import add_scope, duration, open_index_or_exit
 
 DEFAULT_SINCE = "30d"
 # Plain strings here: building the CLI must not import SQLAlchemy or the plotting library.
-GROUPINGS = ("severity", "category", "area", "month")
+GROUPINGS = ("severity", "category", "area", "month", "source")
 FOLLOW_UP_GROUPINGS = ("severity", "area", "team", "owner")  # reports.corrective.GROUPINGS
 FORMATS = ("md", "csv", "json", "html")
 

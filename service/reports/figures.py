@@ -33,6 +33,7 @@ class GroupBy(StrEnum):
     CATEGORY = "category"
     AREA = "area"
     MONTH = "month"
+    SOURCE = "source"  # alert (opened from an alert group) or person (declared in GitLab)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ def spread(values: Iterable[float | None]) -> Spread:
 def _key(row: Measured, by: GroupBy) -> str:
     if by is GroupBy.SEVERITY:
         return str(row.highest_severity) if row.highest_severity is not None else NONE_KEY
+    if by is GroupBy.SOURCE:
+        return "alert" if row.from_alert else "person"
     if by is GroupBy.MONTH:
         return row.month or NONE_KEY
     value = row.category if by is GroupBy.CATEGORY else row.area

@@ -13,7 +13,7 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any
 
-from .model import EventKind, Observation, TimelineEvent, parse_time
+from .model import EventKind, Observation, TimelineEvent, parse_time, resolutions
 from .observe import first_area, read_memory
 from .pages import page_sends
 from .timeline import label_events
@@ -99,6 +99,7 @@ def history_observation(
             kind = EventKind.STATUS_UPDATE if vocab.is_status_update(body) else EventKind.COMMENT
             events.append(TimelineEvent(at, kind, "", "", "", username, uid, False))
             continue
+        events += resolutions(body, bot)
         memory = read_memory(body)
         if memory is None:
             continue

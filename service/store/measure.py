@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from .model import utc
+from .model import ALERT_MARK, utc
 from .query import Scope, conditions
 from .schema import incidents
 
@@ -42,6 +42,7 @@ class Measured(NamedTuple):
     age: float  # minutes from the start to the report's `now`
     review_url: str | None
     review_state: str | None
+    from_alert: bool = False  # opened by the bot from an alert group (its description's marker)
 
 
 def _seconds(dialect: str, column: Any) -> Any:
@@ -87,6 +88,7 @@ def measured(engine: Engine, scope: Scope, now: datetime) -> Iterator[Measured]:
             _seconds(d, c.resolved_at),
             c.review_url,
             c.review_state,
+            c.description.contains(ALERT_MARK, autoescape=True),
         )
         .where(c.started_at.is_not(None), *conditions(scope))
         .order_by(c.started_at, c.project_id, c.iid)
@@ -95,4 +97,4 @@ def measured(engine: Engine, scope: Scope, now: datetime) -> Iterator[Measured]:
         for row in conn.execute(query):
             start, acknowledged, mitigated, resolved = row[11:15]
             times = [minutes(start, at) for at in (acknowledged, mitigated, resolved, now_seconds)]
-            yield Measured(*row[:11], *times, *row[15:])
+            yield Measured._make([*row[:11], *times, row[15], row[16], bool(row[17])])

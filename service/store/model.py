@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -23,7 +24,26 @@ class EventKind(StrEnum):
     ROLE = "role"  # a role staffed or handed off (name: role; from/to: usernames)
     REVIEW = "review"  # the post-incident review issue was opened (to: its URL)
     PAGE = "page"  # a person paged (name: page id; from: the rotation that reached them; to: minutes to ack; actor)
+    ALERTS_RESOLVED = "alerts_resolved"  # every alert of the incident's group resolved (name: group id; actor: bot)
     PAGE_ACK = "page_ack"  # a page acknowledged (name: page id; to: comment|link; actor: who): acknowledged time
+
+
+# What an incident opened from an alert holds in its description (service/alerts/render.py's marker, for the
+# group's incident and the storm's alike): the index tells alert incidents from declared ones by it.
+ALERT_MARK = "<!-- incident-bot:alert-group "
+
+
+RESOLVED_NOTE = re.compile(r"<!-- incident-bot:alert-note ([0-9a-f]{32}) resolved-([0-9]{1,12}) -->")
+
+
+def alerts_resolved(group_id: str, at: float, bot: str) -> TimelineEvent:
+    """The "alerts resolved" event: when the group's last alert ended (the same from the job and from reindex)."""
+    return TimelineEvent(datetime.fromtimestamp(at, UTC), EventKind.ALERTS_RESOLVED, group_id, "", "", bot, None, True)
+
+
+def resolutions(body: str, bot: str) -> list[TimelineEvent]:
+    """The "alerts resolved" events a bot comment records (its hidden marker, service/alerts/render.py)."""
+    return [alerts_resolved(group, float(at), bot) for group, at in RESOLVED_NOTE.findall(body)]
 
 
 class Source(StrEnum):

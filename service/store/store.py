@@ -41,6 +41,18 @@ class Store:
                 raise
             self._record(obs, source)
 
+    def add_events(self, project_id: int, iid: int, events: Iterable[TimelineEvent]) -> bool:
+        """Add timeline events the issue's hooks never show (an alert group resolved) to an incident the index
+        has; replays add nothing. False when the index does not know the incident yet."""
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                sa.select(incidents.c.id).where(incidents.c.project_id == project_id, incidents.c.iid == iid)
+            ).one_or_none()
+            if found is None:
+                return False
+            self._add_events(conn, found[0], events, Source.DELIVERY)
+        return True
+
     def _record(self, obs: Observation, source: Source) -> None:
         # Three round trips on PostgreSQL (there were nine): BEGIN; the upsert, which hands back the facts, the
         # derived times and the timeline as they were; and one pipeline with what is left to write and the

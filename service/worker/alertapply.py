@@ -25,7 +25,7 @@ from ..alerts.actions import (
     UpdateAlertTable,
 )
 from ..alerts.grouping import STORM_WINDOW_SECONDS, GroupRecord, GroupStore
-from ..alerts.render import marker, storm_description, with_table
+from ..alerts.render import marker, note_marker, storm_description, with_table
 from ..gitlab import GitLabClient
 from ..gitlab.alerts import find_issue, project_ref, set_description
 from ..incident import Issue
@@ -101,10 +101,24 @@ def escalate(action: Action, before: GroupRecord, after: GroupRecord, ctx: Alert
 
 
 def comment(action: Action, before: GroupRecord, after: GroupRecord, ctx: AlertApply) -> GroupRecord:
+    """Post the comment once: its marker is recorded before the write, and a retry that finds the marker recorded
+    looks for the comment (a worker killed between GitLab's answer and the record's save) before posting."""
     assert isinstance(action, CommentOnAlertIncident) and after.project_id is not None and after.iid is not None
-    ctx.client.create_note(after.project_id, after.iid, action.body)
+    token = note_marker(after.group_id, action.key) if action.key else ""
+    stored = ctx.store.get(after.group_id) or before
+    if token and stored.noting == token and _posted(ctx, after.project_id, after.iid, token):
+        ctx.log.info("alert group %s: comment %s already posted (a retry)", after.group_id, action.key)
+        return replace(after, noting="")
+    if token:
+        ctx.store.put(replace(stored, noting=token))
+    ctx.client.create_note(after.project_id, after.iid, f"{action.body}\n\n{token}" if token else action.body)
     ctx.writes = [*(ctx.writes or []), "create_note"]
-    return after
+    return replace(after, noting="")
+
+
+def _posted(ctx: AlertApply, pid: int, iid: int, token: str) -> bool:
+    """Whether the issue already holds the bot's comment carrying `token` (read only on a retry)."""
+    return any(token in note.body for note in ctx.client.iter_notes(pid, iid))
 
 
 def reopen(action: Action, before: GroupRecord, after: GroupRecord, ctx: AlertApply) -> GroupRecord:

@@ -10,13 +10,16 @@ import time
 from typing import Any
 
 from .. import logs
-from ..alerts.grouping import GroupStore, initial
+from ..alerts.actions import CommentOnAlertIncident
+from ..alerts.grouping import GroupRecord, GroupStore, initial
 from ..alerts.payload import AlertGroup
 from ..alerts.sources import parse
 from ..gitlab import PermanentGitLabError
 from ..handlers.alerts import AlertPlan, needs_incident, plan_alert
 from ..queue import EventQueue
+from ..store.model import alerts_resolved
 from .alertapply import AlertApply, apply_alert_plan
+from .index import index_guard
 from .job import no_retry
 from .runtime import Runtime, current
 
@@ -54,6 +57,19 @@ def _plan(runtime: Runtime, group: AlertGroup, delivery_id: str, store: GroupSto
     return plan_alert(group, record, runtime.rules, now, incident_open=incident_open, opening=delivery_id)
 
 
+def _index_resolution(runtime: Runtime, planned: AlertPlan, after: GroupRecord, blog: logs.Bound) -> None:
+    """Every alert of the group resolved: an "alerts resolved" timeline event in the index (reindex reads the same
+    event back from the comment's marker). The index never fails the job (`index_guard`)."""
+    keys = [a.key for a in planned.plan.of(CommentOnAlertIncident) if a.key.startswith("resolved-")]
+    if not keys or runtime.index is None or after.project_id is None or after.iid is None:
+        return
+    with index_guard(blog, "alerts resolved not kept in the index"):
+        store = runtime.index.store(runtime.rules, runtime.bot_username())
+        event = alerts_resolved(after.group_id, float(keys[0].removeprefix("resolved-")), runtime.bot_username())
+        if store is not None and not store.add_events(after.project_id, after.iid, [event]):
+            blog.info("alerts resolved: the index has no %s#%s yet (reindex adds it)", after.project_id, after.iid)
+
+
 def _process(runtime: Runtime, group: AlertGroup, delivery_id: str, blog: logs.Bound) -> str:
     store = GroupStore(runtime.connection, runtime.settings.keys)
     runtime.connection.set(runtime.settings.keys.alert_last_received, f"{time.time():.0f}")  # for `doctor`
@@ -78,6 +94,7 @@ def _process(runtime: Runtime, group: AlertGroup, delivery_id: str, blog: logs.B
     )
     after = apply_alert_plan(planned.plan, before, planned.after, ctx)
     store.put(after)
+    _index_resolution(runtime, planned, after, blog)
     summary = ", ".join(type(a).__name__ for a in planned.plan.actions)
     blog.info("applied: %s (route %s)", summary, planned.routed.route)
     return "applied: " + summary

@@ -37,6 +37,7 @@ class Delivery:
     dry_run: bool = False
     redis: Redis | None = None  # the worker's Redis, for a job's small caches (follow-up list note ids)
     keys: Keys = Keys()
+    alertmanager_url: str = ""  # INCIDENT_BOT_ALERTMANAGER_URL: where `silence` makes its silences
 
     @property
     def gitlab(self) -> GitLabClient:

@@ -44,6 +44,7 @@ from .causes import record_causes
 from .corrective import apply_follow_ups
 from .drills import open_drill
 from .enrich import Enrichment
+from .silences import apply_silences
 
 if TYPE_CHECKING:
     from .delivery import Delivery
@@ -136,6 +137,7 @@ def apply_plan(
         body += f"\n\n**Not assigned**: {names} is not a GitLab user; check the rotation in `rules/`."
     if plan.of(OpenFollowUp) or plan.of(AdoptFollowUp) or plan.of(TrackFollowUp):  # issue 20: worker/corrective.py
         body = apply_follow_ups(plan, delivery, state, body, index)
+    body = apply_silences(plan, delivery, body)  # issue 18: worker/silences.py (Alertmanager, not GitLab)
     if followups is not None and _has_followups(plan):
         # Before the note, which records the delivery as applied: a worker killed in between
         # enqueues them again on retry, and their own keys keep anyone from being told twice.

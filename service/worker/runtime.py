@@ -111,6 +111,7 @@ class Runtime:
             dry_run=self.dry_run,
             redis=self.connection,
             keys=self.settings.keys,
+            alertmanager_url=self.settings.alertmanager_url,
         )
 
 

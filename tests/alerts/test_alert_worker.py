@@ -10,11 +10,12 @@ import pytest
 from redis import Redis
 from rq import Queue, SimpleWorker
 
+from service.alerts.actions import CommentOnAlertIncident
 from service.alerts.grouping import GroupStore
 from service.alerts.sources import parse
 from service.gitlab import TransientGitLabError
 from service.rules.alertmodel import OnResolved
-from service.worker import Runtime
+from service.worker import Runtime, alertapply
 from service.worker.alerts import process_alert
 from tests.alerts.samples import alertmanager, am_alert, dumps
 from tests.fakegitlab import FakeGitLab
@@ -118,3 +119,31 @@ def test_a_storm_opens_the_limit_plus_one_issue_naming_every_group(
     assert len(issues) == 11
     storm = [i for i in issues if i["title"].startswith("Alert storm")]
     assert len(storm) == 1 and all(f"| Down{n} | firing |" in storm[0]["description"] for n in (10, 11, 12))
+
+
+class Killed(BaseException):
+    """What SIGKILL leaves of a job: nothing after this point runs (no except clause catches it)."""
+
+
+def test_a_retry_after_the_comment_was_posted_posts_it_once(
+    fake: FakeGitLab, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The resolution comment posted, then the worker dies before the group's record is saved; RQ's retry of the
+    same delivery finds the comment by its marker and does not post it again (nor does a later repeat)."""
+    alert(alertmanager())
+    [issue] = new_issues(fake)
+    post = alertapply.APPLY[CommentOnAlertIncident]
+
+    def killed_after_posting(*args: Any) -> Any:
+        post(*args)
+        raise Killed
+
+    monkeypatch.setitem(alertapply.APPLY, CommentOnAlertIncident, killed_after_posting)
+    resolved = alertmanager(am_alert(status="resolved"))
+    with pytest.raises(Killed):
+        alert(resolved, "d-2")
+    monkeypatch.setitem(alertapply.APPLY, CommentOnAlertIncident, post)
+    alert(resolved, "d-2")  # RQ's retry: same delivery, same body
+    said = [n for n in fake.notes[(OPS, issue["iid"])] if "All alerts of this group have resolved" in n["body"]]
+    assert len(said) == 1
+    assert alert(resolved, "d-3") == "nothing to do"

@@ -7,6 +7,7 @@ recovery comments (`on_resolved: comment`); firing again returns to the same inc
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import threading
@@ -20,8 +21,8 @@ import requests
 from redis import Redis
 
 from tests.alerts.samples import ALERTS_TOKEN
-from tests.conftest import test_redis_url
-from tests.e2e.harness import Stack, free_port, wait_until
+from tests.conftest import payload, test_redis_url
+from tests.e2e.harness import Stack, accepted, free_port, wait_until
 from tests.fakegitlab import FakeGitLab, FakeGitLabServer
 
 pytestmark = pytest.mark.e2e
@@ -90,12 +91,19 @@ def _configs(tmp_path: Path, flag: Flag, bot_url: str, am_port: int) -> tuple[Pa
 @pytest.fixture()
 def monitoring(tmp_path: Path, fake_server: FakeGitLabServer, redis_conn: Redis) -> Iterator[tuple[Stack, Flag]]:
     """The bot (web + worker), the flag's metrics page, Alertmanager and Prometheus pointed at them."""
-    stack = Stack(tmp_path, fake_server.url, test_redis_url(), INCIDENT_BOT_ALERTS_TOKEN=ALERTS_TOKEN)
+    am_port = free_port()
+    stack = Stack(
+        tmp_path,
+        fake_server.url,
+        test_redis_url(),
+        INCIDENT_BOT_ALERTS_TOKEN=ALERTS_TOKEN,
+        INCIDENT_BOT_ALERTMANAGER_URL=f"http://127.0.0.1:{am_port}",
+    )
+    stack.am_url = f"http://127.0.0.1:{am_port}"  # type: ignore[attr-defined]  # the tests' way to Alertmanager
     flag, procs = Flag(), []
     try:
         stack.start_web()
         stack.start_worker()
-        am_port = free_port()
         prometheus, alertmanager = _configs(tmp_path, flag, stack.url, am_port)
         for name, args in (
             (
@@ -189,3 +197,48 @@ def test_a_real_alert_opens_one_incident_resolves_and_returns(
         describe=stack.output,
     )
     assert len(_incidents(gitlab)) == 1
+
+
+def _comment(stack: Stack, issue: dict[str, Any], text: str, key: str) -> None:
+    """Alice (a Maintainer) comments `text` on the alert incident, as GitLab's Note Hook tells the bot."""
+    note = payload("note.create.incident")
+    note["object_attributes"].update(note=text, id=abs(hash(key)) % 10**9)
+    note["issue"].update(iid=issue["iid"], labels=[{"title": x} for x in issue["labels"]], url=issue["web_url"])
+    note["project"]["id"] = note["object_attributes"]["project_id"] = OPS
+    stack.wait_finished(accepted(stack.post(json.dumps(note).encode(), key=key, event="Note Hook")))
+
+
+def _close(stack: Stack, gitlab: FakeGitLab, iid: int) -> None:
+    """A person closes the incident: the fake GitLab has it closed and sends the Issue Hook."""
+    with gitlab.lock:
+        gitlab.issues[(OPS, iid)]["state"] = "closed"
+        issue = dict(gitlab.issues[(OPS, iid)])
+    hook = payload("issue.close.incident")
+    hook["object_attributes"].update(iid=iid, description=issue["description"], url=issue["web_url"], state="closed")
+    hook["object_attributes"]["labels"] = hook["labels"] = [{"title": x} for x in issue["labels"]]
+    hook["project"]["id"] = hook["object_attributes"]["project_id"] = OPS
+    stack.wait_finished(accepted(stack.post(json.dumps(hook).encode(), key=f"close-{iid}")))
+
+
+def _silences(stack: Stack) -> list[dict[str, Any]]:
+    answer = requests.get(f"{stack.am_url}/api/v2/silences", timeout=5)  # type: ignore[attr-defined]  # set above
+    answer.raise_for_status()
+    return list(answer.json())
+
+
+def test_a_silence_from_a_comment_is_active_and_expires_on_close(
+    monitoring: tuple[Stack, Flag], gitlab: FakeGitLab
+) -> None:
+    """`@incident-bot silence 2h`: a silence in the real Alertmanager (the group's labels, by alice, the incident's
+    URL), its id and end in the reply; closing the incident expires it."""
+    stack, _ = monitoring
+    [issue] = wait_until(lambda: _incidents(gitlab), timeout=TIMEOUT, what="the alert incident", describe=stack.output)
+    _comment(stack, issue, "@incident-bot silence 2h", "silence-1")
+    [made] = [s for s in _silences(stack) if s["status"]["state"] == "active"]
+    assert made["createdBy"] == "alice" and made["comment"] == issue["web_url"]
+    assert {(m["name"], m["value"]) for m in made["matchers"]} == {("alertname", "CheckoutBroken")}
+    reply = [n for n in _notes(gitlab, issue["iid"]) if "Silenced in Alertmanager until" in n]
+    assert len(reply) == 1 and made["id"] in reply[0]
+    _close(stack, gitlab, issue["iid"])
+    states = {s["id"]: s["status"]["state"] for s in _silences(stack)}
+    assert states == {made["id"]: "expired"}, states

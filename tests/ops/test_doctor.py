@@ -63,7 +63,7 @@ def test_doctor_is_all_ok_after_setup(ready, settings, redis_conn) -> None:
     rows = doctor(ready, settings, redis_conn)
     assert {r.status for r in rows} == {Status.OK}, render(rows)
     kinds = {"gitlab", "token", "access", "webhook", "labels", "redis", "queue", "failed jobs", "index", "rules"}
-    assert kinds | {"channel", "rotation member"} == {r.what for r in rows}
+    assert kinds | {"channel", "rotation member", "alerts"} == {r.what for r in rows}
 
 
 def test_doctor_checks_every_rotation_member(ready, fake, settings, redis_conn, tmp_path) -> None:

@@ -12,7 +12,7 @@ from service import bounds
 from service.store import IncidentRow, Store
 from service.store.checklists import progress
 from service.store.followups import Pending, Sent, pending, sent
-from service.store.model import EventKind, Progress, utc
+from service.store.model import ALERT_MARK, EventKind, Progress, utc
 from service.store.schema import incidents, timeline_events
 
 RECENT_DAYS = 7
@@ -44,9 +44,12 @@ class BoardRow(NamedTuple):
     started_at: datetime | None
     resolved_at: datetime | None
     last_status_update_at: datetime | None
+    from_alert: bool = False  # opened from an alert group (store.model.ALERT_MARK in its description)
 
 
-_BOARD_COLUMNS = [incidents.c[name] for name in BoardRow._fields]
+_BOARD_COLUMNS = [incidents.c[name] for name in BoardRow._fields if name != "from_alert"] + [
+    incidents.c.description.contains(ALERT_MARK, autoescape=True).label("from_alert")
+]
 _TIMES = [i for i, name in enumerate(BoardRow._fields) if name.endswith("_at")]
 _ROLES = BoardRow._fields.index("roles")
 
@@ -56,6 +59,7 @@ def _board_row(row: Any) -> BoardRow:
     for i in _TIMES:
         values[i] = utc(values[i])
     values[_ROLES] = dict(values[_ROLES] or {})
+    values[-1] = bool(values[-1])
     return BoardRow(*values)
 
 

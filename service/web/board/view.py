@@ -10,6 +10,7 @@ from typing import Protocol
 
 from service.durations import human_duration
 from service.rules import RuleSet
+from service.store.model import ALERT_MARK
 
 from .text import user_text
 
@@ -67,6 +68,7 @@ class Line:
     drill: bool
     severity: int | None
     severity_name: str
+    alert: bool  # opened from an alert group: a tag beside `drill`
     phase: str
     category: str
     area: str
@@ -134,6 +136,7 @@ def line(
         redacted=not visible,
         drill=row.drill,
         severity=row.severity,
+        alert=bool(getattr(row, "from_alert", False)) or ALERT_MARK in str(getattr(row, "description", "")),
         severity_name=severity.name if severity else "",
         phase=row.phase or "",
         category=user_text(row.category or "") if visible else "",
