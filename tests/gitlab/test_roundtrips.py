@@ -11,13 +11,13 @@ from service.rules import RuleSet
 from tests.conftest import NOW, test_redis_url
 from tests.gitlab.roundtrips import KINDS, TODAY, deliver
 
-# Rounds now, with the bot's user not known yet (an hour's first delivery) and known (every other one). Left for
-# the bounds: reading the bot's user with the state (job.py asks it first), staffing by username in the
-# GraphQL write (no user lookups before it), and a phase change's PUT sent with its note.
+# Rounds now, with the bot's user not known yet (an hour's first delivery: asked with the incident's state) and
+# known (every other one). Left for the bounds: staffing by username in the GraphQL write (no user
+# lookups before it), and a phase change's PUT sent with its note.
 ROUNDS = {
-    "incident opened": (5, 4),
-    "escalation": (5, 4),
-    "phase change": (4, 3),
+    "incident opened": (4, 4),
+    "escalation": (4, 4),
+    "phase change": (3, 3),
 }
 
 
