@@ -30,6 +30,17 @@ mutation($projectPath: ID!, $iid: String!, $severity: IssuableSeverity!) {
   issueSetSeverity(input: {projectPath: $projectPath, iid: $iid, severity: $severity}) { errors }
 }
 """
+# Staffing by username (REPLACE: the list given becomes the assignees): no user lookup before the write. GitLab
+# drops the usernames it does not know, and GitLab Free keeps only the first assignee; the answer says who stayed.
+SET_ASSIGNEES_MUTATION = """
+mutation($projectPath: ID!, $iid: String!, $assigneeUsernames: [String!]!) {
+  issueSetAssignees(input: {projectPath: $projectPath, iid: $iid, assigneeUsernames: $assigneeUsernames,
+                            operationMode: REPLACE}) {
+    issue { assignees { nodes { username } } }
+    errors
+  }
+}
+"""
 USER_CACHE_SECONDS = 3600
 DELIVERY_RETRIES = 3
 
@@ -72,6 +83,10 @@ class GitLabClient(FollowUpGitLab, Protocol):
     def user_id(self, username: str) -> int | None: ...
 
     def set_native_severity(self, project_path: str, iid: int, severity: str) -> None: ...
+
+    def set_assignees(self, project_path: str, iid: int, usernames: Iterable[str]) -> list[str]:
+        """Make `usernames` the issue's assignees (GraphQL, by username): the usernames assigned after it."""
+        ...
 
     def create_issue(
         self, project_id: int, title: str, description: str, labels: Iterable[str], *, confidential: bool = False
@@ -179,6 +194,19 @@ class BotClient(MemoryPointer, FollowUpCalls):
         if errors:
             # Severity sync is a courtesy: GitLab Free has no native severity on plain issues.
             log.warning("native severity not set for %s#%s: %s", project_path, iid, errors)
+
+    def set_assignees(self, project_path: str, iid: int, usernames: Iterable[str]) -> list[str]:
+        what = f"the assignees of {project_path}#{iid}"
+        variables = {"projectPath": project_path, "iid": str(iid), "assigneeUsernames": list(usernames)}
+        result = self.session.graphql(SET_ASSIGNEES_MUTATION, variables, what)
+        answer = (result.get("data") or {}).get("issueSetAssignees") or {}
+        issue = answer.get("issue") if isinstance(answer, dict) else None
+        if not isinstance(issue, dict):  # nothing was assigned: the issue not found, or not the bot's to edit
+            raise PermanentGitLabError(what, 200, str(result.get("errors") or answer.get("errors") or "no issue"))
+        if answer.get("errors"):  # some were assigned; those refused are missing from the answer
+            log.warning("not every assignee set for %s#%s: %s", project_path, iid, answer["errors"])
+        nodes = ((issue.get("assignees") or {}).get("nodes")) or []
+        return [str(n["username"]) for n in nodes if isinstance(n, dict) and n.get("username")]
 
     def create_issue(
         self, project_id: int, title: str, description: str, labels: Iterable[str], *, confidential: bool = False

@@ -8,9 +8,11 @@ clock, the bot's username, the author's access level and whether this is a dry r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import chain
 
 from redis import Redis
 
@@ -53,20 +55,44 @@ class Delivery:
         however many comments the issue has; every page of notes is read only when that
         pointer is missing or stale (Redis flushed, note deleted, or not the bot's).
         """
-        client, bot = self.gitlab, self.bot_username
-        pid, iid = self.event.project_id, self.event.iid
-        # The issue is read while the notes are: one round trip fewer for every delivery.
-        state, issue = together(lambda: self._memory_state(client, bot, pid, iid), lambda: client.get_issue(pid, iid))
-        return replace(state, issue=issue)
+        return self.load_state_and_bot(None)[0]
 
-    def _memory_state(self, client: GitLabClient, bot: str, pid: int, iid: int) -> IncidentState:
-        """The bot's memory and the current phase's checklist note (the issue itself is filled in by the caller)."""
+    def load_state_and_bot(self, ask: Callable[[], str] | None) -> tuple[IncidentState, str]:
+        """The state (as `load_state`) and the bot's username: `ask`ed of GitLab in the same round trip as the
+        issue and the notes (an hour's first delivery), else this delivery's `bot_username`."""
+        client, pid, iid = self.gitlab, self.event.project_id, self.event.iid
+        calls: list[Callable[[], object]] = []
+        bot: Callable[[], str] = lambda: self.bot_username  # noqa: E731 - the name, as the asked one is read
+        if ask is not None:
+            asked: Future[str] = Future()
+
+            def user() -> None:
+                try:
+                    asked.set_result(ask())
+                except BaseException as exc:  # noqa: BLE001 - the memory's reader raises it too, then together
+                    asked.set_exception(exc)
+                    raise
+
+            calls, bot = [user], asked.result
+        # The issue is read while the notes are (and the bot's user, when asked): one round trip for all.
+        state, issue, *_ = together(
+            lambda: self._memory_state(client, bot, pid, iid), lambda: client.get_issue(pid, iid), *calls
+        )
+        return replace(state, issue=issue), bot()
+
+    def _memory_state(self, client: GitLabClient, name: Callable[[], str], pid: int, iid: int) -> IncidentState:
+        """The bot's memory and the current phase's checklist note (the issue itself is filled in by the caller).
+
+        The first read (the remembered note, else the first page of notes) is sent before the bot's `name` is
+        waited for: its own round trip may still be under way."""
         pointer = client.memory_note(pid, iid)
         note = client.get_note(pid, iid, pointer) if pointer is not None else None
+        pages = _begun(client.iter_notes(pid, iid)) if pointer is None else None
+        bot = name()
         memory = memory_in(note, bot)
         notes: list[Note] = []
         if memory is None:
-            memory, note = find_memory(client.iter_notes(pid, iid), bot)
+            memory, note = find_memory(pages if pages is not None else client.iter_notes(pid, iid), bot)
             if memory.get("declared") and "checklists" not in memory:
                 # Memory from before checklist note ids were kept in it: find them; the next note written keeps them
                 # (until then no pointer is set, so they are looked for again rather than forgotten).
@@ -89,3 +115,9 @@ class Delivery:
             memory_note_body=note.body if note else "",
             notes=tuple(notes),
         )
+
+
+def _begun(items: Iterator[Note]) -> Iterator[Note]:
+    """The same notes, their first page read now."""
+    first = next(items, None)
+    return chain([first], items) if first is not None else iter(())

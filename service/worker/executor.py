@@ -1,7 +1,7 @@
 """Turn a plan into the fewest GitLab calls; or, in dry-run, into log lines only.
 
-Per delivery: at most one issue `PUT` (labels, assignees and state together),
-the GraphQL severity sync, on resolution the review issue and its link, the
+Per delivery: at most one issue `PUT` (labels and state together), the assignees by username and the
+GraphQL severity sync, all in one round trip (worker/staffing.py); on resolution the review issue and its link, the
 notification and reminder jobs, and one note write (a new comment, or the bot's latest comment edited in place when
 only its memory changed). The note goes last: it carries the memory record, so
 a worker killed before it re-plans from GitLab and repeats only what is missing.
@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..events import Event
@@ -21,7 +20,6 @@ from ..gitlab.together import together
 from ..incident import IncidentState, new_comment, strip_memory, with_delivery, write_memory
 from ..plan import (
     AdoptFollowUp,
-    Assign,
     CloseIssue,
     ConfideReview,
     Notify,
@@ -37,7 +35,6 @@ from ..plan import (
     SendPage,
     SetNativeSeverity,
     TrackFollowUp,
-    Unassign,
 )
 from ..text import is_username, neutralise_line
 from .causes import record_causes
@@ -45,6 +42,7 @@ from .corrective import apply_follow_ups
 from .drills import open_drill
 from .enrich import Enrichment
 from .silences import apply_silences
+from .staffing import by_id, by_username, not_users, staffing
 
 if TYPE_CHECKING:
     from .delivery import Delivery
@@ -147,15 +145,20 @@ def apply_plan(
 
 
 def _write_issue(plan: Plan, state: IncidentState, delivery: Delivery, outcome: Applied) -> list[str]:
-    """The issue's one PUT (labels, assignees, state) and its native severity; the usernames GitLab does not know."""
+    """The issue's one PUT (labels, state), its assignees and native severity; the usernames GitLab does not know."""
     event, client = delivery.event, delivery.gitlab
     pid, iid = event.project_id, event.iid
     labels = label_change(plan, state.labels)
-    assignee_ids, unknown = _assignees(plan, state, client)
+    staff, assignee_ids = staffing(plan, state), None
+    calls: list[Callable[[], Any]] = []
+    if staff is not None and event.project_path:  # by username, in this round: no lookup before it
+        calls.append(by_username(client, event.project_path, iid, staff))
+        outcome.writes.append("set_assignees")
+    elif staff is not None:
+        assignee_ids = by_id(client, state, staff)
     state_event = None
     if plan.of(CloseIssue) and state.issue.state != "closed":
         state_event = "close"
-    calls: list[Callable[[], Any]] = []
     if labels.add or labels.remove or assignee_ids is not None or state_event:
         calls.append(lambda: client.update_issue(
             pid, iid, add_labels=labels.add, remove_labels=labels.remove,
@@ -173,10 +176,10 @@ def _write_issue(plan: Plan, state: IncidentState, delivery: Delivery, outcome: 
                 delivery.log.warning("native severity not set for %s#%s: %s", pid, iid, exc)
 
         calls.append(native)
-    # The PUT and the GraphQL severity go together (one round trip); both land before the note that records the
-    # delivery as applied, so a failure of either is retried.
+    # The PUT, the GraphQL severity and assignees go together (one round trip); all land before the note that records
+    # the delivery as applied, so a failure of any is retried.
     together(*calls)
-    return unknown
+    return not_users(client, staff)
 
 
 def _review(
@@ -272,25 +275,6 @@ def _open_review(
     )
     client.link_issues(pid, iid, pid, review_iid)
     return review_iid, review_url, True
-
-
-def _assignees(plan: Plan, state: IncidentState, client: GitLabClient) -> tuple[list[int] | None, list[str]]:
-    """The full assignee list after this plan (GitLab replaces it; None: unchanged), and unknown usernames."""
-    current = dict(zip(state.issue.assignees, state.issue.assignee_ids, strict=False))
-    wanted = [u for a in plan.of(Assign) for u in a.usernames if u not in current]
-    leaving = {u for a in plan.of(Unassign) for u in a.usernames if u in current}
-    if not wanted and not leaving:
-        return None, []
-    ids = [uid for name, uid in current.items() if name not in leaving]
-    unknown = []
-    names = list(dict.fromkeys(wanted))
-    found = together(*(partial(client.user_id, name) for name in names))  # every lookup in one round trip
-    for username, uid in zip(names, found, strict=True):
-        if uid is None:
-            unknown.append(username)
-        elif uid not in ids:
-            ids.append(uid)
-    return (None if ids == list(current.values()) else ids), unknown
 
 
 def log_plan(plan: Plan, event: Event, logger: logging.Logger = log) -> None:

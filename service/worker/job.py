@@ -102,7 +102,12 @@ def _plan(delivery: Delivery, state: IncidentState) -> Plan:
 
 
 def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str, Any]) -> str:
-    bot = runtime.bot_username()
+    bot, state = runtime.known_bot_username(), None
+    if bot is None and event.is_incident:
+        # An hour's first delivery on an incident: the bot's user is asked in the round trip that reads the
+        # incident (the state is read for every delivery but the bot's own changes, which the edge drops anyway).
+        state, bot = runtime.delivery(event, blog, "").load_state_and_bot(runtime.ask_bot_username)
+    bot = bot or runtime.bot_username()
     if event.actor.username == bot:
         blog.info("ignored: the bot's own change")
         return "ignored: own change"
@@ -121,7 +126,7 @@ def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str
     delivery = runtime.delivery(event, blog, bot, access)
     if not event.is_incident and not event.is_note and (tracked := _track_follow_up(runtime, delivery)) is not None:
         return tracked
-    state = delivery.load_state()
+    state = delivery.load_state() if state is None else state
     if state.remembers(event.delivery_id, new_comment(event)):
         delivery.log.info("skipped: delivery already applied")
         return "already applied"

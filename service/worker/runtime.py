@@ -86,16 +86,24 @@ class Runtime:
 
     def bot_username(self) -> str:
         """The bot's own GitLab username, asked once an hour (`GET /user`) and shared through Redis."""
+        return self.known_bot_username() or self.ask_bot_username()
+
+    def known_bot_username(self) -> str | None:
+        """The bot's username as a worker asked it within the hour (dry-run: the configured one); None: ask."""
         if self.dry_run:
             return self.settings.bot_username
         keys = self.settings.keys
-        key = keys.bot_user_checked
         cached = self.connection.get(keys.bot_username)
-        if cached and self.connection.exists(key):
+        if cached and self.connection.exists(keys.bot_user_checked):
             return cached.decode() if isinstance(cached, bytes) else str(cached)
+        return None
+
+    def ask_bot_username(self) -> str:
+        """Ask GitLab the bot's username (`GET /user`) and share it through Redis for an hour."""
+        keys = self.settings.keys
         username = self.client().current_user().username
         remember_bot_username(self.connection, username, keys)
-        self.connection.set(key, "1", ex=BOT_CACHE_SECONDS)
+        self.connection.set(keys.bot_user_checked, "1", ex=BOT_CACHE_SECONDS)
         return username
 
     def delivery(self, event: Event, blog: logs.Bound, bot: str, access: int | None = None) -> Delivery:

@@ -70,6 +70,7 @@ class Core:
     delay: dict[tuple[str, str], float] = field(default_factory=dict)  # (method, path regex) -> seconds
     latency: float = 0.0  # seconds added to every call (the round-trip tests and bench/roundtrips.py)
     max_per_page: int = 100
+    single_assignee: bool = False  # GitLab Free: an issue keeps its first assignee only (REST and GraphQL)
     base_url: str = "http://gitlab.test"
     # Real time (to the second); `auto_tick` moves it a second on every write, as GitLab's updated_at moves.
     clock: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
@@ -159,7 +160,7 @@ class Core:
         call = Call(method, path, query, data, dict(headers), started=time.monotonic())
         with self.lock:
             self.calls.append(call)
-            failed = self._injected(method, path)
+            failed = self._injected(method, path, _operation(data))
             wait = self.latency + next(
                 (s for (m, rx), s in self.delay.items() if m == method and re.fullmatch(rx, path)), 0
             )
@@ -173,9 +174,10 @@ class Core:
         finally:
             call.ended = time.monotonic()
 
-    def _injected(self, method: str, path: str) -> int | None:
+    def _injected(self, method: str, path: str, operation: str) -> int | None:
+        """A failure injected for this call: its path, or for GraphQL `/api/graphql#<mutation>` too."""
         for i, (m, rx, status) in enumerate(self.failures):
-            if m == method and re.fullmatch(rx, path):
+            if m == method and (re.fullmatch(rx, path) or (operation and re.fullmatch(rx, f"{path}#{operation}"))):
                 del self.failures[i]
                 return status
         return None
@@ -275,6 +277,7 @@ class Core:
         if "assignee_ids" in data:
             ids = data["assignee_ids"] if isinstance(data["assignee_ids"], list) else [data["assignee_ids"]]
             names = {v: k for k, v in self.users.items()}
+            ids = ids[:1] if self.single_assignee else ids
             issue["assignees"] = [{"id": int(i), "username": names.get(int(i), str(i))} for i in ids]
         if "confidential" in data:
             issue["confidential"] = data["confidential"] in (True, "true")
@@ -321,6 +324,12 @@ def _body(body: bytes | None) -> dict[str, Any]:
     except ValueError:
         return {k: v[-1] for k, v in parse_qs(body.decode()).items()}
     return data if isinstance(data, dict) else {"_": data}
+
+
+def _operation(data: dict[str, Any]) -> str:
+    """A GraphQL document's first field (the mutation's name), or ""."""
+    found = re.search(r"\{\s*(\w+)", str(data.get("query", "")))
+    return found.group(1) if found else ""
 
 
 def _split(value: Any) -> list[str]:

@@ -35,7 +35,13 @@ class Ops:
 
     # Projects by path (GET /projects/:id-or-path; the alert routes and follow-ups name projects by path).
     projects: dict[str, int] = field(
-        default_factory=lambda: {"group/project": 1, "group/other": 2, "ops/production": 1, "shop/checkout": 3}
+        default_factory=lambda: {
+            "group/project": 1,
+            "group/other": 2,
+            "ops/production": 1,
+            "shop/checkout": 3,
+            "gitlabhq/gitlab-test": 1,  # the project of the fixtures' deliveries
+        }
     )
     groups: dict[str, int] = field(default_factory=lambda: {"group": 5})
     project_group: dict[int, int] = field(default_factory=lambda: {1: 5})

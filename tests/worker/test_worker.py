@@ -31,10 +31,10 @@ def test_new_incident_gets_severity_and_phase_in_one_put(fake, runtime) -> None:
     assert len(puts) == 1
     added = set(puts[0].body["add_labels"].split(","))
     assert {"severity::3", "incident::identification"} <= added
-    # The issue's PUT and the GraphQL severity go together (either may land first), then the note.
-    together = sorted(f"{c.method} {c.path}" for c in fake.writes()[:2])
-    assert together == ["POST /api/graphql", "PUT /projects/1/issues/23"]
-    assert len(fake.writes()) == 3
+    # The issue's PUT, the GraphQL severity and assignees go together (any may land first), then the note.
+    together = sorted(f"{c.method} {c.path}" for c in fake.writes()[:3])
+    assert together == ["POST /api/graphql", "POST /api/graphql", "PUT /projects/1/issues/23"]
+    assert len(fake.writes()) == 4
     assert fake.writes()[-1].path == "/projects/1/issues/23/notes"
     assert {"severity::3", "incident::identification"} <= fake.labels()
 
@@ -145,13 +145,13 @@ def test_permanent_error_class(fake, runtime) -> None:
         process_delivery(json.dumps(data).encode(), {"delivery_id": "nf"})
 
 
-def test_username_lookups_are_cached_across_jobs(fake, runtime) -> None:
-    """Staffing the same person on two incidents asks GitLab for their id once (cache in Redis, shared by horses)."""
+def test_staffing_asks_no_user_lookup(fake, runtime) -> None:
+    """Staffing goes by username in the issue's write round (GraphQL): GitLab is asked for no user's id."""
     fake.add_issue(1, 24)
     run("issue.open.incident", "k1")
     run("issue.open.incident", "k2", iid=24)
-    lookups = [c for c in fake.calls if c.path == "/users"]
-    assert len(lookups) == 1 and lookups[0].query == {"username": "eoc-carol"}
+    assert not [c for c in fake.calls if c.path == "/users"]
+    assert [a["username"] for a in fake.issues[(1, 24)]["assignees"]] == ["eoc-carol"]
 
 
 def test_closing_a_critical_incident_opens_one_linked_review(fake, runtime) -> None:
@@ -203,7 +203,7 @@ def test_edited_rules_are_picked_up_and_bad_edits_refused(fake, settings, redis_
 
 def test_native_severity_refused_does_not_stop_the_rest(fake, runtime) -> None:
     """GitLab refusing the GraphQL severity (no permission, Free tier) is logged; labels and note still land."""
-    fake.fail("POST", r"/api/graphql", 403)
+    fake.fail("POST", r"/api/graphql#issueSetSeverity", 403)
     assert run("issue.open.incident", "k1").startswith("applied")
     assert len(fake.bot_notes()) == 1 and "severity::3" in fake.labels()
 
