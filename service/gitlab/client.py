@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from redis import Redis
 
+from ..config import Settings
 from ..incident import Issue, Note
 from ..keys import Keys
 from .errors import PermanentGitLabError
@@ -118,6 +119,13 @@ class BotClient(MemoryPointer, FollowUpCalls):
         # In Redis rather than in memory: every worker process shares it, and it survives restarts.
         self.cache = cache
         self.keys = keys or Keys()
+
+    @classmethod
+    def for_settings(cls, settings: Settings, cache: Redis | None) -> BotClient:
+        """The bot's client as every process builds it: GitLab and its timeout from `settings`, Redis as the cache."""
+        return cls(
+            settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout, cache=cache, keys=settings.keys
+        )
 
     def for_delivery(self, event_uuid: str | None) -> BotClient:
         """A new client for one delivery, forwarding its `X-Gitlab-Event-UUID` on writes.

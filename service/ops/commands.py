@@ -149,13 +149,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     api, connection = _api(settings), _redis(settings, "reconcile")
     reconciler = Reconciler(
         api,
-        BotClient(
-            settings.gitlab_url,
-            settings.gitlab_token,
-            timeout=settings.gitlab_timeout,
-            cache=connection,
-            keys=settings.keys,
-        ),
+        BotClient.for_settings(settings, connection),
         EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl, keys=settings.keys),
         _rules(settings),
         connection,

@@ -53,13 +53,7 @@ def reconcile_job() -> str:
     if not ops.projects and not ops.groups:
         return "skipped: INCIDENT_BOT_PROJECTS and INCIDENT_BOT_GROUPS are unset"
     api = OpsGitLab(settings.gitlab_url, settings.gitlab_token, timeout=settings.gitlab_timeout)
-    client = BotClient(
-        settings.gitlab_url,
-        settings.gitlab_token,
-        timeout=settings.gitlab_timeout,
-        cache=connection,
-        keys=settings.keys,
-    )
+    client = BotClient.for_settings(settings, connection)
     queue = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl, keys=settings.keys)
     reconciler = Reconciler(api, client, queue, load_rules(settings.rules_dir), connection)
     repairs = reconcile_periodically(reconciler, _namespaces(api, ops), period=ops.reconcile_every)

@@ -133,13 +133,7 @@ def check_now(
     from ..gitlab import BotClient
     from ..store import open_store
 
-    client = BotClient(
-        settings.gitlab_url,
-        settings.gitlab_token,
-        timeout=settings.gitlab_timeout,
-        cache=connection,
-        keys=settings.keys,
-    )
+    client = BotClient.for_settings(settings, connection)
     opened = store or open_store()
     try:
         ctx = Context(opened, client, rules, connection, settings.keys, now or datetime.now(UTC))

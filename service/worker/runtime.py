@@ -75,13 +75,7 @@ class Runtime:
     def client(self) -> GitLabClient:
         """The process's GitLab client (one HTTP session); jobs use `for_delivery` copies of it."""
         if self._client is None:
-            self._client = BotClient(
-                self.settings.gitlab_url,
-                self.settings.gitlab_token,
-                timeout=self.settings.gitlab_timeout,
-                cache=self.connection,
-                keys=self.settings.keys,
-            )
+            self._client = BotClient.for_settings(self.settings, self.connection)
         return self._client
 
     def bot_username(self) -> str:
