@@ -16,9 +16,9 @@ from flask.testing import FlaskClient
 from service.corrective import FollowUpIssue
 from service.store import Store
 from service.store.corrective import record
+from tests.fakegitlab import signing_in
 
 from .conftest import KIOSK_TOKEN, SECRET_TITLE
-from .fakeoauth import FakeGitLabOAuth
 from .helpers import client, sign_in
 
 SECRET_ACTION = "Rotate the pangolin signing key"
@@ -86,7 +86,7 @@ def test_a_person_who_may_see_the_incident_sees_its_follow_ups(app: Flask, store
     """Signed in with access to 43#3: its follow-up is named; a confidential follow-up issue still is not."""
     seed(store, now)
     c = client(app)
-    sign_in(c, FakeGitLabOAuth(confidential=[(43, 3)]))
+    sign_in(c, signing_in(confidential=[(43, 3)]))
     with responses.RequestsMock():  # a page view calls no GitLab
         html = text(c, "/board")
         page = text(c, "/incidents/acme/security/3")
