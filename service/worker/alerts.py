@@ -20,7 +20,7 @@ from ..queue import EventQueue
 from ..store.model import alerts_resolved
 from .alertapply import AlertApply, apply_alert_plan
 from .index import index_guard
-from .job import no_retry
+from .pure import no_retry, pure_step
 from .runtime import Runtime, current
 
 log = logging.getLogger("incident_bot.alerts")
@@ -29,11 +29,8 @@ log = logging.getLogger("incident_bot.alerts")
 def process_alert(body: bytes, meta: dict[str, Any]) -> str:
     """The RQ job for one alert notification; returns a one-line summary."""
     runtime = current()
-    try:
+    with pure_step(f"alert {meta.get('delivery_id')}"):  # the edge parsed the same body
         group = parse(str(meta.get("source", "")), body)
-    except Exception as exc:  # pure: the edge parsed the same body; whatever this is, a retry raises it again
-        no_retry()
-        raise ValueError(f"alert {meta.get('delivery_id')}: {type(exc).__name__}: {exc}") from exc
     blog = logs.bind(log, delivery=str(meta.get("delivery_id", "")), alert_group=group.group_id)
     if not runtime.rules.alerts.configured:
         blog.warning("alert dropped: no rules/alerts.yml (the edge accepted it under older rules)")

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from .. import logs
 from ..bounds import EARLIEST, LATEST
 from ..changes.hooks import Deployment, parse_change
-from ..events import PayloadError
+from .pure import pure_step
 from .runtime import Runtime
 
 log = logging.getLogger("incident_bot.worker")
@@ -37,13 +36,10 @@ def received_at(meta: dict[str, Any], now: datetime) -> datetime:
     return now
 
 
-def record_change(runtime: Runtime, body: bytes, meta: dict[str, Any], give_up: Callable[[], None]) -> str:
-    """The job's work for a change hook; `give_up` stops the retries of a body that cannot parse."""
-    try:
+def record_change(runtime: Runtime, body: bytes, meta: dict[str, Any]) -> str:
+    """The job's work for a change hook: a body that cannot parse fails the job once."""
+    with pure_step(f"delivery {meta.get('delivery_id')}"):
         change = parse_change(json.loads(body), received_at(meta, runtime.clock()))
-    except Exception as exc:  # pure, as the delivery's parse: whatever it raises, a retry raises again
-        give_up()
-        raise PayloadError(f"delivery {meta.get('delivery_id')}: {type(exc).__name__}: {exc}") from exc
     blog = logs.bind(log, delivery=meta.get("delivery_id", ""), project=change.project_id)
     what = (
         f"deployment {change.deployment_id} {change.status} to {change.environment!r}"

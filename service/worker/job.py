@@ -7,11 +7,9 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from rq import get_current_job
-
 from .. import logs
 from ..changes.hooks import CHANGE_EVENTS
-from ..events import Event, PayloadError, parse_event
+from ..events import Event, parse_event
 from ..gitlab import PermanentGitLabError, UnexpectedAnswer
 from ..handlers.planner import plan_event
 from ..incident import IncidentState, new_comment, state_from_event
@@ -21,6 +19,7 @@ from .delivery import Delivery
 from .enrich import Enrichment
 from .executor import Applied, apply_plan, log_plan
 from .limits import with_limits
+from .pure import no_retry, pure_step
 from .runtime import Runtime, current
 from .scorecard import record_training
 
@@ -28,13 +27,6 @@ log = logging.getLogger("incident_bot.worker")
 ACCESS_CACHE_SECONDS = 30  # only for commands that change nothing (help); the others always ask
 CHANGING_COMMANDS = frozenset({"severity", "phase", "handoff", "update", "page", "drill", "follow-up", "ack", "cause"})
 DRY_RUN_ACCESS = 30  # dry-run cannot ask GitLab; it shows what a Developer's command would do
-
-
-def no_retry() -> None:
-    """Retrying cannot help (a malformed delivery, a 4xx from GitLab): fail the job now."""
-    job = get_current_job()
-    if job is not None:
-        job.retries_left = 0
 
 
 def access_level(runtime: Runtime, event: Event, fresh: bool = False) -> int:
@@ -58,8 +50,8 @@ def process_delivery(body: bytes, meta: dict[str, Any]) -> str:
     """The RQ job: parse, load state, plan, apply. Returns a one-line summary."""
     runtime = current()
     if meta.get("event") in CHANGE_EVENTS:  # a deployment or a feature flag (issue 19): only the index records it
-        return record_change(runtime, body, meta, give_up=no_retry)
-    try:
+        return record_change(runtime, body, meta)
+    with pure_step(f"delivery {meta.get('delivery_id')}"):
         payload = json.loads(body)
         event = parse_event(
             payload,
@@ -69,11 +61,6 @@ def process_delivery(body: bytes, meta: dict[str, Any]) -> str:
         )
         if meta.get("paging"):  # only the bot's own paging deliveries carry it (service.paging.deliveries)
             event = replace(event, paging=str(meta["paging"]))
-    except Exception as exc:
-        # Parsing is pure: whatever it raises (a TypeError from `"assignees": 5` as much as a
-        # PayloadError), a retry raises it again while the issue's later events wait.
-        no_retry()
-        raise PayloadError(f"delivery {meta.get('delivery_id')}: {type(exc).__name__}: {exc}") from exc
     blog = logs.bind(log, delivery=event.delivery_id, project=event.project_id, iid=event.iid)
     try:
         return _process(runtime, event, blog, payload)
@@ -92,13 +79,9 @@ class PlanningError(Exception):
 
 
 def _plan(delivery: Delivery, state: IncidentState) -> Plan:
-    try:
-        d = delivery
+    d = delivery
+    with pure_step(f"delivery {d.event.delivery_id}: planning failed", PlanningError):
         return plan_event(d.event, state, d.rules, d.clock(), d.bot_username, d.actor_access)
-    except Exception as exc:
-        no_retry()
-        event = delivery.event
-        raise PlanningError(f"delivery {event.delivery_id}: planning failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _process(runtime: Runtime, event: Event, blog: logs.Bound, payload: dict[str, Any]) -> str:
