@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+
+from redis import Redis
+from rq import Queue
+from rq.registry import ScheduledJobRegistry
 
 from service.incident import strip_memory
 from service.rules import load_rules
-from tests.conftest import payload
+from service.worker import process_delivery
+from tests.conftest import body, payload
 from tests.e2e.harness import Stack, accepted
 from tests.fakegitlab import FakeGitLab
 from tests.receivers import HttpReceiver, SmtpReceiver
@@ -70,3 +76,24 @@ def assert_whole_escalation(receivers: Receivers, gitlab: FakeGitLab) -> None:
     assert said.count("Not acknowledged by") == 6 and "Nobody acknowledged the page" in said
     broadcast = [r for r in receivers.http["responders"].delivered if "Page not acknowledged" in r.body.decode()]
     assert len(broadcast) == 1
+
+
+def declare(fake: FakeGitLab, severity: int = 1) -> None:
+    fake.issues[(1, 23)]["labels"] = ["incident", f"severity::{severity}"]
+    process_delivery(body("issue.open.incident"), {"delivery_id": "open"})
+
+
+def reply(fake: FakeGitLab) -> str:
+    return strip_memory(fake.bot_notes()[-1]["body"])
+
+
+def pages(redis_conn: Redis) -> list[dict[str, Any]]:
+    queue = Queue("incident-bot-notify", connection=redis_conn)
+    return [job.args[0] for job in queue.jobs if job.func_name == "service.paging.send.send_page"]
+
+
+def steps(redis_conn: Redis) -> list[tuple[Any, ...]]:
+    queue = Queue("incident-bot-notify", connection=redis_conn)
+    registry = ScheduledJobRegistry(queue=queue)
+    jobs = [queue.fetch_job(i) for i in registry.get_job_ids()]
+    return sorted(tuple(j.args) for j in jobs if j is not None and j.func_name == "service.worker.pagestep.page_step")

@@ -5,41 +5,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
 
 from redis import Redis
 from rq import Queue
-from rq.registry import ScheduledJobRegistry
 
 from service.incident import strip_memory
 from service.worker import process_delivery
 from service.worker.pagestep import page_step
 from service.worker.runtime import Runtime
-from tests.conftest import body, payload
+from tests.conftest import payload
 from tests.fakegitlab import FakeGitLab
+from tests.paging.helpers import declare, pages, reply, steps
 
 BOT = "incident-bot"
-
-
-def declare(fake: FakeGitLab, severity: int = 1) -> None:
-    fake.issues[(1, 23)]["labels"] = ["incident", f"severity::{severity}"]
-    process_delivery(body("issue.open.incident"), {"delivery_id": "open"})
-
-
-def reply(fake: FakeGitLab) -> str:
-    return strip_memory(fake.bot_notes()[-1]["body"])
-
-
-def pages(redis_conn: Redis) -> list[dict[str, Any]]:
-    queue = Queue("incident-bot-notify", connection=redis_conn)
-    return [job.args[0] for job in queue.jobs if job.func_name == "service.paging.send.send_page"]
-
-
-def steps(redis_conn: Redis) -> list[tuple[Any, ...]]:
-    queue = Queue("incident-bot-notify", connection=redis_conn)
-    registry = ScheduledJobRegistry(queue=queue)
-    jobs = [queue.fetch_job(i) for i in registry.get_job_ids()]
-    return sorted(tuple(j.args) for j in jobs if j is not None and j.func_name == "service.worker.pagestep.page_step")
 
 
 def run_step(redis_conn: Redis, step: int) -> str:
