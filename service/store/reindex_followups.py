@@ -5,6 +5,7 @@ its review (the one the bot opened, and any issue linked with a review label: 1 
 issue afresh (1 call each), as the live tracking reads it. Written with the incidents' batch through the same
 `store.corrective.record` the Issue Hook tracking uses, so a reindexed row is the row the live path keeps. A
 follow-up already kept under another incident stays there (as tracking keeps a known follow-up's incident).
+The reviews linked by hand are kept too (`store.reviews`), so the "Follow-ups" checklist reaches them afterwards.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
-from ..corrective import FollowUpIssue, LinkedIssue, review_iid
+from ..corrective import FollowUpIssue, LinkedIssue, is_review, review_iid
 from ..events import is_incident
 from ..gitlab import PermanentGitLabError
 from .corrective import find, record
 from .model import Observation
+from .reviews import record_reviews
 from .vocabulary import Vocabulary
 
 Key = tuple[int, int]
@@ -34,26 +36,19 @@ class FollowUpSource(Protocol):
     def get_follow_up(self, project: int | str, iid: int) -> FollowUpIssue: ...
 
 
-def reviews(obs: Observation, links: Sequence[LinkedIssue], vocab: Vocabulary) -> list[Key]:
-    """The incident's reviews: the one the bot opened (its memory), and linked issues carrying a review label."""
-    found: list[Key] = []
-    opened = review_iid(obs.review_url)
-    if opened is not None:
-        found.append((obs.project_id, opened))
-    for linked in links:
-        key = (linked.project_id, linked.iid)
-        if is_review(linked, vocab) and key not in found:
-            found.append(key)
-    return found
-
-
-def is_review(linked: LinkedIssue, vocab: Vocabulary) -> bool:
-    """A linked issue that is a review: a review label, no incident, no follow-up."""
-    return (
-        bool(set(vocab.review_labels) & linked.labels)
-        and vocab.follow_up_label not in linked.labels
-        and not is_incident(linked.issue_type, linked.labels, vocab.incident_label)
-    )
+def linked_reviews(links: Sequence[LinkedIssue], vocab: Vocabulary) -> list[Key]:
+    """The incident's reviews linked by hand: linked issues that are reviews (`corrective.is_review`)."""
+    return [
+        (linked.project_id, linked.iid)
+        for linked in links
+        if is_review(
+            linked.issue_type,
+            linked.labels,
+            review_labels=vocab.review_labels,
+            follow_up_label=vocab.follow_up_label,
+            incident_label=vocab.incident_label,
+        )
+    ]
 
 
 class FollowUpReindex:
@@ -61,7 +56,7 @@ class FollowUpReindex:
 
     def __init__(self, source: FollowUpSource, vocab: Vocabulary):
         self.source, self.vocab = source, vocab
-        self._found: dict[Key, list[FollowUpIssue]] = {}
+        self._found: dict[Key, tuple[list[FollowUpIssue], list[Key]]] = {}
         self._lock = threading.Lock()
         self.recorded = 0
 
@@ -69,8 +64,9 @@ class FollowUpReindex:
         """Read the incident's follow-ups from GitLab (kept until `write`); the observation as it came."""
         incident = (obs.project_id, obs.iid)
         links = self.source.issue_links(*incident)
-        candidates = list(links)
-        for review in reviews(obs, links, self.vocab):
+        candidates, by_hand = list(links), linked_reviews(links, self.vocab)
+        opened = review_iid(obs.review_url)
+        for review in dict.fromkeys([*([(obs.project_id, opened)] if opened is not None else []), *by_hand]):
             candidates += self._links(review)
         issues, seen = [], {incident}
         for linked in candidates:
@@ -84,7 +80,7 @@ class FollowUpReindex:
             if issue is not None and self.vocab.follow_up_label in issue.labels:
                 issues.append(issue)
         with self._lock:
-            self._found[incident] = issues
+            self._found[incident] = (issues, by_hand)
         return obs
 
     def _links(self, key: Key) -> list[LinkedIssue]:
@@ -100,11 +96,12 @@ class FollowUpReindex:
             return None  # deleted or moved since it was linked: nothing to keep
 
     def write(self, engine: Engine, observations: Sequence[Observation], now: datetime) -> int:
-        """Keep the follow-ups read for these incidents; how many were kept."""
+        """Keep the follow-ups read for these incidents, and their reviews linked by hand; how many follow-ups."""
         count = 0
         for obs in observations:
             with self._lock:
-                issues = self._found.pop((obs.project_id, obs.iid), [])
+                issues, by_hand = self._found.pop((obs.project_id, obs.iid), ([], []))
+            record_reviews(engine, (obs.project_id, obs.iid), by_hand, now)
             for issue in issues:
                 known = find(engine, issue.project_id, issue.iid)
                 incident = (known.incident_project_id, known.incident_iid) if known else (obs.project_id, obs.iid)

@@ -18,7 +18,7 @@ from ..events import is_incident
 from ..gitlab import PermanentGitLabError
 from ..plan import AdoptFollowUp, OpenFollowUp, Plan, TrackFollowUp
 from ..text import md_link, neutralise_line
-from .corrective_lists import incident_of_review, refresh_lists, store_of
+from .corrective_lists import a_review, incident_of_review, refresh_lists, remember_reviews, store_of
 from .index import index_guard
 
 if TYPE_CHECKING:
@@ -43,12 +43,16 @@ def apply_follow_ups(
     return "\n\n".join(part for part in (body, *replies) if part)
 
 
-def _incident(delivery: Delivery, from_review: bool) -> tuple[int, int] | None:
-    """The incident a command is about: the issue itself, or the one its review is linked to."""
+def _incident(delivery: Delivery, from_review: bool, index: DeliveryIndex | None) -> tuple[int, int] | None:
+    """The incident a command is about: the issue itself, or the one its review is linked to (a review linked by
+    hand is remembered as the incident's, so its list is kept too)."""
     event = delivery.event
     if not from_review:
         return event.project_id, event.iid
-    return incident_of_review(delivery, event.project_id, event.iid)
+    found = incident_of_review(delivery, event.project_id, event.iid)
+    if found is not None and a_review(delivery, None, event.labels):
+        remember_reviews(delivery, found, [(event.project_id, event.iid)], index)
+    return found
 
 
 def _due(delivery: Delivery, issue: FollowUpIssue, severity: int | None) -> FollowUpIssue:
@@ -77,7 +81,7 @@ def _severity(
 
 def open_follow_up(action: OpenFollowUp, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None) -> str:
     """Open the follow-up issue (or find the one a killed attempt opened), link it, keep it; the reply."""
-    incident = _incident(delivery, action.from_review)
+    incident = _incident(delivery, action.from_review, index)
     if incident is None:
         return NO_INCIDENT
     client, settings = delivery.gitlab, delivery.rules.settings.followups
@@ -112,7 +116,7 @@ def adopt_follow_up(
     action: AdoptFollowUp, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None
 ) -> str:
     """Make an existing issue a follow-up: the label, a link to the incident, its due date; the reply."""
-    incident = _incident(delivery, action.from_review)
+    incident = _incident(delivery, action.from_review, index)
     if incident is None:
         return NO_INCIDENT
     client, label = delivery.gitlab, delivery.rules.settings.followups.label
@@ -143,6 +147,9 @@ def _keep(
     if not any((i.project_id, i.iid) == (issue.project_id, issue.iid) for i in linked):
         delivery.gitlab.link_issues(incident[0], incident[1], issue.project_id, issue.iid)
     row = _record(delivery, incident, issue, index)
+    remember_reviews(
+        delivery, incident, [(i.project_id, i.iid) for i in linked if a_review(delivery, i.issue_type, i.labels)], index
+    )
     refresh_lists(delivery, incident, index)
     today = delivery.clock().date()
     return say.reply(row, verb, today, unknown_owner)
@@ -185,7 +192,7 @@ def track_follow_up(action: TrackFollowUp, delivery: Delivery, index: DeliveryIn
             return
     if guard.failed:
         return
-    incident = (known.incident_project_id, known.incident_iid) if known else _linked_incident(delivery)
+    incident = (known.incident_project_id, known.incident_iid) if known else _linked_incident(delivery, index)
     if incident is None:
         delivery.log.info("issue labelled %s but linked to no incident: not a follow-up yet", label)
         return
@@ -196,8 +203,9 @@ def track_follow_up(action: TrackFollowUp, delivery: Delivery, index: DeliveryIn
             refresh_lists(delivery, incident, index)
 
 
-def _linked_incident(delivery: Delivery) -> tuple[int, int] | None:
-    """The incident an issue is linked to: an incident itself, or the incident of a review it is linked to."""
+def _linked_incident(delivery: Delivery, index: DeliveryIndex | None) -> tuple[int, int] | None:
+    """The incident an issue is linked to: an incident itself, or the incident of a review it is linked to (a review
+    linked by hand, remembered as the incident's)."""
     event, rules = delivery.event, delivery.rules
     links = delivery.gitlab.issue_links(event.project_id, event.iid)
     for linked in links:
@@ -208,6 +216,8 @@ def _linked_incident(delivery: Delivery) -> tuple[int, int] | None:
         if not reviews or reviews & linked.labels:
             found = incident_of_review(delivery, linked.project_id, linked.iid)
             if found is not None:
+                if a_review(delivery, linked.issue_type, linked.labels):
+                    remember_reviews(delivery, found, [(linked.project_id, linked.iid)], index)
                 return found
     return None
 

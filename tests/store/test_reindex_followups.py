@@ -13,17 +13,19 @@ from typing import Any
 
 from service.gitlab.history import GitLabHistory
 from service.reports.cli import follow_ups_text
+from service.reports.corrective import GROUPINGS
 from service.rules import RuleSet
 from service.store import Store
 from service.store.corrective import with_incidents
 from service.store.reindex import ReindexResult, reindex
+from service.store.reviews import reviews_of
 from tests.fakegitlab import FakeGitLab, FakeGitLabServer, history_fake
 from tests.store.helpers import fresh
 from tests.store.played import PlayedBot, play_script
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 LABEL = "corrective-action"
-INCIDENT, LATER = (1, 10), (1, 11)
+INCIDENT, LATER, REVIEW = (1, 10), (1, 11), (1, 70)
 START, END = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
 
 
@@ -38,7 +40,7 @@ def made(h: FakeGitLab, title: str) -> tuple[int, int]:
 
 def play(bot: PlayedBot) -> None:
     """A severity 2 incident with follow-ups asked, adopted by label and link, dropped, closed, reassigned; its
-    review (opened by the bot) asking one more; a severity 3 incident with one follow-up, closed."""
+    review (opened by the bot) asking one more; a severity 3 incident whose review, linked by hand, asks one, closed."""
     h = bot.history
     labels = ["incident", "severity::2", "incident::identification"]
     bot.deliver(h.open(INCIDENT, t(0), "alice", labels, title="Checkout down"), t(0))
@@ -62,7 +64,9 @@ def play(bot: PlayedBot) -> None:
     bot.deliver(h.close(made(h, "Add a circuit breaker"), t(3), "bob"), t(3))
     bot.deliver(h.assign(made(h, "Document it"), t(4), "alice", "carol"), t(4))
     bot.deliver(h.open(LATER, t(10), "alice", ["incident", "severity::3"], title="Slow search"), t(10))
-    bot.deliver(h.comment(LATER, t(10.1), "alice", "@incident-bot follow-up Add an index @bob"), t(10.1))
+    h.open(REVIEW, t(10.05), "alice", ["post-incident-review"], title="Review of the slow search")
+    h.link(REVIEW, LATER)  # a review opened and linked by hand
+    bot.deliver(h.comment(REVIEW, t(10.1), "alice", "@incident-bot follow-up Add an index @bob"), t(10.1))
     bot.deliver(h.close(made(h, "Add an index"), t(12.5), "bob"), t(12.5))
 
 
@@ -77,12 +81,17 @@ def reindex_all(history: FakeGitLab, store: Store) -> ReindexResult:
 
 def reports(store: Store, rules: RuleSet) -> dict[str, Any]:
     """`report --follow-ups --format json` over November 2026, by each grouping."""
-    return {by: json.loads(follow_ups_text(store, rules, START, END, by, "json")) for by in ("severity", "owner")}
+    return {by: json.loads(follow_ups_text(store, rules, START, END, by, "json")) for by in GROUPINGS}
 
 
 def rows(store: Store) -> list[tuple[Any, ...]]:
-    """Every follow-up the index keeps, with its incident (each field but the reminders the bot posted)."""
+    """Every follow-up the index keeps (every field), with its incident's facts."""
     return [(*vars(fu).values(), facts) for fu, facts in with_incidents(store.engine)]
+
+
+def reviews(store: Store) -> dict[tuple[int, int], list[tuple[int, int]]]:
+    """The reviews the index learnt of by their links, by incident."""
+    return {incident: reviews_of(store.engine, incident) for incident in (INCIDENT, LATER)}
 
 
 def test_dropping_the_index_and_reindexing_gives_the_same_follow_ups_report(
@@ -104,17 +113,20 @@ def test_dropping_the_index_and_reindexing_gives_the_same_follow_ups_report(
         "2": {"open": 4, "overdue": 1, "closed": 1, "median_days_to_close": 3.0},
         "3": {"open": 0, "overdue": 0, "closed": 1, "median_days_to_close": 2.4},
     }
+    learnt = reviews(store)
+    assert learnt[LATER] == [REVIEW]
     rebuilt = fresh(database_url, store)
     result = reindex_all(history, rebuilt)
     assert (result.incidents, result.follow_ups) == (2, 6)
     assert rows(rebuilt) == kept
     assert reports(rebuilt, rules) == before
+    assert reviews(rebuilt) == learnt  # the review linked by hand (and the bot's): their lists are kept
 
 
 def test_reindexing_again_changes_nothing(store: Store, rules: RuleSet) -> None:
-    """Reindex over the index the worker built, twice: the same follow-ups, the same report."""
+    """Reindex over the index the worker built, twice: the same follow-ups, reviews and report."""
     history = played(store, rules)
-    kept, before = rows(store), reports(store, rules)
+    kept, before, learnt = rows(store), reports(store, rules), reviews(store)
     reindex_all(history, store)
     reindex_all(history, store)
-    assert rows(store) == kept and reports(store, rules) == before
+    assert rows(store) == kept and reports(store, rules) == before and reviews(store) == learnt
