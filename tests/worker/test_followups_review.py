@@ -7,8 +7,11 @@ comes through it or through the incident's links, keeps that in the index, and w
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from service.ops.overdue import check_now
 from service.store import Store
 from service.store.corrective import of_incident
 from service.worker import process_delivery
@@ -62,3 +65,17 @@ def test_a_linked_issue_without_the_review_label_gets_no_list(fake, runtime, ind
     declare_and_link_review(fake, iid=31, labels=())
     comment("@incident-bot follow-up Add a circuit breaker @bob", key="c1")
     assert "Add a circuit breaker" in list_note(fake, 23) and list_note(fake, 31) == ""
+
+
+def test_a_follow_up_without_owner_is_named_in_the_review_linked_by_hand(
+    fake, runtime, settings, rules, redis_conn, indexed: Store
+) -> None:
+    """No owner, a review linked by hand: the overdue pass names it in that review a week on, not in the incident."""
+    declare_and_link_review(fake)
+    comment("@incident-bot follow-up Alert on queue depth", iid=30, incident=False, labels=(REVIEW_LABEL,))
+    check_now(settings, rules, redis_conn, store=indexed, now=datetime(2026, 12, 5, 10, tzinfo=UTC))
+    named = {
+        iid: [n for n in fake.bot_notes(1, iid) if "no owner yet" in n["body"] and "assign each" in n["body"]]
+        for iid in (23, 30)
+    }
+    assert len(named[30]) == 1 and "Alert on queue depth" in named[30][0]["body"] and named[23] == []
