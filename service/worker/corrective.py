@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from redis.exceptions import RedisError
+
 from .. import corrective_text as say
 from ..corrective import FollowUp, FollowUpIssue, LinkedIssue
 from ..events import is_incident
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from .delivery import Delivery
     from .index import DeliveryIndex
 
+OPENED_TTL = 7 * 86400  # seconds: longer than RQ retries a delivery
 NO_INCIDENT = "This issue is no incident and is linked to none, so there is nothing to follow up here."
 
 
@@ -86,9 +89,12 @@ def open_follow_up(action: OpenFollowUp, delivery: Delivery, state: IncidentStat
         return NO_INCIDENT
     client, settings = delivery.gitlab, delivery.rules.settings.followups
     linked = client.issue_links(*incident)
-    found = next((i for i in linked if i.title == action.title and settings.label in i.labels), None)
-    if found is not None:  # a retry after the issue was opened: reply about that one
-        issue = client.get_follow_up(found.project_id, found.iid)
+    found = next(
+        ((i.project_id, i.iid) for i in linked if i.title == action.title and settings.label in i.labels), None
+    )
+    found = found or _opened_before(delivery)
+    if found is not None:  # a retry after the issue was opened (and linked, or not yet): reply about that one
+        issue = client.get_follow_up(*found)
         return _keep(delivery, incident, issue, index, "opened", linked)
     owner_id = client.user_id(action.owner) if action.owner else None
     severity = _severity(delivery, incident, action.severity, index)
@@ -108,8 +114,31 @@ def open_follow_up(action: OpenFollowUp, delivery: Delivery, state: IncidentStat
     except PermanentGitLabError as exc:
         delivery.log.warning("follow-up not opened for %s#%s: %s", *incident, exc)
         return f"The follow-up could not be opened ({neutralise_line(str(exc))}); please open it by hand."
+    _remember_opened(delivery, issue)
     unknown = action.owner if action.owner and owner_id is None else None
     return _keep(delivery, incident, issue, index, "opened", linked, unknown)
+
+
+def _opened_before(delivery: Delivery) -> tuple[int, int] | None:
+    """The issue an earlier attempt of this comment opened (its job failed before linking it), if Redis kept it."""
+    note, redis = delivery.event.note_id, delivery.redis
+    try:
+        raw = redis.get(delivery.keys.follow_up_opened(delivery.event.project_id, note)) if note and redis else None
+    except RedisError:
+        return None
+    project, _, iid = (raw.decode() if isinstance(raw, bytes) else str(raw or "")).partition(":")
+    return (int(project), int(iid)) if project.isdigit() and iid.isdigit() else None
+
+
+def _remember_opened(delivery: Delivery, issue: FollowUpIssue) -> None:
+    """Keep which issue this comment opened, before linking it: a retry finds it even if the link never happened."""
+    note = delivery.event.note_id
+    try:
+        if note and delivery.redis is not None:
+            key = delivery.keys.follow_up_opened(delivery.event.project_id, note)
+            delivery.redis.set(key, f"{issue.project_id}:{issue.iid}", ex=OPENED_TTL)
+    except RedisError as exc:
+        delivery.log.warning("the follow-up opened is not remembered (a retry may open another): %s", exc)
 
 
 def adopt_follow_up(
