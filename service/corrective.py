@@ -9,8 +9,11 @@ overdue from its due date on (`days_overdue` is 0 on the due date itself).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+
+from .events import is_incident
 
 # `#123` or `group/sub/project#123` (GitLab's path characters); iids are positive 31-bit integers.
 _REFERENCE = re.compile(r"(?:(?P<path>[A-Za-z0-9_.][A-Za-z0-9_./-]{0,254}))?#(?P<iid>[0-9]{1,10})")
@@ -23,6 +26,24 @@ def review_iid(review_url: str | None) -> int | None:
     """A review issue's iid from its URL (the bot opens the review in the incident's project)."""
     found = _ISSUE_URL.search(review_url or "")
     return int(found.group(1)) if found else None
+
+
+def is_review(
+    issue_type: str | None,
+    labels: Iterable[str],
+    *,
+    review_labels: Iterable[str],
+    follow_up_label: str,
+    incident_label: str,
+) -> bool:
+    """An issue linked to an incident is its review when it carries a review label (`settings.review_labels`) and is
+    neither an incident nor a follow-up (the one test: the worker's tracking and reindex both ask it)."""
+    have = set(labels)
+    return (
+        bool(have & set(review_labels))
+        and follow_up_label not in have
+        and not is_incident(issue_type, have, incident_label)
+    )
 
 
 @dataclass(frozen=True)

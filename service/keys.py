@@ -171,6 +171,10 @@ class Keys:
         """The id of the bot's "Follow-ups" note on an incident or review (else found by its marker)."""
         return self._key("follow-ups", "list", project_id, iid)
 
+    def follow_up_opened(self, project_id: int, note_id: int) -> str:
+        """The follow-up issue (`project_id:iid`) a `follow-up` comment opened: a retry links it, opens none."""
+        return self._key("follow-ups", "opened", project_id, note_id)
+
     def follow_up_reminded(self, project_id: int, iid: int, reminder: str) -> str:
         """Set once a follow-up's reminder (`overdue-2`, `unowned-1`) is posted, whichever worker ran the pass."""
         return self._key("follow-ups", "reminded", project_id, iid, reminder)

@@ -16,16 +16,23 @@ LABEL = "corrective-action"
 
 
 def comment(
-    note: str, *, iid: int = 23, user: str = "alice", uid: int = 7, key: str = "", incident: bool = True
+    note: str,
+    *,
+    iid: int = 23,
+    user: str = "alice",
+    uid: int = 7,
+    key: str = "",
+    incident: bool = True,
+    labels: tuple[str, ...] = (),
 ) -> str:
-    """`user` comments `note` on issue 1#`iid` (an incident, or else a plain issue such as the review)."""
+    """`user` comments `note` on issue 1#`iid` (an incident, or a plain issue with `labels`, such as a review)."""
     data: dict[str, Any] = payload("note.create.incident")
     data["user"] = {**data["user"], "id": uid, "username": user, "name": user.title()}
     data["object_attributes"]["note"] = note
     data["object_attributes"]["id"] = abs(hash(key or note)) % 10**9
     data["issue"]["iid"] = iid
     if not incident:
-        data["issue"]["labels"], data["issue"]["type"] = [], "Issue"
+        data["issue"]["labels"], data["issue"]["type"] = [{"title": label} for label in labels], "Issue"
     return process_delivery(json.dumps(data).encode(), {"delivery_id": key or f"note-{iid}-{note[:40]}"})
 
 

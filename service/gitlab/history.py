@@ -8,14 +8,16 @@ from typing import Any
 from urllib.parse import quote
 
 from .errors import GitLabError
+from .followups import FollowUpCalls
 from .session import Session
 
 HISTORY_RETRIES = 3
 MAX_PAGES = 10_000  # a listing of a whole instance's incidents, 100 a page
 
 
-class GitLabHistory:
-    """The reads reindex makes (store.reindex.HistorySource), over one Session shared by its threads."""
+class GitLabHistory(FollowUpCalls):
+    """The reads reindex makes (store.reindex.HistorySource; a follow-up's links and issue: FollowUpCalls'), over
+    one Session shared by its threads."""
 
     def __init__(self, url: str, token: str, *, timeout: float = 30.0, session: Session | None = None):
         self.session = session or Session(url, token=token, timeout=timeout, retries=HISTORY_RETRIES)

@@ -118,12 +118,22 @@ def _unowned(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass
     number = (ctx.now - fu.opened_at).days // ctx.rules.settings.followups.remind_every_days
     if number < 1 or not _once(ctx, fu, "unowned", number):
         return
-    review = review_iid(facts.review_url if facts is not None else None)
-    where = (fu.incident_project_id, review) if review is not None else (fu.incident_project_id, fu.incident_iid)
+    where = _review(ctx, fu, facts)
     ctx.client.create_note(where[0], where[1], say.unowned([fu], ctx.now.date()))
     metrics.follow_up_reminder("unowned")
     _posted(ctx, fu, "unowned", number)
     done.unowned.append(fu.ref)
+
+
+def _review(ctx: Context, fu: FollowUp, facts: IncidentFacts | None) -> tuple[int, int]:
+    """Where an unowned follow-up is named: the review the bot opened, else one linked by hand, else the incident."""
+    from ..store.reviews import reviews_of
+
+    incident = (fu.incident_project_id, fu.incident_iid)
+    review = review_iid(facts.review_url if facts is not None else None)
+    if review is not None:
+        return incident[0], review
+    return next(iter(reviews_of(ctx.store.engine, incident)), incident)
 
 
 def check_now(

@@ -4,12 +4,12 @@ A row is what the follow-up's issue said when last read, with GitLab's `updated_
 older reading (a delivery that waited behind a newer one) never overwrites a newer one, and a reading that
 changes nothing writes nothing, so a redelivered or reordered event changes nothing twice. `reminded`
 (the overdue reminders posted) is the bot's own and survives every reading. Like the rest of the index it
-is derived: `reindex` reads the follow-ups back from each incident's linked issues.
+is derived: `reindex` reads the follow-ups back from each incident's linked issues (`reindex_followups`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -198,15 +198,6 @@ def set_reminded(engine: Engine, project_id: int, iid: int, reminded: int) -> No
             .where(follow_ups.c.project_id == project_id, follow_ups.c.iid == iid)
             .values(reminded=reminded)
         )
-
-
-def rebuild(engine: Engine, incident: tuple[int, int], issues: Iterable[FollowUpIssue], now: datetime) -> int:
-    """Reindex: record each of an incident's follow-ups as GitLab has them; how many."""
-    count = 0
-    for issue in issues:
-        record(engine, incident, issue, now)
-        count += 1
-    return count
 
 
 def counts(engine: Engine, today: date) -> tuple[int, int]:

@@ -55,6 +55,8 @@ def vocabulary(rules: RuleSet, bot_username: str) -> Vocabulary:
         incident_label=rules.incident_label,
         drill_label=rules.drill_label,
         bot_username=bot_username,
+        follow_up_label=rules.settings.followups.label,
+        review_labels=tuple(rules.settings.review_labels),
     )
 
 

@@ -2,7 +2,8 @@
 
 Per incident: its resource label events, resource state events and notes (3 calls,
 plus pagination), and the review issue's state when the bot opened one (1 call):
-at most 4. Incidents are listed once per listing (the incident label, and type
+at most 4; then its follow-ups: the links of the incident and of its reviews, and each follow-up issue
+(`reindex_followups`). Incidents are listed once per listing (the incident label, and type
 Incident), 100 per page. Histories are fetched by a few threads while the store
 writes, so the rate is bound by GitLab's answers, not by the database. A closed drill's
 training record is written again from the same history (`training.rebuild`), with no
@@ -22,6 +23,7 @@ from ..gitlab.history import GitLabHistory
 from .history import history_observation, review_iid
 from .model import Observation
 from .query import Scope
+from .reindex_followups import FollowUpReindex, FollowUpSource
 from .store import Store
 from .training import rebuild as rebuild_training
 from .vocabulary import Vocabulary
@@ -30,7 +32,7 @@ DEFAULT_WORKERS = 4
 WRITE_BATCH = 50  # incidents per transaction: one commit per batch, and a crash loses at most a batch
 
 
-class HistorySource(Protocol):
+class HistorySource(FollowUpSource, Protocol):
     """The GitLab reads reindex needs: service.gitlab.history.GitLabHistory (tests: the fake over HTTP)."""
 
     def bot_username(self) -> str: ...
@@ -56,6 +58,7 @@ class ReindexResult:
     seconds: float
     forgotten: int = 0  # incidents in scope that are no longer incidents in GitLab
     training_records: int = 0  # rows of closed drills' training records written (`store.training.rebuild`)
+    follow_ups: int = 0  # follow-ups kept from the incidents' linked issues (`store.reindex_followups`)
 
     @property
     def rate(self) -> float:
@@ -92,15 +95,17 @@ def reindex(
         project=project, group=group, updated_after=since, incident_label=vocab.incident_label
     )
     count, trained, batch, listed = 0, 0, [], []
+    follow = FollowUpReindex(source, vocab)
 
     def write(observations: list[Observation]) -> int:
         """One batch: the incidents, then its closed drills' training records (they read the rebuilt rows)."""
         store.rebuild(*observations)
+        follow.write(store.engine, observations, moment)
         return rebuild_training(store.engine, observations, recorded_at=moment)
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="reindex") as pool:
         # map() keeps GitLab's order; the readers run ahead while the store writes a batch per transaction.
-        for obs in pool.map(lambda issue: fetch(source, issue, vocab, moment), issues):
+        for obs in pool.map(lambda issue: follow.read(fetch(source, issue, vocab, moment)), issues):
             batch.append(obs)
             listed.append((obs.project_id, obs.iid))
             if len(batch) >= WRITE_BATCH:
@@ -113,7 +118,11 @@ def reindex(
     if since is None:  # a full pass: what GitLab no longer lists as an incident leaves the index
         forgotten = store.prune(Scope(project=project, group=group), listed)
     return ReindexResult(
-        incidents=count, seconds=time.perf_counter() - began, forgotten=forgotten, training_records=trained
+        incidents=count,
+        seconds=time.perf_counter() - began,
+        forgotten=forgotten,
+        training_records=trained,
+        follow_ups=follow.recorded,
     )
 
 

@@ -209,3 +209,15 @@ follow_ups = sa.Table(
 )
 sa.Index("ix_follow_ups_incident", follow_ups.c.incident_project_id, follow_ups.c.incident_iid)
 sa.Index("ix_follow_ups_state_due_on", follow_ups.c.state, follow_ups.c.due_on)
+
+# An incident's review issues the bot learnt of by their links (`store.reviews`; a review opened by hand and linked):
+# the "Follow-ups" checklist is kept on them as on the review the bot opened (`incidents.review_url`).
+review_links = sa.Table(
+    "review_links",
+    metadata,
+    sa.Column("incident_project_id", sa.BigInteger, primary_key=True),
+    sa.Column("incident_iid", sa.Integer, primary_key=True),
+    sa.Column("project_id", sa.BigInteger, primary_key=True),
+    sa.Column("iid", sa.Integer, primary_key=True),
+    sa.Column("linked_at", Time, nullable=False),  # when the bot learnt of it
+)

@@ -39,6 +39,8 @@ class Vocabulary:
     incident_label: str = "incident"
     drill_label: str = "drill"
     bot_username: str = "incident-bot"
+    follow_up_label: str = "corrective-action"  # settings.followups.label: reindex adopts the linked issues with it
+    review_labels: tuple[str, ...] = ()  # settings.review_labels: an issue linked with one is the incident's review
 
     def severity(self, labels: Iterable[str]) -> int | None:
         """The most severe level present (as the planner reads it)."""

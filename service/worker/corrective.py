@@ -12,13 +12,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from redis.exceptions import RedisError
+
 from .. import corrective_text as say
 from ..corrective import FollowUp, FollowUpIssue, LinkedIssue
 from ..events import is_incident
 from ..gitlab import PermanentGitLabError
 from ..plan import AdoptFollowUp, OpenFollowUp, Plan, TrackFollowUp
 from ..text import md_link, neutralise_line
-from .corrective_lists import incident_of_review, refresh_lists, store_of
+from .corrective_lists import a_review, incident_of_review, refresh_lists, remember_reviews, store_of
 from .index import index_guard
 
 if TYPE_CHECKING:
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from .delivery import Delivery
     from .index import DeliveryIndex
 
+OPENED_TTL = 7 * 86400  # seconds: longer than RQ retries a delivery
 NO_INCIDENT = "This issue is no incident and is linked to none, so there is nothing to follow up here."
 
 
@@ -43,12 +46,16 @@ def apply_follow_ups(
     return "\n\n".join(part for part in (body, *replies) if part)
 
 
-def _incident(delivery: Delivery, from_review: bool) -> tuple[int, int] | None:
-    """The incident a command is about: the issue itself, or the one its review is linked to."""
+def _incident(delivery: Delivery, from_review: bool, index: DeliveryIndex | None) -> tuple[int, int] | None:
+    """The incident a command is about: the issue itself, or the one its review is linked to (a review linked by
+    hand is remembered as the incident's, so its list is kept too)."""
     event = delivery.event
     if not from_review:
         return event.project_id, event.iid
-    return incident_of_review(delivery, event.project_id, event.iid)
+    found = incident_of_review(delivery, event.project_id, event.iid)
+    if found is not None and a_review(delivery, None, event.labels):
+        remember_reviews(delivery, found, [(event.project_id, event.iid)], index)
+    return found
 
 
 def _due(delivery: Delivery, issue: FollowUpIssue, severity: int | None) -> FollowUpIssue:
@@ -77,14 +84,17 @@ def _severity(
 
 def open_follow_up(action: OpenFollowUp, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None) -> str:
     """Open the follow-up issue (or find the one a killed attempt opened), link it, keep it; the reply."""
-    incident = _incident(delivery, action.from_review)
+    incident = _incident(delivery, action.from_review, index)
     if incident is None:
         return NO_INCIDENT
     client, settings = delivery.gitlab, delivery.rules.settings.followups
     linked = client.issue_links(*incident)
-    found = next((i for i in linked if i.title == action.title and settings.label in i.labels), None)
-    if found is not None:  # a retry after the issue was opened: reply about that one
-        issue = client.get_follow_up(found.project_id, found.iid)
+    found = next(
+        ((i.project_id, i.iid) for i in linked if i.title == action.title and settings.label in i.labels), None
+    )
+    found = found or _opened_before(delivery)
+    if found is not None:  # a retry after the issue was opened (and linked, or not yet): reply about that one
+        issue = client.get_follow_up(*found)
         return _keep(delivery, incident, issue, index, "opened", linked)
     owner_id = client.user_id(action.owner) if action.owner else None
     severity = _severity(delivery, incident, action.severity, index)
@@ -104,15 +114,38 @@ def open_follow_up(action: OpenFollowUp, delivery: Delivery, state: IncidentStat
     except PermanentGitLabError as exc:
         delivery.log.warning("follow-up not opened for %s#%s: %s", *incident, exc)
         return f"The follow-up could not be opened ({neutralise_line(str(exc))}); please open it by hand."
+    _remember_opened(delivery, issue)
     unknown = action.owner if action.owner and owner_id is None else None
     return _keep(delivery, incident, issue, index, "opened", linked, unknown)
+
+
+def _opened_before(delivery: Delivery) -> tuple[int, int] | None:
+    """The issue an earlier attempt of this comment opened (its job failed before linking it), if Redis kept it."""
+    note, redis = delivery.event.note_id, delivery.redis
+    try:
+        raw = redis.get(delivery.keys.follow_up_opened(delivery.event.project_id, note)) if note and redis else None
+    except RedisError:
+        return None
+    project, _, iid = (raw.decode() if isinstance(raw, bytes) else str(raw or "")).partition(":")
+    return (int(project), int(iid)) if project.isdigit() and iid.isdigit() else None
+
+
+def _remember_opened(delivery: Delivery, issue: FollowUpIssue) -> None:
+    """Keep which issue this comment opened, before linking it: a retry finds it even if the link never happened."""
+    note = delivery.event.note_id
+    try:
+        if note and delivery.redis is not None:
+            key = delivery.keys.follow_up_opened(delivery.event.project_id, note)
+            delivery.redis.set(key, f"{issue.project_id}:{issue.iid}", ex=OPENED_TTL)
+    except RedisError as exc:
+        delivery.log.warning("the follow-up opened is not remembered (a retry may open another): %s", exc)
 
 
 def adopt_follow_up(
     action: AdoptFollowUp, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None
 ) -> str:
     """Make an existing issue a follow-up: the label, a link to the incident, its due date; the reply."""
-    incident = _incident(delivery, action.from_review)
+    incident = _incident(delivery, action.from_review, index)
     if incident is None:
         return NO_INCIDENT
     client, label = delivery.gitlab, delivery.rules.settings.followups.label
@@ -143,6 +176,9 @@ def _keep(
     if not any((i.project_id, i.iid) == (issue.project_id, issue.iid) for i in linked):
         delivery.gitlab.link_issues(incident[0], incident[1], issue.project_id, issue.iid)
     row = _record(delivery, incident, issue, index)
+    remember_reviews(
+        delivery, incident, [(i.project_id, i.iid) for i in linked if a_review(delivery, i.issue_type, i.labels)], index
+    )
     refresh_lists(delivery, incident, index)
     today = delivery.clock().date()
     return say.reply(row, verb, today, unknown_owner)
@@ -185,7 +221,7 @@ def track_follow_up(action: TrackFollowUp, delivery: Delivery, index: DeliveryIn
             return
     if guard.failed:
         return
-    incident = (known.incident_project_id, known.incident_iid) if known else _linked_incident(delivery)
+    incident = (known.incident_project_id, known.incident_iid) if known else _linked_incident(delivery, index)
     if incident is None:
         delivery.log.info("issue labelled %s but linked to no incident: not a follow-up yet", label)
         return
@@ -196,8 +232,9 @@ def track_follow_up(action: TrackFollowUp, delivery: Delivery, index: DeliveryIn
             refresh_lists(delivery, incident, index)
 
 
-def _linked_incident(delivery: Delivery) -> tuple[int, int] | None:
-    """The incident an issue is linked to: an incident itself, or the incident of a review it is linked to."""
+def _linked_incident(delivery: Delivery, index: DeliveryIndex | None) -> tuple[int, int] | None:
+    """The incident an issue is linked to: an incident itself, or the incident of a review it is linked to (a review
+    linked by hand, remembered as the incident's)."""
     event, rules = delivery.event, delivery.rules
     links = delivery.gitlab.issue_links(event.project_id, event.iid)
     for linked in links:
@@ -208,6 +245,8 @@ def _linked_incident(delivery: Delivery) -> tuple[int, int] | None:
         if not reviews or reviews & linked.labels:
             found = incident_of_review(delivery, linked.project_id, linked.iid)
             if found is not None:
+                if a_review(delivery, linked.issue_type, linked.labels):
+                    remember_reviews(delivery, found, [(linked.project_id, linked.iid)], index)
                 return found
     return None
 

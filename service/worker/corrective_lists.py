@@ -2,17 +2,19 @@
 
 One bot note per issue, found by the id Redis keeps (`keys.follow_up_list`) or else by its marker among the
 bot's notes, edited in place; created the first time. The list is rendered from the index, so it shows every
-follow-up of the incident however it came (command, label and link, reindex).
+follow-up of the incident however it came (command, label and link, reindex). It is kept on the review the bot
+opened and on reviews linked by hand, which the bot learns from links (`remember_reviews`, `store.reviews`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
 
 from .. import corrective_text as say
-from ..corrective import review_iid
+from ..corrective import is_review, review_iid
 from ..events import is_incident
 from .index import index_guard
 
@@ -35,9 +37,35 @@ def incident_of_review(delivery: Delivery, project_id: int, iid: int) -> tuple[i
     return None
 
 
+def a_review(delivery: Delivery, issue_type: str | None, labels: Iterable[str]) -> bool:
+    """An issue linked to an incident is its review (`corrective.is_review`, with the rules' labels)."""
+    rules = delivery.rules
+    return is_review(
+        issue_type,
+        labels,
+        review_labels=rules.settings.review_labels,
+        follow_up_label=rules.settings.followups.label,
+        incident_label=rules.incident_label,
+    )
+
+
+def remember_reviews(
+    delivery: Delivery, incident: tuple[int, int], reviews: Iterable[tuple[int, int]], index: DeliveryIndex | None
+) -> None:
+    """Keep in the index that these issues (linked by hand) are the incident's reviews: their list is kept too."""
+    from ..store.reviews import record_reviews  # as below
+
+    wanted, store = list(reviews), store_of(delivery, index)
+    if wanted and store is not None:
+        with index_guard(delivery.log, "review link not kept in the index"):
+            record_reviews(store.engine, incident, wanted, delivery.clock())
+
+
 def refresh_lists(delivery: Delivery, incident: tuple[int, int], index: DeliveryIndex | None) -> None:
-    """Rewrite the incident's and its review's "Follow-ups" note from the index (nothing without an index)."""
+    """Rewrite the "Follow-ups" note of the incident and of its reviews (the bot's, and those linked by hand) from
+    the index (nothing without an index)."""
     from ..store.corrective import of_incident  # SQLAlchemy loads with the index, not with the worker
+    from ..store.reviews import reviews_of
 
     store = store_of(delivery, index)
     if store is None:
@@ -45,11 +73,13 @@ def refresh_lists(delivery: Delivery, incident: tuple[int, int], index: Delivery
     with index_guard(delivery.log, "follow-ups list not refreshed: incident index not read") as guard:
         rows = of_incident(store.engine, *incident)
         found = store.incident(*incident)
+        linked = reviews_of(store.engine, incident)
     if guard.failed:
         return
     text = say.checklist(rows, delivery.clock().date())
     review = review_iid(found.review_url if found is not None else None)
-    for target in [incident, *([(incident[0], review)] if review is not None else [])]:
+    opened = [(incident[0], review)] if review is not None else []
+    for target in dict.fromkeys([incident, *opened, *linked]):
         _write(delivery, target, text, create=bool(rows))
 
 

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from .core import iso
+from .core import BOT, iso
 
 
 class People:
-    """open, label, close, reopen, comment (and GitLab's own system notes), at a given time."""
+    """open, label, assign, link, close, reopen, comment (and GitLab's own system notes), at a given time."""
 
     def open(
         self,
@@ -57,6 +57,18 @@ class People:
         self.set_state(key, iso(at), user, "reopened")  # type: ignore[attr-defined]  # a FakeGitLab mixin
         return self.issue_hook(key, user, "reopen")
 
+    def assign(self, key: tuple[int, int], at: datetime, user: str, *names: str) -> dict[str, Any]:
+        """A person sets the assignees."""
+        self.clock = at
+        ids = [self.users[name] for name in names]  # type: ignore[attr-defined]  # a FakeGitLab mixin
+        self.update(key, {"assignee_ids": ids}, user)  # type: ignore[attr-defined]  # a FakeGitLab mixin
+        return self.issue_hook(key, user, "update")
+
+    def link(self, key: tuple[int, int], other: tuple[int, int]) -> None:
+        """A person links two issues (both ways, as GitLab shows them; GitLab sends no hook for it)."""
+        self.links.setdefault(key, []).append(other)  # type: ignore[attr-defined]  # a FakeGitLab mixin
+        self.links.setdefault(other, []).append(key)  # type: ignore[attr-defined]  # a FakeGitLab mixin
+
     def comment(self, key: tuple[int, int], at: datetime, user: str, body: str) -> dict[str, Any]:
         """A person comments."""
         self.clock = at
@@ -82,7 +94,7 @@ class People:
                 "description": issue["description"],
                 "labels": [{"title": label} for label in issue["labels"]],
                 "state": issue["state"],
-                "author_id": issue["author"]["id"],
+                "author_id": (issue.get("author") or BOT)["id"],
                 "created_at": issue["created_at"],
                 "url": issue["web_url"],
                 "confidential": issue["confidential"],
@@ -107,7 +119,7 @@ class People:
             "state": issue["state"],
             "action": action,
             "confidential": issue["confidential"],
-            "author_id": issue["author"]["id"],
+            "author_id": (issue.get("author") or BOT)["id"],
             "created_at": issue["created_at"],
             "updated_at": issue["updated_at"],
             "type": "Incident" if issue["issue_type"] == "incident" else "Issue",

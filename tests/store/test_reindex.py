@@ -77,8 +77,9 @@ def test_reindex_twice_changes_nothing(store: Store, rules: RuleSet) -> None:
     assert snapshot(store) == built
 
 
-def test_at_most_four_calls_per_incident_plus_pagination(store: Store, rules: RuleSet) -> None:
-    """Per incident: label events, state events, notes, and the review issue's state when there is one."""
+def test_at_most_six_calls_per_incident_plus_pagination(store: Store, rules: RuleSet) -> None:
+    """Per incident: label events, state events, notes, its links (its follow-ups: none here), and the review
+    issue's state and links when there is one."""
     history = played(store, rules, per_page=100)
     history.calls.clear()
     reindexed(history, store)
@@ -89,14 +90,14 @@ def test_at_most_four_calls_per_incident_plus_pagination(store: Store, rules: Ru
     budget: Counter[str] = Counter()
     for row in incidents:
         base = f"/projects/{row.project_id}/issues/{row.iid}"
-        for what in ("resource_label_events", "resource_state_events", "notes"):
+        for what in ("resource_label_events", "resource_state_events", "notes", "links"):
             assert calls[f"{base}/{what}"] == 1, (base, what)
             budget[base] += 1
         if row.review_url:
             review = f"/projects/{row.project_id}/issues/{row.review_url.rsplit('/', 1)[1]}"
-            assert calls[review] == 1
-            budget[base] += 1
-    assert max(budget.values()) <= 4
+            assert calls[review] == calls[f"{review}/links"] == 1
+            budget[base] += 2
+    assert max(budget.values()) <= 6
     assert calls["/issues"] == 2  # the two listings (incident label, type Incident), one page each
     assert sum(calls.values()) == 2 + sum(budget.values())
 
