@@ -113,3 +113,17 @@ def test_dry_run_says_which_alert_labels_it_would_create_and_writes_nothing(
     rows = _setup(server, _rules(tmp_path), dry_run=True)
     assert fake.writes() == []
     assert {r.status for r in rows if r.what == "label in shop/checkout"} == {Status.WOULD_CREATE}
+
+
+def test_a_routed_project_in_the_group_setup_runs_for_inherits_the_group_labels(
+    tmp_path: Path, server: FakeGitLabServer, fake: FakeGitLab
+) -> None:
+    """setup --group group: the labels go to the group; group/other (a route's project in it) gets none of its own,
+    shop/checkout (outside it) gets them."""
+    fake.premium = True
+    rules = _rules(tmp_path, ALERTS.replace("project: ops/production", "project: group/other"))
+    rows = _setup(server, rules, project=None, group="group")
+    assert not has_problem(rows), render(rows)
+    assert set(_labels(fake, CHECKOUT)) == {w.name for w in wanted_labels(rules)}
+    assert _labels(fake, 2) == {} and not any(r.what == "label in group/other" for r in rows)
+    assert {str(label["name"]) for label in fake.group_labels[5]} == {w.name for w in wanted_labels(rules)}
