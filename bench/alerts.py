@@ -30,7 +30,15 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 from redis import Redis  # noqa: E402
 
-from bench.run import WEB_WORKERS, percentile, running, service_env, spawn, start_http  # noqa: E402
+from bench.run import (  # noqa: E402
+    WEB_WORKERS,
+    percentile,
+    running,
+    service_env,
+    spawn,
+    start_http,
+    tree_cpu_seconds,
+)
 from tests.alerts.samples import ALERTS_TOKEN, BEARER, alertmanager, am_alert  # noqa: E402
 from tests.e2e.harness import wait_until  # noqa: E402
 from tests.fakegitlab import FakeGitLab, FakeGitLabServer  # noqa: E402
@@ -112,8 +120,10 @@ def bench_throughput(args: argparse.Namespace, logs: Path) -> dict[str, Any]:
         for name, url in (("bare", f"{bare.url}/webhook"), ("edge", f"{web.url}/alerts/alertmanager")):
             load(url, args.warmup, f"warm-{name}-{run_id}")
         for n in range(args.rounds):
-            runs["bare"].append(load(f"{bare.url}/webhook", args.measure, f"bare-{n}-{run_id}"))
-            runs["edge"].append(load(f"{web.url}/alerts/alertmanager", args.measure, f"edge-{n}-{run_id}"))
+            for name, server, url in (("bare", bare, "/webhook"), ("edge", web, "/alerts/alertmanager")):
+                used = tree_cpu_seconds(server.popen.pid)
+                runs[name].append(load(f"{server.url}{url}", args.measure, f"{name}-{n}-{run_id}"))
+                runs[name][-1]["cpu"] = tree_cpu_seconds(server.popen.pid) - used
     figures: dict[str, Any] = {}
     for name, results in runs.items():
         requests_, seconds = sum(r["requests"] for r in results), sum(r["seconds"] for r in results)
@@ -121,8 +131,12 @@ def bench_throughput(args: argparse.Namespace, logs: Path) -> dict[str, Any]:
         for result in results:
             for code, count in result["statuses"].items():
                 statuses[code] = statuses.get(code, 0) + count
-        figures[name] = {"rps": requests_ / seconds, "statuses": statuses, "per_round": [r["rps"] for r in results]}
+        cpu_us = sum(r["cpu"] for r in results) / requests_ * 1e6 if requests_ else 0.0
+        per_round = [r["rps"] for r in results]
+        figures[name] = {"rps": requests_ / seconds, "statuses": statuses, "per_round": per_round, "cpu_us": cpu_us}
     figures["ratio"] = figures["edge"]["rps"] / figures["bare"]["rps"] if figures["bare"]["rps"] else None
+    # The servers' CPU per answered request: steadier than req/s on a machine shared with other load.
+    figures["cpu_ratio"] = figures["bare"]["cpu_us"] / figures["edge"]["cpu_us"] if figures["edge"]["cpu_us"] else None
     return figures
 
 
@@ -228,9 +242,11 @@ def report(throughput: dict[str, Any], latency: dict[str, Any], args: argparse.N
     lines = [
         f"(a) alert edge throughput, {CONNECTIONS} python clients, {args.rounds} round(s) of {args.measure:.0f} s "
         f"after {args.warmup:.0f} s warm-up, gunicorn {WEB_WORKERS} workers, no worker running",
-        f"    bare Flask, same bodies            {bare['rps']:>8.0f} req/s  answers {bare['statuses']}",
+        f"    bare Flask, same bodies            {bare['rps']:>8.0f} req/s  answers {bare['statuses']}  "
+        f"CPU {bare['cpu_us']:.0f} µs/req",
         f"    POST /alerts/alertmanager (queued) {edge['rps']:>8.0f} req/s  answers {edge['statuses']}  "
-        f"{throughput['ratio']:.2f}× bare",
+        f"CPU {edge['cpu_us']:.0f} µs/req; {throughput['ratio']:.2f}× bare by req/s, "
+        f"{throughput['cpu_ratio']:.2f}× by CPU",
         f"    per round: bare {[round(x) for x in bare['per_round']]}, edge {[round(x) for x in edge['per_round']]}",
         "",
         f"(b) alert accepted (202) → issue, {latency['alerts']} new groups at {latency['rate']:.0f}/s "
