@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..rules import RuleSet
+from ..rules.alertmodel import AlertRoute
 
 # GitLab's own label palette, so the defaults look at home next to hand-made labels.
 SEVERITY_COLORS = ("#dc143c", "#ed9121", "#eee600", "#6699cc")  # critical red … low blue
@@ -105,7 +106,22 @@ def wanted_labels(rules: RuleSet) -> list[WantedLabel]:
     for rule in rules.rules:
         for name in [*_when_labels(rule.when), *_then_labels(rule.then)]:
             want(name, OTHER_COLOR, f"Used by incident-bot rule {rule.name}.", f"rule {rule.name}")
+    for route in alert_routes(rules):  # what an alert incident (or the storm's, on the default route) carries
+        area = rules.areas.get(route.area or "")
+        for name in [*(area.match.labels[:1] if area is not None else ()), *route.labels]:
+            want(name, OTHER_COLOR, f"Set on incidents opened from alerts (alerts.yml {route.name}).", route.name)
     return list(found.values())
+
+
+def alert_routes(rules: RuleSet) -> list[AlertRoute]:
+    """The default route and every route of rules/alerts.yml (none when alerts are not configured)."""
+    config = rules.alerts
+    return [config.default, *config.routes] if config.default is not None else []
+
+
+def alert_projects(rules: RuleSet) -> list[str]:
+    """The projects the alert routes open incidents in, each once, the default's first."""
+    return list(dict.fromkeys(route.project for route in alert_routes(rules)))
 
 
 def label_names(labels: Iterable[WantedLabel]) -> list[str]:

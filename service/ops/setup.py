@@ -1,5 +1,6 @@
 """`incident-bot setup`: the labels the rules use, the webhook, and the bot's access, made right once.
 
+The labels go where setup runs and into each project an alert route of rules/alerts.yml names.
 Idempotent: each thing is read first and written only when it differs, so a second run writes nothing.
 `--dry-run` reads and reports what it would do.
 """
@@ -14,7 +15,7 @@ from ..gitlab.ops import Namespace, OpsGitLab
 from ..rules import RuleSet
 from .access import bot_access, bot_user
 from .hooks import find_hook, hook_differences, hook_disabled, hook_fields
-from .labels import WantedLabel, wanted_labels
+from .labels import WantedLabel, alert_projects, wanted_labels
 from .people import check_people
 from .table import Row, Status
 
@@ -58,6 +59,7 @@ class Setup:
         self.check_access(project or home)
         ready = self.people(project or home)
         self.labels(home)
+        self.alert_labels(home, project)
         if not ready:  # the webhook is what makes the bot act: none while it would assign the wrong people
             self.rows.append(Row("webhook", f"{home.kind[:-1]} {home.path}", Status.FAILED, NOT_LIVE))
             return self.rows
@@ -66,13 +68,13 @@ class Setup:
             self.hook(project)
         return self.rows
 
-    def _namespace(self, kind: str, path: str) -> Namespace | None:
+    def _namespace(self, kind: str, path: str, why: str = "") -> Namespace | None:
         noun = "project" if kind == "projects" else "group"
         try:
             return self.api.namespace(kind, path)
         except GitLabError as exc:
             fix = "; check the path, and that the token's user can see it" if exc.status == 404 else ""
-            self.rows.append(Row(noun, path, Status.FAILED, exc.detail + fix))
+            self.rows.append(Row(noun, path, Status.FAILED, exc.detail + fix + (f": {why}" if why else "")))
             return None
 
     def check_access(self, ns: Namespace) -> None:
@@ -96,41 +98,52 @@ class Setup:
             self.rows.append(Row("rotation member", f"@{person.username}", status, person.detail))
         return not any(person.problem for person in people)
 
-    def labels(self, ns: Namespace) -> None:
+    def labels(self, ns: Namespace, what: str = "label") -> None:
         """Create the missing labels, correct colour and description of the bot's own ones."""
         try:
             existing = {str(label.get("name")): label for label in self.api.labels(ns)}
         except GitLabError as exc:
-            self.rows.append(Row("labels", ns.path, Status.FAILED, exc.detail))
+            self.rows.append(Row(f"{what}s", ns.path, Status.FAILED, exc.detail))
             return
         for wanted in wanted_labels(self.rules):
-            self.rows.append(self._label(ns, wanted, existing.get(wanted.name)))
+            self.rows.append(self._label(ns, wanted, existing.get(wanted.name), what))
 
-    def _label(self, ns: Namespace, wanted: WantedLabel, found: dict[str, Any] | None) -> Row:
+    def alert_labels(self, home: Namespace, project: Namespace | None) -> None:
+        """The same labels in each project an alert route of rules/alerts.yml opens incidents in (the incident
+        process runs there too), unless it is where setup runs or a project of the group it runs for."""
+        for path in alert_projects(self.rules):
+            ns = self._namespace("projects", path, why="an alert route's project (rules/alerts.yml)")
+            if ns is None or any(ns.id == there.id for there in (home, project) if there and there.kind == ns.kind):
+                continue
+            if home.kind == "groups" and ns.path.startswith(home.path + "/"):
+                continue  # the group's labels are inherited
+            self.labels(ns, what=f"label in {ns.path}")
+
+    def _label(self, ns: Namespace, wanted: WantedLabel, found: dict[str, Any] | None, what: str) -> Row:
         dry = self.options.dry_run
         if found is None:
             if not dry:
                 try:
                     self.api.create_label(ns, wanted.name, wanted.color, wanted.description)
                 except GitLabError as exc:
-                    return Row("label", wanted.name, Status.FAILED, exc.detail)
-            return Row("label", wanted.name, Status.WOULD_CREATE if dry else Status.CREATED, wanted.color)
+                    return Row(what, wanted.name, Status.FAILED, exc.detail)
+            return Row(what, wanted.name, Status.WOULD_CREATE if dry else Status.CREATED, wanted.color)
         if ns.kind == "projects" and found.get("is_project_label") is False:
             # An inherited group label is shared with other projects: leave it to the group's owners.
-            return Row("label", wanted.name, Status.RIGHT, "inherited from the group; left as it is")
+            return Row(what, wanted.name, Status.RIGHT, "inherited from the group; left as it is")
         differs = []
         if str(found.get("color") or "").lower() != wanted.color.lower():
             differs.append(f"colour {found.get('color')} → {wanted.color}")
         if (found.get("description") or "") != wanted.description:
             differs.append("description")
         if not differs:
-            return Row("label", wanted.name, Status.RIGHT)
+            return Row(what, wanted.name, Status.RIGHT)
         if not dry:
             try:
                 self.api.update_label(ns, int(found["id"]), wanted.name, wanted.color, wanted.description)
             except GitLabError as exc:
-                return Row("label", wanted.name, Status.FAILED, exc.detail)
-        return Row("label", wanted.name, Status.WOULD_UPDATE if dry else Status.UPDATED, ", ".join(differs))
+                return Row(what, wanted.name, Status.FAILED, exc.detail)
+        return Row(what, wanted.name, Status.WOULD_UPDATE if dry else Status.UPDATED, ", ".join(differs))
 
     def hook(self, ns: Namespace) -> bool:
         """Create or correct the webhook; False when this kind of hook is unavailable (group hooks on Free)."""
