@@ -142,8 +142,10 @@ class Keys:
         """The ids of the Alertmanager silences the bot made for the group's incident (a set)."""
         return self._key("alerts", "silences", group_id)
 
-    def alert_new_groups(self, minute: int) -> str:
-        return self._key("alerts", "new", minute)
+    @property
+    def alert_new_groups(self) -> str:
+        """A sorted set: each new alert group of the last minute, scored by when it was first seen."""
+        return self._key("alerts", "new-groups")
 
     @property
     def alert_storm(self) -> str:

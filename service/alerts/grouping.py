@@ -3,8 +3,8 @@
 The record is the group -> incident mapping: a redelivered or repeated notification finds the incident it
 opened, and an incident being opened carries a marker (`opening`) so a worker killed after GitLab created the
 issue finds that issue on retry instead of opening a second. Records have no expiry: a group may fire again
-months later, and `reopen_within_minutes` decides whether it returns to its incident. The new-groups counter
-(one key per minute) and the storm record are what `max_new_incidents_per_minute` is decided on.
+months later, and `reopen_within_minutes` decides whether it returns to its incident. The new groups of the
+last 60 seconds (a sliding window, so a storm across a minute's boundary is one storm) and the storm record are what `max_new_incidents_per_minute` is decided on.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from redis import Redis
 from ..keys import Keys
 from .payload import FIRING, AlertGroup
 
-NEW_GROUPS_TTL = 120  # seconds a minute's counter is kept: the minute itself and any late retry in the next one
+NEW_GROUPS_WINDOW = 60  # seconds: `max_new_incidents_per_minute` counts the new groups of the last minute
 STORM_WINDOW_SECONDS = 3600  # overflowing groups join the storm incident that took one within the last hour
 LOCK_SECONDS = 60
 
@@ -45,7 +45,7 @@ class GroupRecord:
     resolved_at: float | None = None  # epoch seconds when the last alert resolved; None while any fires
     alerts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # fingerprint -> alert_state()
     opening: str = ""  # the marker of the incident being opened (set before GitLab is asked to create it)
-    slot: int | None = None  # this group's place among the new groups of its minute (claimed once)
+    slot: int | None = None  # this group's place among the new groups of the last minute (claimed once)
     storm: bool = False  # gathered into the storm incident instead of an incident of its own
     labels: Mapping[str, str] = field(default_factory=dict)  # the group's labels (a silence's matchers)
     noting: str = ""  # the marker of the comment being posted (set before GitLab is asked to create it)
@@ -89,7 +89,7 @@ def initial(group: AlertGroup) -> GroupRecord:
 
 
 class GroupStore:
-    """The records in Redis, the per-minute count of new groups and the storm's record (under its lock)."""
+    """The records in Redis, the new groups of the last minute and the storm's record (under its lock)."""
 
     def __init__(self, connection: Redis, keys: Keys):
         self.connection = connection
@@ -103,14 +103,17 @@ class GroupStore:
         self.connection.set(self.keys.alert_group(record.group_id), record.to_json())
 
     def claim_slot(self, record: GroupRecord, now: float) -> GroupRecord:
-        """Count this group among the new groups of this minute, once (a retried job keeps its slot)."""
+        """Count this group among the new groups of the last minute, once (a retried job keeps its slot): its slot
+        is how many new groups, itself included, were first seen in the 60 seconds up to `now`."""
         if record.slot is not None:
             return record
-        key = self.keys.alert_new_groups(int(now // 60))
-        pipe = self.connection.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, NEW_GROUPS_TTL)
-        claimed = replace(record, slot=int(pipe.execute()[0]))
+        key = self.keys.alert_new_groups
+        pipe = self.connection.pipeline()  # MULTI/EXEC: workers claiming at once each count the others
+        pipe.zremrangebyscore(key, "-inf", f"({now - NEW_GROUPS_WINDOW}")
+        pipe.zadd(key, {record.group_id: now})
+        pipe.zcard(key)
+        pipe.expire(key, 2 * NEW_GROUPS_WINDOW)
+        claimed = replace(record, slot=int(pipe.execute()[2]))
         self.put(claimed)
         return claimed
 
