@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
+from typing import Any
 
-from service.store import Store
+from service.store import Observation, Store
 from service.store.causes import Cause, CauseKind, record_cause
 from service.store.changes import record
 from tests.changes.helpers import deployed, switched
@@ -35,14 +36,16 @@ def seed_causes(store: Store, now: datetime) -> None:
     record(store.engine, deployed(5, 0, tier="staging", status_changed_at=ago(40)))
     record(store.engine, switched(FLAG, 0, changed_at=ago(20)))
     record(store.engine, deployed(7, 0, project_id=2, project_path="acme/payments", status_changed_at=ago(10)))
-    facts = {"now": now, "project_id": 1, "project_path": "acme/shop"}
-    store.record(incident(9, "Old outage", started_minutes_ago=199 * 60, **facts))
-    store.record(
-        incident(10, "Checkout returns 500", started_minutes_ago=99 * 60, resolved_minutes_ago=90 * 60, **facts)
-    )
-    store.record(incident(11, SECRET, started_minutes_ago=59 * 60, confidential=True, **facts))
-    store.record(dataclasses.replace(incident(12, "Game day", started_minutes_ago=19 * 60, **facts), drill=True))
-    store.record(incident(13, HOSTILE, started_minutes_ago=9 * 60, **facts))
+
+    def seen(iid: int, title: str, hours: float, **more: Any) -> Observation:
+        return incident(iid, title, now=now, started_minutes_ago=hours * 60, project_id=1, project_path="acme/shop",
+                        **more)  # fmt: skip
+
+    store.record(seen(9, "Old outage", 199))
+    store.record(seen(10, "Checkout returns 500", 99, resolved_minutes_ago=90 * 60))
+    store.record(seen(11, SECRET, 59, confidential=True))
+    store.record(dataclasses.replace(seen(12, "Game day", 19), drill=True))
+    store.record(seen(13, HOSTILE, 9))
     causes = [
         (9, Cause(1, 9, CauseKind.DEPLOYMENT, 1, deployment_id=1, recorded_by="im-alice"), ago(190)),
         (10, Cause(1, 10, CauseKind.DEPLOYMENT, 1, deployment_id=2, recorded_by="im-alice"), ago(98)),
