@@ -89,3 +89,15 @@ def test_an_index_without_changes_says_how_to_name_a_cause(app: Flask) -> None:
     shown = panel(kiosk(app).get("/board").get_data(as_text=True))
     assert "no successful deployment in the index over this window" in shown
     assert "No cause confirmed yet: @incident-bot cause <ref> on an incident records one." in shown
+
+
+def test_the_incident_page_shows_cause_events(app: Flask, store: Store, now: datetime) -> None:
+    """42#1's page lists "cause confirmed: <change>" and "cause cleared" with who; the change's text is inert."""
+    from service.store.cause_events import cause_event
+
+    hostile = "deployment 7 (abc) to [x](javascript:alert(1)) @all"
+    assert store.add_events(42, 1, [cause_event(now, hostile, "im-alice"), cause_event(now, None, "im-bob")])
+    page = html.unescape(kiosk(app).get("/incidents/acme/ops/1").get_data(as_text=True))
+    assert "cause confirmed: deployment 7 (abc) to" in page and "by im-alice" in page
+    assert "cause cleared" in page and "by im-bob" in page
+    assert "@all" not in page and "](javascript" not in page
