@@ -4,7 +4,8 @@ The record is the group -> incident mapping: a redelivered or repeated notificat
 opened, and an incident being opened carries a marker (`opening`) so a worker killed after GitLab created the
 issue finds that issue on retry instead of opening a second. Records have no expiry: a group may fire again
 months later, and `reopen_within_minutes` decides whether it returns to its incident. The new groups of the
-last 60 seconds (a sliding window, so a storm across a minute's boundary is one storm) and the storm record are what `max_new_incidents_per_minute` is decided on.
+last 60 seconds (a sliding window: a storm across a minute's boundary is one storm) and the storm record are
+what `max_new_incidents_per_minute` is decided on.
 """
 
 from __future__ import annotations

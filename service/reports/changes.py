@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.engine import Engine
+
 from ..changes.hooks import Deployment
 from ..store import open_store
 from ..store.causes import CausedIncident, caused_incidents
@@ -126,8 +128,22 @@ def _in_scope(d: Deployment, project: str | None, group: str | None) -> bool:
     return not group or d.project_path.startswith(group.strip("/") + "/")
 
 
+def figures_between(
+    engine: Engine, start: datetime, end: datetime, project: str | None = None, group: str | None = None
+) -> dict[str, EnvironmentFigures]:
+    """The figures over [start, end) from the index: what `report --changes`, the digest and the board show."""
+    deployed = [d for d in deployments_between(engine, start, end) if _in_scope(d, project, group)]
+    return change_figures(deployed, caused_incidents(engine))
+
+
+def overall(figures: dict[str, EnvironmentFigures]) -> tuple[int, int, float | None]:
+    """(successful deployments, those that caused an incident, the rate) over every environment of `figures`."""
+    deployed = sum(f.deployments for f in figures.values())
+    failed = sum(f.caused_incidents for f in figures.values())
+    return deployed, failed, round(failed / deployed, 4) if deployed else None
+
+
 def changes_text(start: datetime, end: datetime, fmt: str, project: str | None, group: str | None) -> str:
     """`report --changes` over [start, end) from the index, in `fmt`."""
     store = open_index_or_exit(open_store)
-    deployed = [d for d in deployments_between(store.engine, start, end) if _in_scope(d, project, group)]
-    return render_changes(start, end, change_figures(deployed, caused_incidents(store.engine)), fmt)
+    return render_changes(start, end, figures_between(store.engine, start, end, project, group), fmt)

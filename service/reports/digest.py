@@ -28,7 +28,7 @@ from ..rules import ChannelKind, RuleSet
 from ..store.corrective import with_incidents
 from ..store.measure import Measured, measured
 from ..store.query import Scope
-from . import digest_followups
+from . import digest_changes, digest_followups
 from .figures import GroupBy, build_report, spread
 from .formats import contract, to_markdown
 from .targets import targets_from_rules
@@ -85,6 +85,7 @@ def compose(store: Store, rules: RuleSet, now: datetime) -> Digest:
     previous = build_report(earlier, start=before, end=start, by=GroupBy.SEVERITY, targets=targets)
     label = week_of(now)
     late = digest_followups.overdue(with_incidents(store.engine, open_only=True), rules, now.date())
+    changes = digest_changes.week_changes(store.engine, start, now)
     rows = _comparison(
         week,
         earlier,
@@ -107,10 +108,12 @@ def compose(store: Store, rules: RuleSet, now: datetime) -> Digest:
             to_markdown(report).replace("## Incident report", "## This week: incident report", 1),
             "",
             digest_followups.section(late),
+            "",
+            digest_changes.section(changes),
         ]
     )
     said = "; ".join(f"{name} {now_text} (before: {then_text})" for name, now_text, then_text in rows)
-    said += f"; {digest_followups.clause(late)}"
+    said += f"; {digest_changes.clause(changes)}; {digest_followups.clause(late)}"
     summary = f"Incident digest {label}, 7 days to {now:%Y-%m-%d %H:%M} UTC: {said}."
     return Digest(label, start, now, TITLE.format(week=label), markdown, summary, contract(report))
 

@@ -131,6 +131,8 @@ def _describe(e: TimelineEvent, severity_names: Mapping[int, str]) -> str:
             return f"paged {_person(e.actor)}{through}"
         case EventKind.PAGE_ACK:
             return f"page acknowledged by {_person(e.actor)}"
+        case EventKind.CAUSE:
+            return f"cause confirmed: {to}" if e.name == "confirmed" else "cause cleared"
     return ""
 
 

@@ -61,6 +61,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     from . import open_store
     from .observe import vocabulary
     from .reindex import reindex
+    from .reindex_changes import backfill_deployments
 
     settings = Settings.from_env()
     if not settings.gitlab_token:
@@ -79,6 +80,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         result = reindex(
             store, source, vocab, project=args.project, group=args.group, since=since, workers=args.workers
         )
+        deployed = backfill_deployments(store, source, rules, args.project, args.group, since)
     except GitLabError as exc:
         print(f"incident-bot reindex: {exc}", file=sys.stderr)
         return 1
@@ -87,6 +89,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         f"({result.rate:.0f}/s, {source.calls} GitLab calls); {result.forgotten} no longer incidents, forgotten; "
         f"{result.training_records} training records of closed drills written; {result.follow_ups} follow-ups kept"
     )
+    print(deployed)
     return 0
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any
 
+from .cause_events import cause_events
 from .model import EventKind, Observation, TimelineEvent, parse_time, resolutions
 from .observe import first_area, read_memory
 from .pages import page_sends
@@ -99,7 +100,7 @@ def history_observation(
             kind = EventKind.STATUS_UPDATE if vocab.is_status_update(body) else EventKind.COMMENT
             events.append(TimelineEvent(at, kind, "", "", "", username, uid, False))
             continue
-        events += resolutions(body, bot)
+        events += resolutions(body, bot) + cause_events(body)
         memory = read_memory(body)
         if memory is None:
             continue

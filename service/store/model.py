@@ -26,6 +26,7 @@ class EventKind(StrEnum):
     PAGE = "page"  # a person paged (name: page id; from: the rotation that reached them; to: minutes to ack; actor)
     ALERTS_RESOLVED = "alerts_resolved"  # every alert of the incident's group resolved (name: group id; actor: bot)
     PAGE_ACK = "page_ack"  # a page acknowledged (name: page id; to: comment|link; actor: who): acknowledged time
+    CAUSE = "cause"  # the cause confirmed or cleared (name: confirmed|cleared; to: the change; actor: who named it)
 
 
 # What an incident opened from an alert holds in its description (service/alerts/render.py's marker, for the

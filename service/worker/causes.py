@@ -7,6 +7,10 @@ puts in the comment. With a deployment as the cause the confirmation names the p
 of that environment and its job, for a person to re-run: a hint, never an action. The index's one failure policy
 holds: no index, or one that cannot be written, is said in the reply, never a failed delivery. No GitLab call:
 the comment on a named merge request (`suspects.comment_on_cause`) waits for the GitLab package.
+
+A cause recorded (or cleared) is also a "cause confirmed" ("cause cleared") event in the incident's timeline in
+the index, and the confirmation carries its marker, so reindex reads the same event back from GitLab
+(`store.cause_events`; the "alerts resolved" event is kept the same way).
 """
 
 from __future__ import annotations
@@ -46,8 +50,21 @@ def record_causes(plan: Plan, delivery: Delivery, state: IncidentState, index: D
     scope = scope_of(delivery.rules, event.project_id, event.project_path or "", delivery.clock(), confidential)
     said = UNAVAILABLE
     with index_guard(delivery.log, FAILURE):
-        said = _record(store, actions[-1], scope, delivery)
+        said, named = _record(store, actions[-1], scope, delivery)
+        if named is not None:
+            said += "\n\n" + _timeline(store, delivery, named or None, actions[-1].by)
     return said
+
+
+def _timeline(store: Store, delivery: Delivery, named: str | None, by: str) -> str:
+    """The "cause confirmed" (or, `named` None, "cleared") event in the incident's timeline in the index, and the
+    marker of the reply that lets reindex read the same event back (`store.cause_events`)."""
+    from ..store.cause_events import cause_event, marker  # SQLAlchemy loads with the index
+
+    event, pid, iid = cause_event(delivery.clock(), named, by), delivery.event.project_id, delivery.event.iid
+    if not store.add_events(pid, iid, [event]):
+        delivery.log.info("cause %s: the index has no %s#%s yet (reindex adds it)", event.name, pid, iid)
+    return marker(event)
 
 
 def confirm(sources: Sources, parts: list[CauseNote]) -> dict[Any, str | None]:
@@ -57,14 +74,15 @@ def confirm(sources: Sources, parts: list[CauseNote]) -> dict[Any, str | None]:
     return dict.fromkeys(parts, said)
 
 
-def _record(store: Store, action: RecordCause, scope: SuspectScope, delivery: Delivery) -> str:
+def _record(store: Store, action: RecordCause, scope: SuspectScope, delivery: Delivery) -> tuple[str, str | None]:
+    """What to say, and the change recorded as the timeline names it (None: nothing recorded; "": cleared)."""
     from ..store.causes import Cause, CauseKind, record_cause  # SQLAlchemy loads with the index
 
     pid, iid, now, by = scope.project_id, delivery.event.iid, delivery.clock(), mention(action.by)
     ref = action.ref
     if ref is None:
         record_cause(store.engine, pid, iid, None, now)
-        return f"Cause cleared by {by}."
+        return f"Cause cleared by {by}.", ""
     if ref.kind in (RefKind.DEPLOYMENT, RefKind.DEPLOYMENT_URL):
         return _deployment(store, action, scope, delivery)
     if ref.kind is RefKind.MERGE_REQUEST:
@@ -73,16 +91,16 @@ def _record(store: Store, action: RecordCause, scope: SuspectScope, delivery: De
         if project is None:
             return (
                 f"{shown}: the incident index has seen no project {neutralise_line(ref.path or '')}; nothing recorded."
-            )
+            ), None
         mr = Cause(pid, iid, CauseKind.MERGE_REQUEST, project, merge_request_iid=ref.number, recorded_by=action.by)
         record_cause(store.engine, pid, iid, mr, now)
-        return f"Cause recorded by {by}: merge request {shown}."
+        return f"Cause recorded by {by}: merge request {shown}.", f"merge request {ref}"
     seen = [p for p, path in _flag_projects(store, ref.text) if scope.sees(p, path)]
     project = scope.project_id if not seen or scope.project_id in seen else seen[0]
     flag = Cause(pid, iid, CauseKind.FEATURE_FLAG, project, flag_name=ref.text, recorded_by=action.by)
     record_cause(store.engine, pid, iid, flag, now)
     unseen = "" if seen else " (the index has seen no switch of it)"
-    return f"Cause recorded by {by}: feature flag {neutralise_line(ref.text)}{unseen}."
+    return f"Cause recorded by {by}: feature flag {neutralise_line(ref.text)}{unseen}.", f"feature flag {ref.text}"
 
 
 def _mr_project(store: Store, path: str | None, scope: SuspectScope) -> int | None:
@@ -99,7 +117,7 @@ def _flag_projects(store: Store, name: str) -> list[tuple[int, str]]:
     return flag_projects(store.engine, name)
 
 
-def _deployment(store: Store, action: RecordCause, scope: SuspectScope, delivery: Delivery) -> str:
+def _deployment(store: Store, action: RecordCause, scope: SuspectScope, delivery: Delivery) -> tuple[str, str | None]:
     # SQLAlchemy loads with the index, not with the worker
     from ..store.causes import Cause, CauseKind, deployments_named, previous_deployment, record_cause
 
@@ -111,12 +129,13 @@ def _deployment(store: Store, action: RecordCause, scope: SuspectScope, delivery
         return (
             f"{neutralise_line(str(ref))} is no deployment the incident index knows in this incident's projects "
             "(its Deployment Hook never arrived?); nothing recorded."
-        )
+        ), None
     d = found[0]
     cause = Cause(pid, iid, CauseKind.DEPLOYMENT, d.project_id, deployment_id=d.deployment_id, recorded_by=action.by)
     record_cause(store.engine, pid, iid, cause, delivery.clock())
     said = f"Cause recorded by {mention(action.by)}: {_shown(d)}."
-    return said + "\n\n" + rollback_hint(d, previous_deployment(store.engine, d))
+    change = f"deployment {d.deployment_id}" + (f" ({d.sha})" if d.sha else "") + f" to {d.environment}"
+    return said + "\n\n" + rollback_hint(d, previous_deployment(store.engine, d)), change
 
 
 def _shown(d: Deployment) -> str:

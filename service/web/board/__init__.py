@@ -28,7 +28,7 @@ from service.config import Settings
 from service.rules import RuleSet
 from service.store import Store
 
-from . import corrective, queries, signin_views
+from . import changes, corrective, queries, signin_views
 from .access import admit, refusal, secure
 from .answers import json_answer, message, page
 from .config import BoardConfig
@@ -234,6 +234,7 @@ def _board_context(viewer: Viewer) -> dict[str, Any]:
     summary = shared.month.get()
     late, late_total = corrective.overdue_panel(shared.index(), now.date(), _may_see_issue(viewer))
     return {
+        "changes": changes.panel(shared.changes.get(), shared.index(), _may_see_issue(viewer)),
         "late_follow_ups": late,
         "late_total": late_total,
         "now": now,

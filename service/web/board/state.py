@@ -21,6 +21,7 @@ from service.store import Scope, Store
 from service.store.measure import measured
 
 from .access import OFF_LOG, board_cookies, local_trial
+from .changes import read_figures
 from .chart import trend_svg
 from .config import BoardConfig
 from .session import Cookies
@@ -43,6 +44,7 @@ class Board:
     now: Callable[[], datetime]
     month: Cached
     charts: dict[str, Cached]
+    changes: Cached  # changes.read_figures: the last 30 days' change-failure rates
 
 
 def build(
@@ -83,6 +85,7 @@ def build(
         now=now_of,
         month=Cached(lambda: month(index(), rules, targets, now_of())),
         charts={scheme: Cached(trend(scheme)) for scheme in ("light", "dark")},
+        changes=Cached(lambda: read_figures(index(), now_of())),
     )
 
 

@@ -284,3 +284,23 @@ def test_an_overdue_follow_up_appears_in_its_panel_and_on_its_incident_page(
     listed = page.inner_text("section[aria-labelledby=corrective-h]")
     assert "acme/ops#301" in listed and "open" in listed and "4 days" in listed.lower()
     context.close()
+
+
+def test_a_confirmed_cause_appears_in_the_changes_panel(browser: Any, servers: Any, seeded: Any) -> None:
+    """A cause confirmed shows in the changes panel without reload (issue 19); a kiosk sees the confidential
+    incident's cause counted, never named."""
+    from service.store.causes import Cause, CauseKind, record_cause
+
+    board, _ = servers
+    store, now = seeded
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{board.url}/board?token={KIOSK_TOKEN}")
+    page.wait_for_selector("h2:has-text('Changes, last 30 days')")
+    record_cause(store.engine, 43, 3, Cause(43, 3, CauseKind.FEATURE_FLAG, 43, flag_name="leaky-logs"), now)
+    record_cause(store.engine, 42, 1, Cause(42, 1, CauseKind.FEATURE_FLAG, 42, flag_name="eu-checkout"), now)
+    item = page.wait_for_selector("ul.causes li:has-text('acme/ops#1')", timeout=LIVE_WAIT_MS)
+    assert "feature flag eu-checkout of acme/ops" in item.inner_text()
+    listed = page.inner_text("section[aria-labelledby=changes-h]")
+    assert "a confidential incident's cause" in listed and "leaky-logs" not in listed and SECRET_TITLE not in listed
+    context.close()
