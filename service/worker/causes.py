@@ -59,9 +59,13 @@ def record_causes(plan: Plan, delivery: Delivery, state: IncidentState, index: D
 def _timeline(store: Store, delivery: Delivery, named: str | None, by: str) -> str:
     """The "cause confirmed" (or, `named` None, "cleared") event in the incident's timeline in the index, and the
     marker of the reply that lets reindex read the same event back (`store.cause_events`)."""
+    from ..store import EventKind
     from ..store.cause_events import cause_event, marker  # SQLAlchemy loads with the index
 
     event, pid, iid = cause_event(delivery.clock(), named, by), delivery.event.project_id, delivery.event.iid
+    last = [e for e in store.timeline(pid, iid) if e.kind is EventKind.CAUSE][-1:]
+    if last and (last[0].name, last[0].value_to, last[0].actor) == (event.name, event.value_to, event.actor):
+        return marker(last[0])  # the same cause said again (a delivery retried after the event): that event
     if not store.add_events(pid, iid, [event]):
         delivery.log.info("cause %s: the index has no %s#%s yet (reindex adds it)", event.name, pid, iid)
     return marker(event)

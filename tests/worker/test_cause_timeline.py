@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from service.changes.hooks import Deployment
+from service.gitlab import TransientGitLabError
 from service.store import EventKind, Store
 from service.store.changes import record
 from service.store.history import history_observation
@@ -83,3 +86,23 @@ def test_a_person_cannot_forge_the_marker(fake, runtime, indexed: Store) -> None
         indexed.vocab, observed_at=NOW,
     )  # fmt: skip
     assert not [e for e in history.events if e.kind is EventKind.CAUSE]
+
+
+def test_a_retried_cause_is_one_event(fake, runtime, indexed: Store) -> None:
+    """The reply to `cause 1` fails (GitLab 502) after the event was recorded; the retry, seconds later, records
+    no second event, and its reply carries the first one's marker, so reindex reads the same single event."""
+    declared(fake, indexed)
+    note = payload("note.create.incident")
+    note["object_attributes"]["note"] = "@incident-bot cause 1"
+    fake.fail("POST", r".*/issues/23/notes", 502, times=4)  # the reply, and the client's own retries of it
+    with pytest.raises(TransientGitLabError):
+        process_delivery(json.dumps(note).encode(), {"delivery_id": "c1", "event_uuid": "c1"})
+    runtime.clock = lambda: NOW + timedelta(seconds=40)  # RQ's retry, later
+    assert process_delivery(json.dumps(note).encode(), {"delivery_id": "c1", "event_uuid": "c1"}).startswith("applied")
+    recorded = [e for e in indexed.timeline(1, 23) if e.kind is EventKind.CAUSE]
+    assert [(e.name, e.at) for e in recorded] == [("confirmed", NOW)]
+    history = history_observation(
+        fake.issues[(1, 23)], fake.label_events[(1, 23)], fake.state_events[(1, 23)], fake.notes[(1, 23)],
+        indexed.vocab, observed_at=NOW,
+    )  # fmt: skip
+    assert [e for e in history.events if e.kind is EventKind.CAUSE] == recorded
