@@ -1,7 +1,8 @@
 """The one fake GitLab of the tests, faked only at the HTTP boundary.
 
 `FakeGitLab` is one model (`core`: issues, notes, users, members, links, resource events; `ops`: projects,
-groups, labels, hooks, tokens, listings; `graphql`; `oauth`: the board's sign-in; `people`: people's actions
+groups, labels, hooks, tokens, listings; `graphql`; `mergerequests`: deployments' merge requests, their
+diffs and notes; `oauth`: the board's sign-in; `people`: people's actions
 returning the webhook bodies GitLab would deliver). `serve` puts it behind `responses` in process or a real
 HTTP server; every call is recorded with its timing, `latency`/`delay` slow calls, and `rounds` counts the
 sequential round trips a piece of work made.
@@ -14,6 +15,7 @@ from typing import Any
 
 from .core import BOT, USERS, Call, Core, iso, stamp
 from .graphql import GraphQL
+from .mergerequests import MergeRequests
 from .oauth import OAuth, Person
 from .ops import HOOK_FIELDS, Ops
 from .people import People
@@ -22,7 +24,7 @@ from .serve import FakeGitLabServer, install_responses, wsgi
 
 
 @dataclass
-class FakeGitLab(OAuth, Ops, Core, GraphQL, People):
+class FakeGitLab(OAuth, Ops, Core, GraphQL, People, MergeRequests):
     """A pretend GitLab: everything the bot, its commands, reindex, the digest and the board sign-in call."""
 
 
