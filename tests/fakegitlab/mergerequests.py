@@ -63,13 +63,8 @@ class MergeRequests:
         if method == "GET":
             return 200, sorted(notes, key=lambda n: n["id"], reverse=True), {}
         if method == "POST":
-            note = {
-                "id": self.next_id(),
-                "body": str(data.get("body", "")),
-                "author": BOT,
-                "system": False,  # type: ignore[attr-defined]  # a FakeGitLab mixin
-                "created_at": self.tick(),
-            }  # type: ignore[attr-defined]  # a FakeGitLab mixin
+            note_id, at = self.next_id(), self.tick()  # type: ignore[attr-defined]  # a FakeGitLab mixin
+            note = {"id": note_id, "body": str(data.get("body", "")), "author": BOT, "system": False, "created_at": at}
             notes.append(note)
             return 201, note, {}
         return None
