@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ..changes.hooks import Deployment
+from ..changes.suspects import touches
 from ..gitlab import GitLabError
 from ..gitlab.changes import MergeRequest
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from .delivery import Delivery
 
 Key = tuple[int, int]
+MAX_DIFF_READS = 20  # merge requests whose changed files one list reads from GitLab at most (the rest: next time)
 
 
 def merge_requests(store: Store, delivery: Delivery, deployed: Iterable[Deployment]) -> dict[Key, list[MergeRequest]]:
@@ -45,3 +47,27 @@ def merge_requests(store: Store, delivery: Delivery, deployed: Iterable[Deployme
 
 def _newest(mr: MergeRequest) -> tuple[float, int]:
     return (mr.merged_at.timestamp() if mr.merged_at is not None else 0.0, mr.iid)
+
+
+def area_reasons(store: Store, delivery: Delivery, carried: dict[Key, list[MergeRequest]]) -> dict[Key, str]:
+    """(project id, iid) -> "touches `app/payments/`, a path of the payments area" for the merge requests whose
+    changed files are under an area's `code_paths` (read from GitLab once per merge request, then the index);
+    nothing is read when no area lists paths."""
+    from ..store import mergerequests as kept  # SQLAlchemy loads with the index, not with the worker
+
+    areas = [a for a in delivery.rules.areas.values() if a.code_paths]
+    mrs = list({(mr.project_id, mr.iid): mr for mrs in carried.values() for mr in mrs}.values())
+    if not areas or not mrs:
+        return {}
+    paths = kept.paths_of(store.engine, mrs)
+    client = delivery.client
+    for mr in [mr for mr in mrs if (mr.project_id, mr.iid) not in paths][:MAX_DIFF_READS]:
+        if client is None:
+            break
+        try:
+            paths[(mr.project_id, mr.iid)] = read = client.merge_request_paths(mr.project_id, mr.iid)
+        except GitLabError as exc:
+            delivery.log.warning("changed files of %s!%s not read: %s", mr.project_id, mr.iid, exc)
+            continue
+        kept.keep_paths(store.engine, mr, read)
+    return {key: reason for key, files in paths.items() if (reason := touches(areas, files))}

@@ -4,11 +4,14 @@ listed under the deployment (reference, title made inert, author named without a
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import sqlalchemy as sa
 
+from service.rules import load_rules
 from service.store import Store
 from service.store.schema import deployment_merge_requests, merge_request_reads
+from tests.rules.helpers import rules_with_area_code_paths
 from tests.worker.helpers import declare_suspects, deployed, recent_changes, reopen_incident, seed_changes
 
 MRS = r"/projects/1/deployments/\d+/merge_requests"
@@ -72,3 +75,30 @@ def test_no_merge_request_keeps_the_line_as_it_was(fake, runtime, indexed: Store
     reopen_incident(fake, 1, 24)
     declare_suspects(fake, iid=24, key="d2")
     assert len(mr_reads(fake)) == 1
+
+
+def test_a_merge_request_touching_an_areas_path_says_so(fake, runtime, indexed: Store, tmp_path: Path) -> None:
+    """The reliability area lists `app/payments/`: !12 changes a file under it and gets the reason, !14 (docs) none.
+    Each merge request's changed files are read once; a second incident reads none."""
+    runtime.rules = load_rules(rules_with_area_code_paths(tmp_path, "[app/payments/]"))
+    seed_changes(indexed)
+    fake.ship(1, 1, 12, title="Charge twice", paths=("app/payments/charge.rb", "README.md"))
+    fake.ship(1, 1, 14, title="Docs", paths=("docs/pay.md",))
+    lines = recent_changes(declare_suspects(fake)).splitlines()
+    (twelve,) = [line for line in lines if "!12]" in line]
+    (fourteen,) = [line for line in lines if "!14]" in line]
+    assert twelve.endswith(": touches `app/payments/`, a path of the reliability area")
+    assert "touches" not in fourteen
+    diffs = [c.path for c in fake.calls if c.path.endswith("/diffs")]
+    assert sorted(diffs) == ["/projects/1/merge_requests/12/diffs", "/projects/1/merge_requests/14/diffs"]
+    reopen_incident(fake, 1, 24)
+    assert "a path of the reliability area" in declare_suspects(fake, iid=24, key="d2")
+    assert len([c for c in fake.calls if c.path.endswith("/diffs")]) == 2
+
+
+def test_no_area_paths_no_diffs_read(fake, runtime, indexed: Store) -> None:
+    """The shipped areas list no paths: a merge request's changed files are never asked for."""
+    seed_changes(indexed)
+    fake.ship(1, 1, 12, paths=("app/payments/charge.rb",))
+    assert "touches" not in declare_suspects(fake)
+    assert not [c for c in fake.calls if c.path.endswith("/diffs")]
