@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from service.rules import load_rules
 from service.store import Store
 from service.store.schema import deployment_merge_requests, merge_request_reads
+from tests.fakegitlab import rounds
 from tests.rules.helpers import rules_with_area_code_paths
 from tests.worker.helpers import declare_suspects, deployed, recent_changes, reopen_incident, seed_changes
 
@@ -102,3 +103,15 @@ def test_no_area_paths_no_diffs_read(fake, runtime, indexed: Store) -> None:
     fake.ship(1, 1, 12, paths=("app/payments/charge.rb",))
     assert "touches" not in declare_suspects(fake)
     assert not [c for c in fake.calls if c.path.endswith("/diffs")]
+
+
+def test_the_merge_requests_of_every_listed_deployment_are_read_in_one_round(fake, runtime, indexed: Store) -> None:
+    """Three deployments listed, none read before: their three reads overlap (sent together), with latency."""
+    seed_changes(indexed, [deployed(1, 12), deployed(5, 20), deployed(6, 30)])
+    for n in (1, 5, 6):
+        fake.ship(1, n, 10 + n)
+    fake.latency = 0.05
+    comment = declare_suspects(fake)
+    reads = [c for c in fake.calls if re.fullmatch(MRS, c.path)]
+    assert len(reads) == 3 and len(rounds(reads)) == 1
+    assert all(f"!{10 + n}]" in comment for n in (1, 5, 6))
