@@ -5,13 +5,17 @@ deployments and a flag switch arrive as hooks, an incident lists exactly its sus
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import body, payload
 from tests.e2e.harness import Stack, accepted, calls
 from tests.fakegitlab import FakeGitLab
+from tests.rulesdir import TEST_RULES
 
 pytestmark = pytest.mark.e2e
 
@@ -25,13 +29,14 @@ def hook_time(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S +0000")
 
 
-def deployment(n: int, status: str, at: datetime) -> bytes:
-    """Deployment `n` of gitlabhq/gitlab-test to production, as GitLab's documented hook, status changed `at`."""
+def deployment(n: int, status: str, at: datetime, project: dict[str, Any] | None = None) -> bytes:
+    """Deployment `n` of gitlabhq/gitlab-test (or `project`) to production, as GitLab's documented hook, status
+    changed `at`."""
     data = payload("deployment.success.docs")
     data.update(
         status=status, deployment_id=n, status_changed_at=hook_time(at), environment="production",
         environment_tier="production", deployable_url=f"{JOB}{900 + n}", short_sha=f"sha{n}",
-        commit_title=f"Change {n}", project=HERE,
+        commit_title=f"Change {n}", project=project or HERE,
     )  # fmt: skip
     return json.dumps(data).encode()
 
@@ -100,3 +105,39 @@ def test_an_incident_lists_its_suspects_and_a_cause_tells_its_merge_requests(sta
         told = {iid: [n["body"] for n in gitlab.mr_notes.get((1, iid), [])] for iid in (9, 12, 14)}
     assert len(told[12]) == len(told[14]) == 1 and told[9] == []
     assert told[12][0].startswith("This merge request was named as the cause of incident [gitlabhq/gitlab-test#23](")
+
+
+def test_a_confidential_incident_names_nothing_across_projects(
+    stack: Stack, gitlab: FakeGitLab, tmp_path: Path
+) -> None:
+    """An area shares gitlabhq/gitlab-test and secretgroup: an open incident would list secretgroup/private's
+    deployment, a confidential one lists only its own project's, never reads the other's merge requests, and
+    `cause !12` tells no merge request."""
+    rules = tmp_path / "rules"
+    shutil.copytree(TEST_RULES, rules)
+    area = rules / "areas" / "reliability.yml"
+    shared = "  projects: [gitlabhq/gitlab-test, secretgroup]\n  match:\n"
+    area.write_text(area.read_text().replace("  match:\n", shared, 1))
+    stack.env["INCIDENT_BOT_RULES"] = str(rules)
+    now = datetime.now(UTC).replace(microsecond=0)
+    with gitlab.lock:
+        gitlab.issues[(1, 23)]["confidential"] = True
+        gitlab.ship(1, 101, 12, title="Cache carts")
+        gitlab.ship(3, 301, 31, title="Secret change", path="secretgroup/private")
+    stack.start_web()
+    stack.start_worker()
+    settle(stack, deployment(101, "success", now - timedelta(minutes=40)), "dep-101", "Deployment Hook")
+    secret = {"id": 3, "path_with_namespace": "secretgroup/private", "name": "Private"}
+    settle(stack, deployment(301, "success", now - timedelta(minutes=10), secret), "dep-301", "Deployment Hook")
+    started = datetime.now(UTC) + timedelta(seconds=1)
+    opened = body("issue.open.incident", created_at=started.isoformat(), confidential=True)
+    settle(stack, opened, "open-1", "Issue Hook")
+
+    with gitlab.lock:
+        declaration = str(gitlab.bot_notes()[-1]["body"])
+    lines = listed(declaration)
+    assert [line[:22] for line in lines] == ["- deployment [sha101](", "  - [gitlabhq/gitlab-t"], lines
+    assert "secret" not in declaration.lower() and "sha301" not in declaration
+    assert "Commented" not in command(stack, gitlab, "cause !12", "cmd-cause")
+    touched = [c.path for c in calls(gitlab) if "/projects/3/" in c.path or "/merge_requests/12/notes" in c.path]
+    assert touched == []
