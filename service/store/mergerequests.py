@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,23 +40,29 @@ def merge_request(row: Any) -> MergeRequest:
     )  # fmt: skip
 
 
+@lru_cache(maxsize=1)
+def _read_statement() -> Any:
+    """`read`'s one query, built once (its deployments an expanding bound parameter): each read row, and its merge
+    requests (none: a row of NULLs, the outer join's)."""
+    carried = sa.and_(_m.project_id == _r.project_id, _m.deployment_id == _r.deployment_id)
+    return (
+        sa.select(_r.project_id.label("deployment_project_id"), _r.deployment_id.label("read_deployment_id"), *_m)
+        .select_from(merge_request_reads.outerjoin(deployment_merge_requests, carried))
+        .where(sa.tuple_(_r.project_id, _r.deployment_id).in_(sa.bindparam("keys", expanding=True)))
+    )
+
+
 def read(engine: Engine, keys: Iterable[Key]) -> dict[Key, list[MergeRequest]]:
     """The merge requests of each deployment of `keys` already read (one absent from the answer: never read)."""
     wanted = list(dict.fromkeys(keys))
     if not wanted:
         return {}
-    pairs = sa.tuple_(_r.project_id, _r.deployment_id).in_(wanted)
     found: dict[Key, list[MergeRequest]] = {}
     with engine.connect() as conn:
-        for row in conn.execute(sa.select(_r.project_id, _r.deployment_id).where(pairs)):
-            found[(int(row.project_id), int(row.deployment_id))] = []
-        rows = conn.execute(
-            sa.select(deployment_merge_requests)
-            .where(sa.tuple_(_m.project_id, _m.deployment_id).in_(wanted))
-            .order_by(_m.merged_at.desc(), _m.merge_request_iid.desc())
-        )
-        for row in rows:
-            found.setdefault((int(row.project_id), int(row.deployment_id)), []).append(merge_request(row))
+        for row in conn.execute(_read_statement(), {"keys": wanted}):
+            listed = found.setdefault((int(row.deployment_project_id), int(row.read_deployment_id)), [])
+            if row.merge_request_iid is not None:
+                listed.append(merge_request(row))
     return found
 
 
