@@ -61,6 +61,16 @@ class RecordCause(Action):
     by: str
 
 
+@dataclass(frozen=True)
+class CommentOnCause(Action):
+    """Leave one comment on the merge request `ref` names (or on each a named deployment carried) linking the
+    incident (`incident`: its reference, `url`); never planned for a confidential incident."""
+
+    ref: CauseRef
+    incident: str
+    url: str
+
+
 def parse_cause(text: str) -> CauseRef | str | None:
     """The reference in `cause <text>`: a CauseRef, `NONE` to clear, or None when it is no reference."""
     words = text.split()

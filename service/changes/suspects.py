@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from ..durations import human_duration
 from ..rules import RuleSet
 from ..rules.areas import sharing
+from ..rules.model import Area
 from ..rules.settings import SuspectSettings
 from ..text import neutralise_line
 from .hooks import PRODUCTION, SUCCESS, Change, Deployment
@@ -106,3 +107,21 @@ def select_suspects(scope: SuspectScope, changes: Iterable[Change], settings: Su
         minutes = (scope.started_at - changed_at(change)).total_seconds() / 60
         suspects.append(Suspect(change, changed_at(change), minutes, reason(change, scope, minutes)))
     return suspects
+
+
+def _under(changed: str, code_path: str) -> bool:
+    """Whether a changed file is `code_path` (a file) or under it (a directory: `app/payments/` or `app/payments`)."""
+    directory = code_path.rstrip("/")
+    return changed == directory or changed.startswith(directory + "/")
+
+
+def touches(areas: Iterable[Area], changed: Iterable[str]) -> str | None:
+    """A merge request's reason from the files it changes: "touches `app/payments/`, a path of the payments area"
+    for the first area path (in the areas' order) one of them is under; None when none is. The area's path is
+    its rules' (`rules.areas.code_path_ok`: plain path characters), safe in a code span."""
+    files = list(changed)
+    for area in areas:
+        for code_path in area.code_paths:
+            if any(_under(f, code_path) for f in files):
+                return f"touches `{code_path}`, a path of the {area.name} area"
+    return None

@@ -17,6 +17,7 @@ from redis import Redis
 from ..config import Settings
 from ..incident import Issue, Note
 from ..keys import Keys
+from .changes import ChangeCalls, ChangeGitLab
 from .errors import PermanentGitLabError
 from .followups import FollowUpCalls, FollowUpGitLab
 from .issues import issue_fields
@@ -46,7 +47,7 @@ USER_CACHE_SECONDS = 3600
 DELIVERY_RETRIES = 3
 
 
-class GitLabClient(FollowUpGitLab, Protocol):
+class GitLabClient(FollowUpGitLab, ChangeGitLab, Protocol):
     """Every GitLab operation the delivery job performs (BotClient; tests fake GitLab over HTTP, not here)."""
 
     def current_user(self) -> User: ...
@@ -102,7 +103,7 @@ class GitLabClient(FollowUpGitLab, Protocol):
     def access_level(self, project_id: int, user_id: int) -> int: ...
 
 
-class BotClient(MemoryPointer, FollowUpCalls):
+class BotClient(MemoryPointer, FollowUpCalls, ChangeCalls):
     """GitLabClient over the Session: timeouts, bounded retries, the delivery's event UUID on writes."""
 
     def __init__(

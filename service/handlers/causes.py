@@ -8,7 +8,7 @@ is no reference gets the usage, shown inert.
 
 from __future__ import annotations
 
-from ..changes.cause import CauseRef, RecordCause, parse_cause
+from ..changes.cause import CauseRef, CommentOnCause, RecordCause, RefKind, parse_cause
 from ..parts import CauseNote, Piece, SuspectsPart
 from ..text import mention, neutralise_line
 from .draft import Draft
@@ -37,6 +37,15 @@ def cause_command(d: Draft, rest: str) -> str | tuple[Piece, ...]:
         return usage(d.bot) + (f" ({shown} is not one.)" if shown else "")
     by, cause = d.event.actor.username, ref if isinstance(ref, CauseRef) else None  # `none`: clear it
     d.record_cause(RecordCause(RULE, cause, by))
+    if cause is not None and _comments(d, cause):
+        incident = f"{d.event.project_path or d.event.project_id}#{d.event.iid}"
+        d.record_cause(CommentOnCause(RULE, cause, incident, d.issue.web_url or d.event.url))
     named = f": {neutralise_line(str(cause))}" if cause is not None else ""
     d.timeline(f"cause {'named' if cause is not None else 'cleared'} by {mention(by)}{named}")
     return (CauseNote(),)
+
+
+def _comments(d: Draft, cause: CauseRef) -> bool:
+    """Whether the named change's merge requests learn of the incident: not a flag's, never a confidential one's."""
+    confidential = d.issue.confidential or d.event.confidential
+    return cause.kind is not RefKind.FEATURE_FLAG and d.rules.settings.suspects.comment_on_cause and not confidential

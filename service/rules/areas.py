@@ -2,7 +2,8 @@
 
 One file per area. Every mistake is reported with file and line, and an area may name only the
 roles, phases, channels, categories and severities the rest of the rules define. An area's `projects:`
-names the projects (or groups) that share their past incidents as similar incidents (`sharing`).
+names the projects (or groups) that share their past incidents as similar incidents (`sharing`); its `code_paths:`
+the paths in a repository whose change makes a suspect merge request's reason name the area.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ _NAME = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_.-]*$"}
 _TEXTS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 # A GitLab project or group path: segments of letters, digits, `_`, `.`, `-`, not starting with `.`/`-` nor ending `.`.
 _PATH = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?(?:/[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?)*")
+# A path in a repository: relative, segments of letters, digits, `_`, `.`, `-` (no `.` or `..` segment), at most 255.
+_CODE_PATH = re.compile(r"(?!.*(?:^|/)\.{1,2}(?:/|$))[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*/?")
 AREA_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "incident-bot functional area",
@@ -70,6 +73,12 @@ AREA_SCHEMA: dict[str, Any] = {
                     "items": {"type": "string"},
                     "description": "Projects or groups whose incidents are offered to each other as similar ones.",
                 },
+                "code_paths": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Paths in a repository (`app/payments/`: a directory and what is under it; else "
+                    "a file) whose change makes a suspect merge request's reason name the area.",
+                },
             },
         }
     },
@@ -109,11 +118,7 @@ def build_areas(docs: list[Located], rules: RuleSet) -> tuple[dict[str, Area], l
                 if str(value) not in known[key]:
                     choices = ", ".join(sorted(known[key])) or "none defined"
                     bad((key, value if isinstance(values, dict) else i), f"unknown {kind} {value!r} ({choices})")
-        for i, path in enumerate(raw.get("projects", ())):
-            if not _PATH.fullmatch(path):
-                bad(
-                    ("projects", i), f"projects: {path!r} is not a project or group path (such as `acme/app` or `acme`)"
-                )
+        _check_paths(raw, bad)
         match = raw.get("match") or {}
         for i, category in enumerate(match.get("categories", ())):
             if category not in rules.categories:
@@ -137,8 +142,24 @@ def build_areas(docs: list[Located], rules: RuleSet) -> tuple[dict[str, Area], l
             tuple(raw.get("handoff", ())),
             tuple(raw.get("reporting", ())),
             tuple(dict.fromkeys(raw.get("projects", ()))),
+            tuple(dict.fromkeys(raw.get("code_paths", ()))),
         )
     return areas, problems
+
+
+def _check_paths(raw: dict[str, Any], bad: Any) -> None:
+    """An area's `projects:` (GitLab project or group paths) and `code_paths:` (paths in a repository)."""
+    for i, path in enumerate(raw.get("projects", ())):
+        if not _PATH.fullmatch(path):
+            bad(("projects", i), f"projects: {path!r} is not a project or group path (such as `acme/app` or `acme`)")
+    for i, code_path in enumerate(raw.get("code_paths", ())):
+        if not code_path_ok(code_path):
+            bad(("code_paths", i), f"code_paths: {code_path!r} is not a path in a repository (such as `app/payments/`)")
+
+
+def code_path_ok(path: str) -> bool:
+    """Whether `path` may be an area's `code_paths` entry: `_CODE_PATH`, at most 255 characters."""
+    return len(path) <= 255 and bool(_CODE_PATH.fullmatch(path))
 
 
 def _covers(path: str, project_path: str) -> bool:

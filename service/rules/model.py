@@ -138,6 +138,8 @@ class Area:
     reporting: tuple[str, ...] = ()
     # Project or group paths whose incidents may be shown to each other as similar incidents (rules.areas.sharing).
     projects: tuple[str, ...] = ()
+    # Paths in a repository (`app/payments/`) whose change names this area in a suspect merge request's reason.
+    code_paths: tuple[str, ...] = ()
 
     def applies(self, category: str | None, labels: AbstractSet[str], project_path: str, title: str) -> str | None:
         """Why this area owns the incident (`category security`, ...), or None."""

@@ -63,6 +63,10 @@ SUSPECTS_SETTING: dict[str, Any] = {
             "description": "Environments whose deployments are suspects whatever their tier (besides production).",
         },
         "limit": {"type": "integer", "minimum": 1, "maximum": 20, "description": "Suspects listed at most; default 5."},
+        "comment_on_cause": {
+            "type": "boolean",
+            "description": "Comment once on a merge request named as a cause, linking the incident; default true.",
+        },
     },
 }
 
@@ -95,6 +99,7 @@ class SuspectSettings:
     window_hours: float = 24.0
     environments: tuple[str, ...] = ()  # environment names that count as production whatever their tier
     limit: int = 5
+    comment_on_cause: bool = True  # never for a confidential incident
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> SuspectSettings:
@@ -103,6 +108,7 @@ class SuspectSettings:
             window_hours=float(raw.get("window_hours", default.window_hours)),
             environments=tuple(raw.get("environments", default.environments)),
             limit=int(raw.get("limit", default.limit)),
+            comment_on_cause=bool(raw.get("comment_on_cause", default.comment_on_cause)),
         )
 
 

@@ -2,7 +2,8 @@
 
 A cause is a deployment, a merge request or a feature flag. `record_cause` is the index's writer for it
 (`None` clears an incident's cause); the deployments that caused incidents are read back joined with the
-deployment and the incident, so the report needs no GitLab call. The lookups that resolve a `cause <ref>` (a
+deployment and the incident (a merge request through the first production deployment that carried it), so the
+report needs no GitLab call. The lookups that resolve a `cause <ref>` (a
 deployment by id or job URL, the one before it for the rollback hint, a project by path, a flag by name) are here.
 """
 
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from ..changes.hooks import Deployment
 from .changes import deployment
+from .mergerequests import first_deployment
 from .model import utc
 from .schema import deployments, feature_flag_changes, incident_causes, incidents
 
@@ -80,7 +82,12 @@ def record_cause(engine: Engine, project_id: int, iid: int, cause: Cause | None,
 
 
 def caused_incidents(engine: Engine) -> list[CausedIncident]:
-    """Every incident whose cause is an indexed deployment, with that deployment (the report picks its window)."""
+    """Every incident whose cause is an indexed deployment, with that deployment (the report picks its window).
+
+    A merge request named as the cause counts against the first successful production deployment known to have
+    carried it (`store.mergerequests`: what GitLab said when a suspect list or a cause's comment read it); a flag,
+    or a merge request no indexed deployment carried, against none.
+    """
     c, d, i = incident_causes.c, deployments.c, incidents.c
     query = (
         sa.select(deployments, c.project_id.label("incident_project_id"), c.iid.label("incident_iid"))
@@ -94,16 +101,35 @@ def caused_incidents(engine: Engine) -> list[CausedIncident]:
         .order_by(c.project_id, c.iid)
     )
     with engine.connect() as conn:
-        return [
-            CausedIncident(
-                deployment(row),
-                row.incident_project_id,
-                row.incident_iid,
-                utc(row.incident_started_at),
-                utc(row.incident_resolved_at),
-            )
-            for row in conn.execute(query)
-        ]
+        found = [_caused(deployment(row), row) for row in conn.execute(query)]
+    found += _merge_requests_caused(engine)
+    return sorted(found, key=lambda f: (f.project_id, f.iid))
+
+
+def _caused(by: Deployment, row: Any) -> CausedIncident:
+    return CausedIncident(
+        by, row.incident_project_id, row.incident_iid, utc(row.incident_started_at), utc(row.incident_resolved_at)
+    )
+
+
+def _merge_requests_caused(engine: Engine) -> list[CausedIncident]:
+    """The incidents whose cause is a merge request, each against the first production deployment that carried it."""
+    c, i = incident_causes.c, incidents.c
+    query = (
+        sa.select(c.cause_project_id, c.merge_request_iid, c.project_id.label("incident_project_id"))
+        .add_columns(c.iid.label("incident_iid"), i.started_at.label("incident_started_at"))
+        .add_columns(i.resolved_at.label("incident_resolved_at"))
+        .select_from(incident_causes.outerjoin(incidents, sa.and_(i.project_id == c.project_id, i.iid == c.iid)))
+        .where(c.kind == CauseKind.MERGE_REQUEST.value, c.merge_request_iid.is_not(None))
+    )
+    with engine.connect() as conn:
+        rows = list(conn.execute(query))
+    found = []
+    for row in rows:
+        first = first_deployment(engine, int(row.cause_project_id), int(row.merge_request_iid))
+        if first is not None:
+            found.append(_caused(first, row))
+    return found
 
 
 def deployments_named(engine: Engine, *, deployment_id: int | None = None, url: str | None = None) -> list[Deployment]:

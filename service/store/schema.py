@@ -221,3 +221,33 @@ review_links = sa.Table(
     sa.Column("iid", sa.Integer, primary_key=True),
     sa.Column("linked_at", Time, nullable=False),  # when the bot learnt of it
 )
+# A deployment's merge requests (GET /projects/:id/deployments/:deployment_id/merge_requests), read once per deployment
+# when a suspect list first names it (issue 19); `merge_request_reads` says it was read, so none found is kept too.
+# `changed_paths`: the files the merge request changes, one a line (NULL: not read yet).
+deployment_merge_requests = sa.Table(
+    "deployment_merge_requests",
+    metadata,
+    sa.Column("project_id", sa.BigInteger, primary_key=True, autoincrement=False),  # the deployment's
+    sa.Column("deployment_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("merge_request_project_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("merge_request_iid", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("reference", sa.String(255), nullable=False, server_default=""),
+    sa.Column("title", sa.String(255), nullable=False, server_default=""),
+    sa.Column("author", sa.String(255), nullable=False, server_default=""),
+    sa.Column("merged_at", Time),
+    sa.Column("web_url", sa.String(2048), nullable=False, server_default=""),
+    sa.Column("changed_paths", sa.Text),
+)
+# `report --changes`: the deployments that carried a merge request named as a cause.
+sa.Index(
+    "ix_deployment_merge_requests_merge_request",
+    deployment_merge_requests.c.merge_request_project_id,
+    deployment_merge_requests.c.merge_request_iid,
+)
+merge_request_reads = sa.Table(
+    "merge_request_reads",
+    metadata,
+    sa.Column("project_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("deployment_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("read_at", Time, nullable=False),
+)

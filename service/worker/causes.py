@@ -59,7 +59,7 @@ def record_causes(plan: Plan, delivery: Delivery, state: IncidentState, index: D
 def _timeline(store: Store, delivery: Delivery, named: str | None, by: str) -> str:
     """The "cause confirmed" (or, `named` None, "cleared") event in the incident's timeline in the index, and the
     marker of the reply that lets reindex read the same event back (`store.cause_events`)."""
-    from ..store import EventKind
+    from ..store import EventKind  # as below: SQLAlchemy loads with the index
     from ..store.cause_events import cause_event, marker  # SQLAlchemy loads with the index
 
     event, pid, iid = cause_event(delivery.clock(), named, by), delivery.event.project_id, delivery.event.iid

@@ -41,6 +41,7 @@ from .causes import record_causes
 from .corrective import apply_follow_ups
 from .drills import open_drill
 from .enrich import Enrichment
+from .mrcomment import comment_on_causes
 from .silences import apply_silences
 from .staffing import by_id, by_username, not_users, staffing
 
@@ -127,6 +128,8 @@ def apply_plan(
     for drill in plan.of(OpenDrill)[:1]:
         _open_drill(drill, delivery, outcome, followups)
     outcome.cause = record_causes(plan, delivery, state, index)  # issue 19: into the index, before its CauseNote
+    told = comment_on_causes(plan, delivery, state, index)  # issue 19: the named merge requests (worker/mrcomment.py)
+    outcome.cause = "\n\n".join(filter(None, (outcome.cause, told))) or None
     plan = (enrichment or Enrichment(delivery, state)).after_write(plan, outcome)
     body = comment(plan)
     if unknown:

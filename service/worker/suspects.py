@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from ..bounds import parse_time
 from ..changes.hooks import Deployment
 from ..changes.suspects import Suspect, SuspectScope, scope_of
+from ..gitlab.changes import MergeRequest
 from ..parts import SuspectsPart
 from ..text import md_link, neutralise_line
+from .mergerequests import Key, area_reasons, merge_requests
 
 if TYPE_CHECKING:
     from .enrich import Sources
@@ -35,7 +37,9 @@ def fill(sources: Sources, parts: list[SuspectsPart]) -> dict[Any, str | None]:
     store = sources.store
     assert store is not None
     found = suspects(store.engine, incident_scope(sources), sources.delivery.rules.settings.suspects)
-    listed = render(found)
+    deployed = [s.change for s in found if isinstance(s.change, Deployment)]
+    carried = merge_requests(store, sources.delivery, deployed)
+    listed = render(found, carried, area_reasons(store, sources.delivery, carried))
     return {p: (listed or NONE_FOUND) if p.reply else (HEADING + listed if listed else "") for p in parts}
 
 
@@ -60,18 +64,34 @@ def _start(sources: Sources) -> datetime:
     return sources.delivery.clock()
 
 
-def line(s: Suspect) -> str:
-    """One suspect: what changed (a link to its job only when it is a plain http(s) URL), who, and why it is listed."""
+def line(s: Suspect, carried: dict[Key, list[MergeRequest]] | None = None, why: dict[Key, str] | None = None) -> str:
+    """One suspect: what changed (a link to its job only when it is a plain http(s) URL), who, and why it is listed;
+    under a deployment, the merge requests it carried."""
     c = s.change
     if isinstance(c, Deployment):
         what = f"deployment {md_link(c.sha or str(c.deployment_id), c.deployable_url)}"
         title = f" {neutralise_line(c.commit_title)}" if c.commit_title else ""
         who = f" by {neutralise_line(c.user)}" if c.user else ""  # named, never pinged
-        return f"- {what}{title}{who}: {s.reason}"
+        mrs = (carried or {}).get((c.project_id, c.deployment_id), [])
+        return f"- {what}{title}{who}: {s.reason}" + "".join(
+            "\n  - " + merge_request_line(mr, (why or {}).get((mr.project_id, mr.iid))) for mr in mrs
+        )
     who = f" by {neutralise_line(c.user)}" if c.user else ""
     return f"- {s.reason}{who}"
 
 
-def render(found: list[Suspect]) -> str:
-    """The suspects, newest first, one line each."""
-    return "\n".join(line(s) for s in found)
+def merge_request_line(mr: MergeRequest, reason: str | None = None) -> str:
+    """A merge request a deployment carried: its reference (a link), title, author (named, never pinged), merge time,
+    and the area whose path it touches."""
+    title = f" {neutralise_line(mr.title)}" if mr.title else ""
+    who = f" by {neutralise_line(mr.author)}" if mr.author else ""
+    merged = f", merged {mr.merged_at:%Y-%m-%d %H:%M} UTC" if mr.merged_at is not None else ""
+    why = f": {reason}" if reason else ""
+    return f"{md_link(mr.reference or f'!{mr.iid}', mr.web_url)}{title}{who}{merged}{why}"
+
+
+def render(
+    found: list[Suspect], carried: dict[Key, list[MergeRequest]] | None = None, why: dict[Key, str] | None = None
+) -> str:
+    """The suspects, newest first, one line each (a deployment's merge requests beneath it, with their reasons)."""
+    return "\n".join(line(s, carried, why) for s in found)

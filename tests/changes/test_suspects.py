@@ -6,7 +6,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 from service.changes.hooks import Deployment, FlagChange
-from service.changes.suspects import SuspectScope, select_suspects
+from service.changes.suspects import SuspectScope, select_suspects, touches
+from service.rules.model import Area
 from service.rules.settings import SuspectSettings
 from tests.changes.helpers import START, deployed, switched
 
@@ -55,3 +56,18 @@ def test_a_confidential_incident_names_its_own_project_only() -> None:
     assert [s.change.project_id for s in select_suspects(secret, changes, SuspectSettings())] == [1]
     assert select_suspects(SCOPE, changes, SuspectSettings(limit=1))[0].minutes_before == 12
     assert timedelta(minutes=12) == START - select_suspects(SCOPE, changes, SuspectSettings())[0].at
+
+
+def test_touches_names_the_first_area_path_a_changed_file_is_under() -> None:
+    """A directory (with or without its `/`) covers what is under it, not a sibling sharing its prefix; a file path
+    covers that file; the areas' order decides which is named."""
+    payments = Area("payments", "Payments", "areas/payments.yml", 3, code_paths=("app/payments/", "lib/charge.rb"))
+    billing = Area("billing", "Billing", "areas/billing.yml", 3, code_paths=("app/payments",))
+    said = "touches `app/payments/`, a path of the payments area"
+    assert touches([payments, billing], ["README.md", "app/payments/card.rb"]) == said
+    assert (
+        touches([billing, payments], ["app/payments/card.rb"]) == "touches `app/payments`, a path of the billing area"
+    )
+    assert touches([payments], ["lib/charge.rb"]) == "touches `lib/charge.rb`, a path of the payments area"
+    assert touches([payments, billing], ["app/paymentsX/a.rb", "lib/charge.rb.orig", "lib/charge"]) is None
+    assert touches([], ["app/payments/card.rb"]) is None

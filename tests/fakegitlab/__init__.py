@@ -2,7 +2,8 @@
 
 `FakeGitLab` is one model (`core`: issues, notes, users, members, links, resource events; `ops`: projects,
 groups, labels, hooks, tokens, listings; `deployments`: the Deployments API and the hooks of its deployments;
-`graphql`; `oauth`: the board's sign-in; `people`: people's actions
+`graphql`; `mergerequests`: deployments' merge requests, their diffs and notes; `oauth`: the board's sign-in;
+`people`: people's actions
 returning the webhook bodies GitLab would deliver). `serve` puts it behind `responses` in process or a real
 HTTP server; every call is recorded with its timing, `latency`/`delay` slow calls, and `rounds` counts the
 sequential round trips a piece of work made.
@@ -16,6 +17,7 @@ from typing import Any
 from .core import BOT, USERS, Call, Core, iso, stamp
 from .deployments import Deployments
 from .graphql import GraphQL
+from .mergerequests import MergeRequests
 from .oauth import OAuth, Person
 from .ops import HOOK_FIELDS, Ops
 from .people import People
@@ -24,7 +26,7 @@ from .serve import FakeGitLabServer, install_responses, wsgi
 
 
 @dataclass
-class FakeGitLab(OAuth, Ops, Core, GraphQL, People, Deployments):
+class FakeGitLab(OAuth, Ops, Core, GraphQL, People, Deployments, MergeRequests):
     """A pretend GitLab: everything the bot, its commands, reindex, the digest and the board sign-in call."""
 
 

@@ -185,8 +185,9 @@ class Core:
     def route(
         self, method: str, path: str, query: dict[str, str], data: dict[str, Any], headers: dict[str, str]
     ) -> Answer:
-        """The mixins' routes in turn (oauth, graphql, deployments, ops), then the core's."""
-        for routes in (self.oauth_route, self.graphql_route, self.deployments_route, self.ops_route):  # type: ignore[attr-defined]  # a FakeGitLab mixin
+        """The mixins' routes in turn (oauth, graphql, merge requests, deployments, ops), then the core's."""
+        routes_in_turn = (self.oauth_route, self.graphql_route, self.mr_route, self.deployments_route, self.ops_route)  # type: ignore[attr-defined]  # FakeGitLab mixins
+        for routes in routes_in_turn:
             found = routes(method, path, query, data, headers)
             if found is not None:
                 return found

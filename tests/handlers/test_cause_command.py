@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.changes.cause import NONE, CauseRef, RecordCause, RefKind, parse_cause
+from service.changes.cause import NONE, CauseRef, CommentOnCause, RecordCause, RefKind, parse_cause
 from service.events import parse_event
 from service.handlers.causes import usage
 from service.handlers.planner import plan_event
@@ -27,11 +28,12 @@ HOSTILE = st.one_of(
 )
 
 
-def plan_for(note: str, rules: RuleSet, access: int = 40) -> Plan:
+def plan_for(note: str, rules: RuleSet, access: int = 40, confidential: bool = False) -> Plan:
     data = payload("note.create.incident")
     data["object_attributes"]["note"] = note
     event = parse_event(data, delivery_id="d")
-    state = IncidentState(issue=Issue(1, 23, labels=frozenset(DECLARED_LABELS)), memory=dict(DECLARED))
+    issue = Issue(1, 23, labels=frozenset(DECLARED_LABELS), confidential=confidential)
+    state = IncidentState(issue=issue, memory=dict(DECLARED))
     return plan_event(event, state, rules, NOW, access=access)
 
 
@@ -69,6 +71,21 @@ def test_cause_plans_a_record_and_its_confirmation(rules: RuleSet) -> None:
     assert plan.after is not None and "cause named by @alice: !12" in str(plan.after.memory["timeline"])
     (cleared,) = plan_for("@incident-bot cause none", rules).of(RecordCause)
     assert cleared.ref is None
+
+
+def test_cause_plans_one_comment_on_the_change_unless_confidential_or_turned_off(rules: RuleSet) -> None:
+    """`cause !12` and `cause 4711` plan a CommentOnCause linking the incident; a flag, `none`, a confidential
+    incident and `suspects.comment_on_cause: false` plan none."""
+    (comment,) = plan_for("@incident-bot cause !12", rules).of(CommentOnCause)
+    assert comment.ref == CauseRef(RefKind.MERGE_REQUEST, 12) and comment.incident == "gitlabhq/gitlab-test#23"
+    assert plan_for("@incident-bot cause 4711", rules).of(CommentOnCause)
+    assert not plan_for("@incident-bot cause new-checkout", rules).of(CommentOnCause)
+    assert not plan_for("@incident-bot cause none", rules).of(CommentOnCause)
+    assert not plan_for("@incident-bot cause !12", rules, confidential=True).of(CommentOnCause)
+    off = replace(
+        rules, settings=replace(rules.settings, suspects=replace(rules.settings.suspects, comment_on_cause=False))
+    )
+    assert not plan_for("@incident-bot cause !12", off).of(CommentOnCause)
 
 
 def test_suspects_replies_with_the_list_and_a_reporter_is_refused(rules: RuleSet) -> None:

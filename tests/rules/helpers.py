@@ -34,3 +34,12 @@ def rules_with_area_projects(tmp_path: Path, projects: str) -> Path:
     area = folder / "areas" / "reliability.yml"
     area.write_text(area.read_text().replace("  match:\n", f"  projects: {projects}\n  match:\n", 1))
     return folder
+
+
+def rules_with_area_code_paths(tmp_path: Path, code_paths: str, area: str = "reliability") -> Path:
+    """A copy of the shipped rules whose `area` area has `code_paths: <code_paths>` (on line 7 of its file)."""
+    folder = tmp_path / "rules"
+    shutil.copytree(shipped_rules_dir(), folder)
+    path = folder / "areas" / f"{area}.yml"
+    path.write_text(path.read_text().replace("  match:\n", f"  code_paths: {code_paths}\n  match:\n", 1))
+    return folder

@@ -118,7 +118,8 @@ def test_bad_area_file_gives_file_line_errors(tmp_path: Path) -> None:
         load_rules(rules_dir)
     assert [str(p) for p in caught.value.problems] == [
         f"{rules_dir / 'areas' / 'typo.yml'}:4: area.chanels: unknown key 'chanels'; expected one of: name, title, "
-        "description, match, checklists, roles, channels, severity_examples, handoff, reporting, projects"
+        "description, match, checklists, roles, channels, severity_examples, handoff, reporting, projects, "
+        "code_paths"
     ]
     (rules_dir / "areas" / "typo.yml").unlink()
     with pytest.raises(RulesError) as caught:

@@ -84,8 +84,9 @@ def test_docs_state_the_suspects_defaults_the_object_has() -> None:
     lines = (ROOT / "docs" / "rules.md").read_text().splitlines()
     rows = {m.group(1): m.group(2) for line in lines if (m := re.match(r"\| `suspects\.(\w+)` \|.*\| (.+) \|$", line))}
     defaults = SuspectSettings()
-    assert rows == {"window_hours": "`24`", "environments": "none", "limit": "`5`"}
+    assert rows == {"window_hours": "`24`", "environments": "none", "limit": "`5`", "comment_on_cause": "`true`"}
     assert (defaults.window_hours, defaults.environments, defaults.limit) == (24.0, (), 5)
+    assert defaults.comment_on_cause is True
 
 
 def test_suspects_settings_are_read_and_checked(tmp_path: Path) -> None:

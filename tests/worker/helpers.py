@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import timedelta
+
 from rq.job import Job
 
+from service.changes.hooks import Change, Deployment, FlagChange
 from service.queue import EventQueue
 from service.rules import RuleSet
+from service.store import Store
+from service.store.changes import record
 from service.worker import process_delivery
-from tests.conftest import NOW
+from tests.conftest import NOW, body
 
 
 def run_queued(redis_conn, name: str, deliveries: list[tuple[str, bytes]]) -> list[Job]:
@@ -32,3 +38,45 @@ def on_call(rules: RuleSet, rotation: str) -> str:
     user = rules.rotations[rotation].on_call(NOW)
     assert user is not None
     return user
+
+
+# Suspects (issue 19): the fixtures' project (id 1) and its deployments' jobs.
+HERE = "gitlabhq/gitlab-test"
+JOB = "http://gitlab.test/gitlabhq/gitlab-test/-/jobs/"
+
+
+def deployed(n: int, minutes: float, status: str = "success", tier: str = "production", pid: int = 1) -> Deployment:
+    """Deployment `n`, its status changed `minutes` before NOW (project 1, or 3 `secretgroup/private`)."""
+    path = HERE if pid == 1 else "secretgroup/private"
+    at = NOW - timedelta(minutes=minutes)
+    return Deployment(pid, path, n, status, tier, tier, f"{JOB}{900 + n}", f"sha{n}", f"Change {n}", "dev", at)
+
+
+def seed_changes(store: Store, changes: Iterable[Change] | None = None) -> None:
+    """Record `changes` in the index (default: d1 12 min before, a failed d2, d3 out of the window, a flag)."""
+    default: list[Change] = [
+        deployed(1, 12),
+        deployed(2, 30, status="failed"),
+        deployed(3, 25 * 60),
+        FlagChange(1, HERE, "new-checkout", True, "ops", NOW - timedelta(minutes=3), 7),
+    ]
+    for change in default if changes is None else changes:
+        record(store.engine, change)
+
+
+def reopen_incident(fake, project_id: int, iid: int) -> None:
+    """Another incident issue in the fake, for a second declaration."""
+    fake.add_issue(project_id, iid, labels=["incident"])
+
+
+def declare_suspects(fake, iid: int = 23, key: str = "d1", confidential: bool = False) -> str:
+    """Declare incident `iid` (opened as an incident at NOW) through the real job: the bot's comment."""
+    fake.issues[(1, iid)].update(labels=["incident"], confidential=confidential)
+    data = body("issue.open.incident", iid=iid, created_at=NOW.isoformat(), confidential=confidential)
+    assert process_delivery(data, {"delivery_id": key, "event_uuid": key}).startswith("applied")
+    return str(fake.bot_notes(1, iid)[-1]["body"])
+
+
+def recent_changes(comment: str) -> str:
+    """The list in a declaration's "Recent changes" section (its lines up to the next paragraph)."""
+    return comment.split("**Recent changes**", 1)[1].split("\n\n")[1]

@@ -1,0 +1,88 @@
+"""A merge request named as an incident's cause learns of it: one comment linking the incident (`CommentOnCause`).
+
+Planned by `cause <ref>` (`handlers/causes.py`) unless the incident is confidential or `suspects.comment_on_cause`
+is false; the executor calls `comment_on_causes` after `record_causes`. A merge request reference is commented on
+directly; a deployment's merge requests come from the index (read from GitLab once, `worker/mergerequests.py`).
+Each comment carries a marker naming the incident, and the merge request's comments are read first: a redelivered
+or retried delivery, or the same cause named again, posts nothing twice. The issue's state is read again here, so
+an incident made confidential since planning tells no merge request. What GitLab refuses is said, never raised.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..changes.cause import CommentOnCause, RefKind
+from ..changes.suspects import scope_of
+from ..gitlab import GitLabError
+from ..text import neutralise_line, safe_url
+from .index import index_guard
+from .mergerequests import merge_requests
+
+if TYPE_CHECKING:
+    from ..incident import IncidentState
+    from ..plan import Plan
+    from .delivery import Delivery
+    from .index import DeliveryIndex
+
+MAX_COMMENTS = 10  # merge requests of one deployment told at most
+FAILURE = "incident index not read for the cause's merge requests"
+
+
+def marker(action: CommentOnCause, delivery: Delivery) -> str:
+    """What a comment of this incident's carries (the incident's project id and iid: stable across renames)."""
+    return f"<!-- incident-bot cause-of {delivery.event.project_id}#{delivery.event.iid} -->"
+
+
+def body(action: CommentOnCause, delivery: Delivery) -> str:
+    """The comment: the incident linked (its reference as text when its URL is no plain http(s) one)."""
+    shown = neutralise_line(action.incident)
+    link = f"[{shown}]({action.url})" if safe_url(action.url) else shown
+    return f"This merge request was named as the cause of incident {link}.\n\n{marker(action, delivery)}"
+
+
+def comment_on_causes(plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None) -> str | None:
+    """Carry out the plan's last `CommentOnCause`: what was commented on, for the confirmation (None: nothing)."""
+    actions: list[CommentOnCause] = plan.of(CommentOnCause)
+    if not actions or delivery.client is None or state.issue.confidential:
+        return None
+    action = actions[-1]
+    targets = _targets(action, delivery, state, index)
+    told = [shown for project, iid, shown in targets[:MAX_COMMENTS] if _comment(action, delivery, project, iid)]
+    return f"Commented on {', '.join(told)}, linking this incident." if told else None
+
+
+def _targets(
+    action: CommentOnCause, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None
+) -> list[tuple[int | str, int, str]]:
+    """(project, iid, reference shown) of each merge request to tell."""
+    ref, event = action.ref, delivery.event
+    if ref.kind is RefKind.MERGE_REQUEST:
+        assert ref.number is not None
+        return [(ref.path or event.project_id, ref.number, neutralise_line(str(ref)))]
+    store = index.store(delivery.rules, delivery.bot_username) if index is not None else None
+    if store is None:
+        return []
+    from ..store.causes import deployments_named  # SQLAlchemy loads with the index, not with the worker
+
+    scope = scope_of(delivery.rules, event.project_id, event.project_path or "", delivery.clock(), False)
+    found: list[tuple[int | str, int, str]] = []
+    with index_guard(delivery.log, FAILURE):
+        named = deployments_named(store.engine, deployment_id=ref.number, url=ref.text or None)
+        deployed = [d for d in named if scope.sees(d.project_id, d.project_path)][:1]
+        for mrs in merge_requests(store, delivery, deployed).values():
+            found += [(mr.project_id, mr.iid, neutralise_line(mr.reference or f"!{mr.iid}")) for mr in mrs]
+    return found
+
+
+def _comment(action: CommentOnCause, delivery: Delivery, project: int | str, iid: int) -> bool:
+    """Comment once on the merge request; True when it now has this incident's comment (posted now or before)."""
+    client, mark = delivery.gitlab, marker(action, delivery)
+    try:
+        if any(mark in note for note in client.merge_request_notes(project, iid)):
+            return True
+        client.comment_on_merge_request(project, iid, body(action, delivery))
+    except GitLabError as exc:
+        delivery.log.warning("no comment on merge request %s!%s: %s", project, iid, exc)
+        return False
+    return True

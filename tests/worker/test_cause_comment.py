@@ -1,0 +1,96 @@
+"""`cause <ref>` tells the merge request: one comment linking the incident, never twice (the same cause again, a
+retried delivery), never for a confidential incident, never with `suspects.comment_on_cause: false`; a deployment
+named as the cause tells each merge request it carried."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from service.gitlab import TransientGitLabError
+from service.store import Store
+from service.worker import process_delivery
+from tests.conftest import payload
+from tests.worker.helpers import declare_suspects, seed_changes
+
+INCIDENT = "http://gitlab.test/group/project/-/issues/23"  # the fake's issue 1#23
+
+
+def cause(fake, ref: str, key: str) -> str:
+    """`@incident-bot cause <ref>` on incident 1#23 through the real job: the bot's reply."""
+    note = payload("note.create.incident")
+    note["object_attributes"].update(note=f"@incident-bot cause {ref}", id=fake.next_id())  # a new comment
+    assert process_delivery(json.dumps(note).encode(), {"delivery_id": key, "event_uuid": key}).startswith("applied")
+    return str(fake.bot_notes()[-1]["body"])
+
+
+def mr_comments(fake, iid: int, project_id: int = 1) -> list[str]:
+    return [str(n["body"]) for n in fake.mr_notes.get((project_id, iid), [])]
+
+
+def test_a_merge_request_named_as_the_cause_gets_one_comment(fake, runtime, indexed: Store) -> None:
+    """`cause !12`: one comment on !12 linking the incident, said in the reply; naming it again adds none."""
+    fake.ship(1, 1, 12)
+    declare_suspects(fake)
+    said = cause(fake, "!12", "c1")
+    assert "Cause recorded by" in said and "Commented on !12, linking this incident." in said
+    comments = mr_comments(fake, 12)
+    assert len(comments) == 1
+    assert comments[0].startswith("This merge request was named as the cause of incident [gitlabhq/gitlab-test#23](")
+    assert "<!-- incident-bot cause-of 1#23 -->" in comments[0]
+    cause(fake, "!12", "c2")
+    assert len(mr_comments(fake, 12)) == 1
+
+
+def test_a_retried_delivery_does_not_comment_twice(fake, runtime, indexed: Store) -> None:
+    """The issue's reply fails after the merge request was told (GitLab 500s, the job fails); the retry posts the
+    reply and finds the merge request's comment already there."""
+    fake.ship(1, 1, 12)
+    declare_suspects(fake)
+    fake.fail("POST", r"/projects/1/issues/23/notes", 500, times=4)  # every attempt of the session
+    note = payload("note.create.incident")
+    note["object_attributes"]["note"] = "@incident-bot cause !12"
+    data = json.dumps(note).encode()
+    with pytest.raises(TransientGitLabError):
+        process_delivery(data, {"delivery_id": "r1", "event_uuid": "r1"})
+    assert len(mr_comments(fake, 12)) == 1
+    assert process_delivery(data, {"delivery_id": "r1", "event_uuid": "r1"}).startswith("applied")
+    assert len(mr_comments(fake, 12)) == 1
+    assert "Commented on !12" in str(fake.bot_notes()[-1]["body"])
+
+
+def test_a_confidential_incident_tells_no_merge_request(fake, runtime, indexed: Store) -> None:
+    """A confidential incident: the cause is recorded, the merge request learns nothing."""
+    fake.ship(1, 1, 12)
+    declare_suspects(fake, confidential=True)
+    said = cause(fake, "!12", "c1")
+    assert "Cause recorded by" in said and "Commented" not in said
+    assert mr_comments(fake, 12) == []
+    assert not [c for c in fake.calls if "/merge_requests/12/notes" in c.path]
+
+
+def test_comment_on_cause_false_tells_no_merge_request(fake, runtime, indexed: Store) -> None:
+    """`suspects.comment_on_cause: false`: recorded, no comment, no call."""
+    settings = runtime.rules.settings
+    off = replace(settings, suspects=replace(settings.suspects, comment_on_cause=False))
+    runtime.rules = replace(runtime.rules, settings=off)
+    fake.ship(1, 1, 12)
+    declare_suspects(fake)
+    assert "Commented" not in cause(fake, "!12", "c1")
+    assert not [c for c in fake.calls if "/merge_requests/12/notes" in c.path]
+
+
+def test_a_deployment_named_as_the_cause_tells_each_merge_request_it_carried(fake, runtime, indexed: Store) -> None:
+    """`cause 1`: d1 carried !12 and !14 (read when the declaration listed it): each gets one comment; a flag none."""
+    seed_changes(indexed)
+    fake.ship(1, 1, 12)
+    fake.ship(1, 1, 14)
+    declare_suspects(fake)
+    said = cause(fake, "1", "c1")
+    assert "Commented on gitlabhq/gitlab-test!14, gitlabhq/gitlab-test!12, linking this incident." in said
+    assert len(mr_comments(fake, 12)) == len(mr_comments(fake, 14)) == 1
+    reads = [c for c in fake.calls if c.path == "/projects/1/deployments/1/merge_requests"]
+    assert len(reads) == 1  # the declaration's read, kept: the cause asked GitLab nothing more
+    assert "Commented" not in cause(fake, "new-checkout", "c2")
