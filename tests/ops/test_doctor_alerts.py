@@ -104,3 +104,23 @@ def test_without_alerts_yml_doctor_checks_only_its_own_project(
     rules_dir = _rules_dir(tmp_path, monkeypatch, alerts=None)
     assert run("setup") == 0
     assert set(_labels_rows(_doctor(server, rules_dir, redis_conn))) == {"group/project"}
+
+
+def test_a_routed_project_in_the_group_doctor_runs_for_is_ok_with_the_group_labels(
+    env: None, fake: FakeGitLab, server: FakeGitLabServer, redis_conn: Redis, tmp_path: Path, monkeypatch
+) -> None:
+    """setup --group group leaves group/other (a route's project in it) the group's labels only: doctor --group
+    lists them there (inherited) and its row is ok; the fix it would name is `incident-bot setup --group group`."""
+    fake.premium = True
+    fake.project_group[2] = 5  # group/other is in group: its label listing includes the group's
+    rules_dir = _rules_dir(tmp_path, monkeypatch, ALERTS.replace("project: ops/production", "project: group/other"))
+    assert run("setup", "--group", "group") == 0
+    settings = Settings(gitlab_url=server.url, gitlab_token="t", redis_url=test_redis_url(), rules_dir=rules_dir)
+    api = OpsGitLab(server.url, "test-token", timeout=5)
+    rows = _labels_rows(run_doctor(api, settings, redis_conn, DoctorOptions(group="group", url=URL), env={}))
+    assert rows["group/other"].status is Status.OK and rows["shop/checkout"].status is Status.OK, rows
+    fake.group_labels[5] = [x for x in fake.group_labels[5] if x["name"] != "from-alerts"]
+    rows = _labels_rows(run_doctor(api, settings, redis_conn, DoctorOptions(group="group", url=URL), env={}))
+    assert (
+        rows["group/other"].status is Status.WARN and "`incident-bot setup --group group`" in rows["group/other"].detail
+    )
