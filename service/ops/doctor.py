@@ -23,7 +23,7 @@ from .access import bot_access
 from .alertcheck import check_alerts
 from .contacts import check_contacts
 from .hooks import HOOK_TRIGGERS, REENABLE, find_hook, hook_disabled
-from .labels import wanted_labels
+from .labelcheck import check_alert_labels, check_labels
 from .people import people_rows
 from .table import Row, Status
 
@@ -180,20 +180,6 @@ def _deliveries(api: OpsGitLab, ns: Namespace, hook: dict[str, Any]) -> Row:
     )
 
 
-def check_labels(api: OpsGitLab, ns: Namespace, rules: RuleSet) -> Row:
-    """Every label the rules use exists (GitLab would create a missing one without colour or description)."""
-    try:
-        present = {str(label.get("name")) for label in api.labels(ns)}
-    except GitLabError as exc:
-        return _fail("labels", ns.path, exc.detail)
-    wanted = wanted_labels(rules)
-    missing = [w.name for w in wanted if w.name not in present]
-    if missing:
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        return _warn("labels", ns.path, f"{len(missing)} missing ({shown}): run `incident-bot setup`")
-    return _ok("labels", ns.path, f"all {len(wanted)} present")
-
-
 def check_redis(connection: Redis, settings: Settings) -> list[Row]:
     """Redis answers; the queues' depths and failed registries."""
     try:
@@ -289,6 +275,12 @@ def _bot(api: OpsGitLab, username: str, rows: list[Row]) -> dict[str, Any] | Non
     return found
 
 
+def setup_command(options: DoctorOptions) -> str:
+    """The `incident-bot setup` that makes right what doctor checks here (the alert routes' labels included)."""
+    where = [f"--{kind} {path}" for kind, path in (("project", options.project), ("group", options.group)) if path]
+    return " ".join(["incident-bot setup", *where])
+
+
 def run_doctor(
     api: OpsGitLab,
     settings: Settings,
@@ -324,6 +316,8 @@ def run_doctor(
             rows.append(check_labels(api, ns, rules))
             if ns.kind == "projects" or not options.project:  # the people are staffed where the incidents are
                 rows += people_rows(api, ns, rules)
+    if rules is not None and user is not None and (options.project or options.group):
+        rows += check_alert_labels(api, rules, targets, setup_command(options))
     rows += check_redis(connection, settings)
     rows.append(check_index_catch_up(connection, settings.queue_name))
     rows += check_alerts(connection, settings)

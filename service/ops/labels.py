@@ -20,6 +20,7 @@ OTHER_COLOR = "#808080"
 # Conditions and actions whose argument is a label name (or a list of them).
 LABEL_CONDITIONS = frozenset({"has_label", "lacks_label", "label_added", "label_removed"})
 LABEL_ACTIONS = frozenset({"add_labels", "remove_labels"})
+ROUTE_PROJECT = "an alert route's project (rules/alerts.yml)"
 
 
 @dataclass(frozen=True)

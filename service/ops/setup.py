@@ -15,7 +15,7 @@ from ..gitlab.ops import Namespace, OpsGitLab
 from ..rules import RuleSet
 from .access import bot_access, bot_user
 from .hooks import find_hook, hook_differences, hook_disabled, hook_fields
-from .labels import WantedLabel, alert_projects, wanted_labels
+from .labels import ROUTE_PROJECT, WantedLabel, alert_projects, wanted_labels
 from .people import check_people
 from .table import Row, Status
 
@@ -112,7 +112,7 @@ class Setup:
         """The same labels in each project an alert route of rules/alerts.yml opens incidents in (the incident
         process runs there too), unless it is where setup runs or a project of the group it runs for."""
         for path in alert_projects(self.rules):
-            ns = self._namespace("projects", path, why="an alert route's project (rules/alerts.yml)")
+            ns = self._namespace("projects", path, why=ROUTE_PROJECT)
             if ns is None or any(ns.id == there.id for there in (home, project) if there and there.kind == ns.kind):
                 continue
             if home.kind == "groups" and ns.path.startswith(home.path + "/"):
