@@ -1,8 +1,8 @@
 """`reindex`'s merge requests (issue 19): what each production deployment the index knows carried, read once.
 
 After the deployments' backfill (`store/reindex_changes.py`), each successful deployment to a production-tier
-environment, or to one the suspects' settings name (`store.changes.production`, the suspects' own predicate), that
-the index has never read (no `merge_request_reads` row) is read through the suspects' own call
+environment, or to one the suspects' settings name, that the index has never read (`store.mergerequests.unread`:
+the suspects' own predicate, no `merge_request_reads` row) is read through the suspects' own call
 (`deployment_merge_requests`) and kept by their own writer (`store.mergerequests.keep`). So `report --changes`
 counts a merge request named as a cause against the deployment that carried it even when no suspect list ever
 named that deployment, and a rerun reads nothing again. A few threads read (`reindex --workers`) while this one
@@ -18,18 +18,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Protocol
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ..changes.hooks import Deployment
 from ..gitlab.changes import MergeRequest
 from ..gitlab.errors import PermanentGitLabError
-from .changes import production
-from .mergerequests import keep
-from .model import utc
-from .schema import deployments, merge_request_reads
+from .mergerequests import keep, unread
 
 log = logging.getLogger("incident_bot.reindex")
-Unread = tuple[int, int, str]  # project id, deployment id, project path (for the log)
 DEFAULT_WORKERS = 4
 
 
@@ -37,27 +33,6 @@ class MergeRequestSource(Protocol):
     """The one read this needs: service.gitlab.deployments.GitLabDeployments (the suspects' call)."""
 
     def deployment_merge_requests(self, project_id: int, deployment_id: int) -> list[MergeRequest]: ...
-
-
-def unread(
-    engine: Engine,
-    environments: Iterable[str] = (),
-    *,
-    project_ids: Iterable[int] | None = None,
-    since: datetime | None = None,
-) -> list[Unread]:
-    """The successful production deployments (of `project_ids`; all without; changed since `since`) whose merge
-    requests the index never read, oldest first."""
-    d, r = deployments.c, merge_request_reads.c
-    read = sa.exists().where(r.project_id == d.project_id, r.deployment_id == d.deployment_id)
-    query = sa.select(d.project_id, d.deployment_id, d.project_path).where(production(list(environments)), ~read)
-    if project_ids is not None:
-        query = query.where(d.project_id.in_(list(project_ids)))
-    if since is not None:
-        query = query.where(d.status_changed_at >= utc(since))
-    query = query.order_by(d.status_changed_at, d.project_id, d.deployment_id)
-    with engine.connect() as conn:
-        return [(int(pid), int(did), str(path or "")) for pid, did, path in conn.execute(query)]
 
 
 def read_merge_requests(
@@ -70,24 +45,25 @@ def read_merge_requests(
     workers: int = DEFAULT_WORKERS,
     now: datetime | None = None,
 ) -> int:
-    """Read and keep the merge requests of every deployment `unread` names; how many deployments were read."""
+    """Read and keep the merge requests of every deployment `store.mergerequests.unread` names; how many deployments
+    were read."""
     wanted = unread(engine, environments, project_ids=project_ids, since=since)
     at = now or datetime.now(UTC)
 
-    def one(item: Unread) -> list[MergeRequest] | None:
+    def one(d: Deployment) -> list[MergeRequest] | None:
         try:
-            return source.deployment_merge_requests(item[0], item[1])
+            return source.deployment_merge_requests(d.project_id, d.deployment_id)
         except PermanentGitLabError as exc:
             log.warning(
-                "reindex: the merge requests of deployment %d of project %s not read: %s", item[1], item[2] or item[0],
-                exc,
+                "reindex: the merge requests of deployment %d of project %s not read: %s", d.deployment_id,
+                d.project_path or d.project_id, exc,
             )  # fmt: skip
             return None
 
     count = 0
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="reindex-mrs") as pool:
-        for item, found in zip(wanted, pool.map(one, wanted), strict=True):
+        for d, found in zip(wanted, pool.map(one, wanted), strict=True):
             if found is not None:  # written here, in one thread, as GitLab answers in order
-                keep(engine, (item[0], item[1]), found, at)
+                keep(engine, (d.project_id, d.deployment_id), found, at)
                 count += 1
     return count
