@@ -4,7 +4,9 @@ The suspects' enricher (`worker/mergerequests.py`) asks `read` for the deploymen
 are read from GitLab and kept with `keep` (a row per merge request, and a `merge_request_reads` row even when
 there are none, so an empty answer is not asked again). A merge request's changed files are kept beside it
 (`keep_paths`) for the areas' `code_paths`. `report --changes` counts a merge request named as a cause against
-`first_deployment`: the first successful production deployment that carried it.
+`first_deployment`: the first successful production deployment that carried it. `unread` names the production
+deployments never read, which `reindex` (`store/reindex_mergerequests.py`) and a `cause !<iid>` no kept row
+explains (`worker/causes.py`) read.
 """
 
 from __future__ import annotations
