@@ -1,4 +1,5 @@
-"""Reindex's reads of deployments (issue 19): a project, a group's projects, a project's deployments by update time.
+"""Reindex's reads of deployments (issue 19): a project, a group's projects, a project's deployments by update time,
+and a deployment's merge requests (the suspects' own call, `changes.ChangeCalls.deployment_merge_requests`).
 
 Raw JSON, as GitLab answers it: `changes/listed.py` reads a deployment row into the hook's record and
 `store/reindex_changes.py` decides which projects to read and records what it finds.
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from .changes import ChangeCalls
 from .errors import PermanentGitLabError
 from .session import Session
 
@@ -21,8 +23,9 @@ def _when(at: datetime) -> str:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-class GitLabDeployments:
-    """The reads `reindex` makes for deployments (store.reindex_changes.DeploymentSource), over reindex's Session."""
+class GitLabDeployments(ChangeCalls):
+    """The reads `reindex` makes for deployments (store.reindex_changes.DeploymentSource) and their merge requests
+    (store.reindex_mergerequests.MergeRequestSource), over reindex's Session."""
 
     def __init__(self, session: Session):
         self.session = session

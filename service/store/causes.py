@@ -85,8 +85,8 @@ def caused_incidents(engine: Engine) -> list[CausedIncident]:
     """Every incident whose cause is an indexed deployment, with that deployment (the report picks its window).
 
     A merge request named as the cause counts against the first successful production deployment known to have
-    carried it (`store.mergerequests`: what GitLab said when a suspect list or a cause's comment read it); a flag,
-    or a merge request no indexed deployment carried, against none.
+    carried it (`store.mergerequests`: what GitLab said when a suspect list, a cause, its comment or reindex read
+    it); a flag, or a merge request no indexed deployment carried, against none.
     """
     c, d, i = incident_causes.c, deployments.c, incidents.c
     query = (

@@ -101,6 +101,12 @@ def _path_values(scope: SuspectScope) -> dict[str, str]:
     return values
 
 
+def production(environments: Any) -> Any:
+    """A successful deployment to a production-tier environment or to one of `environments` (the suspects' settings'
+    names; a list or an expanding bound parameter): what `changes.suspects.counts` asks of a deployment, in SQL."""
+    return sa.and_(_d.status == SUCCESS, sa.or_(_d.tier == PRODUCTION, _d.environment.in_(environments)))
+
+
 @lru_cache(maxsize=64)
 def _suspect_statements(paths: int, limit: int) -> tuple[Any, Any]:
     """The two suspects' queries for a scope sharing `paths` paths, built once: every value is a bound parameter
@@ -109,10 +115,13 @@ def _suspect_statements(paths: int, limit: int) -> tuple[Any, Any]:
         sa.bindparam("since", type_=_d.status_changed_at.type),
         sa.bindparam("until", type_=_d.status_changed_at.type),
     )
-    production = sa.or_(_d.tier == PRODUCTION, _d.environment.in_(sa.bindparam("environments", expanding=True)))
     deployed = (
         sa.select(deployments)
-        .where(_d.status == SUCCESS, production, _d.status_changed_at.between(since, until), _projects(_d, paths))
+        .where(
+            production(sa.bindparam("environments", expanding=True)),
+            _d.status_changed_at.between(since, until),
+            _projects(_d, paths),
+        )
         .order_by(_d.status_changed_at.desc(), _d.project_id.desc(), _d.deployment_id.desc())
         .limit(limit)
     )

@@ -80,7 +80,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         result = reindex(
             store, source, vocab, project=args.project, group=args.group, since=since, workers=args.workers
         )
-        deployed = backfill_deployments(store, source, rules, args.project, args.group, since)
+        deployed = backfill_deployments(store, source, rules, args.project, args.group, since, args.workers)
     except GitLabError as exc:
         print(f"incident-bot reindex: {exc}", file=sys.stderr)
         return 1

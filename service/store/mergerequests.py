@@ -4,7 +4,9 @@ The suspects' enricher (`worker/mergerequests.py`) asks `read` for the deploymen
 are read from GitLab and kept with `keep` (a row per merge request, and a `merge_request_reads` row even when
 there are none, so an empty answer is not asked again). A merge request's changed files are kept beside it
 (`keep_paths`) for the areas' `code_paths`. `report --changes` counts a merge request named as a cause against
-`first_deployment`: the first successful production deployment that carried it.
+`first_deployment`: the first successful production deployment that carried it. `unread` names the production
+deployments never read, which `reindex` (`store/reindex_mergerequests.py`) and a `cause !<iid>` no kept row
+explains (`worker/causes.py`) read.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from ..changes.hooks import PRODUCTION, SUCCESS, Deployment
 from ..gitlab.changes import MergeRequest
-from .changes import deployment
+from .changes import deployment, production
 from .model import utc
 from .schema import deployment_merge_requests, deployments, merge_request_reads
 
@@ -133,3 +135,30 @@ def first_deployment(engine: Engine, project_id: int, iid: int) -> Deployment | 
     with engine.connect() as conn:
         row = conn.execute(query).first()
     return deployment(row) if row is not None else None
+
+
+def unread(
+    engine: Engine,
+    environments: Iterable[str] = (),
+    *,
+    project_ids: Iterable[int] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    newest: int | None = None,
+) -> list[Deployment]:
+    """The successful production deployments (`store.changes.production`, the suspects' predicate) whose merge
+    requests were never read: of `project_ids` (all without), changed in [since, until], oldest first (`newest`:
+    only that many, newest first)."""
+    d = deployments.c
+    read = sa.exists().where(_r.project_id == d.project_id, _r.deployment_id == d.deployment_id)
+    query = sa.select(deployments).where(production(list(environments)), ~read)
+    if project_ids is not None:
+        query = query.where(d.project_id.in_(list(project_ids)))
+    if since is not None:
+        query = query.where(d.status_changed_at >= utc(since))
+    if until is not None:
+        query = query.where(d.status_changed_at <= utc(until))
+    order = (d.status_changed_at, d.project_id, d.deployment_id)
+    query = query.order_by(*order) if newest is None else query.order_by(*(c.desc() for c in order)).limit(newest)
+    with engine.connect() as conn:
+        return [deployment(row) for row in conn.execute(query)]

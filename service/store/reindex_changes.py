@@ -5,14 +5,15 @@ hook's own writer (`store.changes.record`), so a backfilled deployment and a hoo
 second run adds nothing. The projects: `--project`'s, `--group`'s (with its subgroups'), or without either, every
 project the index has seen (in an incident or a deployment) and those the areas' `projects:` name. A row GitLab
 answers that cannot be read (a field missing or of the wrong type) is skipped with a log line; a project GitLab
-refuses (no access, deleted) is skipped the same way; GitLab unreachable stops the run (`GitLabError`).
+refuses (no access, deleted) is skipped the same way; GitLab unreachable stops the run (`GitLabError`). Then the
+merge requests of the production deployments the index never read are read (`store/reindex_mergerequests.py`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -25,6 +26,7 @@ from ..gitlab.deployments import GitLabDeployments
 from ..gitlab.errors import PermanentGitLabError
 from ..gitlab.history import GitLabHistory
 from .changes import record
+from .reindex_mergerequests import DEFAULT_WORKERS, read_merge_requests
 from .schema import deployments, incidents
 
 if TYPE_CHECKING:
@@ -53,6 +55,7 @@ class BackfillResult:
     deployments: int
     added: int
     skipped: int
+    project_ids: tuple[int, ...] = field(default=(), compare=False, repr=False)  # the projects read, by id
 
 
 def _project(raw: Any) -> Project | None:
@@ -126,17 +129,29 @@ def backfill(
                 read += 1
         except PermanentGitLabError as exc:
             log.warning("reindex: the deployments of project %s not read: %s", path or pid, exc)
-    return BackfillResult(len(projects), read, _count(engine) - before, skipped)
+    return BackfillResult(len(projects), read, _count(engine) - before, skipped, tuple(pid for pid, _ in projects))
 
 
 def backfill_deployments(
-    store: Store, source: GitLabHistory, rules: RuleSet, project: str | None, group: str | None, since: datetime | None
+    store: Store,
+    source: GitLabHistory,
+    rules: RuleSet,
+    project: str | None,
+    group: str | None,
+    since: datetime | None,
+    workers: int = DEFAULT_WORKERS,
 ) -> str:
-    """`reindex`'s deployments over its GitLab session (`cmd_reindex`): the line it prints of them."""
+    """`reindex`'s deployments over its GitLab session (`cmd_reindex`), then the merge requests of the production
+    ones never read (`store.reindex_mergerequests`): the line it prints of them."""
     shared = [p for area in rules.areas.values() for p in area.projects]
-    done = backfill(store.engine, GitLabDeployments(source.session), project=project, group=group, since=since,
-                    shared=shared)  # fmt: skip
+    gitlab = GitLabDeployments(source.session)
+    done = backfill(store.engine, gitlab, project=project, group=group, since=since, shared=shared)
+    carried = read_merge_requests(
+        store.engine, gitlab, rules.settings.suspects.environments, since=since, workers=workers,
+        project_ids=done.project_ids if project or group else None,  # without a scope: every project the index has
+    )  # fmt: skip
     return (
         f"deployments: {done.deployments} read from {done.projects} projects' Deployments API, {done.added} new "
-        f"to the index, {done.skipped} skipped (unreadable; see the log)"
+        f"to the index, {done.skipped} skipped (unreadable; see the log); merge requests of {carried} production "
+        "deployments read"
     )

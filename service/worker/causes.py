@@ -5,8 +5,13 @@ index (a deployment by id or job URL among the projects the incident may name, a
 name), writes `store.causes.record_cause`, and returns the confirmation that the `CauseNote` enricher (`confirm`)
 puts in the comment. With a deployment as the cause the confirmation names the previous successful deployment
 of that environment and its job, for a person to re-run: a hint, never an action. The index's one failure policy
-holds: no index, or one that cannot be written, is said in the reply, never a failed delivery. No GitLab call:
-the comment on a named merge request (`suspects.comment_on_cause`) waits for the GitLab package.
+holds: no index, or one that cannot be written, is said in the reply, never a failed delivery.
+
+When a merge request is named as the cause and no indexed deployment is known to carry it, the merge requests of
+its project's newest successful production deployments before the incident started that were never read (at most
+`MAX_CARRIER_READS`, `store.mergerequests.unread`) are read through the suspects' reads (`worker/mergerequests.py`:
+sent together, kept in the index), so `report --changes` finds the deployment that carried it. GitLab failing
+costs only those reads; a dry run reads nothing.
 
 A cause recorded (or cleared) is also a "cause confirmed" ("cause cleared") event in the incident's timeline in
 the index, and the confirmation carries its marker, so reindex reads the same event back from GitLab
@@ -23,6 +28,7 @@ from ..changes.suspects import SuspectScope, scope_of
 from ..parts import CauseNote
 from ..text import md_link, mention, neutralise_line
 from .index import index_guard
+from .mergerequests import merge_requests
 
 if TYPE_CHECKING:
     from ..incident import IncidentState
@@ -33,6 +39,8 @@ if TYPE_CHECKING:
     from .index import DeliveryIndex
 
 FAILURE = "incident index not written for the cause"
+CARRIERS_FAILURE = "incident index not read for the deployments that carried the cause"
+MAX_CARRIER_READS = 20  # deployments whose merge requests one `cause !<iid>` reads from GitLab at most
 NO_INDEX = "*This worker keeps no incident index, so the cause is not recorded.*"
 NOT_WRITTEN = "*The cause is not recorded (nothing was written).*"
 UNAVAILABLE = "*The incident index cannot be written right now, so the cause is not recorded; try again later.*"
@@ -98,6 +106,8 @@ def _record(store: Store, action: RecordCause, scope: SuspectScope, delivery: De
             ), None
         mr = Cause(pid, iid, CauseKind.MERGE_REQUEST, project, merge_request_iid=ref.number, recorded_by=action.by)
         record_cause(store.engine, pid, iid, mr, now)
+        with index_guard(delivery.log, CARRIERS_FAILURE):
+            _carriers(store, delivery, project, ref.number)
         return f"Cause recorded by {by}: merge request {shown}.", f"merge request {ref}"
     seen = [p for p, path in _flag_projects(store, ref.text) if scope.sees(p, path)]
     project = scope.project_id if not seen or scope.project_id in seen else seen[0]
@@ -105,6 +115,20 @@ def _record(store: Store, action: RecordCause, scope: SuspectScope, delivery: De
     record_cause(store.engine, pid, iid, flag, now)
     unseen = "" if seen else " (the index has seen no switch of it)"
     return f"Cause recorded by {by}: feature flag {neutralise_line(ref.text)}{unseen}.", f"feature flag {ref.text}"
+
+
+def _carriers(store: Store, delivery: Delivery, project_id: int, iid: int | None) -> None:
+    """When no indexed deployment is known to carry merge request `iid`: read the merge requests of the project's
+    newest production deployments before the incident started that were never read (see the module docstring)."""
+    from ..store.mergerequests import first_deployment, unread  # SQLAlchemy loads with the index
+
+    if delivery.client is None or iid is None or first_deployment(store.engine, project_id, iid) is not None:
+        return
+    row = store.incident(delivery.event.project_id, delivery.event.iid)
+    started = row.started_at if row is not None and row.started_at is not None else delivery.clock()
+    environments = delivery.rules.settings.suspects.environments
+    merge_requests(store, delivery, unread(store.engine, environments, project_ids=[project_id], until=started,
+                                           newest=MAX_CARRIER_READS))  # fmt: skip
 
 
 def _mr_project(store: Store, path: str | None, scope: SuspectScope) -> int | None:

@@ -213,7 +213,8 @@ def test_the_command_says_what_it_backfilled(
     data_dir: Path, rules: RuleSet, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`incident-bot reindex --project group/project --since 7d` reads that project's deployments of the week and
-    prints how many; a second run finds them known."""
+    prints how many, and of how many production deployments it read the merge requests; a second run finds them
+    known."""
     fake = FakeGitLab()
     now = datetime.now(UTC).replace(microsecond=0)
     fake.deploy(1, 11, now - timedelta(days=30))
@@ -230,3 +231,6 @@ def test_the_command_says_what_it_backfilled(
         "deployments: 2 read from 1 projects' Deployments API, {} new to the index, 0 skipped (unreadable; see the log)"
     )
     assert said.format(2) in first and said.format(0) in second
+    # the merge requests of the week's one successful production deployment, read once
+    assert "; merge requests of 1 production deployments read" in first
+    assert "; merge requests of 0 production deployments read" in second
