@@ -149,7 +149,8 @@ def test_a_routed_project_without_the_webhook_fails_naming_the_setup_that_makes_
     env: None, fake: FakeGitLab, server: FakeGitLabServer, redis_conn: Redis, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     """shop/checkout's webhook deleted: the bot would never hear of the incidents it opens there. Its row fails
-    naming `incident-bot setup --project group/project`, doctor exits 1; that setup makes it, doctor exits 0."""
+    naming `incident-bot setup --project group/project`, doctor exits 1; a setup refused there (403) exits 1, one
+    allowed makes it, and doctor exits 0."""
     rules_dir = _rules_dir(tmp_path, monkeypatch)
     assert run("setup") == 0
     fake.hooks[("projects", CHECKOUT)].clear()
@@ -158,6 +159,8 @@ def test_a_routed_project_without_the_webhook_fails_naming_the_setup_that_makes_
     row = _hook_rows(_doctor(server, rules_dir, redis_conn))["shop/checkout"]
     assert row.status is Status.FAIL and "no webhook" in row.detail, row
     assert "`incident-bot setup --project group/project`" in row.detail and "rules/alerts.yml" in row.detail
+    fake.fail("GET", r"/projects/3/hooks", 403)
+    assert run("setup") == 1  # a routed project's webhook setup could not make: exit 1, as for its own
     assert run("setup") == 0
     assert run("doctor") == 0
     assert _hook_rows(_doctor(server, rules_dir, redis_conn))["shop/checkout"].status is Status.OK
