@@ -22,13 +22,13 @@ from ..rules import RulesError, RuleSet, load_rules
 from .access import bot_access
 from .alertcheck import check_alerts
 from .contacts import check_contacts
-from .hooks import HOOK_TRIGGERS, REENABLE, find_hook, hook_disabled
-from .labelcheck import check_alert_labels, check_labels
+from .hookcheck import check_hook
+from .labelcheck import check_labels
 from .people import people_rows
+from .routecheck import check_alert_projects
 from .table import Row, Status
 
 EXPIRY_WARNING = timedelta(days=14)
-RECENT_DELIVERIES = 20  # the newest deliveries looked at for failures
 QUEUE_BACKLOG = 100  # waiting jobs past which the workers are probably not keeping up
 NEEDED_SCOPE = "api"
 
@@ -106,78 +106,6 @@ def check_access(api: OpsGitLab, ns: Namespace, user: dict[str, Any]) -> Row:
     except GitLabError as exc:
         return _fail("access", ns.path, exc.detail)
     return Row("access", f"@{user.get('username')}", Status.OK if enough else Status.FAIL, detail)
-
-
-def check_hook(api: OpsGitLab, ns: Namespace, url: str | None, *, needed: bool = True) -> tuple[list[Row], bool]:
-    """The webhook: present, pointing here, its triggers on, enabled, recent deliveries succeeding.
-
-    Returns the rows and whether a hook was found; `needed=False` when a group hook already delivers.
-    """
-    name = f"{ns.kind[:-1]} {ns.path}"
-    try:
-        hook = find_hook(api.hooks(ns), url, hand_made=True)
-    except GitLabError as exc:
-        if ns.kind == "groups" and exc.status == 404:
-            detail = f"group webhooks unavailable (GitLab Free?): use --project ({exc.detail})"
-            return [_warn("webhook", name, detail)], False
-        if exc.status == 403:
-            detail = "this token cannot read webhooks (Maintainer needed): run doctor with a maintainer's token"
-            return [_warn("webhook", name, detail)], False
-        return [_fail("webhook", name, exc.detail)], False
-    if hook is None:
-        if not needed:
-            return [_ok("webhook", name, "none here; the group's webhook delivers")], False
-        return [_fail("webhook", name, "no webhook sends issue events to the bot: run `incident-bot setup`")], False
-    rows = []
-    if not url:
-        rows.append(_warn("webhook", "url", f"points to {hook.get('url')}; set INCIDENT_BOT_PUBLIC_URL to check it"))
-    elif hook.get("url") != url:
-        rows.append(_fail("webhook", "url", f"points to {hook.get('url')}, not {url}: run `incident-bot setup`"))
-    else:
-        rows.append(_ok("webhook", "url", str(url)))
-    missing = [t for t in HOOK_TRIGGERS if hook.get(t) is False]
-    if missing:
-        rows.append(_fail("webhook", "triggers", f"{', '.join(missing)} off: run `incident-bot setup`"))
-    disabled = hook_disabled(hook)
-    if disabled:
-        rows.append(_fail("webhook", "enabled", f"{disabled}: {REENABLE.format(url=hook.get('url'))}"))
-    else:
-        rows.append(_ok("webhook", "enabled", str(hook.get("alert_status") or "executable")))
-    rows.append(_deliveries(api, ns, hook))
-    return rows, True
-
-
-def _succeeded(status: Any) -> bool:
-    """A 2xx answer; GitLab records a number, a numeric string, or words such as `internal error`."""
-    try:
-        return 200 <= int(str(status)) < 300
-    except ValueError:
-        return False
-
-
-def _deliveries(api: OpsGitLab, ns: Namespace, hook: dict[str, Any]) -> Row:
-    try:
-        events = api.hook_events(ns, int(hook["id"]))
-    except GitLabError as exc:
-        if exc.status in (403, 404):
-            return _ok("webhook", "deliveries", "this GitLab does not list a hook's deliveries; not checked")
-        return _warn("webhook", "deliveries", exc.detail)
-    recent = sorted(events, key=lambda e: str(e.get("created_at") or ""), reverse=True)[:RECENT_DELIVERIES]
-    failed = [e for e in recent if not _succeeded(e.get("response_status"))]
-    if not failed:
-        return _ok("webhook", "deliveries", f"the last {len(recent)} succeeded" if recent else "none yet")
-    latest = failed[0]
-    status = latest.get("response_status")
-    hint = (
-        ": GITLAB_WEBHOOK_SECRET differs from the hook's token: `incident-bot setup --reset-token`"
-        if str(status) == "401"
-        else ": see the bot's web logs"
-    )
-    return _warn(
-        "webhook",
-        "deliveries",
-        f"{len(failed)} of the last {len(recent)} failed (latest: {status} at {latest.get('created_at')}){hint}",
-    )
 
 
 def check_redis(connection: Redis, settings: Settings) -> list[Row]:
@@ -304,20 +232,20 @@ def run_doctor(
             rows.append(_fail(kind[:-1], path, exc.detail))
     if not options.project and not options.group:
         rows.append(_warn("project", "-", "no --project given (or INCIDENT_BOT_PROJECTS): GitLab side not checked"))
-    group_hooked = False
+    group_hooked: Namespace | None = None  # the group whose webhook delivers for its projects
     bot = _bot(api, options.bot_user, rows) if options.bot_user and user is not None else user
     for ns in reversed(targets):  # the group first: its hook, when there is one, serves the project too
         if bot is not None:
             rows.append(check_access(api, ns, bot))
-        found, hooked = check_hook(api, ns, options.url, needed=not group_hooked)
-        group_hooked = group_hooked or (ns.kind == "groups" and hooked)
+        found, hooked = check_hook(api, ns, options.url, needed=group_hooked is None)
+        group_hooked = ns if ns.kind == "groups" and hooked else group_hooked
         rows += found
         if rules is not None:
             rows.append(check_labels(api, ns, rules))
             if ns.kind == "projects" or not options.project:  # the people are staffed where the incidents are
                 rows += people_rows(api, ns, rules)
     if rules is not None and user is not None and (options.project or options.group):
-        rows += check_alert_labels(api, rules, targets, setup_command(options))
+        rows += check_alert_projects(api, rules, targets, setup_command(options), options.url, group_hooked)
     rows += check_redis(connection, settings)
     rows.append(check_index_catch_up(connection, settings.queue_name))
     rows += check_alerts(connection, settings)

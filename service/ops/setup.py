@@ -1,6 +1,7 @@
 """`incident-bot setup`: the labels the rules use, the webhook, and the bot's access, made right once.
 
-The labels go where setup runs and into each project an alert route of rules/alerts.yml names.
+The labels and the webhook go where setup runs and into each project an alert route of rules/alerts.yml names (the
+bot opens incidents there, and hears of them only through a webhook), unless the group's already serve it.
 Idempotent: each thing is read first and written only when it differs, so a second run writes nothing.
 `--dry-run` reads and reports what it would do.
 """
@@ -59,13 +60,20 @@ class Setup:
         self.check_access(project or home)
         ready = self.people(project or home)
         self.labels(home)
-        self.alert_labels(home, project)
+        routed = self.routed_projects(home, project)
+        for ns in routed:
+            if not _in_group(ns, home):  # the group's labels are inherited
+                self.labels(ns, what=f"label in {ns.path}")
         if not ready:  # the webhook is what makes the bot act: none while it would assign the wrong people
-            self.rows.append(Row("webhook", f"{home.kind[:-1]} {home.path}", Status.FAILED, NOT_LIVE))
+            for ns in [home, *routed]:
+                self.rows.append(Row("webhook", f"{ns.kind[:-1]} {ns.path}", Status.FAILED, NOT_LIVE))
             return self.rows
         hooked = self.hook(group) if group else False
         if not hooked and project is not None:
             self.hook(project)
+        for ns in routed:  # the incidents opened there must reach the bot back (silence, close, people's changes)
+            if not (hooked and group is not None and _in_group(ns, group)):
+                self.hook(ns)
         return self.rows
 
     def _namespace(self, kind: str, path: str, why: str = "") -> Namespace | None:
@@ -108,16 +116,17 @@ class Setup:
         for wanted in wanted_labels(self.rules):
             self.rows.append(self._label(ns, wanted, existing.get(wanted.name), what))
 
-    def alert_labels(self, home: Namespace, project: Namespace | None) -> None:
-        """The same labels in each project an alert route of rules/alerts.yml opens incidents in (the incident
-        process runs there too), unless it is where setup runs or a project of the group it runs for."""
+    def routed_projects(self, home: Namespace, project: Namespace | None) -> list[Namespace]:
+        """Each project an alert route of rules/alerts.yml opens incidents in (the incident process runs there too),
+        but where setup runs; a project GitLab does not know is a failed row naming alerts.yml."""
+        found = []
         for path in alert_projects(self.rules):
             ns = self._namespace("projects", path, why=ROUTE_PROJECT)
-            if ns is None or any(ns.id == there.id for there in (home, project) if there and there.kind == ns.kind):
-                continue
-            if home.kind == "groups" and ns.path.startswith(home.path + "/"):
-                continue  # the group's labels are inherited
-            self.labels(ns, what=f"label in {ns.path}")
+            if ns is not None and not any(
+                ns.id == there.id for there in (home, project) if there and there.kind == ns.kind
+            ):
+                found.append(ns)
+        return found
 
     def _label(self, ns: Namespace, wanted: WantedLabel, found: dict[str, Any] | None, what: str) -> Row:
         dry = self.options.dry_run
@@ -214,6 +223,11 @@ class Setup:
                 )
             )
         return True
+
+
+def _in_group(ns: Namespace, group: Namespace) -> bool:
+    """A project of this group (or of one of its subgroups)."""
+    return group.kind == "groups" and ns.path.startswith(group.path + "/")
 
 
 def run_setup(api: OpsGitLab, rules: RuleSet, options: SetupOptions) -> list[Row]:

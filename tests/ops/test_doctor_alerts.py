@@ -124,3 +124,70 @@ def test_a_routed_project_in_the_group_doctor_runs_for_is_ok_with_the_group_labe
     assert (
         rows["group/other"].status is Status.WARN and "`incident-bot setup --group group`" in rows["group/other"].detail
     )
+
+
+def _hook_rows(rows: list[Row]) -> dict[str, Row]:
+    """The webhook rows of the routed projects (doctor's own hook rows are named url, triggers, ...)."""
+    return {r.name: r for r in rows if r.what == "webhook" and "/" in r.name and " " not in r.name}
+
+
+def test_after_setup_doctor_has_an_ok_webhook_row_for_each_routed_project(
+    env: None, fake: FakeGitLab, server: FakeGitLabServer, redis_conn: Redis, tmp_path: Path, monkeypatch
+) -> None:
+    """setup, then doctor: one webhook row per routed project (ops/production, shop/checkout), ok; exit 0."""
+    fake.projects["ops/production"] = OPS_PRODUCTION
+    rules_dir = _rules_dir(tmp_path, monkeypatch)
+    assert run("setup") == 0
+    assert run("doctor") == 0
+    rows = _hook_rows(_doctor(server, rules_dir, redis_conn))
+    assert set(rows) == {"ops/production", "shop/checkout"}, rows
+    assert {r.status for r in rows.values()} == {Status.OK}, rows
+    assert URL in rows["shop/checkout"].detail
+
+
+def test_a_routed_project_without_the_webhook_fails_naming_the_setup_that_makes_it(
+    env: None, fake: FakeGitLab, server: FakeGitLabServer, redis_conn: Redis, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """shop/checkout's webhook deleted: the bot would never hear of the incidents it opens there. Its row fails
+    naming `incident-bot setup --project group/project`, doctor exits 1; a setup refused there (403) exits 1, one
+    allowed makes it, and doctor exits 0."""
+    rules_dir = _rules_dir(tmp_path, monkeypatch)
+    assert run("setup") == 0
+    fake.hooks[("projects", CHECKOUT)].clear()
+    capsys.readouterr()
+    assert run("doctor") == 1
+    row = _hook_rows(_doctor(server, rules_dir, redis_conn))["shop/checkout"]
+    assert row.status is Status.FAIL and "no webhook" in row.detail, row
+    assert "`incident-bot setup --project group/project`" in row.detail and "rules/alerts.yml" in row.detail
+    fake.fail("GET", r"/projects/3/hooks", 403)
+    assert run("setup") == 1  # a routed project's webhook setup could not make: exit 1, as for its own
+    assert run("setup") == 0
+    assert run("doctor") == 0
+    assert _hook_rows(_doctor(server, rules_dir, redis_conn))["shop/checkout"].status is Status.OK
+
+
+def test_a_routed_projects_disabled_webhook_fails_with_how_to_re_enable_it(
+    env: None, fake: FakeGitLab, server: FakeGitLabServer, redis_conn: Redis, tmp_path: Path, monkeypatch
+) -> None:
+    """GitLab disabled shop/checkout's webhook after failed deliveries: one failed row saying how to re-enable it."""
+    rules_dir = _rules_dir(tmp_path, monkeypatch)
+    assert run("setup") == 0
+    fake.disable_hook(fake.hooks[("projects", CHECKOUT)][0], permanently=True)
+    assert run("doctor") == 1
+    row = _hook_rows(_doctor(server, rules_dir, redis_conn))["shop/checkout"]
+    assert row.status is Status.FAIL and "disabled it for good" in row.detail and "Test → Issue events" in row.detail
+
+
+def test_a_routed_project_in_the_group_is_ok_with_the_group_webhook(
+    env: None, fake: FakeGitLab, server: FakeGitLabServer, redis_conn: Redis, tmp_path: Path, monkeypatch
+) -> None:
+    """doctor --group group after setup --group group (Premium): group/other's row says the group's webhook delivers,
+    shop/checkout's own is checked; both ok."""
+    fake.premium = True
+    rules_dir = _rules_dir(tmp_path, monkeypatch, ALERTS.replace("project: ops/production", "project: group/other"))
+    assert run("setup", "--group", "group") == 0
+    settings = Settings(gitlab_url=server.url, gitlab_token="t", redis_url=test_redis_url(), rules_dir=rules_dir)
+    api = OpsGitLab(server.url, "test-token", timeout=5)
+    rows = _hook_rows(run_doctor(api, settings, redis_conn, DoctorOptions(group="group", url=URL), env={}))
+    assert rows["group/other"].status is Status.OK and "group group" in rows["group/other"].detail, rows
+    assert rows["shop/checkout"].status is Status.OK and URL in rows["shop/checkout"].detail

@@ -81,7 +81,7 @@ def test_setup_corrects_a_hand_made_hook_and_a_wrong_label(api, fake, rules) -> 
     hand = fake.add_hook("projects", 1, url=URL, issues_events=True)
     fake.project_labels[1] = [{"id": 1, "name": "severity::1", "color": "#000000", "description": None}]
     rows = setup(api, rules)
-    assert [h["id"] for h in fake.all_hooks()] == [hand["id"]]
+    assert [h["id"] for h in fake.hooks[("projects", 1)]] == [hand["id"]]
     assert hand["push_events"] is False and hand["note_events"] is True
     assert fake.hook_tokens[hand["id"]] == SECRET
     assert fake.project_labels[1][0]["color"] != "#000000"
@@ -134,9 +134,9 @@ def test_token_without_maintainer_rights_gets_a_clear_hook_row(api, fake, rules)
     """Webhooks need Maintainer: a 403 says to run setup once with a maintainer's token and --bot-user."""
     fake.fail("GET", r"/projects/1/hooks", 403)
     rows = setup(api, rules)
-    (row,) = [r for r in rows if r.what == "webhook"]
+    (row,) = [r for r in rows if r.what == "webhook" and r.name == "project group/project"]
     assert row.status is Status.FAILED and "Maintainer" in row.detail and "--bot-user" in row.detail
-    assert fake.all_hooks() == []
+    assert fake.hooks.get(("projects", 1), []) == []
 
 
 def test_bot_user_names_whose_access_is_checked(api, fake, rules) -> None:
@@ -237,4 +237,4 @@ def test_setup_refuses_a_member_outside_the_project_or_blocked(api, fake, rules)
     assert fake.all_hooks() == []
     fake.members[fake.users["eoc-dave"]] = 30
     fake.blocked.clear()
-    assert not has_problem(setup(api, rules)) and len(fake.all_hooks()) == 1
+    assert not has_problem(setup(api, rules)) and len(fake.hooks[("projects", 1)]) == 1

@@ -127,3 +127,90 @@ def test_a_routed_project_in_the_group_setup_runs_for_inherits_the_group_labels(
     assert set(_labels(fake, CHECKOUT)) == {w.name for w in wanted_labels(rules)}
     assert _labels(fake, 2) == {} and not any(r.what == "label in group/other" for r in rows)
     assert {str(label["name"]) for label in fake.group_labels[5]} == {w.name for w in wanted_labels(rules)}
+
+
+def _hooks(fake: FakeGitLab, project_id: int) -> list[dict[str, object]]:
+    return fake.hooks.get(("projects", project_id), [])
+
+
+def test_setup_makes_the_webhook_in_each_routed_project_and_a_second_run_changes_nothing(
+    tmp_path: Path, server: FakeGitLabServer, fake: FakeGitLab
+) -> None:
+    """An incident the bot opens in ops/production or shop/checkout must reach the bot back (silence, close, people's
+    label changes): each gets the webhook group/project gets, same URL, triggers (deployments and feature flags
+    included) and secret. Run again: no write, every row already right."""
+    fake.projects["ops/production"] = OPS_PRODUCTION
+    rules = _rules(tmp_path)
+    rows = _setup(server, rules)
+    assert not has_problem(rows), render(rows)
+    (own,) = _hooks(fake, 1)
+    for project_id in (OPS_PRODUCTION, CHECKOUT):
+        (hook,) = _hooks(fake, project_id)
+        assert {k: v for k, v in hook.items() if k.endswith("_events")} == {
+            k: v for k, v in own.items() if k.endswith("_events")
+        }
+        assert hook["deployment_events"] is hook["feature_flag_events"] is True
+        assert hook["url"] == URL and fake.hook_tokens[int(str(hook["id"]))] == "hook-s3cret"
+    made = {r.name for r in rows if r.what == "webhook" and r.status is Status.CREATED}
+    assert made == {"project group/project", "project ops/production", "project shop/checkout"}
+    writes = len(fake.writes())
+    again = _setup(server, rules)
+    assert len(fake.writes()) == writes
+    assert {r.status for r in again} == {Status.RIGHT}, render(again)
+    assert {r.name for r in again if r.what == "webhook"} == made
+
+
+def test_dry_run_says_which_routed_webhooks_it_would_create(
+    tmp_path: Path, server: FakeGitLabServer, fake: FakeGitLab
+) -> None:
+    """--dry-run: "would create" for shop/checkout's webhook, nothing written."""
+    rows = _setup(server, _rules(tmp_path), dry_run=True)
+    assert fake.writes() == [] and fake.all_hooks() == []
+    [row] = [r for r in rows if r.what == "webhook" and r.name == "project shop/checkout"]
+    assert row.status is Status.WOULD_CREATE and URL in row.detail
+
+
+def test_a_routed_projects_webhook_is_refused_as_setups_own(
+    tmp_path: Path, server: FakeGitLabServer, fake: FakeGitLab
+) -> None:
+    """No secret: no unprotected webhook in any project, a row per project saying to set it; a token that may not
+    manage shop/checkout's webhooks (403): its row says Maintainer and --bot-user, group/project's is made; exit 1."""
+    rules = _rules(tmp_path)
+    rows = _setup(server, rules, secret="")
+    assert fake.all_hooks() == []
+    unset = {r.name for r in rows if r.status is Status.FAILED and "GITLAB_WEBHOOK_SECRET" in r.detail}
+    assert unset == {"project group/project", "project shop/checkout"}, render(rows)
+    fake.fail("GET", r"/projects/3/hooks", 403)
+    rows = _setup(server, rules)
+    [refused] = [r for r in rows if r.status is Status.FAILED]
+    assert refused.name == "project shop/checkout" and "Maintainer" in refused.detail and "--bot-user" in refused.detail
+    assert len(_hooks(fake, 1)) == 1 and _hooks(fake, CHECKOUT) == []
+
+
+def test_a_routed_project_gets_no_webhook_while_setup_refuses_to_go_live(
+    tmp_path: Path, server: FakeGitLabServer, fake: FakeGitLab
+) -> None:
+    """A rotation member who is not a member: no webhook anywhere, shop/checkout's row says why too."""
+    del fake.members[fake.users["eoc-dave"]]
+    rows = _setup(server, _rules(tmp_path))
+    assert fake.all_hooks() == []
+    [row] = [r for r in rows if r.what == "webhook" and r.name == "project shop/checkout"]
+    assert row.status is Status.FAILED and "goes live only once" in row.detail
+
+
+def test_a_routed_project_in_the_group_is_served_by_the_group_webhook(
+    tmp_path: Path, server: FakeGitLabServer, fake: FakeGitLab
+) -> None:
+    """setup --group group on Premium: group/other (a route's project in the group) gets no webhook of its own (the
+    group's delivers; two would double every delivery), shop/checkout (outside) gets one. On Free the group's is
+    refused, so group/other gets its own."""
+    rules = _rules(tmp_path, ALERTS.replace("project: ops/production", "project: group/other"))
+    fake.premium = True
+    rows = _setup(server, rules, project=None, group="group")
+    assert not has_problem(rows), render(rows)
+    assert len(fake.hooks[("groups", 5)]) == 1 and _hooks(fake, 2) == [] and len(_hooks(fake, CHECKOUT)) == 1
+    fake.premium = False
+    fake.hooks.clear()
+    rows = _setup(server, rules, project=None, group="group")
+    assert [r.name for r in rows if r.status is Status.FAILED] == ["group group"], render(rows)
+    assert len(_hooks(fake, 2)) == 1 and len(_hooks(fake, CHECKOUT)) == 1
