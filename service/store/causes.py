@@ -9,9 +9,9 @@ deployment by id or job URL, the one before it for the rollback hint, a project 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,30 +21,8 @@ from sqlalchemy.engine import Engine
 from ..changes.hooks import Deployment
 from .changes import deployment
 from .mergerequests import first_deployment
-from .model import utc
+from .model import Cause, CauseKind, Observation, utc
 from .schema import deployments, feature_flag_changes, incident_causes, incidents
-
-
-class CauseKind(StrEnum):
-    """What was named as an incident's cause."""
-
-    DEPLOYMENT = "deployment"
-    MERGE_REQUEST = "merge_request"
-    FEATURE_FLAG = "feature_flag"
-
-
-@dataclass(frozen=True)
-class Cause:
-    """An incident's confirmed cause: `project_id`/`iid` are the incident's, `cause_project_id` the change's."""
-
-    project_id: int
-    iid: int
-    kind: CauseKind
-    cause_project_id: int
-    deployment_id: int | None = None
-    merge_request_iid: int | None = None
-    flag_name: str | None = None
-    recorded_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +57,18 @@ def record_cause(engine: Engine, project_id: int, iid: int, cause: Cause | None,
                 recorded_at=utc(at) or datetime.now(UTC),
             )
         )
+
+
+def rebuild_causes(engine: Engine, observations: Iterable[Observation]) -> int:
+    """Reindex: each incident's cause as the bot's newest confirmation in GitLab marks it (`Observation.cause`),
+    written by `record_cause` as the worker wrote it; an incident no confirmation marks keeps what the index has.
+    How many causes were written (a clear is not one)."""
+    written = 0
+    for obs in observations:
+        if obs.cause is not None:
+            record_cause(engine, obs.project_id, obs.iid, obs.cause.cause, obs.cause.at)
+            written += obs.cause.cause is not None
+    return written
 
 
 def caused_incidents(engine: Engine) -> list[CausedIncident]:

@@ -87,7 +87,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     print(
         f"reindexed {result.incidents} incidents in {result.seconds:.1f} s "
         f"({result.rate:.0f}/s, {source.calls} GitLab calls); {result.forgotten} no longer incidents, forgotten; "
-        f"{result.training_records} training records of closed drills written; {result.follow_ups} follow-ups kept"
+        f"{result.training_records} training records of closed drills written; {result.follow_ups} follow-ups kept; "
+        f"{result.causes} confirmed causes written from the bot's confirmations"
     )
     print(deployed)
     return 0

@@ -13,8 +13,8 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any
 
-from .cause_events import cause_events
-from .model import EventKind, Observation, TimelineEvent, parse_time, resolutions
+from .cause_events import cause_events, marked_causes
+from .model import EventKind, MarkedCause, Observation, TimelineEvent, parse_time, resolutions
 from .observe import first_area, read_memory
 from .pages import page_sends
 from .timeline import label_events
@@ -91,6 +91,7 @@ def history_observation(
     staffed: dict[str, str] = {}
     areas: Any = None  # the functional areas the bot's newest memory names, as the delivery path reads them
     review_url: str | None = None
+    cause: MarkedCause | None = None  # the newest cause marker's, as the bot confirmed it (the last one wins)
     for at, _, note in _sorted(notes_raw):
         username, uid = _user(note.get("author"))
         body = str(note.get("body") or "")
@@ -101,6 +102,8 @@ def history_observation(
             events.append(TimelineEvent(at, kind, "", "", "", username, uid, False))
             continue
         events += resolutions(body, bot) + cause_events(body)
+        marks = marked_causes(body, int(issue["project_id"]), int(issue["iid"]))
+        cause = marks[-1] if marks else cause
         memory = read_memory(body)
         if memory is None:
             continue
@@ -144,6 +147,7 @@ def history_observation(
         review_state=review_state if review_url else None,
         observed_at=observed_at,
         events=tuple(events),
+        cause=cause,
     )
 
 

@@ -72,6 +72,37 @@ class TimelineEvent:
         return (self.at, str(self.kind), self.name, self.value_from, self.value_to, self.actor)
 
 
+class CauseKind(StrEnum):
+    """What was named as an incident's cause."""
+
+    DEPLOYMENT = "deployment"
+    MERGE_REQUEST = "merge_request"
+    FEATURE_FLAG = "feature_flag"
+
+
+@dataclass(frozen=True)
+class Cause:
+    """An incident's confirmed cause: `project_id`/`iid` are the incident's, `cause_project_id` the change's."""
+
+    project_id: int
+    iid: int
+    kind: CauseKind
+    cause_project_id: int
+    deployment_id: int | None = None
+    merge_request_iid: int | None = None
+    flag_name: str | None = None
+    recorded_by: str = ""
+
+
+@dataclass(frozen=True)
+class MarkedCause:
+    """The incident's cause as the bot's newest confirmation marks it (`store.cause_events`): `cause` recorded at
+    `at`, None when it was cleared. What reindex writes through `store.causes.record_cause`."""
+
+    at: datetime
+    cause: Cause | None
+
+
 class Progress(NamedTuple):
     """One phase's checklist: items ticked of the total."""
 
@@ -112,6 +143,7 @@ class Observation:
     events: tuple[TimelineEvent, ...] = ()
     is_incident: bool = True  # False: the incident label was removed (and it is not of type Incident)
     checklists: tuple[Progress, ...] = ()  # the checklist notes of the bot this delivery read
+    cause: MarkedCause | None = None  # reindex: the bot's newest cause confirmation; None: none (the index keeps its)
 
 
 def utc(value: datetime | None) -> datetime | None:

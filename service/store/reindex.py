@@ -3,9 +3,10 @@
 Per incident: its resource label events, resource state events and notes (3 calls,
 plus pagination), and the review issue's state when the bot opened one (1 call):
 at most 4; then its follow-ups: the links of the incident and of its reviews, and each follow-up issue
-(`reindex_followups`). Incidents are listed once per listing (the incident label, and type
-Incident), 100 per page. Histories are fetched by a few threads while the store
-writes, so the rate is bound by GitLab's answers, not by the database. A closed drill's
+(`reindex_followups`). Its confirmed cause is written again from the bot's newest confirmation among those
+notes (`store.cause_events`), through the worker's own writer (`store.causes.rebuild_causes`). Incidents are
+listed once per listing (the incident label, and type Incident), 100 per page. Histories are fetched by a few
+threads while the store writes, so the rate is bound by GitLab's answers, not by the database. A closed drill's
 training record is written again from the same history (`training.rebuild`), with no
 further call.
 """
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ..gitlab.history import GitLabHistory
+from .causes import rebuild_causes
 from .history import history_observation, review_iid
 from .model import Observation
 from .query import Scope
@@ -59,6 +61,7 @@ class ReindexResult:
     forgotten: int = 0  # incidents in scope that are no longer incidents in GitLab
     training_records: int = 0  # rows of closed drills' training records written (`store.training.rebuild`)
     follow_ups: int = 0  # follow-ups kept from the incidents' linked issues (`store.reindex_followups`)
+    causes: int = 0  # incidents' confirmed causes written from the bot's confirmations (`store.causes.rebuild_causes`)
 
     @property
     def rate(self) -> float:
@@ -94,12 +97,15 @@ def reindex(
     issues = source.incident_issues(
         project=project, group=group, updated_after=since, incident_label=vocab.incident_label
     )
-    count, trained, batch, listed = 0, 0, [], []
+    count, trained, caused, batch, listed = 0, 0, 0, [], []
     follow = FollowUpReindex(source, vocab)
 
     def write(observations: list[Observation]) -> int:
-        """One batch: the incidents, then its closed drills' training records (they read the rebuilt rows)."""
+        """One batch: the incidents, their causes, then its closed drills' training records (they read the rebuilt
+        rows)."""
+        nonlocal caused
         store.rebuild(*observations)
+        caused += rebuild_causes(store.engine, observations)
         follow.write(store.engine, observations, moment)
         return rebuild_training(store.engine, observations, recorded_at=moment)
 
@@ -123,6 +129,7 @@ def reindex(
         forgotten=forgotten,
         training_records=trained,
         follow_ups=follow.recorded,
+        causes=caused,
     )
 
 
@@ -133,4 +140,5 @@ def reindex_issue(
     moment = now or datetime.now(UTC)
     obs = fetch(source, source.issue(project_id, iid), vocab, moment)
     store.rebuild(obs)
+    rebuild_causes(store.engine, [obs])
     rebuild_training(store.engine, [obs], recorded_at=moment)

@@ -14,8 +14,8 @@ sent together, kept in the index), so `report --changes` finds the deployment th
 costs only those reads; a dry run reads nothing.
 
 A cause recorded (or cleared) is also a "cause confirmed" ("cause cleared") event in the incident's timeline in
-the index, and the confirmation carries its marker, so reindex reads the same event back from GitLab
-(`store.cause_events`; the "alerts resolved" event is kept the same way).
+the index, and the confirmation carries its marker, so reindex reads the same event, and the cause as recorded,
+back from GitLab (`store.cause_events`; the "alerts resolved" event is kept the same way).
 """
 
 from __future__ import annotations
@@ -34,9 +34,13 @@ if TYPE_CHECKING:
     from ..incident import IncidentState
     from ..plan import Plan
     from ..store import Store
+    from ..store.causes import Cause
     from .delivery import Delivery
     from .enrich import Sources
     from .index import DeliveryIndex
+
+    # `_record`'s answer: what to say, the change as the timeline names it, the cause as recorded
+    Recorded = tuple[str, str | None, Cause | None]
 
 FAILURE = "incident index not written for the cause"
 CARRIERS_FAILURE = "incident index not read for the deployments that carried the cause"
@@ -58,25 +62,25 @@ def record_causes(plan: Plan, delivery: Delivery, state: IncidentState, index: D
     scope = scope_of(delivery.rules, event.project_id, event.project_path or "", delivery.clock(), confidential)
     said = UNAVAILABLE
     with index_guard(delivery.log, FAILURE):
-        said, named = _record(store, actions[-1], scope, delivery)
+        said, named, cause = _record(store, actions[-1], scope, delivery)
         if named is not None:
-            said += "\n\n" + _timeline(store, delivery, named or None, actions[-1].by)
+            said += "\n\n" + _timeline(store, delivery, named or None, actions[-1].by, cause)
     return said
 
 
-def _timeline(store: Store, delivery: Delivery, named: str | None, by: str) -> str:
+def _timeline(store: Store, delivery: Delivery, named: str | None, by: str, cause: Cause | None) -> str:
     """The "cause confirmed" (or, `named` None, "cleared") event in the incident's timeline in the index, and the
-    marker of the reply that lets reindex read the same event back (`store.cause_events`)."""
+    marker of the reply that lets reindex read the same event, and the `cause` recorded, back (`store.cause_events`)."""
     from ..store import EventKind  # as below: SQLAlchemy loads with the index
     from ..store.cause_events import cause_event, marker  # SQLAlchemy loads with the index
 
     event, pid, iid = cause_event(delivery.clock(), named, by), delivery.event.project_id, delivery.event.iid
     last = [e for e in store.timeline(pid, iid) if e.kind is EventKind.CAUSE][-1:]
     if last and (last[0].name, last[0].value_to, last[0].actor) == (event.name, event.value_to, event.actor):
-        return marker(last[0])  # the same cause said again (a delivery retried after the event): that event
+        return marker(last[0], cause)  # the same cause said again (a delivery retried after the event): that event
     if not store.add_events(pid, iid, [event]):
         delivery.log.info("cause %s: the index has no %s#%s yet (reindex adds it)", event.name, pid, iid)
-    return marker(event)
+    return marker(event, cause)
 
 
 def confirm(sources: Sources, parts: list[CauseNote]) -> dict[Any, str | None]:
@@ -86,35 +90,36 @@ def confirm(sources: Sources, parts: list[CauseNote]) -> dict[Any, str | None]:
     return dict.fromkeys(parts, said)
 
 
-def _record(store: Store, action: RecordCause, scope: SuspectScope, delivery: Delivery) -> tuple[str, str | None]:
-    """What to say, and the change recorded as the timeline names it (None: nothing recorded; "": cleared)."""
+def _record(store: Store, action: RecordCause, scope: SuspectScope, delivery: Delivery) -> Recorded:
+    """What to say, the change recorded as the timeline names it (None: nothing recorded; "": cleared), and the
+    cause as `record_cause` wrote it (None: cleared or nothing)."""
     from ..store.causes import Cause, CauseKind, record_cause  # SQLAlchemy loads with the index
 
     pid, iid, now, by = scope.project_id, delivery.event.iid, delivery.clock(), mention(action.by)
     ref = action.ref
     if ref is None:
         record_cause(store.engine, pid, iid, None, now)
-        return f"Cause cleared by {by}.", ""
+        return f"Cause cleared by {by}.", "", None
     if ref.kind in (RefKind.DEPLOYMENT, RefKind.DEPLOYMENT_URL):
         return _deployment(store, action, scope, delivery)
     if ref.kind is RefKind.MERGE_REQUEST:
         project = _mr_project(store, ref.path, scope)
         shown = neutralise_line(str(ref))
         if project is None:
-            return (
-                f"{shown}: the incident index has seen no project {neutralise_line(ref.path or '')}; nothing recorded."
-            ), None
+            unseen = neutralise_line(ref.path or "")
+            return f"{shown}: the incident index has seen no project {unseen}; nothing recorded.", None, None
         mr = Cause(pid, iid, CauseKind.MERGE_REQUEST, project, merge_request_iid=ref.number, recorded_by=action.by)
         record_cause(store.engine, pid, iid, mr, now)
         with index_guard(delivery.log, CARRIERS_FAILURE):
             _carriers(store, delivery, project, ref.number)
-        return f"Cause recorded by {by}: merge request {shown}.", f"merge request {ref}"
+        return f"Cause recorded by {by}: merge request {shown}.", f"merge request {ref}", mr
     seen = [p for p, path in _flag_projects(store, ref.text) if scope.sees(p, path)]
     project = scope.project_id if not seen or scope.project_id in seen else seen[0]
     flag = Cause(pid, iid, CauseKind.FEATURE_FLAG, project, flag_name=ref.text, recorded_by=action.by)
     record_cause(store.engine, pid, iid, flag, now)
     unseen = "" if seen else " (the index has seen no switch of it)"
-    return f"Cause recorded by {by}: feature flag {neutralise_line(ref.text)}{unseen}.", f"feature flag {ref.text}"
+    said = f"Cause recorded by {by}: feature flag {neutralise_line(ref.text)}{unseen}."
+    return said, f"feature flag {ref.text}", flag
 
 
 def _carriers(store: Store, delivery: Delivery, project_id: int, iid: int | None) -> None:
@@ -145,7 +150,7 @@ def _flag_projects(store: Store, name: str) -> list[tuple[int, str]]:
     return flag_projects(store.engine, name)
 
 
-def _deployment(store: Store, action: RecordCause, scope: SuspectScope, delivery: Delivery) -> tuple[str, str | None]:
+def _deployment(store: Store, action: RecordCause, scope: SuspectScope, delivery: Delivery) -> Recorded:
     # SQLAlchemy loads with the index, not with the worker
     from ..store.causes import Cause, CauseKind, deployments_named, previous_deployment, record_cause
 
@@ -155,15 +160,19 @@ def _deployment(store: Store, action: RecordCause, scope: SuspectScope, delivery
     found = [d for d in named if scope.sees(d.project_id, d.project_path)]
     if not found:
         return (
-            f"{neutralise_line(str(ref))} is no deployment the incident index knows in this incident's projects "
-            "(its Deployment Hook never arrived?); nothing recorded."
-        ), None
+            (
+                f"{neutralise_line(str(ref))} is no deployment the incident index knows in this incident's projects "
+                "(its Deployment Hook never arrived?); nothing recorded."
+            ),
+            None,
+            None,
+        )
     d = found[0]
     cause = Cause(pid, iid, CauseKind.DEPLOYMENT, d.project_id, deployment_id=d.deployment_id, recorded_by=action.by)
     record_cause(store.engine, pid, iid, cause, delivery.clock())
     said = f"Cause recorded by {mention(action.by)}: {_shown(d)}."
     change = f"deployment {d.deployment_id}" + (f" ({d.sha})" if d.sha else "") + f" to {d.environment}"
-    return said + "\n\n" + rollback_hint(d, previous_deployment(store.engine, d)), change
+    return said + "\n\n" + rollback_hint(d, previous_deployment(store.engine, d)), change, cause
 
 
 def _shown(d: Deployment) -> str:
