@@ -5,8 +5,8 @@ index (a deployment by id or job URL among the projects the incident may name, a
 name), writes `store.causes.record_cause`, and returns the confirmation that the `CauseNote` enricher (`confirm`)
 puts in the comment. With a deployment as the cause the confirmation names the previous successful deployment
 of that environment and its job, for a person to re-run: a hint, never an action. The index's one failure policy
-holds: no index, or one that cannot be written, is said in the reply, never a failed delivery. No GitLab call:
-the comment on a named merge request (`suspects.comment_on_cause`) waits for the GitLab package.
+holds: no index, or one that cannot be written, is said in the reply, never a failed delivery. No GitLab call: the
+executor tells the cause's merge requests (`worker/mrcomment.py`) only when `Recorded.named` says it is recorded.
 
 A cause recorded (or cleared) is also a "cause confirmed" ("cause cleared") event in the incident's timeline in
 the index, and the confirmation carries its marker, so reindex reads the same event back from GitLab
@@ -15,7 +15,7 @@ the index, and the confirmation carries its marker, so reindex reads the same ev
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..changes.cause import RecordCause, RefKind
 from ..changes.hooks import Deployment
@@ -38,22 +38,30 @@ NOT_WRITTEN = "*The cause is not recorded (nothing was written).*"
 UNAVAILABLE = "*The incident index cannot be written right now, so the cause is not recorded; try again later.*"
 
 
-def record_causes(plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None) -> str | None:
+class Recorded(NamedTuple):
+    """What `record_causes` did: what the reply says, and whether a cause is now recorded (the executor tells the
+    cause's merge requests only then)."""
+
+    said: str
+    named: bool
+
+
+def record_causes(plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None) -> Recorded | None:
     """Carry out the plan's last `RecordCause` (None: it has none); the confirmation, or why nothing was recorded."""
     actions: list[RecordCause] = plan.of(RecordCause)
     if not actions:
         return None
     store = index.store(delivery.rules, delivery.bot_username) if index is not None else None
     if store is None:
-        return NO_INDEX if index is None else UNAVAILABLE
+        return Recorded(NO_INDEX if index is None else UNAVAILABLE, False)
     event, confidential = delivery.event, state.issue.confidential
     scope = scope_of(delivery.rules, event.project_id, event.project_path or "", delivery.clock(), confidential)
-    said = UNAVAILABLE
+    said, named = UNAVAILABLE, None
     with index_guard(delivery.log, FAILURE):
         said, named = _record(store, actions[-1], scope, delivery)
         if named is not None:
             said += "\n\n" + _timeline(store, delivery, named or None, actions[-1].by)
-    return said
+    return Recorded(said, bool(named))
 
 
 def _timeline(store: Store, delivery: Delivery, named: str | None, by: str) -> str:

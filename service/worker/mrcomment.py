@@ -1,7 +1,8 @@
 """A merge request named as an incident's cause learns of it: one comment linking the incident (`CommentOnCause`).
 
 Planned by `cause <ref>` (`handlers/causes.py`) unless the incident is confidential or `suspects.comment_on_cause`
-is false; the executor calls `comment_on_causes` after `record_causes`. A merge request reference is commented on
+is false; the executor calls `comment_on_causes` only once `record_causes` recorded the cause (an unknown reference,
+no index or the index down record none, and tell no merge request). A merge request reference is commented on
 directly; a deployment's merge requests come from the index (read from GitLab once, `worker/mergerequests.py`).
 Each comment carries a marker naming the incident, and the merge request's comments are read first: a redelivered
 or retried delivery, or the same cause named again, posts nothing twice. The issue's state is read again here, so
