@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ..changes.cause import RecordCause, RefKind
 from ..changes.hooks import Deployment
 from ..changes.suspects import SuspectScope, scope_of
+from ..incident import memory_areas
 from ..parts import CauseNote
 from ..text import md_link, mention, neutralise_line
 from .index import index_guard
@@ -55,7 +56,8 @@ def record_causes(plan: Plan, delivery: Delivery, state: IncidentState, index: D
     if store is None:
         return Recorded(NO_INDEX if index is None else UNAVAILABLE, False)
     event, confidential = delivery.event, state.issue.confidential
-    scope = scope_of(delivery.rules, event.project_id, event.project_path or "", delivery.clock(), confidential)
+    areas = memory_areas(plan.settled(state).memory)
+    scope = scope_of(delivery.rules, event.project_id, event.project_path or "", delivery.clock(), confidential, areas)
     said, named = UNAVAILABLE, None
     with index_guard(delivery.log, FAILURE):
         said, named = _record(store, actions[-1], scope, delivery)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ..changes.cause import CommentOnCause, RefKind
 from ..changes.suspects import scope_of
 from ..gitlab import GitLabError
+from ..incident import memory_areas
 from ..text import neutralise_line, safe_url
 from .index import index_guard
 from .mergerequests import merge_requests
@@ -48,15 +49,16 @@ def comment_on_causes(plan: Plan, delivery: Delivery, state: IncidentState, inde
     if not actions or delivery.client is None or state.issue.confidential:
         return None
     action = actions[-1]
-    targets = _targets(action, delivery, state, index)
+    targets = _targets(action, delivery, memory_areas(plan.settled(state).memory), index)
     told = [shown for project, iid, shown in targets[:MAX_COMMENTS] if _comment(action, delivery, project, iid)]
     return f"Commented on {', '.join(told)}, linking this incident." if told else None
 
 
 def _targets(
-    action: CommentOnCause, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None
+    action: CommentOnCause, delivery: Delivery, areas: tuple[str, ...], index: DeliveryIndex | None
 ) -> list[tuple[int | str, int, str]]:
-    """(project, iid, reference shown) of each merge request to tell."""
+    """(project, iid, reference shown) of each merge request to tell (a deployment: one the incident, in `areas`, may
+    name, as `record_causes` found it)."""
     ref, event = action.ref, delivery.event
     if ref.kind is RefKind.MERGE_REQUEST:
         assert ref.number is not None
@@ -66,7 +68,7 @@ def _targets(
         return []
     from ..store.causes import deployments_named  # SQLAlchemy loads with the index, not with the worker
 
-    scope = scope_of(delivery.rules, event.project_id, event.project_path or "", delivery.clock(), False)
+    scope = scope_of(delivery.rules, event.project_id, event.project_path or "", delivery.clock(), False, areas)
     found: list[tuple[int | str, int, str]] = []
     with index_guard(delivery.log, FAILURE):
         named = deployments_named(store.engine, deployment_id=ref.number, url=ref.text or None)
