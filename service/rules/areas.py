@@ -9,6 +9,7 @@ the paths in a repository whose change makes a suspect merge request's reason na
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -168,17 +169,18 @@ def _covers(path: str, project_path: str) -> bool:
     return project_path == path or project_path.startswith(path + "/")
 
 
-def sharing(rules: RuleSet, project_path: str) -> tuple[str, ...]:
-    """The project and group paths whose incidents an incident of `project_path` may be offered as similar ones.
+def sharing(rules: RuleSet, project_path: str, areas: Iterable[str] = ()) -> tuple[str, ...]:
+    """The project and group paths whose incidents (changes) an incident of `project_path` may be offered as similar
+    ones (as suspects).
 
-    Those of every area whose `projects:` covers `project_path`; none (its own project only) otherwise.
+    Those of every area whose `projects:` covers `project_path`, and those of the areas named in `areas` (the ones
+    the incident is in, as the planner applied them: `incident.memory_areas`); none (its own project only) otherwise.
     """
-    if not project_path:
-        return ()
+    named = set(areas)
     found = [
         p
         for area in rules.areas.values()
-        if any(_covers(p, project_path) for p in area.projects)
+        if area.name in named or (project_path and any(_covers(p, project_path) for p in area.projects))
         for p in area.projects
     ]
     return tuple(dict.fromkeys(found))

@@ -5,7 +5,8 @@ index (a deployment by id or job URL among the projects the incident may name, a
 name), writes `store.causes.record_cause`, and returns the confirmation that the `CauseNote` enricher (`confirm`)
 puts in the comment. With a deployment as the cause the confirmation names the previous successful deployment
 of that environment and its job, for a person to re-run: a hint, never an action. The index's one failure policy
-holds: no index, or one that cannot be written, is said in the reply, never a failed delivery.
+holds: no index, or one that cannot be written, is said in the reply, never a failed delivery. The executor tells
+the cause's merge requests (`worker/mrcomment.py`) only when `Recorded.named` says it is recorded.
 
 When a merge request is named as the cause and no indexed deployment is known to carry it, the merge requests of
 its project's newest successful production deployments before the incident started that were never read (at most
@@ -20,11 +21,12 @@ back from GitLab (`store.cause_events`; the "alerts resolved" event is kept the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..changes.cause import RecordCause, RefKind
 from ..changes.hooks import Deployment
 from ..changes.suspects import SuspectScope, scope_of
+from ..incident import memory_areas
 from ..parts import CauseNote
 from ..text import md_link, mention, neutralise_line
 from .index import index_guard
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
     from .index import DeliveryIndex
 
     # `_record`'s answer: what to say, the change as the timeline names it, the cause as recorded
-    Recorded = tuple[str, str | None, Cause | None]
+    Found = tuple[str, str | None, Cause | None]
 
 FAILURE = "incident index not written for the cause"
 CARRIERS_FAILURE = "incident index not read for the deployments that carried the cause"
@@ -50,22 +52,31 @@ NOT_WRITTEN = "*The cause is not recorded (nothing was written).*"
 UNAVAILABLE = "*The incident index cannot be written right now, so the cause is not recorded; try again later.*"
 
 
-def record_causes(plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None) -> str | None:
+class Recorded(NamedTuple):
+    """What `record_causes` did: what the reply says, and whether a cause is now recorded (the executor tells the
+    cause's merge requests only then)."""
+
+    said: str
+    named: bool
+
+
+def record_causes(plan: Plan, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None) -> Recorded | None:
     """Carry out the plan's last `RecordCause` (None: it has none); the confirmation, or why nothing was recorded."""
     actions: list[RecordCause] = plan.of(RecordCause)
     if not actions:
         return None
     store = index.store(delivery.rules, delivery.bot_username) if index is not None else None
     if store is None:
-        return NO_INDEX if index is None else UNAVAILABLE
+        return Recorded(NO_INDEX if index is None else UNAVAILABLE, False)
     event, confidential = delivery.event, state.issue.confidential
-    scope = scope_of(delivery.rules, event.project_id, event.project_path or "", delivery.clock(), confidential)
-    said = UNAVAILABLE
+    areas = memory_areas(plan.settled(state).memory)
+    scope = scope_of(delivery.rules, event.project_id, event.project_path or "", delivery.clock(), confidential, areas)
+    said, named = UNAVAILABLE, None
     with index_guard(delivery.log, FAILURE):
         said, named, cause = _record(store, actions[-1], scope, delivery)
         if named is not None:
             said += "\n\n" + _timeline(store, delivery, named or None, actions[-1].by, cause)
-    return said
+    return Recorded(said, bool(named))
 
 
 def _timeline(store: Store, delivery: Delivery, named: str | None, by: str, cause: Cause | None) -> str:
@@ -90,7 +101,7 @@ def confirm(sources: Sources, parts: list[CauseNote]) -> dict[Any, str | None]:
     return dict.fromkeys(parts, said)
 
 
-def _record(store: Store, action: RecordCause, scope: SuspectScope, delivery: Delivery) -> Recorded:
+def _record(store: Store, action: RecordCause, scope: SuspectScope, delivery: Delivery) -> Found:
     """What to say, the change recorded as the timeline names it (None: nothing recorded; "": cleared), and the
     cause as `record_cause` wrote it (None: cleared or nothing)."""
     from ..store.causes import Cause, CauseKind, record_cause  # SQLAlchemy loads with the index
@@ -150,7 +161,7 @@ def _flag_projects(store: Store, name: str) -> list[tuple[int, str]]:
     return flag_projects(store.engine, name)
 
 
-def _deployment(store: Store, action: RecordCause, scope: SuspectScope, delivery: Delivery) -> Recorded:
+def _deployment(store: Store, action: RecordCause, scope: SuspectScope, delivery: Delivery) -> Found:
     # SQLAlchemy loads with the index, not with the worker
     from ..store.causes import Cause, CauseKind, deployments_named, previous_deployment, record_cause
 

@@ -127,9 +127,10 @@ def apply_plan(
         outcome.writes.append("update_review")
     for drill in plan.of(OpenDrill)[:1]:
         _open_drill(drill, delivery, outcome, followups)
-    outcome.cause = record_causes(plan, delivery, state, index)  # issue 19: into the index, before its CauseNote
-    told = comment_on_causes(plan, delivery, state, index)  # issue 19: the named merge requests (worker/mrcomment.py)
-    outcome.cause = "\n\n".join(filter(None, (outcome.cause, told))) or None
+    recorded = record_causes(plan, delivery, state, index)  # issue 19: into the index, before its CauseNote
+    # issue 19: the merge requests of a cause now recorded, and only then (worker/mrcomment.py)
+    told = comment_on_causes(plan, delivery, state, index) if recorded is not None and recorded.named else None
+    outcome.cause = "\n\n".join(filter(None, (recorded.said if recorded else None, told))) or None
     plan = (enrichment or Enrichment(delivery, state)).after_write(plan, outcome)
     body = comment(plan)
     if unknown:

@@ -1,7 +1,8 @@
 """A merge request named as an incident's cause learns of it: one comment linking the incident (`CommentOnCause`).
 
 Planned by `cause <ref>` (`handlers/causes.py`) unless the incident is confidential or `suspects.comment_on_cause`
-is false; the executor calls `comment_on_causes` after `record_causes`. A merge request reference is commented on
+is false; the executor calls `comment_on_causes` only once `record_causes` recorded the cause (an unknown reference,
+no index or the index down record none, and tell no merge request). A merge request reference is commented on
 directly; a deployment's merge requests come from the index (read from GitLab once, `worker/mergerequests.py`).
 Each comment carries a marker naming the incident, and the merge request's comments are read first: a redelivered
 or retried delivery, or the same cause named again, posts nothing twice. The issue's state is read again here, so
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from ..changes.cause import CommentOnCause, RefKind
 from ..changes.suspects import scope_of
 from ..gitlab import GitLabError
+from ..incident import memory_areas
 from ..text import neutralise_line, safe_url
 from .index import index_guard
 from .mergerequests import merge_requests
@@ -47,15 +49,16 @@ def comment_on_causes(plan: Plan, delivery: Delivery, state: IncidentState, inde
     if not actions or delivery.client is None or state.issue.confidential:
         return None
     action = actions[-1]
-    targets = _targets(action, delivery, state, index)
+    targets = _targets(action, delivery, memory_areas(plan.settled(state).memory), index)
     told = [shown for project, iid, shown in targets[:MAX_COMMENTS] if _comment(action, delivery, project, iid)]
     return f"Commented on {', '.join(told)}, linking this incident." if told else None
 
 
 def _targets(
-    action: CommentOnCause, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None
+    action: CommentOnCause, delivery: Delivery, areas: tuple[str, ...], index: DeliveryIndex | None
 ) -> list[tuple[int | str, int, str]]:
-    """(project, iid, reference shown) of each merge request to tell."""
+    """(project, iid, reference shown) of each merge request to tell (a deployment: one the incident, in `areas`, may
+    name, as `record_causes` found it)."""
     ref, event = action.ref, delivery.event
     if ref.kind is RefKind.MERGE_REQUEST:
         assert ref.number is not None
@@ -65,7 +68,7 @@ def _targets(
         return []
     from ..store.causes import deployments_named  # SQLAlchemy loads with the index, not with the worker
 
-    scope = scope_of(delivery.rules, event.project_id, event.project_path or "", delivery.clock(), False)
+    scope = scope_of(delivery.rules, event.project_id, event.project_path or "", delivery.clock(), False, areas)
     found: list[tuple[int | str, int, str]] = []
     with index_guard(delivery.log, FAILURE):
         named = deployments_named(store.engine, deployment_id=ref.number, url=ref.text or None)

@@ -3,7 +3,8 @@
 Planning is pure, so the `suspects` reply holds a `SuspectsPart` and a declaration a quiet one in its "Recent
 changes" section. This enricher runs after the issue write (`worker.enrich.ENRICHERS`), so the first write
 never waits for the index. The incident's scope (`changes.suspects.scope_of`): its project, the projects its
-areas share, its start, and whether it is confidential (then only its own project's changes are named).
+areas share (those covering its project, and those it is in: `incident.memory_areas`), its start, and whether it is
+confidential (then only its own project's changes are named).
 Every text from the index goes through `service.text`.
 """
 
@@ -16,6 +17,7 @@ from ..bounds import parse_time
 from ..changes.hooks import Deployment
 from ..changes.suspects import Suspect, SuspectScope, scope_of
 from ..gitlab.changes import MergeRequest
+from ..incident import memory_areas
 from ..parts import SuspectsPart
 from ..text import md_link, neutralise_line
 from .mergerequests import Key, area_reasons, merge_requests
@@ -49,7 +51,8 @@ def incident_scope(sources: Sources) -> SuspectScope:
     event = delivery.event
     row = store.incident(event.project_id, event.iid) if store is not None else None
     started = row.started_at if row is not None and row.started_at is not None else _start(sources)
-    return scope_of(delivery.rules, event.project_id, event.project_path or "", started, issue.confidential)
+    areas = memory_areas(sources.plan.settled(sources.state).memory)  # the areas it is in, as the planner applied them
+    return scope_of(delivery.rules, event.project_id, event.project_path or "", started, issue.confidential, areas)
 
 
 def _start(sources: Sources) -> datetime:

@@ -12,6 +12,7 @@ import pytest
 from service.gitlab import TransientGitLabError
 from service.store import Store
 from service.worker import process_delivery
+from service.worker.index import DeliveryIndex
 from tests.conftest import payload
 from tests.worker.helpers import declare_suspects, seed_changes
 
@@ -94,3 +95,40 @@ def test_a_deployment_named_as_the_cause_tells_each_merge_request_it_carried(fak
     reads = [c for c in fake.calls if c.path == "/projects/1/deployments/1/merge_requests"]
     assert len(reads) == 1  # the declaration's read, kept: the cause asked GitLab nothing more
     assert "Commented" not in cause(fake, "new-checkout", "c2")
+
+
+def mr_calls(fake) -> list[str]:
+    """Every request the job made to a merge request's comments."""
+    return [c.path for c in fake.calls if "/merge_requests/" in c.path and c.path.endswith("/notes")]
+
+
+def test_an_unrecorded_cause_tells_no_merge_request(fake, runtime, indexed: Store) -> None:
+    """`cause group/unknown!5`: the index has seen no such project, nothing is recorded, and no merge request hears of
+    the incident (no comment, no call)."""
+    declare_suspects(fake)
+    said = cause(fake, "group/unknown!5", "c1")
+    assert "nothing recorded" in said and "Commented" not in said
+    assert mr_calls(fake) == []
+
+
+def test_no_index_records_no_cause_and_tells_no_merge_request(fake, runtime) -> None:
+    """A worker without an index records nothing, says so, and comments on no merge request."""
+    fake.ship(1, 1, 12)
+    declare_suspects(fake)
+    said = cause(fake, "!12", "c1")
+    assert "keeps no incident index, so the cause is not recorded" in said and "Commented" not in said
+    assert mr_calls(fake) == [] and mr_comments(fake, 12) == []
+
+
+def test_an_index_down_records_no_cause_and_tells_no_merge_request(fake, runtime, indexed: Store) -> None:
+    """The index will not open when the cause is named: the reply says it is not recorded, no merge request is told."""
+    fake.ship(1, 1, 12)
+    declare_suspects(fake)
+
+    def broken() -> Store:
+        raise OSError("disk gone")
+
+    runtime.index = DeliveryIndex(broken)
+    said = cause(fake, "!12", "c1")
+    assert "cannot be written right now, so the cause is not recorded" in said and "Commented" not in said
+    assert mr_calls(fake) == [] and mr_comments(fake, 12) == []
