@@ -133,10 +133,14 @@ class GroupStore:
         self.connection.srem(self.keys.alert_silences(group_id), silence_id)
 
     @contextmanager
-    def storm(self) -> Iterator[dict[str, Any]]:
-        """The storm record, read and written back under a lock (groups overflow from several workers at once)."""
+    def storm(self, confidential_project: str = "") -> Iterator[dict[str, Any]]:
+        """The storm record (the open one, or a confidential route's project's), read and written back under a lock
+        (groups overflow from several workers at once)."""
+        key = (
+            self.keys.alert_confidential_storm(confidential_project) if confidential_project else self.keys.alert_storm
+        )
         with self.connection.lock(self.keys.alert_storm_lock, timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS):
-            raw = self.connection.get(self.keys.alert_storm)
+            raw = self.connection.get(key)
             state: dict[str, Any] = json.loads(raw) if raw else {}
             yield state
-            self.connection.set(self.keys.alert_storm, json.dumps(state, sort_keys=True))
+            self.connection.set(key, json.dumps(state, sort_keys=True))

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from redis import Redis
-from rq import Queue, SimpleWorker
 
 from service.alerts.actions import CommentOnAlertIncident
 from service.alerts.grouping import GroupStore
@@ -16,25 +15,9 @@ from service.alerts.sources import parse
 from service.gitlab import TransientGitLabError
 from service.rules.alertmodel import OnResolved
 from service.worker import Runtime, alertapply
-from service.worker.alerts import process_alert
+from tests.alerts.helpers import OPS, alert, new_issues, run_queue
 from tests.alerts.samples import alertmanager, am_alert, dumps
 from tests.fakegitlab import FakeGitLab
-
-OPS = 1  # the fake's id of ops/production
-
-
-def alert(payload: dict[str, Any], delivery: str = "d-1") -> str:
-    return process_alert(dumps(payload), {"delivery_id": delivery, "source": "alertmanager"})
-
-
-def run_queue(runtime: Runtime) -> None:
-    """Run what the alert job queued (the Issue Hooks for the ordinary planner), in this process."""
-    queue = Queue(runtime.settings.queue_name, connection=runtime.connection)
-    SimpleWorker([queue], connection=runtime.connection).work(burst=True)
-
-
-def new_issues(fake: FakeGitLab) -> list[dict[str, Any]]:
-    return [issue for (pid, iid), issue in sorted(fake.issues.items()) if iid > 500]
 
 
 def test_an_alert_opens_one_incident_declared_in_one_comment(fake: FakeGitLab, runtime: Runtime) -> None:
