@@ -78,11 +78,27 @@ def alert_state(alert: Any) -> dict[str, Any]:
 
 
 def merged(record: GroupRecord | None, group: AlertGroup) -> dict[str, dict[str, Any]]:
-    """The group's alerts after this notification: each alert it names takes its new state, the rest stay."""
+    """The group's alerts after this notification: each alert it names takes its new state unless that state is
+    stale (`stale`), the rest stay."""
     alerts = {fp: dict(state) for fp, state in (record.alerts if record else {}).items()}
     for alert in group.alerts:
-        alerts[alert.fingerprint] = alert_state(alert)
+        fresh = alert_state(alert)
+        if not stale(alerts.get(alert.fingerprint), fresh):
+            alerts[alert.fingerprint] = fresh
     return alerts
+
+
+def stale(known: Mapping[str, Any] | None, fresh: Mapping[str, Any]) -> bool:
+    """A late notification (an HA pair's second Alertmanager, a spool drained late): a firing of an alert known
+    resolved whose startsAt is not newer (Prometheus gives a re-fired alert a new startsAt), or a resolved of an
+    older firing than the one known. Without both startsAt there is no telling: the notification counts."""
+    if known is None or known.get("starts_at") is None or fresh.get("starts_at") is None:
+        return False
+    if known.get("status") != FIRING and fresh["status"] == FIRING:
+        return bool(fresh["starts_at"] <= known["starts_at"])
+    if known.get("status") == FIRING and fresh["status"] != FIRING:
+        return bool(fresh["starts_at"] < known["starts_at"])
+    return False
 
 
 def initial(group: AlertGroup) -> GroupRecord:

@@ -53,9 +53,10 @@ def needs_incident(group: AlertGroup, record: GroupRecord | None, now: float, ru
     """Whether this notification opens a new incident (the worker then counts the group among the minute's new)."""
     if not group.firing and not (record and record.firing):
         return False
+    firing = any(a["status"] == FIRING for a in merged(record, group).values())  # a stale firing opens nothing
     if record is None or (record.iid is None and not record.storm):
-        return any(a["status"] == FIRING for a in merged(record, group).values())
-    return expired(record, now, rules) and bool(group.firing)
+        return firing
+    return expired(record, now, rules) and firing
 
 
 def plan_alert(group: AlertGroup, record: GroupRecord | None, rules: RuleSet, now: datetime, **state: Any) -> AlertPlan:

@@ -16,7 +16,7 @@ from service.gitlab import TransientGitLabError
 from service.rules.alertmodel import OnResolved
 from service.worker import Runtime, alertapply
 from tests.alerts.helpers import OPS, alert, new_issues, run_queue
-from tests.alerts.samples import alertmanager, am_alert, dumps
+from tests.alerts.samples import REFIRED, alertmanager, am_alert, dumps
 from tests.fakegitlab import FakeGitLab
 
 
@@ -87,7 +87,7 @@ def test_firing_again_reopens_the_incident_a_person_closed(fake: FakeGitLab, run
     alert(alertmanager(am_alert(status="resolved")), "d-2")
     [issue] = new_issues(fake)
     issue["state"] = "closed"
-    alert(alertmanager(), "d-3")
+    alert(alertmanager(am_alert(starts_at=REFIRED)), "d-3")
     assert issue["state"] == "opened" and len(new_issues(fake)) == 1
     assert any(n["body"].startswith("**Fired again**") for n in fake.notes[(OPS, issue["iid"])])
 
