@@ -89,16 +89,15 @@ def merged(record: GroupRecord | None, group: AlertGroup) -> dict[str, dict[str,
 
 
 def stale(known: Mapping[str, Any] | None, fresh: Mapping[str, Any]) -> bool:
-    """A late notification (an HA pair's second Alertmanager, a spool drained late): a firing of an alert known
-    resolved whose startsAt is not newer (Prometheus gives a re-fired alert a new startsAt), or a resolved of an
-    older firing than the one known. Without both startsAt there is no telling: the notification counts."""
+    """A late notification (an HA pair's second Alertmanager, a spool drained late): any state of an older firing
+    than the one known (a resolved of it does not resolve the newer), or a firing of an alert known resolved whose
+    startsAt is not newer (Prometheus gives a re-fired alert a new startsAt). Without both startsAt there is no
+    telling: the notification counts."""
     if known is None or known.get("starts_at") is None or fresh.get("starts_at") is None:
         return False
-    if known.get("status") != FIRING and fresh["status"] == FIRING:
-        return bool(fresh["starts_at"] <= known["starts_at"])
-    if known.get("status") == FIRING and fresh["status"] != FIRING:
+    if fresh["starts_at"] != known["starts_at"]:
         return bool(fresh["starts_at"] < known["starts_at"])
-    return False
+    return known.get("status") != FIRING and fresh["status"] == FIRING
 
 
 def initial(group: AlertGroup) -> GroupRecord:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from service.alerts.grouping import stale
 from service.rules.alertmodel import OnResolved
 from service.worker import Runtime
 from tests.alerts.helpers import OPS, alert, new_issues
@@ -62,3 +63,19 @@ def test_a_late_resolved_of_an_older_firing_does_not_resolve_the_newer(fake: Fak
     assert alert(sent("resolved", FIRST), "d-4") == "nothing to do"
     assert issue["state"] == "opened" and said(fake, issue["iid"], "All alerts of this group have resolved") == 1
     assert "| HighErrorRate | firing |" in issue["description"]
+
+
+@pytest.mark.parametrize(
+    ("known", "fresh", "late"),
+    [
+        (("resolved", 1.0), ("firing", 1.0), True),  # the HA pair's second Alertmanager, after the resolve
+        (("resolved", 1.0), ("firing", 2.0), False),  # fired again: a new startsAt
+        (("firing", 2.0), ("resolved", 1.0), True),  # the older firing's resolve
+        (("firing", 1.0), ("resolved", 1.0), False),  # this firing resolved
+        (("firing", 2.0), ("firing", 1.0), True),  # an older firing's repeat
+        (("resolved", 1.0), ("firing", None), False),  # no startsAt (a generic alert): no telling, it counts
+    ],
+)
+def test_which_states_are_stale(known: tuple[str, float], fresh: tuple[str, float | None], late: bool) -> None:
+    """By startsAt: older is stale; the same firing after its resolve is stale; without one it counts."""
+    assert stale({"status": known[0], "starts_at": known[1]}, {"status": fresh[0], "starts_at": fresh[1]}) is late
