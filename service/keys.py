@@ -151,6 +151,10 @@ class Keys:
     def alert_storm(self) -> str:
         return self._key("alerts", "storm")
 
+    def alert_confidential_storm(self, project: str) -> str:
+        """The storm record of a confidential route's groups in `project` (apart from the open storm's)."""
+        return self._key("alerts", "storm", "confidential", project)
+
     @property
     def alert_storm_lock(self) -> str:
         return self._key("alerts", "storm", "lock")

@@ -28,7 +28,10 @@ class OpenAlertIncident(Action):
 
 @dataclass(frozen=True)
 class JoinAlertStorm(Action):
-    """List the group in the storm incident (opened with the first overflow, its description edited after)."""
+    """List the group in the storm incident (opened with the first overflow, its description edited after).
+
+    A confidential route's groups have a storm incident of their own: confidential, in the route's project (one
+    per project), so an open issue never lists them."""
 
     project: str
     group_id: str
@@ -37,6 +40,7 @@ class JoinAlertStorm(Action):
     since: float | None
     labels: tuple[str, ...]
     limit: int
+    confidential: bool = False
 
 
 @dataclass(frozen=True)

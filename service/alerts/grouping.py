@@ -78,11 +78,26 @@ def alert_state(alert: Any) -> dict[str, Any]:
 
 
 def merged(record: GroupRecord | None, group: AlertGroup) -> dict[str, dict[str, Any]]:
-    """The group's alerts after this notification: each alert it names takes its new state, the rest stay."""
+    """The group's alerts after this notification: each alert it names takes its new state unless that state is
+    stale (`stale`), the rest stay."""
     alerts = {fp: dict(state) for fp, state in (record.alerts if record else {}).items()}
     for alert in group.alerts:
-        alerts[alert.fingerprint] = alert_state(alert)
+        fresh = alert_state(alert)
+        if not stale(alerts.get(alert.fingerprint), fresh):
+            alerts[alert.fingerprint] = fresh
     return alerts
+
+
+def stale(known: Mapping[str, Any] | None, fresh: Mapping[str, Any]) -> bool:
+    """A late notification (an HA pair's second Alertmanager, a spool drained late): any state of an older firing
+    than the one known (a resolved of it does not resolve the newer), or a firing of an alert known resolved whose
+    startsAt is not newer (Prometheus gives a re-fired alert a new startsAt). Without both startsAt there is no
+    telling: the notification counts."""
+    if known is None or known.get("starts_at") is None or fresh.get("starts_at") is None:
+        return False
+    if fresh["starts_at"] != known["starts_at"]:
+        return bool(fresh["starts_at"] < known["starts_at"])
+    return known.get("status") != FIRING and fresh["status"] == FIRING
 
 
 def initial(group: AlertGroup) -> GroupRecord:
@@ -133,10 +148,14 @@ class GroupStore:
         self.connection.srem(self.keys.alert_silences(group_id), silence_id)
 
     @contextmanager
-    def storm(self) -> Iterator[dict[str, Any]]:
-        """The storm record, read and written back under a lock (groups overflow from several workers at once)."""
+    def storm(self, confidential_project: str = "") -> Iterator[dict[str, Any]]:
+        """The storm record (the open one, or a confidential route's project's), read and written back under a lock
+        (groups overflow from several workers at once)."""
+        key = (
+            self.keys.alert_confidential_storm(confidential_project) if confidential_project else self.keys.alert_storm
+        )
         with self.connection.lock(self.keys.alert_storm_lock, timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS):
-            raw = self.connection.get(self.keys.alert_storm)
+            raw = self.connection.get(key)
             state: dict[str, Any] = json.loads(raw) if raw else {}
             yield state
-            self.connection.set(self.keys.alert_storm, json.dumps(state, sort_keys=True))
+            self.connection.set(key, json.dumps(state, sort_keys=True))

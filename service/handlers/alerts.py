@@ -53,9 +53,10 @@ def needs_incident(group: AlertGroup, record: GroupRecord | None, now: float, ru
     """Whether this notification opens a new incident (the worker then counts the group among the minute's new)."""
     if not group.firing and not (record and record.firing):
         return False
+    firing = any(a["status"] == FIRING for a in merged(record, group).values())  # a stale firing opens nothing
     if record is None or (record.iid is None and not record.storm):
-        return any(a["status"] == FIRING for a in merged(record, group).values())
-    return expired(record, now, rules) and bool(group.firing)
+        return firing
+    return expired(record, now, rules) and firing
 
 
 def plan_alert(group: AlertGroup, record: GroupRecord | None, rules: RuleSet, now: datetime, **state: Any) -> AlertPlan:
@@ -137,17 +138,23 @@ def _open(
 
 
 def _storm(group: AlertGroup, record: GroupRecord, firing: list[Any], routed: Routed, rules: RuleSet) -> JoinAlertStorm:
+    """The group's line in the open storm incident of the default project, or, for a confidential route, in the
+    confidential storm incident of the route's project (never listed where its incident would not be seen)."""
     config = rules.alerts
     default = config.default
     assert default is not None  # routed: alerts.yml is there
     since = min((a.get("starts_at") or 0 for a in firing), default=None) or None
+    project, labels = default.project, labels_for(default, severity(firing, rules), rules)
+    if routed.confidential:
+        project, labels = routed.project, routed.labels
     return JoinAlertStorm(
         "alerts.storm",
-        default.project,
+        project,
         group.group_id,
         record.title or title(group),
         "firing" if firing else "resolved",
         since,
-        labels_for(default, severity(firing, rules), rules),
+        labels,
         config.max_new_incidents_per_minute,
+        routed.confidential,
     )

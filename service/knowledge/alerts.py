@@ -50,10 +50,12 @@ def alerts_page(rules: RuleSet) -> Page:
                 "A new alert in the group updates the alert table in the issue's description; a more severe one "
                 "escalates the incident. A repeated notification changes nothing.",
                 f"When every alert has resolved the bot says when each did, then: {config.on_resolved.value}.",
-                f"Firing again within {config.reopen_within_minutes:g} minutes returns to the same incident "
-                "(reopened if it was closed); later, a new incident names the previous one.",
+                f"Firing again (a newer start time) within {config.reopen_within_minutes:g} minutes returns to the "
+                "same incident (reopened if it was closed); later, a new incident names the previous one. A late "
+                "notification of an older firing changes nothing.",
                 f"More than {config.max_new_incidents_per_minute} new groups in a minute open no more issues: "
-                "the rest are listed in one alert storm incident.",
+                "the rest are listed in one alert storm incident (a confidential route's groups only in a "
+                "confidential storm incident of the route's project).",
             )
         ),
     ]

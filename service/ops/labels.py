@@ -107,7 +107,9 @@ def wanted_labels(rules: RuleSet) -> list[WantedLabel]:
     for rule in rules.rules:
         for name in [*_when_labels(rule.when), *_then_labels(rule.then)]:
             want(name, OTHER_COLOR, f"Used by incident-bot rule {rule.name}.", f"rule {rule.name}")
-    for route in alert_routes(rules):  # what an alert incident (or the storm's, on the default route) carries
+    for route in alert_routes(
+        rules
+    ):  # what an alert incident (or a storm's: the default route's, a confidential route's) carries
         area = rules.areas.get(route.area or "")
         for name in [*(area.match.labels[:1] if area is not None else ()), *route.labels]:
             want(name, OTHER_COLOR, f"Set on incidents opened from alerts (alerts.yml {route.name}).", route.name)

@@ -19,9 +19,9 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from redis import Redis
 
 from .. import metrics
-from ..alerts.auth import Unauthorized, authorize
+from ..alerts.auth import SIGNATURE_HEADER, Unauthorized, authorize
 from ..alerts.grouping import group_key
-from ..alerts.payload import AlertPayloadError
+from ..alerts.payload import AlertGroup, AlertPayloadError
 from ..alerts.sources import parse
 from ..config import Settings
 from ..intake import Intake, SpoolError
@@ -62,8 +62,17 @@ def register_alerts(
 
 
 def _answer(source: str, code: int, outcome: str, **body: Any) -> tuple[Response, int]:
+    """The answer, counted under the tool that sent the notification (`source`: alertmanager, grafana, generic)."""
     metrics.alert(source, outcome)
     return jsonify(body), code
+
+
+def _sender(endpoint: str) -> str:
+    """The sending tool before the body is parsed (a refusal): Grafana posts to the Alertmanager endpoint, told by
+    its signature header; once parsed, the payload says (`AlertGroup.source`)."""
+    if endpoint == "alertmanager" and SIGNATURE_HEADER in request.headers:
+        return "grafana"
+    return endpoint
 
 
 @alerts_blueprint.post("/alerts/<source>")
@@ -73,11 +82,12 @@ def receive(source: str) -> tuple[Response, int]:
         return jsonify(error=f"no alert endpoint {source!r}; use /alerts/alertmanager or /alerts/generic"), 404
     edge: AlertEdge = current_app.extensions[EXTENSION]
     limit = edge.settings.max_body_bytes
+    sender = _sender(source)
     if request.content_length is not None and request.content_length > limit:
-        return _answer(source, 413, "413", error=f"body over {limit} bytes")
+        return _answer(sender, 413, "413", error=f"body over {limit} bytes")
     body = edge.read_body(limit)
     if not isinstance(body, bytes):
-        metrics.alert(source, str(body[1]))
+        metrics.alert(sender, str(body[1]))
         return body
     settings = edge.settings
     try:
@@ -86,26 +96,28 @@ def receive(source: str) -> tuple[Response, int]:
         )
     except Unauthorized as exc:
         log.info("alert rejected 401: %s", exc)
-        return _answer(source, 401, "401", error=str(exc))
+        return _answer(sender, 401, "401", error=str(exc))
     if not edge.rules.alerts.configured:
-        return _answer(source, 404, "404", error="alerts are not configured: add rules/alerts.yml")
+        return _answer(sender, 404, "404", error="alerts are not configured: add rules/alerts.yml")
     try:
         group = parse(source, body)
     except AlertPayloadError as exc:
-        return _answer(source, 400, "400", error=str(exc))
-    return _enqueue(edge, source, body, group.group_id)
+        return _answer(sender, 400, "400", error=str(exc))
+    return _enqueue(edge, source, body, group)
 
 
-def _enqueue(edge: AlertEdge, source: str, body: bytes, group_id: str) -> tuple[Response, int]:
-    """Queue (or spool) the notification under its group's ordering key; a byte-identical resend is a duplicate."""
+def _enqueue(edge: AlertEdge, source: str, body: bytes, group: AlertGroup) -> tuple[Response, int]:
+    """Queue (or spool) the notification under its group's ordering key; a byte-identical resend is a duplicate.
+    `source` is the endpoint (what the job parses the body as); the metrics count the tool that sent it."""
+    group_id, sender = group.group_id, str(group.source)
     delivery_id = f"alert-{source}-" + hashlib.sha256(body).hexdigest()
     meta = {"delivery_id": delivery_id, "event": "Alert", "source": source, "received_at": time.time()}
     try:
         result = edge.intake.enqueue(body, meta, delivery_id=delivery_id, issue_key=group_key(group_id), actor="")
     except SpoolError as exc:
         log.error("alert not queued and not spooled: %s", exc)
-        return _answer(source, 503, "503", error=f"queue unavailable and local {exc.reason}, retry later")
+        return _answer(sender, 503, "503", error=f"queue unavailable and local {exc.reason}, retry later")
     if result.outcome is EnqueueOutcome.DUPLICATE:
-        return _answer(source, 200, "duplicate", status="duplicate", job_id=result.job_id)
+        return _answer(sender, 200, "duplicate", status="duplicate", job_id=result.job_id)
     outcome = "spooled" if result.outcome is EnqueueOutcome.SPOOLED else "queued"
-    return _answer(source, 202, outcome, status=outcome, job_id=result.job_id, group=group_id)
+    return _answer(sender, 202, outcome, status=outcome, job_id=result.job_id, group=group_id)

@@ -143,9 +143,10 @@ def resolve(action: Action, before: GroupRecord, after: GroupRecord, ctx: AlertA
 
 
 def join_storm(action: Action, before: GroupRecord, after: GroupRecord, ctx: AlertApply) -> GroupRecord:
-    """List the group in the storm incident: opened with the first overflow of a storm, edited in place after."""
+    """List the group in its storm incident (the open one, or its confidential route's project's): opened with the
+    first overflow of a storm, edited in place after."""
     assert isinstance(action, JoinAlertStorm)
-    with ctx.store.storm() as storm:
+    with ctx.store.storm(action.project if action.confidential else "") as storm:
         if ctx.now - float(storm.get("last_at") or 0) > STORM_WINDOW_SECONDS:
             storm.clear()
             storm.update(token=ctx.delivery_id, groups={})
@@ -166,7 +167,9 @@ def _open_storm(action: JoinAlertStorm, storm: dict[str, Any], text: str, ctx: A
     found = find_issue(ctx.client, pid, "storm", token)
     title = "Alert storm: many alert groups at once"
     if found is None:
-        found = ctx.client.create_issue(pid, title, f"{text}\n\n{token}", action.labels)
+        found = ctx.client.create_issue(
+            pid, title, f"{text}\n\n{token}", action.labels, confidential=action.confidential
+        )
     storm.update(project_id=pid, iid=found[0], url=found[1])
     _queue_hook(ctx, (pid, path), found[0], "open")
 

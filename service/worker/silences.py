@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 
 NO_URL = "Silences need `INCIDENT_BOT_ALERTMANAGER_URL` set on the bot's worker; none is, so nothing was silenced."
 NO_RECORD = "The bot keeps no record of this incident's alert group any more, so it cannot tell what to silence."
+NOT_THIS_INCIDENT = (
+    "This is not the incident of the alert group its description names (the description's marker was changed, "
+    "or the group has a newer incident), so the bot changed no silence."
+)
 
 
 def apply_silences(plan: Plan, delivery: Delivery, body: str) -> str:
@@ -34,13 +38,26 @@ def apply_silences(plan: Plan, delivery: Delivery, body: str) -> str:
     store = GroupStore(delivery.redis, delivery.keys)
     manager = Alertmanager(delivery.alertmanager_url) if delivery.alertmanager_url else None
     for action in actions:
-        if isinstance(action, SilenceAlertGroup):
+        if manager is not None and not belongs(store.get(action.group_id), delivery):
+            # The marker is in a description people edit: another group's pasted there acts on nothing, and the
+            # reply names nothing of that group (its labels may be a confidential incident's, in another project).
+            delivery.log.warning("silence refused: the description's alert group is not this incident's")
+            replies.append("" if isinstance(action, ExpireAlertSilences) else NOT_THIS_INCIDENT)
+        elif isinstance(action, SilenceAlertGroup):
             replies.append(silence(action, store, manager, delivery))
         elif isinstance(action, UnsilenceAlertGroup):
             replies.append(unsilence(action.group_id, store, manager, delivery, quiet=False))
         elif isinstance(action, ExpireAlertSilences) and manager is not None:
             replies.append(unsilence(action.group_id, store, manager, delivery, quiet=True))
     return "\n\n".join(part for part in (body, *replies) if part)
+
+
+def belongs(record: GroupRecord | None, delivery: Delivery) -> bool:
+    """Whether the group's record has this delivery's issue as its incident (no record: nothing to act on, said
+    by the action itself)."""
+    if record is None:
+        return True
+    return (record.project_id, record.iid) == (delivery.event.project_id, delivery.event.iid)
 
 
 def labels_of(record: GroupRecord) -> dict[str, str]:

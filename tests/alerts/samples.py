@@ -15,18 +15,22 @@ def am_alert(
     status: str = "firing",
     severity: str = "warning",
     instance: str = "web-1",
+    starts_at: str = "2026-11-27T09:58:00.123456789Z",
     **labels: str,
 ) -> dict[str, Any]:
-    """One alert of Alertmanager's `alerts` list."""
+    """One alert of Alertmanager's `alerts` list (a re-fired alert has a newer `starts_at`, as Prometheus gives it)."""
     return {
         "status": status,
         "labels": {"alertname": name, "severity": severity, "instance": instance, **labels},
         "annotations": {"summary": f"{name} on {instance}", "runbook_url": "https://runbooks.example.com/errors"},
-        "startsAt": "2026-11-27T09:58:00.123456789Z",
+        "startsAt": starts_at,
         "endsAt": "2026-11-27T10:05:00Z" if status == "resolved" else "0001-01-01T00:00:00Z",
         "generatorURL": "http://prometheus.example.com/graph?g0.expr=up",
         "fingerprint": f"fp-{name}-{instance}",
     }
+
+
+REFIRED = "2026-11-27T10:25:00Z"  # a later startsAt: the alert fired again (Prometheus gives it a new one)
 
 
 def alertmanager(

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from redis import Redis
-from rq import Queue, SimpleWorker
 
 from service.alerts.actions import CommentOnAlertIncident
 from service.alerts.grouping import GroupStore
@@ -16,25 +15,9 @@ from service.alerts.sources import parse
 from service.gitlab import TransientGitLabError
 from service.rules.alertmodel import OnResolved
 from service.worker import Runtime, alertapply
-from service.worker.alerts import process_alert
-from tests.alerts.samples import alertmanager, am_alert, dumps
+from tests.alerts.helpers import OPS, alert, new_issues, run_queue
+from tests.alerts.samples import REFIRED, alertmanager, am_alert, dumps
 from tests.fakegitlab import FakeGitLab
-
-OPS = 1  # the fake's id of ops/production
-
-
-def alert(payload: dict[str, Any], delivery: str = "d-1") -> str:
-    return process_alert(dumps(payload), {"delivery_id": delivery, "source": "alertmanager"})
-
-
-def run_queue(runtime: Runtime) -> None:
-    """Run what the alert job queued (the Issue Hooks for the ordinary planner), in this process."""
-    queue = Queue(runtime.settings.queue_name, connection=runtime.connection)
-    SimpleWorker([queue], connection=runtime.connection).work(burst=True)
-
-
-def new_issues(fake: FakeGitLab) -> list[dict[str, Any]]:
-    return [issue for (pid, iid), issue in sorted(fake.issues.items()) if iid > 500]
 
 
 def test_an_alert_opens_one_incident_declared_in_one_comment(fake: FakeGitLab, runtime: Runtime) -> None:
@@ -104,7 +87,7 @@ def test_firing_again_reopens_the_incident_a_person_closed(fake: FakeGitLab, run
     alert(alertmanager(am_alert(status="resolved")), "d-2")
     [issue] = new_issues(fake)
     issue["state"] = "closed"
-    alert(alertmanager(), "d-3")
+    alert(alertmanager(am_alert(starts_at=REFIRED)), "d-3")
     assert issue["state"] == "opened" and len(new_issues(fake)) == 1
     assert any(n["body"].startswith("**Fired again**") for n in fake.notes[(OPS, issue["iid"])])
 

@@ -182,3 +182,33 @@ def _app(on: Settings, rules: RuleSet, redis_conn: Redis) -> Any:
         _APPS.clear()
         _APPS[key] = create_app(on, connection=redis_conn, rules=rules)
     return _APPS[key]
+
+
+def counted(client: FlaskClient) -> dict[tuple[str, str], float]:
+    """incident_bot_alerts_total from the app's /metrics: (source, outcome) -> count."""
+    found: dict[tuple[str, str], float] = {}
+    for line in client.get("/metrics").get_data(as_text=True).splitlines():
+        if line.startswith("incident_bot_alerts_total{"):
+            labels = dict(pair.split("=") for pair in line[line.index("{") + 1 : line.index("}")].split(","))
+            found[(labels["source"].strip('"'), labels["outcome"].strip('"'))] = float(line.split()[-1])
+    return found
+
+
+def test_metrics_count_alerts_by_the_tool_that_sent_them(client: FlaskClient) -> None:
+    """Grafana posts to /alerts/alertmanager but is counted as grafana (its signature too, when refused); Alertmanager
+    as alertmanager, a generic alert as generic."""
+    before = counted(client)
+    client.post("/alerts/alertmanager", data=dumps(grafana()), headers=BEARER)
+    client.post("/alerts/alertmanager", data=dumps(grafana()), headers=BEARER)
+    client.post("/alerts/alertmanager", data=dumps(alertmanager()), headers=BEARER)
+    client.post("/alerts/generic", data=dumps(generic()), headers=BEARER)
+    client.post("/alerts/alertmanager", data=dumps(grafana("resolved")), headers={SIGNATURE_HEADER: "sha256=bad"})
+    after = counted(client)
+    grew = {key: after[key] - before.get(key, 0.0) for key in after if after[key] != before.get(key, 0.0)}
+    assert grew == {
+        ("grafana", "queued"): 1,
+        ("grafana", "duplicate"): 1,
+        ("grafana", "401"): 1,
+        ("alertmanager", "queued"): 1,
+        ("generic", "queued"): 1,
+    }

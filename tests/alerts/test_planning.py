@@ -22,7 +22,7 @@ from service.alerts.sources import parse
 from service.handlers.alerts import AlertPlan, plan_alert
 from service.rules import RuleSet
 from service.rules.alertmodel import OnResolved
-from tests.alerts.samples import alertmanager, am_alert, dumps
+from tests.alerts.samples import REFIRED, alertmanager, am_alert, dumps
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
@@ -101,17 +101,19 @@ def test_firing_again_within_the_window_returns_to_the_incident(rules: RuleSet) 
     record = _opened(_plan(rules, alertmanager(), opening="d-1"))
     resolved = _plan(rules, alertmanager(am_alert(status="resolved")), record).after
     later = NOW + timedelta(minutes=30)
-    planned = _plan(rules, alertmanager(), resolved, now=later, incident_open=False)
+    refired = alertmanager(am_alert(starts_at=REFIRED))
+    planned = _plan(rules, refired, resolved, now=later, incident_open=False)
     assert kinds(planned) == [ReopenAlertIncident, CommentOnAlertIncident, UpdateAlertTable]
     assert "Fired again" in cast(Any, planned.plan.actions[1]).body and planned.after.resolved_at is None
-    assert kinds(_plan(rules, alertmanager(), resolved, now=later, incident_open=True))[0] is CommentOnAlertIncident
+    assert kinds(_plan(rules, refired, resolved, now=later, incident_open=True))[0] is CommentOnAlertIncident
 
 
 def test_firing_again_later_opens_a_new_incident_naming_the_previous(rules: RuleSet) -> None:
     """After reopen_within_minutes: a new incident, linked to the previous one."""
     record = _opened(_plan(rules, alertmanager(), opening="d-1"))
     resolved = _plan(rules, alertmanager(am_alert(status="resolved")), record).after
-    planned = _plan(rules, alertmanager(), resolved, now=NOW + timedelta(hours=3), opening="d-9")
+    refired = alertmanager(am_alert(starts_at=REFIRED))
+    planned = _plan(rules, refired, resolved, now=NOW + timedelta(hours=3), opening="d-9")
     [action] = planned.plan.actions
     assert isinstance(action, OpenAlertIncident) and action.previous == "http://x/5"
     assert "fired before: http://x/5" in action.description

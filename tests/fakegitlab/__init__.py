@@ -4,7 +4,8 @@
 groups, labels, hooks, tokens, listings; `deployments`: the Deployments API and the hooks of its deployments;
 `graphql`; `mergerequests`: deployments' merge requests, their diffs and notes; `oauth`: the board's sign-in;
 `people`: people's actions
-returning the webhook bodies GitLab would deliver). `serve` puts it behind `responses` in process or a real
+returning the webhook bodies GitLab would deliver; `limits`: GitLab's 400 for a description or note over
+1,000,000 characters). `serve` puts it behind `responses` in process or a real
 HTTP server; every call is recorded with its timing, `latency`/`delay` slow calls, and `rounds` counts the
 sequential round trips a piece of work made.
 """

@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .limits import too_long
+
 BOT: dict[str, Any] = {"id": 99, "username": "incident-bot", "name": "Incident Bot"}
 USERS = {
     "alice": 7, "bob": 8, "carol": 9, "dave": 10, "erin": 11, "mallory": 13, "im-alice": 21, "im-bob": 22,
@@ -185,7 +187,11 @@ class Core:
     def route(
         self, method: str, path: str, query: dict[str, str], data: dict[str, Any], headers: dict[str, str]
     ) -> Answer:
-        """The mixins' routes in turn (oauth, graphql, merge requests, deployments, ops), then the core's."""
+        """GitLab's length limits first, then the mixins' routes in turn (oauth, graphql, merge requests,
+        deployments, ops), then the core's."""
+        refused = too_long(method, data)
+        if refused is not None:
+            return refused
         routes_in_turn = (self.oauth_route, self.graphql_route, self.mr_route, self.deployments_route, self.ops_route)  # type: ignore[attr-defined]  # FakeGitLab mixins
         for routes in routes_in_turn:
             found = routes(method, path, query, data, headers)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 from rq.job import Job
 
@@ -80,3 +83,37 @@ def declare_suspects(fake, iid: int = 23, key: str = "d1", confidential: bool = 
 def recent_changes(comment: str) -> str:
     """The list in a declaration's "Recent changes" section (its lines up to the next paragraph)."""
     return comment.split("**Recent changes**", 1)[1].split("\n\n")[1]
+
+
+# Silences (issue 18): a small Alertmanager API v2 at the HTTP boundary, beside the fake GitLab.
+ALERTMANAGER = "http://alertmanager.test"
+
+
+class FakeAlertmanager:
+    """The silences of a pretend Alertmanager: create, list, get, expire (what service/alerts/alertmanager.py calls)."""
+
+    def __init__(self) -> None:
+        self.silences: dict[str, dict[str, Any]] = {}
+
+    def active(self) -> list[dict[str, Any]]:
+        return [s for s in self.silences.values() if s["status"]["state"] == "active"]
+
+    def handle(self, request: Any) -> tuple[int, dict[str, str], str]:
+        path = request.url.removeprefix(f"{ALERTMANAGER}/api/v2")
+        found = self.silences.get(path.rsplit("/", 1)[-1])
+        if request.method == "POST" and path == "/silences":
+            made = {**json.loads(request.body), "id": f"s-{len(self.silences) + 1}", "status": {"state": "active"}}
+            self.silences[made["id"]] = made
+            return 200, {}, json.dumps({"silenceID": made["id"]})
+        if request.method == "GET" and path == "/silences":
+            return 200, {}, json.dumps(list(self.silences.values()))
+        if found is not None and request.method == "DELETE":
+            found["status"]["state"] = "expired"
+            return 200, {}, ""
+        return (200, {}, json.dumps(found)) if found is not None else (404, {}, '"not found"')
+
+
+def install_alertmanager(rsps: Any, manager: FakeAlertmanager) -> None:
+    """Route every request to ALERTMANAGER through `manager` (the `responses` library, in process)."""
+    for method in ("GET", "POST", "DELETE"):
+        rsps.add_callback(method, re.compile(re.escape(ALERTMANAGER) + r"/.*"), callback=manager.handle)
