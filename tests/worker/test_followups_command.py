@@ -11,7 +11,7 @@ from service.store import Store
 from service.store.corrective import of_incident
 from service.worker import process_delivery
 from tests.conftest import body
-from tests.followups import LABEL, comment, follow_up_issues, last_reply, list_note
+from tests.followups import LABEL, comment, follow_up_issues, last_reply, list_note, live
 
 pytestmark = pytest.mark.usefixtures("follow_up_clock")  # the due dates below are worked out from its time
 
@@ -44,6 +44,18 @@ def test_without_owner_or_date_the_rules_date_it_and_the_reply_says_no_owner(fak
     (issue,) = follow_up_issues(fake)
     assert issue["assignees"] == [] and issue["due_date"] == "2027-01-26"  # NOW 2026-11-27 + 60 days
     assert "no owner yet" in last_reply(fake)
+
+
+def test_a_hostile_title_mentions_references_and_links_nothing(fake, runtime, indexed: Store) -> None:
+    """`@all`, a group, `#12`, `!3`, `&4` and a URL in the title: the issue GitLab gets, the reply and the list show
+    the words but none is live (nobody pinged, no cross-reference made, no link)."""
+    declare()
+    title = "Fix @all and @group/ops, see #12 !3 &4 group/other#7 https://evil.example www.evil.example"
+    comment(f"@incident-bot follow-up {title} @bob due 2026-12-20", key="c1")
+    (issue,) = follow_up_issues(fake)
+    assert live(issue["title"]) == [] and issue["title"].replace("\u2060", "") == title
+    assert live(last_reply(fake).replace("@bob", "bob")) == [] and "@bob" in last_reply(fake)  # the owner's own
+    assert live(list_note(fake).replace("@bob", "bob")) == [] and "see #" in list_note(fake)
 
 
 def test_an_existing_issue_is_adopted_and_an_unknown_one_explained(fake, runtime, indexed: Store) -> None:
