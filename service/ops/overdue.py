@@ -96,13 +96,21 @@ def _overdue(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass
 
     settings, today = ctx.rules.settings.followups, ctx.now.date()
     late = fu.days_overdue(today)
-    if late is None or fu.owner is None:
+    if late is None:
         return
     number = late // settings.remind_every_days + 1  # 1 on the due date, 2 a period later, ...
-    if fu.reminded >= number or not _once(ctx, fu, "overdue", number):
-        return
     manager = facts.roles.get(MANAGER_ROLE) if facts is not None and late >= settings.escalate_after_days else None
-    ctx.client.create_note(fu.project_id, fu.iid, say.reminder(fu, today, manager))
+    if fu.owner is None and manager is None:  # named in the review (`_unowned`) until escalated
+        return
+    if fu.reminded >= number or not _once(ctx, fu, "overdue", number) or not _still_open(ctx, fu):
+        return
+    # A confidential incident's public follow-up: neither the incident nor its manager is named there; the
+    # manager is named in the (confidential) incident instead.
+    hidden = not fu.confidential and (facts is None or facts.confidential)
+    incident = None if hidden else say.incident_ref(fu, facts.project_path if facts else "", fu.project_id)
+    ctx.client.create_note(fu.project_id, fu.iid, say.reminder(fu, today, None if hidden else manager, incident))
+    if hidden and manager:
+        ctx.client.create_note(fu.incident_project_id, fu.incident_iid, say.escalation(fu, today, manager))
     metrics.follow_up_reminder("escalated" if manager else "overdue")
     _posted(ctx, fu, "overdue", number)
     set_reminded(ctx.store.engine, fu.project_id, fu.iid, number)
@@ -111,12 +119,27 @@ def _overdue(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass
         done.escalated.append(fu.ref)
 
 
+def _still_open(ctx: Context, fu: FollowUp) -> bool:
+    """Read the follow-up's issue now (its project may send the bot no hooks): closed, or no follow-up any more,
+    it is kept so in the index by the tracking's own writer, and no reminder is due."""
+    from ..store.corrective import forget, record
+
+    issue = ctx.client.get_follow_up(fu.project_id, fu.iid)
+    if ctx.rules.settings.followups.label not in issue.labels:
+        forget(ctx.store.engine, fu.project_id, fu.iid)
+        return False
+    if issue.state != "opened":
+        record(ctx.store.engine, (fu.incident_project_id, fu.incident_iid), issue, ctx.now)
+        return False
+    return True
+
+
 def _unowned(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass) -> None:
     if fu.owner is not None or fu.opened_at is None:
         return
     # The reply to the command said it has no owner; a period later (and each period after) the review says so.
     number = (ctx.now - fu.opened_at).days // ctx.rules.settings.followups.remind_every_days
-    if number < 1 or not _once(ctx, fu, "unowned", number):
+    if number < 1 or not _once(ctx, fu, "unowned", number) or not _still_open(ctx, fu):
         return
     where = _review(ctx, fu, facts)
     ctx.client.create_note(where[0], where[1], say.unowned([fu], ctx.now.date()))

@@ -100,7 +100,10 @@ def open_follow_up(action: OpenFollowUp, delivery: Delivery, state: IncidentStat
     severity = _severity(delivery, incident, action.severity, index)
     days = settings.due_in(severity)
     due = action.due_on or ((delivery.clock() + timedelta(days=days)).date() if days is not None else None)
-    description = f"A follow-up (corrective action) of incident {_ref(incident, state)}, opened by incident-bot."
+    path, url, confidential = _incident_issue(delivery, state, incident)
+    # Opened in the incident's project, or in `followups.project`, where `#12` would name another issue.
+    ref = f"#{incident[1]}" if settings.project is None else f"{path}#{incident[1]}"
+    description = f"A follow-up (corrective action) of incident {md_link(ref, url)}, opened by incident-bot."
     try:
         issue = client.open_follow_up(
             settings.project or incident[0],
@@ -109,7 +112,7 @@ def open_follow_up(action: OpenFollowUp, delivery: Delivery, state: IncidentStat
             [settings.label],
             assignee_id=owner_id,
             due_on=due,
-            confidential=state.issue.confidential,
+            confidential=confidential,  # a confidential incident's follow-up names it: confidential too
         )
     except PermanentGitLabError as exc:
         delivery.log.warning("follow-up not opened for %s#%s: %s", *incident, exc)
@@ -251,6 +254,9 @@ def _linked_incident(delivery: Delivery, index: DeliveryIndex | None) -> tuple[i
     return None
 
 
-def _ref(incident: tuple[int, int], state: IncidentState) -> str:
-    url = state.issue.web_url if (state.issue.project_id, state.issue.iid) == incident else ""
-    return md_link(f"#{incident[1]}", url) if url else f"#{incident[1]}"
+def _incident_issue(delivery: Delivery, state: IncidentState, incident: tuple[int, int]) -> tuple[str, str, bool]:
+    """The incident's project path, URL and confidentiality: the delivery's issue, or (asked in a review) read."""
+    if (state.issue.project_id, state.issue.iid) == incident:
+        return delivery.event.project_path or "", state.issue.web_url, state.issue.confidential
+    found = delivery.gitlab.get_follow_up(*incident)
+    return found.project_path, found.url, found.confidential

@@ -11,6 +11,7 @@ from rq import Queue
 
 from service.ops.overdue import check_now
 from service.store import Store
+from service.store.corrective import of_incident, with_incidents
 from service.worker import process_delivery
 from tests.bursts import work_until
 from tests.conftest import body, payload
@@ -123,3 +124,34 @@ def test_each_reminder_posted_is_counted_by_kind(
     delta = {k: after[k] - before[k] for k in KINDS}
     assert delta == {"overdue": 2, "escalated": 1, "unowned": 2}
     assert len([n for n in fake.bot_notes(1, 23) if "assign each" in n["body"]]) == 2
+
+
+def test_a_follow_up_closed_without_a_hook_is_not_reminded_and_the_index_learns_it(
+    fake, runtime, settings, rules, redis_conn: Redis, indexed: Store
+) -> None:
+    """Its project sends the bot no hooks: closed in GitLab before its due date, the pass reads the issue, posts no
+    reminder, and the index keeps it closed (so no later pass reads it again)."""
+    declare_severity_1(fake)
+    comment("@incident-bot follow-up Add a circuit breaker @bob due 2026-12-01", key="c1")
+    (issue,) = follow_up_issues(fake)
+    issue.update(state="closed", closed_at="2026-11-30T09:00:00Z", updated_at="2026-11-30T09:00:00Z")
+    check_now(settings, rules, redis_conn, store=indexed, now=at("2026-12-01"))
+    assert reminders(fake, issue["iid"]) == []
+    (row,) = of_incident(indexed.engine, 1, 23)
+    assert row.state == "closed" and with_incidents(indexed.engine, open_only=True) == []
+
+
+def test_an_unowned_follow_up_escalates_to_the_incident_manager(
+    fake, runtime, settings, rules, redis_conn: Redis, indexed: Store
+) -> None:
+    """No owner, due 2026-12-01: no owner to remind on the due date; 14 days overdue its issue names the incident
+    manager (and that it has no owner)."""
+    declare_severity_1(fake)
+    comment("@incident-bot follow-up Alert on queue depth due 2026-12-01", key="c1")
+    (issue,) = follow_up_issues(fake)
+    check_now(settings, rules, redis_conn, store=indexed, now=at("2026-12-01"))
+    check_now(settings, rules, redis_conn, store=indexed, now=at("2026-12-08"))
+    assert reminders(fake, issue["iid"]) == []
+    check_now(settings, rules, redis_conn, store=indexed, now=at("2026-12-15"))
+    (escalated,) = reminders(fake, issue["iid"])
+    assert "@im-alice" in escalated and "no owner yet" in escalated and "14 days overdue" in escalated
