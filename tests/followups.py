@@ -31,13 +31,18 @@ def comment(
     key: str = "",
     incident: bool = True,
     labels: tuple[str, ...] = (),
+    project: tuple[int, str] | None = None,
 ) -> str:
-    """`user` comments `note` on issue 1#`iid` (an incident, or a plain issue with `labels`, such as a review)."""
+    """`user` comments `note` on issue 1#`iid` (an incident, or a plain issue with `labels`, such as a review), or
+    on `project` (id, path) #`iid`."""
     data: dict[str, Any] = payload("note.create.incident")
     data["user"] = {**data["user"], "id": uid, "username": user, "name": user.title()}
     data["object_attributes"]["note"] = note
     data["object_attributes"]["id"] = abs(hash(key or note)) % 10**9
     data["issue"]["iid"] = iid
+    if project is not None:
+        data["project_id"] = data["project"]["id"] = data["object_attributes"]["project_id"] = project[0]
+        data["issue"]["project_id"], data["project"]["path_with_namespace"] = project
     if not incident:
         data["issue"]["labels"], data["issue"]["type"] = [{"title": label} for label in labels], "Issue"
     return process_delivery(json.dumps(data).encode(), {"delivery_id": key or f"note-{iid}-{note[:40]}"})

@@ -11,7 +11,9 @@ runs a pass now; the scheduled job skips when another worker ran this period's.
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -20,12 +22,13 @@ from redis import Redis
 
 from .. import corrective_text as say
 from .. import metrics
-from ..corrective import FollowUp, review_iid
+from ..corrective import FollowUp, FollowUpIssue, review_iid
 
 if TYPE_CHECKING:
     from ..config import Settings
     from ..gitlab import GitLabClient
     from ..keys import Keys
+    from ..queue import EventQueue
     from ..rules import RuleSet
     from ..store import Store
     from ..store.corrective import IncidentFacts
@@ -64,6 +67,7 @@ class Context:
     redis: Redis
     keys: Keys
     now: datetime
+    deliveries: EventQueue | None = None  # where a follow-up's missed Issue Hook is queued for the tracking
 
 
 def run_pass(ctx: Context) -> Pass:
@@ -120,18 +124,37 @@ def _overdue(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass
 
 
 def _still_open(ctx: Context, fu: FollowUp) -> bool:
-    """Read the follow-up's issue now (its project may send the bot no hooks): closed, or no follow-up any more,
-    it is kept so in the index by the tracking's own writer, and no reminder is due."""
-    from ..store.corrective import forget, record
-
+    """Read the follow-up's issue now (its project may send the bot no hooks): closed, or no follow-up any more, no
+    reminder is due, and the Issue Hook GitLab did not send is queued for the worker's tracking."""
     issue = ctx.client.get_follow_up(fu.project_id, fu.iid)
-    if ctx.rules.settings.followups.label not in issue.labels:
-        forget(ctx.store.engine, fu.project_id, fu.iid)
-        return False
-    if issue.state != "opened":
-        record(ctx.store.engine, (fu.incident_project_id, fu.incident_iid), issue, ctx.now)
-        return False
-    return True
+    if issue.state == "opened" and ctx.rules.settings.followups.label in issue.labels:
+        return True
+    _queue_tracking(ctx, fu, issue)
+    return False
+
+
+def _queue_tracking(ctx: Context, fu: FollowUp, issue: FollowUpIssue) -> None:
+    """The follow-up's Issue Hook as GitLab would have sent it, queued in the issue's order: the tracking reads the
+    issue afresh, keeps it in the index (or forgets it) and ticks the incident's and review's checklists."""
+    from .reconcile import synthetic_payload
+
+    label = ctx.rules.settings.followups.label
+    if ctx.deliveries is None:
+        log.warning("follow-up %s changed in GitLab but not queued for tracking: no deliveries queue", fu.ref)
+        return
+    stamp = (issue.updated_at or ctx.now).isoformat()
+    fields = {"iid": issue.iid, "project_id": issue.project_id, "title": issue.title, "web_url": issue.url}
+    fields.update(state=issue.state, labels=sorted(issue.labels), confidential=issue.confidential, issue_type="issue")
+    fields.update(updated_at=stamp)
+    payload = synthetic_payload(fields, issue.project_path or fu.project_path, "update")
+    if label not in issue.labels:  # what the tracking reads as the label removed
+        payload["changes"] = {
+            "labels": {"previous": [*payload["labels"], {"title": label}], "current": payload["labels"]}
+        }
+    ident = f"follow-up-check-{issue.project_id}-{issue.iid}-{issue.state}-{stamp}"
+    meta = {"delivery_id": ident, "event_uuid": None, "event": "Issue Hook", "received_at": time.time()}
+    body = json.dumps(payload).encode()
+    ctx.deliveries.enqueue(body, meta, delivery_id=ident, issue_key=f"{issue.project_id}:{issue.iid}", actor="")
 
 
 def _unowned(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass) -> None:
@@ -164,12 +187,14 @@ def check_now(
 ) -> Pass:
     """One pass now, with the worker's GitLab client and index (an index not given is opened for the pass)."""
     from ..gitlab import BotClient
+    from ..queue import EventQueue
     from ..store import open_store
 
     client = BotClient.for_settings(settings, connection)
     opened = store or open_store()
     try:
-        ctx = Context(opened, client, rules, connection, settings.keys, now or datetime.now(UTC))
+        deliveries = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl, keys=settings.keys)
+        ctx = Context(opened, client, rules, connection, settings.keys, now or datetime.now(UTC), deliveries)
         return run_pass(ctx)
     finally:
         if store is None:

@@ -97,3 +97,16 @@ def test_a_public_issue_adopted_for_a_confidential_incident_is_told_nothing_of_i
     said = written(fake, 2, 40)
     assert "#23" not in said and "im-alice" not in said and "Checkout returns 500" not in said
     assert any("@im-alice" in n["body"] and "group/other#40" in n["body"] for n in fake.bot_notes(1, 23))
+
+
+def test_asked_in_a_public_review_of_a_confidential_incident_it_is_confidential(fake, runtime, indexed: Store) -> None:
+    """The incident, not the review the command came from, decides: a public review linked by hand to confidential
+    1#23 opens a confidential follow-up."""
+    declare_severity_1(fake, confidential=True)
+    fake.add_issue(1, 30, title="Review", labels=["post-incident-review"], issue_type="issue")
+    fake.link((1, 30), (1, 23))
+    comment(
+        "@incident-bot follow-up Rotate the leaked key @bob", iid=30, incident=False, labels=("post-incident-review",)
+    )
+    (issue,) = follow_up_issues(fake)
+    assert issue["confidential"] is True

@@ -15,7 +15,7 @@ from service.store.corrective import of_incident, with_incidents
 from service.worker import process_delivery
 from tests.bursts import work_until
 from tests.conftest import body, payload
-from tests.followups import comment, follow_up_issues, issue_hook
+from tests.followups import comment, follow_up_issues, issue_hook, list_note
 
 pytestmark = pytest.mark.usefixtures("follow_up_clock")  # the due dates below are worked out from its time
 
@@ -130,15 +130,17 @@ def test_a_follow_up_closed_without_a_hook_is_not_reminded_and_the_index_learns_
     fake, runtime, settings, rules, redis_conn: Redis, indexed: Store
 ) -> None:
     """Its project sends the bot no hooks: closed in GitLab before its due date, the pass reads the issue, posts no
-    reminder, and the index keeps it closed (so no later pass reads it again)."""
+    reminder, and queues the Issue Hook GitLab did not send: the tracking keeps it closed in the index (no later
+    pass reads it again) and ticks the incident's checklist."""
     declare_severity_1(fake)
     comment("@incident-bot follow-up Add a circuit breaker @bob due 2026-12-01", key="c1")
     (issue,) = follow_up_issues(fake)
     issue.update(state="closed", closed_at="2026-11-30T09:00:00Z", updated_at="2026-11-30T09:00:00Z")
     check_now(settings, rules, redis_conn, store=indexed, now=at("2026-12-01"))
     assert reminders(fake, issue["iid"]) == []
-    (row,) = of_incident(indexed.engine, 1, 23)
-    assert row.state == "closed" and with_incidents(indexed.engine, open_only=True) == []
+    closed = lambda: [r.state for r in of_incident(indexed.engine, 1, 23)] == ["closed"]  # noqa: E731
+    work_until([Queue(settings.queue_name, connection=redis_conn)], closed, what="the follow-up closed in the index")
+    assert with_incidents(indexed.engine, open_only=True) == [] and "- [x] " in list_note(fake)
 
 
 def test_an_unowned_follow_up_escalates_to_the_incident_manager(
