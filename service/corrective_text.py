@@ -31,7 +31,7 @@ def _due(fu: FollowUp, today: date) -> str:
 
 def line(fu: FollowUp, today: date) -> str:
     """One follow-up: its link and title, owner, due date (and how late)."""
-    title = neutralise_line(fu.title)
+    title = neutralise_line(fu.title, references=True)
     if fu.state == "closed":
         closed = f"closed {fu.closed_at:%Y-%m-%d}" if fu.closed_at else "closed"
         return f"- [x] {md_link(fu.ref, fu.url)} {title} — {_owner(fu)}, {closed}"
@@ -47,21 +47,43 @@ def checklist(rows: Sequence[FollowUp], today: date) -> str:
 
 def reply(fu: FollowUp, verb: str, today: date, unknown_owner: str | None = None) -> str:
     """The answer in the incident: which issue, its owner (or that it has none yet) and its due date."""
-    text = f"Follow-up {verb}: {md_link(fu.ref, fu.url)} {neutralise_line(fu.title)} — {_owner(fu)}, {_due(fu, today)}."
+    title = neutralise_line(fu.title, references=True)
+    text = f"Follow-up {verb}: {md_link(fu.ref, fu.url)} {title} — {_owner(fu)}, {_due(fu, today)}."
     if unknown_owner:
-        text += f" ({neutralise_line('@' + unknown_owner)} is not a GitLab user: assign someone.)"
+        text += f" ({neutralise_line('@' + unknown_owner, references=True)} is not a GitLab user: assign someone.)"
     return text
 
 
-def reminder(fu: FollowUp, today: date, manager: str | None) -> str:
-    """The overdue comment on the follow-up's issue: the owner named, and the incident manager once escalated."""
+def incident_ref(fu: FollowUp, path: str, here: int) -> str:
+    """The follow-up's incident as named in an issue of project `here`: `#12` in its own project, else
+    `group/project#12` (`path`: the incident's project; unknown, its project's id is said in words)."""
+    if here == fu.incident_project_id:
+        return f"#{fu.incident_iid}"
+    return f"{path}#{fu.incident_iid}" if path else f"#{fu.incident_iid} of project {fu.incident_project_id}"
+
+
+def reminder(fu: FollowUp, today: date, manager: str | None, incident: str | None) -> str:
+    """The overdue comment on the follow-up's issue: the owner named, and the incident manager once escalated.
+
+    `incident`: its reference as seen from the follow-up's issue (`incident_ref`); None says nothing of it (a
+    confidential incident's public follow-up: neither the incident nor its manager is named there)."""
     late = fu.days_overdue(today) or 0
     when = "is due today" if late == 0 else f"is {late} days overdue (due {fu.due_on:%Y-%m-%d})"
-    text = f"{_owner(fu)}: this follow-up of incident #{fu.incident_iid} {when}."
+    of = f" of incident {incident}" if incident else ""
+    text = f"{_owner(fu)}: this follow-up{of} {when}."
     text += " Close it when done, or agree a new date."
     if manager:
         text += f"\n\n{mention(manager)} (incident manager of the incident): please help it get done."
     return text
+
+
+def escalation(fu: FollowUp, today: date, manager: str) -> str:
+    """In the incident: its manager named for an overdue follow-up whose own issue may not name the incident."""
+    late = fu.days_overdue(today) or 0
+    return (
+        f"{mention(manager)} (incident manager): the follow-up {md_link(fu.ref, fu.url)} of this incident is "
+        f"{late} days overdue ({_owner(fu)}); please help it get done."
+    )
 
 
 def unowned(rows: Sequence[FollowUp], today: date) -> str:
@@ -70,13 +92,14 @@ def unowned(rows: Sequence[FollowUp], today: date) -> str:
     return f"These follow-ups have **no owner yet**; assign each to someone:\n\n{lines}"
 
 
-def open_in_area(rows: Sequence[tuple[FollowUp, str]], today: date) -> str:
+def open_in_area(rows: Sequence[tuple[FollowUp, str, str]], today: date) -> str:
     """The declaration's "open corrective actions in this area" section ('' when there are none).
 
-    `rows`: an open follow-up of an earlier incident, and why it is listed (its area or category).
+    `rows`: an open follow-up of an earlier incident, that incident's reference as seen from the declared one
+    (`incident_ref`), and why it is listed (its area or category).
     """
     if not rows:
         return ""
-    shown = [f"{line(fu, today)} (from incident #{fu.incident_iid}; {why})" for fu, why in rows[:MEMORY_LIMIT]]
+    shown = [f"{line(fu, today)} (from incident {ref}; {why})" for fu, ref, why in rows[:MEMORY_LIMIT]]
     more = f"\n- … and {len(rows) - MEMORY_LIMIT} more" if len(rows) > MEMORY_LIMIT else ""
     return "**Open corrective actions in this area** (from earlier incidents):\n\n" + "\n".join(shown) + more

@@ -22,7 +22,12 @@ _SCHEME = re.compile(r"(?i)(javascript|vbscript|data|file|mailto)(\s*):")
 _WWW = re.compile(r"(?i)www\.")
 _AT = re.compile("@(?!" + WJ + ")")
 _BROKEN_MENTION = re.compile("@" + WJ + r"([A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?)(?![A-Za-z0-9_.-])")
-_ENTITY = re.compile(r"&(?=#?\w+;)")
+# (A numeric one needs no `;` in HTML5: `&#64all` decodes too.)
+_ENTITY = re.compile(r"&(?=#|\w+;)")
+# GitLab's references: `#12` (issue), `!12` (merge request), `&12` (epic), `$12` (snippet), also after a path
+# (`group/project#12`). Live, each makes a link and a "mentioned in" note on what it names. Not the `#` of the
+# entities `neutralise` itself writes (`&#91;`); a user's `&` is `&amp;` there.
+_REFERENCE = re.compile(r"(?:(?<!&)#|!|\$|&(?:amp;)?)(?=[0-9])")
 _LINK = re.compile(r"\](\s*)\(")
 # OWASP's CSV injection rule: a cell starting with one of these is a formula (or becomes one) in a spreadsheet.
 CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -30,48 +35,55 @@ CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _SAFE_URL = re.compile(r"https?://[^\s<>()\[\]\"'`\\]+", re.IGNORECASE)
 
 
-def _inert_links_and_mentions(text: str) -> str:
-    """Break what renderers turn into links or pings *after* Markdown: URLs, `www.`, schemes, `@name`.
+def _inert_links_and_mentions(text: str, *, references: bool = False) -> str:
+    """Break what renderers turn into links or pings *after* Markdown: URLs, `www.`, schemes, `@name`, references.
 
-    GitLab finds mentions and autolinks in the rendered text, where an entity such
-    as `&#64;` is already an `@` again, so these get an invisible word joiner instead.
+    GitLab finds mentions, references and autolinks in the rendered text, where an entity
+    such as `&#64;` is already an `@` again, so these get an invisible word joiner instead.
     """
     text = _AT.sub("@" + WJ, text)
+    if references:
+        text = _REFERENCE.sub(lambda m: m.group(0) + WJ, text)
     text = text.replace("://", ":" + WJ + "//")
     text = _SCHEME.sub(lambda m: m.group(1) + m.group(2) + ":" + WJ, text)
     return _WWW.sub("www" + WJ + ".", text)
 
 
-def neutralise(text: str) -> str:
-    """User text made inert in GitLab Markdown: no raw HTML, mention, quick action, link, image, code or cell break."""
+def neutralise(text: str, *, references: bool = False) -> str:
+    """User text made inert in GitLab Markdown: no raw HTML, mention, quick action, link, image, code or cell break.
+
+    `references=True` breaks GitLab's references too (`#12`, `!12`, `&12`, `$12`): for a title the bot writes in
+    its own words (a follow-up's), where a live one would make a "mentioned in" note on what it names. Off by
+    default, because the bot writes its own references (`cause !12`) through here.
+    """
     text = html.escape(text, quote=False).translate(_MARKDOWN)
     # GitLab runs a quick action only when `/command` starts a line.
     text = _LINE_START_SLASH.sub(r"\1&#47;", text)
-    return _inert_links_and_mentions(text)
+    return _inert_links_and_mentions(text, references=references)
 
 
-def neutralise_line(text: str, *, people: bool = False) -> str:
+def neutralise_line(text: str, *, people: bool = False, references: bool = False) -> str:
     """`neutralise` for a one-line place (a heading, a table cell): line breaks become spaces.
 
     `people=True` keeps `@username` mentions of valid usernames (the bot's own timeline
     entries name the people involved); mass mentions such as `@all` stay inert.
     """
-    text = neutralise(" ".join(text.split()))
+    text = neutralise(" ".join(text.split()), references=references)
     if people:
         text = _BROKEN_MENTION.sub(lambda m: "@" + m.group(1) if is_username(m.group(1)) else m.group(0), text)
     return text
 
 
-def plain(text: str, *, angles: bool = True) -> str:
+def plain(text: str, *, angles: bool = True, references: bool = False) -> str:
     """User text made inert where it is shown as plain text (issue titles, chat, email, webhook JSON).
 
     No entities here (they would show as typed): mentions, URLs and Markdown links
     get a word joiner, and `<`/`>` become look-alike angle quotes unless the channel
-    escapes them itself (`angles=False`, Slack).
+    escapes them itself (`angles=False`, Slack). `references`: as for `neutralise`.
     """
     # A renderer that decodes entities (GitLab titles, Teams, a receiver's HTML) must not find `&#64;all` there.
     text = _ENTITY.sub("&" + WJ, text)
-    text = _inert_links_and_mentions(text)
+    text = _inert_links_and_mentions(text, references=references)
     text = _LINK.sub(lambda m: "]" + WJ + m.group(1) + "(", text)
     text = _LINE_START_SLASH.sub(lambda m: m.group(1) + WJ + "/", text)
     return text.replace("<", "\u2039").replace(">", "\u203a") if angles else text

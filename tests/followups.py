@@ -5,14 +5,21 @@ Each goes through the real delivery job (`process_delivery`, as an RQ worker run
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from typing import Any
 
+from service.incident import strip_memory
 from service.worker import process_delivery
 from tests.conftest import payload
 from tests.fakegitlab import FakeGitLab
 
 LABEL = "corrective-action"
+# The bot's own links (`[group/project#501](http://...)`): GitLab makes no reference or mention inside a link's text.
+BOT_LINK = re.compile(r"\[[^\[\]]*\]\(https?://[^)\s]*\)")
+# What GitLab would make live in the text it shows: a mention, an issue/MR/epic/snippet reference, a URL, a scheme.
+LIVE = re.compile(r"(?<![\w\u2060])@[A-Za-z0-9_]|[#!&$][0-9]|://|www\.|(?i:javascript|data|vbscript|mailto):(?!\u2060)")
 
 
 def comment(
@@ -24,13 +31,18 @@ def comment(
     key: str = "",
     incident: bool = True,
     labels: tuple[str, ...] = (),
+    project: tuple[int, str] | None = None,
 ) -> str:
-    """`user` comments `note` on issue 1#`iid` (an incident, or a plain issue with `labels`, such as a review)."""
+    """`user` comments `note` on issue 1#`iid` (an incident, or a plain issue with `labels`, such as a review), or
+    on `project` (id, path) #`iid`."""
     data: dict[str, Any] = payload("note.create.incident")
     data["user"] = {**data["user"], "id": uid, "username": user, "name": user.title()}
     data["object_attributes"]["note"] = note
     data["object_attributes"]["id"] = abs(hash(key or note)) % 10**9
     data["issue"]["iid"] = iid
+    if project is not None:
+        data["project_id"] = data["project"]["id"] = data["object_attributes"]["project_id"] = project[0]
+        data["issue"]["project_id"], data["project"]["path_with_namespace"] = project
     if not incident:
         data["issue"]["labels"], data["issue"]["type"] = [{"title": label} for label in labels], "Issue"
     return process_delivery(json.dumps(data).encode(), {"delivery_id": key or f"note-{iid}-{note[:40]}"})
@@ -67,3 +79,8 @@ def last_reply(fake: FakeGitLab, iid: int = 23) -> str:
     """The bot's newest note on issue 1#`iid` that is not the Follow-ups list."""
     notes = [n["body"] for n in fake.bot_notes(1, iid) if "incident-bot:follow-ups" not in n["body"]]
     return notes[-1] if notes else ""
+
+
+def live(text: str) -> list[str]:
+    """The live mentions, references and links in `text` as GitLab finally shows it (the bot's own links aside)."""
+    return LIVE.findall(html.unescape(BOT_LINK.sub("", strip_memory(text))))

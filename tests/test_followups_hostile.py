@@ -17,13 +17,18 @@ from service.incident import IncidentState, Issue
 from service.plan import AdoptFollowUp, OpenFollowUp, PostNote
 from service.rules import RuleSet
 from tests.conftest import DECLARED, DECLARED_LABELS, NOW, payload
+from tests.followups import live
 
 HOSTILE = st.one_of(
     st.text(max_size=400),
     st.sampled_from(["/close", "@all", "<script>x</script>", "[x](javascript:1)", "| a | b |", "\u2028/label ~x"]),
     st.lists(
-        st.sampled_from(["/close", "@all", "due", "2026-13-45", "@", "#12", "<img>", "\n", "`", "x"]), max_size=9
+        st.sampled_from(
+            ["/close", "@all", "due", "2026-13-45", "@", "#12", "<img>", "\n", "`", "x", "!3", "&4", "g/p#5", "@g/sub"]
+        ),
+        max_size=9,
     ).map(" ".join),
+    st.lists(st.sampled_from([*"@#!&$/:.[]()<>`x1 ", "&amp;", "&#64;", "://", "www."]), max_size=30).map("".join),
 )
 TODAY = date(2026, 12, 1)
 
@@ -52,6 +57,7 @@ def test_any_command_text_plans_a_clean_follow_up_or_an_inert_reply(rules: RuleS
     plan = plan_for(f"@incident-bot follow-up {rest}", rules)
     for opening in plan.of(OpenFollowUp):
         assert opening.title and len(opening.title) <= 255 and opening.title == " ".join(opening.title.split())
+        assert live(opening.title) == [], opening.title  # the issue's title: no mention, reference or link
         assert opening.owner is None or opening.owner.replace("-", "").replace("_", "").replace(".", "").isalnum()
         assert opening.due_on is None or isinstance(opening.due_on, date)
     for adopting in plan.of(AdoptFollowUp):
@@ -64,16 +70,23 @@ def test_any_command_text_plans_a_clean_follow_up_or_an_inert_reply(rules: RuleS
 @settings(max_examples=150, deadline=None)
 @given(title=HOSTILE, owner=st.one_of(st.none(), st.sampled_from(["bob", "all", "x/y", "<b>"])))
 def test_what_the_bot_says_of_a_follow_up_is_inert(title: str, owner: str | None) -> None:
-    """A hostile title (and owner, as GitLab would never send) in the list, the reply, a reminder, the memory."""
-    fu = FollowUp(1, 23, 1, 501, "group/project", title, "javascript:alert(1)", owner=owner, due_on=date(2026, 11, 1))
-    closed = FollowUp(1, 23, 1, 502, "", title, "http://gitlab.test/x", state="closed", closed_at=datetime.now(UTC))
-    for text in (
-        checklist([fu, closed], TODAY).replace(LIST_MARKER, ""),  # the bot's own marker
-        reply(fu, "opened", TODAY, unknown_owner=title[:40]),
-        reminder(fu, TODAY, manager=owner),
-        open_in_area([(fu, "category x")], TODAY),
-    ):
+    """A hostile title (and owner, as GitLab would never send) in the list, the reply, a reminder, the memory: inert,
+    and no mention, reference or link live beyond the bot's own (those it says of a harmless title)."""
+
+    def said(title: str, owner: str | None) -> tuple[str, ...]:
+        due = date(2026, 11, 1)
+        fu = FollowUp(1, 23, 1, 501, "group/project", title, "javascript:alert(1)", owner=owner, due_on=due)
+        closed = FollowUp(1, 23, 1, 502, "", title, "http://gitlab.test/x", state="closed", closed_at=datetime.now(UTC))
+        return (
+            checklist([fu, closed], TODAY).replace(LIST_MARKER, ""),  # the bot's own marker
+            reply(fu, "opened", TODAY, unknown_owner=title[:40]),
+            reminder(fu, TODAY, manager=owner, incident="#23"),
+            open_in_area([(fu, "#23", "category x")], TODAY),
+        )
+
+    for text, harmless in zip(said(title, owner), said("x", "bob" if owner == "bob" else None), strict=True):
         inert(text)
+        assert live(text) == live(harmless), text
 
 
 @given(text=st.text(max_size=300))
@@ -93,10 +106,17 @@ def test_the_digests_overdue_follow_ups_are_inert(rules: RuleSet, title: str, ow
     from service.reports.digest_followups import clause, overdue, section
 
     due = date(2026, 11, 1)
-    shown = FollowUp(1, 23, 1, 501, path, title, "javascript:alert(1)", owner=owner, due_on=due)
-    secret = FollowUp(1, 23, 1, 502, path, title, "http://gitlab.test/x", owner=owner, due_on=due, confidential=True)
-    items = overdue([(shown, None), (secret, None)], rules, TODAY)
-    text = section(items)
+
+    def digest(title: str) -> tuple[str, str]:
+        shown = FollowUp(1, 23, 1, 501, path, title, "javascript:alert(1)", owner=owner, due_on=due)
+        secret = FollowUp(
+            1, 23, 1, 502, path, title, "http://gitlab.test/x", owner=owner, due_on=due, confidential=True
+        )
+        items = overdue([(shown, None), (secret, None)], rules, TODAY)
+        return section(items), clause(items)
+
+    text, said = digest(title)
     inert(text)
-    assert "@" not in clause(items)
+    assert "@" not in said
     assert text.count("confidential follow-up, 30 days overdue") == 1
+    assert live(text) == live(digest("x")[0]), text  # the title adds no live mention, reference or link

@@ -267,6 +267,7 @@ def test_neutralise_property(text: str) -> None:
     assert not QUICK_ACTION.search(out) and not re.search(r"^\s*/", out, re.MULTILINE)
     assert not re.search(r"(?<![\w\u2060])@[A-Za-z0-9_]", shown)
     assert "://" not in shown and not re.search(r"(?i)javascript:(?!\u2060)", shown)
+    assert not re.search(r"[#!&$][0-9]", html.unescape(neutralise(text, references=True)))  # nor, asked, a reference
     assert "\n" not in neutralise_line(text)
 
 
@@ -279,6 +280,7 @@ def test_plain_property(text: str) -> None:
     assert not re.search(r"(?<![\w\u2060])@[A-Za-z0-9_]", out)
     assert "://" not in out and not re.search(r"(?i)javascript:(?!\u2060)", out)
     assert not re.search(r"^\s*/", out, re.MULTILINE)
+    assert not re.search(r"[#!&$][0-9]", html.unescape(plain(text, references=True)))  # nor, asked, a reference
 
 
 def test_neutralised_text_still_reads_the_same() -> None:

@@ -16,7 +16,7 @@ from ..events import Event
 from ..incident import IncidentState
 from ..plan import AdoptFollowUp, After, OpenFollowUp, Plan, TrackFollowUp
 from ..rules import RuleSet
-from ..text import is_username, neutralise_line
+from ..text import is_username, neutralise_line, plain
 from .draft import Draft
 
 RULE = "command:follow-up"
@@ -33,8 +33,9 @@ def usage(bot: str) -> str:
 
 
 def clean_title(text: str) -> str:
-    """A title as GitLab keeps it: one line, no control characters, at most MAX_TITLE characters."""
-    return " ".join(_CONTROL.sub(" ", text).split())[:MAX_TITLE]
+    """A title as GitLab keeps it: one line, no control characters, at most MAX_TITLE characters; and as the bot
+    writes it, neutralised as plain text (`text.plain`: no mention, reference, link or quick action is live)."""
+    return " ".join(plain(_CONTROL.sub(" ", text), references=True).split())[:MAX_TITLE].rstrip()
 
 
 def parse(rest: str) -> tuple[str, str | None, str | None]:

@@ -11,7 +11,9 @@ runs a pass now; the scheduled job skips when another worker ran this period's.
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -20,12 +22,13 @@ from redis import Redis
 
 from .. import corrective_text as say
 from .. import metrics
-from ..corrective import FollowUp, review_iid
+from ..corrective import FollowUp, FollowUpIssue, review_iid
 
 if TYPE_CHECKING:
     from ..config import Settings
     from ..gitlab import GitLabClient
     from ..keys import Keys
+    from ..queue import EventQueue
     from ..rules import RuleSet
     from ..store import Store
     from ..store.corrective import IncidentFacts
@@ -64,6 +67,7 @@ class Context:
     redis: Redis
     keys: Keys
     now: datetime
+    deliveries: EventQueue | None = None  # where a follow-up's missed Issue Hook is queued for the tracking
 
 
 def run_pass(ctx: Context) -> Pass:
@@ -96,13 +100,21 @@ def _overdue(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass
 
     settings, today = ctx.rules.settings.followups, ctx.now.date()
     late = fu.days_overdue(today)
-    if late is None or fu.owner is None:
+    if late is None:
         return
     number = late // settings.remind_every_days + 1  # 1 on the due date, 2 a period later, ...
-    if fu.reminded >= number or not _once(ctx, fu, "overdue", number):
-        return
     manager = facts.roles.get(MANAGER_ROLE) if facts is not None and late >= settings.escalate_after_days else None
-    ctx.client.create_note(fu.project_id, fu.iid, say.reminder(fu, today, manager))
+    if fu.owner is None and manager is None:  # named in the review (`_unowned`) until escalated
+        return
+    if fu.reminded >= number or not _once(ctx, fu, "overdue", number) or not _still_open(ctx, fu):
+        return
+    # A confidential incident's public follow-up: neither the incident nor its manager is named there; the
+    # manager is named in the (confidential) incident instead.
+    hidden = not fu.confidential and (facts is None or facts.confidential)
+    incident = None if hidden else say.incident_ref(fu, facts.project_path if facts else "", fu.project_id)
+    ctx.client.create_note(fu.project_id, fu.iid, say.reminder(fu, today, None if hidden else manager, incident))
+    if hidden and manager:
+        ctx.client.create_note(fu.incident_project_id, fu.incident_iid, say.escalation(fu, today, manager))
     metrics.follow_up_reminder("escalated" if manager else "overdue")
     _posted(ctx, fu, "overdue", number)
     set_reminded(ctx.store.engine, fu.project_id, fu.iid, number)
@@ -111,12 +123,46 @@ def _overdue(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass
         done.escalated.append(fu.ref)
 
 
+def _still_open(ctx: Context, fu: FollowUp) -> bool:
+    """Read the follow-up's issue now (its project may send the bot no hooks): closed, or no follow-up any more, no
+    reminder is due, and the Issue Hook GitLab did not send is queued for the worker's tracking."""
+    issue = ctx.client.get_follow_up(fu.project_id, fu.iid)
+    if issue.state == "opened" and ctx.rules.settings.followups.label in issue.labels:
+        return True
+    _queue_tracking(ctx, fu, issue)
+    return False
+
+
+def _queue_tracking(ctx: Context, fu: FollowUp, issue: FollowUpIssue) -> None:
+    """The follow-up's Issue Hook as GitLab would have sent it, queued in the issue's order: the tracking reads the
+    issue afresh, keeps it in the index (or forgets it) and ticks the incident's and review's checklists."""
+    from .reconcile import synthetic_payload
+
+    label = ctx.rules.settings.followups.label
+    if ctx.deliveries is None:
+        log.warning("follow-up %s changed in GitLab but not queued for tracking: no deliveries queue", fu.ref)
+        return
+    stamp = (issue.updated_at or ctx.now).isoformat()
+    fields = {"iid": issue.iid, "project_id": issue.project_id, "title": issue.title, "web_url": issue.url}
+    fields.update(state=issue.state, labels=sorted(issue.labels), confidential=issue.confidential, issue_type="issue")
+    fields.update(updated_at=stamp)
+    payload = synthetic_payload(fields, issue.project_path or fu.project_path, "update")
+    if label not in issue.labels:  # what the tracking reads as the label removed
+        payload["changes"] = {
+            "labels": {"previous": [*payload["labels"], {"title": label}], "current": payload["labels"]}
+        }
+    ident = f"follow-up-check-{issue.project_id}-{issue.iid}-{issue.state}-{stamp}"
+    meta = {"delivery_id": ident, "event_uuid": None, "event": "Issue Hook", "received_at": time.time()}
+    body = json.dumps(payload).encode()
+    ctx.deliveries.enqueue(body, meta, delivery_id=ident, issue_key=f"{issue.project_id}:{issue.iid}", actor="")
+
+
 def _unowned(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass) -> None:
     if fu.owner is not None or fu.opened_at is None:
         return
     # The reply to the command said it has no owner; a period later (and each period after) the review says so.
     number = (ctx.now - fu.opened_at).days // ctx.rules.settings.followups.remind_every_days
-    if number < 1 or not _once(ctx, fu, "unowned", number):
+    if number < 1 or not _once(ctx, fu, "unowned", number) or not _still_open(ctx, fu):
         return
     where = _review(ctx, fu, facts)
     ctx.client.create_note(where[0], where[1], say.unowned([fu], ctx.now.date()))
@@ -141,12 +187,14 @@ def check_now(
 ) -> Pass:
     """One pass now, with the worker's GitLab client and index (an index not given is opened for the pass)."""
     from ..gitlab import BotClient
+    from ..queue import EventQueue
     from ..store import open_store
 
     client = BotClient.for_settings(settings, connection)
     opened = store or open_store()
     try:
-        ctx = Context(opened, client, rules, connection, settings.keys, now or datetime.now(UTC))
+        deliveries = EventQueue(connection, settings.queue_name, dedupe_ttl=settings.dedupe_ttl, keys=settings.keys)
+        ctx = Context(opened, client, rules, connection, settings.keys, now or datetime.now(UTC), deliveries)
         return run_pass(ctx)
     finally:
         if store is None:

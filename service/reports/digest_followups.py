@@ -63,7 +63,8 @@ def _line(item: Overdue) -> str:
     fu = item.follow_up
     ref = f"{fu.project_path or fu.project_id}#{fu.iid}"  # never a bare `#12`: the digest is another project's issue
     owner = neutralise_line(fu.owner) if fu.owner else "no owner yet"
-    return f"- {md_link(ref, fu.url)} {neutralise_line(fu.title)} — {owner}, due {fu.due_on}, {_late(item.days)}"
+    title = neutralise_line(fu.title, references=True)
+    return f"- {md_link(ref, fu.url)} {title} — {owner}, due {fu.due_on}, {_late(item.days)}"
 
 
 def section(items: Sequence[Overdue]) -> str:

@@ -19,7 +19,8 @@ from ..corrective import FollowUp, FollowUpIssue, LinkedIssue
 from ..events import is_incident
 from ..gitlab import PermanentGitLabError
 from ..plan import AdoptFollowUp, OpenFollowUp, Plan, TrackFollowUp
-from ..text import md_link, neutralise_line
+from ..text import neutralise_line
+from .corrective_links import follow_up_description, incident_issue, incident_reviews
 from .corrective_lists import a_review, incident_of_review, refresh_lists, remember_reviews, store_of
 from .index import index_guard
 
@@ -95,12 +96,15 @@ def open_follow_up(action: OpenFollowUp, delivery: Delivery, state: IncidentStat
     found = found or _opened_before(delivery)
     if found is not None:  # a retry after the issue was opened (and linked, or not yet): reply about that one
         issue = client.get_follow_up(*found)
-        return _keep(delivery, incident, issue, index, "opened", linked)
+        reviews = incident_reviews(delivery, incident, linked, action.from_review, index)
+        return _keep(delivery, incident, issue, index, "opened", (linked, reviews))
     owner_id = client.user_id(action.owner) if action.owner else None
     severity = _severity(delivery, incident, action.severity, index)
     days = settings.due_in(severity)
     due = action.due_on or ((delivery.clock() + timedelta(days=days)).date() if days is not None else None)
-    description = f"A follow-up (corrective action) of incident {_ref(incident, state)}, opened by incident-bot."
+    path, url, confidential = incident_issue(delivery, state, incident)
+    reviews = incident_reviews(delivery, incident, linked, action.from_review, index)
+    description = follow_up_description(settings.project, incident, (path, url), next(iter(reviews), None))
     try:
         issue = client.open_follow_up(
             settings.project or incident[0],
@@ -109,14 +113,14 @@ def open_follow_up(action: OpenFollowUp, delivery: Delivery, state: IncidentStat
             [settings.label],
             assignee_id=owner_id,
             due_on=due,
-            confidential=state.issue.confidential,
+            confidential=confidential,  # a confidential incident's follow-up names it: confidential too
         )
     except PermanentGitLabError as exc:
         delivery.log.warning("follow-up not opened for %s#%s: %s", *incident, exc)
         return f"The follow-up could not be opened ({neutralise_line(str(exc))}); please open it by hand."
     _remember_opened(delivery, issue)
     unknown = action.owner if action.owner and owner_id is None else None
-    return _keep(delivery, incident, issue, index, "opened", linked, unknown)
+    return _keep(delivery, incident, issue, index, "opened", (linked, reviews), unknown)
 
 
 def _opened_before(delivery: Delivery) -> tuple[int, int] | None:
@@ -160,7 +164,9 @@ def adopt_follow_up(
         client.edit_follow_up(issue.project_id, issue.iid, add_labels=[label])
         issue = FollowUpIssue(**{**vars(issue), "labels": issue.labels | {label}})
     issue = _due(delivery, issue, _severity(delivery, incident, None, index))
-    return _keep(delivery, incident, issue, index, "adopted", client.issue_links(*incident))
+    linked = client.issue_links(*incident)
+    reviews = incident_reviews(delivery, incident, linked, action.from_review, index)
+    return _keep(delivery, incident, issue, index, "adopted", (linked, reviews))
 
 
 def _keep(
@@ -169,12 +175,20 @@ def _keep(
     issue: FollowUpIssue,
     index: DeliveryIndex | None,
     verb: str,
-    linked: list[LinkedIssue],
+    links: tuple[list[LinkedIssue], list[tuple[int, int]]],
     unknown_owner: str | None = None,
 ) -> str:
-    """Link the follow-up to the incident (and its review), keep it in the index, refresh the lists; the reply."""
-    if not any((i.project_id, i.iid) == (issue.project_id, issue.iid) for i in linked):
-        delivery.gitlab.link_issues(incident[0], incident[1], issue.project_id, issue.iid)
+    """Link the follow-up to the incident and its reviews, keep it in the index, refresh the lists; the reply.
+
+    `links`: the incident's links as read, and its reviews (`corrective_links.incident_reviews`)."""
+    linked, reviews = links
+    client, key = delivery.gitlab, (issue.project_id, issue.iid)
+    if not any((i.project_id, i.iid) == key for i in linked):
+        client.link_issues(incident[0], incident[1], issue.project_id, issue.iid)
+    has = {(i.project_id, i.iid) for i in client.issue_links(*key)} if reviews else set()
+    for review in reviews:
+        if review not in has and review != key:
+            client.link_issues(review[0], review[1], issue.project_id, issue.iid)
     row = _record(delivery, incident, issue, index)
     remember_reviews(
         delivery, incident, [(i.project_id, i.iid) for i in linked if a_review(delivery, i.issue_type, i.labels)], index
@@ -249,8 +263,3 @@ def _linked_incident(delivery: Delivery, index: DeliveryIndex | None) -> tuple[i
                     remember_reviews(delivery, found, [(linked.project_id, linked.iid)], index)
                 return found
     return None
-
-
-def _ref(incident: tuple[int, int], state: IncidentState) -> str:
-    url = state.issue.web_url if (state.issue.project_id, state.issue.iid) == incident else ""
-    return md_link(f"#{incident[1]}", url) if url else f"#{incident[1]}"

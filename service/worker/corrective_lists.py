@@ -65,22 +65,38 @@ def refresh_lists(delivery: Delivery, incident: tuple[int, int], index: Delivery
     """Rewrite the "Follow-ups" note of the incident and of its reviews (the bot's, and those linked by hand) from
     the index (nothing without an index)."""
     from ..store.corrective import of_incident  # SQLAlchemy loads with the index, not with the worker
-    from ..store.reviews import reviews_of
 
     store = store_of(delivery, index)
     if store is None:
         return
     with index_guard(delivery.log, "follow-ups list not refreshed: incident index not read") as guard:
         rows = of_incident(store.engine, *incident)
-        found = store.incident(*incident)
-        linked = reviews_of(store.engine, incident)
+        reviews = _reviews(store, incident)
     if guard.failed:
         return
     text = say.checklist(rows, delivery.clock().date())
+    for target in dict.fromkeys([incident, *reviews]):
+        _write(delivery, target, text, create=bool(rows))
+
+
+def reviews_known(delivery: Delivery, incident: tuple[int, int], index: DeliveryIndex | None) -> list[tuple[int, int]]:
+    """The incident's reviews the index knows: the one the bot opened first, then those linked by hand ([] without
+    an index, or when it cannot be read)."""
+    store = store_of(delivery, index)
+    if store is None:
+        return []
+    with index_guard(delivery.log, "incident index not read for the reviews of a follow-up") as guard:
+        reviews = _reviews(store, incident)
+    return [] if guard.failed else reviews
+
+
+def _reviews(store: Store, incident: tuple[int, int]) -> list[tuple[int, int]]:
+    from ..store.reviews import reviews_of  # as above
+
+    found = store.incident(*incident)
     review = review_iid(found.review_url if found is not None else None)
     opened = [(incident[0], review)] if review is not None else []
-    for target in dict.fromkeys([incident, *opened, *linked]):
-        _write(delivery, target, text, create=bool(rows))
+    return list(dict.fromkeys([*opened, *reviews_of(store.engine, incident)]))
 
 
 def _write(delivery: Delivery, target: tuple[int, int], text: str, *, create: bool) -> None:

@@ -29,19 +29,20 @@ def in_area(
     category: str | None,
     areas: frozenset[str],
     confidential: bool,
-) -> list[tuple[FollowUp, str]]:
-    """Open follow-ups of other incidents sharing the area or category, and why; confidential ones only for a
-    confidential incident of the same project."""
+) -> list[tuple[FollowUp, str, str]]:
+    """Open follow-ups of other incidents sharing the area or category, their incident's reference, and why;
+    confidential ones only for a confidential incident of the same project."""
     found = []
     for fu, facts in rows:
         if facts is None or fu.state != "opened" or (fu.incident_project_id, fu.incident_iid) == incident:
             continue
         if (fu.confidential or facts.confidential) and not (confidential and fu.incident_project_id == incident[0]):
             continue
+        ref = say.incident_ref(fu, facts.project_path, incident[0])
         if facts.area is not None and facts.area in areas:
-            found.append((fu, f"area {facts.area}"))
+            found.append((fu, ref, f"area {facts.area}"))
         elif category is not None and facts.category == category:
-            found.append((fu, f"category {category}"))
+            found.append((fu, ref, f"category {category}"))
     return found
 
 

@@ -11,10 +11,11 @@ from rq import Queue
 
 from service.ops.overdue import check_now
 from service.store import Store
+from service.store.corrective import of_incident, with_incidents
 from service.worker import process_delivery
 from tests.bursts import work_until
 from tests.conftest import body, payload
-from tests.followups import comment, follow_up_issues, issue_hook
+from tests.followups import comment, follow_up_issues, issue_hook, list_note
 
 pytestmark = pytest.mark.usefixtures("follow_up_clock")  # the due dates below are worked out from its time
 
@@ -123,3 +124,36 @@ def test_each_reminder_posted_is_counted_by_kind(
     delta = {k: after[k] - before[k] for k in KINDS}
     assert delta == {"overdue": 2, "escalated": 1, "unowned": 2}
     assert len([n for n in fake.bot_notes(1, 23) if "assign each" in n["body"]]) == 2
+
+
+def test_a_follow_up_closed_without_a_hook_is_not_reminded_and_the_index_learns_it(
+    fake, runtime, settings, rules, redis_conn: Redis, indexed: Store
+) -> None:
+    """Its project sends the bot no hooks: closed in GitLab before its due date, the pass reads the issue, posts no
+    reminder, and queues the Issue Hook GitLab did not send: the tracking keeps it closed in the index (no later
+    pass reads it again) and ticks the incident's checklist."""
+    declare_severity_1(fake)
+    comment("@incident-bot follow-up Add a circuit breaker @bob due 2026-12-01", key="c1")
+    (issue,) = follow_up_issues(fake)
+    issue.update(state="closed", closed_at="2026-11-30T09:00:00Z", updated_at="2026-11-30T09:00:00Z")
+    check_now(settings, rules, redis_conn, store=indexed, now=at("2026-12-01"))
+    assert reminders(fake, issue["iid"]) == []
+    closed = lambda: [r.state for r in of_incident(indexed.engine, 1, 23)] == ["closed"]  # noqa: E731
+    work_until([Queue(settings.queue_name, connection=redis_conn)], closed, what="the follow-up closed in the index")
+    assert with_incidents(indexed.engine, open_only=True) == [] and "- [x] " in list_note(fake)
+
+
+def test_an_unowned_follow_up_escalates_to_the_incident_manager(
+    fake, runtime, settings, rules, redis_conn: Redis, indexed: Store
+) -> None:
+    """No owner, due 2026-12-01: no owner to remind on the due date; 14 days overdue its issue names the incident
+    manager (and that it has no owner)."""
+    declare_severity_1(fake)
+    comment("@incident-bot follow-up Alert on queue depth due 2026-12-01", key="c1")
+    (issue,) = follow_up_issues(fake)
+    check_now(settings, rules, redis_conn, store=indexed, now=at("2026-12-01"))
+    check_now(settings, rules, redis_conn, store=indexed, now=at("2026-12-08"))
+    assert reminders(fake, issue["iid"]) == []
+    check_now(settings, rules, redis_conn, store=indexed, now=at("2026-12-15"))
+    (escalated,) = reminders(fake, issue["iid"])
+    assert "@im-alice" in escalated and "no owner yet" in escalated and "14 days overdue" in escalated

@@ -79,3 +79,27 @@ def test_a_follow_up_without_owner_is_named_in_the_review_linked_by_hand(
         for iid in (23, 30)
     }
     assert len(named[30]) == 1 and "Alert on queue depth" in named[30][0]["body"] and named[23] == []
+
+
+def test_a_follow_up_is_linked_to_the_review_linked_by_hand_and_names_it(fake, runtime, indexed: Store) -> None:
+    """Asked in the incident: the new issue is linked to the incident and to its review (linked by hand, kept in
+    the index), and its description names both."""
+    declare_and_link_review(fake)
+    comment("@incident-bot follow-up Add a circuit breaker @bob", key="c1")
+    (issue,) = follow_up_issues(fake)
+    assert {(1, 23), (1, 30)} <= set(fake.links[(1, issue["iid"])])
+    assert "incident [#23](" in issue["description"] and "review [#30](" in issue["description"]
+
+
+def test_a_follow_up_is_linked_to_the_review_the_bot_opened(fake, runtime, indexed: Store) -> None:
+    """Severity 2 resolved: the bot opened the review; a follow-up asked in the incident is linked to it and names
+    it."""
+    fake.issues[(1, 23)]["labels"] = ["incident", "severity::2", "incident::identification"]
+    assert process_delivery(body("issue.open.incident"), {"delivery_id": "open-23"}).startswith("applied")
+    fake.issues[(1, 23)]["state"] = "closed"
+    assert process_delivery(body("issue.close.incident"), {"delivery_id": "close-23"}).startswith("applied")
+    (review,) = [i for _, i in sorted(fake.issues.items()) if REVIEW_LABEL in i["labels"]]
+    comment("@incident-bot follow-up Add a circuit breaker @bob", key="c1")
+    (issue,) = follow_up_issues(fake)
+    assert (1, review["iid"]) in fake.links[(1, issue["iid"])]
+    assert f"review [#{review['iid']}](" in issue["description"]
