@@ -163,6 +163,9 @@ def _route(
         bad((*path, "category"), f"unknown category {category!r} ({', '.join(rules.categories) or 'none defined'})")
     if area is not None and area not in rules.areas:
         bad((*path, "area"), f"unknown area {area!r} ({', '.join(rules.areas) or 'none defined'})")
+    elif area is not None and not rules.areas[area].match.labels:
+        # The incident is put in the area by its first label (`alerts.routing.labels_for`): without one, never.
+        bad((*path, "area"), f"area {area!r} has no `match.labels`, so no alert incident could be in it")
     patterns = []
     for label, pattern in (raw.get("match_re") or {}).items():
         try:

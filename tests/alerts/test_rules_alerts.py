@@ -60,3 +60,16 @@ def test_mistakes_name_file_and_line(tmp_path: Path, text: str, line: int, says:
         load_rules(_rules_with(tmp_path, text))
     report = caught.value.report()
     assert f"alerts.yml:{line}" in report and says in report, report
+
+
+def test_a_route_to_an_area_without_a_label_is_refused(tmp_path: Path) -> None:
+    """An alert incident is put in a route's area by the area's first `match.labels` entry: an area without one
+    could never apply to it (no staffing, channels or suspects of that area), so the route is refused at its line."""
+    routes = "alerts:\n  default: {project: ops/x}\n  routes:\n    - {match: {a: b}, area: quiet}\n"
+    folder = _rules_with(tmp_path, routes)
+    area = "area:\n  name: quiet\n  title: Quiet\n  description: Matched by title only.\n"
+    (folder / "areas" / "quiet.yml").write_text(area + "  match:\n    title_terms: [quiet]\n")
+    with pytest.raises(RulesError) as caught:
+        load_rules(folder)
+    report = caught.value.report()
+    assert "alerts.yml:4" in report and "area 'quiet' has no `match.labels`" in report, report
