@@ -132,8 +132,21 @@ def test_scheduled_webhook_check_runs_once_per_period_across_workers(env, fake, 
     jobs = [queue.enqueue(WEBHOOK_CHECK_FUNC, alert) for _ in range(3)]
     SimpleWorker([queue], connection=redis_conn).work(burst=True, logging_level="WARNING")
     results = sorted(str(job.return_value()) for job in jobs)
-    assert results[0] == "group/project: delivering"
+    assert results[0] == "group/project: delivering; shop/checkout: delivering"  # ops/production is project 1 too
     assert results[1:] == ["skipped: another worker checked this period"] * 2
+
+
+def test_scheduled_webhook_check_covers_the_alert_routes_projects(env, fake, redis_conn, responders) -> None:
+    """setup makes the webhook in each project an alert route names; the periodic check watches it there too, and
+    reconcile passes over those projects' incidents."""
+    run("setup")
+    (routed,) = fake.hooks[("projects", 3)]  # shop/checkout, a route's project
+    fake.disable_hook(routed, permanently=True)
+    queue = Queue(OPS_QUEUE, connection=redis_conn)
+    queue.enqueue(WEBHOOK_CHECK_FUNC, alert, 0)
+    SimpleWorker([queue], connection=redis_conn).work(burst=True, logging_level="WARNING")
+    (sent,) = responders.delivered
+    assert "not receiving GitLab events for shop/checkout" in sent.json()["text"]
 
 
 @pytest.mark.parametrize("url", ["bot.example.com/webhook", "ftp://bot.example.com/webhook", "https:///webhook"])
