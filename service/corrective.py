@@ -20,6 +20,20 @@ _REFERENCE = re.compile(r"(?:(?P<path>[A-Za-z0-9_.][A-Za-z0-9_./-]{0,254}))?#(?P
 MAX_IID = 2**31 - 1
 _DUE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _ISSUE_URL = re.compile(r"/-/issues/([0-9]{1,10})$")
+# The overdue pass's reminder `N` on a follow-up's issue carries this hidden marker; reindex reads it back from the
+# bot's own comments only (`store.reindex_followups`), so a person's text can never count as a reminder posted.
+_REMINDER = re.compile(r"<!-- incident-bot:follow-up-reminder overdue ([0-9]{1,6}) -->")
+MAX_REMINDER = 999_999
+
+
+def reminder_marker(number: int) -> str:
+    """The hidden marker of overdue reminder `number` (1 on the due date, 2 a period later, ...)."""
+    return f"<!-- incident-bot:follow-up-reminder overdue {min(max(number, 0), MAX_REMINDER)} -->"
+
+
+def reminders_marked(bot_comments: Iterable[str]) -> int:
+    """The highest overdue reminder the bot's own comments on a follow-up's issue mark (0: none)."""
+    return max((int(n) for body in bot_comments for n in _REMINDER.findall(body)), default=0)
 
 
 def review_iid(review_url: str | None) -> int | None:

@@ -5,8 +5,9 @@ every `followups.remind_every_days` (default a week) while it stays open; once i
 `followups.escalate_after_days` overdue the incident manager of its incident is named too. A follow-up with
 no owner is named in the review (or, without one, the incident) on the same cadence from its opening, until
 it has one. Each reminder is posted once: its number is kept in the index (`reminded`) and in Redis
-(`keys.follow_up_reminded`), checked before and written after the comment. `incident-bot follow-ups --check`
-runs a pass now; the scheduled job skips when another worker ran this period's.
+(`keys.follow_up_reminded`), checked before and written after the comment, and carried by the comment's hidden
+marker (`corrective.reminder_marker`), from which `reindex` rebuilds `reminded` when both are lost.
+`incident-bot follow-ups --check` runs a pass now; the scheduled job skips when another worker ran this period's.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from redis import Redis
 
 from .. import corrective_text as say
 from .. import metrics
-from ..corrective import FollowUp, FollowUpIssue, review_iid
+from ..corrective import FollowUp, FollowUpIssue, reminder_marker, review_iid
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -112,7 +113,8 @@ def _overdue(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass
     # manager is named in the (confidential) incident instead.
     hidden = not fu.confidential and (facts is None or facts.confidential)
     incident = None if hidden else say.incident_ref(fu, facts.project_path if facts else "", fu.project_id)
-    ctx.client.create_note(fu.project_id, fu.iid, say.reminder(fu, today, None if hidden else manager, incident))
+    text = say.reminder(fu, today, None if hidden else manager, incident)
+    ctx.client.create_note(fu.project_id, fu.iid, f"{text}\n\n{reminder_marker(number)}")
     if hidden and manager:
         ctx.client.create_note(fu.incident_project_id, fu.incident_iid, say.escalation(fu, today, manager))
     metrics.follow_up_reminder("escalated" if manager else "overdue")
