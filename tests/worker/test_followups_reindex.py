@@ -90,3 +90,29 @@ def test_a_reindex_that_finds_fewer_markers_lowers_no_count(
     reindex(indexed, GitLabHistory(settings.gitlab_url, "token"), indexed.vocab, now=at("2026-12-08"))
     row = find(indexed.engine, 1, iid)
     assert row is not None and row.reminded == 2
+
+
+def test_no_owner_notes_are_not_repeated_once_redis_and_the_index_are_lost(
+    fake, runtime, settings, rules, redis_conn: Redis, indexed: Store, database_url: str
+) -> None:
+    """No owner: named in the incident a week and two weeks after its opening; a person pastes the marker of note 9
+    of it. Index and Redis markers lost, reindex: a pass in the same week names it no more (the bot's marker read
+    back from GitLab), the next week exactly once more."""
+    declare_severity_1(fake)
+    comment("@incident-bot follow-up Alert on queue depth", key="c1")
+    (issue,) = follow_up_issues(fake)
+    named = lambda: [n["body"] for n in fake.bot_notes(1, 23) if "assign each" in n["body"]]  # noqa: E731
+    for day in ("2026-12-04", "2026-12-11"):
+        check_now(settings, rules, redis_conn, store=indexed, now=at(day))
+    assert len(named()) == 2
+    forged = f"<!-- incident-bot:follow-up-reminder unowned 1 {issue['iid']} 9 -->"
+    fake.add_note((1, 23), f"Pasting what I saw: {forged}", "bob")
+
+    lose_everything(settings, indexed, redis_conn, database_url, issue["iid"])
+    reindex(indexed, GitLabHistory(settings.gitlab_url, "token"), indexed.vocab, now=at("2026-12-11"))
+    check_now(settings, rules, redis_conn, store=indexed, now=at("2026-12-11"))
+    check_now(settings, rules, redis_conn, store=indexed, now=at("2026-12-12"))
+    assert len(named()) == 2
+    check_now(settings, rules, redis_conn, store=indexed, now=at("2026-12-18"))
+    check_now(settings, rules, redis_conn, store=indexed, now=at("2026-12-18").replace(hour=12))
+    assert len(named()) == 3 and "Alert on queue depth" in named()[-1]
