@@ -20,6 +20,33 @@ _REFERENCE = re.compile(r"(?:(?P<path>[A-Za-z0-9_.][A-Za-z0-9_./-]{0,254}))?#(?P
 MAX_IID = 2**31 - 1
 _DUE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _ISSUE_URL = re.compile(r"/-/issues/([0-9]{1,10})$")
+# The overdue pass's reminder `N` on a follow-up's issue carries this hidden marker; reindex reads it back from the
+# bot's own comments only (`store.reindex_followups`), so a person's text can never count as a reminder posted.
+_REMINDER = re.compile(r"<!-- incident-bot:follow-up-reminder overdue ([0-9]{1,6}) -->")
+# The weekly "no owner yet" note `N` (in the review or the incident) names its follow-up's issue in its marker.
+_UNOWNED = re.compile(r"<!-- incident-bot:follow-up-reminder unowned ([0-9]{1,19}) ([0-9]{1,10}) ([0-9]{1,6}) -->")
+MAX_REMINDER = 999_999
+
+
+def reminder_marker(number: int) -> str:
+    """The hidden marker of overdue reminder `number` (1 on the due date, 2 a period later, ...)."""
+    return f"<!-- incident-bot:follow-up-reminder overdue {min(max(number, 0), MAX_REMINDER)} -->"
+
+
+def reminders_marked(bot_comments: Iterable[str]) -> int:
+    """The highest overdue reminder the bot's own comments on a follow-up's issue mark (0: none)."""
+    return max((int(n) for body in bot_comments for n in _REMINDER.findall(body)), default=0)
+
+
+def unowned_marker(project_id: int, iid: int, number: int) -> str:
+    """The hidden marker of "no owner yet" note `number` of follow-up `project_id`#`iid`."""
+    return f"<!-- incident-bot:follow-up-reminder unowned {project_id} {iid} {min(max(number, 0), MAX_REMINDER)} -->"
+
+
+def unowned_marked(bot_comments: Iterable[str], project_id: int, iid: int) -> int:
+    """The highest "no owner yet" note of follow-up `project_id`#`iid` the bot's own comments mark (0: none)."""
+    found = (m for body in bot_comments for m in _UNOWNED.findall(body))
+    return max((int(n) for pid, number, n in found if (int(pid), int(number)) == (project_id, iid)), default=0)
 
 
 def review_iid(review_url: str | None) -> int | None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 import html
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from service.incident import strip_memory
 from service.worker import process_delivery
-from tests.conftest import payload
+from tests.conftest import body, payload
 from tests.fakegitlab import FakeGitLab
 
 LABEL = "corrective-action"
@@ -84,3 +85,17 @@ def last_reply(fake: FakeGitLab, iid: int = 23) -> str:
 def live(text: str) -> list[str]:
     """The live mentions, references and links in `text` as GitLab finally shows it (the bot's own links aside)."""
     return LIVE.findall(html.unescape(BOT_LINK.sub("", strip_memory(text))))
+
+
+def at(day: str) -> datetime:
+    """10:00 UTC on `day` (YYYY-MM-DD): when the tests run the overdue pass."""
+    return datetime.fromisoformat(f"{day}T10:00:00+00:00").astimezone(UTC)
+
+
+def declare_severity_1(fake: FakeGitLab) -> None:
+    """Incident 1#23 declared, then raised to severity 1 (the incident manager, im-alice, staffed)."""
+    process_delivery(body("issue.open.incident"), {"delivery_id": "open-23"})
+    fake.issues[(1, 23)]["labels"] = ["incident", "severity::1", "severity::3", "incident::identification"]
+    data = payload("issue.update.severity")
+    data["project"]["id"] = data["object_attributes"]["project_id"] = 1
+    process_delivery(json.dumps(data).encode(), {"delivery_id": "sev-1"})

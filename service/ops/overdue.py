@@ -2,11 +2,14 @@
 
 For each open follow-up in the index: on its due date one comment on its issue naming the owner, then one
 every `followups.remind_every_days` (default a week) while it stays open; once it is
-`followups.escalate_after_days` overdue the incident manager of its incident is named too. A follow-up with
-no owner is named in the review (or, without one, the incident) on the same cadence from its opening, until
-it has one. Each reminder is posted once: its number is kept in the index (`reminded`) and in Redis
-(`keys.follow_up_reminded`), checked before and written after the comment. `incident-bot follow-ups --check`
-runs a pass now; the scheduled job skips when another worker ran this period's.
+`followups.escalate_after_days` overdue the incident manager of its incident is named too. Each reminder is
+posted once: its number is kept in the index (`reminded`) and in Redis (`keys.follow_up_reminded`), checked before
+and written after the comment, and carried by the comment's hidden marker (`corrective.reminder_marker`), from
+which `reindex` rebuilds `reminded` when both are lost. A follow-up with no owner is named in the review (or,
+without one, the incident) on the same cadence from its opening, until it has one: each note's number is kept in
+Redis and in its marker (`corrective.unowned_marker`), read back from the bot's notes there before the next is
+posted. `incident-bot follow-ups --check` runs a pass now; the scheduled job skips when another worker ran this
+period's.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from redis import Redis
 
 from .. import corrective_text as say
 from .. import metrics
-from ..corrective import FollowUp, FollowUpIssue, review_iid
+from ..corrective import FollowUp, FollowUpIssue, reminder_marker, review_iid, unowned_marked, unowned_marker
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -112,7 +115,8 @@ def _overdue(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass
     # manager is named in the (confidential) incident instead.
     hidden = not fu.confidential and (facts is None or facts.confidential)
     incident = None if hidden else say.incident_ref(fu, facts.project_path if facts else "", fu.project_id)
-    ctx.client.create_note(fu.project_id, fu.iid, say.reminder(fu, today, None if hidden else manager, incident))
+    text = say.reminder(fu, today, None if hidden else manager, incident)
+    ctx.client.create_note(fu.project_id, fu.iid, f"{text}\n\n{reminder_marker(number)}")
     if hidden and manager:
         ctx.client.create_note(fu.incident_project_id, fu.incident_iid, say.escalation(fu, today, manager))
     metrics.follow_up_reminder("escalated" if manager else "overdue")
@@ -165,10 +169,24 @@ def _unowned(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass
     if number < 1 or not _once(ctx, fu, "unowned", number) or not _still_open(ctx, fu):
         return
     where = _review(ctx, fu, facts)
-    ctx.client.create_note(where[0], where[1], say.unowned([fu], ctx.now.date()))
+    if _named_before(ctx, fu, where) >= number:  # Redis lost its marker: GitLab has this period's note
+        _posted(ctx, fu, "unowned", number)
+        return
+    text = say.unowned([fu], ctx.now.date())
+    ctx.client.create_note(where[0], where[1], f"{text}\n\n{unowned_marker(fu.project_id, fu.iid, number)}")
     metrics.follow_up_reminder("unowned")
     _posted(ctx, fu, "unowned", number)
     done.unowned.append(fu.ref)
+
+
+def _named_before(ctx: Context, fu: FollowUp, where: tuple[int, int]) -> int:
+    """The newest "no owner yet" note of this follow-up the bot's own comments there mark (0: none). Read only when
+    a note is about to be posted (weekly): that count is kept in Redis, not in the index, so GitLab is asked."""
+    bot = ctx.client.current_user().username
+    for note in ctx.client.iter_notes(*where):  # newest first: the first marked is the highest
+        if note.author == bot and not note.system and (found := unowned_marked([note.body], fu.project_id, fu.iid)):
+            return found
+    return 0
 
 
 def _review(ctx: Context, fu: FollowUp, facts: IncidentFacts | None) -> tuple[int, int]:

@@ -4,7 +4,8 @@ A row is what the follow-up's issue said when last read, with GitLab's `updated_
 older reading (a delivery that waited behind a newer one) never overwrites a newer one, and a reading that
 changes nothing writes nothing, so a redelivered or reordered event changes nothing twice. `reminded`
 (the overdue reminders posted) is the bot's own and survives every reading. Like the rest of the index it
-is derived: `reindex` reads the follow-ups back from each incident's linked issues (`reindex_followups`).
+is derived: `reindex` reads the follow-ups back from each incident's linked issues, and `reminded` from the
+markers of the bot's reminders on each follow-up's issue (`reindex_followups`).
 """
 
 from __future__ import annotations
@@ -191,11 +192,13 @@ def _facts(row: Any) -> IncidentFacts | None:
 
 
 def set_reminded(engine: Engine, project_id: int, iid: int, reminded: int) -> None:
-    """Record how many overdue reminders the follow-up has had (the overdue pass, after posting one)."""
+    """Record that the follow-up has had `reminded` overdue reminders (the overdue pass after posting one, reindex
+    from the reminders' markers); never lowered, so a reading that knows fewer reminders forgets none."""
+    c = follow_ups.c
     with engine.begin() as conn:
         conn.execute(
             follow_ups.update()
-            .where(follow_ups.c.project_id == project_id, follow_ups.c.iid == iid)
+            .where(c.project_id == project_id, c.iid == iid, c.reminded < reminded)
             .values(reminded=reminded)
         )
 

@@ -151,6 +151,15 @@ def history_observation(
     )
 
 
+def bot_comments(notes_raw: Sequence[Raw], bot: str) -> list[str]:
+    """The bodies of the bot's own comments (no system note, no person's): where its markers are read."""
+    return [
+        str(note.get("body") or "")
+        for note in notes_raw
+        if isinstance(note, Mapping) and not note.get("system") and _user(note.get("author"))[0] == bot
+    ]
+
+
 def review_iid(notes_raw: Sequence[Raw], bot: str) -> int | None:
     """The review issue's iid from the bot's newest memory, if it opened one."""
     for _, _, note in reversed(_sorted(notes_raw)):

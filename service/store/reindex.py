@@ -2,8 +2,8 @@
 
 Per incident: its resource label events, resource state events and notes (3 calls,
 plus pagination), and the review issue's state when the bot opened one (1 call):
-at most 4; then its follow-ups: the links of the incident and of its reviews, and each follow-up issue
-(`reindex_followups`). Its confirmed cause is written again from the bot's newest confirmation among those
+at most 4; then its follow-ups: the links of the incident and of its reviews, and each follow-up issue and its
+comments (`reindex_followups`). Its confirmed cause is written again from the bot's newest confirmation among those
 notes (`store.cause_events`), through the worker's own writer (`store.causes.rebuild_causes`). Incidents are
 listed once per listing (the incident label, and type Incident), 100 per page. Histories are fetched by a few
 threads while the store writes, so the rate is bound by GitLab's answers, not by the database. A closed drill's
@@ -80,6 +80,17 @@ def fetch(source: HistorySource, issue: dict[str, Any], vocab: Vocabulary, now: 
     return history_observation(issue, labels, states, notes, vocab, review_state=review_state, observed_at=now)
 
 
+def write_batch(
+    store: Store, follow: FollowUpReindex, observations: list[Observation], now: datetime
+) -> tuple[int, int]:
+    """One batch: the incidents, their causes, their follow-ups (as `follow` read them), then the closed drills'
+    training records (they read the rebuilt rows); the causes and training rows written."""
+    store.rebuild(*observations)
+    caused = rebuild_causes(store.engine, observations)
+    follow.write(store.engine, observations, now)
+    return caused, rebuild_training(store.engine, observations, recorded_at=now)
+
+
 def reindex(
     store: Store,
     source: HistorySource,
@@ -101,13 +112,10 @@ def reindex(
     follow = FollowUpReindex(source, vocab)
 
     def write(observations: list[Observation]) -> int:
-        """One batch: the incidents, their causes, then its closed drills' training records (they read the rebuilt
-        rows)."""
         nonlocal caused
-        store.rebuild(*observations)
-        caused += rebuild_causes(store.engine, observations)
-        follow.write(store.engine, observations, moment)
-        return rebuild_training(store.engine, observations, recorded_at=moment)
+        done = write_batch(store, follow, observations, moment)
+        caused += done[0]
+        return done[1]
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="reindex") as pool:
         # map() keeps GitLab's order; the readers run ahead while the store writes a batch per transaction.
@@ -136,9 +144,9 @@ def reindex(
 def reindex_issue(
     store: Store, source: GitLabHistory, vocab: Vocabulary, project_id: int, iid: int, now: datetime | None = None
 ) -> None:
-    """Rebuild one incident from GitLab alone (the catch-up of a delivery whose index write failed)."""
+    """Rebuild one incident from GitLab alone (the catch-up of a delivery whose index write failed), as `reindex`
+    does each: its history, cause, follow-ups and training records."""
     moment = now or datetime.now(UTC)
-    obs = fetch(source, source.issue(project_id, iid), vocab, moment)
-    store.rebuild(obs)
-    rebuild_causes(store.engine, [obs])
-    rebuild_training(store.engine, [obs], recorded_at=moment)
+    follow = FollowUpReindex(source, vocab)
+    obs = follow.read(fetch(source, source.issue(project_id, iid), vocab, moment))
+    write_batch(store, follow, [obs], moment)

@@ -2,10 +2,14 @@
 
 Read beside each incident's history (in reindex's reader threads): the incident's links (1 call), the links of
 its review (the one the bot opened, and any issue linked with a review label: 1 call each), then each follow-up
-issue afresh (1 call each), as the live tracking reads it. Written with the incidents' batch through the same
-`store.corrective.record` the Issue Hook tracking uses, so a reindexed row is the row the live path keeps. A
-follow-up already kept under another incident stays there (as tracking keeps a known follow-up's incident).
-The reviews linked by hand are kept too (`store.reviews`), so the "Follow-ups" checklist reaches them afterwards.
+issue afresh and its comments (2 calls each, plus pagination), as the live tracking reads it. Written with the
+incidents' batch through the same `store.corrective.record` the Issue Hook tracking uses, so a reindexed row is the
+row the live path keeps. A follow-up already kept under another incident stays there (as tracking keeps a known
+follow-up's incident). The overdue reminders posted (`reminded`, what the overdue pass posts next by) come from the
+markers of the bot's own comments on the follow-up's issue (`corrective.reminders_marked`), never lowered: with the
+index and Redis both lost, no reminder is posted twice. The reviews linked by hand are kept too (`store.reviews`),
+so the "Follow-ups" checklist reaches them afterwards. `reindex` and the single-incident catch-up
+(`reindex_issue`) both go through `FollowUpReindex`.
 """
 
 from __future__ import annotations
@@ -13,14 +17,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
-from ..corrective import FollowUpIssue, LinkedIssue, is_review, review_iid
+from ..corrective import FollowUpIssue, LinkedIssue, is_review, reminders_marked, review_iid
 from ..events import is_incident
 from ..gitlab import PermanentGitLabError
-from .corrective import find, record
+from .corrective import find, record, set_reminded
+from .history import bot_comments
 from .model import Observation
 from .reviews import record_reviews
 from .vocabulary import Vocabulary
@@ -34,6 +39,8 @@ class FollowUpSource(Protocol):
     def issue_links(self, project_id: int, iid: int) -> list[LinkedIssue]: ...
 
     def get_follow_up(self, project: int | str, iid: int) -> FollowUpIssue: ...
+
+    def notes(self, project_id: int, iid: int) -> list[dict[str, Any]]: ...
 
 
 def linked_reviews(links: Sequence[LinkedIssue], vocab: Vocabulary) -> list[Key]:
@@ -56,7 +63,7 @@ class FollowUpReindex:
 
     def __init__(self, source: FollowUpSource, vocab: Vocabulary):
         self.source, self.vocab = source, vocab
-        self._found: dict[Key, tuple[list[FollowUpIssue], list[Key]]] = {}
+        self._found: dict[Key, tuple[list[tuple[FollowUpIssue, int]], list[Key]]] = {}
         self._lock = threading.Lock()
         self.recorded = 0
 
@@ -78,7 +85,7 @@ class FollowUpReindex:
                 continue  # an incident is never a follow-up (the `follow-up #123` command refuses it too)
             issue = self._issue(key)
             if issue is not None and self.vocab.follow_up_label in issue.labels:
-                issues.append(issue)
+                issues.append((issue, self._reminded(key)))
         with self._lock:
             self._found[incident] = (issues, by_hand)
         return obs
@@ -95,6 +102,14 @@ class FollowUpReindex:
         except PermanentGitLabError:
             return None  # deleted or moved since it was linked: nothing to keep
 
+    def _reminded(self, key: Key) -> int:
+        """The overdue reminders the bot's comments on the follow-up's issue mark as posted."""
+        try:
+            notes = self.source.notes(*key)
+        except PermanentGitLabError:
+            return 0  # deleted or moved since it was read: the index's count stays
+        return reminders_marked(bot_comments(notes, self.vocab.bot_username))
+
     def write(self, engine: Engine, observations: Sequence[Observation], now: datetime) -> int:
         """Keep the follow-ups read for these incidents, and their reviews linked by hand; how many follow-ups."""
         count = 0
@@ -102,10 +117,12 @@ class FollowUpReindex:
             with self._lock:
                 issues, by_hand = self._found.pop((obs.project_id, obs.iid), ([], []))
             record_reviews(engine, (obs.project_id, obs.iid), by_hand, now)
-            for issue in issues:
+            for issue, reminded in issues:
                 known = find(engine, issue.project_id, issue.iid)
                 incident = (known.incident_project_id, known.incident_iid) if known else (obs.project_id, obs.iid)
                 record(engine, incident, issue, now)
+                if reminded:
+                    set_reminded(engine, issue.project_id, issue.iid, reminded)
                 count += 1
         self.recorded += count
         return count

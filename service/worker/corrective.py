@@ -205,9 +205,14 @@ def _record(
 
     row = FollowUp(incident[0], incident[1], **{k: v for k, v in vars(issue).items() if k in _ROW})
     store = store_of(delivery, index)
-    if store is not None:
-        with index_guard(delivery.log, f"follow-up {issue.project_id}#{issue.iid} not kept in the index"):
-            record(store.engine, incident, issue, delivery.clock())
+    if index is None:
+        return row
+    behind = index.behind  # a failed write: the incident is rebuilt, its follow-ups with it, by the catch-up
+    if store is None:
+        behind(delivery, *incident, "the index is not open")
+        return row
+    with index_guard(delivery.log, "", lambda why: behind(delivery, *incident, why)):
+        record(store.engine, incident, issue, delivery.clock())
     return row
 
 
@@ -223,10 +228,11 @@ def track_follow_up(action: TrackFollowUp, delivery: Delivery, index: DeliveryIn
     event, store = delivery.event, store_of(delivery, index)
     if store is None:
         delivery.log.warning("follow-up %s#%s not tracked: the incident index is not open", event.project_id, event.iid)
+        _behind(delivery, index, None, "the index is not open")
         return
     issue = delivery.gitlab.get_follow_up(event.project_id, event.iid)
     label = delivery.rules.settings.followups.label
-    with index_guard(delivery.log, "follow-up not tracked in the index") as guard:
+    with index_guard(delivery.log, "", lambda why: _behind(delivery, index, None, why)) as guard:
         known = kept.find(store.engine, event.project_id, event.iid)
         if label not in issue.labels:
             gone = kept.forget(store.engine, event.project_id, event.iid)
@@ -241,9 +247,19 @@ def track_follow_up(action: TrackFollowUp, delivery: Delivery, index: DeliveryIn
         return
     if known is None:  # adopted by its label and a link: its due date by the rules, if it has none
         issue = _due(delivery, issue, _severity(delivery, incident, None, index))
-    with index_guard(delivery.log, "follow-up not tracked in the index"):
+    with index_guard(delivery.log, "", lambda why: _behind(delivery, index, incident, why)):
         if kept.record(store.engine, incident, issue, delivery.clock()):
             refresh_lists(delivery, incident, index)
+
+
+def _behind(delivery: Delivery, index: DeliveryIndex | None, incident: tuple[int, int] | None, why: str) -> None:
+    """A follow-up's index write failed: its incident (else the one its links name) is recorded for the catch-up,
+    which rebuilds the incident's follow-ups from GitLab (`store.reindex.reindex_issue`)."""
+    found = incident or (_linked_incident(delivery, None) if index is not None else None)
+    if index is not None and found is not None:
+        index.behind(delivery, *found, f"follow-up {delivery.event.project_id}#{delivery.event.iid}: {why}")
+    else:
+        delivery.log.warning("follow-up not tracked in the index: %s", why)
 
 
 def _linked_incident(delivery: Delivery, index: DeliveryIndex | None) -> tuple[int, int] | None:

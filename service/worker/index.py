@@ -120,12 +120,17 @@ class DeliveryIndex:
 
         now = delivery.clock()
         store = self.store(delivery.rules, delivery.bot_username, time.monotonic())
+        event = delivery.event
         if store is None:
-            self._behind(delivery, "the index is not open")
+            self.behind(delivery, event.project_id, event.iid, "the index is not open")
             return False
         review_url = outcome.review[1] if outcome.review and outcome.review[2] else None  # opened by this plan
         # GitLab is written and the catch-up heals: a failing write records the issue for one.
-        with index_guard(delivery.log, "incident index not updated", lambda why: self._behind(delivery, why)) as write:
+        with index_guard(
+            delivery.log,
+            "incident index not updated",
+            lambda why: self.behind(delivery, event.project_id, event.iid, why),
+        ) as write:
             obs = observe(delivery.event, state, plan, store.vocab, now=now, payload=payload, review_url=review_url)
             if obs is not None:
                 store.record(obs)
@@ -134,14 +139,14 @@ class DeliveryIndex:
         self.catch_up(delivery.rules, delivery.bot_username, due_only=True)
         return True
 
-    def _behind(self, delivery: Delivery, why: str) -> None:
-        """The delivery's index write failed: record its issue for a catch-up, and say so."""
-        event = delivery.event
+    def behind(self, delivery: Delivery, project_id: int, iid: int, why: str) -> None:
+        """An index write of the delivery about incident `project_id`#`iid` failed: record the incident for a
+        catch-up (which rebuilds it, its follow-ups included), and say so."""
         if self._connection is None:
             delivery.log.warning("incident index not updated: %s", why)
             return
         try:
-            pending.add(self._connection, self._queue, event.project_id, event.iid)
+            pending.add(self._connection, self._queue, project_id, iid)
         except RedisError as exc:
             delivery.log.error("incident index not updated (%s) and no catch-up recorded: %s", why, exc)
             return
