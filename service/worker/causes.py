@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 FAILURE = "incident index not written for the cause"
 CARRIERS_FAILURE = "incident index not read for the deployments that carried the cause"
 MAX_CARRIER_READS = 20  # deployments whose merge requests one `cause !<iid>` reads from GitLab at most
+OUT_OF_SCOPE = "not a change this incident's suspects cover (its project, and those its areas share)"
 NO_INDEX = "*This worker keeps no incident index, so the cause is not recorded.*"
 NOT_WRITTEN = "*The cause is not recorded (nothing was written).*"
 UNAVAILABLE = "*The incident index cannot be written right now, so the cause is not recorded; try again later.*"
@@ -119,6 +120,8 @@ def _record(store: Store, action: RecordCause, scope: SuspectScope, delivery: De
         if project is None:
             unseen = neutralise_line(ref.path or "")
             return f"{shown}: the incident index has seen no project {unseen}; nothing recorded.", None, None
+        if not scope.sees(project, ref.path or scope.project_path):
+            return f"{shown} is {OUT_OF_SCOPE}; nothing recorded.", None, None
         mr = Cause(pid, iid, CauseKind.MERGE_REQUEST, project, merge_request_iid=ref.number, recorded_by=action.by)
         record_cause(store.engine, pid, iid, mr, now)
         with index_guard(delivery.log, CARRIERS_FAILURE):

@@ -4,7 +4,8 @@ Planned by `cause <ref>` (`handlers/causes.py`) unless the incident is confident
 is false; the executor calls `comment_on_causes` only once `record_causes` recorded the cause (an unknown reference,
 no index or the index down record none, and tell no merge request). A merge request reference is commented on
 directly; a deployment's merge requests come from the index (read from GitLab once, `worker/mergerequests.py`).
-Each comment carries a marker naming the incident, and the merge request's comments are read first: a redelivered
+Each comment carries a marker naming the incident, and the merge request's comments are read first (newest first, every
+page up to `gitlab.changes.MAX_NOTE_PAGES`; only the bot's own count, anyone can type the marker): a redelivered
 or retried delivery, or the same cause named again, posts nothing twice. The issue's state is read again here, so
 an incident made confidential since planning tells no merge request. What GitLab refuses is said, never raised.
 """
@@ -82,7 +83,8 @@ def _comment(action: CommentOnCause, delivery: Delivery, project: int | str, iid
     """Comment once on the merge request; True when it now has this incident's comment (posted now or before)."""
     client, mark = delivery.gitlab, marker(action, delivery)
     try:
-        if any(mark in note for note in client.merge_request_notes(project, iid)):
+        # Only the bot's own comment counts: anyone can paste the marker into theirs.
+        if any(n.author == delivery.bot_username and mark in n.body for n in client.merge_request_notes(project, iid)):
             return True
         client.comment_on_merge_request(project, iid, body(action, delivery))
     except GitLabError as exc:
