@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..changes.cause import RecordCause, RefKind
 from ..changes.hooks import Deployment
-from ..changes.suspects import SuspectScope, scope_of
-from ..incident import memory_areas
+from ..changes.suspects import SuspectScope
 from ..parts import CauseNote
 from ..text import md_link, mention, neutralise_line
 from .index import index_guard
 from .mergerequests import merge_requests
+from .scope import incident_scope
 
 if TYPE_CHECKING:
     from ..incident import IncidentState
@@ -69,9 +69,7 @@ def record_causes(plan: Plan, delivery: Delivery, state: IncidentState, index: D
     store = index.store(delivery.rules, delivery.bot_username) if index is not None else None
     if store is None:
         return Recorded(NO_INDEX if index is None else UNAVAILABLE, False)
-    event, confidential = delivery.event, state.issue.confidential
-    areas = memory_areas(plan.settled(state).memory)
-    scope = scope_of(delivery.rules, event.project_id, event.project_path or "", delivery.clock(), confidential, areas)
+    scope = incident_scope(delivery, state.issue, delivery.clock(), state.issue.confidential)
     said, named = UNAVAILABLE, None
     with index_guard(delivery.log, FAILURE):
         said, named, cause = _record(store, actions[-1], scope, delivery)

@@ -15,12 +15,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..changes.cause import CommentOnCause, RefKind
-from ..changes.suspects import scope_of
+from ..changes.suspects import SuspectScope
 from ..gitlab import GitLabError
-from ..incident import memory_areas
 from ..text import neutralise_line, safe_url
 from .index import index_guard
 from .mergerequests import merge_requests
+from .scope import incident_scope
 
 if TYPE_CHECKING:
     from ..incident import IncidentState
@@ -50,26 +50,28 @@ def comment_on_causes(plan: Plan, delivery: Delivery, state: IncidentState, inde
     if not actions or delivery.client is None or state.issue.confidential:
         return None
     action = actions[-1]
-    targets = _targets(action, delivery, memory_areas(plan.settled(state).memory), index)
+    targets = _targets(action, delivery, incident_scope(delivery, state.issue, delivery.clock(), False), index)
     told = [shown for project, iid, shown in targets[:MAX_COMMENTS] if _comment(action, delivery, project, iid)]
     return f"Commented on {', '.join(told)}, linking this incident." if told else None
 
 
 def _targets(
-    action: CommentOnCause, delivery: Delivery, areas: tuple[str, ...], index: DeliveryIndex | None
+    action: CommentOnCause, delivery: Delivery, scope: SuspectScope, index: DeliveryIndex | None
 ) -> list[tuple[int | str, int, str]]:
-    """(project, iid, reference shown) of each merge request to tell (a deployment: one the incident, in `areas`, may
-    name, as `record_causes` found it)."""
+    """(project, iid, reference shown) of each merge request to tell, in the incident's `scope` as `record_causes`
+    found it (a deployment: one the incident may name)."""
     ref, event = action.ref, delivery.event
     if ref.kind is RefKind.MERGE_REQUEST:
         assert ref.number is not None
+        elsewhere = ref.path is not None and ref.path.lower() != scope.project_path.lower()
+        if elsewhere and not scope.sees(0, ref.path or ""):  # as record_causes refused it (0: no project's id)
+            return []
         return [(ref.path or event.project_id, ref.number, neutralise_line(str(ref)))]
     store = index.store(delivery.rules, delivery.bot_username) if index is not None else None
     if store is None:
         return []
     from ..store.causes import deployments_named  # SQLAlchemy loads with the index, not with the worker
 
-    scope = scope_of(delivery.rules, event.project_id, event.project_path or "", delivery.clock(), False, areas)
     found: list[tuple[int | str, int, str]] = []
     with index_guard(delivery.log, FAILURE):
         named = deployments_named(store.engine, deployment_id=ref.number, url=ref.text or None)
