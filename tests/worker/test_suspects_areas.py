@@ -123,3 +123,16 @@ def test_an_alert_routes_label_alone_does_not_widen_the_scope(
     pid, iid = alert_incident(fake, runtime, folder, "{project: ops/production, labels: [reliability]}")
     assert "reliability" in fake.issues[(pid, iid)]["labels"]
     assert "secretgroup" not in str(fake.bot_notes(pid, iid)[-1]["body"])
+
+
+def test_an_alert_marker_pasted_into_another_incident_does_not_widen_it(
+    fake, runtime: Runtime, indexed: Store, tmp_path: Path
+) -> None:
+    """The alert incident of a route with `area: reliability` exists; its description's marker pasted into incident
+    1#23 (people edit descriptions) names a group whose incident is not 1#23: 1#23 names its own d1 only."""
+    folder = in_reliability(fake, runtime, indexed, tmp_path)
+    pid, iid = alert_incident(fake, runtime, folder, "{project: ops/production, area: reliability}")
+    [pasted] = [line for line in fake.issues[(pid, iid)]["description"].splitlines() if "alert-group" in line]
+    fake.issues[(1, 23)]["description"] = f"see the alert\n\n{pasted}"
+    listed = recent_changes(declare(fake, ["incident"]))
+    assert "sha1" in listed and "secretgroup" not in listed
