@@ -29,6 +29,7 @@ from ..changes.suspects import SuspectScope, scope_of
 from ..incident import memory_areas
 from ..parts import CauseNote
 from ..text import md_link, mention, neutralise_line
+from ..text import ref as ref_of
 from .index import index_guard
 from .mergerequests import merge_requests
 
@@ -115,14 +116,15 @@ def _record(store: Store, action: RecordCause, scope: SuspectScope, delivery: De
         return _deployment(store, action, scope, delivery)
     if ref.kind is RefKind.MERGE_REQUEST:
         project = _mr_project(store, ref.path, scope)
-        shown = neutralise_line(str(ref))
-        if project is None:
-            unseen = neutralise_line(ref.path or "")
-            return f"{shown}: the incident index has seen no project {unseen}; nothing recorded.", None, None
+        if project is None:  # a project nobody knows: what was typed is quoted, inert
+            typed, unseen = neutralise_line(str(ref)), neutralise_line(ref.path or "")
+            return f"{typed}: the incident index has seen no project {unseen}; nothing recorded.", None, None
         mr = Cause(pid, iid, CauseKind.MERGE_REQUEST, project, merge_request_iid=ref.number, recorded_by=action.by)
         record_cause(store.engine, pid, iid, mr, now)
         with index_guard(delivery.log, CARRIERS_FAILURE):
             _carriers(store, delivery, project, ref.number)
+        assert ref.number is not None
+        shown = ref_of(ref.path, "!", ref.number)  # the bot's own reference, to a project the index knows: live
         return f"Cause recorded by {by}: merge request {shown}.", f"merge request {ref}", mr
     seen = [p for p, path in _flag_projects(store, ref.text) if scope.sees(p, path)]
     project = scope.project_id if not seen or scope.project_id in seen else seen[0]
