@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from .corrective import FollowUp
-from .text import md_link, mention, neutralise_line
+from .text import mention, neutralise_line, ref_text
 
 LIST_MARKER = "<!-- incident-bot:follow-ups -->"
 MEMORY_LIMIT = 10  # open corrective actions listed on a new declaration
@@ -31,11 +31,11 @@ def _due(fu: FollowUp, today: date) -> str:
 
 def line(fu: FollowUp, today: date) -> str:
     """One follow-up: its link and title, owner, due date (and how late)."""
-    title = neutralise_line(fu.title, references=True)
+    title = neutralise_line(fu.title)
     if fu.state == "closed":
         closed = f"closed {fu.closed_at:%Y-%m-%d}" if fu.closed_at else "closed"
-        return f"- [x] {md_link(fu.ref, fu.url)} {title} — {_owner(fu)}, {closed}"
-    return f"- [ ] {md_link(fu.ref, fu.url)} {title} — {_owner(fu)}, {_due(fu, today)}"
+        return f"- [x] {ref_text(fu.ref, fu.url)} {title} — {_owner(fu)}, {closed}"
+    return f"- [ ] {ref_text(fu.ref, fu.url)} {title} — {_owner(fu)}, {_due(fu, today)}"
 
 
 def checklist(rows: Sequence[FollowUp], today: date) -> str:
@@ -47,10 +47,10 @@ def checklist(rows: Sequence[FollowUp], today: date) -> str:
 
 def reply(fu: FollowUp, verb: str, today: date, unknown_owner: str | None = None) -> str:
     """The answer in the incident: which issue, its owner (or that it has none yet) and its due date."""
-    title = neutralise_line(fu.title, references=True)
-    text = f"Follow-up {verb}: {md_link(fu.ref, fu.url)} {title} — {_owner(fu)}, {_due(fu, today)}."
+    title = neutralise_line(fu.title)
+    text = f"Follow-up {verb}: {ref_text(fu.ref, fu.url)} {title} — {_owner(fu)}, {_due(fu, today)}."
     if unknown_owner:
-        text += f" ({neutralise_line('@' + unknown_owner, references=True)} is not a GitLab user: assign someone.)"
+        text += f" ({neutralise_line('@' + unknown_owner)} is not a GitLab user: assign someone.)"
     return text
 
 
@@ -81,7 +81,7 @@ def escalation(fu: FollowUp, today: date, manager: str) -> str:
     """In the incident: its manager named for an overdue follow-up whose own issue may not name the incident."""
     late = fu.days_overdue(today) or 0
     return (
-        f"{mention(manager)} (incident manager): the follow-up {md_link(fu.ref, fu.url)} of this incident is "
+        f"{mention(manager)} (incident manager): the follow-up {ref_text(fu.ref, fu.url)} of this incident is "
         f"{late} days overdue ({_owner(fu)}); please help it get done."
     )
 

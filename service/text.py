@@ -1,7 +1,9 @@
 """The one policy for user text that reaches GitLab, chat, email or a spreadsheet: neutralised where it is rendered.
 
 Used by the planning steps, the executor, the notification messages and the reports alike: Markdown
-(`neutralise`, `neutralise_line`, `md_link`), plain text (`plain`) and CSV cells (`csv_cell`).
+(`neutralise`, `neutralise_line`, `md_link`), plain text (`plain`) and CSV cells (`csv_cell`). GitLab references in
+user text (`#12`, `!12`, `group/project#12`) are made inert too; the bot's own references, composed from ids it
+knows, are written beside the neutralised text with `ref` / `ref_text` and stay live.
 """
 
 from __future__ import annotations
@@ -31,11 +33,15 @@ _REFERENCE = re.compile(r"(?:(?<!&)#|!|\$|&(?:amp;)?)(?=[0-9])")
 _LINK = re.compile(r"\](\s*)\(")
 # OWASP's CSV injection rule: a cell starting with one of these is a formula (or becomes one) in a spreadsheet.
 CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+# A reference the bot writes itself: a GitLab path (not only digits: `42#5` would name project "42" nearby), a kind.
+_PATH = re.compile(r"(?![0-9]+$)[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*")
+_FULL_REF = re.compile(r"(?P<path>[^#!&$\s]*)(?P<kind>[#!&$])(?P<iid>[0-9]{1,18})")
+REF_KINDS = frozenset("#!&$")  # issue, merge request, epic, snippet
 # A URL the bot links to: http(s), and nothing that ends a Markdown link target or an HTML attribute early.
 _SAFE_URL = re.compile(r"https?://[^\s<>()\[\]\"'`\\]+", re.IGNORECASE)
 
 
-def _inert_links_and_mentions(text: str, *, references: bool = False) -> str:
+def _inert_links_and_mentions(text: str, *, references: bool) -> str:
     """Break what renderers turn into links or pings *after* Markdown: URLs, `www.`, schemes, `@name`, references.
 
     GitLab finds mentions, references and autolinks in the rendered text, where an entity
@@ -49,12 +55,13 @@ def _inert_links_and_mentions(text: str, *, references: bool = False) -> str:
     return _WWW.sub("www" + WJ + ".", text)
 
 
-def neutralise(text: str, *, references: bool = False) -> str:
+def neutralise(text: str, *, references: bool = True) -> str:
     """User text made inert in GitLab Markdown: no raw HTML, mention, quick action, link, image, code or cell break.
 
-    `references=True` breaks GitLab's references too (`#12`, `!12`, `&12`, `$12`): for a title the bot writes in
-    its own words (a follow-up's), where a live one would make a "mentioned in" note on what it names. Off by
-    default, because the bot writes its own references (`cause !12`) through here.
+    GitLab's references are broken too (`#12`, `!12`, `&12`, `$12`, `group/project#12`): a live one in user text
+    would make a "mentioned in" note on what it names (perhaps a confidential issue) each time the bot quotes it.
+    The bot's own references are not written through here but beside it (`ref`, `ref_text`); `references=False`
+    is only for text that holds no user reference.
     """
     text = html.escape(text, quote=False).translate(_MARKDOWN)
     # GitLab runs a quick action only when `/command` starts a line.
@@ -62,7 +69,7 @@ def neutralise(text: str, *, references: bool = False) -> str:
     return _inert_links_and_mentions(text, references=references)
 
 
-def neutralise_line(text: str, *, people: bool = False, references: bool = False) -> str:
+def neutralise_line(text: str, *, people: bool = False, references: bool = True) -> str:
     """`neutralise` for a one-line place (a heading, a table cell): line breaks become spaces.
 
     `people=True` keeps `@username` mentions of valid usernames (the bot's own timeline
@@ -74,7 +81,7 @@ def neutralise_line(text: str, *, people: bool = False, references: bool = False
     return text
 
 
-def plain(text: str, *, angles: bool = True, references: bool = False) -> str:
+def plain(text: str, *, angles: bool = True, references: bool = True) -> str:
     """User text made inert where it is shown as plain text (issue titles, chat, email, webhook JSON).
 
     No entities here (they would show as typed): mentions, URLs and Markdown links
@@ -93,6 +100,29 @@ def md_link(text: str, url: str | None) -> str:
     """`[text](url)` with the text neutralised; the text alone when the URL is not a plain http(s) one."""
     shown = neutralise_line(text)
     return f"[{shown}]({url})" if safe_url(url) else shown
+
+
+def ref(project_path: str | None, kind: str, iid: int, url: str | None = None) -> str:
+    """The bot's own GitLab reference, live: `group/project#12` (`kind` `#`, `!`, `&` or `$`), bare `#12` without a
+    path; `[group/project#12](url)` when `url` is a plain http(s) one.
+
+    Only for ids the bot knows (from GitLab, the index or a checked command). A path that is no GitLab path (a
+    project's id, anything a person typed) is shown neutralised and names nothing.
+    """
+    if kind not in REF_KINDS or isinstance(iid, bool) or not isinstance(iid, int) or iid < 0:
+        raise ValueError(f"not a GitLab reference: {kind!r} {iid!r}")
+    path = project_path or ""
+    shown = f"{path}{kind}{iid}" if not path or _PATH.fullmatch(path) else neutralise_line(f"{path}{kind}{iid}")
+    return f"[{shown}]({url})" if safe_url(url) else shown
+
+
+def ref_text(reference: str, url: str | None = None) -> str:
+    """`ref` for a whole reference as GitLab or the bot spells it (`group/project!12`, `#12`); any other text
+    (not a reference, or with a path that is none) is shown neutralised, linked only to a plain http(s) URL."""
+    found = _FULL_REF.fullmatch(reference)
+    if found is None or (found.group("path") and not _PATH.fullmatch(found.group("path"))):
+        return md_link(reference, url)
+    return ref(found.group("path"), found.group("kind"), int(found.group("iid")), url)
 
 
 def safe_url(url: str | None) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, date, datetime
 
@@ -65,6 +66,7 @@ def test_any_command_text_plans_a_clean_follow_up_or_an_inert_reply(rules: RuleS
     if not plan.of(OpenFollowUp) and not plan.of(AdoptFollowUp):
         said = "\n\n".join(note.body for note in plan.of(PostNote))
         inert(said.replace(usage("incident-bot"), ""))  # the usage line is the bot's own (`<title>`)
+        assert not re.search(r"[#!&$][0-9]", html.unescape(said.replace(usage("incident-bot"), ""))), said
 
 
 @settings(max_examples=150, deadline=None)

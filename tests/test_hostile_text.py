@@ -23,7 +23,7 @@ from service.incident import IncidentState, Issue, strip_memory
 from service.notify import Message, MessageKind, render_email, render_slack, render_teams, render_webhook
 from service.rules import RuleSet
 from service.rules.render import render
-from service.text import is_username, mention, neutralise, neutralise_line, plain
+from service.text import is_username, mention, neutralise, neutralise_line, plain, ref, ref_text
 from service.worker import process_delivery
 from tests.conftest import DECLARED, DECLARED_LABELS, payload
 
@@ -51,6 +51,8 @@ HOSTILE = [
     "[![img](http://evil.example/i.png)](http://evil.example/l)",
     "line one\r\n/close\u2028@all",
     "@all.",
+    "broke group/other#5 and !7",
+    "#12 &3 $4 shop/secret!9 group/sub/project&2 (&#35;8) &amp;6",
 ]
 MENTION = re.compile(r"(?<![\w\u2060])@(all|here|channel|everyone|group|mallory)\b", re.IGNORECASE)
 RAW_HTML = re.compile(r"<\s*[A-Za-z!/?]")
@@ -58,14 +60,21 @@ QUICK_ACTION = re.compile(r"^\s*/[a-z]", re.MULTILINE)
 PLANTED_TASK = re.compile(r"^\s*[-*] \[[ xX~]\] .*planted", re.MULTILINE)
 # A word joiner right after the scheme's colon (or inside `://`, `www.`) keeps a renderer from making a link.
 LIVE_TARGET = re.compile(r"(javascript|vbscript|data|mailto):(?!\u2060)|://evil|www\.evil", re.IGNORECASE)
+# A GitLab reference as GitLab reads the shown text (`#12`, `!12`, `&12`, `$12`, also after a path): each live one
+# links and makes a "mentioned in" note on what it names. None may come from user text.
+REFERENCE = re.compile(r"[#!&$][0-9]")
 BOT_CHECKLIST = re.compile(r"<!-- incident-bot:checklist (identification|mitigation|remediation|post-incident) -->")
 
 
-def assert_inert(raw: str, *, where: str, bot_links: tuple[str, ...] = ()) -> None:
-    """Nothing hostile is live in `raw`, read as Markdown source and as the text GitLab or a client finally shows."""
+def assert_inert(raw: str, *, where: str, bot_links: tuple[str, ...] = (), bot_refs: tuple[str, ...] = ()) -> None:
+    """Nothing hostile is live in `raw`, read as Markdown source and as the text GitLab or a client finally shows;
+    the only references are the bot's own (`bot_refs`)."""
     raw = BOT_CHECKLIST.sub("", strip_memory(raw))
     for link in bot_links:  # the bot's own link syntax around the issue URL (Slack's `<url|text>`)
         raw = raw.replace(link, "")
+    for own in bot_refs:
+        assert own in raw, (where, own, raw)  # the bot's own reference still there, live
+        raw = raw.replace(own, "")
     shown = html.unescape(raw)  # mentions and autolinks are found after entities are decoded
     # Code spans come from the bot's own words only (user text cannot open one: see assert_markdown_inert).
     assert not RAW_HTML.search(re.sub(r"`[^`\n]*`", "", raw)), (where, raw)
@@ -74,6 +83,7 @@ def assert_inert(raw: str, *, where: str, bot_links: tuple[str, ...] = ()) -> No
     assert "<!-- incident-bot" not in raw, (where, raw)  # as visible text it is harmless; as a comment, planted
     assert not MENTION.search(shown), (where, shown)
     assert not LIVE_TARGET.search(shown), (where, shown)
+    assert not REFERENCE.search(re.sub(r"`[^`\n]*`", "", shown)), (where, shown)  # in a code span, no reference
 
 
 def assert_markdown_inert(raw: str, *, where: str) -> None:
@@ -203,12 +213,12 @@ def test_every_message_kind_renders_hostile_text_inert(kind: MessageKind, text: 
         change=f"handed off to @{text}; {text}",
         text=text,
     )
-    slack = render_slack(message)
-    assert_inert(json.dumps(slack, ensure_ascii=False), where="slack", bot_links=(f"<{URL}|",))
-    assert_inert(json.dumps(render_teams(message), ensure_ascii=False), where="teams")
-    assert_inert(json.dumps(render_webhook(message), ensure_ascii=False), where="webhook")
+    slack, own = render_slack(message), ("group/project#23",)
+    assert_inert(json.dumps(slack, ensure_ascii=False), where="slack", bot_links=(f"<{URL}|",), bot_refs=own)
+    assert_inert(json.dumps(render_teams(message), ensure_ascii=False), where="teams", bot_refs=own)
+    assert_inert(json.dumps(render_webhook(message), ensure_ascii=False), where="webhook", bot_refs=("23",))
     mail = render_email(message, sender="bot@example.com", recipients=["oncall@example.com"])
-    assert_inert(str(mail["Subject"]) + "\n" + mail.get_content(), where="email")
+    assert_inert(str(mail["Subject"]) + "\n" + mail.get_content(), where="email", bot_refs=own)
     assert "@im-alice" in json.dumps(slack) and "@im-alice" in mail.get_content()  # real handles still shown
 
 
@@ -267,8 +277,8 @@ def test_neutralise_property(text: str) -> None:
     assert not QUICK_ACTION.search(out) and not re.search(r"^\s*/", out, re.MULTILINE)
     assert not re.search(r"(?<![\w\u2060])@[A-Za-z0-9_]", shown)
     assert "://" not in shown and not re.search(r"(?i)javascript:(?!\u2060)", shown)
-    assert not re.search(r"[#!&$][0-9]", html.unescape(neutralise(text, references=True)))  # nor, asked, a reference
-    assert "\n" not in neutralise_line(text)
+    assert not REFERENCE.search(shown)  # nor a GitLab reference
+    assert "\n" not in neutralise_line(text) and not REFERENCE.search(html.unescape(neutralise_line(text)))
 
 
 @settings(max_examples=300, deadline=None)
@@ -280,7 +290,7 @@ def test_plain_property(text: str) -> None:
     assert not re.search(r"(?<![\w\u2060])@[A-Za-z0-9_]", out)
     assert "://" not in out and not re.search(r"(?i)javascript:(?!\u2060)", out)
     assert not re.search(r"^\s*/", out, re.MULTILINE)
-    assert not re.search(r"[#!&$][0-9]", html.unescape(plain(text, references=True)))  # nor, asked, a reference
+    assert not REFERENCE.search(html.unescape(out))  # nor a GitLab reference (a title's entities are decoded)
 
 
 def test_neutralised_text_still_reads_the_same() -> None:
@@ -289,3 +299,33 @@ def test_neutralised_text_still_reads_the_same() -> None:
     shown = html.unescape(neutralise(text)).replace("\u2060", "")
     assert shown == text
     assert plain(text).replace("\u2060", "").replace("\u2039", "<").replace("\u203a", ">") == text
+
+
+PATHS = st.from_regex(r"[a-z0-9_][a-z0-9_.-]{0,8}(/[a-z0-9_][a-z0-9_.-]{0,8}){0,2}", fullmatch=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=TEXT, path=st.none() | PATHS, kind=st.sampled_from("#!&$"), iid=st.integers(0, 2**31))
+def test_the_bots_own_reference_stays_live_beside_user_text(text: str, path: str | None, kind: str, iid: int) -> None:
+    """`ref` beside neutralised user text: the one live reference is the bot's own, as it wrote it."""
+    own = f"{path or ''}{kind}{iid}"
+    shown = html.unescape(f"{ref(path, kind, iid)} {neutralise_line(text)}")
+    if path is None or not path.isdigit():
+        assert shown.startswith(own + " ")
+        assert not REFERENCE.search(shown.removeprefix(own))
+    else:  # a project's id is no path: `42#5` would name project "42" nearby, so nothing is live
+        assert not REFERENCE.search(shown)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=TEXT, url=st.sampled_from(["http://gitlab.test/g/p/-/issues/5", "javascript:alert(1)", ""]))
+def test_ref_text_is_live_only_for_a_whole_reference(text: str, url: str) -> None:
+    """`ref_text`: a whole reference is the bot's, live (a link when the URL is plain http(s)); anything else inert."""
+    shown = html.unescape(ref_text(text, url))
+    if re.fullmatch(r"([A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*)?[#!&$][0-9]{1,18}", text) and not (
+        text.split("#")[0].split("!")[0].split("&")[0].split("$")[0].isdigit()
+    ):
+        assert shown in (text, f"[{text}]({url})")
+    else:
+        assert not REFERENCE.search(re.sub(r"\]\([^)]*\)$", "]", shown)), shown
+        assert "](" not in shown or shown.endswith(f"]({url})") and url.startswith("http")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..changes.cause import CauseRef, CommentOnCause, RecordCause, RefKind, parse_cause
 from ..parts import CauseNote, Piece, SuspectsPart
-from ..text import mention, neutralise_line
+from ..text import mention, neutralise_line, ref
 from .draft import Draft
 
 RULE = "command:cause"
@@ -40,7 +40,7 @@ def cause_command(d: Draft, rest: str) -> str | tuple[Piece, ...]:
     if cause is not None and _comments(d, cause):
         incident = f"{d.event.project_path or d.event.project_id}#{d.event.iid}"
         d.record_cause(CommentOnCause(RULE, cause, incident, d.issue.web_url or d.event.url))
-    named = f": {neutralise_line(str(cause))}" if cause is not None else ""
+    named = f": {_named(cause)}" if cause is not None else ""
     d.timeline(f"cause {'named' if cause is not None else 'cleared'} by {mention(by)}{named}")
     return (CauseNote(),)
 
@@ -49,3 +49,10 @@ def _comments(d: Draft, cause: CauseRef) -> bool:
     """Whether the named change's merge requests learn of the incident: not a flag's, never a confidential one's."""
     confidential = d.issue.confidential or d.event.confidential
     return cause.kind is not RefKind.FEATURE_FLAG and d.rules.settings.suspects.comment_on_cause and not confidential
+
+
+def _named(cause: CauseRef) -> str:
+    """The cause as the timeline entry names it: a merge request as a reference (a path that is none: inert)."""
+    if cause.kind is RefKind.MERGE_REQUEST and cause.number is not None:
+        return ref(cause.path, "!", cause.number)
+    return neutralise_line(str(cause))

@@ -35,7 +35,7 @@ def usage(bot: str) -> str:
 def clean_title(text: str) -> str:
     """A title as GitLab keeps it: one line, no control characters, at most MAX_TITLE characters; and as the bot
     writes it, neutralised as plain text (`text.plain`: no mention, reference, link or quick action is live)."""
-    return " ".join(plain(_CONTROL.sub(" ", text), references=True).split())[:MAX_TITLE].rstrip()
+    return " ".join(plain(_CONTROL.sub(" ", text)).split())[:MAX_TITLE].rstrip()
 
 
 def parse(rest: str) -> tuple[str, str | None, str | None]:

@@ -5,6 +5,8 @@ change-failure rate as a sentence. The words are the raw text: each page neutral
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..store.causes import CauseKind
 from ..store.recent_causes import ConfirmedCause
 
@@ -24,6 +26,14 @@ def change_words(cause: ConfirmedCause) -> str:
         return f"deployment {cause.deployment_id} of {where} (no longer in the index)"
     title = f' "{d.commit_title}"' if d.commit_title else ""
     return f"deployment {d.sha or d.deployment_id}{title} to {d.environment} of {where}"
+
+
+def change_shown(cause: ConfirmedCause, text: Callable[[str], str], reference: Callable[[str], str]) -> str:
+    """`change_words` as a page shows them: a merge request's reference (the bot's, from the index) by `reference`,
+    any other change's words (names people and tools chose) by `text`."""
+    if cause.kind is CauseKind.MERGE_REQUEST and cause.merge_request_iid is not None:
+        return f"merge request {reference(f'{cause.cause_path or cause.cause_project_id}!{cause.merge_request_iid}')}"
+    return text(change_words(cause))
 
 
 def rate_words(deployed: int, failed: int, rate: float | None) -> str:

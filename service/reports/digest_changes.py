@@ -16,8 +16,8 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from ..store.recent_causes import ConfirmedCause, named_projects, recent_causes
-from ..text import md_link, neutralise_line
-from .causes import CONFIDENTIAL, change_words, rate_words
+from ..text import neutralise_line, ref_text
+from .causes import CONFIDENTIAL, change_shown, rate_words
 from .changes import EnvironmentFigures, merge_hidden, overall, owned_figures_between
 
 HEADING = "## Changes this week"
@@ -49,8 +49,8 @@ def _line(cause: ConfirmedCause) -> str:
         return f"- {CONFIDENTIAL}, confirmed {when}"
     ref = f"{cause.project_path or cause.project_id}#{cause.iid}"  # never a bare `#12`: another project's issue
     by = f" by {neutralise_line(cause.recorded_by)}" if cause.recorded_by else ""
-    change = neutralise_line(change_words(cause))
-    return f"- {md_link(ref, cause.url)} {neutralise_line(cause.title)}: {change}, confirmed {when}{by}"
+    change = change_shown(cause, neutralise_line, ref_text)
+    return f"- {ref_text(ref, cause.url)} {neutralise_line(cause.title)}: {change}, confirmed {when}{by}"
 
 
 def section(week: WeekChanges) -> str:

@@ -15,7 +15,7 @@ from datetime import date
 from ..corrective import FollowUp
 from ..rules import RuleSet
 from ..store.corrective import IncidentFacts
-from ..text import md_link, neutralise_line
+from ..text import neutralise_line, ref_text
 from .corrective import NONE, team_of
 
 CONFIDENTIAL = "confidential follow-up"
@@ -63,8 +63,8 @@ def _line(item: Overdue) -> str:
     fu = item.follow_up
     ref = f"{fu.project_path or fu.project_id}#{fu.iid}"  # never a bare `#12`: the digest is another project's issue
     owner = neutralise_line(fu.owner) if fu.owner else "no owner yet"
-    title = neutralise_line(fu.title, references=True)
-    return f"- {md_link(ref, fu.url)} {title} — {owner}, due {fu.due_on}, {_late(item.days)}"
+    title = neutralise_line(fu.title)
+    return f"- {ref_text(ref, fu.url)} {title} — {owner}, due {fu.due_on}, {_late(item.days)}"
 
 
 def section(items: Sequence[Overdue]) -> str:

@@ -16,7 +16,7 @@ from pygal.style import DefaultStyle
 
 from service.durations import human_duration
 from service.store.measure import Measured
-from service.text import csv_cell, neutralise_line, safe_url
+from service.text import csv_cell, neutralise_line, ref_text, safe_url
 
 from .figures import TARGETS, Listed, Report, Spread
 
@@ -84,7 +84,7 @@ def _incident(row: Measured) -> str:
     """
     if row.confidential:
         return CONFIDENTIAL
-    return neutralise_line(f"{_ref(row)} {row.title}")
+    return f"{ref_text(_ref(row))} {neutralise_line(row.title)}"  # the bot's reference live, the title inert
 
 
 def _ref(row: Measured) -> str:

@@ -13,7 +13,7 @@ from datetime import datetime
 from ..durations import human_duration
 from ..store.model import EventKind, TimelineEvent
 from ..store.timeline import Milestones
-from ..text import neutralise_line
+from ..text import neutralise_line, ref_text
 from .figures import TARGETS, Targets
 
 MAX_ROWS = 200  # a long incident keeps its latest rows; the note stays far below GitLab's size limit
@@ -28,6 +28,8 @@ MEASURES = (
     ("Time to mitigate", "mitigate", "mitigated"),
     ("Time to resolve", "resolve", "resolved"),
 )
+
+MERGE_REQUEST = "merge request "  # how the worker words a merge request it recorded as the cause
 
 
 def render_timeline(
@@ -132,8 +134,17 @@ def _describe(e: TimelineEvent, severity_names: Mapping[int, str]) -> str:
         case EventKind.PAGE_ACK:
             return f"page acknowledged by {_person(e.actor)}"
         case EventKind.CAUSE:
-            return f"cause confirmed: {to}" if e.name == "confirmed" else "cause cleared"
+            return f"cause confirmed: {_cause(e.value_to)}" if e.name == "confirmed" else "cause cleared"
     return ""
+
+
+def _cause(value: str) -> str:
+    """The cause as the worker recorded it: a merge request's reference live (the bot's: its project is one the
+    index knows), any other change's words inert."""
+    if not value.startswith(MERGE_REQUEST):
+        return neutralise_line(value)
+    reference, _, rest = value.removeprefix(MERGE_REQUEST).partition(" ")
+    return MERGE_REQUEST + ref_text(reference) + (f" {neutralise_line(rest)}" if rest else "")
 
 
 def _severity(value: str, names: Mapping[int, str]) -> str:

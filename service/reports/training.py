@@ -23,7 +23,7 @@ from service.rules import RulesError, load_rules
 from service.store import open_store
 from service.store.cli import open_index_or_exit
 from service.store.training import TrainingRecord, records
-from service.text import csv_cell, neutralise_line
+from service.text import csv_cell, neutralise_line, ref_text
 
 FORMATS = ("md", "csv", "json")
 CSV_HEADER = ["kind", "name", "username", "drills", "last_practised", "last_drill"]
@@ -160,7 +160,7 @@ def to_markdown(report: TrainingReport) -> str:
         if not r.practised:
             lines.append(f"| {_cell(r.title)} | *nobody yet* | 0 | never | |")
         for p in r.practised:
-            row = f"| {_cell(r.title)} | {_cell(p.username)} | {p.drills} | {_when(p)} | {_cell(p.last_drill)} |"
+            row = f"| {_cell(r.title)} | {_cell(p.username)} | {p.drills} | {_when(p)} | {ref_text(p.last_drill)} |"
             lines.append(row)
     lines += [
         "",

@@ -28,6 +28,7 @@ from ..changes.hooks import Deployment
 from ..changes.suspects import SuspectScope
 from ..parts import CauseNote
 from ..text import md_link, mention, neutralise_line
+from ..text import ref as ref_of
 from .index import index_guard
 from .mergerequests import merge_requests
 from .scope import incident_scope
@@ -114,16 +115,18 @@ def _record(store: Store, action: RecordCause, scope: SuspectScope, delivery: De
         return _deployment(store, action, scope, delivery)
     if ref.kind is RefKind.MERGE_REQUEST:
         project = _mr_project(store, ref.path, scope)
-        shown = neutralise_line(str(ref))
-        if project is None:
+        typed = neutralise_line(str(ref))  # until it is known and in scope, what was typed is quoted, inert
+        if project is None:  # a project nobody knows
             unseen = neutralise_line(ref.path or "")
-            return f"{shown}: the incident index has seen no project {unseen}; nothing recorded.", None, None
+            return f"{typed}: the incident index has seen no project {unseen}; nothing recorded.", None, None
         if not scope.sees(project, ref.path or scope.project_path):
-            return f"{shown} is {OUT_OF_SCOPE}; nothing recorded.", None, None
+            return f"{typed} is {OUT_OF_SCOPE}; nothing recorded.", None, None
         mr = Cause(pid, iid, CauseKind.MERGE_REQUEST, project, merge_request_iid=ref.number, recorded_by=action.by)
         record_cause(store.engine, pid, iid, mr, now)
         with index_guard(delivery.log, CARRIERS_FAILURE):
             _carriers(store, delivery, project, ref.number)
+        assert ref.number is not None
+        shown = ref_of(ref.path, "!", ref.number)  # the bot's own reference, to a project the index knows: live
         return f"Cause recorded by {by}: merge request {shown}.", f"merge request {ref}", mr
     seen = [p for p, path in _flag_projects(store, ref.text) if scope.sees(p, path)]
     project = scope.project_id if not seen or scope.project_id in seen else seen[0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..corrective import LinkedIssue
-from ..text import md_link
+from ..text import ref
 from .corrective_lists import a_review, reviews_known
 
 if TYPE_CHECKING:
@@ -40,14 +40,12 @@ def follow_up_description(
     """The new issue's description: a link to the incident and to its review. In the incident's project `#12`;
     opened elsewhere (`followups.project`), `group/project#12`, since `#12` would name another issue there."""
     path, url = where
-
-    def ref(iid: int) -> str:
-        return f"#{iid}" if elsewhere is None else f"{path}#{iid}"
-
-    text = f"A follow-up (corrective action) of incident {md_link(ref(incident[1]), url)}"
+    named = None if elsewhere is None else path  # the bot's own references: live
+    text = f"A follow-up (corrective action) of incident {ref(named, '#', incident[1], url)}"
     if review is not None and review[0] == incident[0]:  # a review in the incident's project: its URL is known
         same = url.endswith(f"/issues/{incident[1]}")
-        text += f" and of its review {md_link(ref(review[1]), url.rsplit('/', 1)[0] + f'/{review[1]}' if same else '')}"
+        review_url = url.rsplit("/", 1)[0] + f"/{review[1]}" if same else ""
+        text += f" and of its review {ref(named, '#', review[1], review_url)}"
     return text + ", opened by incident-bot."
 
 

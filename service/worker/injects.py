@@ -12,6 +12,7 @@ from .. import logs
 from ..durations import human_duration
 from ..events import Actor, Event, Kind, is_incident
 from ..rules.drills import is_drill, scenario_of
+from ..text import neutralise
 from .runtime import current
 
 log = logging.getLogger("incident_bot.drills")
@@ -34,6 +35,8 @@ def post_inject(project_id: int, iid: int, scenario: str, index: int, minutes: f
     if issue.state == "closed" or not still or scenario_of(issue.description) != scenario:
         blog.info("drill inject %s not posted: the drill is closed or no longer a drill of %s", index + 1, scenario)
         return "skipped: no longer an open drill"
-    delivery.gitlab.create_note(project_id, iid, INJECT.format(after=human_duration(minutes), text=text.strip()))
+    delivery.gitlab.create_note(
+        project_id, iid, INJECT.format(after=human_duration(minutes), text=neutralise(text.strip()))
+    )
     blog.info("drill inject %s of %s posted", index + 1, scenario)
     return f"posted inject {index + 1}"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ..changes.cause import CommentOnCause, RefKind
 from ..changes.suspects import SuspectScope
 from ..gitlab import GitLabError
-from ..text import neutralise_line, safe_url
+from ..text import ref, ref_text
 from .index import index_guard
 from .mergerequests import merge_requests
 from .scope import incident_scope
@@ -39,8 +39,7 @@ def marker(action: CommentOnCause, delivery: Delivery) -> str:
 
 def body(action: CommentOnCause, delivery: Delivery) -> str:
     """The comment: the incident linked (its reference as text when its URL is no plain http(s) one)."""
-    shown = neutralise_line(action.incident)
-    link = f"[{shown}]({action.url})" if safe_url(action.url) else shown
+    link = ref_text(action.incident, action.url)
     return f"This merge request was named as the cause of incident {link}.\n\n{marker(action, delivery)}"
 
 
@@ -59,14 +58,15 @@ def _targets(
     action: CommentOnCause, delivery: Delivery, scope: SuspectScope, index: DeliveryIndex | None
 ) -> list[tuple[int | str, int, str]]:
     """(project, iid, reference shown) of each merge request to tell, in the incident's `scope` as `record_causes`
-    found it (a deployment: one the incident may name)."""
-    ref, event = action.ref, delivery.event
-    if ref.kind is RefKind.MERGE_REQUEST:
-        assert ref.number is not None
-        elsewhere = ref.path is not None and ref.path.lower() != scope.project_path.lower()
-        if elsewhere and not scope.sees(0, ref.path or ""):  # as record_causes refused it (0: no project's id)
+    found it (a deployment: one the incident may name). A merge request is told only once `record_causes` recorded
+    it (a project the index knows, in scope), so its reference is the bot's own: live."""
+    cause, event = action.ref, delivery.event
+    if cause.kind is RefKind.MERGE_REQUEST:
+        assert cause.number is not None
+        elsewhere = cause.path is not None and cause.path.lower() != scope.project_path.lower()
+        if elsewhere and not scope.sees(0, cause.path or ""):  # as record_causes refused it (0: no project's id)
             return []
-        return [(ref.path or event.project_id, ref.number, neutralise_line(str(ref)))]
+        return [(cause.path or event.project_id, cause.number, ref(cause.path, "!", cause.number))]
     store = index.store(delivery.rules, delivery.bot_username) if index is not None else None
     if store is None:
         return []
@@ -74,10 +74,10 @@ def _targets(
 
     found: list[tuple[int | str, int, str]] = []
     with index_guard(delivery.log, FAILURE):
-        named = deployments_named(store.engine, deployment_id=ref.number, url=ref.text or None)
+        named = deployments_named(store.engine, deployment_id=cause.number, url=cause.text or None)
         deployed = [d for d in named if scope.sees(d.project_id, d.project_path)][:1]
         for mrs in merge_requests(store, delivery, deployed).values():
-            found += [(mr.project_id, mr.iid, neutralise_line(mr.reference or f"!{mr.iid}")) for mr in mrs]
+            found += [(mr.project_id, mr.iid, ref_text(mr.reference or f"!{mr.iid}")) for mr in mrs]
     return found
 
 

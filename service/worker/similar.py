@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..parts import SimilarPart
 from ..rules.areas import sharing
-from ..text import md_link, neutralise_line, safe_url
+from ..text import neutralise_line, ref_text, safe_url
 
 if TYPE_CHECKING:
     from ..rules import RuleSet
@@ -50,7 +50,9 @@ def render(found: list[Similar]) -> str:
         review = f", review: {shown}" if row.review_url else ""
         why = ", ".join([*s.same, "words: " + ", ".join(s.shared)])
         level = f"severity {row.highest_severity or row.severity}" if (row.highest_severity or row.severity) else ""
-        lines.append(f"- {md_link(ref, row.url)} {title} ({', '.join(x for x in (level, status) if x)}{review}; {why})")
+        lines.append(
+            f"- {ref_text(ref, row.url)} {title} ({', '.join(x for x in (level, status) if x)}{review}; {why})"
+        )
     return "\n".join(lines)
 
 

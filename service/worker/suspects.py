@@ -18,7 +18,7 @@ from ..changes.hooks import Deployment
 from ..changes.suspects import Suspect, SuspectScope
 from ..gitlab.changes import MergeRequest
 from ..parts import SuspectsPart
-from ..text import md_link, neutralise_line
+from ..text import md_link, neutralise_line, ref_text
 from .mergerequests import Key, area_reasons, merge_requests
 from .scope import incident_scope as incident_scope_of
 
@@ -89,7 +89,7 @@ def merge_request_line(mr: MergeRequest, reason: str | None = None) -> str:
     who = f" by {neutralise_line(mr.author)}" if mr.author else ""
     merged = f", merged {mr.merged_at:%Y-%m-%d %H:%M} UTC" if mr.merged_at is not None else ""
     why = f": {reason}" if reason else ""
-    return f"{md_link(mr.reference or f'!{mr.iid}', mr.web_url)}{title}{who}{merged}{why}"
+    return f"{ref_text(mr.reference or f'!{mr.iid}', mr.web_url)}{title}{who}{merged}{why}"
 
 
 def render(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -138,3 +140,16 @@ def test_alert_text_is_neutralised(rules: RuleSet) -> None:
     assert "@all" not in action.description and "@here" not in action.description
     assert "\n/close" not in action.description and "<b>" not in action.description
     assert "@all" not in action.title
+
+
+def test_alert_references_are_inert(rules: RuleSet) -> None:
+    """A reference in an alert's labels or annotations names nothing in the incident's title or description (no
+    "mentioned in" note on group/other#5 or a confidential shop/secret!9)."""
+    hostile = am_alert(name="Broke group/other#5", instance="!7")
+    hostile["annotations"].update(summary="see #12 and shop/secret!9", description="after &3 and $4")
+    action = _plan(rules, alertmanager(hostile, group='{}:{alertname="Broke group/other#5"}'), opening="d")
+    opened = action.plan.actions[0]
+    assert isinstance(opened, OpenAlertIncident)
+    shown = html.unescape(opened.description) + "\n" + opened.title
+    assert "group/other#\u20605" in opened.title and "!\u20607" in opened.description  # shown, naming nothing
+    assert not re.search(r"[#!&$][0-9]", shown), shown

@@ -8,6 +8,7 @@ from pathlib import Path
 from service.rules import load_rules
 from service.store import Store
 from service.store.changes import record
+from service.text import neutralise_line
 from tests.changes.helpers import deployed
 from tests.rules.helpers import rules_with_area_projects
 from tests.worker.helpers import cause, declare_suspects, mr_comments
@@ -17,7 +18,8 @@ MARK = "<!-- incident-bot cause-of 1#23 -->"
 
 def test_a_merge_request_outside_the_scope_is_refused(fake, runtime, indexed: Store) -> None:
     """`cause other/secret!5`: the index has seen other/secret (one of its deployments), but no area shares it with
-    this incident: refused, nothing recorded, its deployments not read, no comment."""
+    this incident: refused, nothing recorded, its deployments not read, no comment; the reply quotes what was typed,
+    its reference inert (no "mentioned in" on that merge request)."""
     record(indexed.engine, deployed(9, 60, project_id=2, project_path="other/secret"))
     fake.projects["other/secret"] = 2
     fake.ship(2, 9, 5, path="other/secret")
@@ -25,6 +27,8 @@ def test_a_merge_request_outside_the_scope_is_refused(fake, runtime, indexed: St
     said = cause(fake, "other/secret!5", "c1")
     assert "not a change this incident's suspects cover" in said and "nothing recorded" in said
     assert "Cause recorded" not in said and "Commented" not in said
+    shown = said.split("<!--")[0]  # what GitLab renders (the memory's HTML comment renders nothing)
+    assert "other/secret!5" not in shown and neutralise_line("other/secret!5") in shown
     assert mr_comments(fake, 5, project_id=2) == []
     assert not [c for c in fake.calls if c.path.startswith(("/projects/2/", "/projects/other%2Fsecret/"))]
 
@@ -37,7 +41,8 @@ def test_a_merge_request_of_a_shared_project_is_recorded(fake, runtime, indexed:
     fake.ship(2, 9, 5, path="other/shared")
     declare_suspects(fake)
     said = cause(fake, "other/shared!5", "c1")
-    assert "Cause recorded by" in said and "Commented on other/shared!5" in said
+    assert "Cause recorded by" in said and "Commented on other/shared!5" in said  # the bot's own reference: live
+    assert "merge request other/shared!5." in said
     assert len(mr_comments(fake, 5, project_id=2)) == 1
 
 

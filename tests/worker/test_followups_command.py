@@ -66,7 +66,7 @@ def test_an_existing_issue_is_adopted_and_an_unknown_one_explained(fake, runtime
     assert LABEL in fake.labels(1, 40) and (1, 40) in fake.links[(1, 23)]
     assert "adopted" in last_reply(fake) and fake.issues[(1, 40)]["due_date"] == "2027-01-26"
     comment("@incident-bot follow-up group/other#999", key="c2")
-    assert "cannot find issue `group/other#999`" in last_reply(fake)
+    assert "cannot find issue `group/other#\u2060999`" in last_reply(fake)  # typed, found nowhere: no live reference
     assert [r.iid for r in of_incident(indexed.engine, 1, 23)] == [40]
 
 

@@ -16,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from service.reports.causes import change_words, rate_words
+from service.reports.causes import change_shown, rate_words
 from service.reports.changes import EnvironmentFigures, merge_hidden, overall, owned_figures_between
 from service.store import Store
 from service.store.recent_causes import ConfirmedCause, named_projects, recent_causes
 
 from .summary import WINDOW_DAYS
-from .text import user_text
+from .text import own_ref, user_text
 
 LISTED = 10  # causes on the panel
 ENVIRONMENTS = 12  # rows of the rate's table; `report --changes` has them all
@@ -69,10 +69,10 @@ def cause_line(cause: ConfirmedCause, may_see: MaySee) -> CauseLine:
         return CauseLine("confidential incident", "", "", "", when, "", True)
     project = cause.project_path or str(cause.project_id)
     return CauseLine(
-        incident=user_text(f"{project}#{cause.iid}"),
+        incident=own_ref(f"{project}#{cause.iid}"),
         href=f"/incidents/{project}/{cause.iid}",
         title=user_text(cause.title),
-        change=user_text(change_words(cause)),
+        change=change_shown(cause, user_text, own_ref),
         when=when,
         by=user_text(cause.recorded_by) if cause.recorded_by else "",
         redacted=False,

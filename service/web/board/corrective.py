@@ -15,7 +15,7 @@ from service.corrective import FollowUp
 from service.store import IncidentRow, Store
 from service.store.corrective import IncidentFacts, of_incident, with_incidents
 
-from .text import user_text
+from .text import own_ref, user_text
 
 REDACTED = "confidential follow-up"
 MAX_PANEL = 50  # the panel's rows; the report has them all
@@ -57,7 +57,7 @@ def follow_up_line(fu: FollowUp, incident: Incident, may_see: MaySee, today: dat
     project = incident.project_path or str(fu.incident_project_id)
     url = fu.url if shown and fu.url.startswith(("https://", "http://")) else ""
     return FollowUpLine(
-        ref=user_text(fu.ref if fu.project_path else f"{fu.project_id}#{fu.iid}") if shown else "",
+        ref=own_ref(fu.ref if fu.project_path else f"{fu.project_id}#{fu.iid}") if shown else "",
         url=url,
         title=user_text(fu.title) if shown else "",
         owner=user_text(fu.owner) if shown and fu.owner else "",
@@ -65,7 +65,7 @@ def follow_up_line(fu: FollowUp, incident: Incident, may_see: MaySee, today: dat
         state="open" if fu.state == "opened" else "closed",
         overdue_days=fu.days_overdue(today) if fu.state == "opened" else None,
         redacted=not shown,
-        incident=user_text(f"{project}#{fu.incident_iid}") if incident_seen else "confidential incident",
+        incident=own_ref(f"{project}#{fu.incident_iid}") if incident_seen else "confidential incident",
         incident_href=f"/incidents/{project}/{fu.incident_iid}",
     )
 

@@ -23,3 +23,9 @@ def user_text(text: str, limit: int = MAX_CHARS) -> str:
     if len(one_line) > limit:
         one_line = one_line[: limit - 1] + "…"
     return plain(one_line, angles=False)
+
+
+def own_ref(reference: str) -> str:
+    """The bot's own reference (`group/project#12`, from ids the index keeps) as a page shows it: nothing of it is
+    live on a page, so its `#12` is left as written; a mention or link in it would still be made inert."""
+    return plain(" ".join(str(reference).split()), angles=False, references=False)

@@ -12,7 +12,7 @@ from service.durations import human_duration
 from service.rules import RuleSet
 from service.store.model import ALERT_MARK
 
-from .text import user_text
+from .text import own_ref, user_text
 
 REDACTED = "confidential incident"
 
@@ -129,7 +129,7 @@ def line(
     roles = tuple((role_abbreviation(rules, r), user_text(u)) for r, u in sorted(row.roles.items()) if u)
     project = row.project_path or str(row.project_id)
     return Line(
-        ref=user_text(ref(row)),
+        ref=own_ref(ref(row)),
         href=f"/incidents/{project}/{row.iid}",
         url=row.url if visible and row.url.startswith(("https://", "http://")) else "",
         title=user_text(row.title) if visible else "",
