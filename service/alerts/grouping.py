@@ -50,6 +50,7 @@ class GroupRecord:
     storm: bool = False  # gathered into the storm incident instead of an incident of its own
     labels: Mapping[str, str] = field(default_factory=dict)  # the group's labels (a silence's matchers)
     noting: str = ""  # the marker of the comment being posted (set before GitLab is asked to create it)
+    area: str = ""  # the area of the route that opened its incident (`Routed.area`): shares the area's projects
 
     @property
     def firing(self) -> bool:

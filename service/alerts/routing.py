@@ -21,6 +21,7 @@ class Routed:
     labels: tuple[str, ...]
     confidential: bool
     on_resolved: OnResolved
+    area: str = ""  # the route's `area:` (admin-configured): its `projects:` join the incident's suspect scope
 
 
 def route_labels(group: AlertGroup) -> Mapping[str, str]:
@@ -63,4 +64,5 @@ def route(group: AlertGroup, alerts: Iterable[Mapping[str, Any]], rules: RuleSet
         labels=labels_for(chosen, level, rules),
         confidential=chosen.confidential,
         on_resolved=config.resolved_behaviour(chosen),
+        area=chosen.area if chosen.area and chosen.area in rules.areas else "",
     )

@@ -2,8 +2,8 @@
 
 A suspect is a successful deployment to a production-tier environment (or to an environment the rules
 name, `settings.suspects.environments`) or a feature flag switched on or off, in the incident's project or
-one its functional areas share (`projects:` in `rules/areas/*.yml` of an area covering its project, or of an area
-the incident is in: its area label, an alert route's `area:`), within `settings.suspects.window_hours`
+one its functional areas share (`projects:` in `rules/areas/*.yml` of an area covering its project, or of its alert
+route's `area:`, never of an area only a label or title term puts it in), within `settings.suspects.window_hours`
 before the incident's start. Failed and running deployments, and changes outside the window, are none.
 A confidential incident names changes of its own project only: another project's readers may not be its
 readers. Newest first, at most `settings.suspects.limit`, each with the reason it is listed.
@@ -65,9 +65,8 @@ def scope_of(
     confidential: bool,
     areas: Iterable[str] = (),
 ) -> SuspectScope:
-    """The incident's scope under these rules: its project, those the areas covering it share, and those of the
-    areas it is in (`areas`: `incident.memory_areas`; its area label, an alert route's area): `rules.areas.sharing`.
-    """
+    """The incident's scope under these rules: its project, those the areas covering it share, and those of
+    `areas` (its alert route's area, `worker/scope.py`; never one people set): `rules.areas.sharing`."""
     shared = sharing(rules, project_path, areas)
     return SuspectScope(project_id, project_path, started_at, confidential, shared)
 

@@ -8,17 +8,21 @@ readable `iid` is skipped (one odd row must not hide the others), any other fiel
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from ..bounds import parse_time
+from ..incident import Note
 from .errors import UnexpectedAnswer
 from .followups import project_ref
+from .parse import note_from_api
 from .session import Session
 
 MAX_MERGE_REQUESTS = 200  # a deployment's merge requests kept at most (a first deployment can carry thousands)
 MAX_DIFF_PAGES = 3  # 300 changed files: enough to see which areas a merge request touches
+MAX_NOTE_PAGES = 20  # 2,000 comments of a merge request read at most, looking for the bot's own (newest first)
 MAX_TEXT = 255
 MAX_IID = 2**31 - 1
 
@@ -47,8 +51,9 @@ class ChangeGitLab(Protocol):
         """The paths a merge request changes, old and new (GET /projects/:id/merge_requests/:iid/diffs)."""
         ...
 
-    def merge_request_notes(self, project: int | str, iid: int) -> list[str]:
-        """The bodies of a merge request's comments, newest first (the first page: where the bot's own would be)."""
+    def merge_request_notes(self, project: int | str, iid: int) -> Iterator[Note]:
+        """A merge request's comments with their authors, newest first, a page (one call) at a time as they are
+        read; at most `MAX_NOTE_PAGES` pages (GET /projects/:id/merge_requests/:iid/notes)."""
         ...
 
     def comment_on_merge_request(self, project: int | str, iid: int, body: str) -> int: ...
@@ -80,13 +85,14 @@ class ChangeCalls:
                         paths[item[key]] = None
         return list(paths)
 
-    def merge_request_notes(self, project: int | str, iid: int) -> list[str]:
+    def merge_request_notes(self, project: int | str, iid: int) -> Iterator[Note]:
         what = f"the comments of {project}!{iid}"
         path = f"/projects/{project_ref(project)}/merge_requests/{iid}/notes"
-        notes = self.session.call("get", path, what, query={"sort": "desc", "order_by": "created_at", "per_page": 100})
-        if not isinstance(notes, list):
-            raise UnexpectedAnswer(what, "a list expected", notes)
-        return [str(n.get("body") or "") for n in notes if isinstance(n, dict)]
+        query = {"sort": "desc", "order_by": "created_at"}
+        for item in self.session.pages(path, what, query, max_pages=MAX_NOTE_PAGES):
+            if not isinstance(item, dict):
+                raise UnexpectedAnswer(what, "a note expected", item)
+            yield note_from_api(item)
 
     def comment_on_merge_request(self, project: int | str, iid: int, body: str) -> int:
         path = f"/projects/{project_ref(project)}/merge_requests/{iid}/notes"

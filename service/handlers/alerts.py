@@ -134,7 +134,7 @@ def _open(
         marker(group.group_id, opening),
         previous,
     )
-    return AlertPlan(Plan((action,)), replace(after, opening=opening, storm=False), routed)
+    return AlertPlan(Plan((action,)), replace(after, opening=opening, storm=False, area=routed.area), routed)
 
 
 def _storm(group: AlertGroup, record: GroupRecord, firing: list[Any], routed: Routed, rules: RuleSet) -> JoinAlertStorm:

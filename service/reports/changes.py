@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,7 @@ from ..text import csv_cell, neutralise_line
 from .figures import nearest_rank
 
 FORMATS = ("md", "csv", "json")
+OTHER = "other projects"  # the one row of the projects a reader may not be shown (`merge_hidden`)
 COLUMNS = (
     "environment",
     "deployments",
@@ -132,8 +133,28 @@ def figures_between(
     engine: Engine, start: datetime, end: datetime, project: str | None = None, group: str | None = None
 ) -> dict[str, EnvironmentFigures]:
     """The figures over [start, end) from the index: what `report --changes`, the digest and the board show."""
+    return owned_figures_between(engine, start, end, project, group)[0]
+
+
+def owned_figures_between(
+    engine: Engine, start: datetime, end: datetime, project: str | None = None, group: str | None = None
+) -> tuple[dict[str, EnvironmentFigures], dict[str, int]]:
+    """`figures_between`'s figures, and the project (id) of each row, for `merge_hidden`."""
     deployed = [d for d in deployments_between(engine, start, end) if _in_scope(d, project, group)]
-    return change_figures(deployed, caused_incidents(engine))
+    return change_figures(deployed, caused_incidents(engine)), {key(d): d.project_id for d in deployed}
+
+
+def merge_hidden(
+    figures: dict[str, EnvironmentFigures], owners: Mapping[str, int], shown: Callable[[int], bool]
+) -> dict[str, EnvironmentFigures]:
+    """The rows of the projects `shown` names, and the rest merged into one `OTHER` row (counts only): a project's
+    path and environments say what it is, and a reader of the board or the digest may not know it exists."""
+    kept = {name: f for name, f in figures.items() if shown(owners.get(name, 0))}
+    hidden = [f for name, f in figures.items() if name not in kept]
+    if hidden:
+        deployed, failed = sum(f.deployments for f in hidden), sum(f.caused_incidents for f in hidden)
+        kept[OTHER] = EnvironmentFigures(deployed, failed, round(failed / deployed, 4) if deployed else 0.0, None, None)
+    return kept
 
 
 def overall(figures: dict[str, EnvironmentFigures]) -> tuple[int, int, float | None]:

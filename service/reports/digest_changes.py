@@ -2,7 +2,9 @@
 
 The figures are `report --changes`' (`reports.changes.figures_between`), over the digest's 7 days. The digest goes
 to another project's issue and to channels, so a cause of a confidential incident is counted but names nothing
-(not the incident, nor the change): the follow-ups' policy (`digest_followups`). Drills' causes are left out, as
+(not the incident, nor the change): the follow-ups' policy (`digest_followups`). Its table names a project only
+when the digest may name one of its incidents (by that policy); the other projects' rows are one "other projects"
+row, counts only (`reports.changes.merge_hidden`). Drills' causes are left out, as
 drills are from the rest of the digest. Every name and title goes through `service.text`.
 """
 
@@ -13,10 +15,10 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from ..store.recent_causes import ConfirmedCause, recent_causes
+from ..store.recent_causes import ConfirmedCause, named_projects, recent_causes
 from ..text import neutralise_line, ref_text
 from .causes import CONFIDENTIAL, change_shown, rate_words
-from .changes import EnvironmentFigures, figures_between, overall
+from .changes import EnvironmentFigures, merge_hidden, overall, owned_figures_between
 
 HEADING = "## Changes this week"
 LISTED = 10  # causes named; the rest counted
@@ -33,9 +35,12 @@ class WeekChanges:
 
 
 def week_changes(engine: Engine, start: datetime, end: datetime) -> WeekChanges:
-    """The week's figures and the causes confirmed in it (newest first)."""
+    """The week's figures (a project's rows only when the digest may name one of its incidents: neither confidential
+    nor a drill; the rest one "other projects" row) and the causes confirmed in it (newest first)."""
     causes, confirmed = recent_causes(engine, since=start, until=end, limit=LISTED)
-    return WeekChanges(figures_between(engine, start, end), causes, confirmed)
+    figures, owners = owned_figures_between(engine, start, end)
+    named = named_projects(engine, drills=False)
+    return WeekChanges(merge_hidden(figures, owners, named.__contains__), causes, confirmed)
 
 
 def _line(cause: ConfirmedCause) -> str:

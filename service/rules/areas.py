@@ -173,8 +173,9 @@ def sharing(rules: RuleSet, project_path: str, areas: Iterable[str] = ()) -> tup
     """The project and group paths whose incidents (changes) an incident of `project_path` may be offered as similar
     ones (as suspects).
 
-    Those of every area whose `projects:` covers `project_path`, and those of the areas named in `areas` (the ones
-    the incident is in, as the planner applied them: `incident.memory_areas`); none (its own project only) otherwise.
+    Those of every area whose `projects:` covers `project_path`, and those of the areas named in `areas`: only ever
+    admin configuration (an alert incident's route's `area:`), never an area a label or title people set puts an
+    incident in (that would open another, possibly private, project's changes); none (its own project only) otherwise.
     """
     named = set(areas)
     found = [

@@ -116,3 +116,14 @@ def _cause(row: sa.Row, paths: dict[int, str]) -> ConfirmedCause:
         recorded_by=str(row.recorded_by or ""),
         recorded_at=recorded,
     )
+
+
+def named_projects(engine: Engine, *, drills: bool = True) -> frozenset[int]:
+    """The projects with an incident that is not confidential (`drills` False: not a drill either), the incidents
+    the digest and the board name to anyone: whose change figures they may show per project."""
+    i = incidents.c
+    query = sa.select(i.project_id).where(i.confidential.is_(False)).distinct()
+    if not drills:
+        query = query.where(i.drill.is_(False))
+    with engine.connect() as conn:
+        return frozenset(int(p) for p in conn.execute(query).scalars())

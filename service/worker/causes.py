@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..changes.cause import RecordCause, RefKind
 from ..changes.hooks import Deployment
-from ..changes.suspects import SuspectScope, scope_of
-from ..incident import memory_areas
+from ..changes.suspects import SuspectScope
 from ..parts import CauseNote
 from ..text import md_link, mention, neutralise_line
 from ..text import ref as ref_of
 from .index import index_guard
 from .mergerequests import merge_requests
+from .scope import incident_scope
 
 if TYPE_CHECKING:
     from ..incident import IncidentState
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 FAILURE = "incident index not written for the cause"
 CARRIERS_FAILURE = "incident index not read for the deployments that carried the cause"
 MAX_CARRIER_READS = 20  # deployments whose merge requests one `cause !<iid>` reads from GitLab at most
+OUT_OF_SCOPE = "not a change this incident's suspects cover (its project, and those its areas share)"
 NO_INDEX = "*This worker keeps no incident index, so the cause is not recorded.*"
 NOT_WRITTEN = "*The cause is not recorded (nothing was written).*"
 UNAVAILABLE = "*The incident index cannot be written right now, so the cause is not recorded; try again later.*"
@@ -69,9 +70,7 @@ def record_causes(plan: Plan, delivery: Delivery, state: IncidentState, index: D
     store = index.store(delivery.rules, delivery.bot_username) if index is not None else None
     if store is None:
         return Recorded(NO_INDEX if index is None else UNAVAILABLE, False)
-    event, confidential = delivery.event, state.issue.confidential
-    areas = memory_areas(plan.settled(state).memory)
-    scope = scope_of(delivery.rules, event.project_id, event.project_path or "", delivery.clock(), confidential, areas)
+    scope = incident_scope(delivery, state.issue, delivery.clock(), state.issue.confidential)
     said, named = UNAVAILABLE, None
     with index_guard(delivery.log, FAILURE):
         said, named, cause = _record(store, actions[-1], scope, delivery)
@@ -116,9 +115,12 @@ def _record(store: Store, action: RecordCause, scope: SuspectScope, delivery: De
         return _deployment(store, action, scope, delivery)
     if ref.kind is RefKind.MERGE_REQUEST:
         project = _mr_project(store, ref.path, scope)
-        if project is None:  # a project nobody knows: what was typed is quoted, inert
-            typed, unseen = neutralise_line(str(ref)), neutralise_line(ref.path or "")
+        typed = neutralise_line(str(ref))  # until it is known and in scope, what was typed is quoted, inert
+        if project is None:  # a project nobody knows
+            unseen = neutralise_line(ref.path or "")
             return f"{typed}: the incident index has seen no project {unseen}; nothing recorded.", None, None
+        if not scope.sees(project, ref.path or scope.project_path):
+            return f"{typed} is {OUT_OF_SCOPE}; nothing recorded.", None, None
         mr = Cause(pid, iid, CauseKind.MERGE_REQUEST, project, merge_request_iid=ref.number, recorded_by=action.by)
         record_cause(store.engine, pid, iid, mr, now)
         with index_guard(delivery.log, CARRIERS_FAILURE):

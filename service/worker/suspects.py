@@ -2,8 +2,8 @@
 
 Planning is pure, so the `suspects` reply holds a `SuspectsPart` and a declaration a quiet one in its "Recent
 changes" section. This enricher runs after the issue write (`worker.enrich.ENRICHERS`), so the first write
-never waits for the index. The incident's scope (`changes.suspects.scope_of`): its project, the projects its
-areas share (those covering its project, and those it is in: `incident.memory_areas`), its start, and whether it is
+never waits for the index. The incident's scope (`worker/scope.py`): its project, the projects its areas share
+(those covering its project, and for an alert incident its route's area), its start, and whether it is
 confidential (then only its own project's changes are named).
 Every text from the index goes through `service.text`.
 """
@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..bounds import parse_time
 from ..changes.hooks import Deployment
-from ..changes.suspects import Suspect, SuspectScope, scope_of
+from ..changes.suspects import Suspect, SuspectScope
 from ..gitlab.changes import MergeRequest
-from ..incident import memory_areas
 from ..parts import SuspectsPart
 from ..text import md_link, neutralise_line, ref_text
 from .mergerequests import Key, area_reasons, merge_requests
+from .scope import incident_scope as incident_scope_of
 
 if TYPE_CHECKING:
     from .enrich import Sources
@@ -51,8 +51,7 @@ def incident_scope(sources: Sources) -> SuspectScope:
     event = delivery.event
     row = store.incident(event.project_id, event.iid) if store is not None else None
     started = row.started_at if row is not None and row.started_at is not None else _start(sources)
-    areas = memory_areas(sources.plan.settled(sources.state).memory)  # the areas it is in, as the planner applied them
-    return scope_of(delivery.rules, event.project_id, event.project_path or "", started, issue.confidential, areas)
+    return incident_scope_of(delivery, issue, started, issue.confidential)
 
 
 def _start(sources: Sources) -> datetime:

@@ -55,3 +55,17 @@ def seed_causes(store: Store, now: datetime) -> None:
     ]
     for iid, cause, when in causes:
         record_cause(store.engine, 1, iid, cause, when)
+
+
+PRIVATE = "secret/vault"  # project 3: no incident anyone may see, so no reader of the board or digest sees its name
+
+
+def seed_private(store: Store, now: datetime) -> None:
+    """Project 3 (`secret/vault`): deployment 8 to production 5 hours before `now`, the cause of its confidential
+    incident #1, its only incident."""
+    at = now - timedelta(hours=5)
+    record(store.engine, deployed(8, 0, project_id=3, project_path=PRIVATE, status_changed_at=at))
+    store.record(incident(1, "Vault sealed", now=now, started_minutes_ago=4 * 60, project_id=3, project_path=PRIVATE,
+                          confidential=True))  # fmt: skip
+    cause = Cause(3, 1, CauseKind.DEPLOYMENT, 3, deployment_id=8, recorded_by="sirt-frank")
+    record_cause(store.engine, 3, 1, cause, now - timedelta(hours=3))

@@ -60,8 +60,9 @@ class MergeRequests:
             files = [{"old_path": p, "new_path": p, "diff": "", "new_file": False} for p in self.mr_paths.get(key, [])]
             return self.page(files, query)  # type: ignore[attr-defined]  # a FakeGitLab mixin
         notes = self.mr_notes.setdefault(key, [])
-        if method == "GET":
-            return 200, sorted(notes, key=lambda n: n["id"], reverse=True), {}
+        if method == "GET":  # GitLab's default order: newest first; `sort=asc` oldest first; paged
+            listed = sorted(notes, key=lambda n: n["id"], reverse=query.get("sort", "desc") != "asc")
+            return self.page(listed, query)  # type: ignore[attr-defined]  # a FakeGitLab mixin
         if method == "POST":
             note_id, at = self.next_id(), self.tick()  # type: ignore[attr-defined]  # a FakeGitLab mixin
             note = {"id": note_id, "body": str(data.get("body", "")), "author": BOT, "system": False, "created_at": at}

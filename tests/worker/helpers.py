@@ -16,7 +16,7 @@ from service.rules import RuleSet
 from service.store import Store
 from service.store.changes import record
 from service.worker import process_delivery
-from tests.conftest import NOW, body
+from tests.conftest import NOW, body, payload
 
 
 def run_queued(redis_conn, name: str, deliveries: list[tuple[str, bytes]]) -> list[Job]:
@@ -78,6 +78,18 @@ def declare_suspects(fake, iid: int = 23, key: str = "d1", confidential: bool = 
     data = body("issue.open.incident", iid=iid, created_at=NOW.isoformat(), confidential=confidential)
     assert process_delivery(data, {"delivery_id": key, "event_uuid": key}).startswith("applied")
     return str(fake.bot_notes(1, iid)[-1]["body"])
+
+
+def cause(fake, ref: str, key: str) -> str:
+    """`@incident-bot cause <ref>` on incident 1#23 through the real job: the bot's reply."""
+    note = payload("note.create.incident")
+    note["object_attributes"].update(note=f"@incident-bot cause {ref}", id=fake.next_id())  # a new comment
+    assert process_delivery(json.dumps(note).encode(), {"delivery_id": key, "event_uuid": key}).startswith("applied")
+    return str(fake.bot_notes()[-1]["body"])
+
+
+def mr_comments(fake, iid: int, project_id: int = 1) -> list[str]:
+    return [str(n["body"]) for n in fake.mr_notes.get((project_id, iid), [])]
 
 
 def recent_changes(comment: str) -> str:

@@ -14,21 +14,9 @@ from service.store import Store
 from service.worker import process_delivery
 from service.worker.index import DeliveryIndex
 from tests.conftest import payload
-from tests.worker.helpers import declare_suspects, seed_changes
+from tests.worker.helpers import cause, declare_suspects, mr_comments, seed_changes
 
 INCIDENT = "http://gitlab.test/group/project/-/issues/23"  # the fake's issue 1#23
-
-
-def cause(fake, ref: str, key: str) -> str:
-    """`@incident-bot cause <ref>` on incident 1#23 through the real job: the bot's reply."""
-    note = payload("note.create.incident")
-    note["object_attributes"].update(note=f"@incident-bot cause {ref}", id=fake.next_id())  # a new comment
-    assert process_delivery(json.dumps(note).encode(), {"delivery_id": key, "event_uuid": key}).startswith("applied")
-    return str(fake.bot_notes()[-1]["body"])
-
-
-def mr_comments(fake, iid: int, project_id: int = 1) -> list[str]:
-    return [str(n["body"]) for n in fake.mr_notes.get((project_id, iid), [])]
 
 
 def test_a_merge_request_named_as_the_cause_gets_one_comment(fake, runtime, indexed: Store) -> None:

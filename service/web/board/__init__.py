@@ -234,7 +234,7 @@ def _board_context(viewer: Viewer) -> dict[str, Any]:
     summary = shared.month.get()
     late, late_total = corrective.overdue_panel(shared.index(), now.date(), _may_see_issue(viewer))
     return {
-        "changes": changes.panel(shared.changes.get(), shared.index(), _may_see_issue(viewer)),
+        "changes": changes.panel(shared.changes.get(), shared.index(), _may_see_issue(viewer), _seen_projects(viewer)),
         "late_follow_ups": late,
         "late_total": late_total,
         "now": now,
@@ -254,6 +254,12 @@ def _fresh(viewer: Viewer) -> bool:
 def _may_see(viewer: Viewer) -> Callable[[Shown], bool]:
     current = _fresh(viewer)
     return lambda row: viewer.may_see(row.project_id, row.iid, row.confidential, fresh=current)
+
+
+def _seen_projects(viewer: Viewer) -> frozenset[int]:
+    """The projects of the confidential incidents this viewer may see (its change figures are shown by project)."""
+    fresh = viewer.kind is ViewerKind.PERSON and _fresh(viewer)
+    return frozenset(project for project, _ in viewer.visible) if fresh else frozenset()
 
 
 def _may_see_issue(viewer: Viewer) -> corrective.MaySee:

@@ -5,7 +5,9 @@ board's cache, `state.Board.changes`) like the 30-day block; the causes (a small
 a cause confirmed shows within the live update. Confidential as everywhere on the board: a cause of a
 confidential incident is named (the incident and the change) only to a viewer who may see that incident
 (`Viewer.may_see`); to others it is counted, and the line says only that a confidential incident's cause was
-confirmed, and when. Drills' causes are left out, as drills are from the 30-day block.
+confirmed, and when. The rate's rows name a project only to a viewer who may see one of its incidents (one not
+confidential, or a confidential one of `Viewer.visible`); the rest are one "other projects" row, counts only
+(`reports.changes.merge_hidden`). Drills' causes are left out, as drills are from the 30-day block.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from service.reports.causes import change_shown, rate_words
-from service.reports.changes import EnvironmentFigures, figures_between, overall
+from service.reports.changes import EnvironmentFigures, merge_hidden, overall, owned_figures_between
 from service.store import Store
-from service.store.recent_causes import ConfirmedCause, recent_causes
+from service.store.recent_causes import ConfirmedCause, named_projects, recent_causes
 
 from .summary import WINDOW_DAYS
 from .text import own_ref, user_text
@@ -25,6 +27,8 @@ from .text import own_ref, user_text
 LISTED = 10  # causes on the panel
 ENVIRONMENTS = 12  # rows of the rate's table; `report --changes` has them all
 MaySee = Callable[[int, int, bool], bool]  # (project id, iid, confidential) -> may this viewer see it
+# The figures per `<project path>/<environment>`, each row's project id, the projects of incidents anyone may see
+Owned = tuple[dict[str, EnvironmentFigures], dict[str, int], frozenset[int]]
 
 
 @dataclass(frozen=True)
@@ -51,9 +55,11 @@ class Panel:
     confirmed: int
 
 
-def read_figures(store: Store, now: datetime) -> dict[str, EnvironmentFigures]:
-    """The last 30 days' figures (the board's cache calls this)."""
-    return figures_between(store.engine, now - timedelta(days=WINDOW_DAYS), now)
+def read_figures(store: Store, now: datetime) -> Owned:
+    """The last 30 days' figures, each row's project, and the projects with an incident anyone may see (the board's
+    cache calls this)."""
+    figures, owners = owned_figures_between(store.engine, now - timedelta(days=WINDOW_DAYS), now)
+    return figures, owners, named_projects(store.engine)
 
 
 def cause_line(cause: ConfirmedCause, may_see: MaySee) -> CauseLine:
@@ -73,8 +79,12 @@ def cause_line(cause: ConfirmedCause, may_see: MaySee) -> CauseLine:
     )
 
 
-def panel(figures: dict[str, EnvironmentFigures], store: Store, may_see: MaySee) -> Panel:
-    """The panel for this viewer: the cached figures, and the last causes read now."""
+def panel(owned: Owned, store: Store, may_see: MaySee, seen: frozenset[int] = frozenset()) -> Panel:
+    """The panel for this viewer: the cached figures (a project's rows only when the viewer may see one of its
+    incidents: one not confidential, or one of `seen`'s projects; the rest in one "other projects" row), and the
+    last causes read now."""
+    everyone, owners, named = owned
+    figures = merge_hidden(everyone, owners, lambda project: project in named or project in seen)
     rows = [
         (user_text(name), f.deployments, f.caused_incidents, f"{f.change_failure_rate:.0%}")
         for name, f in figures.items()

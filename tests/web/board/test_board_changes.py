@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 from service.reports.changes import figures_between
 from service.store import Store
-from tests.changes.causes_seed import SECRET, seed_causes
+from tests.changes.causes_seed import PRIVATE, SECRET, seed_causes, seed_private
 from tests.fakegitlab import signing_in
 
 from .conftest import KIOSK_TOKEN
@@ -44,7 +44,7 @@ def test_the_panel_shows_the_rate_and_the_last_causes(app: Flask, store: Store, 
     shown = panel(page)
     assert "Change-failure rate: 50% (3 of 6 successful deployments caused an incident) ." in shown
     assert "acme/shop/production 4 3 75%" in shown and "acme/shop/staging 1 0 0%" in shown
-    assert "acme/payments/production 1 0 0%" in shown
+    assert "other projects 1 0 0%" in shown and "acme/payments/production" not in shown  # no incident: not named
     causes = shown[shown.index("Last confirmed causes") :]
     assert causes.startswith("Last confirmed causes 4 acme/shop#13 ")
     assert ": merge request acme/payments!77, confirmed " in causes
@@ -70,13 +70,14 @@ def test_a_person_who_may_see_the_incident_sees_its_cause(app: Flask, store: Sto
 
 
 def test_the_panel_reads_the_reports_figures_and_follows_the_live_part(app: Flask, store: Store, now: datetime) -> None:
-    """One computation: each row is `report --changes`' figure over the 30 days; the live JSON carries the panel,
-    and a cause confirmed since shows at the next refresh."""
+    """One computation: each row of a project with an incident anyone may see is `report --changes`' figure over
+    the 30 days; the live JSON carries the panel, and a cause confirmed since shows at the next refresh."""
     seed_causes(store, now)
     c = kiosk(app)
     shown = panel(c.get("/board").get_data(as_text=True))
     for name, f in figures_between(store.engine, now - timedelta(days=30), now).items():
-        assert f"{name} {f.deployments} {f.caused_incidents} {f.change_failure_rate:.0%}" in shown
+        if name.startswith("acme/shop/"):
+            assert f"{name} {f.deployments} {f.caused_incidents} {f.change_failure_rate:.0%}" in shown
     from service.store.causes import Cause, CauseKind, record_cause
 
     record_cause(store.engine, 42, 2, Cause(42, 2, CauseKind.FEATURE_FLAG, 42, flag_name="slow-search"), now)
@@ -101,3 +102,19 @@ def test_the_incident_page_shows_cause_events(app: Flask, store: Store, now: dat
     assert "cause confirmed: deployment 7 (abc) to" in page and "by im-alice" in page
     assert "cause cleared" in page and "by im-bob" in page
     assert "@all" not in page and "](javascript" not in page
+
+
+def test_a_project_the_viewer_may_not_see_is_one_other_projects_row(app: Flask, store: Store, now: datetime) -> None:
+    """acme/payments has no incident, secret/vault only a confidential one: a kiosk sees neither name, their
+    deployments one "other projects" row (counts only); a person who may see secret/vault#1 sees its row."""
+    seed_causes(store, now)
+    seed_private(store, now)
+    page = kiosk(app).get("/board").get_data(as_text=True)
+    shown = panel(page)
+    assert "acme/shop/production 4 3 75%" in shown and "other projects 2 1 50%" in shown
+    assert "acme/payments/production" not in shown and PRIVATE not in shown and "Vault sealed" not in page, shown
+    c = client(app)
+    sign_in(c, signing_in(confidential=[(3, 1)]))
+    shown = panel(c.get("/board").get_data(as_text=True))
+    assert f"{PRIVATE}/production 1 1 100%" in shown and "other projects 1 0 0%" in shown
+    assert "acme/payments/production" not in shown
