@@ -73,6 +73,13 @@ def is_review(
     )
 
 
+def review_may_hold(incident: tuple[int, int], incident_confidential: bool, review: LinkedIssue) -> bool:
+    """Whether a review linked by hand may be the incident's review, and so show its "Follow-ups" checklist and
+    "no owner yet" notes: it is in the incident's project and, for a confidential incident, confidential itself
+    (a public review, or one in a project other people read, would show a confidential incident's follow-ups)."""
+    return review.project_id == incident[0] and (review.confidential or not incident_confidential)
+
+
 @dataclass(frozen=True)
 class IssueRef:
     """An issue as a person names it: in this project (`path` None) or in another."""
@@ -136,6 +143,7 @@ class LinkedIssue:
     labels: frozenset[str] = frozenset()
     issue_type: str = "issue"
     state: str = "opened"
+    confidential: bool = False  # unknown is public: a confidential incident's list is not written there
 
 
 @dataclass(frozen=True)

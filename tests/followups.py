@@ -92,10 +92,21 @@ def at(day: str) -> datetime:
     return datetime.fromisoformat(f"{day}T10:00:00+00:00").astimezone(UTC)
 
 
-def declare_severity_1(fake: FakeGitLab) -> None:
-    """Incident 1#23 declared, then raised to severity 1 (the incident manager, im-alice, staffed)."""
-    process_delivery(body("issue.open.incident"), {"delivery_id": "open-23"})
+def declare_severity_1(fake: FakeGitLab, *, confidential: bool = False) -> None:
+    """Incident 1#23 declared (`confidential`, or not), then raised to severity 1 (the incident manager, im-alice,
+    staffed)."""
+    opened = json.loads(body("issue.open.incident"))
+    opened["object_attributes"]["confidential"] = confidential
+    fake.issues[(1, 23)]["confidential"] = confidential
+    process_delivery(json.dumps(opened).encode(), {"delivery_id": "open-23"})
     fake.issues[(1, 23)]["labels"] = ["incident", "severity::1", "severity::3", "incident::identification"]
     data = payload("issue.update.severity")
     data["project"]["id"] = data["object_attributes"]["project_id"] = 1
+    data["object_attributes"]["confidential"] = confidential
     process_delivery(json.dumps(data).encode(), {"delivery_id": "sev-1"})
+
+
+def written(fake: FakeGitLab, project_id: int, iid: int) -> str:
+    """Everything the bot wrote in an issue: its description when the bot opened it, and its notes."""
+    issue = fake.issues[(project_id, iid)]
+    return "\n".join([issue["description"], *(n["body"] for n in fake.bot_notes(project_id, iid))])

@@ -42,6 +42,7 @@ log = logging.getLogger("incident_bot.ops")
 CHECK_SECONDS = 3600
 MANAGER_ROLE = "incident-manager"  # the role named on escalation (rules/roles.yml)
 MARKER_SECONDS = 400 * 24 * 3600  # longer than any follow-up stays open; the index keeps the count beyond
+REVIEWS_READ = 5  # reviews linked by hand looked at for a confidential incident's "no owner yet" note (a call each)
 
 
 @dataclass
@@ -190,14 +191,29 @@ def _named_before(ctx: Context, fu: FollowUp, where: tuple[int, int]) -> int:
 
 
 def _review(ctx: Context, fu: FollowUp, facts: IncidentFacts | None) -> tuple[int, int]:
-    """Where an unowned follow-up is named: the review the bot opened, else one linked by hand, else the incident."""
+    """Where an unowned follow-up is named: the review the bot opened, else one linked by hand that may show it
+    (in the incident's project; for a confidential incident, read now and still confidential), else the incident."""
     from ..store.reviews import reviews_of
 
     incident = (fu.incident_project_id, fu.incident_iid)
     review = review_iid(facts.review_url if facts is not None else None)
     if review is not None:
         return incident[0], review
-    return next(iter(reviews_of(ctx.store.engine, incident)), incident)
+    secret = facts is None or facts.confidential
+    for by_hand in reviews_of(ctx.store.engine, incident)[:REVIEWS_READ]:
+        if by_hand[0] == incident[0] and (not secret or _confidential(ctx, by_hand)):
+            return by_hand
+    return incident
+
+
+def _confidential(ctx: Context, key: tuple[int, int]) -> bool:
+    """Whether an issue is confidential now (one deleted, or that the bot may not see: not)."""
+    from ..gitlab import PermanentGitLabError
+
+    try:
+        return ctx.client.get_follow_up(*key).confidential
+    except PermanentGitLabError:
+        return False
 
 
 def check_now(

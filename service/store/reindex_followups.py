@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
-from ..corrective import FollowUpIssue, LinkedIssue, is_review, reminders_marked, review_iid
+from ..corrective import FollowUpIssue, LinkedIssue, is_review, reminders_marked, review_iid, review_may_hold
 from ..events import is_incident
 from ..gitlab import PermanentGitLabError
 from .corrective import find, record, set_reminded
@@ -43,10 +43,10 @@ class FollowUpSource(Protocol):
     def notes(self, project_id: int, iid: int) -> list[dict[str, Any]]: ...
 
 
-def linked_reviews(links: Sequence[LinkedIssue], vocab: Vocabulary) -> list[Key]:
+def linked_reviews(links: Sequence[LinkedIssue], vocab: Vocabulary) -> list[LinkedIssue]:
     """The incident's reviews linked by hand: linked issues that are reviews (`corrective.is_review`)."""
     return [
-        (linked.project_id, linked.iid)
+        linked
         for linked in links
         if is_review(
             linked.issue_type,
@@ -71,7 +71,9 @@ class FollowUpReindex:
         """Read the incident's follow-ups from GitLab (kept until `write`); the observation as it came."""
         incident = (obs.project_id, obs.iid)
         links = self.source.issue_links(*incident)
-        candidates, by_hand = list(links), linked_reviews(links, self.vocab)
+        candidates, reviews = list(links), linked_reviews(links, self.vocab)
+        # Kept as the incident's reviews (their list written): those that may show it; all are read for follow-ups.
+        by_hand = [(r.project_id, r.iid) for r in reviews if review_may_hold(incident, obs.confidential, r)]
         opened = review_iid(obs.review_url)
         for review in dict.fromkeys([*([(obs.project_id, opened)] if opened is not None else []), *by_hand]):
             candidates += self._links(review)
