@@ -110,3 +110,24 @@ def written(fake: FakeGitLab, project_id: int, iid: int) -> str:
     """Everything the bot wrote in an issue: its description when the bot opened it, and its notes."""
     issue = fake.issues[(project_id, iid)]
     return "\n".join([issue["description"], *(n["body"] for n in fake.bot_notes(project_id, iid))])
+
+
+def open_incident(
+    fake: FakeGitLab,
+    iid: int,
+    labels: list[str],
+    project: tuple[int, str] = (1, "group/project"),
+    *,
+    confidential: bool = False,
+) -> None:
+    """Incident `project`#`iid` opened with `labels` (GitLab has them too) and declared by the bot. Project 1's
+    deliveries say its path is `gitlabhq/gitlab-test` (the payload fixtures')."""
+    data = json.loads(body("issue.open.incident"))
+    data["object_attributes"].update(iid=iid, confidential=confidential)
+    data["labels"] = data["object_attributes"]["labels"] = [{"title": label} for label in labels]
+    if project[0] != 1:
+        data["project"].update(id=project[0], path_with_namespace=project[1])
+        data["object_attributes"]["project_id"] = project[0]
+    title = f"Checkout errors again ({iid})"
+    fake.add_issue(project[0], iid, labels=labels, title=title, path=project[1], confidential=confidential)
+    assert process_delivery(json.dumps(data).encode(), {"delivery_id": f"open-{iid}"}).startswith("applied")
