@@ -24,7 +24,10 @@ _ISSUE_URL = re.compile(r"/-/issues/([0-9]{1,10})$")
 # bot's own comments only (`store.reindex_followups`), so a person's text can never count as a reminder posted.
 _REMINDER = re.compile(r"<!-- incident-bot:follow-up-reminder overdue ([0-9]{1,6}) -->")
 # The weekly "no owner yet" note `N` (in the review or the incident) names its follow-up's issue in its marker.
-_UNOWNED = re.compile(r"<!-- incident-bot:follow-up-reminder unowned ([0-9]{1,19}) ([0-9]{1,10}) ([0-9]{1,6}) -->")
+# A note naming a follow-up elsewhere: "no owner yet" in the review or incident, the manager named in the incident.
+_NAMED = re.compile(
+    r"<!-- incident-bot:follow-up-reminder (unowned|escalated) ([0-9]{1,19}) ([0-9]{1,10}) ([0-9]{1,6}) -->"
+)
 MAX_REMINDER = 999_999
 
 
@@ -38,15 +41,18 @@ def reminders_marked(bot_comments: Iterable[str]) -> int:
     return max((int(n) for body in bot_comments for n in _REMINDER.findall(body)), default=0)
 
 
-def unowned_marker(project_id: int, iid: int, number: int) -> str:
-    """The hidden marker of "no owner yet" note `number` of follow-up `project_id`#`iid`."""
-    return f"<!-- incident-bot:follow-up-reminder unowned {project_id} {iid} {min(max(number, 0), MAX_REMINDER)} -->"
+def named_marker(kind: str, project_id: int, iid: int, number: int) -> str:
+    """The hidden marker of note `number` of this `kind` naming follow-up `project_id`#`iid` elsewhere: `unowned`
+    ("no owner yet" in the review or incident) or `escalated` (the incident manager named in the incident)."""
+    bounded = min(max(number, 0), MAX_REMINDER)
+    return f"<!-- incident-bot:follow-up-reminder {kind} {project_id} {iid} {bounded} -->"
 
 
-def unowned_marked(bot_comments: Iterable[str], project_id: int, iid: int) -> int:
-    """The highest "no owner yet" note of follow-up `project_id`#`iid` the bot's own comments mark (0: none)."""
-    found = (m for body in bot_comments for m in _UNOWNED.findall(body))
-    return max((int(n) for pid, number, n in found if (int(pid), int(number)) == (project_id, iid)), default=0)
+def named_marked(bot_comments: Iterable[str], kind: str, project_id: int, iid: int) -> int:
+    """The highest note of this `kind` naming follow-up `project_id`#`iid` the bot's own comments mark (0: none)."""
+    found = (m for body in bot_comments for m in _NAMED.findall(body))
+    key = (kind, project_id, iid)
+    return max((int(n) for k, pid, number, n in found if (k, int(pid), int(number)) == key), default=0)
 
 
 def review_iid(review_url: str | None) -> int | None:
@@ -71,6 +77,13 @@ def is_review(
         and follow_up_label not in have
         and not is_incident(issue_type, have, incident_label)
     )
+
+
+def review_may_hold(incident: tuple[int, int], incident_confidential: bool, review: LinkedIssue) -> bool:
+    """Whether a review linked by hand may be the incident's review, and so show its "Follow-ups" checklist and
+    "no owner yet" notes: it is in the incident's project and, for a confidential incident, confidential itself
+    (a public review, or one in a project other people read, would show a confidential incident's follow-ups)."""
+    return review.project_id == incident[0] and (review.confidential or not incident_confidential)
 
 
 @dataclass(frozen=True)
@@ -136,6 +149,7 @@ class LinkedIssue:
     labels: frozenset[str] = frozenset()
     issue_type: str = "issue"
     state: str = "opened"
+    confidential: bool = False  # unknown is public: a confidential incident's list is not written there
 
 
 @dataclass(frozen=True)

@@ -92,10 +92,42 @@ def at(day: str) -> datetime:
     return datetime.fromisoformat(f"{day}T10:00:00+00:00").astimezone(UTC)
 
 
-def declare_severity_1(fake: FakeGitLab) -> None:
-    """Incident 1#23 declared, then raised to severity 1 (the incident manager, im-alice, staffed)."""
-    process_delivery(body("issue.open.incident"), {"delivery_id": "open-23"})
+def declare_severity_1(fake: FakeGitLab, *, confidential: bool = False) -> None:
+    """Incident 1#23 declared (`confidential`, or not), then raised to severity 1 (the incident manager, im-alice,
+    staffed)."""
+    opened = json.loads(body("issue.open.incident"))
+    opened["object_attributes"]["confidential"] = confidential
+    fake.issues[(1, 23)]["confidential"] = confidential
+    process_delivery(json.dumps(opened).encode(), {"delivery_id": "open-23"})
     fake.issues[(1, 23)]["labels"] = ["incident", "severity::1", "severity::3", "incident::identification"]
     data = payload("issue.update.severity")
     data["project"]["id"] = data["object_attributes"]["project_id"] = 1
+    data["object_attributes"]["confidential"] = confidential
     process_delivery(json.dumps(data).encode(), {"delivery_id": "sev-1"})
+
+
+def written(fake: FakeGitLab, project_id: int, iid: int) -> str:
+    """Everything the bot wrote in an issue: its description when the bot opened it, and its notes."""
+    issue = fake.issues[(project_id, iid)]
+    return "\n".join([issue["description"], *(n["body"] for n in fake.bot_notes(project_id, iid))])
+
+
+def open_incident(
+    fake: FakeGitLab,
+    iid: int,
+    labels: list[str],
+    project: tuple[int, str] = (1, "group/project"),
+    *,
+    confidential: bool = False,
+) -> None:
+    """Incident `project`#`iid` opened with `labels` (GitLab has them too) and declared by the bot. Project 1's
+    deliveries say its path is `gitlabhq/gitlab-test` (the payload fixtures')."""
+    data = json.loads(body("issue.open.incident"))
+    data["object_attributes"].update(iid=iid, confidential=confidential)
+    data["labels"] = data["object_attributes"]["labels"] = [{"title": label} for label in labels]
+    if project[0] != 1:
+        data["project"].update(id=project[0], path_with_namespace=project[1])
+        data["object_attributes"]["project_id"] = project[0]
+    title = f"Checkout errors again ({iid})"
+    fake.add_issue(project[0], iid, labels=labels, title=title, path=project[1], confidential=confidential)
+    assert process_delivery(json.dumps(data).encode(), {"delivery_id": f"open-{iid}"}).startswith("applied")

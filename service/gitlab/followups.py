@@ -156,4 +156,5 @@ def linked_from_api(data: Any) -> LinkedIssue:
         labels=frozenset(str(label) for label in labels),
         issue_type=str(kind).lower(),
         state="closed" if data.get("state") == "closed" else "opened",
+        confidential=data.get("confidential") is True,
     )

@@ -13,6 +13,7 @@ from .session import Session
 
 HISTORY_RETRIES = 3
 MAX_PAGES = 10_000  # a listing of a whole instance's incidents, 100 a page
+ISSUE_PAGES = 50  # one issue's events or notes: 5,000, far past a real incident's, and a bound on a runaway one
 
 
 class GitLabHistory(FollowUpCalls):
@@ -27,8 +28,10 @@ class GitLabHistory(FollowUpCalls):
         """GitLab requests made so far (pages and retries included)."""
         return self.session.calls
 
-    def _list(self, path: str, query: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        yield from self.session.pages(path, f"GET {path}", query, max_pages=MAX_PAGES)
+    def _list(
+        self, path: str, query: dict[str, Any] | None = None, *, max_pages: int = ISSUE_PAGES
+    ) -> Iterator[dict[str, Any]]:
+        yield from self.session.pages(path, f"GET {path}", query, max_pages=max_pages)
 
     def bot_username(self) -> str:
         """The token's user."""
@@ -50,7 +53,7 @@ class GitLabHistory(FollowUpCalls):
             base["updated_after"] = updated_after.astimezone(UTC).isoformat().replace("+00:00", "Z")
         seen: set[tuple[int, int]] = set()
         for query in ({"labels": incident_label}, {"issue_type": "incident"}):
-            for issue in self._list(path, {**base, **query}):
+            for issue in self._list(path, {**base, **query}, max_pages=MAX_PAGES):
                 key = (int(issue["project_id"]), int(issue["iid"]))
                 if key not in seen:
                     seen.add(key)
@@ -64,9 +67,12 @@ class GitLabHistory(FollowUpCalls):
         """The issue's resource state events."""
         return list(self._list(f"/projects/{project_id}/issues/{iid}/resource_state_events"))
 
-    def notes(self, project_id: int, iid: int) -> list[dict[str, Any]]:
-        """The issue's notes, oldest first."""
-        return list(self._list(f"/projects/{project_id}/issues/{iid}/notes", {"sort": "asc", "order_by": "created_at"}))
+    def notes(
+        self, project_id: int, iid: int, *, newest_first: bool = False, max_pages: int = ISSUE_PAGES
+    ) -> list[dict[str, Any]]:
+        """The issue's notes, oldest first (or `newest_first`), at most `max_pages` pages of 100."""
+        query = {"sort": "desc" if newest_first else "asc", "order_by": "created_at"}
+        return list(self._list(f"/projects/{project_id}/issues/{iid}/notes", query, max_pages=max_pages))
 
     def issue(self, project_id: int, iid: int) -> dict[str, Any]:
         """One issue as GitLab's REST API answers it."""

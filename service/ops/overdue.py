@@ -4,10 +4,12 @@ For each open follow-up in the index: on its due date one comment on its issue n
 every `followups.remind_every_days` (default a week) while it stays open; once it is
 `followups.escalate_after_days` overdue the incident manager of its incident is named too. Each reminder is
 posted once: its number is kept in the index (`reminded`) and in Redis (`keys.follow_up_reminded`), checked before
-and written after the comment, and carried by the comment's hidden marker (`corrective.reminder_marker`), from
-which `reindex` rebuilds `reminded` when both are lost. A follow-up with no owner is named in the review (or,
-without one, the incident) on the same cadence from its opening, until it has one: each note's number is kept in
-Redis and in its marker (`corrective.unowned_marker`), read back from the bot's notes there before the next is
+and written right after the comment, and carried by the comment's hidden marker (`corrective.reminder_marker`), from
+which `reindex` rebuilds `reminded` when both are lost. A confidential incident's public follow-up names no manager:
+the manager is named in the incident by a step of its own, once per reminder and only after that reminder was
+posted, so a refused escalation is retried alone. A follow-up with no owner is named in the review (or, without
+one, the incident) on the same cadence from its opening, until it has one. Each of those notes' number is kept in
+Redis and in its marker (`corrective.named_marker`), read back from the bot's notes there before the next is
 posted. `incident-bot follow-ups --check` runs a pass now; the scheduled job skips when another worker ran this
 period's.
 """
@@ -25,7 +27,7 @@ from redis import Redis
 
 from .. import corrective_text as say
 from .. import metrics
-from ..corrective import FollowUp, FollowUpIssue, reminder_marker, review_iid, unowned_marked, unowned_marker
+from ..corrective import FollowUp, FollowUpIssue, named_marked, named_marker, reminder_marker, review_iid
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -42,6 +44,7 @@ log = logging.getLogger("incident_bot.ops")
 CHECK_SECONDS = 3600
 MANAGER_ROLE = "incident-manager"  # the role named on escalation (rules/roles.yml)
 MARKER_SECONDS = 400 * 24 * 3600  # longer than any follow-up stays open; the index keeps the count beyond
+REVIEWS_READ = 5  # reviews linked by hand looked at for a confidential incident's "no owner yet" note (a call each)
 
 
 @dataclass
@@ -79,12 +82,12 @@ def run_pass(ctx: Context) -> Pass:
 
     done = Pass()
     for fu, facts in with_incidents(ctx.store.engine, open_only=True):
-        try:
-            _overdue(ctx, fu, facts, done)
-            _unowned(ctx, fu, facts, done)
-        except Exception as exc:  # noqa: BLE001  # one follow-up's failure (GitLab refusing) must not stop the others
-            log.warning("follow-up %s: reminder not posted: %s: %s", fu.ref, type(exc).__name__, exc)
-            done.failures.append(f"{fu.ref}: {type(exc).__name__}")
+        for step in (_overdue, _escalate, _unowned):  # each once: one failing retries only itself next pass
+            try:
+                step(ctx, fu, facts, done)
+            except Exception as exc:  # noqa: BLE001  # one failure (GitLab refusing) must not stop the others
+                log.warning("follow-up %s: %s not posted: %s: %s", fu.ref, step.__name__[1:], type(exc).__name__, exc)
+                done.failures.append(f"{fu.ref}: {type(exc).__name__}")
     return done
 
 
@@ -98,33 +101,58 @@ def _posted(ctx: Context, fu: FollowUp, kind: str, number: int) -> None:
     ctx.redis.set(key, ctx.now.isoformat(), ex=MARKER_SECONDS)
 
 
+def _due(ctx: Context, fu: FollowUp, facts: IncidentFacts | None) -> tuple[int, str | None, bool] | None:
+    """The overdue reminder due now (None: not overdue): its number, the incident manager it names (once
+    `escalate_after_days` overdue), and whether the issue may not name them (`hidden`: a confidential incident's
+    public follow-up, whose manager is named in the incident instead)."""
+    settings = ctx.rules.settings.followups
+    late = fu.days_overdue(ctx.now.date())
+    if late is None:
+        return None
+    number = late // settings.remind_every_days + 1  # 1 on the due date, 2 a period later, ...
+    manager = facts.roles.get(MANAGER_ROLE) if facts is not None and late >= settings.escalate_after_days else None
+    return number, manager, not fu.confidential and (facts is None or facts.confidential)
+
+
 def _overdue(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass) -> None:
     from ..store.corrective import set_reminded
 
-    settings, today = ctx.rules.settings.followups, ctx.now.date()
-    late = fu.days_overdue(today)
-    if late is None:
+    due = _due(ctx, fu, facts)
+    if due is None:
         return
-    number = late // settings.remind_every_days + 1  # 1 on the due date, 2 a period later, ...
-    manager = facts.roles.get(MANAGER_ROLE) if facts is not None and late >= settings.escalate_after_days else None
+    number, manager, hidden = due
     if fu.owner is None and manager is None:  # named in the review (`_unowned`) until escalated
         return
     if fu.reminded >= number or not _once(ctx, fu, "overdue", number) or not _still_open(ctx, fu):
         return
-    # A confidential incident's public follow-up: neither the incident nor its manager is named there; the
-    # manager is named in the (confidential) incident instead.
-    hidden = not fu.confidential and (facts is None or facts.confidential)
     incident = None if hidden else say.incident_ref(fu, facts.project_path if facts else "", fu.project_id)
-    text = say.reminder(fu, today, None if hidden else manager, incident)
+    text = say.reminder(fu, ctx.now.date(), None if hidden else manager, incident)
     ctx.client.create_note(fu.project_id, fu.iid, f"{text}\n\n{reminder_marker(number)}")
-    if hidden and manager:
-        ctx.client.create_note(fu.incident_project_id, fu.incident_iid, say.escalation(fu, today, manager))
+    _posted(ctx, fu, "overdue", number)  # at once: nothing after it may post this reminder again
     metrics.follow_up_reminder("escalated" if manager else "overdue")
-    _posted(ctx, fu, "overdue", number)
     set_reminded(ctx.store.engine, fu.project_id, fu.iid, number)
     done.reminded.append(f"{fu.ref} ({number})")
     if manager:
         done.escalated.append(fu.ref)
+
+
+def _escalate(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass) -> None:
+    """A hidden reminder naming no manager: the manager is named in the (confidential) incident, once per reminder,
+    after that reminder was posted (its marker read back); a failure is retried alone at the next pass."""
+    due = _due(ctx, fu, facts)
+    if due is None:
+        return
+    number, manager, hidden = due
+    if not hidden or manager is None:
+        return
+    posted = fu.reminded >= number or not _once(ctx, fu, "overdue", number)
+    if not posted or not _once(ctx, fu, "escalation", number):
+        return
+    where = (fu.incident_project_id, fu.incident_iid)
+    if _named_before(ctx, fu, where, "escalated") < number:  # else Redis lost its marker: GitLab has the note
+        text = say.escalation(fu, ctx.now.date(), manager)
+        ctx.client.create_note(*where, f"{text}\n\n{named_marker('escalated', fu.project_id, fu.iid, number)}")
+    _posted(ctx, fu, "escalation", number)
 
 
 def _still_open(ctx: Context, fu: FollowUp) -> bool:
@@ -169,35 +197,52 @@ def _unowned(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass
     if number < 1 or not _once(ctx, fu, "unowned", number) or not _still_open(ctx, fu):
         return
     where = _review(ctx, fu, facts)
-    if _named_before(ctx, fu, where) >= number:  # Redis lost its marker: GitLab has this period's note
+    if _named_before(ctx, fu, where, "unowned") >= number:  # Redis lost its marker: GitLab has this period's note
         _posted(ctx, fu, "unowned", number)
         return
     text = say.unowned([fu], ctx.now.date())
-    ctx.client.create_note(where[0], where[1], f"{text}\n\n{unowned_marker(fu.project_id, fu.iid, number)}")
+    ctx.client.create_note(where[0], where[1], f"{text}\n\n{named_marker('unowned', fu.project_id, fu.iid, number)}")
     metrics.follow_up_reminder("unowned")
     _posted(ctx, fu, "unowned", number)
     done.unowned.append(fu.ref)
 
 
-def _named_before(ctx: Context, fu: FollowUp, where: tuple[int, int]) -> int:
-    """The newest "no owner yet" note of this follow-up the bot's own comments there mark (0: none). Read only when
-    a note is about to be posted (weekly): that count is kept in Redis, not in the index, so GitLab is asked."""
+def _named_before(ctx: Context, fu: FollowUp, where: tuple[int, int], kind: str) -> int:
+    """The newest note of this `kind` (`corrective.named_marker`) naming this follow-up the bot's own comments there
+    mark (0: none). Read only when a note is about to be posted (weekly): that count is kept in Redis, not in the
+    index, so GitLab is asked."""
     bot = ctx.client.current_user().username
     for note in ctx.client.iter_notes(*where):  # newest first: the first marked is the highest
-        if note.author == bot and not note.system and (found := unowned_marked([note.body], fu.project_id, fu.iid)):
+        found = named_marked([note.body], kind, fu.project_id, fu.iid)
+        if note.author == bot and not note.system and found:
             return found
     return 0
 
 
 def _review(ctx: Context, fu: FollowUp, facts: IncidentFacts | None) -> tuple[int, int]:
-    """Where an unowned follow-up is named: the review the bot opened, else one linked by hand, else the incident."""
+    """Where an unowned follow-up is named: the review the bot opened, else one linked by hand that may show it
+    (in the incident's project; for a confidential incident, read now and still confidential), else the incident."""
     from ..store.reviews import reviews_of
 
     incident = (fu.incident_project_id, fu.incident_iid)
     review = review_iid(facts.review_url if facts is not None else None)
     if review is not None:
         return incident[0], review
-    return next(iter(reviews_of(ctx.store.engine, incident)), incident)
+    secret = facts is None or facts.confidential
+    for by_hand in reviews_of(ctx.store.engine, incident)[:REVIEWS_READ]:
+        if by_hand[0] == incident[0] and (not secret or _confidential(ctx, by_hand)):
+            return by_hand
+    return incident
+
+
+def _confidential(ctx: Context, key: tuple[int, int]) -> bool:
+    """Whether an issue is confidential now (one deleted, or that the bot may not see: not)."""
+    from ..gitlab import PermanentGitLabError
+
+    try:
+        return ctx.client.get_follow_up(*key).confidential
+    except PermanentGitLabError:
+        return False
 
 
 def check_now(

@@ -1,14 +1,14 @@
 """`incident-bot reindex`: rebuild the index from GitLab alone, idempotently.
 
-Per incident: its resource label events, resource state events and notes (3 calls,
-plus pagination), and the review issue's state when the bot opened one (1 call):
-at most 4; then its follow-ups: the links of the incident and of its reviews, and each follow-up issue and its
-comments (`reindex_followups`). Its confirmed cause is written again from the bot's newest confirmation among those
-notes (`store.cause_events`), through the worker's own writer (`store.causes.rebuild_causes`). Incidents are
-listed once per listing (the incident label, and type Incident), 100 per page. Histories are fetched by a few
-threads while the store writes, so the rate is bound by GitLab's answers, not by the database. A closed drill's
-training record is written again from the same history (`training.rebuild`), with no
-further call.
+Per incident: its resource label events, resource state events and notes (3 calls, plus pagination), and the review
+issue's state when the bot opened one (1 call): at most 4; then its follow-ups: the links of the incident and of its
+reviews, and each follow-up issue and its comments (`reindex_followups`; the catch-up of one incident reads at most
+`CATCH_UP` of them). Each issue's events and notes are read up to `gitlab.history.ISSUE_PAGES` pages. Its confirmed
+cause is written again from the bot's newest confirmation among those notes (`store.cause_events`), through the
+worker's own writer (`store.causes.rebuild_causes`). Incidents are listed once per listing (the incident label, and
+type Incident), 100 per page. Histories are fetched by a few threads while the store writes, so the rate is bound by
+GitLab's answers, not by the database. A closed drill's training record is written again from the same history
+(`training.rebuild`), with no further call.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from .causes import rebuild_causes
 from .history import history_observation, review_iid
 from .model import Observation
 from .query import Scope
-from .reindex_followups import FollowUpReindex, FollowUpSource
+from .reindex_followups import CATCH_UP, FollowUpReindex, FollowUpSource
 from .store import Store
 from .training import rebuild as rebuild_training
 from .vocabulary import Vocabulary
@@ -46,8 +46,6 @@ class HistorySource(FollowUpSource, Protocol):
     def label_events(self, project_id: int, iid: int) -> list[dict[str, Any]]: ...
 
     def state_events(self, project_id: int, iid: int) -> list[dict[str, Any]]: ...
-
-    def notes(self, project_id: int, iid: int) -> list[dict[str, Any]]: ...
 
     def issue_state(self, project_id: int, iid: int) -> str | None: ...
 
@@ -145,8 +143,8 @@ def reindex_issue(
     store: Store, source: GitLabHistory, vocab: Vocabulary, project_id: int, iid: int, now: datetime | None = None
 ) -> None:
     """Rebuild one incident from GitLab alone (the catch-up of a delivery whose index write failed), as `reindex`
-    does each: its history, cause, follow-ups and training records."""
+    does each: its history, cause, follow-ups (at most `reindex_followups.CATCH_UP` of them) and training records."""
     moment = now or datetime.now(UTC)
-    follow = FollowUpReindex(source, vocab)
+    follow = FollowUpReindex(source, vocab, CATCH_UP)
     obs = follow.read(fetch(source, source.issue(project_id, iid), vocab, moment))
     write_batch(store, follow, [obs], moment)

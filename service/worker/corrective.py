@@ -20,8 +20,9 @@ from ..events import is_incident
 from ..gitlab import PermanentGitLabError
 from ..plan import AdoptFollowUp, OpenFollowUp, Plan, TrackFollowUp
 from ..text import neutralise_line
-from .corrective_links import follow_up_description, incident_issue, incident_reviews
+from .corrective_links import follow_up_description, incident_issue, incident_reviews, incident_severity, with_due
 from .corrective_lists import a_review, incident_of_review, refresh_lists, remember_reviews, store_of
+from .corrective_track import track_follow_up
 from .index import index_guard
 
 if TYPE_CHECKING:
@@ -47,47 +48,31 @@ def apply_follow_ups(
     return "\n\n".join(part for part in (body, *replies) if part)
 
 
-def _incident(delivery: Delivery, from_review: bool, index: DeliveryIndex | None) -> tuple[int, int] | None:
-    """The incident a command is about: the issue itself, or the one its review is linked to (a review linked by
-    hand is remembered as the incident's, so its list is kept too)."""
+def _incident(
+    delivery: Delivery, state: IncidentState, from_review: bool, index: DeliveryIndex | None
+) -> tuple[tuple[int, int], bool, LinkedIssue | None] | None:
+    """The incident a command is about, whether it is confidential, and the review the command was asked in: the
+    issue itself, or the one its review is linked to (a review linked by hand is remembered as the incident's, so
+    its list is kept too, when it may be: `corrective.review_may_hold`)."""
     event = delivery.event
     if not from_review:
-        return event.project_id, event.iid
+        return (event.project_id, event.iid), state.issue.confidential, None
     found = incident_of_review(delivery, event.project_id, event.iid)
-    if found is not None and a_review(delivery, None, event.labels):
-        remember_reviews(delivery, found, [(event.project_id, event.iid)], index)
-    return found
-
-
-def _due(delivery: Delivery, issue: FollowUpIssue, severity: int | None) -> FollowUpIssue:
-    """The follow-up with the rules' due date for the incident's severity, set in GitLab when it has none."""
-    days = delivery.rules.settings.followups.due_in(severity)
-    if issue.due_on is not None or days is None:
-        return issue
-    due = ((issue.opened_at or delivery.clock()) + timedelta(days=days)).date()
-    delivery.gitlab.edit_follow_up(issue.project_id, issue.iid, due_on=due)
-    return FollowUpIssue(**{**vars(issue), "due_on": due})
-
-
-def _severity(
-    delivery: Delivery, incident: tuple[int, int], planned: int | None, index: DeliveryIndex | None
-) -> int | None:
-    """The incident's highest severity: the index's, or as planned (1 is the highest)."""
-    known = None
-    store = store_of(delivery, index)
-    if store is not None:
-        with index_guard(delivery.log, "incident index not read for a follow-up's due date"):
-            row = store.incident(*incident)
-            known = row.highest_severity if row is not None else None
-    levels = [level for level in (known, planned) if level is not None]
-    return min(levels) if levels else None
+    if found is None:
+        return None
+    incident = (found.project_id, found.iid)
+    asked = LinkedIssue(event.project_id, event.iid, labels=event.labels, confidential=state.issue.confidential)
+    if a_review(delivery, None, event.labels):
+        remember_reviews(delivery, incident, [asked], index, confidential=found.confidential)
+    return incident, found.confidential, asked
 
 
 def open_follow_up(action: OpenFollowUp, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None) -> str:
     """Open the follow-up issue (or find the one a killed attempt opened), link it, keep it; the reply."""
-    incident = _incident(delivery, action.from_review, index)
-    if incident is None:
+    about = _incident(delivery, state, action.from_review, index)
+    if about is None:
         return NO_INCIDENT
+    incident, secret, asked = about
     client, settings = delivery.gitlab, delivery.rules.settings.followups
     linked = client.issue_links(*incident)
     found = next(
@@ -96,14 +81,15 @@ def open_follow_up(action: OpenFollowUp, delivery: Delivery, state: IncidentStat
     found = found or _opened_before(delivery)
     if found is not None:  # a retry after the issue was opened (and linked, or not yet): reply about that one
         issue = client.get_follow_up(*found)
-        reviews = incident_reviews(delivery, incident, linked, action.from_review, index)
-        return _keep(delivery, incident, issue, index, "opened", (linked, reviews))
+        reviews = incident_reviews(delivery, incident, linked, asked, index, confidential=secret)
+        return _keep(delivery, incident, issue, index, "opened", (linked, reviews, secret))
     owner_id = client.user_id(action.owner) if action.owner else None
-    severity = _severity(delivery, incident, action.severity, index)
+    severity = incident_severity(delivery, incident, action.severity, index)
     days = settings.due_in(severity)
     due = action.due_on or ((delivery.clock() + timedelta(days=days)).date() if days is not None else None)
     path, url, confidential = incident_issue(delivery, state, incident)
-    reviews = incident_reviews(delivery, incident, linked, action.from_review, index)
+    secret = secret or confidential
+    reviews = incident_reviews(delivery, incident, linked, asked, index, confidential=secret)
     description = follow_up_description(settings.project, incident, (path, url), next(iter(reviews), None))
     try:
         issue = client.open_follow_up(
@@ -113,14 +99,14 @@ def open_follow_up(action: OpenFollowUp, delivery: Delivery, state: IncidentStat
             [settings.label],
             assignee_id=owner_id,
             due_on=due,
-            confidential=confidential,  # a confidential incident's follow-up names it: confidential too
+            confidential=secret,  # a confidential incident's follow-up names it: confidential too
         )
     except PermanentGitLabError as exc:
         delivery.log.warning("follow-up not opened for %s#%s: %s", *incident, exc)
         return f"The follow-up could not be opened ({neutralise_line(str(exc))}); please open it by hand."
     _remember_opened(delivery, issue)
     unknown = action.owner if action.owner and owner_id is None else None
-    return _keep(delivery, incident, issue, index, "opened", (linked, reviews), unknown)
+    return _keep(delivery, incident, issue, index, "opened", (linked, reviews, secret), unknown)
 
 
 def _opened_before(delivery: Delivery) -> tuple[int, int] | None:
@@ -149,9 +135,10 @@ def adopt_follow_up(
     action: AdoptFollowUp, delivery: Delivery, state: IncidentState, index: DeliveryIndex | None
 ) -> str:
     """Make an existing issue a follow-up: the label, a link to the incident, its due date; the reply."""
-    incident = _incident(delivery, action.from_review, index)
-    if incident is None:
+    about = _incident(delivery, state, action.from_review, index)
+    if about is None:
         return NO_INCIDENT
+    incident, secret, asked = about
     client, label = delivery.gitlab, delivery.rules.settings.followups.label
     shown = neutralise_line(f"{action.project or ''}#{action.iid}")
     try:
@@ -163,10 +150,10 @@ def adopt_follow_up(
     if label not in issue.labels:
         client.edit_follow_up(issue.project_id, issue.iid, add_labels=[label])
         issue = FollowUpIssue(**{**vars(issue), "labels": issue.labels | {label}})
-    issue = _due(delivery, issue, _severity(delivery, incident, None, index))
+    issue = with_due(delivery, issue, incident_severity(delivery, incident, None, index))
     linked = client.issue_links(*incident)
-    reviews = incident_reviews(delivery, incident, linked, action.from_review, index)
-    return _keep(delivery, incident, issue, index, "adopted", (linked, reviews))
+    reviews = incident_reviews(delivery, incident, linked, asked, index, confidential=secret)
+    return _keep(delivery, incident, issue, index, "adopted", (linked, reviews, secret))
 
 
 def _keep(
@@ -175,13 +162,14 @@ def _keep(
     issue: FollowUpIssue,
     index: DeliveryIndex | None,
     verb: str,
-    links: tuple[list[LinkedIssue], list[tuple[int, int]]],
+    links: tuple[list[LinkedIssue], list[tuple[int, int]], bool],
     unknown_owner: str | None = None,
 ) -> str:
     """Link the follow-up to the incident and its reviews, keep it in the index, refresh the lists; the reply.
 
-    `links`: the incident's links as read, and its reviews (`corrective_links.incident_reviews`)."""
-    linked, reviews = links
+    `links`: the incident's links as read, its reviews (`corrective_links.incident_reviews`), and whether the
+    incident is confidential."""
+    linked, reviews, secret = links
     client, key = delivery.gitlab, (issue.project_id, issue.iid)
     if not any((i.project_id, i.iid) == key for i in linked):
         client.link_issues(incident[0], incident[1], issue.project_id, issue.iid)
@@ -190,9 +178,8 @@ def _keep(
         if review not in has and review != key:
             client.link_issues(review[0], review[1], issue.project_id, issue.iid)
     row = _record(delivery, incident, issue, index)
-    remember_reviews(
-        delivery, incident, [(i.project_id, i.iid) for i in linked if a_review(delivery, i.issue_type, i.labels)], index
-    )
+    found = [i for i in linked if a_review(delivery, i.issue_type, i.labels)]
+    remember_reviews(delivery, incident, found, index, confidential=secret)
     refresh_lists(delivery, incident, index)
     today = delivery.clock().date()
     return say.reply(row, verb, today, unknown_owner)
@@ -219,63 +206,3 @@ def _record(
 _ROW = frozenset(
     ("project_id", "iid", "project_path", "title", "url", "confidential", "owner", "due_on", "state", "opened_at")
 ) | {"closed_at"}
-
-
-def track_follow_up(action: TrackFollowUp, delivery: Delivery, index: DeliveryIndex | None) -> None:
-    """A follow-up's issue changed: read it afresh, keep it (or forget it), refresh its incident's lists."""
-    from ..store import corrective as kept  # as above
-
-    event, store = delivery.event, store_of(delivery, index)
-    if store is None:
-        delivery.log.warning("follow-up %s#%s not tracked: the incident index is not open", event.project_id, event.iid)
-        _behind(delivery, index, None, "the index is not open")
-        return
-    issue = delivery.gitlab.get_follow_up(event.project_id, event.iid)
-    label = delivery.rules.settings.followups.label
-    with index_guard(delivery.log, "", lambda why: _behind(delivery, index, None, why)) as guard:
-        known = kept.find(store.engine, event.project_id, event.iid)
-        if label not in issue.labels:
-            gone = kept.forget(store.engine, event.project_id, event.iid)
-            if gone is not None:
-                refresh_lists(delivery, (gone.incident_project_id, gone.incident_iid), index)
-            return
-    if guard.failed:
-        return
-    incident = (known.incident_project_id, known.incident_iid) if known else _linked_incident(delivery, index)
-    if incident is None:
-        delivery.log.info("issue labelled %s but linked to no incident: not a follow-up yet", label)
-        return
-    if known is None:  # adopted by its label and a link: its due date by the rules, if it has none
-        issue = _due(delivery, issue, _severity(delivery, incident, None, index))
-    with index_guard(delivery.log, "", lambda why: _behind(delivery, index, incident, why)):
-        if kept.record(store.engine, incident, issue, delivery.clock()):
-            refresh_lists(delivery, incident, index)
-
-
-def _behind(delivery: Delivery, index: DeliveryIndex | None, incident: tuple[int, int] | None, why: str) -> None:
-    """A follow-up's index write failed: its incident (else the one its links name) is recorded for the catch-up,
-    which rebuilds the incident's follow-ups from GitLab (`store.reindex.reindex_issue`)."""
-    found = incident or (_linked_incident(delivery, None) if index is not None else None)
-    if index is not None and found is not None:
-        index.behind(delivery, *found, f"follow-up {delivery.event.project_id}#{delivery.event.iid}: {why}")
-    else:
-        delivery.log.warning("follow-up not tracked in the index: %s", why)
-
-
-def _linked_incident(delivery: Delivery, index: DeliveryIndex | None) -> tuple[int, int] | None:
-    """The incident an issue is linked to: an incident itself, or the incident of a review it is linked to (a review
-    linked by hand, remembered as the incident's)."""
-    event, rules = delivery.event, delivery.rules
-    links = delivery.gitlab.issue_links(event.project_id, event.iid)
-    for linked in links:
-        if is_incident(linked.issue_type, linked.labels, rules.incident_label):
-            return linked.project_id, linked.iid
-    reviews = set(rules.settings.review_labels)
-    for linked in links:
-        if not reviews or reviews & linked.labels:
-            found = incident_of_review(delivery, linked.project_id, linked.iid)
-            if found is not None:
-                if a_review(delivery, linked.issue_type, linked.labels):
-                    remember_reviews(delivery, found, [(linked.project_id, linked.iid)], index)
-                return found
-    return None

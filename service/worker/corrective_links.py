@@ -2,16 +2,19 @@
 
 Used by `worker.corrective` when it opens or adopts a follow-up. The reviews are the one the bot opened and those
 the index keeps (`corrective_lists.reviews_known`), those among the incident's links, and the review a command was
-asked in. A follow-up opened in another project (`followups.project`) names them in full (`group/project#12`).
+asked in, when they may be its review (`corrective.review_may_hold`). A follow-up opened in another project
+(`followups.project`) names them in full (`group/project#12`). Also its due date by the incident's severity.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from ..corrective import LinkedIssue
+from ..corrective import FollowUpIssue, LinkedIssue, review_may_hold
 from ..text import ref
-from .corrective_lists import a_review, reviews_known
+from .corrective_lists import a_review, reviews_known, store_of
+from .index import index_guard
 
 if TYPE_CHECKING:
     from ..incident import IncidentState
@@ -23,15 +26,40 @@ def incident_reviews(
     delivery: Delivery,
     incident: tuple[int, int],
     linked: list[LinkedIssue],
-    from_review: bool,
+    asked: LinkedIssue | None,
     index: DeliveryIndex | None,
+    *,
+    confidential: bool,
 ) -> list[tuple[int, int]]:
     """The incident's reviews: the one the bot opened and those the index keeps, those among its links, and the
-    review the command was asked in."""
-    event = delivery.event
-    asked = [(event.project_id, event.iid)] if from_review and a_review(delivery, None, event.labels) else []
-    found = [(i.project_id, i.iid) for i in linked if a_review(delivery, i.issue_type, i.labels)]
-    return list(dict.fromkeys([*reviews_known(delivery, incident, index), *asked, *found]))
+    review the command was `asked` in (those two when they may be its review: `corrective.review_may_hold`)."""
+    found = [i for i in (asked, *linked) if i is not None and a_review(delivery, i.issue_type, i.labels)]
+    fit = [(i.project_id, i.iid) for i in found if review_may_hold(incident, confidential, i)]
+    return list(dict.fromkeys([*reviews_known(delivery, incident, index), *fit]))
+
+
+def with_due(delivery: Delivery, issue: FollowUpIssue, severity: int | None) -> FollowUpIssue:
+    """The follow-up with the rules' due date for the incident's severity, set in GitLab when it has none."""
+    days = delivery.rules.settings.followups.due_in(severity)
+    if issue.due_on is not None or days is None:
+        return issue
+    due = ((issue.opened_at or delivery.clock()) + timedelta(days=days)).date()
+    delivery.gitlab.edit_follow_up(issue.project_id, issue.iid, due_on=due)
+    return FollowUpIssue(**{**vars(issue), "due_on": due})
+
+
+def incident_severity(
+    delivery: Delivery, incident: tuple[int, int], planned: int | None, index: DeliveryIndex | None
+) -> int | None:
+    """The incident's highest severity: the index's, or as planned (1 is the highest)."""
+    known = None
+    store = store_of(delivery, index)
+    if store is not None:
+        with index_guard(delivery.log, "incident index not read for a follow-up's due date"):
+            row = store.incident(*incident)
+            known = row.highest_severity if row is not None else None
+    levels = [level for level in (known, planned) if level is not None]
+    return min(levels) if levels else None
 
 
 def follow_up_description(

@@ -3,7 +3,9 @@
 One bot note per issue, found by the id Redis keeps (`keys.follow_up_list`) or else by its marker among the
 bot's notes, edited in place; created the first time. The list is rendered from the index, so it shows every
 follow-up of the incident however it came (command, label and link, reindex). It is kept on the review the bot
-opened and on reviews linked by hand, which the bot learns from links (`remember_reviews`, `store.reviews`).
+opened and on reviews linked by hand, which the bot learns from links (`remember_reviews`, `store.reviews`): only
+one in the incident's project and, for a confidential incident, confidential itself (`corrective.review_may_hold`,
+checked when learnt from the link and, for a confidential incident, read again before its list is written).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import TYPE_CHECKING
 from redis.exceptions import RedisError
 
 from .. import corrective_text as say
-from ..corrective import is_review, review_iid
+from ..corrective import LinkedIssue, is_review, review_iid, review_may_hold
 from ..events import is_incident
+from ..gitlab import PermanentGitLabError
 from .index import index_guard
 
 if TYPE_CHECKING:
@@ -29,11 +32,11 @@ def store_of(delivery: Delivery, index: DeliveryIndex | None) -> Store | None:
     return index.store(delivery.rules, delivery.bot_username) if index is not None else None
 
 
-def incident_of_review(delivery: Delivery, project_id: int, iid: int) -> tuple[int, int] | None:
-    """The incident an issue (a review) is linked to, if any."""
+def incident_of_review(delivery: Delivery, project_id: int, iid: int) -> LinkedIssue | None:
+    """The incident an issue (a review) is linked to, if any (as the link shows it: its confidentiality too)."""
     for linked in delivery.gitlab.issue_links(project_id, iid):
         if is_incident(linked.issue_type, linked.labels, delivery.rules.incident_label):
-            return linked.project_id, linked.iid
+            return linked
     return None
 
 
@@ -50,12 +53,19 @@ def a_review(delivery: Delivery, issue_type: str | None, labels: Iterable[str]) 
 
 
 def remember_reviews(
-    delivery: Delivery, incident: tuple[int, int], reviews: Iterable[tuple[int, int]], index: DeliveryIndex | None
+    delivery: Delivery,
+    incident: tuple[int, int],
+    reviews: Iterable[LinkedIssue],
+    index: DeliveryIndex | None,
+    *,
+    confidential: bool,
 ) -> None:
-    """Keep in the index that these issues (linked by hand) are the incident's reviews: their list is kept too."""
+    """Keep in the index that these issues (linked by hand) are the incident's reviews, their list kept too: those
+    that may show it (`corrective.review_may_hold`; `confidential`: the incident's)."""
     from ..store.reviews import record_reviews  # as below
 
-    wanted, store = list(reviews), store_of(delivery, index)
+    wanted = [(r.project_id, r.iid) for r in reviews if review_may_hold(incident, confidential, r)]
+    store = store_of(delivery, index)
     if wanted and store is not None:
         with index_guard(delivery.log, "review link not kept in the index"):
             record_reviews(store.engine, incident, wanted, delivery.clock())
@@ -72,11 +82,26 @@ def refresh_lists(delivery: Delivery, incident: tuple[int, int], index: Delivery
     with index_guard(delivery.log, "follow-ups list not refreshed: incident index not read") as guard:
         rows = of_incident(store.engine, *incident)
         reviews = _reviews(store, incident)
+        known = store.incident(*incident)
     if guard.failed:
         return
     text = say.checklist(rows, delivery.clock().date())
+    secret = known is None or known.confidential  # unknown: as confidential
+    opened = review_iid(known.review_url if known is not None else None)
     for target in dict.fromkeys([incident, *reviews]):
-        _write(delivery, target, text, create=bool(rows))
+        if target in (incident, (incident[0], opened)) or _may_hold(delivery, incident, secret, target):
+            _write(delivery, target, text, create=bool(rows))
+
+
+def _may_hold(delivery: Delivery, incident: tuple[int, int], secret: bool, review: tuple[int, int]) -> bool:
+    """A review linked by hand, as the index kept it, may show the list now: in the incident's project and, for a
+    confidential incident, still confidential (read again: it may have been kept before this check, or made public)."""
+    if review[0] != incident[0]:
+        return False
+    try:
+        return not secret or delivery.gitlab.get_follow_up(*review).confidential
+    except PermanentGitLabError:
+        return False  # deleted or moved, or the bot may not see it: nothing to write there
 
 
 def reviews_known(delivery: Delivery, incident: tuple[int, int], index: DeliveryIndex | None) -> list[tuple[int, int]]:

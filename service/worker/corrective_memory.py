@@ -2,17 +2,21 @@
 
 The planner puts a quiet `OpenFollowUpsPart` in a declaration's comment; this enricher fills it after the issue
 write (`worker.enrich.ENRICHERS`), from the index: `in_area` picks the follow-ups from the index's rows and
-`corrective_text.open_in_area` words them (both pure). Nothing is shown when there are none, or when the index
-cannot answer (the enrichers' one failure policy).
+`corrective_text.open_in_area` words them (both pure). Only follow-ups of incidents in projects the new incident's
+readers may see are named, by the suspects' rule (`changes.suspects.SuspectScope.sees`: its own project and those
+its areas share, `rules.areas.sharing`; a confidential incident, its own project only). Nothing is shown when there
+are none, or when the index cannot answer (the enrichers' one failure policy).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .. import corrective_text as say
+from ..changes.suspects import scope_of
 from ..corrective import FollowUp
+from ..incident import memory_areas
 from ..parts import OpenFollowUpsPart
 
 if TYPE_CHECKING:
@@ -29,12 +33,16 @@ def in_area(
     category: str | None,
     areas: frozenset[str],
     confidential: bool,
+    sees: Callable[[int, str], bool],
 ) -> list[tuple[FollowUp, str, str]]:
-    """Open follow-ups of other incidents sharing the area or category, their incident's reference, and why;
-    confidential ones only for a confidential incident of the same project."""
+    """Open follow-ups of other incidents sharing the area or category, their incident's reference, and why: of
+    incidents in projects this one's readers may see (`sees`, by project id and path); confidential ones only for a
+    confidential incident of the same project."""
     found = []
     for fu, facts in rows:
         if facts is None or fu.state != "opened" or (fu.incident_project_id, fu.incident_iid) == incident:
+            continue
+        if not sees(fu.incident_project_id, facts.project_path):
             continue
         if (fu.confidential or facts.confidential) and not (confidential and fu.incident_project_id == incident[0]):
             continue
@@ -56,11 +64,15 @@ def fill(sources: Sources, parts: list[OpenFollowUpsPart]) -> dict[Any, str | No
     labels = sources.plan.settled(state).labels  # as the plan leaves them (a category it inferred)
     category = rules.category_of(labels)
     areas = frozenset(a.name for a, _ in rules.areas_for(category, labels, event.project_path or "", state.issue.title))
+    settled = memory_areas(sources.plan.settled(state).memory)  # the areas it is in, as the planner applied them
+    path, confidential = event.project_path or "", state.issue.confidential
+    scope = scope_of(rules, event.project_id, path, delivery.clock(), confidential, settled)
     rows = in_area(
         with_incidents(store.engine, open_only=True),
         incident=(event.project_id, event.iid),
         category=category,
         areas=areas,
-        confidential=state.issue.confidential,
+        confidential=confidential,
+        sees=scope.sees,
     )
     return dict.fromkeys(parts, say.open_in_area(rows, delivery.clock().date()))

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("incident_bot.worker")
 RETRY_OPEN_SECONDS = 60.0  # an index that would not open is tried again after this, not on every delivery
-CATCH_UP_BATCH = 20  # issues reindexed per catch-up pass (each costs three or four GitLab calls)
+CATCH_UP_BATCH = 20  # issues reindexed per catch-up pass of the worker's maintenance
+CATCH_UP_INLINE = 3  # issues reindexed after a delivery's own index write: that job waits for them
 CATCH_UP_CHECK_SECONDS = 10.0  # a successful write looks for pending catch-ups at most this often
 
 
@@ -157,7 +158,8 @@ class DeliveryIndex:
         """Reindex from GitLab up to CATCH_UP_BATCH issues whose index write failed; how many were caught up.
 
         `due_only`: after a delivery's write, look in Redis only every CATCH_UP_CHECK_SECONDS (or at once
-        after a failure), not on every delivery.
+        after a failure), not on every delivery, and take only CATCH_UP_INLINE issues (the delivery job waits). Each
+        costs a few GitLab calls, and its follow-ups at most `store.reindex_followups.CATCH_UP` more.
         """
         if self._connection is None or self._history is None:
             return 0
@@ -166,7 +168,7 @@ class DeliveryIndex:
             return 0
         self._checked_at = now
         try:
-            waiting = pending.some(self._connection, self._queue, CATCH_UP_BATCH)
+            waiting = pending.some(self._connection, self._queue, CATCH_UP_INLINE if due_only else CATCH_UP_BATCH)
         except RedisError as exc:
             log.warning("pending index catch-ups not read: %s", exc)
             return 0

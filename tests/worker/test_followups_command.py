@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import pytest
@@ -11,7 +10,7 @@ from service.store import Store
 from service.store.corrective import of_incident
 from service.worker import process_delivery
 from tests.conftest import body
-from tests.followups import LABEL, comment, follow_up_issues, last_reply, list_note, live
+from tests.followups import LABEL, comment, follow_up_issues, last_reply, list_note, live, open_incident
 
 pytestmark = pytest.mark.usefixtures("follow_up_clock")  # the due dates below are worked out from its time
 
@@ -92,18 +91,6 @@ def test_asked_in_the_review_it_follows_up_the_reviews_incident(fake, runtime, i
     assert [r.owner for r in of_incident(indexed.engine, 1, 23)] == ["alice"]
 
 
-def open_incident(fake, iid: int, labels: list[str], project: tuple[int, str] = (1, "group/project")) -> None:
-    """Incident `project`#`iid` opened with `labels` (GitLab has them too) and declared by the bot."""
-    data = json.loads(body("issue.open.incident"))
-    data["object_attributes"]["iid"] = iid
-    data["labels"] = data["object_attributes"]["labels"] = [{"title": label} for label in labels]
-    if project[0] != 1:
-        data["project"].update(id=project[0], path_with_namespace=project[1])
-        data["object_attributes"]["project_id"] = project[0]
-    fake.add_issue(project[0], iid, labels=labels, title=f"Checkout errors again ({iid})", path=project[1])
-    assert process_delivery(json.dumps(data).encode(), {"delivery_id": f"open-{iid}"}).startswith("applied")
-
-
 def test_the_next_incident_in_the_area_is_told_of_open_corrective_actions(fake, runtime, indexed: Store) -> None:
     """1#23 (availability) has an open follow-up: declaring 1#24 (availability) lists it; 1#25 (security) does not."""
     open_incident(fake, 23, ["incident", "incident-category::availability"])
@@ -114,14 +101,3 @@ def test_the_next_incident_in_the_area_is_told_of_open_corrective_actions(fake, 
     assert "category availability" in declaration and "from incident #23" in declaration
     open_incident(fake, 25, ["incident", "incident-category::security"])
     assert "Open corrective actions" not in "\n".join(n["body"] for n in fake.bot_notes(1, 25))
-
-
-def test_an_earlier_incident_in_another_project_is_named_in_full(fake, runtime, indexed: Store) -> None:
-    """group/other#23 left a follow-up open: declaring 1#24 in the same category names it `group/other#23`, not
-    `#23` (group/project's own issue 23)."""
-    open_incident(fake, 23, ["incident", "incident-category::availability"], project=(2, "group/other"))
-    comment("@incident-bot follow-up Add a circuit breaker @bob", key="c1", project=(2, "group/other"))
-    assert [r.iid for r in of_incident(indexed.engine, 2, 23)], "the follow-up was not opened"
-    open_incident(fake, 24, ["incident", "incident-category::availability"])
-    declaration = "\n".join(n["body"] for n in fake.bot_notes(1, 24))
-    assert "from incident group/other#23;" in declaration

@@ -1,0 +1,59 @@
+"""A public follow-up of a confidential incident, escalated: its reminder is posted once even while the escalation
+note into the incident fails, and the escalation is retried alone until it is posted, once (issue 20's audit).
+
+Through the overdue pass (`incident-bot follow-ups --check`) against the fake GitLab and the index (SQLite and
+PostgreSQL); group/other (project 2) holds the public follow-up.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from redis import Redis
+
+from service.ops.overdue import check_now
+from service.store import Store
+from tests.followups import at, comment, declare_severity_1
+
+pytestmark = pytest.mark.usefixtures("follow_up_clock")  # the due dates below are worked out from its time
+
+
+def escalations(fake) -> list[str]:
+    """The bot's notes in incident 1#23 naming its manager for the follow-up."""
+    return [n["body"] for n in fake.bot_notes(1, 23) if "(incident manager): the follow-up" in n["body"]]
+
+
+def test_a_failing_escalation_repeats_no_reminder_and_is_retried_alone(
+    fake, runtime, settings, rules, redis_conn: Redis, indexed: Store
+) -> None:
+    """Due 2026-12-01 and reminded then; at 14 days overdue the escalation into the incident is refused for three
+    hourly passes: the follow-up's issue gets its second reminder once, not each hour; the fourth pass posts the
+    escalation, the fifth nothing."""
+    declare_severity_1(fake, confidential=True)
+    public = fake.add_issue(2, 40, title="Harden the login", issue_type="issue", path="group/other")
+    public.update(assignees=[{"id": 8, "username": "bob"}], due_date="2026-12-01")
+    comment("@incident-bot follow-up group/other#40", key="c1")
+    check_now(settings, rules, redis_conn, store=indexed, now=at("2026-12-01"))
+    fake.fail("POST", r"/projects/1/issues/23/notes", 403, times=3)
+    for hour in range(5):
+        check_now(settings, rules, redis_conn, store=indexed, now=at("2026-12-15") + timedelta(hours=hour))
+        assert len(fake.bot_notes(2, 40)) == 2
+        assert len(escalations(fake)) == (0 if hour < 3 else 1)
+    assert "@im-alice" in escalations(fake)[0]
+
+
+def test_an_escalation_is_not_repeated_once_redis_is_lost(
+    fake, runtime, settings, rules, redis_conn: Redis, indexed: Store
+) -> None:
+    """The reminder and the escalation posted, then the pass's Redis markers lost: a pass in the same week posts
+    neither again (the index's count and the escalation's marker in the incident read back)."""
+    declare_severity_1(fake, confidential=True)
+    public = fake.add_issue(2, 40, title="Harden the login", issue_type="issue", path="group/other")
+    public.update(assignees=[{"id": 8, "username": "bob"}], due_date="2026-12-01")
+    comment("@incident-bot follow-up group/other#40", key="c1")
+    check_now(settings, rules, redis_conn, store=indexed, now=at("2026-12-15"))
+    assert len(fake.bot_notes(2, 40)) == 1 and len(escalations(fake)) == 1
+    redis_conn.delete(*redis_conn.scan_iter(match=settings.keys.follow_up_reminded(2, 40, "*")))
+    check_now(settings, rules, redis_conn, store=indexed, now=at("2026-12-15") + timedelta(hours=1))
+    assert len(fake.bot_notes(2, 40)) == 1 and len(escalations(fake)) == 1
