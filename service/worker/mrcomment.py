@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..changes.cause import CommentOnCause, RefKind
 from ..changes.suspects import SuspectScope
-from ..gitlab import GitLabError
+from ..gitlab import GitLabError, UnexpectedAnswer
 from ..text import ref, ref_text
 from .index import index_guard
 from .mergerequests import merge_requests
@@ -89,7 +89,8 @@ def _comment(action: CommentOnCause, delivery: Delivery, project: int | str, iid
         if any(n.author == delivery.bot_username and mark in n.body for n in client.merge_request_notes(project, iid)):
             return True
         client.comment_on_merge_request(project, iid, body(action, delivery))
-    except GitLabError as exc:
+    except (GitLabError, UnexpectedAnswer) as exc:
+        # Refused, or comments the bot cannot read (it cannot tell whether it already commented): said, not raised.
         delivery.log.warning("no comment on merge request %s!%s: %s", project, iid, exc)
         return False
     return True

@@ -120,3 +120,14 @@ def test_an_index_down_records_no_cause_and_tells_no_merge_request(fake, runtime
     said = cause(fake, "!12", "c1")
     assert "cannot be written right now, so the cause is not recorded" in said and "Commented" not in said
     assert mr_calls(fake) == [] and mr_comments(fake, 12) == []
+
+
+def test_an_unreadable_comment_on_the_merge_request_is_said_not_raised(fake, runtime, indexed: Store) -> None:
+    """GitLab answering a comment the bot cannot read: the cause is recorded and replied to, the merge request is
+    not commented on (the bot cannot tell whether it already was), and the delivery does not fail."""
+    fake.ship(1, 1, 12)
+    declare_suspects(fake)
+    fake.mr_notes[(1, 12)] = [{"id": "not-a-number", "body": "hi", "author": {"username": "x"}}]
+    said = cause(fake, "!12", "c1")
+    assert "Cause recorded by" in said and "Commented on" not in said
+    assert mr_comments(fake, 12) == ["hi"]
