@@ -157,10 +157,44 @@ def run(args: Any, rules: RuleSet) -> int:
     settings = Settings.from_env(env)
     for line in startup_warnings(settings, rules, env):
         print(line, file=sys.stderr, flush=True)
+    _local_trial(args, settings, env)
+    index = _index(args, settings, rules, env)
+    env.update({SERVE_CHILD: "1", "PYTHONUNBUFFERED": "1"})
+    folder = data_dir(env)
+    folder.mkdir(parents=True, exist_ok=True)
+    relay = Relay(folder / LOG_FILE)
+    group = _Group(_start(args, env, relay))
+    runfile = write_runfile(Running(os.getpid(), env["REDIS_URL"], index, settings.dry_run, args.bind), env)
+    signal.signal(signal.SIGTERM, group.stop)
+    signal.signal(signal.SIGINT, group.stop)
+    code = 0
+    try:
+        _wait_until_up(args, settings.queue_name, env["REDIS_URL"], relay, group)
+        if not group.stopping and group.running():
+            with relay.lock:
+                print("\n".join(banner(args.bind, settings, env["REDIS_URL"], index, folder)))
+                sys.stdout.flush()
+                relay.showing.set()
+        code = group.watch()
+        group.wait()
+    finally:
+        runfile.unlink(missing_ok=True)
+        relay.close()
+        if embedded is not None:
+            embedded.shutdown()
+    return code if not group.stopping or code else 0
+
+
+def _local_trial(args: Any, settings: Settings, env: dict[str, str]) -> None:
+    """Without a webhook secret (or with --insecure-local-trial) the children run as a local trial."""
     if not settings.webhook_secret or getattr(args, "insecure_local_trial", False):
         env["INCIDENT_BOT_LOCAL_TRIAL"] = "1"  # serve is the local-trial command: its children may run without one
         if settings.webhook_secret:  # a secret, and the board shown to this machine without sign-in: say so
             print(BOARD_TRIAL, file=sys.stderr, flush=True)
+
+
+def _index(args: Any, settings: Settings, rules: RuleSet, env: dict[str, str]) -> str:
+    """The index the children use: a dry run's own trial index (seeded with --demo), else the configured one."""
     index = index_url(env)
     if settings.dry_run:
         index = env["INCIDENT_BOT_DATABASE_URL"] = trial_index_url(env)  # never mixed with a real index
@@ -171,10 +205,11 @@ def run(args: Any, rules: RuleSet) -> int:
             print(f"incident-bot: {added or 'the'} demo incidents in the trial index", flush=True)
     elif getattr(args, "demo", False):
         print("incident-bot: --demo ignored: demo incidents go only into a local trial's index (no GITLAB_TOKEN)")
-    env.update({SERVE_CHILD: "1", "PYTHONUNBUFFERED": "1"})
-    folder = data_dir(env)
-    folder.mkdir(parents=True, exist_ok=True)
-    relay = Relay(folder / LOG_FILE)
+    return index
+
+
+def _start(args: Any, env: dict[str, str], relay: Relay) -> list[subprocess.Popen[str]]:
+    """The web and the job workers, started with their output relayed."""
     exe = [sys.executable, "-m", "service.cli"]
     workers = ["--workers", str(args.workers)] if args.workers else []
     commands = [[*exe, "web", "--bind", args.bind, *workers]]
@@ -186,49 +221,56 @@ def run(args: Any, rules: RuleSet) -> int:
         assert child.stdout is not None
         relay.follow(child.stdout)
         children.append(child)
-    runfile = write_runfile(Running(os.getpid(), env["REDIS_URL"], index, settings.dry_run, args.bind), env)
-    stopping = False
+    return children
 
-    def stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-        for child in children:
+
+def _wait_until_up(args: Any, queue: str, redis_url: str, relay: Relay, group: _Group) -> None:
+    """Until the web answers, the workers registered and the children fell quiet (at most START_SECONDS)."""
+    from .connection import connect  # the children's Redis, to see them register
+
+    connection = connect(redis_url)
+    deadline = time.monotonic() + START_SECONDS
+    while not group.stopping and time.monotonic() < deadline and group.running():
+        quiet = time.monotonic() - relay.last_line > QUIET_SECONDS
+        if quiet and _ready(args.bind, connection, queue, args.job_workers):
+            break
+        time.sleep(0.2)
+
+
+class _Group:
+    """The children of one serve: stopped together, on a signal or when one of them exits."""
+
+    def __init__(self, children: list[subprocess.Popen[str]]):
+        self.children = children
+        self.stopping = False
+
+    def running(self) -> bool:
+        """Every child still up."""
+        return all(c.poll() is None for c in self.children)
+
+    def stop(self, signum: int, _frame: object) -> None:
+        """SIGTERM to each child still up (the handler of SIGTERM and SIGINT)."""
+        self.stopping = True
+        for child in self.children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    code = 0
-    try:
-        from .connection import connect  # the children's Redis, to see them register
-
-        connection = connect(env["REDIS_URL"])
-        deadline = time.monotonic() + START_SECONDS
-        while not stopping and time.monotonic() < deadline and all(c.poll() is None for c in children):
-            quiet = time.monotonic() - relay.last_line > QUIET_SECONDS
-            if quiet and _ready(args.bind, connection, settings.queue_name, args.job_workers):
-                break
-            time.sleep(0.2)
-        if not stopping and all(c.poll() is None for c in children):
-            with relay.lock:
-                print("\n".join(banner(args.bind, settings, env["REDIS_URL"], index, folder)))
-                sys.stdout.flush()
-                relay.showing.set()
-        while not stopping:
-            for child in children:
+    def watch(self) -> int:
+        """Until stopped, the first child to exit stops the others; the exit code to return (1 for a clean exit)."""
+        code = 0
+        while not self.stopping:
+            for child in self.children:
                 if child.poll() is not None:
                     code = child.returncode or 1
-                    stop(signal.SIGTERM, None)
+                    self.stop(signal.SIGTERM, None)
             time.sleep(0.2)
-        deadline = time.monotonic() + 15
-        for child in children:
+        return code
+
+    def wait(self, seconds: float = 15) -> None:
+        """Wait for every child to exit, killing those still up `seconds` from now."""
+        deadline = time.monotonic() + seconds
+        for child in self.children:
             try:
                 child.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
                 child.kill()
-    finally:
-        runfile.unlink(missing_ok=True)
-        relay.close()
-        if embedded is not None:
-            embedded.shutdown()
-    return code if not stopping or code else 0

@@ -26,6 +26,13 @@ NOT_MAINTAINER = (
     "managing webhooks needs the Maintainer role ({role} for a group), which this token's user lacks: run setup "
     "once with a maintainer's token (GITLAB_TOKEN=<theirs> incident-bot setup ... --bot-user <the bot>)"
 )
+UNSET_WEBHOOK_KEY = "GITLAB_WEBHOOK_SECRET is unset: set it (the bot checks it on every delivery) and run setup again"
+TRIGGERS_READ = "issues, comments (and confidential ones), deployments, feature flags"
+UNSHOWN_WEBHOOK_KEY = "GitLab never shows the secret token: --reset-token sends GITLAB_WEBHOOK_SECRET again"
+HOOK_DISABLED = (
+    "{disabled}: make sure the bot answers at {url}, then in GitLab "
+    "Settings → Webhooks → Test → Issue events (a delivery that succeeds re-enables it)"
+)
 
 
 @dataclass(frozen=True)
@@ -157,72 +164,56 @@ class Setup:
     def hook(self, ns: Namespace) -> bool:
         """Create or correct the webhook; False when this kind of hook is unavailable (group hooks on Free)."""
         name = f"{ns.kind[:-1]} {ns.path}"
-        dry, secret = self.options.dry_run, self.options.secret
         try:
             hooks = self.api.hooks(ns)
         except GitLabError as exc:
-            fallback = "; the project hook is set instead" if self.options.project else "; use --project"
-            if ns.kind == "groups" and exc.status == 404:
-                self.rows.append(Row("webhook", name, Status.FAILED, FREE_TIER.format(status=exc.status) + fallback))
-                return False
-            if exc.status == 403:
-                why = NOT_MAINTAINER.format(role="Owner")
-                self.rows.append(Row("webhook", name, Status.FAILED, why + (fallback if ns.kind == "groups" else "")))
-                return ns.kind != "groups"
-            self.rows.append(Row("webhook", name, Status.FAILED, exc.detail))
-            return True
-        wanted = hook_fields(self.options.url, ns.kind)
+            return self._unreadable_hooks(ns, name, exc)
         found = find_hook(hooks, self.options.url)
-        if not secret:
-            self.rows.append(
-                Row(
-                    "webhook",
-                    name,
-                    Status.FAILED,
-                    "GITLAB_WEBHOOK_SECRET is unset: set it (the bot checks it on every delivery) and run setup again",
-                )
-            )
+        if not self.options.secret:
+            self.rows.append(Row("webhook", name, Status.FAILED, UNSET_WEBHOOK_KEY))
             return True
         try:
-            if found is None:
-                if not dry:
-                    self.api.create_hook(ns, {**wanted, "token": secret})
-                status = Status.WOULD_CREATE if dry else Status.CREATED
-                triggers = "issues, comments (and confidential ones), deployments, feature flags"
-                self.rows.append(Row("webhook", name, status, f"{self.options.url}: {triggers}"))
-                return True
-            differs = hook_differences(found, wanted)
-            if self.options.reset_token:
-                differs.append("token")
-            if differs:
-                if not dry:
-                    self.api.update_hook(ns, int(found["id"]), {**wanted, "token": secret})
-                status = Status.WOULD_UPDATE if dry else Status.UPDATED
-                self.rows.append(Row("webhook", name, status, "changed: " + ", ".join(differs)))
-            else:
-                self.rows.append(
-                    Row(
-                        "webhook",
-                        name,
-                        Status.RIGHT,
-                        "GitLab never shows the secret token: --reset-token sends GITLAB_WEBHOOK_SECRET again",
-                    )
-                )
+            self.rows.append(self._write_hook(ns, name, found))
         except GitLabError as exc:
             self.rows.append(Row("webhook", name, Status.FAILED, exc.detail))
             return True
         disabled = hook_disabled(found) if found else None
         if disabled:
-            self.rows.append(
-                Row(
-                    "webhook",
-                    name,
-                    Status.FAILED,
-                    f"{disabled}: make sure the bot answers at {self.options.url}, then in GitLab "
-                    "Settings → Webhooks → Test → Issue events (a delivery that succeeds re-enables it)",
-                )
-            )
+            why = HOOK_DISABLED.format(disabled=disabled, url=self.options.url)
+            self.rows.append(Row("webhook", name, Status.FAILED, why))
         return True
+
+    def _unreadable_hooks(self, ns: Namespace, name: str, exc: GitLabError) -> bool:
+        """The row for hooks GitLab would not list; False when group hooks are unavailable (Free tier, no role)."""
+        fallback = "; the project hook is set instead" if self.options.project else "; use --project"
+        if ns.kind == "groups" and exc.status == 404:
+            self.rows.append(Row("webhook", name, Status.FAILED, FREE_TIER.format(status=exc.status) + fallback))
+            return False
+        if exc.status == 403:
+            why = NOT_MAINTAINER.format(role="Owner")
+            self.rows.append(Row("webhook", name, Status.FAILED, why + (fallback if ns.kind == "groups" else "")))
+            return ns.kind != "groups"
+        self.rows.append(Row("webhook", name, Status.FAILED, exc.detail))
+        return True
+
+    def _write_hook(self, ns: Namespace, name: str, found: dict[str, Any] | None) -> Row:
+        """Create the hook, or update what differs (unless dry-run); the row saying which."""
+        dry, secret = self.options.dry_run, self.options.secret
+        wanted = hook_fields(self.options.url, ns.kind)
+        if found is None:
+            if not dry:
+                self.api.create_hook(ns, {**wanted, "token": secret})
+            status = Status.WOULD_CREATE if dry else Status.CREATED
+            return Row("webhook", name, status, f"{self.options.url}: {TRIGGERS_READ}")
+        differs = hook_differences(found, wanted)
+        if self.options.reset_token:
+            differs.append("token")
+        if not differs:
+            return Row("webhook", name, Status.RIGHT, UNSHOWN_WEBHOOK_KEY)
+        if not dry:
+            self.api.update_hook(ns, int(found["id"]), {**wanted, "token": secret})
+        status = Status.WOULD_UPDATE if dry else Status.UPDATED
+        return Row("webhook", name, status, "changed: " + ", ".join(differs))
 
 
 def _in_group(ns: Namespace, group: Namespace) -> bool:

@@ -134,29 +134,9 @@ class _Builder:
                 self.rule_docs.append((doc, index, raw))
 
     def build(self) -> RuleSet:
+        """The merged rule set: every cross-reference checked, every template and rule compiled."""
         s = self.sections
-        severities = {
-            int(k): Severity(
-                int(k),
-                v["label"],
-                v["name"],
-                v.get("native", "UNKNOWN"),
-                v.get("description", ""),
-                v.get("update_every_minutes"),
-                v.get("color", ""),
-                MappingProxyType({k2: float(x) for k2, x in (v.get("targets") or {}).items()}),
-            )
-            for k, (_, v) in s["severities"].items()
-        }
-        labels: dict[str, int] = {}
-        for k, (doc, v) in s["severities"].items():
-            if v["label"] in labels:
-                self._ref(
-                    doc,
-                    ("severities", k),
-                    f"duplicate severity label {v['label']!r} (also severity {labels[v['label']]})",
-                )
-            labels.setdefault(v["label"], int(k))
+        severities = self._severities()
         categories = {
             k: Category(k, v["label"], v.get("description", ""), v.get("color", ""))
             for k, (_, v) in s["categories"].items()
@@ -177,24 +157,7 @@ class _Builder:
                 self._ref(doc, ("teams", k, "rotation"), f"team {k!r} uses unknown rotation {v['rotation']!r}")
             if v.get("channel") and v["channel"] not in channels:
                 self._ref(doc, ("teams", k, "channel"), f"team {k!r} uses unknown channel {v['channel']!r}")
-        templates = {}
-        for k, (doc, v) in s["templates"].items():
-            full = self._template_room(v)
-            if full:
-                self._ref(doc, ("templates", k), f"template {k!r}: {full}")
-                continue
-            try:
-                templates[k] = TEMPLATES.from_string(v)
-            except jinja2.TemplateError as exc:
-                self._ref(doc, ("templates", k), f"template {k!r}: {template_error(exc)}")
-        settings = {k: v for k, (_, v) in s["settings"].items()}
-        training = settings.get("training_channel")
-        if training is not None and training not in channels:
-            at = (s["settings"]["training_channel"][0], ("settings", "training_channel"))
-            self._ref(*at, f"training_channel: unknown channel {training!r} (declare it under channels:)")
-        if "digest" in s["settings"]:
-            digest_doc, digest = s["settings"]["digest"]
-            self._digest(digest_doc, digest, channels)
+        templates = self._templates()
         ruleset = RuleSet(
             severities=MappingProxyType(severities),
             phases=tuple(self.phases),
@@ -204,14 +167,67 @@ class _Builder:
             templates=MappingProxyType(templates),
             channels=MappingProxyType(channels),
             teams=MappingProxyType(teams),
-            settings=ProcessSettings.from_mapping(settings),
+            settings=ProcessSettings.from_mapping(self._settings(channels)),
             files=tuple(self.files),
         )
+        return self._compile(ruleset, templates)
 
+    def _severities(self) -> dict[int, Severity]:
+        """The severities by level; a label two levels share is a problem."""
+        severities = {
+            int(k): Severity(
+                int(k),
+                v["label"],
+                v["name"],
+                v.get("native", "UNKNOWN"),
+                v.get("description", ""),
+                v.get("update_every_minutes"),
+                v.get("color", ""),
+                MappingProxyType({k2: float(x) for k2, x in (v.get("targets") or {}).items()}),
+            )
+            for k, (_, v) in self.sections["severities"].items()
+        }
+        labels: dict[str, int] = {}
+        for k, (doc, v) in self.sections["severities"].items():
+            if v["label"] in labels:
+                also = f"duplicate severity label {v['label']!r} (also severity {labels[v['label']]})"
+                self._ref(doc, ("severities", k), also)
+            labels.setdefault(v["label"], int(k))
+        return severities
+
+    def _templates(self) -> dict[str, jinja2.Template]:
+        """The templates compiled, while the load's template budget lasts."""
+        templates = {}
+        for k, (doc, v) in self.sections["templates"].items():
+            full = self._template_room(v)
+            if full:
+                self._ref(doc, ("templates", k), f"template {k!r}: {full}")
+                continue
+            try:
+                templates[k] = TEMPLATES.from_string(v)
+            except jinja2.TemplateError as exc:
+                self._ref(doc, ("templates", k), f"template {k!r}: {template_error(exc)}")
+        return templates
+
+    def _settings(self, channels: Mapping[str, Channel]) -> dict[str, Any]:
+        """The process settings; the channels they name (training, digest) must exist."""
+        s = self.sections
+        settings = {k: v for k, (_, v) in s["settings"].items()}
+        training = settings.get("training_channel")
+        if training is not None and training not in channels:
+            at = (s["settings"]["training_channel"][0], ("settings", "training_channel"))
+            self._ref(*at, f"training_channel: unknown channel {training!r} (declare it under channels:)")
+        if "digest" in s["settings"]:
+            digest_doc, digest = s["settings"]["digest"]
+            self._digest(digest_doc, digest, channels)
+        return settings
+
+    def _compile(self, ruleset: RuleSet, templates: Mapping[str, jinja2.Template]) -> RuleSet:
+        """Render each template for the sample incidents and compile the rules; raise RulesError on any problem."""
         samples = list(sample_drafts(ruleset)) if not self.problems else []
         with step_budget(LOAD_STEPS):
             for k, template in templates.items():
-                doc = s["templates"][k][0]
+                doc = self.sections["templates"][k][0]
                 problem = render_problem(template, samples)
                 if problem:
                     self._ref(doc, ("templates", k), f"template {k!r} {problem}")
@@ -266,11 +282,8 @@ class _Builder:
             try:
                 overrides.append(Override(o["user"], _when(o["from"]), _when(o["until"])))
             except ValueError:
-                self._ref(
-                    doc,
-                    ("rotations", name, "overrides", i),
-                    f"rotation {name!r}: override times must be ISO 8601, e.g. 2026-12-24T09:00Z",
-                )
+                iso = f"rotation {name!r}: override times must be ISO 8601, e.g. 2026-12-24T09:00Z"
+                self._ref(doc, ("rotations", name, "overrides", i), iso)
         where = f"{doc.file}:{doc.line(('rotations', name, 'members'))}"
         return Rotation(
             name, tuple(raw["members"]), start, time(hh, mm), int(raw.get("period_days", 7)), tuple(overrides), where

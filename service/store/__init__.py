@@ -58,8 +58,8 @@ def open_store(
     url: str | None = None, *, env: Mapping[str, str] | None = None, vocab: Vocabulary | None = None
 ) -> Store:
     """The index at `url` (default: from the environment), created and migrated to the newest schema."""
-    from .engine import database_url, make_engine, migrate
-    from .store import Store
+    from .engine import database_url, make_engine, migrate  # deferred: SQLAlchemy loads on first use, not import
+    from .store import Store  # deferred: SQLAlchemy loads on first use, not import
 
     engine = make_engine(url or database_url(env))
     migrate(engine)

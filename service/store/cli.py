@@ -53,15 +53,17 @@ def add_parsers(sub: Any) -> None:
 
 def cmd_reindex(args: argparse.Namespace) -> int:
     """Rebuild the incidents GitLab lists into the index; print how many and how fast."""
+    # Deferred: `reindex` imports its work (GitLab client, rules, SQLAlchemy) when it runs, like the ops commands,
+    # so building the CLI for every other `incident-bot` command stays fast.
     from service.config import Settings
-    from service.gitlab import GitLabError
-    from service.gitlab.history import GitLabHistory
-    from service.rules import RulesError, load_rules
+    from service.gitlab import GitLabError  # deferred: see above
+    from service.gitlab.history import GitLabHistory  # deferred: see above
+    from service.rules import RulesError, load_rules  # deferred: see above
 
-    from . import open_store
-    from .observe import vocabulary
-    from .reindex import reindex
-    from .reindex_changes import backfill_deployments
+    from . import open_store  # deferred: see above
+    from .observe import vocabulary  # deferred: see above
+    from .reindex import reindex  # deferred: see above
+    from .reindex_changes import backfill_deployments  # deferred: see above
 
     settings = Settings.from_env()
     if not settings.gitlab_token:
@@ -96,9 +98,9 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 def open_index_or_exit(opener: Any) -> Any:
     """Open the index, or a ConfigError naming the database (password hidden) and the reason in one line."""
-    import sqlalchemy as sa
+    import sqlalchemy as sa  # deferred: SQLAlchemy loads only when a command opens the index
 
-    from service.store import database_url
+    from service.store import database_url  # deferred: the store's SQLAlchemy names load on first use
 
     url = database_url()
     try:

@@ -112,7 +112,7 @@ def _quiet_alembic() -> None:
 def alembic_config() -> Config:
     """Alembic's configuration for the migrations shipped inside this package."""
     _quiet_alembic()
-    from alembic.config import Config
+    from alembic.config import Config  # deferred: imported after _quiet_alembic() quiets its logger
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -121,7 +121,7 @@ def alembic_config() -> Config:
 
 def head() -> str | None:
     """The newest migration revision shipped."""
-    from alembic.script import ScriptDirectory
+    from alembic.script import ScriptDirectory  # deferred: alembic loads when the store migrates, not on import
 
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
@@ -129,7 +129,7 @@ def head() -> str | None:
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None: never migrated)."""
     _quiet_alembic()
-    from alembic.runtime.migration import MigrationContext
+    from alembic.runtime.migration import MigrationContext  # deferred: after _quiet_alembic()
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
@@ -147,7 +147,7 @@ def migrate(engine: Engine) -> None:
             return
     except sa.exc.OperationalError:
         pass  # another process is migrating a fresh SQLite file ("database is locked"): wait for it below
-    from alembic import command
+    from alembic import command  # deferred: after current_revision() quieted alembic's logger
 
     config = alembic_config()
     with _sqlite_lock(engine), engine.begin() as conn:

@@ -9,6 +9,7 @@ step, exactly as the same edit arrives to the worker as one delivery.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
 from typing import Any
@@ -63,7 +64,52 @@ def history_observation(
     """The incident as GitLab's history tells it: facts now and every timeline event, from the issue's start."""
     labels_now = frozenset(str(label) for label in issue.get("labels") or [])
     created_at = parse_time(issue.get("created_at"))
-    bot = vocab.bot_username
+    labelled = _label_history(labels_now, label_events_raw, vocab)
+    closed = _state_history(state_events_raw, vocab.bot_username)
+    told = _note_history(issue, notes_raw, vocab)
+    author, author_id = _user(issue.get("author"))
+    return Observation(
+        project_id=int(issue["project_id"]),
+        project_path=project_path(issue),
+        iid=int(issue["iid"]),
+        title=str(issue.get("title") or ""),
+        description=str(issue.get("description") or ""),
+        url=str(issue.get("web_url") or ""),
+        confidential=bool(issue.get("confidential")),
+        drill=vocab.drill_label in labels_now,
+        issue_type=str(issue.get("issue_type") or issue.get("type") or "issue").lower(),
+        category=vocab.category(labels_now),
+        area=first_area(told.areas),
+        severity=vocab.severity(labels_now),
+        phase=vocab.phase(labels_now),
+        state=str(issue.get("state") or "opened"),
+        author=author or None,
+        author_id=author_id,
+        created_at=created_at,
+        roles=told.staffed,
+        review_url=told.review_url,
+        review_state=review_state if told.review_url else None,
+        observed_at=observed_at,
+        events=(*labelled, *closed, *told.events),
+        cause=told.cause,
+    )
+
+
+@dataclass
+class _Notes:
+    """What the comments tell: their timeline events, and what the bot's memories say last."""
+
+    events: list[TimelineEvent] = field(default_factory=list)
+    staffed: dict[str, str] = field(default_factory=dict)
+    areas: Any = None  # the functional areas the bot's newest memory names, as the delivery path reads them
+    review_url: str | None = None
+    cause: MarkedCause | None = None  # the newest cause marker's, as the bot confirmed it (the last one wins)
+
+
+def _label_history(
+    labels_now: frozenset[str], label_events_raw: Sequence[Raw], vocab: Vocabulary
+) -> list[TimelineEvent]:
+    """The timeline events of the label changes, one step per edit (same time, same user)."""
     events: list[TimelineEvent] = []
     changes = _sorted(label_events_raw)
     # Labels at creation that no event explains (older GitLab): undo every recorded change from the labels now.
@@ -82,16 +128,25 @@ def history_observation(
             if name:
                 (labels.add if item.get("action") == "add" else labels.discard)(str(name))
         events += label_events(before, labels, at, vocab, actor=username, actor_id=uid)
+    return events
+
+
+def _state_history(state_events_raw: Sequence[Raw], bot: str) -> list[TimelineEvent]:
+    """The timeline events of closing and reopening."""
+    events = []
     for at, _, item in _sorted(state_events_raw):
         state = str(item.get("state") or "")
         if state in ("closed", "reopened"):
             username, uid = _user(item.get("user"))
             by_bot = username == bot
             events.append(TimelineEvent(at, EventKind.STATE, "", "", state, username, None if by_bot else uid, by_bot))
-    staffed: dict[str, str] = {}
-    areas: Any = None  # the functional areas the bot's newest memory names, as the delivery path reads them
-    review_url: str | None = None
-    cause: MarkedCause | None = None  # the newest cause marker's, as the bot confirmed it (the last one wins)
+    return events
+
+
+def _note_history(issue: Raw, notes_raw: Sequence[Raw], vocab: Vocabulary) -> _Notes:
+    """People's comments and status updates, and what the bot's comments and memories record, in order."""
+    bot = vocab.bot_username
+    told = _Notes()
     for at, _, note in _sorted(notes_raw):
         username, uid = _user(note.get("author"))
         body = str(note.get("body") or "")
@@ -99,56 +154,36 @@ def history_observation(
             continue
         if username != bot:
             kind = EventKind.STATUS_UPDATE if vocab.is_status_update(body) else EventKind.COMMENT
-            events.append(TimelineEvent(at, kind, "", "", "", username, uid, False))
+            told.events.append(TimelineEvent(at, kind, "", "", "", username, uid, False))
             continue
-        events += resolutions(body, bot) + cause_events(body)
+        told.events += resolutions(body, bot) + cause_events(body)
         marks = marked_causes(body, int(issue["project_id"]), int(issue["iid"]))
-        cause = marks[-1] if marks else cause
+        told.cause = marks[-1] if marks else told.cause
         memory = read_memory(body)
-        if memory is None:
-            continue
-        raw_staffed = memory.get("staffed")
-        now_staffed = {str(k): str(v) for k, v in raw_staffed.items()} if isinstance(raw_staffed, dict) else staffed
-        for role in sorted(set(staffed) | set(now_staffed)):
-            if staffed.get(role) != now_staffed.get(role):
-                events.append(
-                    TimelineEvent(
-                        at, EventKind.ROLE, role, staffed.get(role, ""), now_staffed.get(role, ""), bot, None, True
-                    )
+        if memory is not None:
+            _remember(told, memory, at, bot)
+    return told
+
+
+def _remember(told: _Notes, memory: dict[str, Any], at: datetime, bot: str) -> None:
+    """One memory of the bot's: the role changes since the last, its pages, areas, and the first review it opened."""
+    raw_staffed = memory.get("staffed")
+    staffed = told.staffed
+    now_staffed = {str(k): str(v) for k, v in raw_staffed.items()} if isinstance(raw_staffed, dict) else staffed
+    for role in sorted(set(staffed) | set(now_staffed)):
+        if staffed.get(role) != now_staffed.get(role):
+            told.events.append(
+                TimelineEvent(
+                    at, EventKind.ROLE, role, staffed.get(role, ""), now_staffed.get(role, ""), bot, None, True
                 )
-        staffed = now_staffed
-        events += page_acks(memory) + page_sends(memory)
-        areas = memory.get("areas", areas)
-        review = memory.get("review")
-        if isinstance(review, dict) and review.get("url") and review_url is None:
-            review_url = str(review["url"])
-            events.append(TimelineEvent(at, EventKind.REVIEW, "", "", review_url, bot, None, True))
-    author, author_id = _user(issue.get("author"))
-    return Observation(
-        project_id=int(issue["project_id"]),
-        project_path=project_path(issue),
-        iid=int(issue["iid"]),
-        title=str(issue.get("title") or ""),
-        description=str(issue.get("description") or ""),
-        url=str(issue.get("web_url") or ""),
-        confidential=bool(issue.get("confidential")),
-        drill=vocab.drill_label in labels_now,
-        issue_type=str(issue.get("issue_type") or issue.get("type") or "issue").lower(),
-        category=vocab.category(labels_now),
-        area=first_area(areas),
-        severity=vocab.severity(labels_now),
-        phase=vocab.phase(labels_now),
-        state=str(issue.get("state") or "opened"),
-        author=author or None,
-        author_id=author_id,
-        created_at=created_at,
-        roles=staffed,
-        review_url=review_url,
-        review_state=review_state if review_url else None,
-        observed_at=observed_at,
-        events=tuple(events),
-        cause=cause,
-    )
+            )
+    told.staffed = now_staffed
+    told.events += page_acks(memory) + page_sends(memory)
+    told.areas = memory.get("areas", told.areas)
+    review = memory.get("review")
+    if isinstance(review, dict) and review.get("url") and told.review_url is None:
+        told.review_url = str(review["url"])
+        told.events.append(TimelineEvent(at, EventKind.REVIEW, "", "", told.review_url, bot, None, True))
 
 
 def bot_comments(notes_raw: Sequence[Raw], bot: str) -> list[str]:

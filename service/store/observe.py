@@ -39,6 +39,7 @@ from .vocabulary import Vocabulary
 if TYPE_CHECKING:
     from service.events import Event
     from service.incident import IncidentState, Issue
+    from service.plan import After
     from service.rules import RuleSet
 
 
@@ -83,42 +84,15 @@ def observe(
     times = _payload_times(payload or {}, event.is_note)
     at = times["at"] or now
     actor, actor_id = event.actor.username, event.actor.id
-    events: list[TimelineEvent] = []
-    # The person's step: labels before and after their edit.
-    if not event.is_note:
-        before = (set(event.labels) - event.labels_added) | event.labels_removed
-        events += label_events(before, event.labels, at, vocab, actor=actor, actor_id=actor_id)
-        if event.action in ("close", "reopen"):
-            to = "closed" if event.action == "close" else "reopened"
-            events.append(TimelineEvent(at, EventKind.STATE, "", "", to, actor, actor_id, actor == vocab.bot_username))
-    elif event.action == "create" and actor != vocab.bot_username:
-        kind = EventKind.STATUS_UPDATE if vocab.is_status_update(event.note or "") else EventKind.COMMENT
-        events.append(TimelineEvent(at, kind, "", "", "", actor, actor_id, False))
-    for ack in plan.of(AcknowledgePage):  # a page acknowledged: the incident's acknowledged time (store.timeline)
-        when = parse_time(ack.at) or at
-        events.append(TimelineEvent(when, EventKind.PAGE_ACK, ack.page, "", ack.via, ack.person, None, False))
-    # The bot's step: what the plan changed.
-    bot, after = vocab.bot_username, plan.settled(state)  # the incident as the plan leaves it
-    events += sorted(set(page_sends(after.memory)) - set(page_sends(state.memory)))  # the people this plan paged
+    events = _person_step(event, plan, vocab, at)
+    after = plan.settled(state)  # the incident as the plan leaves it
     labels_after = after.labels
-    events += label_events(state.labels, labels_after, at, vocab, actor=bot, actor_id=None)
     closing = after.state == "closed" and state.issue.state != "closed"
-    if closing:
-        events.append(TimelineEvent(at, EventKind.STATE, "", "", "closed", bot, None, True))
-    raw = state.memory.get("staffed")
-    staffed_before = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
-    staffed = _staffed(after.memory.get("staffed"), staffed_before)
-    for role in sorted(set(staffed_before) | set(staffed)):
-        if staffed_before.get(role) != staffed.get(role):
-            was, now_user = staffed_before.get(role) or "", staffed.get(role) or ""
-            events.append(TimelineEvent(at, EventKind.ROLE, role, was, now_user, bot, None, True))
     review = state.memory.get("review")
     known_review = review.get("url") if isinstance(review, dict) else None
-    if review_url and not known_review:
-        events.append(TimelineEvent(at, EventKind.REVIEW, "", "", review_url, bot, None, True))
-    author_id = times["author_id"]
-    if event.action == "open" and not event.is_note:
-        author_id = actor_id if author_id is None else author_id
+    opened_review = review_url if review_url and not known_review else None
+    bot_events, staffed = _bot_step(state, after, closing, opened_review, vocab, at)
+    author_id = _author_id(times["author_id"], event)
     issue = state.issue
     return Observation(
         project_id=event.project_id,
@@ -140,12 +114,52 @@ def observe(
         created_at=times["created_at"] or (at if event.action == "open" and not event.is_note else None),
         roles=staffed,
         review_url=review_url or known_review,
-        review_state="opened" if review_url and not known_review else None,
+        review_state="opened" if opened_review else None,
         observed_at=at,
-        events=tuple(events),
+        events=(*events, *bot_events),
         is_incident=is_incident(issue.issue_type, labels_after, incident),
         checklists=_checklists(state, event, payload or {}),
     )
+
+
+def _person_step(event: Event, plan: Plan, vocab: Vocabulary, at: datetime) -> list[TimelineEvent]:
+    """The person's step: labels before and after their edit, their closing or comment, the pages acknowledged."""
+    actor, actor_id = event.actor.username, event.actor.id
+    events: list[TimelineEvent] = []
+    if not event.is_note:
+        before = (set(event.labels) - event.labels_added) | event.labels_removed
+        events += label_events(before, event.labels, at, vocab, actor=actor, actor_id=actor_id)
+        if event.action in ("close", "reopen"):
+            to = "closed" if event.action == "close" else "reopened"
+            events.append(TimelineEvent(at, EventKind.STATE, "", "", to, actor, actor_id, actor == vocab.bot_username))
+    elif event.action == "create" and actor != vocab.bot_username:
+        kind = EventKind.STATUS_UPDATE if vocab.is_status_update(event.note or "") else EventKind.COMMENT
+        events.append(TimelineEvent(at, kind, "", "", "", actor, actor_id, False))
+    for ack in plan.of(AcknowledgePage):  # a page acknowledged: the incident's acknowledged time (store.timeline)
+        when = parse_time(ack.at) or at
+        events.append(TimelineEvent(when, EventKind.PAGE_ACK, ack.page, "", ack.via, ack.person, None, False))
+    return events
+
+
+def _bot_step(
+    state: IncidentState, after: After, closing: bool, opened_review: str | None, vocab: Vocabulary, at: datetime
+) -> tuple[list[TimelineEvent], dict[str, str]]:
+    """The bot's step, what the plan changed (pages sent, labels, closing, roles, the review opened); who is staffed."""
+    bot = vocab.bot_username
+    events = sorted(set(page_sends(after.memory)) - set(page_sends(state.memory)))  # the people this plan paged
+    events += label_events(state.labels, after.labels, at, vocab, actor=bot, actor_id=None)
+    if closing:
+        events.append(TimelineEvent(at, EventKind.STATE, "", "", "closed", bot, None, True))
+    raw = state.memory.get("staffed")
+    staffed_before = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+    staffed = _staffed(after.memory.get("staffed"), staffed_before)
+    for role in sorted(set(staffed_before) | set(staffed)):
+        if staffed_before.get(role) != staffed.get(role):
+            was, now_user = staffed_before.get(role) or "", staffed.get(role) or ""
+            events.append(TimelineEvent(at, EventKind.ROLE, role, was, now_user, bot, None, True))
+    if opened_review:
+        events.append(TimelineEvent(at, EventKind.REVIEW, "", "", opened_review, bot, None, True))
+    return events, staffed
 
 
 def _checklists(state: IncidentState, event: Event, payload: Mapping[str, Any]) -> tuple[Progress, ...]:
@@ -190,6 +204,13 @@ def _payload_times(payload: Mapping[str, Any], is_note: bool) -> dict[str, Any]:
         "created_at": parse_time(issue.get("created_at")),
         "author_id": author_id if isinstance(author_id, int) and not isinstance(author_id, bool) else None,
     }
+
+
+def _author_id(known: int | None, event: Event) -> int | None:
+    """The issue's author id: the hook's, else (an issue just opened) the actor's."""
+    if event.action == "open" and not event.is_note:
+        return event.actor.id if known is None else known
+    return known
 
 
 def _author_name(issue: Issue, author_id: int | None, actor: str, actor_id: int | None) -> str | None:

@@ -10,9 +10,11 @@ from rq import Queue, get_current_job
 from .. import logs, metrics
 from ..durations import human_duration
 from ..events import Actor, Event, Kind, is_incident
+from ..incident import IncidentState
 from ..queue import notify_queue_name
+from ..rules import RuleSet
 from .followups import reminder_key, schedule_reminder
-from .runtime import current
+from .runtime import Runtime, current
 
 log = logging.getLogger("incident_bot.reminders")
 
@@ -40,30 +42,13 @@ def fire(project_id: int, iid: int, token: str, count: int) -> str:
         metrics.reminder("dry_run")
         return "dry-run"
     bot = runtime.bot_username()
-    event = Event(
-        kind=Kind.ISSUE,
-        action="reminder",
-        project_id=project_id,
-        project_path="",
-        iid=iid,
-        actor=Actor(None, bot),
-        is_incident=True,
-    )
-    delivery = runtime.delivery(event, blog, bot)
+    delivery = runtime.delivery(_reminder_event(project_id, iid, bot), blog, bot)
     rules = delivery.rules
     state = delivery.load_state()
-    labels = state.issue.labels
-    last_phase = rules.phases[-1].label if rules.phases else None
-    level = rules.severity_of(labels)
-    minutes = rules.severities[level].update_every_minutes if level is not None else None
-    still_incident = is_incident(state.issue.issue_type, labels, rules.incident_label)
-    if state.issue.state == "closed" or (last_phase and last_phase in labels) or not minutes or not still_incident:
-        runtime.connection.delete(reminder_key(project_id, iid, runtime.settings.keys))
-        if runtime.followups is not None:
-            runtime.followups.record_pending(project_id, iid, None, (), 0)
-        blog.info("reminders stopped: resolved, no longer an incident, or its severity needs no updates")
-        metrics.reminder("stopped")
-        return "stopped"
+    due = _update_due(rules, state)
+    if due is None:
+        return _stop(runtime, project_id, iid, blog)
+    level, minutes = due
     staffed = state.memory.get("staffed", {})
     owner = next((staffed[r] for r in record.get("roles", []) if r in staffed), None)
     limit = rules.settings.reminder_limit
@@ -73,19 +58,62 @@ def fire(project_id: int, iid: int, token: str, count: int) -> str:
     delivery.gitlab.create_note(project_id, iid, body)
     blog.info("reminder posted")
     metrics.reminder("posted")
+    _schedule_next(runtime, project_id, iid, token, minutes, tuple(record.get("roles", [])), count, limit)
+    return f"reminded ({count})"
+
+
+def _reminder_event(project_id: int, iid: int, bot: str) -> Event:
+    """The event a reminder acts on: the bot itself touching the incident."""
+    return Event(
+        kind=Kind.ISSUE,
+        action="reminder",
+        project_id=project_id,
+        project_path="",
+        iid=iid,
+        actor=Actor(None, bot),
+        is_incident=True,
+    )
+
+
+def _update_due(rules: RuleSet, state: IncidentState) -> tuple[int, float] | None:
+    """The severity and its update interval in minutes; None once resolved, no longer an incident, or needing none."""
+    labels = state.issue.labels
+    last_phase = rules.phases[-1].label if rules.phases else None
+    level = rules.severity_of(labels)
+    minutes = rules.severities[level].update_every_minutes if level is not None else None
+    still_incident = is_incident(state.issue.issue_type, labels, rules.incident_label)
+    resolved = state.issue.state == "closed" or bool(last_phase and last_phase in labels)
+    if level is None or not minutes or resolved or not still_incident:
+        return None
+    return level, minutes
+
+
+def _stop(runtime: Runtime, project_id: int, iid: int, blog: logs.Bound) -> str:
+    """End the series: its record gone, nothing pending."""
+    runtime.connection.delete(reminder_key(project_id, iid, runtime.settings.keys))
+    if runtime.followups is not None:
+        runtime.followups.record_pending(project_id, iid, None, (), 0)
+    blog.info("reminders stopped: resolved, no longer an incident, or its severity needs no updates")
+    metrics.reminder("stopped")
+    return "stopped"
+
+
+def _schedule_next(
+    runtime: Runtime,
+    project_id: int,
+    iid: int,
+    token: str,
+    minutes: float,
+    roles: tuple[str, ...],
+    count: int,
+    limit: int,
+) -> None:
+    """Schedule reminder `count + 1` unless `count` was the last, and record what is pending."""
     if count < limit:
         job = get_current_job()
         queue = job.origin if job else notify_queue_name(runtime.settings.queue_name)
         schedule_reminder(
-            Queue(queue, connection=runtime.connection),
-            project_id,
-            iid,
-            token,
-            minutes,
-            tuple(record.get("roles", [])),
-            count + 1,
+            Queue(queue, connection=runtime.connection), project_id, iid, token, minutes, roles, count + 1
         )
     if runtime.followups is not None:  # the next one, or (after the last) none pending
-        roles = tuple(record.get("roles", []))
         runtime.followups.record_pending(project_id, iid, minutes if count < limit else None, roles, count + 1)
-    return f"reminded ({count})"
