@@ -156,12 +156,6 @@ def find_memory(notes: Iterable[Note], bot_username: str) -> tuple[dict[str, Any
     return {}, None
 
 
-def memory_areas(memory: Mapping[str, Any]) -> tuple[str, ...]:
-    """The functional areas the planner applied to the incident (the memory's `areas`: `handlers.areas`), in order."""
-    found = memory.get("areas")
-    return tuple(a for a in found if isinstance(a, str) and a) if isinstance(found, list) else ()
-
-
 def checklist_notes(notes: Iterable[Note], bot_username: str) -> dict[str, int]:
     """Phase -> id of the bot's newest note holding that phase's checklist (notes given newest first)."""
     found: dict[str, int] = {}
