@@ -20,7 +20,14 @@ from ..events import is_incident
 from ..gitlab import PermanentGitLabError
 from ..plan import AdoptFollowUp, OpenFollowUp, Plan, TrackFollowUp
 from ..text import neutralise_line
-from .corrective_links import follow_up_description, incident_issue, incident_reviews, incident_severity, with_due
+from .corrective_links import (
+    follow_up_description,
+    incident_issue,
+    incident_reviews,
+    incident_severity,
+    may_adopt,
+    with_due,
+)
 from .corrective_lists import a_review, incident_of_review, refresh_lists, remember_reviews, store_of
 from .corrective_track import track_follow_up
 from .index import index_guard
@@ -32,6 +39,10 @@ if TYPE_CHECKING:
 
 OPENED_TTL = 7 * 86400  # seconds: longer than RQ retries a delivery
 NO_INCIDENT = "This issue is no incident and is linked to none, so there is nothing to follow up here."
+NOT_ADOPTED = (
+    "`{}` is not taken as a follow-up: I take only an issue in this incident's project or one its areas share, "
+    "and a confidential one only for a confidential incident."
+)
 
 
 def apply_follow_ups(
@@ -145,6 +156,9 @@ def adopt_follow_up(
         issue = client.get_follow_up(action.project or delivery.event.project_id, action.iid)
     except PermanentGitLabError:
         return f"I cannot find issue `{shown}` (or I may not see it), so it is not a follow-up."
+    if not may_adopt(delivery, state, incident, secret, issue):  # says nothing of it beyond what was typed
+        delivery.log.info("follow-up %s#%s not adopted: outside the incident's scope or confidential", *incident)
+        return NOT_ADOPTED.format(shown)
     if (issue.project_id, issue.iid) == incident or is_incident(None, issue.labels, delivery.rules.incident_label):
         return f"`{shown}` is an incident, not a follow-up of one."
     if label not in issue.labels:

@@ -2,21 +2,32 @@
 note into the incident fails, and the escalation is retried alone until it is posted, once (issue 20's audit).
 
 Through the overdue pass (`incident-bot follow-ups --check`) against the fake GitLab and the index (SQLite and
-PostgreSQL); group/other (project 2) holds the public follow-up.
+PostgreSQL); group/other (project 2), the follow-ups' own project (`followups.project`), holds the public follow-up.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from redis import Redis
 
 from service.ops.overdue import check_now
+from service.rules import RuleSet, load_rules
 from service.store import Store
 from tests.followups import at, comment, declare_severity_1
+from tests.rulesdir import TEST_RULES
 
 pytestmark = pytest.mark.usefixtures("follow_up_clock")  # the due dates below are worked out from its time
+
+
+@pytest.fixture()
+def rules() -> RuleSet:
+    """The shipped rules, follow-ups kept in group/other: an issue there may be adopted for a confidential incident."""
+    shipped = load_rules(TEST_RULES)
+    followups = replace(shipped.settings.followups, project="group/other")
+    return replace(shipped, settings=replace(shipped.settings, followups=followups))
 
 
 def escalations(fake) -> list[str]:
