@@ -200,7 +200,8 @@ def _unowned(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass
     if _named_before(ctx, fu, where, "unowned") >= number:  # Redis lost its marker: GitLab has this period's note
         _posted(ctx, fu, "unowned", number)
         return
-    text = say.unowned([fu], ctx.now.date())
+    public = facts is None or not facts.confidential  # a confidential incident's notes go to confidential issues
+    text = say.unowned([fu], ctx.now.date(), public=public)
     ctx.client.create_note(where[0], where[1], f"{text}\n\n{named_marker('unowned', fu.project_id, fu.iid, number)}")
     metrics.follow_up_reminder("unowned")
     _posted(ctx, fu, "unowned", number)

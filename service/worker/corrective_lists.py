@@ -85,8 +85,9 @@ def refresh_lists(delivery: Delivery, incident: tuple[int, int], index: Delivery
         known = store.incident(*incident)
     if guard.failed:
         return
-    text = say.checklist(rows, delivery.clock().date())
     secret = known is None or known.confidential  # unknown: as confidential
+    # Written into the incident and reviews that share its confidentiality; unknown: a confidential follow-up hidden.
+    text = say.checklist(rows, delivery.clock().date(), public=known is None or not known.confidential)
     opened = review_iid(known.review_url if known is not None else None)
     for target in dict.fromkeys([incident, *reviews]):
         if target in (incident, (incident[0], opened)) or _may_hold(delivery, incident, secret, target):
