@@ -29,7 +29,7 @@ from redis import Redis
 
 from .. import corrective_text as say
 from .. import metrics
-from ..corrective import FollowUp, FollowUpIssue, named_marker, reminder_marker, review_iid
+from ..corrective import REVIEWS_CAP, FollowUp, FollowUpIssue, named_marker, reminder_marker, review_iid
 from . import overdue_marks as marks
 from .overdue_marks import Context
 
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("incident_bot.ops")
 CHECK_SECONDS = 3600
 MANAGER_ROLE = "incident-manager"  # the role named on escalation (rules/roles.yml)
-REVIEWS_READ = 5  # reviews linked by hand looked at for a confidential incident's "no owner yet" note (a call each)
 
 
 @dataclass
@@ -203,7 +202,7 @@ def _review(ctx: Context, fu: FollowUp, facts: IncidentFacts | None) -> tuple[in
     if review is not None:
         return incident[0], review
     secret = facts is None or facts.confidential
-    for by_hand in reviews_of(ctx.store.engine, incident)[:REVIEWS_READ]:
+    for by_hand in reviews_of(ctx.store.engine, incident)[:REVIEWS_CAP]:  # a call each
         if by_hand[0] == incident[0] and (not secret or _confidential(ctx, by_hand)):
             return by_hand
     return incident

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..changes.suspects import scope_of
 from ..corrective import FollowUpIssue, LinkedIssue, review_may_hold
 from ..text import ref
-from .corrective_lists import a_review, reviews_known, store_of
+from .corrective_lists import a_review, capped, reviews_known, store_of
 from .index import index_guard
 from .scope import incident_scope
 
@@ -35,10 +35,12 @@ def incident_reviews(
     confidential: bool,
 ) -> list[tuple[int, int]]:
     """The incident's reviews: the one the bot opened and those the index keeps, those among its links, and the
-    review the command was `asked` in (those two when they may be its review: `corrective.review_may_hold`)."""
+    review the command was `asked` in (those two when they may be its review: `corrective.review_may_hold`); at most
+    `corrective.REVIEWS_CAP` (`corrective_lists.capped`)."""
     found = [i for i in (asked, *linked) if i is not None and a_review(delivery, i.issue_type, i.labels)]
     fit = [(i.project_id, i.iid) for i in found if review_may_hold(incident, confidential, i)]
-    return list(dict.fromkeys([*reviews_known(delivery, incident, index), *fit]))
+    known = reviews_known(delivery, incident, index)  # the bot's own review first, if it opened one
+    return capped(delivery, incident, list(dict.fromkeys([*known, *fit])))
 
 
 def with_due(delivery: Delivery, issue: FollowUpIssue, severity: int | None) -> FollowUpIssue:
