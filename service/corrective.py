@@ -29,6 +29,9 @@ _NAMED = re.compile(
     r"<!-- incident-bot:follow-up-reminder (unowned|escalated) ([0-9]{1,19}) ([0-9]{1,10}) ([0-9]{1,6}) -->"
 )
 MAX_REMINDER = 999_999
+# Reviews linked by hand an incident's follow-ups reach in a worker job (linked, listed, read): people who can link
+# issues decide how many there are. The catch-up's cap too (`store.reindex_followups.CATCH_UP`).
+REVIEWS_CAP = 5
 
 
 def reminder_marker(number: int) -> str:

@@ -1,7 +1,8 @@
 """What the bot says of follow-ups: the checklist kept current, replies, overdue reminders, the next incident's memory.
 
 Pure functions of `FollowUp` rows: every title goes through `service.text` (a link only to a plain http(s) URL),
-so a hostile title cannot mention, run a quick action or break the list.
+so a hostile title cannot mention, run a quick action or break the list. Written into a public issue (`public`), a
+confidential follow-up is its bare reference and "(confidential)": no title, no owner (as the board redacts it).
 """
 
 from __future__ import annotations
@@ -29,26 +30,31 @@ def _due(fu: FollowUp, today: date) -> str:
     return f"due {fu.due_on:%Y-%m-%d}, **overdue{f' {late} days' if late else ' today'}**"
 
 
-def line(fu: FollowUp, today: date) -> str:
-    """One follow-up: its link and title, owner, due date (and how late)."""
-    title = neutralise_line(fu.title)
+def _named(fu: FollowUp, public: bool) -> str:
+    """Its link and title, and its owner; in a public issue a confidential one's link and "(confidential)" only."""
+    if public and fu.confidential:
+        return f"{ref_text(fu.ref, fu.url)} (confidential) —"
+    return f"{ref_text(fu.ref, fu.url)} {neutralise_line(fu.title)} — {_owner(fu)},"
+
+
+def line(fu: FollowUp, today: date, *, public: bool = False) -> str:
+    """One follow-up: its link and title, owner, due date (and how late); `public`: written into a public issue."""
     if fu.state == "closed":
         closed = f"closed {fu.closed_at:%Y-%m-%d}" if fu.closed_at else "closed"
-        return f"- [x] {ref_text(fu.ref, fu.url)} {title} — {_owner(fu)}, {closed}"
-    return f"- [ ] {ref_text(fu.ref, fu.url)} {title} — {_owner(fu)}, {_due(fu, today)}"
+        return f"- [x] {_named(fu, public)} {closed}"
+    return f"- [ ] {_named(fu, public)} {_due(fu, today)}"
 
 
-def checklist(rows: Sequence[FollowUp], today: date) -> str:
+def checklist(rows: Sequence[FollowUp], today: date, *, public: bool = False) -> str:
     """The "Follow-ups" note of an incident and its review, kept current in place by the bot."""
     done = sum(1 for fu in rows if fu.state == "closed")
     head = f"**Follow-ups** (corrective actions): {done} of {len(rows)} done. Kept current by incident-bot."
-    return "\n".join([head, "", *(line(fu, today) for fu in rows), "", LIST_MARKER])
+    return "\n".join([head, "", *(line(fu, today, public=public) for fu in rows), "", LIST_MARKER])
 
 
-def reply(fu: FollowUp, verb: str, today: date, unknown_owner: str | None = None) -> str:
+def reply(fu: FollowUp, verb: str, today: date, unknown_owner: str | None = None, *, public: bool = False) -> str:
     """The answer in the incident: which issue, its owner (or that it has none yet) and its due date."""
-    title = neutralise_line(fu.title)
-    text = f"Follow-up {verb}: {ref_text(fu.ref, fu.url)} {title} — {_owner(fu)}, {_due(fu, today)}."
+    text = f"Follow-up {verb}: {_named(fu, public)} {_due(fu, today)}."
     if unknown_owner:
         text += f" ({neutralise_line('@' + unknown_owner)} is not a GitLab user: assign someone.)"
     return text
@@ -86,9 +92,9 @@ def escalation(fu: FollowUp, today: date, manager: str) -> str:
     )
 
 
-def unowned(rows: Sequence[FollowUp], today: date) -> str:
+def unowned(rows: Sequence[FollowUp], today: date, *, public: bool = False) -> str:
     """In the review (or the incident): the follow-ups nobody owns yet."""
-    lines = "\n".join(line(fu, today) for fu in rows)
+    lines = "\n".join(line(fu, today, public=public) for fu in rows)
     return f"These follow-ups have **no owner yet**; assign each to someone:\n\n{lines}"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -154,12 +154,6 @@ def find_memory(notes: Iterable[Note], bot_username: str) -> tuple[dict[str, Any
         if memory is not None:
             return memory, note
     return {}, None
-
-
-def memory_areas(memory: Mapping[str, Any]) -> tuple[str, ...]:
-    """The functional areas the planner applied to the incident (the memory's `areas`: `handlers.areas`), in order."""
-    found = memory.get("areas")
-    return tuple(a for a in found if isinstance(a, str) and a) if isinstance(found, list) else ()
 
 
 def checklist_notes(notes: Iterable[Note], bot_username: str) -> dict[str, int]:

@@ -4,14 +4,16 @@ For each open follow-up in the index: on its due date one comment on its issue n
 every `followups.remind_every_days` (default a week) while it stays open; once it is
 `followups.escalate_after_days` overdue the incident manager of its incident is named too. Each reminder is
 posted once: its number is kept in the index (`reminded`) and in Redis (`keys.follow_up_reminded`), checked before
-and written right after the comment, and carried by the comment's hidden marker (`corrective.reminder_marker`), from
-which `reindex` rebuilds `reminded` when both are lost. A confidential incident's public follow-up names no manager:
-the manager is named in the incident by a step of its own, once per reminder and only after that reminder was
-posted, so a refused escalation is retried alone. A follow-up with no owner is named in the review (or, without
-one, the incident) on the same cadence from its opening, until it has one. Each of those notes' number is kept in
-Redis and in its marker (`corrective.named_marker`), read back from the bot's notes there before the next is
-posted. `incident-bot follow-ups --check` runs a pass now; the scheduled job skips when another worker ran this
-period's.
+and written right after the comment, and carried by the comment's hidden marker (`corrective.reminder_marker`), read
+back from the bot's newest comments on the issue (one page) before a reminder is posted, so one posted but never
+recorded (the worker killed, GitLab's answer lost) is not posted again; `reindex` rebuilds `reminded` from it too.
+A confidential incident's public follow-up names no manager: the manager is named in the incident by a step of its
+own, once per reminder and only after that reminder was posted, so a refused escalation is retried alone (not for a
+reminder the release before posted with its escalation: `overdue_marks.escalated_with_reminder`). A follow-up with
+no owner is named in the review (or, without one, the incident) on the same cadence from its opening, until it has
+one. Each of those notes' number is kept in Redis and in its marker (`corrective.named_marker`), read back from the
+bot's notes there before the next is posted (`overdue_marks`). `incident-bot follow-ups --check` runs a pass now;
+the scheduled job skips when another worker ran this period's.
 """
 
 from __future__ import annotations
@@ -27,13 +29,12 @@ from redis import Redis
 
 from .. import corrective_text as say
 from .. import metrics
-from ..corrective import FollowUp, FollowUpIssue, named_marked, named_marker, reminder_marker, review_iid
+from ..corrective import REVIEWS_CAP, FollowUp, FollowUpIssue, named_marker, reminder_marker, review_iid
+from . import overdue_marks as marks
+from .overdue_marks import Context
 
 if TYPE_CHECKING:
     from ..config import Settings
-    from ..gitlab import GitLabClient
-    from ..keys import Keys
-    from ..queue import EventQueue
     from ..rules import RuleSet
     from ..store import Store
     from ..store.corrective import IncidentFacts
@@ -43,8 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("incident_bot.ops")
 CHECK_SECONDS = 3600
 MANAGER_ROLE = "incident-manager"  # the role named on escalation (rules/roles.yml)
-MARKER_SECONDS = 400 * 24 * 3600  # longer than any follow-up stays open; the index keeps the count beyond
-REVIEWS_READ = 5  # reviews linked by hand looked at for a confidential incident's "no owner yet" note (a call each)
 
 
 @dataclass
@@ -63,19 +62,6 @@ class Pass:
         )
 
 
-@dataclass(frozen=True)
-class Context:
-    """What a pass works with."""
-
-    store: Store
-    client: GitLabClient
-    rules: RuleSet
-    redis: Redis
-    keys: Keys
-    now: datetime
-    deliveries: EventQueue | None = None  # where a follow-up's missed Issue Hook is queued for the tracking
-
-
 def run_pass(ctx: Context) -> Pass:
     """Remind the owners of overdue follow-ups and name the ones without owner; each once per period."""
     from ..store.corrective import with_incidents  # SQLAlchemy loads when the pass runs
@@ -89,16 +75,6 @@ def run_pass(ctx: Context) -> Pass:
                 log.warning("follow-up %s: %s not posted: %s: %s", fu.ref, step.__name__[1:], type(exc).__name__, exc)
                 done.failures.append(f"{fu.ref}: {type(exc).__name__}")
     return done
-
-
-def _once(ctx: Context, fu: FollowUp, kind: str, number: int) -> bool:
-    """Whether reminder `number` of this kind is still to post (its Redis marker not set)."""
-    return not ctx.redis.exists(ctx.keys.follow_up_reminded(fu.project_id, fu.iid, f"{kind}-{number}"))
-
-
-def _posted(ctx: Context, fu: FollowUp, kind: str, number: int) -> None:
-    key = ctx.keys.follow_up_reminded(fu.project_id, fu.iid, f"{kind}-{number}")
-    ctx.redis.set(key, ctx.now.isoformat(), ex=MARKER_SECONDS)
 
 
 def _due(ctx: Context, fu: FollowUp, facts: IncidentFacts | None) -> tuple[int, str | None, bool] | None:
@@ -123,12 +99,17 @@ def _overdue(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass
     number, manager, hidden = due
     if fu.owner is None and manager is None:  # named in the review (`_unowned`) until escalated
         return
-    if fu.reminded >= number or not _once(ctx, fu, "overdue", number) or not _still_open(ctx, fu):
+    if fu.reminded >= number or not marks.once(ctx, fu, "overdue", number) or not _still_open(ctx, fu):
+        return
+    if marks.reminded_before(ctx, fu) >= number:  # posted, never recorded (killed, or GitLab's answer lost)
+        log.info("follow-up %s: overdue reminder %s already in its comments, recorded", fu.ref, number)
+        marks.posted(ctx, fu, "overdue", number)
+        set_reminded(ctx.store.engine, fu.project_id, fu.iid, number)
         return
     incident = None if hidden else say.incident_ref(fu, facts.project_path if facts else "", fu.project_id)
     text = say.reminder(fu, ctx.now.date(), None if hidden else manager, incident)
     ctx.client.create_note(fu.project_id, fu.iid, f"{text}\n\n{reminder_marker(number)}")
-    _posted(ctx, fu, "overdue", number)  # at once: nothing after it may post this reminder again
+    marks.posted(ctx, fu, "overdue", number)  # at once: nothing after it may post this reminder again
     metrics.follow_up_reminder("escalated" if manager else "overdue")
     set_reminded(ctx.store.engine, fu.project_id, fu.iid, number)
     done.reminded.append(f"{fu.ref} ({number})")
@@ -145,14 +126,17 @@ def _escalate(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pas
     number, manager, hidden = due
     if not hidden or manager is None:
         return
-    posted = fu.reminded >= number or not _once(ctx, fu, "overdue", number)
-    if not posted or not _once(ctx, fu, "escalation", number):
+    posted = fu.reminded >= number or not marks.once(ctx, fu, "overdue", number)
+    if not posted or not marks.once(ctx, fu, "escalation", number):
+        return
+    if marks.escalated_with_reminder(ctx, fu, number):  # the release before named the manager with the reminder
+        marks.posted(ctx, fu, "escalation", number)
         return
     where = (fu.incident_project_id, fu.incident_iid)
-    if _named_before(ctx, fu, where, "escalated") < number:  # else Redis lost its marker: GitLab has the note
+    if marks.named_before(ctx, fu, where, "escalated") < number:  # else Redis lost its marker: GitLab has the note
         text = say.escalation(fu, ctx.now.date(), manager)
         ctx.client.create_note(*where, f"{text}\n\n{named_marker('escalated', fu.project_id, fu.iid, number)}")
-    _posted(ctx, fu, "escalation", number)
+    marks.posted(ctx, fu, "escalation", number)
 
 
 def _still_open(ctx: Context, fu: FollowUp) -> bool:
@@ -194,29 +178,18 @@ def _unowned(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass
         return
     # The reply to the command said it has no owner; a period later (and each period after) the review says so.
     number = (ctx.now - fu.opened_at).days // ctx.rules.settings.followups.remind_every_days
-    if number < 1 or not _once(ctx, fu, "unowned", number) or not _still_open(ctx, fu):
+    if number < 1 or not marks.once(ctx, fu, "unowned", number) or not _still_open(ctx, fu):
         return
     where = _review(ctx, fu, facts)
-    if _named_before(ctx, fu, where, "unowned") >= number:  # Redis lost its marker: GitLab has this period's note
-        _posted(ctx, fu, "unowned", number)
+    if marks.named_before(ctx, fu, where, "unowned") >= number:  # Redis lost its marker: GitLab has this period's note
+        marks.posted(ctx, fu, "unowned", number)
         return
-    text = say.unowned([fu], ctx.now.date())
+    public = facts is None or not facts.confidential  # a confidential incident's notes go to confidential issues
+    text = say.unowned([fu], ctx.now.date(), public=public)
     ctx.client.create_note(where[0], where[1], f"{text}\n\n{named_marker('unowned', fu.project_id, fu.iid, number)}")
     metrics.follow_up_reminder("unowned")
-    _posted(ctx, fu, "unowned", number)
+    marks.posted(ctx, fu, "unowned", number)
     done.unowned.append(fu.ref)
-
-
-def _named_before(ctx: Context, fu: FollowUp, where: tuple[int, int], kind: str) -> int:
-    """The newest note of this `kind` (`corrective.named_marker`) naming this follow-up the bot's own comments there
-    mark (0: none). Read only when a note is about to be posted (weekly): that count is kept in Redis, not in the
-    index, so GitLab is asked."""
-    bot = ctx.client.current_user().username
-    for note in ctx.client.iter_notes(*where):  # newest first: the first marked is the highest
-        found = named_marked([note.body], kind, fu.project_id, fu.iid)
-        if note.author == bot and not note.system and found:
-            return found
-    return 0
 
 
 def _review(ctx: Context, fu: FollowUp, facts: IncidentFacts | None) -> tuple[int, int]:
@@ -229,7 +202,7 @@ def _review(ctx: Context, fu: FollowUp, facts: IncidentFacts | None) -> tuple[in
     if review is not None:
         return incident[0], review
     secret = facts is None or facts.confidential
-    for by_hand in reviews_of(ctx.store.engine, incident)[:REVIEWS_READ]:
+    for by_hand in reviews_of(ctx.store.engine, incident)[:REVIEWS_CAP]:  # a call each
         if by_hand[0] == incident[0] and (not secret or _confidential(ctx, by_hand)):
             return by_hand
     return incident

@@ -27,7 +27,15 @@ from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
-from ..corrective import FollowUpIssue, LinkedIssue, is_review, reminders_marked, review_iid, review_may_hold
+from ..corrective import (
+    REVIEWS_CAP,
+    FollowUpIssue,
+    LinkedIssue,
+    is_review,
+    reminders_marked,
+    review_iid,
+    review_may_hold,
+)
 from ..events import is_incident
 from ..gitlab import PermanentGitLabError
 from .corrective import find, record, set_reminded
@@ -50,7 +58,7 @@ class Caps:
 
 
 EVERYTHING = Caps()  # `incident-bot reindex`
-CATCH_UP = Caps(follow_ups=50, reviews=5, note_pages=2)  # the worker's catch-up of one incident
+CATCH_UP = Caps(follow_ups=50, reviews=REVIEWS_CAP, note_pages=2)  # the worker's catch-up of one incident
 
 
 class FollowUpSource(Protocol):

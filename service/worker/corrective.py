@@ -20,7 +20,14 @@ from ..events import is_incident
 from ..gitlab import PermanentGitLabError
 from ..plan import AdoptFollowUp, OpenFollowUp, Plan, TrackFollowUp
 from ..text import neutralise_line
-from .corrective_links import follow_up_description, incident_issue, incident_reviews, incident_severity, with_due
+from .corrective_links import (
+    follow_up_description,
+    incident_issue,
+    incident_reviews,
+    incident_severity,
+    may_adopt,
+    with_due,
+)
 from .corrective_lists import a_review, incident_of_review, refresh_lists, remember_reviews, store_of
 from .corrective_track import track_follow_up
 from .index import index_guard
@@ -32,6 +39,10 @@ if TYPE_CHECKING:
 
 OPENED_TTL = 7 * 86400  # seconds: longer than RQ retries a delivery
 NO_INCIDENT = "This issue is no incident and is linked to none, so there is nothing to follow up here."
+NOT_ADOPTED = (
+    "`{}` is not taken as a follow-up: I take only an issue in this incident's project or one its areas share, "
+    "and a confidential one only for a confidential incident."
+)
 
 
 def apply_follow_ups(
@@ -82,7 +93,7 @@ def open_follow_up(action: OpenFollowUp, delivery: Delivery, state: IncidentStat
     if found is not None:  # a retry after the issue was opened (and linked, or not yet): reply about that one
         issue = client.get_follow_up(*found)
         reviews = incident_reviews(delivery, incident, linked, asked, index, confidential=secret)
-        return _keep(delivery, incident, issue, index, "opened", (linked, reviews, secret))
+        return _keep(delivery, incident, issue, index, "opened", (linked, reviews, secret), here=state)
     owner_id = client.user_id(action.owner) if action.owner else None
     severity = incident_severity(delivery, incident, action.severity, index)
     days = settings.due_in(severity)
@@ -106,7 +117,7 @@ def open_follow_up(action: OpenFollowUp, delivery: Delivery, state: IncidentStat
         return f"The follow-up could not be opened ({neutralise_line(str(exc))}); please open it by hand."
     _remember_opened(delivery, issue)
     unknown = action.owner if action.owner and owner_id is None else None
-    return _keep(delivery, incident, issue, index, "opened", (linked, reviews, secret), unknown)
+    return _keep(delivery, incident, issue, index, "opened", (linked, reviews, secret), unknown, here=state)
 
 
 def _opened_before(delivery: Delivery) -> tuple[int, int] | None:
@@ -145,6 +156,9 @@ def adopt_follow_up(
         issue = client.get_follow_up(action.project or delivery.event.project_id, action.iid)
     except PermanentGitLabError:
         return f"I cannot find issue `{shown}` (or I may not see it), so it is not a follow-up."
+    if not may_adopt(delivery, state, incident, secret, issue):  # says nothing of it beyond what was typed
+        delivery.log.info("follow-up %s#%s not adopted: outside the incident's scope or confidential", *incident)
+        return NOT_ADOPTED.format(shown)
     if (issue.project_id, issue.iid) == incident or is_incident(None, issue.labels, delivery.rules.incident_label):
         return f"`{shown}` is an incident, not a follow-up of one."
     if label not in issue.labels:
@@ -153,7 +167,7 @@ def adopt_follow_up(
     issue = with_due(delivery, issue, incident_severity(delivery, incident, None, index))
     linked = client.issue_links(*incident)
     reviews = incident_reviews(delivery, incident, linked, asked, index, confidential=secret)
-    return _keep(delivery, incident, issue, index, "adopted", (linked, reviews, secret))
+    return _keep(delivery, incident, issue, index, "adopted", (linked, reviews, secret), here=state)
 
 
 def _keep(
@@ -164,11 +178,13 @@ def _keep(
     verb: str,
     links: tuple[list[LinkedIssue], list[tuple[int, int]], bool],
     unknown_owner: str | None = None,
+    *,
+    here: IncidentState,
 ) -> str:
     """Link the follow-up to the incident and its reviews, keep it in the index, refresh the lists; the reply.
 
     `links`: the incident's links as read, its reviews (`corrective_links.incident_reviews`), and whether the
-    incident is confidential."""
+    incident is confidential; `here`: the issue the reply goes to (public: a confidential follow-up's title unsaid)."""
     linked, reviews, secret = links
     client, key = delivery.gitlab, (issue.project_id, issue.iid)
     if not any((i.project_id, i.iid) == key for i in linked):
@@ -182,7 +198,7 @@ def _keep(
     remember_reviews(delivery, incident, found, index, confidential=secret)
     refresh_lists(delivery, incident, index)
     today = delivery.clock().date()
-    return say.reply(row, verb, today, unknown_owner)
+    return say.reply(row, verb, today, unknown_owner, public=not here.issue.confidential)
 
 
 def _record(

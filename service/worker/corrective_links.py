@@ -3,7 +3,8 @@
 Used by `worker.corrective` when it opens or adopts a follow-up. The reviews are the one the bot opened and those
 the index keeps (`corrective_lists.reviews_known`), those among the incident's links, and the review a command was
 asked in, when they may be its review (`corrective.review_may_hold`). A follow-up opened in another project
-(`followups.project`) names them in full (`group/project#12`). Also its due date by the incident's severity.
+(`followups.project`) names them in full (`group/project#12`). Also its due date by the incident's severity, and
+which existing issue may be adopted (`may_adopt`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from ..changes.suspects import scope_of
 from ..corrective import FollowUpIssue, LinkedIssue, review_may_hold
 from ..text import ref
-from .corrective_lists import a_review, reviews_known, store_of
+from .corrective_lists import a_review, capped, reviews_known, store_of
 from .index import index_guard
+from .scope import incident_scope
 
 if TYPE_CHECKING:
     from ..incident import IncidentState
@@ -32,10 +35,12 @@ def incident_reviews(
     confidential: bool,
 ) -> list[tuple[int, int]]:
     """The incident's reviews: the one the bot opened and those the index keeps, those among its links, and the
-    review the command was `asked` in (those two when they may be its review: `corrective.review_may_hold`)."""
+    review the command was `asked` in (those two when they may be its review: `corrective.review_may_hold`); at most
+    `corrective.REVIEWS_CAP` (`corrective_lists.capped`)."""
     found = [i for i in (asked, *linked) if i is not None and a_review(delivery, i.issue_type, i.labels)]
     fit = [(i.project_id, i.iid) for i in found if review_may_hold(incident, confidential, i)]
-    return list(dict.fromkeys([*reviews_known(delivery, incident, index), *fit]))
+    known = reviews_known(delivery, incident, index)  # the bot's own review first, if it opened one
+    return capped(delivery, incident, list(dict.fromkeys([*known, *fit])))
 
 
 def with_due(delivery: Delivery, issue: FollowUpIssue, severity: int | None) -> FollowUpIssue:
@@ -83,3 +88,24 @@ def incident_issue(delivery: Delivery, state: IncidentState, incident: tuple[int
         return delivery.event.project_path or "", state.issue.web_url, state.issue.confidential
     found = delivery.gitlab.get_follow_up(*incident)
     return found.project_path, found.url, found.confidential
+
+
+def may_adopt(
+    delivery: Delivery, state: IncidentState, incident: tuple[int, int], confidential: bool, issue: FollowUpIssue
+) -> bool:
+    """Whether the incident's readers may be shown this issue as its follow-up (`confidential`: the incident's): in
+    the incident's scope (the suspects' admin-only rule, `worker.scope.incident_scope`; asked in a review, the
+    incident's project and those its areas share) or in the follow-ups' own project (`followups.project`), and not
+    confidential for a public incident. The bot's token reads more than the person asking may."""
+    if issue.confidential and not confidential:
+        return False
+    elsewhere = (delivery.rules.settings.followups.project or "").lower()
+    if elsewhere and elsewhere in (issue.project_path.lower(), str(issue.project_id)):
+        return True
+    event, now = delivery.event, delivery.clock()
+    if (event.project_id, event.iid) == incident:
+        scope = incident_scope(delivery, state.issue, now, confidential)
+    else:
+        path = incident_issue(delivery, state, incident)[0]
+        scope = scope_of(delivery.rules, incident[0], path, now, confidential)
+    return scope.sees(issue.project_id, issue.project_path)

@@ -5,7 +5,9 @@ bot's notes, edited in place; created the first time. The list is rendered from 
 follow-up of the incident however it came (command, label and link, reindex). It is kept on the review the bot
 opened and on reviews linked by hand, which the bot learns from links (`remember_reviews`, `store.reviews`): only
 one in the incident's project and, for a confidential incident, confidential itself (`corrective.review_may_hold`,
-checked when learnt from the link and, for a confidential incident, read again before its list is written).
+checked when learnt from the link and, for a confidential incident, read again before its list is written). At most
+`corrective.REVIEWS_CAP` reviews are kept and written into, the bot's own first, then in the order learnt (`capped`,
+logged).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 from redis.exceptions import RedisError
 
 from .. import corrective_text as say
-from ..corrective import LinkedIssue, is_review, review_iid, review_may_hold
+from ..corrective import REVIEWS_CAP, LinkedIssue, is_review, review_iid, review_may_hold
 from ..events import is_incident
 from ..gitlab import PermanentGitLabError
 from .index import index_guard
@@ -52,6 +54,17 @@ def a_review(delivery: Delivery, issue_type: str | None, labels: Iterable[str]) 
     )
 
 
+def capped(delivery: Delivery, incident: tuple[int, int], reviews: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The first `corrective.REVIEWS_CAP` of an incident's reviews (the bot's own first: people decide how many they
+    link by hand), saying so when more are cut."""
+    if len(reviews) <= REVIEWS_CAP:
+        return reviews
+    delivery.log.warning(
+        "incident %s#%s: %s reviews linked by hand, only the first %s kept", *incident, len(reviews), REVIEWS_CAP
+    )
+    return reviews[:REVIEWS_CAP]
+
+
 def remember_reviews(
     delivery: Delivery,
     incident: tuple[int, int],
@@ -64,7 +77,9 @@ def remember_reviews(
     that may show it (`corrective.review_may_hold`; `confidential`: the incident's)."""
     from ..store.reviews import record_reviews  # as below
 
-    wanted = [(r.project_id, r.iid) for r in reviews if review_may_hold(incident, confidential, r)]
+    wanted = capped(
+        delivery, incident, [(r.project_id, r.iid) for r in reviews if review_may_hold(incident, confidential, r)]
+    )
     store = store_of(delivery, index)
     if wanted and store is not None:
         with index_guard(delivery.log, "review link not kept in the index"):
@@ -81,12 +96,13 @@ def refresh_lists(delivery: Delivery, incident: tuple[int, int], index: Delivery
         return
     with index_guard(delivery.log, "follow-ups list not refreshed: incident index not read") as guard:
         rows = of_incident(store.engine, *incident)
-        reviews = _reviews(store, incident)
+        reviews = _reviews(delivery, store, incident)
         known = store.incident(*incident)
     if guard.failed:
         return
-    text = say.checklist(rows, delivery.clock().date())
     secret = known is None or known.confidential  # unknown: as confidential
+    # Written into the incident and reviews that share its confidentiality; unknown: a confidential follow-up hidden.
+    text = say.checklist(rows, delivery.clock().date(), public=known is None or not known.confidential)
     opened = review_iid(known.review_url if known is not None else None)
     for target in dict.fromkeys([incident, *reviews]):
         if target in (incident, (incident[0], opened)) or _may_hold(delivery, incident, secret, target):
@@ -111,17 +127,18 @@ def reviews_known(delivery: Delivery, incident: tuple[int, int], index: Delivery
     if store is None:
         return []
     with index_guard(delivery.log, "incident index not read for the reviews of a follow-up") as guard:
-        reviews = _reviews(store, incident)
+        reviews = _reviews(delivery, store, incident)
     return [] if guard.failed else reviews
 
 
-def _reviews(store: Store, incident: tuple[int, int]) -> list[tuple[int, int]]:
+def _reviews(delivery: Delivery, store: Store, incident: tuple[int, int]) -> list[tuple[int, int]]:
+    """The review the bot opened, then those linked by hand: at most `REVIEWS_CAP` in all (`capped`)."""
     from ..store.reviews import reviews_of  # as above
 
     found = store.incident(*incident)
     review = review_iid(found.review_url if found is not None else None)
     opened = [(incident[0], review)] if review is not None else []
-    return list(dict.fromkeys([*opened, *reviews_of(store.engine, incident)]))
+    return capped(delivery, incident, list(dict.fromkeys([*opened, *reviews_of(store.engine, incident)])))
 
 
 def _write(delivery: Delivery, target: tuple[int, int], text: str, *, create: bool) -> None:

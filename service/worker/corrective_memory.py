@@ -3,9 +3,10 @@
 The planner puts a quiet `OpenFollowUpsPart` in a declaration's comment; this enricher fills it after the issue
 write (`worker.enrich.ENRICHERS`), from the index: `in_area` picks the follow-ups from the index's rows and
 `corrective_text.open_in_area` words them (both pure). Only follow-ups of incidents in projects the new incident's
-readers may see are named, by the suspects' rule (`changes.suspects.SuspectScope.sees`: its own project and those
-its areas share, `rules.areas.sharing`; a confidential incident, its own project only). Nothing is shown when there
-are none, or when the index cannot answer (the enrichers' one failure policy).
+readers may see are named, by the suspects' one admin-only scope (`worker.scope.incident_scope`: its own project,
+those the areas covering it share, its alert route's area; a confidential incident, its own project only): an area
+label or title term people set widens nothing. Nothing is shown when there are none, or when the index cannot
+answer (the enrichers' one failure policy).
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .. import corrective_text as say
-from ..changes.suspects import scope_of
 from ..corrective import FollowUp
-from ..incident import memory_areas
 from ..parts import OpenFollowUpsPart
+from .scope import incident_scope
 
 if TYPE_CHECKING:
     from ..store.corrective import IncidentFacts
@@ -64,9 +64,8 @@ def fill(sources: Sources, parts: list[OpenFollowUpsPart]) -> dict[Any, str | No
     labels = sources.plan.settled(state).labels  # as the plan leaves them (a category it inferred)
     category = rules.category_of(labels)
     areas = frozenset(a.name for a, _ in rules.areas_for(category, labels, event.project_path or "", state.issue.title))
-    settled = memory_areas(sources.plan.settled(state).memory)  # the areas it is in, as the planner applied them
-    path, confidential = event.project_path or "", state.issue.confidential
-    scope = scope_of(rules, event.project_id, path, delivery.clock(), confidential, settled)
+    confidential = state.issue.confidential
+    scope = incident_scope(delivery, state.issue, delivery.clock(), confidential)  # never widened by a label
     rows = in_area(
         with_incidents(store.engine, open_only=True),
         incident=(event.project_id, event.iid),

@@ -1,8 +1,9 @@
 """The work a follow-up's links cause in a worker job is bounded (issue 20's audit): people who can link issues decide
 how many there are. The index catch-up (after a delivery's index write, or the worker's maintenance) reads at most
 `reindex_followups.CATCH_UP` of an incident's follow-ups and reviews and two pages of each follow-up's comments; the
-tracking of a follow-up's issue asks at most `corrective_track.LINKS_READ` linked issues for their incident. Each cut
-is logged. Through the real catch-up and delivery job against the fake GitLab and the index (SQLite and PostgreSQL).
+tracking of a follow-up's issue asks at most `corrective_track.LINKS_READ` linked issues for their incident; a
+follow-up is linked to, and its list kept in, at most `CATCH_UP.reviews` reviews linked by hand. Each cut is logged.
+Through the real catch-up and delivery job against the fake GitLab and the index (SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from service.store.reindex_followups import CATCH_UP
 from service.worker.corrective_track import LINKS_READ
 from service.worker.index import DeliveryIndex
 from tests.fakegitlab import BOT
-from tests.followups import LABEL, declare_severity_1, issue_hook
+from tests.followups import LABEL, comment, declare_severity_1, follow_up_issues, issue_hook
 
 pytestmark = pytest.mark.usefixtures("follow_up_clock")  # the due dates below are worked out from its time
 
@@ -86,3 +87,27 @@ def test_the_tracking_asks_at_most_its_cap_of_linked_issues_for_their_incident(
     assert len(gets(fake, "/links")) == 1 + LINKS_READ
     assert f"only the first {LINKS_READ} read" in caplog.text
     assert of_incident(indexed.engine, 1, 23) == []
+
+
+def test_a_follow_up_reaches_at_most_the_cap_of_reviews_linked_by_hand(fake, runtime, indexed: Store, caplog) -> None:
+    """Three more reviews linked by hand than the cap: a new follow-up is linked to, and its Follow-ups list written
+    in, the first CATCH_UP.reviews of them only; closing it edits no more; each cut is said."""
+    declare_severity_1(fake)
+    assert CATCH_UP.reviews is not None
+    reviews = range(300, 300 + CATCH_UP.reviews + 3)
+    for iid in reviews:
+        fake.add_issue(1, iid, title="Review", labels=[REVIEW_LABEL], issue_type="issue")
+        fake.link((1, iid), (1, 23))
+    with caplog.at_level(logging.WARNING):
+        comment("@incident-bot follow-up Add a circuit breaker @bob", key="c1")
+    (issue,) = follow_up_issues(fake)
+    key = (issue["project_id"], issue["iid"])
+    linked = [iid for iid in reviews if key in fake.links.get((1, iid), [])]
+    listed = [iid for iid in reviews if any("incident-bot:follow-ups" in n["body"] for n in fake.bot_notes(1, iid))]
+    assert linked == listed == list(reviews)[: CATCH_UP.reviews]
+    assert f"only the first {CATCH_UP.reviews}" in caplog.text
+    issue.update(state="closed", closed_at="2026-12-02T15:00:00Z", updated_at="2026-12-02T15:00:00Z")
+    fake.calls.clear()
+    issue_hook(fake, issue["iid"], "close-1")
+    touched = {c.path.split("/notes")[0] for c in fake.calls if c.path.startswith("/projects/1/issues/3")}
+    assert len(touched) <= CATCH_UP.reviews

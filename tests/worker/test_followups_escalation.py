@@ -2,21 +2,34 @@
 note into the incident fails, and the escalation is retried alone until it is posted, once (issue 20's audit).
 
 Through the overdue pass (`incident-bot follow-ups --check`) against the fake GitLab and the index (SQLite and
-PostgreSQL); group/other (project 2) holds the public follow-up.
+PostgreSQL); group/other (project 2), the follow-ups' own project (`followups.project`), holds the public follow-up.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from redis import Redis
 
+from service.corrective import reminder_marker
 from service.ops.overdue import check_now
+from service.rules import RuleSet, load_rules
 from service.store import Store
+from service.store.corrective import set_reminded
 from tests.followups import at, comment, declare_severity_1
+from tests.rulesdir import TEST_RULES
 
 pytestmark = pytest.mark.usefixtures("follow_up_clock")  # the due dates below are worked out from its time
+
+
+@pytest.fixture()
+def rules() -> RuleSet:
+    """The shipped rules, follow-ups kept in group/other: an issue there may be adopted for a confidential incident."""
+    shipped = load_rules(TEST_RULES)
+    followups = replace(shipped.settings.followups, project="group/other")
+    return replace(shipped, settings=replace(shipped.settings, followups=followups))
 
 
 def escalations(fake) -> list[str]:
@@ -56,4 +69,24 @@ def test_an_escalation_is_not_repeated_once_redis_is_lost(
     assert len(fake.bot_notes(2, 40)) == 1 and len(escalations(fake)) == 1
     redis_conn.delete(*redis_conn.scan_iter(match=settings.keys.follow_up_reminded(2, 40, "*")))
     check_now(settings, rules, redis_conn, store=indexed, now=at("2026-12-15") + timedelta(hours=1))
+    assert len(fake.bot_notes(2, 40)) == 1 and len(escalations(fake)) == 1
+
+
+def test_a_reminder_escalated_by_the_previous_release_is_not_escalated_again(
+    fake, runtime, settings, rules, redis_conn: Redis, indexed: Store
+) -> None:
+    """Before the upgrade, one pass at 14 days overdue posted the third reminder and, in the same breath, the
+    escalation into the incident with no marker of its own, then set the reminder's Redis marker (its time alone).
+    The first pass after the upgrade, that week, reads that marker's time: escalated then, nothing is posted."""
+    declare_severity_1(fake, confidential=True)
+    public = fake.add_issue(2, 40, title="Harden the login", issue_type="issue", path="group/other")
+    public.update(assignees=[{"id": 8, "username": "bob"}], due_date="2026-12-01")
+    comment("@incident-bot follow-up group/other#40", key="c1")
+    then = at("2026-12-15")
+    fake.add_note((2, 40), f"@bob: this follow-up is 14 days overdue.\n\n{reminder_marker(3)}", "incident-bot")
+    old = "@im-alice (incident manager): the follow-up group/other#40 of this incident is 14 days overdue (@bob)."
+    fake.add_note((1, 23), old, "incident-bot")
+    redis_conn.set(settings.keys.follow_up_reminded(2, 40, "overdue-3"), then.isoformat())
+    set_reminded(indexed.engine, 2, 40, 3)
+    check_now(settings, rules, redis_conn, store=indexed, now=then + timedelta(hours=1))
     assert len(fake.bot_notes(2, 40)) == 1 and len(escalations(fake)) == 1

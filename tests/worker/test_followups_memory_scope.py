@@ -63,3 +63,18 @@ def test_a_confidential_incident_names_its_own_projects_only(fake, runtime, inde
     open_incident(fake, 26, AVAILABILITY, confidential=True)
     said = declaration(fake, 26)
     assert SECRET not in said and "Add a canary stage" in said
+
+
+def test_an_area_label_people_set_names_no_other_projects_follow_up(
+    fake, runtime, indexed: Store, tmp_path: Path
+) -> None:
+    """The `reliability` area shares secretgroup/private, but group/project is in it only by the area label someone
+    put on 1#24: a label people set widens nothing, so 1#24 names none of secretgroup/private's follow-ups (the
+    suspects' admin-only scope, `worker.scope.incident_scope`)."""
+    runtime.rules = load_rules(rules_with_area_projects(tmp_path, "[secretgroup]"))
+    open_incident(fake, 23, AVAILABILITY, project=(3, "secretgroup/private"))
+    comment(f"@incident-bot follow-up {SECRET} @bob", key="c1", project=(3, "secretgroup/private"))
+    assert [r.iid for r in of_incident(indexed.engine, 3, 23)], "the follow-up was not opened"
+    open_incident(fake, 24, [*AVAILABILITY, "reliability"])
+    said = declaration(fake, 24)
+    assert SECRET not in said and "secretgroup" not in said
