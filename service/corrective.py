@@ -9,7 +9,7 @@ overdue from its due date on (`days_overdue` is 0 on the due date itself).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -87,6 +87,32 @@ def review_may_hold(incident: tuple[int, int], incident_confidential: bool, revi
     "no owner yet" notes: it is in the incident's project and, for a confidential incident, confidential itself
     (a public review, or one in a project other people read, would show a confidential incident's follow-ups)."""
     return review.project_id == incident[0] and (review.confidential or not incident_confidential)
+
+
+def in_followups_project(project_id: int, project_path: str, followups_project: str | None) -> bool:
+    """Whether an issue is in the follow-ups' own project (`settings.followups.project`: a path or an id)."""
+    elsewhere = (followups_project or "").lower()
+    return bool(elsewhere) and elsewhere in (project_path.lower(), str(project_id))
+
+
+def may_name(
+    issue: FollowUp | FollowUpIssue,
+    *,
+    sees: Callable[[int, str], bool],
+    confidential: bool,
+    followups_project: str | None,
+) -> bool:
+    """Whether a follow-up's issue may be named (its title, its owner) in an incident, its reviews and its notes: its
+    project in the incident's admin-only scope (`sees`: the suspects' `SuspectScope.sees`; a confidential incident's
+    own project only) or the follow-ups' own project (`followups.project`), and not confidential where the text goes
+    public (`confidential`: the incident's, or the issue written to). The one rule of the list, the replies, the
+    "no owner yet" note, a declaration's open corrective actions and (with its own extra rule) adoption: a follow-up
+    failing it is still kept in the index, and written as its reference only."""
+    if issue.confidential and not confidential:
+        return False
+    return in_followups_project(issue.project_id, issue.project_path, followups_project) or sees(
+        issue.project_id, issue.project_path
+    )
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,15 @@
 """What the bot says of follow-ups: the checklist kept current, replies, overdue reminders, the next incident's memory.
 
 Pure functions of `FollowUp` rows: every title goes through `service.text` (a link only to a plain http(s) URL),
-so a hostile title cannot mention, run a quick action or break the list. Written into a public issue (`public`), a
-confidential follow-up is its bare reference and "(confidential)": no title, no owner (as the board redacts it).
+so a hostile title cannot mention, run a quick action or break the list. A follow-up that may not be named where
+the text goes (`shown` false: `corrective.may_name`, a confidential one in a public issue, one of a project outside
+the incident's scope) is its bare reference and "(confidential)" or "(not shown here)": no title, no owner (as the
+board redacts it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from .corrective import FollowUp
@@ -30,31 +32,36 @@ def _due(fu: FollowUp, today: date) -> str:
     return f"due {fu.due_on:%Y-%m-%d}, **overdue{f' {late} days' if late else ' today'}**"
 
 
-def _named(fu: FollowUp, public: bool) -> str:
-    """Its link and title, and its owner; in a public issue a confidential one's link and "(confidential)" only."""
-    if public and fu.confidential:
-        return f"{ref_text(fu.ref, fu.url)} (confidential) —"
+def everything(fu: FollowUp) -> bool:
+    """Every follow-up may be named (text for the index's own readers: a report, a test)."""
+    return True
+
+
+def _named(fu: FollowUp, shown: bool) -> str:
+    """Its link and title, and its owner; one that may not be named here (`corrective.may_name`) its link only."""
+    if not shown:
+        return f"{ref_text(fu.ref, fu.url)} ({'confidential' if fu.confidential else 'not shown here'}) —"
     return f"{ref_text(fu.ref, fu.url)} {neutralise_line(fu.title)} — {_owner(fu)},"
 
 
-def line(fu: FollowUp, today: date, *, public: bool = False) -> str:
-    """One follow-up: its link and title, owner, due date (and how late); `public`: written into a public issue."""
+def line(fu: FollowUp, today: date, *, shown: bool = True) -> str:
+    """One follow-up: its link and title, owner, due date (and how late); `shown`: whether it may be named here."""
     if fu.state == "closed":
         closed = f"closed {fu.closed_at:%Y-%m-%d}" if fu.closed_at else "closed"
-        return f"- [x] {_named(fu, public)} {closed}"
-    return f"- [ ] {_named(fu, public)} {_due(fu, today)}"
+        return f"- [x] {_named(fu, shown)} {closed}"
+    return f"- [ ] {_named(fu, shown)} {_due(fu, today)}"
 
 
-def checklist(rows: Sequence[FollowUp], today: date, *, public: bool = False) -> str:
+def checklist(rows: Sequence[FollowUp], today: date, *, shown: Callable[[FollowUp], bool] = everything) -> str:
     """The "Follow-ups" note of an incident and its review, kept current in place by the bot."""
     done = sum(1 for fu in rows if fu.state == "closed")
     head = f"**Follow-ups** (corrective actions): {done} of {len(rows)} done. Kept current by incident-bot."
-    return "\n".join([head, "", *(line(fu, today, public=public) for fu in rows), "", LIST_MARKER])
+    return "\n".join([head, "", *(line(fu, today, shown=shown(fu)) for fu in rows), "", LIST_MARKER])
 
 
-def reply(fu: FollowUp, verb: str, today: date, unknown_owner: str | None = None, *, public: bool = False) -> str:
+def reply(fu: FollowUp, verb: str, today: date, unknown_owner: str | None = None, *, shown: bool = True) -> str:
     """The answer in the incident: which issue, its owner (or that it has none yet) and its due date."""
-    text = f"Follow-up {verb}: {_named(fu, public)} {_due(fu, today)}."
+    text = f"Follow-up {verb}: {_named(fu, shown)} {_due(fu, today)}."
     if unknown_owner:
         text += f" ({neutralise_line('@' + unknown_owner)} is not a GitLab user: assign someone.)"
     return text
@@ -92,9 +99,9 @@ def escalation(fu: FollowUp, today: date, manager: str) -> str:
     )
 
 
-def unowned(rows: Sequence[FollowUp], today: date, *, public: bool = False) -> str:
+def unowned(rows: Sequence[FollowUp], today: date, *, shown: Callable[[FollowUp], bool] = everything) -> str:
     """In the review (or the incident): the follow-ups nobody owns yet."""
-    lines = "\n".join(line(fu, today, public=public) for fu in rows)
+    lines = "\n".join(line(fu, today, shown=shown(fu)) for fu in rows)
     return f"These follow-ups have **no owner yet**; assign each to someone:\n\n{lines}"
 
 

@@ -9,7 +9,10 @@ back from the bot's newest comments on the issue (one page) before a reminder is
 recorded (the worker killed, GitLab's answer lost) is not posted again; `reindex` rebuilds `reminded` from it too.
 A confidential incident's public follow-up names no manager: the manager is named in the incident by a step of its
 own, once per reminder and only after that reminder was posted, so a refused escalation is retried alone (not for a
-reminder the release before posted with its escalation: `overdue_marks.escalated_with_reminder`). A follow-up with
+reminder the release before posted with its escalation: `overdue_marks.escalated_with_reminder`; nor, taken as
+done and logged, for one the index counts posted whose Redis marker is lost, since that release's note carries no
+marker to read back). A "no owner yet" note names a follow-up only as `corrective.may_name` allows (else its
+reference). A follow-up with
 no owner is named in the review (or, without one, the incident) on the same cadence from its opening, until it has
 one. Each of those notes' number is kept in Redis and in its marker (`corrective.named_marker`), read back from the
 bot's notes there before the next is posted (`overdue_marks`). `incident-bot follow-ups --check` runs a pass now;
@@ -21,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -29,7 +33,8 @@ from redis import Redis
 
 from .. import corrective_text as say
 from .. import metrics
-from ..corrective import REVIEWS_CAP, FollowUp, FollowUpIssue, named_marker, reminder_marker, review_iid
+from ..changes.suspects import scope_of
+from ..corrective import REVIEWS_CAP, FollowUp, FollowUpIssue, may_name, named_marker, reminder_marker, review_iid
 from . import overdue_marks as marks
 from .overdue_marks import Context
 
@@ -126,8 +131,12 @@ def _escalate(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pas
     number, manager, hidden = due
     if not hidden or manager is None:
         return
-    posted = fu.reminded >= number or not marks.once(ctx, fu, "overdue", number)
-    if not posted or not marks.once(ctx, fu, "escalation", number):
+    unmarked = marks.once(ctx, fu, "overdue", number)
+    if not (fu.reminded >= number or not unmarked) or not marks.once(ctx, fu, "escalation", number):
+        return
+    if unmarked:  # posted (the index says), its Redis marker lost: by the release before, with its escalation
+        log.info("follow-up %s: reminder %s posted but unmarked in Redis, its escalation taken as done", fu.ref, number)
+        marks.posted(ctx, fu, "escalation", number)
         return
     if marks.escalated_with_reminder(ctx, fu, number):  # the release before named the manager with the reminder
         marks.posted(ctx, fu, "escalation", number)
@@ -184,12 +193,22 @@ def _unowned(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pass
     if marks.named_before(ctx, fu, where, "unowned") >= number:  # Redis lost its marker: GitLab has this period's note
         marks.posted(ctx, fu, "unowned", number)
         return
-    public = facts is None or not facts.confidential  # a confidential incident's notes go to confidential issues
-    text = say.unowned([fu], ctx.now.date(), public=public)
+    text = say.unowned([fu], ctx.now.date(), shown=_names(ctx, fu, facts))
     ctx.client.create_note(where[0], where[1], f"{text}\n\n{named_marker('unowned', fu.project_id, fu.iid, number)}")
     metrics.follow_up_reminder("unowned")
     marks.posted(ctx, fu, "unowned", number)
     done.unowned.append(fu.ref)
+
+
+def _names(ctx: Context, fu: FollowUp, facts: IncidentFacts | None) -> Callable[[FollowUp], bool]:
+    """Which follow-ups a note about this one's incident may name (`corrective.may_name`): by the incident's scope
+    from the rules (its project, those its areas share; unknown, its own project only), into its review or itself,
+    confidential as the incident is (unknown: public)."""
+    secret = facts is not None and facts.confidential
+    path = facts.project_path if facts is not None else ""
+    scope = scope_of(ctx.rules, fu.incident_project_id, path, ctx.now, facts is None or secret)
+    elsewhere = ctx.rules.settings.followups.project
+    return lambda row: may_name(row, sees=scope.sees, confidential=secret, followups_project=elsewhere)
 
 
 def _review(ctx: Context, fu: FollowUp, facts: IncidentFacts | None) -> tuple[int, int]:

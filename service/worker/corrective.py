@@ -26,11 +26,13 @@ from .corrective_links import (
     incident_reviews,
     incident_severity,
     may_adopt,
+    scope_here,
     with_due,
 )
 from .corrective_lists import a_review, incident_of_review, refresh_lists, remember_reviews, store_of
 from .corrective_track import track_follow_up
 from .index import index_guard
+from .scope import follow_up_names
 
 if TYPE_CHECKING:
     from ..incident import IncidentState
@@ -39,9 +41,11 @@ if TYPE_CHECKING:
 
 OPENED_TTL = 7 * 86400  # seconds: longer than RQ retries a delivery
 NO_INCIDENT = "This issue is no incident and is linked to none, so there is nothing to follow up here."
-NOT_ADOPTED = (
-    "`{}` is not taken as a follow-up: I take only an issue in this incident's project or one its areas share, "
-    "and a confidential one only for a confidential incident."
+# An issue the bot cannot read and one it may not adopt get the same words: the reply says nothing of whether
+# an issue exists beyond what was typed (`corrective_links.may_adopt`).
+NOT_FOUND = (
+    "I cannot find issue `{}` (or I may not see it), so it is not a follow-up. I take only an issue in this "
+    "incident's project or one its areas share, and a confidential one only for a confidential incident of its project."
 )
 
 
@@ -152,13 +156,14 @@ def adopt_follow_up(
     incident, secret, asked = about
     client, label = delivery.gitlab, delivery.rules.settings.followups.label
     shown = neutralise_line(f"{action.project or ''}#{action.iid}")
+    refused = NOT_FOUND.format(shown)
     try:
         issue = client.get_follow_up(action.project or delivery.event.project_id, action.iid)
     except PermanentGitLabError:
-        return f"I cannot find issue `{shown}` (or I may not see it), so it is not a follow-up."
-    if not may_adopt(delivery, state, incident, secret, issue):  # says nothing of it beyond what was typed
+        return refused
+    if not may_adopt(delivery, state, (incident, secret), issue, index):  # the same words: it may not exist
         delivery.log.info("follow-up %s#%s not adopted: outside the incident's scope or confidential", *incident)
-        return NOT_ADOPTED.format(shown)
+        return refused
     if (issue.project_id, issue.iid) == incident or is_incident(None, issue.labels, delivery.rules.incident_label):
         return f"`{shown}` is an incident, not a follow-up of one."
     if label not in issue.labels:
@@ -197,8 +202,8 @@ def _keep(
     found = [i for i in linked if a_review(delivery, i.issue_type, i.labels)]
     remember_reviews(delivery, incident, found, index, confidential=secret)
     refresh_lists(delivery, incident, index)
-    today = delivery.clock().date()
-    return say.reply(row, verb, today, unknown_owner, public=not here.issue.confidential)
+    shown = follow_up_names(delivery, scope_here(delivery, here, incident, secret), here.issue.confidential)
+    return say.reply(row, verb, delivery.clock().date(), unknown_owner, shown=shown(row))
 
 
 def _record(

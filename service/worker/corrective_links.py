@@ -4,7 +4,7 @@ Used by `worker.corrective` when it opens or adopts a follow-up. The reviews are
 the index keeps (`corrective_lists.reviews_known`), those among the incident's links, and the review a command was
 asked in, when they may be its review (`corrective.review_may_hold`). A follow-up opened in another project
 (`followups.project`) names them in full (`group/project#12`). Also its due date by the incident's severity, and
-which existing issue may be adopted (`may_adopt`).
+which existing issue may be adopted (`may_adopt`), by the incident's scope as the command sees it (`scope_here`).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from ..changes.suspects import scope_of
+from ..changes.suspects import SuspectScope, scope_of
 from ..corrective import FollowUpIssue, LinkedIssue, review_may_hold
 from ..text import ref
 from .corrective_lists import a_review, capped, reviews_known, store_of
 from .index import index_guard
-from .scope import incident_scope
+from .scope import follow_up_names, incident_scope
 
 if TYPE_CHECKING:
     from ..incident import IncidentState
@@ -90,22 +90,45 @@ def incident_issue(delivery: Delivery, state: IncidentState, incident: tuple[int
     return found.project_path, found.url, found.confidential
 
 
-def may_adopt(
-    delivery: Delivery, state: IncidentState, incident: tuple[int, int], confidential: bool, issue: FollowUpIssue
-) -> bool:
-    """Whether the incident's readers may be shown this issue as its follow-up (`confidential`: the incident's): in
-    the incident's scope (the suspects' admin-only rule, `worker.scope.incident_scope`; asked in a review, the
-    incident's project and those its areas share) or in the follow-ups' own project (`followups.project`), and not
-    confidential for a public incident. The bot's token reads more than the person asking may."""
-    if issue.confidential and not confidential:
-        return False
-    elsewhere = (delivery.rules.settings.followups.project or "").lower()
-    if elsewhere and elsewhere in (issue.project_path.lower(), str(issue.project_id)):
-        return True
+def scope_here(delivery: Delivery, state: IncidentState, incident: tuple[int, int], confidential: bool) -> SuspectScope:
+    """The incident's admin-only scope (`worker.scope.incident_scope`; asked in a review, the incident's project and
+    those its areas share)."""
     event, now = delivery.event, delivery.clock()
     if (event.project_id, event.iid) == incident:
-        scope = incident_scope(delivery, state.issue, now, confidential)
-    else:
-        path = incident_issue(delivery, state, incident)[0]
-        scope = scope_of(delivery.rules, incident[0], path, now, confidential)
-    return scope.sees(issue.project_id, issue.project_path)
+        return incident_scope(delivery, state.issue, now, confidential)
+    path = incident_issue(delivery, state, incident)[0]
+    return scope_of(delivery.rules, incident[0], path, now, confidential)
+
+
+def may_adopt(
+    delivery: Delivery,
+    state: IncidentState,
+    about: tuple[tuple[int, int], bool],
+    issue: FollowUpIssue,
+    index: DeliveryIndex | None,
+) -> bool:
+    """Whether an issue may be adopted as the follow-up of incident `about` (its key, and whether it is
+    confidential): one its readers may be shown (`corrective.may_name`, in the incident's scope or in
+    `followups.project`), and a confidential one only for a confidential incident of its own project, or when the
+    index already keeps it for this incident: a Developer may not walk another project's confidential issues
+    through the reply, nor move a follow-up away from its incident. The bot's token reads more than the person
+    asking may."""
+    incident, confidential = about
+    scope = scope_here(delivery, state, incident, confidential)
+    if not follow_up_names(delivery, scope, confidential)(issue):
+        return False
+    return not issue.confidential or issue.project_id == incident[0] or _kept_for(delivery, incident, issue, index)
+
+
+def _kept_for(delivery: Delivery, incident: tuple[int, int], issue: FollowUpIssue, index: DeliveryIndex | None) -> bool:
+    """Whether the index keeps this issue as a follow-up of this incident (cannot be read: not)."""
+    from ..store.corrective import find  # SQLAlchemy loads with the index, not with the worker
+
+    store = store_of(delivery, index)
+    if store is None:
+        return False
+    with index_guard(delivery.log, "incident index not read for a follow-up's adoption") as guard:
+        known = find(store.engine, issue.project_id, issue.iid)
+    if guard.failed or known is None:
+        return False
+    return (known.incident_project_id, known.incident_iid) == incident

@@ -1,13 +1,14 @@
 """The "Follow-ups" checklist of an incident and of its review, rewritten in place whenever a follow-up changes.
 
-One bot note per issue, found by the id Redis keeps (`keys.follow_up_list`) or else by its marker among the
-bot's notes, edited in place; created the first time. The list is rendered from the index, so it shows every
-follow-up of the incident however it came (command, label and link, reindex). It is kept on the review the bot
-opened and on reviews linked by hand, which the bot learns from links (`remember_reviews`, `store.reviews`): only
-one in the incident's project and, for a confidential incident, confidential itself (`corrective.review_may_hold`,
-checked when learnt from the link and, for a confidential incident, read again before its list is written). At most
-`corrective.REVIEWS_CAP` reviews are kept and written into, the bot's own first, then in the order learnt (`capped`,
-logged).
+One bot note per issue, found by the id Redis keeps (`keys.follow_up_list`) or else by its marker among the bot's
+notes, edited in place; created the first time. The list is rendered from the index, so it shows every follow-up of
+the incident however it came (command, label and link, reindex), by its reference only when it may not be named
+there (`corrective.may_name`: a confidential one in a public issue, one outside the incident's scope). It is kept on
+the review the bot opened and on reviews linked by hand, which the bot learns from links (`remember_reviews`,
+`store.reviews`): only one in the incident's project and, for a confidential incident, confidential itself
+(`corrective.review_may_hold`, checked when learnt from the link and, for a confidential incident, read again before
+its list is written). At most `corrective.REVIEWS_CAP` reviews are kept and written into, the bot's own first, then
+in the order learnt (`capped`, logged).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..corrective import REVIEWS_CAP, LinkedIssue, is_review, review_iid, review
 from ..events import is_incident
 from ..gitlab import PermanentGitLabError
 from .index import index_guard
+from .scope import follow_up_names, indexed_scope
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -101,8 +103,10 @@ def refresh_lists(delivery: Delivery, incident: tuple[int, int], index: Delivery
     if guard.failed:
         return
     secret = known is None or known.confidential  # unknown: as confidential
-    # Written into the incident and reviews that share its confidentiality; unknown: a confidential follow-up hidden.
-    text = say.checklist(rows, delivery.clock().date(), public=known is None or not known.confidential)
+    # Written into the incident and reviews that share its confidentiality (unknown: a confidential follow-up hidden);
+    # a follow-up outside the incident's scope, kept all the same, by its reference only (`corrective.may_name`).
+    shown = follow_up_names(delivery, indexed_scope(delivery, incident, known), known is not None and secret)
+    text = say.checklist(rows, delivery.clock().date(), shown=shown)
     opened = review_iid(known.review_url if known is not None else None)
     for target in dict.fromkeys([incident, *reviews]):
         if target in (incident, (incident[0], opened)) or _may_hold(delivery, incident, secret, target):

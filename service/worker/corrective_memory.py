@@ -5,7 +5,8 @@ write (`worker.enrich.ENRICHERS`), from the index: `in_area` picks the follow-up
 `corrective_text.open_in_area` words them (both pure). Only follow-ups of incidents in projects the new incident's
 readers may see are named, by the suspects' one admin-only scope (`worker.scope.incident_scope`: its own project,
 those the areas covering it share, its alert route's area; a confidential incident, its own project only): an area
-label or title term people set widens nothing. Nothing is shown when there are none, or when the index cannot
+label or title term people set widens nothing; and each follow-up only when its own project may be named there too
+(`corrective.may_name`). Nothing is shown when there are none, or when the index cannot
 answer (the enrichers' one failure policy).
 """
 
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .. import corrective_text as say
 from ..corrective import FollowUp
 from ..parts import OpenFollowUpsPart
-from .scope import incident_scope
+from .scope import follow_up_names, incident_scope
 
 if TYPE_CHECKING:
     from ..store.corrective import IncidentFacts
@@ -34,15 +35,17 @@ def in_area(
     areas: frozenset[str],
     confidential: bool,
     sees: Callable[[int, str], bool],
+    names: Callable[[FollowUp], bool],
 ) -> list[tuple[FollowUp, str, str]]:
     """Open follow-ups of other incidents sharing the area or category, their incident's reference, and why: of
-    incidents in projects this one's readers may see (`sees`, by project id and path); confidential ones only for a
+    incidents in projects this one's readers may see (`sees`, by project id and path), each follow-up one this
+    incident may name (`names`: `corrective.may_name`, its own project too); confidential ones only for a
     confidential incident of the same project."""
     found = []
     for fu, facts in rows:
         if facts is None or fu.state != "opened" or (fu.incident_project_id, fu.incident_iid) == incident:
             continue
-        if not sees(fu.incident_project_id, facts.project_path):
+        if not sees(fu.incident_project_id, facts.project_path) or not names(fu):
             continue
         if (fu.confidential or facts.confidential) and not (confidential and fu.incident_project_id == incident[0]):
             continue
@@ -73,5 +76,6 @@ def fill(sources: Sources, parts: list[OpenFollowUpsPart]) -> dict[Any, str | No
         areas=areas,
         confidential=confidential,
         sees=scope.sees,
+        names=follow_up_names(delivery, scope, confidential),
     )
     return dict.fromkeys(parts, say.open_in_area(rows, delivery.clock().date()))

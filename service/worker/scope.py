@@ -1,5 +1,5 @@
-"""An incident's suspect scope as the worker knows it: the one place the suspects enricher, `record_causes` and the
-cause's merge-request comment get it from (`changes.suspects.scope_of`).
+"""An incident's suspect scope as the worker knows it: the one place the suspects enricher, `record_causes`, the
+cause's merge-request comment and the follow-ups' text (`follow_up_names`) get it from (`changes.suspects.scope_of`).
 
 Its project, the `projects:` of the areas covering that project, and for an alert incident the `projects:` of its
 alert route's `area:`: admin configuration, read from the group's record the bot keeps in Redis (`GroupRecord.area`),
@@ -10,6 +10,7 @@ deployments and merge requests, and let `cause` record and comment there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -18,15 +19,17 @@ from redis.exceptions import RedisError
 from ..alerts.grouping import GroupStore
 from ..alerts.render import group_of
 from ..changes.suspects import SuspectScope, scope_of
+from ..corrective import FollowUp, FollowUpIssue, may_name
 
 if TYPE_CHECKING:
     from ..incident import Issue
+    from ..store.query import IncidentRow
     from .delivery import Delivery
 
 
-def route_areas(delivery: Delivery, issue: Issue) -> tuple[str, ...]:
+def route_areas(delivery: Delivery, description: str, incident: tuple[int, int]) -> tuple[str, ...]:
     """The area of the alert route that opened this incident (none: not an alert incident, or not this group's)."""
-    group = group_of(issue.description)
+    group = group_of(description)
     if group is None or delivery.redis is None:
         return ()
     try:
@@ -34,8 +37,7 @@ def route_areas(delivery: Delivery, issue: Issue) -> tuple[str, ...]:
     except RedisError as exc:  # the scope shrinks to what the rules alone share; Redis trouble fails elsewhere
         delivery.log.warning("alert group %s not read for the suspects' scope: %s", group, exc)
         return ()
-    event = delivery.event
-    if record is None or not record.area or (record.project_id, record.iid) != (event.project_id, event.iid):
+    if record is None or not record.area or (record.project_id, record.iid) != incident:
         return ()
     return (record.area,)
 
@@ -43,5 +45,24 @@ def route_areas(delivery: Delivery, issue: Issue) -> tuple[str, ...]:
 def incident_scope(delivery: Delivery, issue: Issue, started: datetime, confidential: bool) -> SuspectScope:
     """The incident's scope: its project, the areas covering it, its alert route's area (`route_areas`)."""
     event = delivery.event
-    areas = route_areas(delivery, issue)
+    areas = route_areas(delivery, issue.description, (event.project_id, event.iid))
     return scope_of(delivery.rules, event.project_id, event.project_path or "", started, confidential, areas)
+
+
+def indexed_scope(delivery: Delivery, incident: tuple[int, int], known: IncidentRow | None) -> SuspectScope:
+    """The scope of an incident the delivery is not about, as the index keeps it (its path, description and
+    confidentiality); not in the index: its own project only, as a confidential incident's."""
+    now = delivery.clock()
+    if known is None:
+        return scope_of(delivery.rules, incident[0], "", now, True)
+    areas = route_areas(delivery, known.description, incident)
+    return scope_of(delivery.rules, incident[0], known.project_path, now, known.confidential, areas)
+
+
+def follow_up_names(
+    delivery: Delivery, scope: SuspectScope, confidential: bool
+) -> Callable[[FollowUp | FollowUpIssue], bool]:
+    """Which follow-ups may be named in text written for this incident's `scope` into an issue that is `confidential`
+    or not: `corrective.may_name` with the rules' `followups.project`."""
+    elsewhere = delivery.rules.settings.followups.project
+    return lambda fu: may_name(fu, sees=scope.sees, confidential=confidential, followups_project=elsewhere)

@@ -90,3 +90,22 @@ def test_a_reminder_escalated_by_the_previous_release_is_not_escalated_again(
     set_reminded(indexed.engine, 2, 40, 3)
     check_now(settings, rules, redis_conn, store=indexed, now=then + timedelta(hours=1))
     assert len(fake.bot_notes(2, 40)) == 1 and len(escalations(fake)) == 1
+
+
+def test_a_reminder_of_the_previous_release_is_not_escalated_again_once_redis_is_lost(
+    fake, runtime, settings, rules, redis_conn: Redis, indexed: Store
+) -> None:
+    """As above, but Redis was flushed since: the index still counts the third reminder posted, and the escalation
+    the release before posted with it carries no marker to read back, so it is taken as done: nothing is posted."""
+    declare_severity_1(fake, confidential=True)
+    public = fake.add_issue(2, 40, title="Harden the login", issue_type="issue", path="group/other")
+    public.update(assignees=[{"id": 8, "username": "bob"}], due_date="2026-12-01")
+    comment("@incident-bot follow-up group/other#40", key="c1")
+    then = at("2026-12-15")
+    fake.add_note((2, 40), f"@bob: this follow-up is 14 days overdue.\n\n{reminder_marker(3)}", "incident-bot")
+    old = "@im-alice (incident manager): the follow-up group/other#40 of this incident is 14 days overdue (@bob)."
+    fake.add_note((1, 23), old, "incident-bot")
+    set_reminded(indexed.engine, 2, 40, 3)
+    for hour in (1, 2):
+        check_now(settings, rules, redis_conn, store=indexed, now=then + timedelta(hours=hour))
+        assert len(fake.bot_notes(2, 40)) == 1 and len(escalations(fake)) == 1
