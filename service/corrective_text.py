@@ -90,12 +90,14 @@ def reminder(fu: FollowUp, today: date, manager: str | None, incident: str | Non
     return text
 
 
-def escalation(fu: FollowUp, today: date, manager: str) -> str:
-    """In the incident: its manager named for an overdue follow-up whose own issue may not name the incident."""
+def escalation(fu: FollowUp, today: date, manager: str, *, shown: bool = True) -> str:
+    """In the incident: its manager named for an overdue follow-up whose own issue may not name the incident; its
+    owner only when the incident may name the follow-up (`shown`, `corrective.may_name`)."""
     late = fu.days_overdue(today) or 0
+    owner = _owner(fu) if shown else "its owner not shown here"
     return (
         f"{mention(manager)} (incident manager): the follow-up {ref_text(fu.ref, fu.url)} of this incident is "
-        f"{late} days overdue ({_owner(fu)}); please help it get done."
+        f"{late} days overdue ({owner}); please help it get done."
     )
 
 

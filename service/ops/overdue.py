@@ -143,7 +143,7 @@ def _escalate(ctx: Context, fu: FollowUp, facts: IncidentFacts | None, done: Pas
         return
     where = (fu.incident_project_id, fu.incident_iid)
     if marks.named_before(ctx, fu, where, "escalated") < number:  # else Redis lost its marker: GitLab has the note
-        text = say.escalation(fu, ctx.now.date(), manager)
+        text = say.escalation(fu, ctx.now.date(), manager, shown=_names(ctx, fu, facts)(fu))
         ctx.client.create_note(*where, f"{text}\n\n{named_marker('escalated', fu.project_id, fu.iid, number)}")
     marks.posted(ctx, fu, "escalation", number)
 

@@ -40,7 +40,7 @@ def overdue(rows: Sequence[tuple[FollowUp, IncidentFacts | None]], rules: RuleSe
         late = fu.days_overdue(today) if fu.state == "opened" else None
         if late is None:
             continue
-        secret = fu.confidential or (facts is not None and facts.confidential)
+        secret = fu.confidential or facts is None or facts.confidential  # an incident not indexed yet: unknown
         found.append(Overdue(team_of(fu.owner, rules) or NONE, late, fu, secret))
     found.sort(key=lambda o: (order.get(o.team, len(order)), -o.days, o.follow_up.project_id, o.follow_up.iid))
     return found

@@ -128,3 +128,16 @@ def test_no_overdue_follow_up_says_so(
     from service.reports.digest import compose
 
     assert compose(store, rules, later).summary.endswith("; overdue follow-ups 0.")
+
+
+def test_a_follow_up_of_an_incident_not_indexed_yet_is_named_by_nothing(rules: RuleSet) -> None:
+    """Its incident's index write failed (a catch-up waits): whether it is confidential is unknown, so the digest,
+    an org-wide issue, counts the follow-up and names nothing of it."""
+    from service.corrective import FollowUp
+    from service.reports import digest_followups
+
+    fu = FollowUp(1, 23, 1, 40, project_path="group/project", title="Rotate leaked key for ACME", owner="bob",
+                  due_on=date(2026, 12, 1))  # fmt: skip
+    text = digest_followups.section(digest_followups.overdue([(fu, None)], rules, date(2026, 12, 15)))
+    assert "confidential follow-up, 14 days overdue" in text
+    assert "Rotate leaked key" not in text and "bob" not in text and "#40" not in text

@@ -109,3 +109,28 @@ def test_a_reminder_of_the_previous_release_is_not_escalated_again_once_redis_is
     for hour in (1, 2):
         check_now(settings, rules, redis_conn, store=indexed, now=then + timedelta(hours=hour))
         assert len(fake.bot_notes(2, 40)) == 1 and len(escalations(fake)) == 1
+
+
+def test_the_escalation_names_no_owner_of_a_follow_up_the_incident_may_not_name(
+    fake, runtime, settings, redis_conn: Redis, indexed: Store
+) -> None:
+    """No `followups.project`: a public follow-up in group/other, kept for confidential incident 1#23 (as a person's
+    link and the tracking keep it), is outside the incident's scope: its escalation names the manager and the
+    follow-up's reference, never its owner."""
+    from datetime import UTC, date, datetime
+
+    from service.corrective import FollowUpIssue
+    from service.store.corrective import record
+
+    shipped = load_rules(TEST_RULES)
+    label = shipped.settings.followups.label
+    declare_severity_1(fake, confidential=True)
+    public = fake.add_issue(2, 40, title="Harden the login", issue_type="issue", path="group/other", labels=[label])
+    public.update(assignees=[{"id": 8, "username": "bob"}], due_date="2026-12-01")
+    issue = FollowUpIssue(2, 40, title="Harden the login", owner="bob", due_on=date(2026, 12, 1),
+                          labels=frozenset({label}), project_path="group/other",
+                          opened_at=datetime(2026, 11, 27, tzinfo=UTC))  # fmt: skip
+    record(indexed.engine, (1, 23), issue, at("2026-11-28"))
+    check_now(settings, shipped, redis_conn, store=indexed, now=at("2026-12-15"))
+    (said,) = escalations(fake)
+    assert "group/other#40" in said and "its owner not shown here" in said and "bob" not in said
