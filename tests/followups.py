@@ -5,6 +5,7 @@ Each goes through the real delivery job (`process_delivery`, as an RQ worker run
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
@@ -12,9 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.incident import strip_memory
+from service.rules import RuleSet, load_rules
 from service.worker import process_delivery
 from tests.conftest import body, payload
 from tests.fakegitlab import FakeGitLab
+from tests.rulesdir import TEST_RULES
 
 LABEL = "corrective-action"
 # The bot's own links (`[group/project#501](http://...)`): GitLab makes no reference or mention inside a link's text.
@@ -131,3 +134,10 @@ def open_incident(
     title = f"Checkout errors again ({iid})"
     fake.add_issue(project[0], iid, labels=labels, title=title, path=project[1], confidential=confidential)
     assert process_delivery(json.dumps(data).encode(), {"delivery_id": f"open-{iid}"}).startswith("applied")
+
+
+def rules_with_followups_in(project: str) -> RuleSet:
+    """The shipped rules with follow-ups opened (and adoptable) in `project` (`followups.project`)."""
+    shipped = load_rules(TEST_RULES)
+    followups = dataclasses.replace(shipped.settings.followups, project=project)
+    return dataclasses.replace(shipped, settings=dataclasses.replace(shipped.settings, followups=followups))

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from redis import Redis
 
 from service.ops.overdue import check_now
-from service.rules import RuleSet, load_rules
+from service.rules import RuleSet
 from service.store import Store
 from service.worker import process_delivery
 from tests.conftest import body, payload
-from tests.followups import comment, follow_up_issues
-from tests.rulesdir import TEST_RULES
+from tests.followups import comment, follow_up_issues, rules_with_followups_in
 
 # The incident named by its project's path (the deliveries' `gitlabhq/gitlab-test`): `{}` before and after it.
 FULL = r"incident {}[\w.-]+/[\w.-]+#23{}"
@@ -31,9 +29,7 @@ pytestmark = pytest.mark.usefixtures("follow_up_clock")  # the due dates below a
 @pytest.fixture()
 def rules() -> RuleSet:
     """The shipped rules, follow-ups opened in group/other."""
-    shipped = load_rules(TEST_RULES)
-    followups = replace(shipped.settings.followups, project="group/other")
-    return replace(shipped, settings=replace(shipped.settings, followups=followups))
+    return rules_with_followups_in("group/other")
 
 
 def at(day: str) -> datetime:

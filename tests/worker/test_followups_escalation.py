@@ -7,7 +7,6 @@ PostgreSQL); group/other (project 2), the follow-ups' own project (`followups.pr
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -18,7 +17,7 @@ from service.ops.overdue import check_now
 from service.rules import RuleSet, load_rules
 from service.store import Store
 from service.store.corrective import set_reminded
-from tests.followups import at, comment, declare_severity_1
+from tests.followups import at, comment, declare_severity_1, rules_with_followups_in
 from tests.rulesdir import TEST_RULES
 
 pytestmark = pytest.mark.usefixtures("follow_up_clock")  # the due dates below are worked out from its time
@@ -27,9 +26,7 @@ pytestmark = pytest.mark.usefixtures("follow_up_clock")  # the due dates below a
 @pytest.fixture()
 def rules() -> RuleSet:
     """The shipped rules, follow-ups kept in group/other: an issue there may be adopted for a confidential incident."""
-    shipped = load_rules(TEST_RULES)
-    followups = replace(shipped.settings.followups, project="group/other")
-    return replace(shipped, settings=replace(shipped.settings, followups=followups))
+    return rules_with_followups_in("group/other")
 
 
 def escalations(fake) -> list[str]:
