@@ -106,6 +106,7 @@ def test_the_digests_overdue_follow_ups_are_inert(rules: RuleSet, title: str, ow
     """Any title, owner (as the index could hold it) and project path: the digest's section and its channels'
     clause run nothing, mention nobody, link only to http(s); a confidential one shows none of it."""
     from service.reports.digest_followups import clause, overdue, section
+    from service.store.corrective import IncidentFacts
 
     due = date(2026, 11, 1)
 
@@ -114,7 +115,8 @@ def test_the_digests_overdue_follow_ups_are_inert(rules: RuleSet, title: str, ow
         secret = FollowUp(
             1, 23, 1, 502, path, title, "http://gitlab.test/x", owner=owner, due_on=due, confidential=True
         )
-        items = overdue([(shown, None), (secret, None)], rules, TODAY)
+        public = IncidentFacts(3, None, None, {}, "Incident", "http://gitlab.test/i", False, None, "g/p")
+        items = overdue([(shown, public), (secret, public)], rules, TODAY)  # an indexed public incident
         return section(items), clause(items)
 
     text, said = digest(title)
