@@ -57,7 +57,7 @@ def test_a_killed_worker_and_a_restarted_redis_lose_no_step_and_double_no_page(
         wait_until(
             lambda: any("Page not acknowledged" in r.body.decode() for r in receivers.http["responders"].delivered)
         )
-        time.sleep(2)  # anything sent twice would arrive by now
+        wait_until(stack.settled, timeout=120, what="nothing left to run or scheduled")  # a second send would be
         assert_whole_escalation(receivers, gitlab)
     finally:
         stack.stop()

@@ -21,7 +21,9 @@ from rq import Queue, Worker
 from rq.job import Job
 from rq.worker import BaseWorker
 
+from service.jobs import PAGE_STEP_FUNC
 from service.keys import Keys
+from service.queue import notify_queue_name
 from tests.conftest import ROOT, SECRET, hook_headers, redis_server_binary
 from tests.fakegitlab import Call, FakeGitLab
 from tests.rulesdir import TEST_RULES
@@ -313,6 +315,19 @@ class Stack:
             and queue.started_job_registry.count == 0
             and queue.deferred_job_registry.count == 0
             and queue.scheduled_job_registry.count == 0
+        )
+
+    def settled(self) -> bool:
+        """Nothing left of a page that could still send or post: the deliveries' queue idle, nothing queued or
+        running on the notifications' queue, and no page step scheduled (a status-update reminder may be: it pages
+        nobody). What a test then sees of the page is all there will be, however slow the machine."""
+        notify = Queue(notify_queue_name(self.queue_name), connection=self.connection)
+        scheduled = [notify.fetch_job(i) for i in notify.scheduled_job_registry.get_job_ids()]
+        return (
+            self.idle()
+            and notify.count == 0
+            and notify.started_job_registry.count == 0
+            and not any(job is not None and job.func_name == PAGE_STEP_FUNC for job in scheduled)
         )
 
 

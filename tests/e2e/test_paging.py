@@ -53,7 +53,7 @@ def test_nobody_acknowledges_every_level_then_the_broadcast(
         declare_severity_1(stack, gitlab)
         wait_until(lambda: "Nobody acknowledged the page" in "\n".join(notes(gitlab)), timeout=60, what="the end")
         wait_until(lambda: len(receivers.http["responders"].delivered) >= 2, what="the broadcast sent")
-        time.sleep(1)  # anything sent twice would arrive by now
+        wait_until(stack.settled, timeout=60, what="nothing left to run or scheduled")  # a second send would be
         assert_whole_escalation(receivers, gitlab)
         body = json.loads(receivers.pages("pager-carol")[0])
         assert set(body) == {"text", "attachments"} and "Checkout returns 500 errors" in body["text"]
@@ -84,7 +84,7 @@ def test_the_ack_link(
         seen = requests.get(local, timeout=5)
         assert seen.status_code == 200 and "@eoc-carol" in seen.text and 'method="post"' in seen.text
         assert seen.headers["Referrer-Policy"] == "no-referrer" and seen.headers["Cache-Control"] == "no-store"
-        time.sleep(0.5)
+        wait_until(stack.idle, what="the deliveries' queue idle")  # an acknowledgement would be queued by now
         assert not any("Page acknowledged" in n for n in notes(gitlab))  # GET changed nothing
         assert requests.post(local, timeout=5).status_code == 200
         wait_until(lambda: any("Page acknowledged by @eoc-carol through the link" in n for n in notes(gitlab)))
@@ -98,7 +98,8 @@ def test_the_ack_link(
         expired = tokens.issue(SECRET, (1, "gitlabhq/gitlab-test"), 23, claims["g"], "eoc-carol", int(time.time()) - 1)
         assert requests.post(f"{stack.url}/ack/{expired}", timeout=5).status_code == 410
         assert requests.post(f"{stack.url}/ack/not-a-token", timeout=5).status_code == 400
-        time.sleep(6)  # past level 1's 5 paging minutes: nobody else is paged
+        # Level 1's step falls due after its 5 paging minutes and runs: then nothing is left that could page.
+        wait_until(stack.settled, timeout=60, what="nothing left to run or scheduled")
         assert receivers.pages("pager-bob") == [] and len(receivers.pages("pager-carol")) == 1
         assert not any("Not acknowledged" in n for n in notes(gitlab))
     finally:
