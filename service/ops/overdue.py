@@ -76,7 +76,9 @@ def run_pass(ctx: Context) -> Pass:
         for step in (_overdue, _escalate, _unowned):  # each once: one failing retries only itself next pass
             try:
                 step(ctx, fu, facts, done)
-            except Exception as exc:  # noqa: BLE001  # one failure (GitLab refusing) must not stop the others
+            # The batch's policy, as the gauges' and the notification job's: one follow-up's trouble (GitLab
+            # refusing, an answer it cannot read, Redis away) is logged and counted, and stops no other.
+            except Exception as exc:  # noqa: BLE001
                 log.warning("follow-up %s: %s not posted: %s: %s", fu.ref, step.__name__[1:], type(exc).__name__, exc)
                 done.failures.append(f"{fu.ref}: {type(exc).__name__}")
     return done
