@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,8 +13,7 @@ from service.reports.digest import DigestRun, ReportingProject, run_digest, week
 from service.rules import RuleSet
 from service.rules.settings import DigestSettings
 from service.store import EventKind, Observation, Store, TimelineEvent
-from tests.fakegitlab import FakeGitLab, FakeGitLabServer
-from tests.receivers import HttpReceiver
+from tests.fakegitlab import FakeGitLabServer
 
 MONDAY = datetime(2026, 11, 30, 8, tzinfo=UTC)  # the default schedule: Mondays 08:00 UTC
 REPORTING = 7  # the reporting project
@@ -44,24 +42,6 @@ def incident(iid: int, start: datetime, ack_minutes: int, closed_minutes: int | 
         created_at=start,
         events=tuple(events),
     )
-
-
-@pytest.fixture
-def receivers(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, HttpReceiver]]:
-    """Real local HTTP receivers standing in for the executives' and responders' Slack channels."""
-    found = {"executives": HttpReceiver(), "responders": HttpReceiver()}
-    for name, receiver in found.items():
-        monkeypatch.setenv(f"INCIDENT_BOT_CHANNEL_{name.upper()}", receiver.url)
-    yield found
-    for receiver in found.values():
-        receiver.close()
-
-
-@pytest.fixture
-def gitlab() -> Iterator[FakeGitLabServer]:
-    """The fake GitLab behind a real local HTTP server (the receivers are real servers too, so no `responses`)."""
-    with FakeGitLabServer(FakeGitLab()) as server:
-        yield server
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +13,6 @@ from service.reports.digest import ReportingProject, run_digest
 from service.rules import RuleSet
 from service.rules.settings import DigestSettings
 from service.store import EventKind, Observation, Store, TimelineEvent
-from tests.fakegitlab import FakeGitLab, FakeGitLabServer
 
 MONDAY = datetime(2026, 11, 30, 8, tzinfo=UTC)
 REPORTING = 7
@@ -35,12 +33,6 @@ def observed(iid: int, title: str, *, confidential: bool, start: datetime) -> Ob
         created_at=start,
         events=(TimelineEvent(start, EventKind.SEVERITY, "", "", "1", "alice", 7),),
     )
-
-
-@pytest.fixture
-def gitlab() -> Iterator[FakeGitLabServer]:
-    with FakeGitLabServer(FakeGitLab()) as server:
-        yield server
 
 
 def test_the_digest_issue_shows_no_confidential_incident(

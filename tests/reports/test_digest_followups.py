@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-import pytest
 from redis import Redis
 
 from service.corrective import FollowUpIssue
@@ -21,8 +19,7 @@ from service.rules.settings import DigestSettings
 from service.store import Store
 from service.store.corrective import record
 from service.store.schema import incidents
-from tests.fakegitlab import FakeGitLab, FakeGitLabServer
-from tests.receivers import HttpReceiver
+from tests.fakegitlab import FakeGitLabServer
 
 MONDAY = datetime(2026, 11, 30, 8, tzinfo=UTC)
 REPORTING = 7
@@ -59,22 +56,6 @@ def build(store: Store) -> None:
     ]
     for incident, issue in history:
         record(store.engine, (1, incident), issue, MONDAY)
-
-
-@pytest.fixture
-def receivers(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, HttpReceiver]]:
-    found = {"executives": HttpReceiver(), "responders": HttpReceiver()}
-    for name, receiver in found.items():
-        monkeypatch.setenv(f"INCIDENT_BOT_CHANNEL_{name.upper()}", receiver.url)
-    yield found
-    for receiver in found.values():
-        receiver.close()
-
-
-@pytest.fixture
-def gitlab() -> Iterator[FakeGitLabServer]:
-    with FakeGitLabServer(FakeGitLab()) as server:
-        yield server
 
 
 def test_overdue_follow_ups_by_team_in_the_issue_and_the_channels(
